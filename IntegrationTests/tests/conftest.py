@@ -1,0 +1,135 @@
+"""Session fixtures: a temp dir, the introspection stand-in, a real Synapse (alice + DEV1
+provisioned, token `alicetoken`), the streaming `bulk` upstream and one Gatehouse in front
+of them. Everything is stopped at the end; the temp dir is kept when a test failed or
+GATEHOUSE_IT_KEEP=1. On failure, the tails of all logs are attached to the report."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+import harness
+from harness import (ALICE_DEVICE, ALICE_TOKEN, BulkUpstream, Gatehouse, Standin, Synapse,
+                     free_port, http_client)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.failed:
+        for name, path in harness.LOGS.items():
+            rep.sections.append((f"tail of {name} ({path})", harness.tail(path, 30)))
+
+
+@pytest.fixture(scope="session")
+def workdir(request):
+    d = Path(tempfile.mkdtemp(prefix="gatehouse-it-"))
+    yield d
+    if request.session.testsfailed or os.environ.get("GATEHOUSE_IT_KEEP") == "1":
+        print(f"\nintegration test files kept in {d}")
+    else:
+        harness.remove_tree(d)
+
+
+@pytest.fixture(scope="session")
+def secret_file(workdir):
+    """The Synapse <-> auth service shared secret (stand-in, Synapse and Gatehouse)."""
+    return harness.new_secret_file(workdir / "synapse_secret")
+
+
+@pytest.fixture(scope="session")
+def gatehouse_port():
+    """Chosen before Synapse starts: Synapse's public_baseurl is Gatehouse's URL."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def standin(workdir, secret_file):
+    s = Standin(workdir, free_port(), secret_file, [f"{ALICE_TOKEN}=alice:{ALICE_DEVICE}"])
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def synapse(workdir, standin, secret_file, gatehouse_port):
+    extra = workdir / "synapse-extra.yaml"
+    # No presence: nothing may wake the long-poll /sync test early.
+    extra.write_text("presence:\n  enabled: false\n")
+    s = Synapse(workdir / "synapse", free_port(), standin.url, secret_file,
+                f"https://{harness.SERVER_NAME}:{gatehouse_port}/", extra)
+    s.start()
+    try:
+        standin.provision(s.url, "alice", [ALICE_DEVICE])
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture(scope="session")
+def bulk(workdir):
+    b = BulkUpstream(workdir, free_port())
+    yield b
+    b.stop()
+
+
+def _new_gatehouse(name, workdir, synapse, secret_file, bulk, port=None):
+    return Gatehouse(name, workdir / f"gatehouse-{name}", synapse_url=synapse.url,
+                     secret_file=secret_file, bulk_url=bulk.url, port=port)
+
+
+@pytest.fixture(scope="session")
+def gatehouse(workdir, synapse, secret_file, bulk, gatehouse_port):
+    """The shared Gatehouse instance (public TLS listener on gatehouse_port)."""
+    g = _new_gatehouse("main", workdir, synapse, secret_file, bulk, gatehouse_port)
+    g.start()
+    yield g
+    g.stop()
+
+
+@pytest.fixture
+def gatehouse_factory(workdir, synapse, secret_file, bulk):
+    """Extra, independent Gatehouse instances (e.g. to shut one down); stopped afterwards."""
+    made = []
+
+    def make(name):
+        g = _new_gatehouse(name, workdir, synapse, secret_file, bulk)
+        made.append(g)
+        return g
+
+    yield make
+    for g in made:
+        g.stop()
+
+
+@pytest.fixture
+def h1(gatehouse):
+    with http_client(gatehouse.base_url, http2=False) as c:
+        yield c
+
+
+@pytest.fixture
+def h2(gatehouse):
+    with http_client(gatehouse.base_url, http2=True) as c:
+        yield c
+
+
+@pytest.fixture(params=["h1", "h2"])
+def client(request, gatehouse):
+    """Runs a test once over HTTP/1.1 and once over h2."""
+    with http_client(gatehouse.base_url, http2=request.param == "h2") as c:
+        c.expected_version = "HTTP/2" if request.param == "h2" else "HTTP/1.1"
+        yield c
+
+
+@pytest.fixture
+def alice():
+    return {"Authorization": f"Bearer {ALICE_TOKEN}"}
+
+
+@pytest.fixture(scope="session")
+def secret(secret_file):
+    return secret_file.read_text().strip()

@@ -1,0 +1,349 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Yams
+
+/// Reads a YAML configuration file and turns it into a validated ``GatehouseConfiguration``.
+///
+/// Loading never stops at the first problem: every section is checked and all errors are returned
+/// together in ``ConfigurationErrors``. Nothing is bound or opened here except the files the
+/// configuration names (secrets are read; route files are checked by ``RouteTable``).
+public enum ConfigurationLoader {
+    /// Loads and validates the file at `path`.
+    /// - Parameter path: the configuration file.
+    public static func load(path: String) throws(ConfigurationErrors) -> GatehouseConfiguration {
+        let absolute = FilePaths.absolute(path, relativeTo: FileManager.default.currentDirectoryPath)
+        guard let data = FileManager.default.contents(atPath: absolute) else {
+            throw ConfigurationErrors([ConfigurationError(
+                keyPath: "", problem: "cannot read the configuration file \(absolute)",
+                fix: "Check the path given with -c, or create one with `gatehouse config generate --output \(path)`")])
+        }
+        return try parse(yaml: String(decoding: data, as: UTF8.self), file: absolute)
+    }
+
+    /// Validates YAML text as if it had been read from `file` (relative paths resolve against its directory).
+    /// - Parameters:
+    ///   - yaml: the configuration text.
+    ///   - file: the absolute path it stands for.
+    public static func parse(yaml: String, file: String) throws(ConfigurationErrors) -> GatehouseConfiguration {
+        let rootNode: Yams.Node
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                throw ConfigurationErrors([ConfigurationError(keyPath: "", problem: "the configuration file is empty",
+                    fix: "Create one with `gatehouse config generate`")])
+            }
+            rootNode = node
+        } catch let error as ConfigurationErrors {
+            throw error
+        } catch {
+            throw ConfigurationErrors([ConfigurationError(keyPath: "", problem: "not valid YAML: \(error)", location: file)])
+        }
+        let reader = SectionReader(directory: FilePaths.directory(of: file))
+        let config = reader.readRoot(ConfigNode(node: rootNode, path: "", file: file), file: file)
+        guard reader.errors.isEmpty, let config else {
+            throw ConfigurationErrors(reader.errors)
+        }
+        return config
+    }
+}
+
+/// Reads each section, collecting errors instead of stopping at the first.
+private final class SectionReader {
+    let directory: String
+    var errors: [ConfigurationError] = []
+
+    init(directory: String) {
+        self.directory = directory
+    }
+
+    func attempt<T>(_ body: () throws -> T) -> T? {
+        do {
+            return try body()
+        } catch let error as ConfigurationError {
+            errors.append(error)
+        } catch let error as ConfigurationErrors {
+            errors.append(contentsOf: error.errors)
+        } catch {
+            errors.append(ConfigurationError(keyPath: "", problem: "\(error)"))
+        }
+        return nil
+    }
+
+    func readRoot(_ root: ConfigNode, file: String) -> GatehouseConfiguration? {
+        let sections: Set = ["http", "matrix", "database", "routes", "upstreams", "limits", "timeouts", "log", "server"]
+        guard let top = attempt({ try root.mapping(allowed: sections) }) else { return nil }
+        let http = attempt { try readHTTP(try top.required("http", hint: "Add an `http:` section with `public_base` and `listeners`")) }
+        let matrix = attempt { try readMatrix(try top.required("matrix", hint: "Add a `matrix:` section with `homeserver`, `endpoint` and `secret_path`")) }
+        let database = attempt { try readDatabase(try top.required("database", hint: "Add `database: {path: gatehouse.db}`")) }
+        let upstreams = attempt { try readUpstreams(top["upstreams"]) }
+        let routes = attempt { try readRoutes(try top.required("routes", hint: "Add `routes: {files: [matrix.routes]}`")) }
+        let limits = attempt { try readLimits(top["limits"]) }
+        let timeouts = attempt { try readTimeouts(top["timeouts"]) }
+        let log = attempt { try readLog(top["log"]) }
+        let server = attempt { try readServer(top["server"]) }
+        guard let http, let matrix, let database, let upstreams, let routes, let limits, let timeouts, let log, let server else {
+            return nil
+        }
+        return GatehouseConfiguration(
+            http: http, matrix: matrix, database: database, routes: routes, upstreams: upstreams,
+            limits: limits, timeouts: timeouts, log: log, server: server, sourceFile: file)
+    }
+
+    func path(_ node: ConfigNode) throws -> String {
+        let text = try node.string()
+        return FilePaths.absolute(text, relativeTo: directory)
+    }
+
+    func readHTTP(_ node: ConfigNode) throws -> HTTPConfiguration {
+        let map = try node.mapping(allowed: ["public_base", "listeners", "trusted_proxies"])
+        let publicBaseNode = try map.required("public_base", hint: "Set it to the URL clients use, e.g. https://matrix.example.com/")
+        var publicBase = try publicBaseNode.string()
+        guard publicBase.hasPrefix("https://") || publicBase.hasPrefix("http://"),
+            URLComponents(string: publicBase)?.host?.isEmpty == false
+        else {
+            throw publicBaseNode.error("'\(publicBase)' is not an http(s) URL", fix: "Use e.g. https://matrix.example.com/")
+        }
+        if !publicBase.hasSuffix("/") { publicBase += "/" }
+
+        let listenerNodes = try map.required("listeners", hint: "Add at least one listener with `binds: [{address: \"0.0.0.0:8443\"}]`").sequence()
+        guard !listenerNodes.isEmpty else {
+            throw ConfigurationError(keyPath: node.child("listeners"), problem: "must list at least one listener")
+        }
+        var listeners: [ListenerConfiguration] = []
+        var seenBinds: [String: String] = [:]
+        for (index, listenerNode) in listenerNodes.enumerated() {
+            guard let listener = attempt({ try readListener(listenerNode, index: index) }) else { continue }
+            for (bindIndex, bind) in listener.binds.enumerated() where bind.port != 0 {
+                let key = bind.description
+                let here = "\(listenerNode.path).binds[\(bindIndex)].address"
+                if let previous = seenBinds[key] {
+                    errors.append(ConfigurationError(keyPath: here, problem: "\(key) is already bound by \(previous)",
+                        fix: "Give each bind its own address"))
+                }
+                seenBinds[key] = here
+            }
+            listeners.append(listener)
+        }
+        var trusted: [IPNetwork] = []
+        if let proxiesNode = map["trusted_proxies"] {
+            for item in try proxiesNode.sequence() {
+                let text = try item.string()
+                guard let network = IPNetwork.parse(text) else {
+                    throw item.error("'\(text)' is not an IP network", fix: "Use CIDR notation such as 10.0.0.0/8 or ::1/128")
+                }
+                trusted.append(network)
+            }
+        } else {
+            trusted = ["127.0.0.0/8", "::1/128"].compactMap(IPNetwork.parse)
+        }
+        return HTTPConfiguration(publicBase: publicBase, listeners: listeners, trustedProxies: trusted)
+    }
+
+    func readListener(_ node: ConfigNode, index: Int) throws -> ListenerConfiguration {
+        let map = try node.mapping(allowed: ["name", "binds", "tls"])
+        let name = try map["name"]?.string() ?? "listener\(index)"
+        let bindNodes = try map.required("binds", hint: "Add `binds: [{address: \"0.0.0.0:8443\"}]`").sequence()
+        guard !bindNodes.isEmpty else {
+            throw ConfigurationError(keyPath: node.child("binds"), problem: "must list at least one address")
+        }
+        let binds = try bindNodes.map { bindNode in
+            let bindMap = try bindNode.mapping(allowed: ["address", "host", "port"])
+            if let addressNode = bindMap["address"] {
+                let text = try addressNode.string()
+                guard let address = BindAddress.parse(text) else {
+                    throw addressNode.error("'\(text)' is not host:port", fix: "Use e.g. \"0.0.0.0:8443\", \"[::]:8443\" or \"127.0.0.1:8081\"")
+                }
+                return address
+            }
+            let port = try bindMap.required("port", hint: "Give `address: host:port`, or `host` and `port`").int(range: 0...65535)
+            return BindAddress(host: try bindMap["host"]?.string() ?? "::", port: port)
+        }
+        var tls: TLSFilesConfiguration?
+        if let tlsNode = map["tls"] {
+            let tlsMap = try tlsNode.mapping(allowed: ["certificate_file", "key_file", "hsts_max_age"])
+            let certNode = try tlsMap.required("certificate_file", hint: "Point it at a PEM certificate chain")
+            let keyNode = try tlsMap.required("key_file", hint: "Point it at the PEM private key")
+            let certificate = try path(certNode)
+            let key = try path(keyNode)
+            for (file, fileNode) in [(certificate, certNode), (key, keyNode)] where !FileManager.default.isReadableFile(atPath: file) {
+                throw fileNode.error("cannot read \(file)", fix: "Check the path, or run `gatehouse config generate` to make a self-signed pair")
+            }
+            let hsts = try tlsMap["hsts_max_age"]?.int(range: 0...100_000_000) ?? 31_536_000
+            tls = TLSFilesConfiguration(certificateFile: certificate, keyFile: key, hstsMaxAge: hsts)
+        }
+        return ListenerConfiguration(name: name, binds: binds, tls: tls)
+    }
+
+    func readMatrix(_ node: ConfigNode) throws -> MatrixConfiguration {
+        let map = try node.mapping(allowed: ["kind", "homeserver", "endpoint", "secret", "secret_path", "secret_file"])
+        let kindText = try map["kind"]?.string() ?? "synapse"
+        guard let kind = MatrixConfiguration.Kind(rawValue: kindText) else {
+            throw map["kind"]!.error("unsupported homeserver kind '\(kindText)'", fix: "Only `synapse` is supported")
+        }
+        let homeserver = try map.required("homeserver", hint: "Set it to Synapse's server_name").string()
+        let endpointNode = try map.required("endpoint", hint: "Set it to the URL where Gatehouse reaches Synapse, e.g. http://127.0.0.1:8008/")
+        var endpoint = try endpointNode.string()
+        guard endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://"), URLComponents(string: endpoint)?.host?.isEmpty == false else {
+            throw endpointNode.error("'\(endpoint)' is not an http(s) URL", fix: "Use e.g. http://127.0.0.1:8008/")
+        }
+        if !endpoint.hasSuffix("/") { endpoint += "/" }
+
+        let inline = map["secret"]
+        let fileNode = map["secret_path"] ?? map["secret_file"]
+        if map["secret_path"] != nil && map["secret_file"] != nil {
+            throw map["secret_file"]!.error("`secret_path` and its alias `secret_file` are both set", fix: "Keep only `secret_path`")
+        }
+        let secret: String
+        switch (inline, fileNode) {
+        case (.some, .some):
+            throw ConfigurationError(keyPath: node.child("secret"), problem: "`secret` and `secret_path` are both set",
+                fix: "Keep one of them; `secret_path` keeps the secret out of the config file", location: node.location)
+        case (nil, nil):
+            throw ConfigurationError(keyPath: node.child("secret_path"), problem: "no shared secret is configured",
+                fix: "Set `secret_path` to a file holding the same secret as Synapse's matrix_authentication_service.secret",
+                location: node.location)
+        case (let inline?, nil):
+            secret = try inline.string().trimmingWhitespace()
+            if secret.isEmpty { throw inline.error("must not be empty") }
+        case (nil, let fileNode?):
+            let file = try path(fileNode)
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw fileNode.error("cannot read the secret file \(file)", fix: "Create it (mode 0600) with the shared secret Synapse uses")
+            }
+            secret = String(decoding: data, as: UTF8.self).trimmingWhitespace()
+            if secret.isEmpty { throw fileNode.error("the secret file \(file) is empty", fix: "Write the shared secret into it") }
+        }
+        return MatrixConfiguration(kind: kind, homeserver: homeserver, endpoint: endpoint, secret: secret)
+    }
+
+    func readDatabase(_ node: ConfigNode) throws -> DatabaseConfiguration {
+        let map = try node.mapping(allowed: ["path"])
+        return DatabaseConfiguration(path: try path(try map.required("path", hint: "Give the SQLite file, e.g. gatehouse.db")))
+    }
+
+    func readRoutes(_ node: ConfigNode) throws -> RoutesConfiguration {
+        let map = try node.mapping(allowed: ["files"])
+        let fileNodes = try map.required("files", hint: "List the route files, e.g. [matrix.routes]").sequence()
+        guard !fileNodes.isEmpty else {
+            throw ConfigurationError(keyPath: node.child("files"), problem: "must list at least one route file",
+                fix: "`gatehouse config generate` writes the default matrix.routes")
+        }
+        return RoutesConfiguration(files: try fileNodes.map { try path($0) })
+    }
+
+    func readUpstreams(_ node: ConfigNode?) throws -> [String: UpstreamConfiguration] {
+        guard let node else { return [:] }
+        guard case .mapping(let mapping) = node.node else { throw node.error("expected a mapping of upstream names to pools") }
+        var result: [String: UpstreamConfiguration] = [:]
+        for (keyNode, _) in mapping {
+            guard let name = keyNode.string else { continue }
+            guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+                throw ConfigurationError(keyPath: node.child(name), problem: "upstream names may only use letters, digits, - and _")
+            }
+            let allowed: Set = ["members", "balance", "connect_timeout", "max_idle_connections", "idle_connection_timeout", "fail_timeout"]
+            let map = try node.mapping(allowed: Set(mapping.keys.compactMap(\.string)))
+            guard let poolNode = map[name] else { throw ConfigurationError(keyPath: node.child(name), problem: "is empty") }
+            if let pool = attempt({ try readUpstream(name: name, poolNode, allowed: allowed) }) {
+                result[name] = pool
+            }
+        }
+        return result
+    }
+
+    func readUpstream(name: String, _ node: ConfigNode, allowed: Set<String>) throws -> UpstreamConfiguration {
+        let map = try node.mapping(allowed: allowed)
+        let memberNodes = try map.required("members", hint: "List servers such as [\"http://127.0.0.1:8008\"]").sequence()
+        guard !memberNodes.isEmpty else {
+            throw ConfigurationError(keyPath: node.child("members"), problem: "must list at least one server")
+        }
+        let members = try memberNodes.map { memberNode in
+            let text = try memberNode.string()
+            guard let member = UpstreamMember.parse(text) else {
+                throw memberNode.error("'\(text)' is not an upstream URL",
+                    fix: "Use http://host:port without a path, e.g. http://127.0.0.1:8008 (Synapse listens on plain HTTP behind Gatehouse)")
+            }
+            return member
+        }
+        var balance = UpstreamConfiguration.Balance.roundRobin
+        if let balanceNode = map["balance"] {
+            let text = try balanceNode.string()
+            guard let value = UpstreamConfiguration.Balance(rawValue: text) else {
+                throw balanceNode.error("unknown balance '\(text)'",
+                    fix: "Use one of \(UpstreamConfiguration.Balance.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            balance = value
+        }
+        return UpstreamConfiguration(
+            name: name, members: members, balance: balance,
+            connectTimeout: try map["connect_timeout"]?.duration(range: .milliseconds(10)...(.seconds(300))) ?? .seconds(5),
+            maxIdleConnections: try map["max_idle_connections"]?.int(range: 0...10_000) ?? 64,
+            idleConnectionTimeout: try map["idle_connection_timeout"]?.duration(range: .seconds(1)...(.seconds(3600))) ?? .seconds(30),
+            failTimeout: try map["fail_timeout"]?.duration(range: .zero...(.seconds(3600))) ?? .seconds(2))
+    }
+
+    func readLimits(_ node: ConfigNode?) throws -> LimitsConfiguration {
+        var limits = LimitsConfiguration(maxRequestTargetBytes: 8192, maxHeaderBytes: 65536, maxBodyBytes: 50 << 20)
+        guard let node else { return limits }
+        let map = try node.mapping(allowed: ["max_request_target_bytes", "max_header_bytes", "max_body_bytes"])
+        if let value = map["max_request_target_bytes"] { limits.maxRequestTargetBytes = try value.byteSize(range: 256...(1 << 20)) }
+        if let value = map["max_header_bytes"] { limits.maxHeaderBytes = try value.byteSize(range: 1024...(1 << 22)) }
+        if let value = map["max_body_bytes"] { limits.maxBodyBytes = try value.byteSize(range: 0...(1 << 40)) }
+        return limits
+    }
+
+    func readTimeouts(_ node: ConfigNode?) throws -> TimeoutsConfiguration {
+        var timeouts = TimeoutsConfiguration(header: .seconds(30), body: .seconds(60), idle: .seconds(75), upstream: .seconds(60), shutdownGrace: .seconds(30))
+        guard let node else { return timeouts }
+        let map = try node.mapping(allowed: ["header", "body", "idle", "upstream", "shutdown_grace"])
+        let range: ClosedRange<Duration> = .milliseconds(100)...(.seconds(86_400))
+        if let value = map["header"] { timeouts.header = try value.duration(range: range) }
+        if let value = map["body"] { timeouts.body = try value.duration(range: range) }
+        if let value = map["idle"] { timeouts.idle = try value.duration(range: range) }
+        if let value = map["upstream"] { timeouts.upstream = try value.duration(range: range) }
+        if let value = map["shutdown_grace"] { timeouts.shutdownGrace = try value.duration(range: .zero...(.seconds(3600))) }
+        return timeouts
+    }
+
+    func readLog(_ node: ConfigNode?) throws -> LogConfiguration {
+        var log = LogConfiguration(level: .info, access: true)
+        guard let node else { return log }
+        let map = try node.mapping(allowed: ["level", "access"])
+        if let levelNode = map["level"] {
+            let text = try levelNode.string()
+            guard let level = LogConfiguration.Level(rawValue: text) else {
+                throw levelNode.error("unknown level '\(text)'", fix: "Use one of \(LogConfiguration.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            log.level = level
+        }
+        if let access = map["access"] { log.access = try access.bool() }
+        return log
+    }
+
+    func readServer(_ node: ConfigNode?) throws -> ServerConfiguration {
+        guard let node else { return ServerConfiguration(threads: nil) }
+        let map = try node.mapping(allowed: ["threads"])
+        let threads = try map["threads"]?.int(range: 0...256)
+        return ServerConfiguration(threads: threads == 0 ? nil : threads)
+    }
+}
+
+/// Path helpers that need no Foundation URL juggling.
+public enum FilePaths {
+    /// `path` made absolute against `base` when it is relative.
+    /// - Parameters:
+    ///   - path: a file path.
+    ///   - base: the directory relative paths start from.
+    public static func absolute(_ path: String, relativeTo base: String) -> String {
+        if path.hasPrefix("/") { return path }
+        return base.hasSuffix("/") ? base + path : base + "/" + path
+    }
+
+    /// The directory part of an absolute file path.
+    /// - Parameter file: an absolute path.
+    public static func directory(of file: String) -> String {
+        guard let slash = file.lastIndex(of: "/") else { return "." }
+        return slash == file.startIndex ? "/" : String(file[..<slash])
+    }
+}

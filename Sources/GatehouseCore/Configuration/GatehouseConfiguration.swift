@@ -1,0 +1,197 @@
+/// The validated configuration of one Gatehouse process.
+///
+/// Built only by ``ConfigurationLoader``, which checks every value, so the rest of the program can
+/// trust these fields without re-validating them. Relative file paths are already resolved against the
+/// directory of the configuration file.
+public struct GatehouseConfiguration: Sendable {
+    public var http: HTTPConfiguration
+    public var matrix: MatrixConfiguration
+    public var database: DatabaseConfiguration
+    public var routes: RoutesConfiguration
+    /// Named pools of upstream servers that `proxy <name>` rules forward to.
+    public var upstreams: [String: UpstreamConfiguration]
+    public var limits: LimitsConfiguration
+    public var timeouts: TimeoutsConfiguration
+    public var log: LogConfiguration
+    public var server: ServerConfiguration
+    /// Absolute path of the file this was loaded from.
+    public var sourceFile: String
+}
+
+/// `http`: where Gatehouse listens and how it names itself.
+public struct HTTPConfiguration: Sendable {
+    /// `http.public_base`: the public URL clients use, always ending in `/` (the OAuth issuer).
+    public var publicBase: String
+    public var listeners: [ListenerConfiguration]
+    /// `http.trusted_proxies`: peers whose `X-Forwarded-For` is believed for rate limiting.
+    public var trustedProxies: [IPNetwork]
+}
+
+/// `http.listeners[]`: one or more bound addresses that share a TLS setting.
+public struct ListenerConfiguration: Sendable {
+    public var name: String
+    public var binds: [BindAddress]
+    public var tls: TLSFilesConfiguration?
+}
+
+/// `http.listeners[].binds[].address`.
+public struct BindAddress: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    /// - Parameters:
+    ///   - host: an IP address or host name.
+    ///   - port: the TCP port (0 lets the kernel choose).
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// Parses `host:port`, `[v6]:port` or `:port` (all interfaces).
+    /// - Parameter text: the address as written.
+    public static func parse(_ text: String) -> BindAddress? {
+        var hostPart: Substring
+        let portPart: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            hostPart = text[text.index(after: text.startIndex)..<close]
+            let rest = text[text.index(after: close)...]
+            guard rest.hasPrefix(":") else { return nil }
+            portPart = rest.dropFirst()
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            hostPart = text[..<colon]
+            portPart = text[text.index(after: colon)...]
+            if hostPart.contains(":") { return nil }
+        }
+        if hostPart.isEmpty { hostPart = "::" }
+        guard let port = Int(portPart), (0...65535).contains(port) else { return nil }
+        return BindAddress(host: String(hostPart), port: port)
+    }
+}
+
+/// `http.listeners[].tls`.
+public struct TLSFilesConfiguration: Sendable {
+    /// PEM certificate chain, leaf first.
+    public var certificateFile: String
+    /// PEM private key (RSA or EC).
+    public var keyFile: String
+    /// `Strict-Transport-Security: max-age=` sent on every response of this listener; 0 disables it.
+    public var hstsMaxAge: Int
+}
+
+/// `matrix`: the homeserver Gatehouse provisions users in (same keys as MAS).
+public struct MatrixConfiguration: Sendable {
+    public enum Kind: String, Sendable { case synapse }
+    public var kind: Kind
+    /// Synapse's `server_name`.
+    public var homeserver: String
+    /// Where Gatehouse reaches Synapse for `/_synapse/mas/*`, ending in `/`.
+    public var endpoint: String
+    /// The shared secret, read from `secret` or from the file at `secret_path`, trimmed.
+    public var secret: String
+}
+
+/// `database`.
+public struct DatabaseConfiguration: Sendable {
+    /// The SQLite file.
+    public var path: String
+}
+
+/// `routes`.
+public struct RoutesConfiguration: Sendable {
+    /// Route files, in the order their rules are tried.
+    public var files: [String]
+}
+
+/// `upstreams.<name>`: a pool of equivalent servers.
+public struct UpstreamConfiguration: Sendable {
+    public enum Balance: String, Sendable, CaseIterable {
+        case roundRobin = "round_robin"
+        case leastConnections = "least_connections"
+    }
+
+    public var name: String
+    public var members: [UpstreamMember]
+    public var balance: Balance
+    public var connectTimeout: Duration
+    /// Idle keep-alive connections kept per member and per event loop.
+    public var maxIdleConnections: Int
+    /// How long an idle pooled connection is kept before it is closed.
+    public var idleConnectionTimeout: Duration
+    /// How long a member that refused a connection is skipped.
+    public var failTimeout: Duration
+}
+
+/// `upstreams.<name>.members[]`: `http://host:port`.
+public struct UpstreamMember: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    /// - Parameters:
+    ///   - host: host name or IP literal.
+    ///   - port: TCP port.
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// Parses `http://host[:port][/]`; other schemes and paths are refused.
+    /// - Parameter text: the URL as written.
+    public static func parse(_ text: String) -> UpstreamMember? {
+        guard text.hasPrefix("http://") else { return nil }
+        var rest = Substring(text.dropFirst("http://".count))
+        if rest.hasSuffix("/") { rest = rest.dropLast() }
+        guard !rest.isEmpty, !rest.contains("/"), !rest.contains("@") else { return nil }
+        if let bind = BindAddress.parse(String(rest)), bind.host != "::" || rest.hasPrefix("[") {
+            return bind.port == 0 ? nil : UpstreamMember(host: bind.host, port: bind.port)
+        }
+        guard !rest.contains(":") else { return nil }
+        return UpstreamMember(host: String(rest), port: 80)
+    }
+}
+
+/// `limits`: sizes enforced at the edge.
+public struct LimitsConfiguration: Sendable {
+    /// Longest request target (path and query) accepted; longer gets 414.
+    public var maxRequestTargetBytes: Int
+    /// Largest header block accepted; larger gets 431.
+    public var maxHeaderBytes: Int
+    /// Default request body limit for rules without `max_body=`; larger gets 413.
+    public var maxBodyBytes: Int
+}
+
+/// `timeouts`.
+public struct TimeoutsConfiguration: Sendable {
+    /// Time a client has to send a complete request head.
+    public var header: Duration
+    /// Longest pause allowed between two pieces of a request body.
+    public var body: Duration
+    /// How long an idle keep-alive connection is kept open.
+    public var idle: Duration
+    /// Default time to wait for an upstream's response (and between its body pieces); rules override it.
+    public var upstream: Duration
+    /// How long SIGTERM waits for in-flight requests before closing what is left.
+    public var shutdownGrace: Duration
+}
+
+/// `log`.
+public struct LogConfiguration: Sendable {
+    public enum Level: String, Sendable, CaseIterable {
+        case trace, debug, info, notice, warning, error, critical
+    }
+
+    public var level: Level
+    /// One line per request on standard output.
+    public var access: Bool
+}
+
+/// `server`: process tuning.
+public struct ServerConfiguration: Sendable {
+    /// Event-loop threads; `nil` uses one per core.
+    public var threads: Int?
+}

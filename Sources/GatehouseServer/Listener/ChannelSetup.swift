@@ -1,0 +1,70 @@
+import GatehouseCore
+import NIOCore
+import NIOHTTP1
+import NIOHTTP2
+import NIOSSL
+
+/// Builds the pipeline of an accepted connection (the accept phase): TLS, then ALPN picks HTTP/2 or
+/// HTTP/1.1, each with parser limits, and a ``GatewayHandler`` per connection (HTTP/1) or per stream (HTTP/2).
+struct ChannelSetup: Sendable {
+    let runtime: GatewayRuntime
+    let contexts: LoopContexts
+    let tls: NIOSSLContext?
+    let hsts: String?
+
+    func initialize(_ channel: any Channel) -> EventLoopFuture<Void> {
+        let loop = contexts.context(for: channel.eventLoop)
+        let peer = channel.remoteAddress?.ipAddress
+        guard let tls else {
+            let info = ConnectionInfo(isHTTP2: false, isTLS: false, peerAddress: peer, hsts: nil)
+            return configureHTTP1(channel, loop: loop, info: info)
+        }
+        let hsts = self.hsts
+        return channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+        }.flatMap {
+            channel.configureHTTP2SecureUpgrade(
+                h2ChannelConfigurator: { channel in
+                    self.configureHTTP2(channel, loop: loop, info: ConnectionInfo(isHTTP2: true, isTLS: true, peerAddress: peer, hsts: hsts))
+                },
+                http1ChannelConfigurator: { channel in
+                    self.configureHTTP1(channel, loop: loop, info: ConnectionInfo(isHTTP2: false, isTLS: true, peerAddress: peer, hsts: hsts))
+                })
+        }
+    }
+
+    private func configureHTTP1(_ channel: any Channel, loop: LoopContext, info: ConnectionInfo) -> EventLoopFuture<Void> {
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        // The request target counts as one field for the parser; targets within this but over
+        // `max_request_target_bytes` get 414 from the handler, anything larger 431.
+        limits.maxHeaderFieldSize = runtime.limits.maxHeaderBytes
+        limits.maxHeaderListSize = runtime.limits.maxHeaderBytes
+        let runtime = self.runtime
+        return channel.eventLoop.makeCompletedFuture {
+            let sync = channel.pipeline.syncOperations
+            try sync.configureHTTPServerPipeline(
+                position: .last, withPipeliningAssistance: true, withServerUpgrade: nil, withErrorHandling: false,
+                withOutboundHeaderValidation: true, withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+            try sync.addHandler(GatewayHandler(runtime: runtime, loop: loop, info: info))
+        }
+    }
+
+    private func configureHTTP2(_ channel: any Channel, loop: LoopContext, info: ConnectionInfo) -> EventLoopFuture<Void> {
+        var connection = NIOHTTP2Handler.ConnectionConfiguration()
+        connection.initialSettings = [
+            HTTP2Setting(parameter: .maxConcurrentStreams, value: 256),
+            HTTP2Setting(parameter: .maxHeaderListSize, value: runtime.limits.maxHeaderBytes),
+            HTTP2Setting(parameter: .initialWindowSize, value: 1 << 20),
+        ]
+        connection.targetWindowSize = 1 << 20
+        var stream = NIOHTTP2Handler.StreamConfiguration()
+        stream.targetWindowSize = 1 << 20
+        let runtime = self.runtime
+        return channel.configureHTTP2Pipeline(mode: .server, connectionConfiguration: connection, streamConfiguration: stream) { stream in
+            stream.eventLoop.makeCompletedFuture {
+                try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                try stream.pipeline.syncOperations.addHandler(GatewayHandler(runtime: runtime, loop: loop, info: info))
+            }
+        }.map { _ in }
+    }
+}

@@ -1,0 +1,690 @@
+import GatehouseCore
+import NIOCore
+import NIOHTTP1
+
+/// Facts about the client connection a request arrived on, fixed when the connection is set up.
+struct ConnectionInfo: Sendable {
+    var isHTTP2: Bool
+    var isTLS: Bool
+    /// The TCP peer's IP address (what `X-Forwarded-For` is set to).
+    var peerAddress: String?
+    /// The `Strict-Transport-Security` value for TLS listeners.
+    var hsts: String?
+    var scheme: String { isTLS ? "https" : "http" }
+    var protocolName: String { isHTTP2 ? "h2" : "h1" }
+}
+
+/// Runs every request on one HTTP/1.1 connection or one HTTP/2 stream through Gatehouse's fixed
+/// phases: route (canonical path against the compiled table), then a local responder or the proxy,
+/// then the access log.
+///
+/// The proxy phase stays on the event loop: the upstream connection comes from this loop's pool, and
+/// request and response parts are written straight through in both directions. Backpressure is
+/// applied by holding `read()` on whichever side is ahead, so memory stays bounded whatever the body
+/// sizes.
+final class GatewayHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private enum Mode {
+        /// Waiting for a request head.
+        case idle
+        /// The answer is decided; the rest of the request body is dropped.
+        case discard
+        /// Collecting a body for a local responder.
+        case local(LocalServiceName, body: ByteBuffer)
+        /// The local responder is working.
+        case awaitingLocal
+        /// Forwarding to an upstream.
+        case proxy(UpstreamPool)
+    }
+
+    private let runtime: GatewayRuntime
+    private let loop: LoopContext
+    private let info: ConnectionInfo
+    private var context: ChannelHandlerContext!
+
+    // Per request. Reset by `beginRequest`.
+    private var mode = Mode.idle
+    private var generation = 0
+    private var head: HTTPRequestHead?
+    private var target: RequestTarget?
+    private var route: CompiledRoute?
+    private var startedAt = NIODeadline.uptimeNanoseconds(0)
+    private var bodyLimit = 0
+    private var bytesIn = 0
+    private var bytesOut = 0
+    private var status = 0
+    private var requestComplete = false
+    private var responseStarted = false
+    private var responseComplete = false
+    private var closeAfterResponse = false
+    private var logError: String?
+    private var requestsOnConnection = 0
+
+    // Proxy state of the current request.
+    private var upstreamHead: HTTPRequestHead?
+    private var upstream: UpstreamConnection?
+    private var upstreamReused = false
+    private var pendingUpstreamParts: [HTTPClientRequestPart] = []
+    private var requestBytesSent = false
+    private var bodyStreamed = false
+    private var upstreamNeedsFlush = false
+    private var upstreamKeepAlive = true
+    private var attempts = 0
+    private var lastMember: Int?
+    private var memberDescription: String?
+    private var upstreamTimeout = TimeAmount.seconds(60)
+    private var lastUpstreamActivity = NIODeadline.uptimeNanoseconds(0)
+    private var pendingDownstreamRead = false
+
+    // Timers.
+    private var waitTimer: Scheduled<Void>?
+    private var bodyTimer: Scheduled<Void>?
+    private var lastBodyActivity = NIODeadline.uptimeNanoseconds(0)
+    private var upstreamTimer: Scheduled<Void>?
+
+    init(runtime: GatewayRuntime, loop: LoopContext, info: ConnectionInfo) {
+        self.runtime = runtime
+        self.loop = loop
+        self.info = info
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { scheduleWaitTimer() }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        scheduleWaitTimer()
+        context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        cancelTimers()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        cancelTimers()
+        if case .idle = mode {} else if !(requestComplete && responseComplete) {
+            // The client went away mid-request: an upstream connection in mid-exchange cannot be reused.
+            if let upstream { detachUpstream(reusable: false, connection: upstream) }
+            if status == 0 { status = 499 }
+            logError = logError ?? "client_closed"
+            writeAccessLog()
+            mode = .idle
+        }
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            beginRequest(head)
+        case .body(let buffer):
+            receiveBody(buffer)
+        case .end:
+            receiveEnd()
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if upstreamNeedsFlush, let upstream {
+            upstreamNeedsFlush = false
+            upstream.channel.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        // While forwarding a body, read from the client only as fast as the upstream takes it.
+        if case .proxy = mode, !requestComplete, upstream.map({ !$0.channel.isWritable }) ?? true {
+            pendingDownstreamRead = true
+            return
+        }
+        context.read()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            upstream?.handler.resumeReads()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let parserError = error as? HTTPParserError {
+            // Ambiguous or malformed HTTP/1: answer once and close; nothing of it is forwarded.
+            guard !responseStarted else {
+                context.close(promise: nil)
+                return
+            }
+            if case .idle = mode { startedAt = .now() }
+            closeAfterResponse = true
+            requestComplete = true
+            logError = "bad_request"
+            if case .headerOverflow = parserError {
+                respond(MatrixError(status: 431, code: .unknown, message: "Request header fields too large"))
+            } else {
+                respond(MatrixError(status: 400, code: .unknown, message: "Malformed HTTP request"))
+            }
+            return
+        }
+        runtime.logger.debug("connection error", metadata: ["error": "\(error)", "peer": "\(info.peerAddress ?? "-")"])
+        context.close(promise: nil)
+    }
+
+    // MARK: Route phase
+
+    private func beginRequest(_ head: HTTPRequestHead) {
+        cancelWaitTimer()
+        generation &+= 1
+        requestsOnConnection += 1
+        self.head = head
+        target = nil
+        route = nil
+        startedAt = .now()
+        bytesIn = 0
+        bytesOut = 0
+        status = 0
+        requestComplete = false
+        responseStarted = false
+        responseComplete = false
+        closeAfterResponse = !info.isHTTP2 && !head.isKeepAlive
+        logError = nil
+        upstreamHead = nil
+        pendingUpstreamParts.removeAll()
+        requestBytesSent = false
+        bodyStreamed = false
+        attempts = 0
+        lastMember = nil
+        memberDescription = nil
+        pendingDownstreamRead = false
+        mode = .discard
+
+        let limits = runtime.limits
+        let bodyFraming = requestBodyFraming(head)
+        guard let bodyFraming else {
+            closeAfterResponse = true
+            respond(MatrixError(status: 400, code: .unknown, message: "Invalid Content-Length"))
+            return
+        }
+        let expectsBody = bodyFraming != .absent && bodyFraming != .contentLength(0)
+        // A request answered before its body was read cannot keep the connection in sync.
+        func refuse(_ error: MatrixError) {
+            if expectsBody { closeAfterResponse = true }
+            respond(error)
+        }
+
+        if !info.isHTTP2, head.version.minor >= 1, !head.headers.contains(name: "host") {
+            closeAfterResponse = true
+            return respond(MatrixError(status: 400, code: .unknown, message: "HTTP/1.1 requests need a Host header"))
+        }
+        if head.uri.utf8.count > limits.maxRequestTargetBytes {
+            closeAfterResponse = true
+            return respond(MatrixError(status: 414, code: .unknown, message: "Request target too long"))
+        }
+        let parsed: RequestTarget
+        switch CanonicalPath.parse(head.uri) {
+        case .success(let value): parsed = value
+        case .failure(let error):
+            logError = "bad_target"
+            return refuse(MatrixError(status: 400, code: .unknown, message: error.message))
+        }
+        target = parsed
+        guard let route = runtime.routes.match(method: head.method.rawValue, path: parsed.canonicalPath, scratch: loop.scratch) else {
+            return refuse(MatrixError(status: 404, code: .unrecognized, message: "Unrecognized request"))
+        }
+        self.route = route
+        bodyLimit = route.rule.options.maxBodyBytes ?? limits.maxBodyBytes
+        if case .contentLength(let length) = bodyFraming, length > bodyLimit {
+            logError = "body_too_large"
+            return refuse(MatrixError(status: 413, code: .tooLarge, message: "Request body too large (limit \(bodyLimit) bytes)"))
+        }
+        if expectsBody { scheduleBodyTimer() }
+
+        switch route.rule.action {
+        case .deny(let code):
+            refuse(MatrixError.denied(status: code))
+        case .redirect(let code, let location):
+            if expectsBody { closeAfterResponse = true }
+            writeLocalResponse(LocalResponse(status: HTTPResponseStatus(statusCode: code), headers: ["Location": location]))
+        case .local(let service):
+            sendContinueIfExpected(head)
+            mode = .local(service, body: context.channel.allocator.buffer(capacity: 0))
+        case .proxy(let name):
+            guard let pool = loop.pools[name] else {
+                // The table was compiled against the configured upstreams, so this cannot happen.
+                return refuse(MatrixError(status: 500, code: .unknown, message: "Internal error"))
+            }
+            sendContinueIfExpected(head)
+            startProxy(head: head, target: parsed, pool: pool, framing: bodyFraming, route: route)
+        }
+    }
+
+    /// How the client framed its body; `nil` when the framing is invalid.
+    private func requestBodyFraming(_ head: HTTPRequestHead) -> HeaderRewriter.BodyFraming? {
+        let lengths = head.headers["content-length"]
+        if let text = lengths.first {
+            // The HTTP/1 parser already refuses duplicates and CL+TE; HTTP/2 needs the check here.
+            guard lengths.count == 1, !text.isEmpty, text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let length = Int(text) else {
+                return nil
+            }
+            return .contentLength(length)
+        }
+        if !info.isHTTP2 {
+            return head.headers.contains(name: "transfer-encoding") ? .chunked : .absent
+        }
+        // HTTP/2 without Content-Length: a body may follow for methods that carry one.
+        switch head.method {
+        case .POST, .PUT, .PATCH: return .chunked
+        default: return .absent
+        }
+    }
+
+    private func sendContinueIfExpected(_ head: HTTPRequestHead) {
+        guard head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" }) else { return }
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+    }
+
+    private func receiveBody(_ buffer: ByteBuffer) {
+        bytesIn += buffer.readableBytes
+        lastBodyActivity = .now()
+        switch mode {
+        case .idle, .discard, .awaitingLocal:
+            return
+        case .local(let service, var body):
+            guard bytesIn <= bodyLimit else { return bodyTooLarge() }
+            mode = .idle  // drop the reference so the append does not copy
+            var chunk = buffer
+            body.writeBuffer(&chunk)
+            mode = .local(service, body: body)
+        case .proxy:
+            guard bytesIn <= bodyLimit else { return bodyTooLarge() }
+            if info.isHTTP2, upstreamHead.map({ !$0.headers.contains(name: "content-length") && !$0.headers.contains(name: "transfer-encoding") }) ?? false {
+                // A body on an HTTP/2 request announced as bodiless: refuse rather than guess.
+                logError = "unexpected_body"
+                return abortProxy(MatrixError(status: 400, code: .unknown, message: "Unexpected request body"))
+            }
+            let part = HTTPClientRequestPart.body(.byteBuffer(buffer))
+            if let upstream {
+                upstream.channel.write(NIOAny(part), promise: nil)
+                bodyStreamed = true
+                upstreamNeedsFlush = true
+            } else {
+                pendingUpstreamParts.append(part)
+            }
+        }
+    }
+
+    private func receiveEnd() {
+        requestComplete = true
+        cancelBodyTimer()
+        switch mode {
+        case .idle, .awaitingLocal:
+            break
+        case .discard:
+            finishIfDone()
+        case .local(let service, let body):
+            mode = .awaitingLocal
+            runLocal(service, body: body)
+        case .proxy:
+            if let upstream {
+                upstream.channel.writeAndFlush(NIOAny(HTTPClientRequestPart.end(nil)), promise: nil)
+                upstreamNeedsFlush = false
+                lastUpstreamActivity = .now()
+            } else {
+                pendingUpstreamParts.append(.end(nil))
+            }
+        }
+    }
+
+    private func bodyTooLarge() {
+        logError = "body_too_large"
+        let error = MatrixError(status: 413, code: .tooLarge, message: "Request body too large (limit \(bodyLimit) bytes)")
+        if case .proxy = mode {
+            abortProxy(error)
+        } else {
+            closeAfterResponse = true
+            respond(error)
+        }
+    }
+
+    // MARK: Local phase
+
+    private func runLocal(_ service: LocalServiceName, body: ByteBuffer) {
+        guard let head, let target, let responder = runtime.responders[service] else { return }
+        let request = LocalRequest(
+            method: head.method, target: target, headers: head.headers, body: body, peerAddress: info.peerAddress, isTLS: info.isTLS)
+        if let response = responder.immediateResponse(to: request) {
+            return writeLocalResponse(response)
+        }
+        let promise = context.eventLoop.makePromise(of: LocalResponse.self)
+        promise.completeWithTask { await responder.respond(to: request) }
+        let expected = generation
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        promise.futureResult.whenSuccess { response in
+            let handler = bound.value
+            guard handler.generation == expected, handler.context.channel.isActive else { return }
+            handler.writeLocalResponse(response)
+        }
+    }
+
+    /// Answers with a Matrix error, ignoring the rest of the request body.
+    private func respond(_ error: MatrixError) {
+        if logError == nil, error.status >= 500 { logError = "internal" }
+        writeLocalResponse(.matrix(error))
+    }
+
+    private func writeLocalResponse(_ response: LocalResponse) {
+        guard !responseStarted else { return }
+        mode = .discard
+        if !requestComplete, !info.isHTTP2 { closeAfterResponse = true }
+        responseStarted = true
+        status = Int(response.status.code)
+        var headers = response.headers
+        headers.replaceOrAdd(name: "Content-Length", value: String(response.body.readableBytes))
+        if let hsts = info.hsts { headers.replaceOrAdd(name: "Strict-Transport-Security", value: hsts) }
+        if closeAfterResponse { headers.replaceOrAdd(name: "Connection", value: "close") }
+        let version = info.isHTTP2 ? HTTPVersion.http2 : HTTPVersion.http1_1
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: response.status, headers: headers))), promise: nil)
+        if response.body.readableBytes > 0, head?.method != .HEAD {
+            bytesOut = response.body.readableBytes
+            context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
+        }
+        completeResponse()
+    }
+
+    // MARK: Proxy phase
+
+    private func startProxy(
+        head: HTTPRequestHead, target: RequestTarget, pool: UpstreamPool, framing: HeaderRewriter.BodyFraming, route: CompiledRoute
+    ) {
+        var upstreamFraming = framing
+        if framing == .absent, !info.isHTTP2, [.POST, .PUT, .PATCH].contains(head.method) {
+            upstreamFraming = .contentLength(0)
+        }
+        upstreamHead = HeaderRewriter.upstreamRequestHead(
+            from: head, target: target.forwardTarget, peerAddress: info.peerAddress, scheme: info.scheme, framing: upstreamFraming)
+        upstreamTimeout = TimeAmount(route.rule.options.upstreamTimeout ?? runtime.timeouts.upstream)
+        mode = .proxy(pool)
+        acquireUpstream(pool)
+    }
+
+    private func acquireUpstream(_ pool: UpstreamPool) {
+        attempts += 1
+        let expected = generation
+        pool.acquire(avoiding: lastMember) { [self] result in
+            guard expected == generation, case .proxy = mode, context.channel.isActive else {
+                if case .success(let lease) = result { pool.release(lease.connection, reusable: true) }
+                return
+            }
+            switch result {
+            case .success(let lease):
+                attach(lease, pool: pool)
+            case .failure(let error):
+                memberDescription = "\(error.member)"
+                handleProxyError(ProxyError(kind: .connectFailed, upstream: pool.configuration.name, requestBytesSent: false, onReusedConnection: false))
+            }
+        }
+    }
+
+    private func attach(_ lease: UpstreamLease, pool: UpstreamPool) {
+        guard let upstreamHead else { return }
+        let connection = lease.connection
+        upstream = connection
+        upstreamReused = lease.reused
+        upstreamKeepAlive = true
+        lastMember = connection.memberIndex
+        memberDescription = "\(connection.member)"
+        connection.handler.exchange = self
+        connection.channel.write(NIOAny(HTTPClientRequestPart.head(upstreamHead)), promise: nil)
+        requestBytesSent = true
+        for part in pendingUpstreamParts {
+            if case .body = part { bodyStreamed = true }
+            connection.channel.write(NIOAny(part), promise: nil)
+        }
+        // Keep `.end` queued in case a bodiless request has to be retried on another connection.
+        pendingUpstreamParts.removeAll { if case .end = $0 { return false } else { return true } }
+        connection.channel.flush()
+        lastUpstreamActivity = .now()
+        scheduleUpstreamTimer()
+        if pendingDownstreamRead, connection.channel.isWritable {
+            pendingDownstreamRead = false
+            context.read()
+        }
+    }
+
+    private func detachUpstream(reusable: Bool, connection: UpstreamConnection) {
+        upstream = nil
+        cancelUpstreamTimer()
+        guard case .proxy(let pool) = mode else {
+            connection.handler.exchange = nil
+            connection.channel.close(promise: nil)
+            return
+        }
+        pool.release(connection, reusable: reusable)
+    }
+
+    private func handleProxyError(_ error: ProxyError) {
+        cancelUpstreamTimer()
+        logError = error.shortDescription
+        guard !responseStarted else {
+            // Part of the response is already with the client: the only honest signal left is to cut
+            // the connection (HTTP/1) or reset the stream (HTTP/2).
+            context.close(promise: nil)
+            return
+        }
+        let idempotent = [.GET, .HEAD, .OPTIONS, .PUT, .DELETE].contains(head?.method)
+        let maxAttempts = min(3, (pool?.configuration.members.count ?? 1) + 1)
+        if error.allowsRetry(idempotent: idempotent, bodyStreamed: bodyStreamed), attempts < maxAttempts, let pool {
+            runtime.logger.debug("retrying upstream request", metadata: ["error": "\(error)", "attempt": "\(attempts + 1)"])
+            return acquireUpstream(pool)
+        }
+        runtime.logger.warning("proxy error", metadata: ["error": "\(error)", "member": "\(memberDescription ?? "-")"])
+        abortProxy(error.matrixError)
+    }
+
+    private var pool: UpstreamPool? {
+        if case .proxy(let pool) = mode { return pool }
+        return nil
+    }
+
+    /// Gives up on the upstream and answers the client with `error`.
+    private func abortProxy(_ error: MatrixError) {
+        if let upstream { detachUpstream(reusable: false, connection: upstream) }
+        if pendingDownstreamRead {
+            pendingDownstreamRead = false
+            context.read()
+        }
+        guard !responseStarted else {
+            context.close(promise: nil)
+            return
+        }
+        if !requestComplete { closeAfterResponse = true }
+        respond(error)
+    }
+
+    // MARK: Timers
+
+    private func scheduleWaitTimer() {
+        guard !info.isHTTP2 else { return }
+        cancelWaitTimer()
+        let timeout = TimeAmount(requestsOnConnection == 0 ? runtime.timeouts.header : runtime.timeouts.idle)
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        waitTimer = context.eventLoop.scheduleTask(in: timeout) {
+            let handler = bound.value
+            if case .idle = handler.mode { handler.context.close(promise: nil) }
+        }
+    }
+
+    private func cancelWaitTimer() {
+        waitTimer?.cancel()
+        waitTimer = nil
+    }
+
+    private func scheduleBodyTimer() {
+        lastBodyActivity = .now()
+        let timeout = TimeAmount(runtime.timeouts.body)
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        bodyTimer = context.eventLoop.scheduleTask(in: timeout) { bound.value.bodyTimerFired(timeout: timeout) }
+    }
+
+    private func bodyTimerFired(timeout: TimeAmount) {
+        bodyTimer = nil
+        guard !requestComplete else { return }
+        let idleFor = NIODeadline.now() - lastBodyActivity
+        if idleFor < timeout {
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            bodyTimer = context.eventLoop.scheduleTask(in: timeout - idleFor) { bound.value.bodyTimerFired(timeout: timeout) }
+            return
+        }
+        logError = "body_timeout"
+        if case .proxy = mode {
+            abortProxy(MatrixError(status: 408, code: .unknown, message: "Timed out waiting for the request body"))
+        } else if !responseStarted {
+            closeAfterResponse = true
+            respond(MatrixError(status: 408, code: .unknown, message: "Timed out waiting for the request body"))
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
+    private func cancelBodyTimer() {
+        bodyTimer?.cancel()
+        bodyTimer = nil
+    }
+
+    private func scheduleUpstreamTimer() {
+        guard upstreamTimer == nil else { return }
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let timeout = upstreamTimeout
+        upstreamTimer = context.eventLoop.scheduleTask(in: timeout) { bound.value.upstreamTimerFired() }
+    }
+
+    /// One timer per exchange: activity only moves a timestamp, and the timer re-arms itself for the
+    /// remaining time, which avoids scheduling a task per body chunk.
+    private func upstreamTimerFired() {
+        upstreamTimer = nil
+        guard upstream != nil, !responseComplete else { return }
+        let idleFor = NIODeadline.now() - lastUpstreamActivity
+        if idleFor < upstreamTimeout {
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            upstreamTimer = context.eventLoop.scheduleTask(in: upstreamTimeout - idleFor) { bound.value.upstreamTimerFired() }
+            return
+        }
+        let name = pool?.configuration.name ?? "-"
+        if let upstream { detachUpstream(reusable: false, connection: upstream) }
+        handleProxyError(ProxyError(kind: .timeout, upstream: name, requestBytesSent: true, onReusedConnection: upstreamReused))
+    }
+
+    private func cancelUpstreamTimer() {
+        upstreamTimer?.cancel()
+        upstreamTimer = nil
+    }
+
+    private func cancelTimers() {
+        cancelWaitTimer()
+        cancelBodyTimer()
+        cancelUpstreamTimer()
+    }
+
+    // MARK: Completion and log phase
+
+    private func completeResponse() {
+        responseComplete = true
+        let promise: EventLoopPromise<Void>? = closeAfterResponse && !info.isHTTP2 ? context.eventLoop.makePromise() : nil
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
+        if let promise {
+            let channel = context.channel
+            promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        }
+        finishIfDone()
+    }
+
+    private func finishIfDone() {
+        guard requestComplete, responseComplete else { return }
+        writeAccessLog()
+        mode = .idle
+        head = nil
+        if !closeAfterResponse { scheduleWaitTimer() }
+    }
+
+    private func writeAccessLog() {
+        guard runtime.accessLog.enabled else { return }
+        let path: Substring = target.map { Substring($0.canonicalPath) } ?? "-"
+        let action = route.map { "\($0.rule.action)" } ?? "-"
+        runtime.accessLog.write(.init(
+            peer: info.peerAddress ?? "-", method: head?.method.rawValue ?? "-", path: path, query: target?.query,
+            proto: info.protocolName, rule: route.map { "\($0.rule.source)" } ?? "-", action: action.replacingSpaces(),
+            member: memberDescription, status: status, bytesIn: bytesIn, bytesOut: bytesOut,
+            durationNanoseconds: (NIODeadline.now() - startedAt).nanoseconds, error: logError))
+    }
+}
+
+// MARK: - Upstream events
+
+extension GatewayHandler: UpstreamExchange {
+    func upstreamReceived(_ part: HTTPClientResponsePart) {
+        lastUpstreamActivity = .now()
+        switch part {
+        case .head(let responseHead):
+            // 1xx from the upstream are not relayed: Gatehouse already answered `Expect` itself.
+            guard responseHead.status.code >= 200 else { return }
+            responseStarted = true
+            status = Int(responseHead.status.code)
+            upstreamKeepAlive = responseHead.isKeepAlive
+            if !requestComplete, !info.isHTTP2 { closeAfterResponse = true }
+            let rewritten = HeaderRewriter.downstreamResponseHead(from: responseHead, hsts: info.hsts, close: closeAfterResponse && !info.isHTTP2)
+            var outgoing = rewritten
+            if info.isHTTP2 { outgoing.version = .http2 }
+            context.write(wrapOutboundOut(.head(outgoing)), promise: nil)
+        case .body(let buffer):
+            guard responseStarted else { return }
+            bytesOut += buffer.readableBytes
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            if !context.channel.isWritable { upstream?.handler.pauseReads() }
+        case .end:
+            guard responseStarted, let connection = upstream else { return }
+            // The upstream connection can serve another request only if both messages ended cleanly.
+            let reusable = upstreamKeepAlive && requestComplete && pendingUpstreamParts.isEmpty
+            detachUpstream(reusable: reusable, connection: connection)
+            if !requestComplete { closeAfterResponse = true }
+            completeResponse()
+        }
+    }
+
+    func upstreamReadComplete() {
+        context.flush()
+    }
+
+    func upstreamWritabilityChanged(isWritable: Bool) {
+        if isWritable, pendingDownstreamRead {
+            pendingDownstreamRead = false
+            context.read()
+        }
+    }
+
+    func upstreamFailed(_ error: (any Error)?) {
+        guard let connection = upstream else { return }
+        upstream = nil
+        cancelUpstreamTimer()
+        if case .proxy(let pool) = mode { pool.release(connection, reusable: false) }
+        guard !responseComplete else { return }
+        let kind: ProxyError.Kind = error is HTTPParserError ? .badUpstreamResponse : .upstreamClosed
+        handleProxyError(ProxyError(
+            kind: kind, upstream: pool?.configuration.name ?? "-", requestBytesSent: requestBytesSent, onReusedConnection: upstreamReused))
+    }
+}
+
+extension String {
+    fileprivate func replacingSpaces() -> String {
+        String(map { $0 == " " ? ":" : $0 })
+    }
+}
+
+@available(*, unavailable)
+extension GatewayHandler: Sendable {}

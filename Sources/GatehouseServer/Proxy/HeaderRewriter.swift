@@ -1,0 +1,107 @@
+import NIOHTTP1
+
+/// The header edits of the proxy phase (Pingora's `upstream_request_filter` / `response_filter`).
+///
+/// Pure functions of their inputs, so they are unit-tested without a network.
+enum HeaderRewriter {
+    /// Hop-by-hop headers (RFC 9110 §7.6.1) plus the legacy ones proxies also drop.
+    static let hopByHop: Set<String> = [
+        "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+        "proxy-authenticate", "proxy-authorization",
+    ]
+
+    /// Headers a client must not be able to set for the upstream: Synapse believes the left-most
+    /// `X-Forwarded-For`, so these are always replaced by what Gatehouse saw itself.
+    static let clientForwarding: Set<String> = [
+        "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "forwarded", "x-real-ip",
+        // Gatehouse answers `Expect: 100-continue` itself once it has accepted the request.
+        "expect",
+    ]
+
+    /// How the request body is framed toward the upstream.
+    enum BodyFraming: Equatable {
+        case absent
+        case contentLength(Int)
+        case chunked
+    }
+
+    /// The request head sent upstream: HTTP/1.1, the client's exact target bytes, hop-by-hop and
+    /// client forwarding headers removed, `X-Forwarded-For`/`-Proto` set from the connection.
+    /// - Parameters:
+    ///   - head: the client's request head.
+    ///   - target: the origin-form target to send (the client's bytes).
+    ///   - peerAddress: the TCP peer's IP address.
+    ///   - scheme: `https` or `http`, from the listener.
+    ///   - framing: the body framing decided for this request.
+    static func upstreamRequestHead(
+        from head: HTTPRequestHead, target: Substring, peerAddress: String?, scheme: String, framing: BodyFraming
+    ) -> HTTPRequestHead {
+        let connectionTokens = connectionTokens(in: head.headers)
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(head.headers.count + 3)
+        for (name, value) in head.headers {
+            let lower = name.lowercased()
+            if hopByHop.contains(lower) || clientForwarding.contains(lower) || lower == "content-length"
+                || connectionTokens.contains(lower)
+            {
+                continue
+            }
+            headers.add(name: name, value: value)
+        }
+        if let peerAddress { headers.add(name: "X-Forwarded-For", value: peerAddress) }
+        headers.add(name: "X-Forwarded-Proto", value: scheme)
+        switch framing {
+        case .absent: break
+        case .contentLength(let length): headers.add(name: "Content-Length", value: String(length))
+        case .chunked: headers.add(name: "Transfer-Encoding", value: "chunked")
+        }
+        var upstream = HTTPRequestHead(version: .http1_1, method: head.method, uri: String(target), headers: headers)
+        upstream.version = .http1_1
+        return upstream
+    }
+
+    /// The response head sent to the client: hop-by-hop headers removed, HSTS set on TLS listeners.
+    /// - Parameters:
+    ///   - head: the upstream's response head.
+    ///   - hsts: the `Strict-Transport-Security` value, or `nil` on plain listeners.
+    ///   - close: whether the client connection closes after this response (HTTP/1 only).
+    static func downstreamResponseHead(from head: HTTPResponseHead, hsts: String?, close: Bool) -> HTTPResponseHead {
+        let connectionTokens = connectionTokens(in: head.headers)
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(head.headers.count + 2)
+        for (name, value) in head.headers {
+            let lower = name.lowercased()
+            if hopByHop.contains(lower) || connectionTokens.contains(lower)
+                || (hsts != nil && lower == "strict-transport-security")
+            {
+                continue
+            }
+            headers.add(name: name, value: value)
+        }
+        if let hsts { headers.add(name: "Strict-Transport-Security", value: hsts) }
+        if close { headers.add(name: "Connection", value: "close") }
+        return HTTPResponseHead(version: .http1_1, status: head.status, headers: headers)
+    }
+
+    /// Header names listed in `Connection`, which are hop-by-hop for this message (RFC 9110 §7.6.1).
+    static func connectionTokens(in headers: HTTPHeaders) -> Set<String> {
+        guard headers.contains(name: "connection") else { return [] }
+        var tokens: Set<String> = []
+        for value in headers["connection"] {
+            for token in value.split(separator: ",") {
+                let trimmed = token.trimmingCharacters(in: " \t").lowercased()
+                if !trimmed.isEmpty { tokens.insert(trimmed) }
+            }
+        }
+        return tokens
+    }
+}
+
+extension Substring {
+    func trimmingCharacters(in set: String) -> Substring {
+        var result = self
+        while let first = result.first, set.contains(first) { result = result.dropFirst() }
+        while let last = result.last, set.contains(last) { result = result.dropLast() }
+        return result
+    }
+}

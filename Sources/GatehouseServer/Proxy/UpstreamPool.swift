@@ -1,0 +1,210 @@
+import GatehouseCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A keep-alive HTTP/1.1 connection to one member of an upstream pool.
+final class UpstreamConnection {
+    let channel: any Channel
+    let memberIndex: Int
+    let member: UpstreamMember
+    let handler: UpstreamHandler
+    var idleSince: NIODeadline = .now()
+
+    init(channel: any Channel, memberIndex: Int, member: UpstreamMember, handler: UpstreamHandler) {
+        self.channel = channel
+        self.memberIndex = memberIndex
+        self.member = member
+        self.handler = handler
+    }
+}
+
+/// A connection handed to a request, and whether it had served a request before (which matters for
+/// retries: a reused keep-alive connection may have been closed by the upstream meanwhile).
+struct UpstreamLease {
+    let connection: UpstreamConnection
+    let reused: Bool
+}
+
+/// The connections of one upstream pool on one event loop.
+///
+/// One pool per loop means a request and its upstream connection always share a thread: no locks, no
+/// hops, and the proxy path never leaves the event loop. Members are chosen round robin or by fewest
+/// active connections; a member that refused a connection is skipped for `fail_timeout`.
+final class UpstreamPool {
+    let configuration: UpstreamConfiguration
+    let eventLoop: any EventLoop
+    private let logger: Logger
+    private let addresses: [SocketAddress?]
+    private var idle: [[UpstreamConnection]]
+    private var active: [Int]
+    private var downUntil: [NIODeadline]
+    private var nextMember = 0
+    private var sweeper: RepeatedTask?
+    private var closed = false
+
+    init(configuration: UpstreamConfiguration, eventLoop: any EventLoop, logger: Logger) {
+        self.configuration = configuration
+        self.eventLoop = eventLoop
+        self.logger = logger
+        // IP literals are resolved once here; names are resolved per connection by NIO.
+        self.addresses = configuration.members.map { try? SocketAddress(ipAddress: $0.host, port: $0.port) }
+        let count = configuration.members.count
+        self.idle = Array(repeating: [], count: count)
+        self.active = Array(repeating: 0, count: count)
+        self.downUntil = Array(repeating: .uptimeNanoseconds(0), count: count)
+    }
+
+    /// Connections currently handed out, per member (for tests and metrics).
+    var activeCounts: [Int] { active }
+    /// Idle pooled connections, per member.
+    var idleCounts: [Int] { idle.map(\.count) }
+
+    /// Hands out a connection: an idle one of the chosen member when there is one, else a new one.
+    /// - Parameters:
+    ///   - avoiding: a member to skip if another is available (the one that just failed).
+    ///   - completion: called on this pool's event loop.
+    func acquire(avoiding: Int? = nil, _ completion: @escaping (Result<UpstreamLease, UpstreamConnectError>) -> Void) {
+        eventLoop.preconditionInEventLoop()
+        let member = chooseMember(avoiding: avoiding)
+        while let connection = idle[member].popLast() {
+            guard connection.channel.isActive else { continue }
+            active[member] += 1
+            completion(.success(UpstreamLease(connection: connection, reused: true)))
+            return
+        }
+        connect(member: member, completion)
+    }
+
+    /// Takes a connection back after a request: kept for reuse when the exchange ended cleanly.
+    /// - Parameters:
+    ///   - connection: the connection the request used.
+    ///   - reusable: whether the response and request both completed with keep-alive.
+    func release(_ connection: UpstreamConnection, reusable: Bool) {
+        eventLoop.preconditionInEventLoop()
+        active[connection.memberIndex] -= 1
+        connection.handler.exchange = nil
+        connection.handler.resumeReads()
+        guard reusable, !closed, connection.channel.isActive, idle[connection.memberIndex].count < configuration.maxIdleConnections else {
+            connection.channel.close(promise: nil)
+            return
+        }
+        connection.idleSince = .now()
+        idle[connection.memberIndex].append(connection)
+        startSweeperIfNeeded()
+    }
+
+    /// Closes every idle connection and refuses to pool more (shutdown).
+    func closeAll() {
+        closed = true
+        sweeper?.cancel()
+        for connections in idle { connections.forEach { $0.channel.close(promise: nil) } }
+        idle = idle.map { _ in [] }
+    }
+
+    private func chooseMember(avoiding: Int?) -> Int {
+        let count = configuration.members.count
+        if count == 1 { return 0 }
+        let now = NIODeadline.now()
+        let candidates = (0..<count).filter { downUntil[$0] <= now && $0 != avoiding }
+        guard !candidates.isEmpty else {
+            // Every member is marked down: try the one that has been down longest rather than none.
+            return (0..<count).filter { $0 != avoiding }.min { downUntil[$0] < downUntil[$1] } ?? 0
+        }
+        switch configuration.balance {
+        case .leastConnections:
+            return candidates.min { active[$0] < active[$1] }!
+        case .roundRobin:
+            for offset in 0..<count {
+                let member = (nextMember + offset) % count
+                if candidates.contains(member) {
+                    nextMember = member + 1
+                    return member
+                }
+            }
+            return candidates[0]
+        }
+    }
+
+    private func connect(member: Int, _ completion: @escaping (Result<UpstreamLease, UpstreamConnectError>) -> Void) {
+        let handler = UpstreamHandler()
+        let memberConfig = configuration.members[member]
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(TimeAmount(configuration.connectTimeout))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+            }
+        let future: EventLoopFuture<any Channel>
+        if let address = addresses[member] {
+            future = bootstrap.connect(to: address)
+        } else {
+            future = bootstrap.connect(host: memberConfig.host, port: memberConfig.port)
+        }
+        active[member] += 1
+        let loopBound = NIOLoopBound((self, completion, handler), eventLoop: eventLoop)
+        future.whenComplete { result in
+            let (pool, completion, handler) = loopBound.value
+            switch result {
+            case .success(let channel):
+                let connection = UpstreamConnection(channel: channel, memberIndex: member, member: memberConfig, handler: handler)
+                handler.onClose = { [weak pool, weak connection] in
+                    guard let pool, let connection else { return }
+                    pool.forget(connection)
+                }
+                completion(.success(UpstreamLease(connection: connection, reused: false)))
+            case .failure(let error):
+                pool.active[member] -= 1
+                pool.downUntil[member] = .now() + TimeAmount(pool.configuration.failTimeout)
+                pool.logger.warning("upstream connect failed", metadata: [
+                    "upstream": "\(pool.configuration.name)", "member": "\(memberConfig)", "error": "\(error)",
+                ])
+                completion(.failure(UpstreamConnectError(member: memberConfig, underlying: "\(error)")))
+            }
+        }
+    }
+
+    /// Drops a closed connection from the idle list (it may close while idle: upstream keep-alive timeout).
+    private func forget(_ connection: UpstreamConnection) {
+        if let index = idle[connection.memberIndex].firstIndex(where: { $0 === connection }) {
+            idle[connection.memberIndex].remove(at: index)
+        }
+    }
+
+    private func startSweeperIfNeeded() {
+        guard sweeper == nil else { return }
+        let interval = max(TimeAmount.seconds(1), .nanoseconds(TimeAmount(configuration.idleConnectionTimeout).nanoseconds / 2))
+        let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
+        sweeper = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            loopBound.value.closeExpiredIdleConnections()
+        }
+    }
+
+    private func closeExpiredIdleConnections() {
+        let cutoff = NIODeadline.now() - TimeAmount(configuration.idleConnectionTimeout)
+        for member in idle.indices {
+            let (expired, fresh) = idle[member].reduce(into: ([UpstreamConnection](), [UpstreamConnection]())) { result, connection in
+                if connection.idleSince < cutoff { result.0.append(connection) } else { result.1.append(connection) }
+            }
+            idle[member] = fresh
+            expired.forEach { $0.channel.close(promise: nil) }
+        }
+    }
+}
+
+/// No connection could be opened to an upstream member.
+struct UpstreamConnectError: Error {
+    let member: UpstreamMember
+    let underlying: String
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

@@ -1,0 +1,80 @@
+import GatehouseCore
+import Logging
+import NIOCore
+
+/// Everything a connection needs that does not change while the process runs: the compiled route
+/// table, limits and timeouts, local responders and the access log. Immutable and shared by all event
+/// loops; per-loop mutable state lives in ``LoopContext``.
+public final class GatewayRuntime: Sendable {
+    public let configuration: GatehouseConfiguration
+    public let routes: RouteTable
+    public let responders: [LocalServiceName: any LocalResponder]
+    let accessLog: AccessLog
+    public let logger: Logger
+
+    /// - Parameters:
+    ///   - configuration: the validated configuration.
+    ///   - routes: the compiled route table.
+    ///   - responders: local services by name; missing ones answer 501.
+    ///   - logger: the process logger.
+    public init(
+        configuration: GatehouseConfiguration, routes: RouteTable, responders: [LocalServiceName: any LocalResponder], logger: Logger
+    ) {
+        self.configuration = configuration
+        self.routes = routes
+        var all = responders
+        for service in LocalServiceName.allCases where all[service] == nil {
+            all[service] = UnavailableServiceResponder(service: service)
+        }
+        self.responders = all
+        self.accessLog = AccessLog(enabled: configuration.log.access)
+        self.logger = logger
+    }
+
+    var limits: LimitsConfiguration { configuration.limits }
+    var timeouts: TimeoutsConfiguration { configuration.timeouts }
+}
+
+/// Per-event-loop state: PCRE2 match data and the upstream connection pools. Only touched on its loop,
+/// so nothing here is locked; it is `@unchecked Sendable` only so that channel initializers, which run
+/// on that same loop, can carry it.
+final class LoopContext: @unchecked Sendable {
+    let eventLoop: any EventLoop
+    let scratch = MatchScratch()
+    let pools: [String: UpstreamPool]
+
+    init(eventLoop: any EventLoop, upstreams: [String: UpstreamConfiguration], logger: Logger) {
+        self.eventLoop = eventLoop
+        self.pools = upstreams.mapValues { UpstreamPool(configuration: $0, eventLoop: eventLoop, logger: logger) }
+    }
+}
+
+/// The ``LoopContext`` of every loop in the group, created up front so a lookup needs no lock.
+final class LoopContexts: @unchecked Sendable {
+    // Written once in `init`, then only read; each value is used on its own loop only.
+    private let contexts: [ObjectIdentifier: LoopContext]
+
+    init(group: any EventLoopGroup, upstreams: [String: UpstreamConfiguration], logger: Logger) {
+        var contexts: [ObjectIdentifier: LoopContext] = [:]
+        for loop in group.makeIterator() {
+            contexts[ObjectIdentifier(loop)] = LoopContext(eventLoop: loop, upstreams: upstreams, logger: logger)
+        }
+        self.contexts = contexts
+    }
+
+    func context(for loop: any EventLoop) -> LoopContext {
+        guard let context = contexts[ObjectIdentifier(loop)] else {
+            preconditionFailure("event loop \(loop) is not part of the server's group")
+        }
+        return context
+    }
+
+    /// Closes every pooled upstream connection (at shutdown).
+    func closeAll() -> EventLoopFuture<Void>? {
+        let futures = contexts.values.map { context in
+            context.eventLoop.submit { context.pools.values.forEach { $0.closeAll() } }
+        }
+        guard let first = futures.first else { return nil }
+        return EventLoopFuture.andAllComplete(futures, on: first.eventLoop)
+    }
+}

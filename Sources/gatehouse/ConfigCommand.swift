@@ -1,0 +1,153 @@
+import ArgumentParser
+import Crypto
+import Foundation
+import GatehouseCore
+import GatehouseServer
+
+/// `gatehouse config check|generate`.
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config", abstract: "Check or generate configuration files.",
+        subcommands: [Check.self, Generate.self])
+
+    /// `gatehouse config check -c FILE`: validates everything `serve` would, without binding anything.
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Validate a configuration file and its route files.")
+
+        @OptionGroup var options: ConfigOption
+
+        func run() throws {
+            let bundle = try options.load()
+            let configuration = bundle.configuration
+            for (index, listener) in configuration.http.listeners.enumerated() {
+                guard let tls = listener.tls else { continue }
+                do {
+                    _ = try TLSContextFactory.makeServerContext(tls)
+                } catch {
+                    printError("configuration error(s) in \(options.config):\n  - http.listeners[\(index)].tls: cannot use \(tls.certificateFile) / \(tls.keyFile): \(error)")
+                    throw ExitCode(1)
+                }
+            }
+            let binds = configuration.http.listeners.flatMap { listener in listener.binds.map { "\($0)\(listener.tls != nil ? " (TLS)" : "")" } }
+            print("configuration OK: \(configuration.sourceFile)")
+            print("  listeners: \(binds.joined(separator: ", "))")
+            print("  routes:    \(bundle.routes.routes.count) rules from \(configuration.routes.files.joined(separator: ", "))")
+            print("  upstreams: \(configuration.upstreams.keys.sorted().joined(separator: ", "))")
+        }
+    }
+
+    /// `gatehouse config generate`: writes a working development setup.
+    struct Generate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a configuration, the default route table, a shared-secret file and a self-signed certificate.")
+
+        @Option(name: .long, help: "The configuration file to write; the other files go beside it.")
+        var output: String
+
+        @Option(name: .long, help: "The homeserver's server_name.")
+        var serverName: String = "localhost"
+
+        @Option(name: .long, help: "The public URL clients use (default https://SERVER_NAME:8443/).")
+        var publicBase: String?
+
+        @Option(name: .long, help: "The public TLS listener address.")
+        var listen: String = "0.0.0.0:8443"
+
+        @Option(name: .long, help: "A plain-HTTP loopback listener for Synapse; pass an empty string for none.")
+        var internalListen: String = "127.0.0.1:8081"
+
+        @Option(name: .long, help: "Where Synapse listens (its client/federation listener).")
+        var synapseURL: String = "http://127.0.0.1:8008/"
+
+        @Option(name: .long, help: "The SQLite database file.")
+        var database: String = "gatehouse.db"
+
+        @Option(name: .long, help: "An existing file with the Synapse shared secret (default: a new random one).")
+        var synapseSecretFile: String?
+
+        @Option(name: .long, help: "An existing PEM certificate chain (default: a new self-signed one).")
+        var certificate: String?
+
+        @Option(name: .long, help: "The PEM private key for --certificate.")
+        var key: String?
+
+        @Flag(name: .long, help: "Overwrite existing files.")
+        var force = false
+
+        func validate() throws {
+            if (certificate == nil) != (key == nil) {
+                throw ValidationError("--certificate and --key go together")
+            }
+        }
+
+        func run() throws {
+            let files = FileManager.default
+            let configPath = FilePaths.absolute(output, relativeTo: files.currentDirectoryPath)
+            let directory = FilePaths.directory(of: configPath)
+            try files.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            func place(_ name: String) -> String { FilePaths.absolute(name, relativeTo: directory) }
+            func write(_ text: String, to path: String, mode: Int = 0o644) throws {
+                if files.fileExists(atPath: path), !force {
+                    printError("\(path) exists; pass --force to overwrite it")
+                    throw ExitCode(1)
+                }
+                try files.createDirectory(atPath: FilePaths.directory(of: path), withIntermediateDirectories: true)
+                guard files.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: mode]) else {
+                    printError("cannot write \(path)")
+                    throw ExitCode(1)
+                }
+                try files.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+            }
+
+            var written: [String] = []
+            let secretPath: String
+            if let synapseSecretFile {
+                secretPath = FilePaths.absolute(synapseSecretFile, relativeTo: files.currentDirectoryPath)
+            } else {
+                secretPath = place("synapse_secret")
+                let secret = SymmetricKey(size: .bits256).withUnsafeBytes { $0.map { String(format: "%02x", $0) }.joined() }
+                try write(secret + "\n", to: secretPath, mode: 0o600)
+                written.append(secretPath)
+            }
+
+            let certificatePath: String
+            let keyPath: String
+            if let certificate, let key {
+                certificatePath = FilePaths.absolute(certificate, relativeTo: files.currentDirectoryPath)
+                keyPath = FilePaths.absolute(key, relativeTo: files.currentDirectoryPath)
+            } else {
+                certificatePath = place("tls/cert.pem")
+                keyPath = place("tls/key.pem")
+                let names = Array(Set([serverName, "localhost"])).sorted { $0 == serverName && $1 != serverName }
+                let pair = try SelfSignedCertificate.make(hostNames: names)
+                try write(pair.certificatePEM, to: certificatePath)
+                try write(pair.keyPEM, to: keyPath, mode: 0o600)
+                written += [certificatePath, keyPath]
+            }
+
+            let routesPath = place(DefaultRoutes.fileName)
+            try write(DefaultRoutes.text, to: routesPath)
+            written.append(routesPath)
+
+            let port = BindAddress.parse(listen)?.port ?? 8443
+            let template = ConfigurationTemplate(
+                serverName: serverName, publicBase: publicBase ?? "https://\(serverName):\(port)/", listen: listen,
+                internalListen: internalListen.isEmpty ? nil : internalListen, synapseURL: synapseURL,
+                databasePath: database, secretPath: secretPath, certificateFile: certificatePath, keyFile: keyPath,
+                routesFile: DefaultRoutes.fileName)
+            try write(template.render(), to: configPath)
+            written.append(configPath)
+
+            // Never hand out a file that would not load.
+            do {
+                _ = try ConfigurationBundle.load(path: configPath)
+            } catch {
+                printError("the generated configuration does not validate:\n\(error)")
+                throw ExitCode(1)
+            }
+            print("wrote:")
+            for path in written { print("  \(path)") }
+            print("Synapse needs: matrix_authentication_service: {enabled: true, endpoint: \"http://\(internalListen.isEmpty ? listen : internalListen)/\", secret_path: \"\(secretPath)\"}")
+        }
+    }
+}
