@@ -1,0 +1,246 @@
+import Foundation
+import Testing
+
+@testable import GatehouseCore
+
+/// A temporary directory with a secret file, a route file and a certificate-shaped pair of files.
+final class ConfigFixture {
+    let directory: String
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-config-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try write("  s3cret-value  \n", to: "secret")
+        try write("", to: "empty_secret")
+        try write(DefaultRoutes.text, to: "matrix.routes")
+        try write("cert", to: "cert.pem")
+        try write("key", to: "key.pem")
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    func write(_ text: String, to name: String) throws {
+        try text.write(toFile: "\(directory)/\(name)", atomically: true, encoding: .utf8)
+    }
+
+    static let valid = """
+        http:
+          public_base: https://matrix.example.org
+          listeners:
+            - name: public
+              binds: [{address: "0.0.0.0:8443"}, {address: "[::]:8443"}]
+              tls: {certificate_file: cert.pem, key_file: key.pem}
+            - name: internal
+              binds: [{host: 127.0.0.1, port: 8081}]
+        matrix:
+          homeserver: example.org
+          endpoint: http://127.0.0.1:8008
+          secret_path: secret
+        database: {path: gatehouse.db}
+        routes: {files: [matrix.routes]}
+        upstreams:
+          synapse: {members: ["http://127.0.0.1:8008/"]}
+        """
+
+    func load(_ yaml: String) throws(ConfigurationErrors) -> GatehouseConfiguration {
+        try ConfigurationLoader.parse(yaml: yaml, file: "\(directory)/gatehouse.yaml")
+    }
+
+    /// The error messages for `yaml`, or a failure when it loads.
+    func errors(_ yaml: String) -> [String] {
+        do {
+            _ = try load(yaml)
+            return []
+        } catch {
+            return error.errors.map(\.description)
+        }
+    }
+}
+
+struct ConfigurationTests {
+    @Test func validFileLoadsWithDefaults() throws {
+        let fixture = try ConfigFixture()
+        let config = try fixture.load(ConfigFixture.valid)
+        #expect(config.http.publicBase == "https://matrix.example.org/")
+        #expect(config.http.listeners.count == 2)
+        #expect(config.http.listeners[0].binds == [BindAddress(host: "0.0.0.0", port: 8443), BindAddress(host: "::", port: 8443)])
+        #expect(config.http.listeners[0].tls?.certificateFile == "\(fixture.directory)/cert.pem")
+        #expect(config.http.listeners[0].tls?.hstsMaxAge == 31_536_000)
+        #expect(config.http.listeners[1].binds == [BindAddress(host: "127.0.0.1", port: 8081)])
+        #expect(config.http.listeners[1].tls == nil)
+        #expect(config.matrix.secret == "s3cret-value", "secret file content is trimmed")
+        #expect(config.matrix.endpoint == "http://127.0.0.1:8008/")
+        #expect(config.matrix.kind == .synapse)
+        #expect(config.database.path == "\(fixture.directory)/gatehouse.db")
+        #expect(config.routes.files == ["\(fixture.directory)/matrix.routes"])
+        #expect(config.upstreams["synapse"]?.members == [UpstreamMember(host: "127.0.0.1", port: 8008)])
+        #expect(config.upstreams["synapse"]?.balance == .roundRobin)
+        #expect(config.limits.maxBodyBytes == 50 << 20)
+        #expect(config.timeouts.upstream == .seconds(60))
+        #expect(config.log.access)
+        #expect(config.http.trustedProxies.map(\.description) == ["127.0.0.0/8", "::1/128"])
+    }
+
+    @Test func generatedTemplateLoads() throws {
+        let fixture = try ConfigFixture()
+        let template = ConfigurationTemplate(
+            serverName: "example.org", publicBase: "https://example.org:8443/", listen: "127.0.0.1:8443",
+            internalListen: "127.0.0.1:8081", synapseURL: "http://127.0.0.1:8008/", databasePath: "gh.db",
+            secretPath: "secret", certificateFile: "cert.pem", keyFile: "key.pem", routesFile: "matrix.routes")
+        let config = try fixture.load(template.render())
+        #expect(config.http.listeners.map(\.name) == ["public", "internal"])
+        #expect(config.upstreams["synapse"]?.members == [UpstreamMember(host: "127.0.0.1", port: 8008)])
+        #expect(config.matrix.homeserver == "example.org")
+        var withoutInternal = template
+        withoutInternal.internalListen = nil
+        #expect(try fixture.load(withoutInternal.render()).http.listeners.count == 1)
+    }
+
+    @Test func sizesDurationsAndTuningAreRead() throws {
+        let fixture = try ConfigFixture()
+        let config = try fixture.load(ConfigFixture.valid + """
+
+            limits: {max_request_target_bytes: 4KiB, max_header_bytes: 32768, max_body_bytes: 100MiB}
+            timeouts: {header: 10s, body: 500ms, idle: 2m, upstream: 1h, shutdown_grace: 0}
+            log: {level: debug, access: false}
+            server: {threads: 2}
+            """)
+        #expect(config.limits.maxRequestTargetBytes == 4096)
+        #expect(config.limits.maxHeaderBytes == 32768)
+        #expect(config.limits.maxBodyBytes == 100 << 20)
+        #expect(config.timeouts.header == .seconds(10))
+        #expect(config.timeouts.body == .milliseconds(500))
+        #expect(config.timeouts.idle == .seconds(120))
+        #expect(config.timeouts.upstream == .seconds(3600))
+        #expect(config.timeouts.shutdownGrace == .zero)
+        #expect(config.log.level == .debug)
+        #expect(!config.log.access)
+        #expect(config.server.threads == 2)
+    }
+
+    /// Each broken file produces an error that names the key path and says how to fix it.
+    @Test(arguments: [
+        ("http:\n  public_base: x\n", "http.public_base: 'x' is not an http(s) URL"),
+        ("", "the configuration file is empty"),
+        ("http: [1", "not valid YAML"),
+        ("- a\n- b\n", "expected a mapping"),
+    ])
+    func wholeFileProblems(yaml: String, message: String) throws {
+        let errors = try ConfigFixture().errors(yaml)
+        #expect(errors.contains { $0.contains(message) }, "\(errors)")
+    }
+
+    @Test(arguments: [
+        ("public_base: https://matrix.example.org", "public_base: ftp://x", "http.public_base: 'ftp://x' is not an http(s) URL. Use e.g. https://matrix.example.com/"),
+        ("public_base: https://matrix.example.org", "public_bsae: https://x", "http.public_bsae: unknown key. Known keys here: listeners, public_base, trusted_proxies"),
+        ("{address: \"0.0.0.0:8443\"}", "{address: \"0.0.0.0\"}", "http.listeners[0].binds[0].address: '0.0.0.0' is not host:port"),
+        ("{address: \"0.0.0.0:8443\"}", "{address: \"0.0.0.0:99999\"}", "is not host:port"),
+        ("{address: \"[::]:8443\"}", "{address: \"0.0.0.0:8443\"}", "http.listeners[0].binds[1].address: 0.0.0.0:8443 is already bound by http.listeners[0].binds[0].address"),
+        ("key_file: key.pem", "key_file: missing.pem", "http.listeners[0].tls.key_file: cannot read"),
+        ("tls: {certificate_file: cert.pem, key_file: key.pem}", "tls: {certificate_file: cert.pem}", "http.listeners[0].tls.key_file: is required"),
+        ("homeserver: example.org", "homeserver_name: example.org", "matrix.homeserver_name: unknown key"),
+        ("endpoint: http://127.0.0.1:8008", "endpoint: localhost:8008", "matrix.endpoint: 'localhost:8008' is not an http(s) URL"),
+        ("secret_path: secret", "secret_path: secret\n  secret: inline", "matrix.secret: `secret` and `secret_path` are both set"),
+        ("secret_path: secret", "kind: synapse", "matrix.secret_path: no shared secret is configured"),
+        ("secret_path: secret", "secret_path: nosuchfile", "matrix.secret_path: cannot read the secret file"),
+        ("secret_path: secret", "secret_path: empty_secret", "matrix.secret_path: the secret file"),
+        ("secret_path: secret", "secret_path: secret\n  secret_file: secret", "matrix.secret_file: `secret_path` and its alias `secret_file` are both set"),
+        ("homeserver: example.org", "homeserver: example.org\n  kind: dendrite", "matrix.kind: unsupported homeserver kind 'dendrite'"),
+        ("database: {path: gatehouse.db}", "database: {}", "database.path: is required"),
+        ("routes: {files: [matrix.routes]}", "routes: {files: []}", "routes.files: must list at least one route file"),
+        ("members: [\"http://127.0.0.1:8008/\"]", "members: [\"https://127.0.0.1:8008/\"]", "upstreams.synapse.members[0]: 'https://127.0.0.1:8008/' is not an upstream URL"),
+        ("members: [\"http://127.0.0.1:8008/\"]", "members: [\"http://127.0.0.1:8008/path\"]", "is not an upstream URL"),
+        ("members: [\"http://127.0.0.1:8008/\"]", "members: []", "upstreams.synapse.members: must list at least one server"),
+        ("members: [\"http://127.0.0.1:8008/\"]", "members: [\"http://a:1\"], balance: random", "upstreams.synapse.balance: unknown balance 'random'. Use one of round_robin, least_connections"),
+        ("members: [\"http://127.0.0.1:8008/\"]", "members: [\"http://a:1\"], connect_timeout: soon", "upstreams.synapse.connect_timeout: 'soon' is not a duration"),
+    ])
+    func validationErrorsNameTheKeyAndTheFix(original: String, replacement: String, message: String) throws {
+        let yaml = ConfigFixture.valid.replacingOccurrences(of: original, with: replacement)
+        #expect(yaml != ConfigFixture.valid, "fixture edit did not apply")
+        let errors = try ConfigFixture().errors(yaml)
+        #expect(errors.contains { $0.contains(message) }, "\(errors)")
+    }
+
+    @Test(arguments: [
+        ("limits: {max_body_bytes: huge}", "limits.max_body_bytes: 'huge' is not a size"),
+        ("limits: {max_header_bytes: 10}", "limits.max_header_bytes: 10 bytes is out of range"),
+        ("timeouts: {idle: forever}", "timeouts.idle: 'forever' is not a duration"),
+        ("timeouts: {idle: 2d}", "timeouts.idle: '2d' is not a duration"),
+        ("log: {level: loud}", "log.level: unknown level 'loud'"),
+        ("log: {access: maybe}", "log.access: expected true or false"),
+        ("server: {threads: 1000}", "server.threads: 1000 is out of range"),
+        ("proxy: {}", "proxy: unknown key"),
+    ])
+    func optionalSectionErrors(extra: String, message: String) throws {
+        let errors = try ConfigFixture().errors(ConfigFixture.valid + "\n" + extra + "\n")
+        #expect(errors.contains { $0.contains(message) }, "\(errors)")
+    }
+
+    @Test func missingSectionsAreAllReportedAtOnce() throws {
+        let errors = try ConfigFixture().errors("log: {level: info}\n")
+        #expect(errors.contains { $0.contains(" http: is required") })
+        #expect(errors.contains { $0.contains(" matrix: is required") })
+        #expect(errors.contains { $0.contains(" database: is required") })
+        #expect(errors.contains { $0.contains(" routes: is required") })
+    }
+
+    @Test func errorsCarryTheLine() throws {
+        let errors = try ConfigFixture().errors(ConfigFixture.valid.replacingOccurrences(of: "public_base: https://matrix.example.org", with: "public_base: nope"))
+        #expect(errors.first?.contains("gatehouse.yaml:2: http.public_base") == true, "\(errors)")
+    }
+
+    @Test func bundleReportsRouteErrorsWithFileAndLine() throws {
+        let fixture = try ConfigFixture()
+        try fixture.write("GET ^/x$ proxy nowhere\n", to: "matrix.routes")
+        try fixture.write(ConfigFixture.valid, to: "gatehouse.yaml")
+        do {
+            _ = try ConfigurationBundle.load(path: "\(fixture.directory)/gatehouse.yaml")
+            Issue.record("bad route file accepted")
+        } catch {
+            #expect(error.description.contains("matrix.routes:1: unknown upstream 'nowhere'"), "\(error)")
+        }
+    }
+
+    @Test(arguments: [("1024", 1024), ("64KiB", 65536), ("50M", 52_428_800), ("1GiB", 1 << 30), ("0", 0)])
+    func byteSizes(text: String, value: Int) {
+        #expect(ByteSize.parse(text) == value)
+    }
+
+    @Test func badSizesAndDurations() {
+        #expect(ByteSize.parse("") == nil)
+        #expect(ByteSize.parse("-1") == nil)
+        #expect(ByteSize.parse("1TB") == nil)
+        #expect(ByteSize.parse("99999999999999G") == nil)
+        #expect(DurationText.parse("30") == .seconds(30))
+        #expect(DurationText.parse("250ms") == .milliseconds(250))
+        #expect(DurationText.parse("1h") == .seconds(3600))
+        #expect(DurationText.parse("1.5s") == nil)
+    }
+
+    @Test func addressesAndNetworks() {
+        #expect(BindAddress.parse(":8443") == BindAddress(host: "::", port: 8443))
+        #expect(BindAddress.parse("[::1]:80") == BindAddress(host: "::1", port: 80))
+        #expect(BindAddress.parse("::1:80") == nil)
+        #expect(UpstreamMember.parse("http://synapse") == UpstreamMember(host: "synapse", port: 80))
+        #expect(UpstreamMember.parse("http://[::1]:8008") == UpstreamMember(host: "::1", port: 8008))
+        #expect(UpstreamMember.parse("http://user@host:1") == nil)
+        let network = IPNetwork.parse("10.0.0.0/8")!
+        #expect(network.contains([10, 1, 2, 3]))
+        #expect(!network.contains([11, 0, 0, 1]))
+        #expect(IPNetwork.parse("127.0.0.1/8")!.contains([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 127, 0, 0, 1]), "v4-mapped v6")
+        #expect(IPNetwork.parse("::1/128")!.contains(IPNetwork.parseAddress("::1")!))
+        #expect(IPNetwork.parse("10.0.0.0/33") == nil)
+        #expect(IPNetwork.parse("nonsense") == nil)
+    }
+
+    @Test func matrixErrorJSON() {
+        #expect(MatrixError(status: 404, code: .unrecognized, message: "Unrecognized request").json
+            == #"{"errcode":"M_UNRECOGNIZED","error":"Unrecognized request"}"#)
+        #expect(MatrixError(status: 429, code: .limitExceeded, message: "slow \"down\"\n", retryAfterMilliseconds: 1500).json
+            == #"{"errcode":"M_LIMIT_EXCEEDED","error":"slow \"down\"\n","retry_after_ms":1500}"#)
+        #expect(MatrixError.denied(status: 403).code == .forbidden)
+        #expect(MatrixError.denied(status: 404).json == #"{"errcode":"M_UNRECOGNIZED","error":"Unrecognized request"}"#)
+    }
+}

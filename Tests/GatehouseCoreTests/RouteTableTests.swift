@@ -1,0 +1,169 @@
+import Foundation
+import Testing
+
+@testable import GatehouseCore
+
+struct RouteTableTests {
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func defaultTable() throws -> RouteTable {
+        try RouteTable(rules: RouteFileParser.parse(DefaultRoutes.text, file: "matrix.routes"), upstreams: ["synapse"])
+    }
+
+    private func decide(_ table: RouteTable, _ method: String, _ target: String) throws -> RouteAction? {
+        let path = try CanonicalPath.parse(target).get().canonicalPath
+        return table.match(method: method, path: path, scratch: MatchScratch())?.rule.action
+    }
+
+    @Test func shippedRouteFileMatchesTheEmbeddedCopy() throws {
+        let file = Self.repositoryRoot.appendingPathComponent("routes/matrix.routes")
+        let text = try String(contentsOf: file, encoding: .utf8)
+        #expect(text == DefaultRoutes.text, "run scripts/update-default-routes.py after editing routes/matrix.routes")
+    }
+
+    @Test func everyShippedRouteFileAndExampleCompiles() throws {
+        let directories = ["routes", "examples"].map { Self.repositoryRoot.appendingPathComponent($0) }
+        var compiled = 0
+        for directory in directories {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+            for name in names where name.hasSuffix(".routes") {
+                let text = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
+                let rules = try RouteFileParser.parse(text, file: name)
+                let upstreams = Set(rules.compactMap { rule -> String? in if case .proxy(let name) = rule.action { name } else { nil } })
+                _ = try RouteTable(rules: rules, upstreams: upstreams)
+                compiled += 1
+            }
+        }
+        #expect(compiled >= 1)
+    }
+
+    @Test(arguments: [
+        ("GET", "/health", RouteAction.local(.health)),
+        ("POST", "/_matrix/client/v3/login", .local(.matrixCompat)),
+        ("GET", "/_matrix/client/r0/login", .local(.matrixCompat)),
+        ("GET", "/_matrix/client/api/v1/login", .local(.matrixCompat)),
+        ("POST", "/_matrix/client/unstable/login/", .local(.matrixCompat)),
+        ("GET", "/_matrix/client/v3/login/sso/redirect/oidc-x", .local(.matrixCompat)),
+        ("POST", "/_matrix/client/v3/logout", .local(.matrixCompat)),
+        ("POST", "/_matrix/client/v3/logout/all", .local(.matrixCompat)),
+        ("POST", "/_matrix/client/v3/refresh", .local(.matrixCompat)),
+        ("POST", "/_matrix/client/v1/refresh", .local(.matrixCompat)),
+        ("GET", "/.well-known/openid-configuration", .local(.oauth2)),
+        ("POST", "/oauth2/introspect", .local(.oauth2)),
+        ("GET", "/authorize", .local(.oauth2)),
+        ("GET", "/account/", .local(.pages)),
+        ("GET", "/_synapse/mas/query_user", .deny(404)),
+        ("POST", "/_synapse/%6Das/provision_user", .deny(404)),
+        ("GET", "/%5Fsynapse/mas", .deny(404)),
+        ("GET", "//_synapse/admin/v1/server_version", .deny(404)),
+        ("GET", "/_synapse/admin", .deny(404)),
+        ("GET", "/_matrix/client/v3/sync", .proxy("synapse")),
+        ("GET", "/_matrix/client/versions", .proxy("synapse")),
+        ("GET", "/_matrix/key/v2/server", .proxy("synapse")),
+        ("PUT", "/_matrix/federation/v1/send/123", .proxy("synapse")),
+        ("POST", "/_matrix/client/v3/register", .proxy("synapse")),
+        ("GET", "/_synapse/client/pick_idp", .proxy("synapse")),
+        ("GET", "/.well-known/matrix/client", .proxy("synapse")),
+        // A room state key called "login" is not a login.
+        ("PUT", "/_matrix/client/v3/rooms/!r:x/state/m.room.name/login", .proxy("synapse")),
+        ("GET", "/_matrix/client/v3/rooms/!r:x/state/login/logout", .proxy("synapse")),
+        ("GET", "/_matrix/client/v3/login/get_token", .proxy("synapse")),
+    ])
+    func defaultTableDecisions(method: String, target: String, expected: RouteAction) throws {
+        #expect(try decide(Self.defaultTable(), method, target) == expected)
+    }
+
+    @Test func unmatchedPathsAndMethodsHaveNoRule() throws {
+        let table = try Self.defaultTable()
+        #expect(try decide(table, "GET", "/") == nil)
+        #expect(try decide(table, "GET", "/_synapsefoo") == nil)
+        #expect(try decide(table, "POST", "/health") == nil)
+        #expect(try decide(table, "HEAD", "/health") == .local(.health), "GET rules also cover HEAD")
+        #expect(try decide(table, "POST", "/.well-known/matrix/client") == nil)
+    }
+
+    @Test func firstMatchWinsAlsoForExactPaths() throws {
+        let rules = try RouteFileParser.parse("""
+            GET  ^/h.*$      deny 403
+            *    ^/health$   local health
+            POST ^/health$   deny 405
+            """, file: "t")
+        let table = try RouteTable(rules: rules, upstreams: [])
+        let scratch = MatchScratch()
+        #expect(table.match(method: "GET", path: "/health", scratch: scratch)?.rule.action == .deny(403))
+        #expect(table.match(method: "POST", path: "/health", scratch: scratch)?.rule.action == .local(.health))
+        #expect(table.match(method: "GET", path: "/hello", scratch: scratch)?.rule.action == .deny(403))
+    }
+
+    @Test func literalPatternsAreRecognised() {
+        #expect(RouteTable.literalPath(of: "^/health$") == "/health")
+        #expect(RouteTable.literalPath(of: #"^/\.well-known/openid-configuration$"#) == "/.well-known/openid-configuration")
+        #expect(RouteTable.literalPath(of: "^/a.b$") == nil)
+        #expect(RouteTable.literalPath(of: "^/a(/|$)") == nil)
+        #expect(RouteTable.literalPath(of: "^/a") == nil)
+    }
+
+    @Test func parsesOptionsAndActions() throws {
+        let rules = try RouteFileParser.parse("""
+            # comment line
+
+            GET,POST  ^/a$  proxy up  max_body=1MiB timeout=5m   # trailing comment
+            *         ^/b$  redirect 301 https://example.org/b
+            """, file: "f.routes")
+        #expect(rules.count == 2)
+        #expect(rules[0].methods == ["GET", "POST"])
+        #expect(rules[0].options == RouteOptions(maxBodyBytes: 1 << 20, upstreamTimeout: .seconds(300)))
+        #expect(rules[0].source.line == 3)
+        #expect(rules[1].action == .redirect(status: 301, location: "https://example.org/b"))
+        #expect(rules[1].methods == nil)
+    }
+
+    @Test(arguments: [
+        ("GET ^/a$", "f:1: expected `METHODS PATTERN ACTION ...`"),
+        ("FETCH ^/a$ deny 404", "unknown method 'FETCH'"),
+        ("GET ^/a$ forward up", "unknown action 'forward'"),
+        ("GET ^/a$ local nosuch", "unknown local service 'nosuch'"),
+        ("GET ^/a$ deny 200", "`deny` status must be between 400 and 599"),
+        ("GET ^/a$ redirect 301", "`redirect` needs a location"),
+        ("GET ^/a$ proxy", "`proxy` needs an upstream name"),
+        ("GET ^/a$ proxy up max_body=lots", "max_body 'lots' is not a size"),
+        ("GET ^/a$ proxy up timeout=0s", "timeout '0s' is not a duration"),
+        ("GET ^/a$ proxy up speed=9", "unknown option 'speed'"),
+        ("GET ^/a$ proxy up stray", "unexpected 'stray'"),
+    ])
+    func grammarErrorsNameFileAndLine(line: String, message: String) {
+        do {
+            let rules = try RouteFileParser.parse(line, file: "f")
+            _ = try RouteTable(rules: rules, upstreams: ["up"])
+            Issue.record("expected an error for \(line)")
+        } catch {
+            #expect(error.description.hasPrefix("f:1: "))
+            #expect(error.description.contains(message), "\(error.description)")
+        }
+    }
+
+    @Test func compileErrorsNameFileAndLine() throws {
+        let rules = try RouteFileParser.parse("\n\nGET ^/a(b$ proxy up\n", file: "bad.routes")
+        #expect(throws: RouteFileError.self) { try RouteTable(rules: rules, upstreams: ["up"]) }
+        do {
+            _ = try RouteTable(rules: rules, upstreams: ["up"])
+        } catch {
+            #expect(error.description.hasPrefix("bad.routes:3: bad pattern '^/a(b$'"))
+            #expect(error.description.contains("missing closing parenthesis"))
+        }
+        let unknown = try RouteFileParser.parse("* ^/x proxy synapze", file: "u.routes")
+        do {
+            _ = try RouteTable(rules: unknown, upstreams: ["synapse"])
+            Issue.record("unknown upstream accepted")
+        } catch {
+            #expect(error.description == "u.routes:1: unknown upstream 'synapze' (known: synapse); define it under `upstreams:` in the config")
+        }
+    }
+
+    @Test func regexIsJITCompiled() throws {
+        let regex = try PCRE2Regex("^/_matrix/client/(r0|v3)/sync$")
+        #expect(regex.isJITCompiled)
+        #expect(regex.matches("/_matrix/client/v3/sync"))
+        #expect(!regex.matches("/_matrix/client/v3/sync/x"))
+    }
+}
