@@ -23,6 +23,7 @@ def expected_sha256() -> str:
 
 
 def _check_rss(rss):
+    print(f"Gatehouse RSS peak {rss.peak_kib / 1024:.1f} MiB over {rss.samples} samples")
     assert rss.samples > 0, "no RSS sample taken"
     assert rss.peak_kib < RSS_LIMIT_KIB, f"Gatehouse RSS peaked at {rss.peak_kib / 1024:.0f} MiB"
 

@@ -67,6 +67,7 @@ final class GatewayHandler: ChannelDuplexHandler {
     private var upstreamHead: HTTPRequestHead?
     private var upstream: UpstreamConnection?
     private var upstreamReused = false
+    /// Body parts received before the upstream connection was ready.
     private var pendingUpstreamParts: [HTTPClientRequestPart] = []
     private var requestBytesSent = false
     private var bodyStreamed = false
@@ -336,8 +337,6 @@ final class GatewayHandler: ChannelDuplexHandler {
                 upstream.channel.writeAndFlush(NIOAny(HTTPClientRequestPart.end(nil)), promise: nil)
                 upstreamNeedsFlush = false
                 lastUpstreamActivity = .now()
-            } else {
-                pendingUpstreamParts.append(.end(nil))
             }
         }
     }
@@ -444,11 +443,13 @@ final class GatewayHandler: ChannelDuplexHandler {
         connection.channel.write(NIOAny(HTTPClientRequestPart.head(upstreamHead)), promise: nil)
         requestBytesSent = true
         for part in pendingUpstreamParts {
-            if case .body = part { bodyStreamed = true }
+            bodyStreamed = true
             connection.channel.write(NIOAny(part), promise: nil)
         }
-        // Keep `.end` queued in case a bodiless request has to be retried on another connection.
-        pendingUpstreamParts.removeAll { if case .end = $0 { return false } else { return true } }
+        pendingUpstreamParts.removeAll()
+        // `.end` is not queued but derived from `requestComplete`, so a bodiless request that is
+        // retried on another connection is sent whole again.
+        if requestComplete { connection.channel.write(NIOAny(HTTPClientRequestPart.end(nil)), promise: nil) }
         connection.channel.flush()
         lastUpstreamActivity = .now()
         scheduleUpstreamTimer()
@@ -650,7 +651,7 @@ extension GatewayHandler: UpstreamExchange {
         case .end:
             guard responseStarted, let connection = upstream else { return }
             // The upstream connection can serve another request only if both messages ended cleanly.
-            let reusable = upstreamKeepAlive && requestComplete && pendingUpstreamParts.isEmpty
+            let reusable = upstreamKeepAlive && requestComplete
             detachUpstream(reusable: reusable, connection: connection)
             if !requestComplete { closeAfterResponse = true }
             completeResponse()

@@ -1,0 +1,77 @@
+import GatehouseCore
+import NIOHTTP1
+import Testing
+
+@testable import GatehouseServer
+
+struct HeaderRewriterTests {
+    @Test func upstreamRequestHeadIsSanitised() {
+        var headers = HTTPHeaders()
+        headers.add(name: "Host", value: "matrix.example.org")
+        headers.add(name: "Authorization", value: "Bearer t")
+        headers.add(name: "X-Forwarded-For", value: "6.6.6.6, 7.7.7.7")
+        headers.add(name: "x-forwarded-host", value: "evil")
+        headers.add(name: "Connection", value: "Upgrade, X-Hop")
+        headers.add(name: "Upgrade", value: "websocket")
+        headers.add(name: "X-Hop", value: "1")
+        headers.add(name: "Expect", value: "100-continue")
+        headers.add(name: "Content-Length", value: "999")
+        headers.add(name: "Transfer-Encoding", value: "chunked")
+        let head = HTTPRequestHead(version: .http2, method: .POST, uri: "/ignored", headers: headers)
+        let upstream = HeaderRewriter.upstreamRequestHead(
+            from: head, target: "/_matrix/a%2Fb", peerAddress: "192.0.2.1", scheme: "https", framing: .contentLength(12))
+        #expect(upstream.version == .http1_1)
+        #expect(upstream.uri == "/_matrix/a%2Fb")
+        #expect(upstream.headers["host"] == ["matrix.example.org"])
+        #expect(upstream.headers["authorization"] == ["Bearer t"])
+        #expect(upstream.headers["x-forwarded-for"] == ["192.0.2.1"])
+        #expect(upstream.headers["x-forwarded-proto"] == ["https"])
+        #expect(upstream.headers["content-length"] == ["12"])
+        for name in ["x-forwarded-host", "connection", "upgrade", "x-hop", "expect", "transfer-encoding"] {
+            #expect(!upstream.headers.contains(name: name), "\(name)")
+        }
+        let chunked = HeaderRewriter.upstreamRequestHead(from: head, target: "/", peerAddress: nil, scheme: "http", framing: .chunked)
+        #expect(chunked.headers["transfer-encoding"] == ["chunked"])
+        #expect(!chunked.headers.contains(name: "content-length"))
+        #expect(!chunked.headers.contains(name: "x-forwarded-for"))
+    }
+
+    @Test func downstreamResponseHeadGetsHSTSAndLosesHopByHop() {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Strict-Transport-Security", value: "max-age=1")
+        headers.add(name: "Keep-Alive", value: "timeout=5")
+        headers.add(name: "Transfer-Encoding", value: "chunked")
+        let head = HTTPResponseHead(version: .http1_1, status: .ok, headers: headers)
+        let tls = HeaderRewriter.downstreamResponseHead(from: head, hsts: "max-age=31536000", close: true)
+        #expect(tls.headers["strict-transport-security"] == ["max-age=31536000"])
+        #expect(tls.headers["connection"] == ["close"])
+        #expect(!tls.headers.contains(name: "keep-alive"))
+        #expect(!tls.headers.contains(name: "transfer-encoding"))
+        let plain = HeaderRewriter.downstreamResponseHead(from: head, hsts: nil, close: false)
+        #expect(plain.headers["strict-transport-security"] == ["max-age=1"], "plain listeners pass the upstream's value through")
+        #expect(!plain.headers.contains(name: "connection"))
+    }
+
+    @Test func proxyErrorsMapToStatusAndRetryPolicy() {
+        let connect = ProxyError(kind: .connectFailed, upstream: "synapse", requestBytesSent: false, onReusedConnection: false)
+        #expect(connect.matrixError.status == 502)
+        #expect(connect.matrixError.code == .unknown)
+        #expect(connect.allowsRetry(idempotent: true, bodyStreamed: false))
+        #expect(!connect.allowsRetry(idempotent: false, bodyStreamed: false), "POST is never retried")
+        let stale = ProxyError(kind: .upstreamClosed, upstream: "synapse", requestBytesSent: true, onReusedConnection: true)
+        #expect(stale.allowsRetry(idempotent: true, bodyStreamed: false), "a dead keep-alive connection may be retried")
+        #expect(!stale.allowsRetry(idempotent: true, bodyStreamed: true), "not once a body has been streamed")
+        let fresh = ProxyError(kind: .upstreamClosed, upstream: "synapse", requestBytesSent: true, onReusedConnection: false)
+        #expect(!fresh.allowsRetry(idempotent: true, bodyStreamed: false), "a new connection that dropped the request may have acted on it")
+        let timeout = ProxyError(kind: .timeout, upstream: "synapse", requestBytesSent: true, onReusedConnection: false)
+        #expect(timeout.matrixError.status == 504)
+        #expect(!timeout.allowsRetry(idempotent: true, bodyStreamed: false))
+        #expect(ProxyError(kind: .badUpstreamResponse, upstream: "s", requestBytesSent: true, onReusedConnection: false).matrixError.status == 502)
+    }
+
+    @Test func accessLogRedactsCredentials() {
+        #expect(AccessLog.redact(query: "access_token=syt_secret&timeout=30000") == "access_token=[redacted]&timeout=30000")
+        #expect(AccessLog.redact(query: "since=s1&code=abc&state=xyz&flag") == "since=s1&code=[redacted]&state=[redacted]&flag")
+    }
+}

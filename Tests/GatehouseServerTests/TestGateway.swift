@@ -1,0 +1,81 @@
+import Foundation
+import GatehouseCore
+import GatehouseTesting
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+@testable import GatehouseServer
+
+/// Runs a real ``GatehouseServer`` in-process on an ephemeral plain-HTTP port, with a route table and
+/// upstreams given as text, for the duration of `body`.
+func withTestGateway<T>(
+    routes: String,
+    upstreams: [String: Int],
+    extraYAML: String = "",
+    _ body: (_ port: Int) async throws -> T
+) async throws -> T {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-test-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    try routes.write(toFile: "\(directory)/test.routes", atomically: true, encoding: .utf8)
+    let upstreamYAML = upstreams.map { name, port in "  \(name): {members: [\"http://127.0.0.1:\(port)\"], fail_timeout: 0}" }
+        .joined(separator: "\n")
+    let yaml = """
+        http:
+          public_base: http://localhost/
+          listeners:
+            - name: test
+              binds: [{address: "127.0.0.1:0"}]
+        matrix: {homeserver: localhost, endpoint: "http://127.0.0.1:1/", secret: "test-secret"}
+        database: {path: test.db}
+        routes: {files: [test.routes]}
+        upstreams:
+        \(upstreamYAML.isEmpty ? "  {}" : upstreamYAML)
+        log: {access: false}
+        \(extraYAML)
+        """
+    try yaml.write(toFile: "\(directory)/gatehouse.yaml", atomically: true, encoding: .utf8)
+    let bundle = try ConfigurationBundle.load(path: "\(directory)/gatehouse.yaml")
+    var logger = Logger(label: "test")
+    logger.logLevel = .critical
+    let runtime = GatewayRuntime(configuration: bundle.configuration, routes: bundle.routes, responders: [.health: HealthResponder()], logger: logger)
+
+    let (ports, continuation) = AsyncStream<Int>.makeStream()
+    let server = try GatehouseServer(runtime: runtime, group: MultiThreadedEventLoopGroup.singleton) { bound in
+        continuation.yield(bound[0].port)
+    }
+    let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
+    let running = Task { try await group.run() }
+    var iterator = ports.makeAsyncIterator()
+    guard let port = await iterator.next() else { throw CancellationError() }
+    do {
+        let result = try await body(port)
+        await group.triggerGracefulShutdown()
+        try await running.value
+        return result
+    } catch {
+        await group.triggerGracefulShutdown()
+        _ = try? await running.value
+        throw error
+    }
+}
+
+/// Runs blocking client code off the cooperative pool.
+func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            continuation.resume(with: Result { try work() })
+        }
+    }
+}
+
+/// One request on a fresh connection.
+func request(port: Int, _ raw: String) async throws -> RawHTTPClient.Response {
+    try await blocking {
+        let client = try RawHTTPClient(port: port)
+        try client.send(raw)
+        return try client.readResponse()
+    }
+}
