@@ -205,6 +205,7 @@ final class GatewayHandler: ChannelDuplexHandler {
         memberDescription = nil
         pendingDownstreamRead = false
         mode = .discard
+        bodyLimit = runtime.limits.maxBodyBytes
 
         let limits = runtime.limits
         let bodyFraming = requestBodyFraming(head)
@@ -295,7 +296,11 @@ final class GatewayHandler: ChannelDuplexHandler {
         bytesIn += buffer.readableBytes
         lastBodyActivity = .now()
         switch mode {
-        case .idle, .discard, .awaitingLocal:
+        case .idle, .awaitingLocal:
+            return
+        case .discard:
+            // Draining what the client still sends after the answer; never without bound.
+            if responseComplete, bytesIn > bodyLimit { context.close(promise: nil) }
             return
         case .local(let service, var body):
             guard bytesIn <= bodyLimit else { return bodyTooLarge() }
@@ -387,7 +392,7 @@ final class GatewayHandler: ChannelDuplexHandler {
         var headers = response.headers
         headers.replaceOrAdd(name: "Content-Length", value: String(response.body.readableBytes))
         if let hsts = info.hsts { headers.replaceOrAdd(name: "Strict-Transport-Security", value: hsts) }
-        if closeAfterResponse { headers.replaceOrAdd(name: "Connection", value: "close") }
+        if closeAfterResponse && !info.isHTTP2 { headers.replaceOrAdd(name: "Connection", value: "close") }
         let version = info.isHTTP2 ? HTTPVersion.http2 : HTTPVersion.http1_1
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: response.status, headers: headers))), promise: nil)
         if response.body.readableBytes > 0, head?.method != .HEAD {
@@ -597,7 +602,9 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     private func completeResponse() {
         responseComplete = true
-        let promise: EventLoopPromise<Void>? = closeAfterResponse && !info.isHTTP2 ? context.eventLoop.makePromise() : nil
+        // HTTP/1 closes the connection; HTTP/2 resets just this stream when its body was refused unread.
+        let close = closeAfterResponse && (!info.isHTTP2 || !requestComplete)
+        let promise: EventLoopPromise<Void>? = close ? context.eventLoop.makePromise() : nil
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
         if let promise {
             let channel = context.channel
@@ -607,7 +614,8 @@ final class GatewayHandler: ChannelDuplexHandler {
     }
 
     private func finishIfDone() {
-        guard requestComplete, responseComplete else { return }
+        // An HTTP/1 connection that closes after this response does not wait for the rest of the body.
+        guard responseComplete, requestComplete || (closeAfterResponse && !info.isHTTP2) else { return }
         writeAccessLog()
         mode = .idle
         head = nil
@@ -653,7 +661,12 @@ extension GatewayHandler: UpstreamExchange {
             // The upstream connection can serve another request only if both messages ended cleanly.
             let reusable = upstreamKeepAlive && requestComplete
             detachUpstream(reusable: reusable, connection: connection)
-            if !requestComplete { closeAfterResponse = true }
+            if !requestComplete {
+                // Answered before the client finished its body: HTTP/1 closes after the response,
+                // HTTP/2 drains the rest of the stream (bounded by the rule's body limit).
+                if !info.isHTTP2 { closeAfterResponse = true }
+                mode = .discard
+            }
             completeResponse()
         }
     }
