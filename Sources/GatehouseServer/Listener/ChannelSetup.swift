@@ -20,15 +20,21 @@ struct ChannelSetup: Sendable {
             return configureHTTP1(channel, loop: loop, info: info)
         }
         let hsts = self.hsts
+        // A client that never completes the TLS handshake (and ALPN) is cut after the header timeout.
+        let handshakeTimer = channel.eventLoop.scheduleTask(in: TimeAmount(runtime.timeouts.header)) {
+            channel.close(promise: nil)
+        }
         return channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
         }.flatMap {
             channel.configureHTTP2SecureUpgrade(
                 h2ChannelConfigurator: { channel in
-                    self.configureHTTP2(channel, loop: loop, info: ConnectionInfo(isHTTP2: true, isTLS: true, peerAddress: peer, hsts: hsts))
+                    handshakeTimer.cancel()
+                    return self.configureHTTP2(channel, loop: loop, info: ConnectionInfo(isHTTP2: true, isTLS: true, peerAddress: peer, hsts: hsts))
                 },
                 http1ChannelConfigurator: { channel in
-                    self.configureHTTP1(channel, loop: loop, info: ConnectionInfo(isHTTP2: false, isTLS: true, peerAddress: peer, hsts: hsts))
+                    handshakeTimer.cancel()
+                    return self.configureHTTP1(channel, loop: loop, info: ConnectionInfo(isHTTP2: false, isTLS: true, peerAddress: peer, hsts: hsts))
                 })
         }
     }
@@ -60,11 +66,17 @@ struct ChannelSetup: Sendable {
         var stream = NIOHTTP2Handler.StreamConfiguration()
         stream.targetWindowSize = 1 << 20
         let runtime = self.runtime
-        return channel.configureHTTP2Pipeline(mode: .server, connectionConfiguration: connection, streamConfiguration: stream) { stream in
+        let streams = HTTP2OpenStreams()
+        let idle = TimeAmount(runtime.timeouts.idle)
+        return channel.configureHTTP2Pipeline(
+            mode: .server, connectionConfiguration: connection, streamConfiguration: stream, streamDelegate: streams
+        ) { stream in
             stream.eventLoop.makeCompletedFuture {
                 try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
                 try stream.pipeline.syncOperations.addHandler(GatewayHandler(runtime: runtime, loop: loop, info: info))
             }
-        }.map { _ in }
+        }.flatMapThrowing { _ in
+            try channel.pipeline.syncOperations.addHandler(HTTP2IdleHandler(streams: streams, timeout: idle))
+        }
     }
 }

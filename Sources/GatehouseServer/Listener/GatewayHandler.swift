@@ -211,7 +211,7 @@ final class GatewayHandler: ChannelDuplexHandler {
         let bodyFraming = requestBodyFraming(head)
         guard let bodyFraming else {
             closeAfterResponse = true
-            respond(MatrixError(status: 400, code: .unknown, message: "Invalid Content-Length"))
+            respond(MatrixError(status: 400, code: .unknown, message: "Invalid Content-Length or Transfer-Encoding"))
             return
         }
         let expectsBody = bodyFraming != .absent && bodyFraming != .contentLength(0)
@@ -278,7 +278,10 @@ final class GatewayHandler: ChannelDuplexHandler {
             return .contentLength(length)
         }
         if !info.isHTTP2 {
-            return head.headers.contains(name: "transfer-encoding") ? .chunked : .absent
+            let codings = head.headers["transfer-encoding"]
+            guard !codings.isEmpty else { return .absent }
+            // Only plain chunked is accepted: other codings would be silently lost re-framing the body.
+            return codings.count == 1 && codings[0].lowercased() == "chunked" ? .chunked : nil
         }
         // HTTP/2 without Content-Length: a body may follow for methods that carry one.
         switch head.method {
@@ -317,7 +320,7 @@ final class GatewayHandler: ChannelDuplexHandler {
             }
             let part = HTTPClientRequestPart.body(.byteBuffer(buffer))
             if let upstream {
-                upstream.channel.write(NIOAny(part), promise: nil)
+                upstream.channel.write(part, promise: nil)
                 bodyStreamed = true
                 upstreamNeedsFlush = true
             } else {
@@ -339,7 +342,7 @@ final class GatewayHandler: ChannelDuplexHandler {
             runLocal(service, body: body)
         case .proxy:
             if let upstream {
-                upstream.channel.writeAndFlush(NIOAny(HTTPClientRequestPart.end(nil)), promise: nil)
+                upstream.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
                 upstreamNeedsFlush = false
                 lastUpstreamActivity = .now()
             }
@@ -445,16 +448,16 @@ final class GatewayHandler: ChannelDuplexHandler {
         lastMember = connection.memberIndex
         memberDescription = "\(connection.member)"
         connection.handler.exchange = self
-        connection.channel.write(NIOAny(HTTPClientRequestPart.head(upstreamHead)), promise: nil)
+        connection.channel.write(HTTPClientRequestPart.head(upstreamHead), promise: nil)
         requestBytesSent = true
         for part in pendingUpstreamParts {
             bodyStreamed = true
-            connection.channel.write(NIOAny(part), promise: nil)
+            connection.channel.write(part, promise: nil)
         }
         pendingUpstreamParts.removeAll()
         // `.end` is not queued but derived from `requestComplete`, so a bodiless request that is
         // retried on another connection is sent whole again.
-        if requestComplete { connection.channel.write(NIOAny(HTTPClientRequestPart.end(nil)), promise: nil) }
+        if requestComplete { connection.channel.write(HTTPClientRequestPart.end(nil), promise: nil) }
         connection.channel.flush()
         lastUpstreamActivity = .now()
         scheduleUpstreamTimer()
