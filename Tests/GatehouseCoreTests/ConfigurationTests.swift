@@ -126,6 +126,8 @@ struct ConfigurationTests {
         ("", "the configuration file is empty"),
         ("http: [1", "not valid YAML"),
         ("- a\n- b\n", "expected a mapping"),
+        ("log: {level: info}\nlog: {access: true}\n", "gatehouse.yaml:1: duplicated key(s) log"),
+        ("http:\n  a: 'unterminated\n", "gatehouse.yaml:3: not valid YAML"),
     ])
     func wholeFileProblems(yaml: String, message: String) throws {
         let errors = try ConfigFixture().errors(yaml)

@@ -165,6 +165,9 @@ struct ProxyTests {
                 "GET /echo HTTP/1.1\nHost: x\n\n",
                 "GET /echo HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n  b\r\n\r\n",
                 "GET /echo HTTP/1.1\r\n\r\n",
+                "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+                "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n\r\nhello",
+                "GET /echo HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n",
             ]
             for raw in cases {
                 let response = try await request(port: port, raw)

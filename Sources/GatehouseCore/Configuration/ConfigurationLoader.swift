@@ -38,7 +38,7 @@ public enum ConfigurationLoader {
         } catch let error as ConfigurationErrors {
             throw error
         } catch {
-            throw ConfigurationErrors([ConfigurationError(keyPath: "", problem: "not valid YAML: \(error)", location: file)])
+            throw ConfigurationErrors([yamlError(error, file: file)])
         }
         let reader = SectionReader(directory: FilePaths.directory(of: file))
         let config = reader.readRoot(ConfigNode(node: rootNode, path: "", file: file), file: file)
@@ -46,6 +46,20 @@ public enum ConfigurationLoader {
             throw ConfigurationErrors(reader.errors)
         }
         return config
+    }
+}
+
+/// A YAML syntax error as one line: where, and what the parser said (without echoing the file).
+private func yamlError(_ error: any Error, file: String) -> ConfigurationError {
+    let fix = "Check the indentation and quoting near that line"
+    switch error as? YamlError {
+    case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+        return ConfigurationError(keyPath: "", problem: "not valid YAML: \(problem)", fix: fix, location: "\(file):\(mark.line)")
+    case .duplicatedKeysInMapping(let duplicates, let context):
+        return ConfigurationError(keyPath: "", problem: "duplicated key(s) \(duplicates.sorted().joined(separator: ", "))",
+            fix: "Each key may appear once per section; merge the two", location: "\(file):\(context.mark.line)")
+    default:
+        return ConfigurationError(keyPath: "", problem: "not valid YAML: \(error)", fix: fix, location: file)
     }
 }
 
