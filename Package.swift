@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(
@@ -27,6 +29,18 @@ let package = Package(
             path: "Sources/CPCRE2",
             pkgConfig: "libpcre2-8",
             providers: [.apt(["libpcre2-dev"])]
+        ),
+        .systemLibrary(
+            name: "CArgon2",
+            path: "Sources/CArgon2",
+            pkgConfig: "libargon2",
+            providers: [.apt(["libargon2-dev"])]
+        ),
+        .systemLibrary(
+            name: "CXCrypt",
+            path: "Sources/CXCrypt",
+            pkgConfig: "libxcrypt",
+            providers: [.apt(["libcrypt-dev"])]
         ),
         .target(
             name: "GatehouseCore",
@@ -37,9 +51,45 @@ let package = Package(
             ]
         ),
         .target(
+            name: "GatehouseStorage",
+            dependencies: ["GatehouseCore"]
+        ),
+        .target(
+            name: "GatehouseSQLite",
+            dependencies: [
+                "GatehouseCore",
+                "GatehouseStorage",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .target(
+            name: "GatehouseAuth",
+            dependencies: [
+                "GatehouseCore",
+                "CArgon2",
+                "CXCrypt",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "GatehouseHomeserver",
+            dependencies: [
+                "GatehouseCore",
+                "GatehouseStorage",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "GatehouseServer",
             dependencies: [
                 "GatehouseCore",
+                "GatehouseStorage",
+                "GatehouseAuth",
+                "GatehouseHomeserver",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -58,6 +108,10 @@ let package = Package(
             dependencies: [
                 "GatehouseCore",
                 "GatehouseServer",
+                "GatehouseStorage",
+                "GatehouseSQLite",
+                "GatehouseAuth",
+                "GatehouseHomeserver",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -73,6 +127,12 @@ let package = Package(
             ]
         ),
         .testTarget(name: "GatehouseCoreTests", dependencies: ["GatehouseCore"]),
+        .testTarget(name: "GatehouseAuthTests", dependencies: ["GatehouseAuth"]),
+        .testTarget(name: "GatehouseSQLiteTests", dependencies: ["GatehouseSQLite", "GatehouseStorage"]),
+        .testTarget(
+            name: "GatehouseHomeserverTests",
+            dependencies: ["GatehouseHomeserver", "GatehouseStorage", "GatehouseTesting"]
+        ),
         .testTarget(
             name: "GatehouseServerTests",
             dependencies: [

@@ -75,3 +75,10 @@ struct HeaderRewriterTests {
         #expect(AccessLog.redact(query: "since=s1&code=abc&state=xyz&flag") == "since=s1&code=[redacted]&state=[redacted]&flag")
     }
 }
+
+struct HTTPDateTests {
+    @Test func formatsIMFFixdate() {
+        #expect(HTTPDateCache.format(784_111_777) == "Sun, 06 Nov 1994 08:49:37 GMT")
+        #expect(HTTPDateCache.format(0) == "Thu, 01 Jan 1970 00:00:00 GMT")
+    }
+}

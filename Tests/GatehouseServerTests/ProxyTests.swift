@@ -150,6 +150,15 @@ struct ProxyTests {
             #expect(login.body.contains("M_UNRECOGNIZED"))
             let unknown = try await request(port: port, "GET /nothing-here HTTP/1.1\r\nHost: x\r\n\r\n")
             #expect(unknown.status == 404)
+            #expect(unknown.header("date")?.hasSuffix(" GMT") == true)
+            // Answers to bodiless requests keep the connection: a pipelined request behind them is served.
+            let pipelined = try await blocking {
+                let client = try RawHTTPClient(port: port)
+                try client.send("GET /nothing-here HTTP/1.1\r\nHost: x\r\n\r\nGET /_synapse/mas/x HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+                return try (0..<3).map { _ in try client.readResponse() }
+            }
+            #expect(pipelined.map(\.status) == [404, 404, 200])
+            #expect(pipelined.allSatisfy { $0.header("connection") == nil })
         }
         #expect(origin.requests.isEmpty)
         try await origin.stop()

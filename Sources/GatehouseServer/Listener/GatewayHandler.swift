@@ -57,6 +57,8 @@ final class GatewayHandler: ChannelDuplexHandler {
     private var bytesOut = 0
     private var status = 0
     private var requestComplete = false
+    /// Whether the request announced a body (a non-zero Content-Length or chunked).
+    private var expectsBody = false
     private var responseStarted = false
     private var responseComplete = false
     private var closeAfterResponse = false
@@ -209,12 +211,14 @@ final class GatewayHandler: ChannelDuplexHandler {
 
         let limits = runtime.limits
         let bodyFraming = requestBodyFraming(head)
+        expectsBody = false
         guard let bodyFraming else {
             closeAfterResponse = true
             respond(MatrixError(status: 400, code: .unknown, message: "Invalid Content-Length or Transfer-Encoding"))
             return
         }
-        let expectsBody = bodyFraming != .absent && bodyFraming != .contentLength(0)
+        expectsBody = bodyFraming != .absent && bodyFraming != .contentLength(0)
+        let expectsBody = self.expectsBody
         // A request answered before its body was read cannot keep the connection in sync.
         func refuse(_ error: MatrixError) {
             if expectsBody { closeAfterResponse = true }
@@ -389,11 +393,12 @@ final class GatewayHandler: ChannelDuplexHandler {
     private func writeLocalResponse(_ response: LocalResponse) {
         guard !responseStarted else { return }
         mode = .discard
-        if !requestComplete, !info.isHTTP2 { closeAfterResponse = true }
+        if bodyStillArriving, !info.isHTTP2 { closeAfterResponse = true }
         responseStarted = true
         status = Int(response.status.code)
         var headers = response.headers
         headers.replaceOrAdd(name: "Content-Length", value: String(response.body.readableBytes))
+        headers.add(name: "Date", value: loop.dates.current())
         if let hsts = info.hsts { headers.replaceOrAdd(name: "Strict-Transport-Security", value: hsts) }
         if closeAfterResponse && !info.isHTTP2 { headers.replaceOrAdd(name: "Connection", value: "close") }
         let version = info.isHTTP2 ? HTTPVersion.http2 : HTTPVersion.http1_1
@@ -496,6 +501,10 @@ final class GatewayHandler: ChannelDuplexHandler {
         runtime.logger.warning("proxy error", metadata: ["error": "\(error)", "member": "\(memberDescription ?? "-")"])
         abortProxy(error.matrixError)
     }
+
+    /// Whether part of an announced request body has not been read yet; answering now means the
+    /// HTTP/1 connection cannot be reused (the rest of the body would be taken for a new request).
+    private var bodyStillArriving: Bool { expectsBody && !requestComplete }
 
     private var pool: UpstreamPool? {
         if case .proxy(let pool) = mode { return pool }
@@ -649,7 +658,7 @@ extension GatewayHandler: UpstreamExchange {
             responseStarted = true
             status = Int(responseHead.status.code)
             upstreamKeepAlive = responseHead.isKeepAlive
-            if !requestComplete, !info.isHTTP2 { closeAfterResponse = true }
+            if bodyStillArriving, !info.isHTTP2 { closeAfterResponse = true }
             let rewritten = HeaderRewriter.downstreamResponseHead(from: responseHead, hsts: info.hsts, close: closeAfterResponse && !info.isHTTP2)
             var outgoing = rewritten
             if info.isHTTP2 { outgoing.version = .http2 }

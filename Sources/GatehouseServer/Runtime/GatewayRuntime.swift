@@ -41,6 +41,7 @@ public final class GatewayRuntime: Sendable {
 final class LoopContext: @unchecked Sendable {
     let eventLoop: any EventLoop
     let scratch = MatchScratch()
+    let dates = HTTPDateCache()
     let pools: [String: UpstreamPool]
 
     init(eventLoop: any EventLoop, upstreams: [String: UpstreamConfiguration], logger: Logger) {

@@ -1,0 +1,43 @@
+/// Where secrets and identifiers get their randomness, injected so tests can be deterministic.
+/// Production uses the operating system's CSPRNG.
+public protocol RandomSource: Sendable {
+    /// `count` random bytes.
+    func bytes(_ count: Int) -> [UInt8]
+}
+
+/// The system CSPRNG (`getrandom`).
+public struct SystemRandom: RandomSource {
+    public init() {}
+
+    public func bytes(_ count: Int) -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    }
+}
+
+extension RandomSource {
+    /// A uniformly random string over `alphabet` (rejection sampling, no modulo bias).
+    /// - Parameters:
+    ///   - length: characters wanted.
+    ///   - alphabet: at most 256 distinct ASCII characters.
+    public func string(length: Int, alphabet: [UInt8]) -> String {
+        precondition(!alphabet.isEmpty && alphabet.count <= 256)
+        let limit = 256 - (256 % alphabet.count)
+        var result: [UInt8] = []
+        result.reserveCapacity(length)
+        while result.count < length {
+            for byte in bytes(length - result.count + 8) where Int(byte) < limit && result.count < length {
+                result.append(alphabet[Int(byte) % alphabet.count])
+            }
+        }
+        return String(decoding: result, as: UTF8.self)
+    }
+}
+
+/// Character sets for identifiers.
+public enum Alphabet {
+    /// `0-9A-Za-z`.
+    public static let base62: [UInt8] = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
+    /// Upper-case letters, as Synapse uses for generated device ids.
+    public static let upper: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
+}

@@ -1,0 +1,163 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// A local account. Identified by a ULID (the OAuth `sub`) and a Matrix localpart (`username`).
+public struct User: Sendable, Equatable {
+    public var id: String
+    public var username: String
+    public var createdAt: Date
+    public var lockedAt: Date?
+    public var deactivatedAt: Date?
+    /// May obtain `urn:synapse:admin:*` (MAS `can_request_admin`).
+    public var isAdmin: Bool
+
+    public init(id: String, username: String, createdAt: Date, lockedAt: Date? = nil, deactivatedAt: Date? = nil, isAdmin: Bool = false) {
+        self.id = id
+        self.username = username
+        self.createdAt = createdAt
+        self.lockedAt = lockedAt
+        self.deactivatedAt = deactivatedAt
+        self.isAdmin = isAdmin
+    }
+
+    /// Neither locked nor deactivated.
+    public var isActive: Bool { lockedAt == nil && deactivatedAt == nil }
+}
+
+/// One stored password hash; the newest row of a user is the current one.
+public struct PasswordRecord: Sendable, Equatable {
+    public var id: String
+    public var userId: String
+    /// The scheme version (`passwords.schemes[].version`) that produced `hash`.
+    public var version: Int
+    /// A PHC string (`$argon2id$...`) or a bcrypt hash (`$2b$...`).
+    public var hash: String
+    public var createdAt: Date
+
+    public init(id: String, userId: String, version: Int, hash: String, createdAt: Date) {
+        self.id = id
+        self.userId = userId
+        self.version = version
+        self.hash = hash
+        self.createdAt = createdAt
+    }
+}
+
+/// A legacy (compatibility) login session: one Matrix device of one user.
+public struct CompatSession: Sendable, Equatable {
+    public var id: String
+    public var userId: String
+    public var deviceId: String
+    public var displayName: String?
+    /// Grants `urn:synapse:admin:*` to its tokens.
+    public var isSynapseAdmin: Bool
+    public var createdAt: Date
+    public var finishedAt: Date?
+    public var lastActiveAt: Date?
+
+    public init(
+        id: String, userId: String, deviceId: String, displayName: String? = nil, isSynapseAdmin: Bool = false,
+        createdAt: Date, finishedAt: Date? = nil, lastActiveAt: Date? = nil
+    ) {
+        self.id = id
+        self.userId = userId
+        self.deviceId = deviceId
+        self.displayName = displayName
+        self.isSynapseAdmin = isSynapseAdmin
+        self.createdAt = createdAt
+        self.finishedAt = finishedAt
+        self.lastActiveAt = lastActiveAt
+    }
+}
+
+/// A compat access token; only its SHA-256 is stored.
+public struct CompatAccessToken: Sendable, Equatable {
+    public var id: String
+    public var sessionId: String
+    /// Lower-case hex SHA-256 of the token text.
+    public var tokenHash: String
+    public var createdAt: Date
+    /// `nil` for tokens that never expire (compat tokens without refresh).
+    public var expiresAt: Date?
+    public var revokedAt: Date?
+
+    public init(id: String, sessionId: String, tokenHash: String, createdAt: Date, expiresAt: Date? = nil, revokedAt: Date? = nil) {
+        self.id = id
+        self.sessionId = sessionId
+        self.tokenHash = tokenHash
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.revokedAt = revokedAt
+    }
+}
+
+/// A compat refresh token; single use, rotated on every refresh.
+public struct CompatRefreshToken: Sendable, Equatable {
+    public var id: String
+    public var sessionId: String
+    /// The access token issued together with it (revoked when this one is used).
+    public var accessTokenId: String
+    public var tokenHash: String
+    public var createdAt: Date
+    public var consumedAt: Date?
+    public var revokedAt: Date?
+
+    public init(
+        id: String, sessionId: String, accessTokenId: String, tokenHash: String, createdAt: Date,
+        consumedAt: Date? = nil, revokedAt: Date? = nil
+    ) {
+        self.id = id
+        self.sessionId = sessionId
+        self.accessTokenId = accessTokenId
+        self.tokenHash = tokenHash
+        self.createdAt = createdAt
+        self.consumedAt = consumedAt
+        self.revokedAt = revokedAt
+    }
+}
+
+/// Everything introspection needs about an access token, read in one query.
+public struct CompatAccessTokenLookup: Sendable, Equatable {
+    public var token: CompatAccessToken
+    public var session: CompatSession
+    public var user: User
+
+    public init(token: CompatAccessToken, session: CompatSession, user: User) {
+        self.token = token
+        self.session = session
+        self.user = user
+    }
+}
+
+/// Work that must happen eventually (e.g. provisioning after a Synapse outage), persisted so it
+/// survives restarts.
+public struct Job: Sendable, Equatable {
+    public var id: String
+    /// What to do, e.g. `provision_user`; the runner maps it to a handler.
+    public var kind: String
+    /// JSON arguments for the handler.
+    public var payload: String
+    public var attempts: Int
+    /// Not before this time.
+    public var runAt: Date
+    public var lastError: String?
+    public var createdAt: Date
+    public var completedAt: Date?
+
+    public init(
+        id: String, kind: String, payload: String, attempts: Int = 0, runAt: Date, lastError: String? = nil,
+        createdAt: Date, completedAt: Date? = nil
+    ) {
+        self.id = id
+        self.kind = kind
+        self.payload = payload
+        self.attempts = attempts
+        self.runAt = runAt
+        self.lastError = lastError
+        self.createdAt = createdAt
+        self.completedAt = completedAt
+    }
+}

@@ -1,0 +1,109 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Users and their passwords.
+public protocol UserRepository: Sendable {
+    /// Inserts a user; fails with ``StorageError/conflict`` when the username is taken.
+    func create(_ user: User) async throws -> User
+    func find(username: String) async throws -> User?
+    func find(id: String) async throws -> User?
+    /// All users, by username.
+    func list() async throws -> [User]
+    func setLocked(userId: String, at: Date?) async throws
+    func setDeactivated(userId: String, at: Date?) async throws
+    func setAdmin(userId: String, _ isAdmin: Bool) async throws
+
+    /// Stores a new password hash, which becomes the current one.
+    func addPassword(_ password: PasswordRecord) async throws
+    /// The newest password of a user.
+    func currentPassword(userId: String) async throws -> PasswordRecord?
+}
+
+/// Compat sessions and their tokens. Every method is one transaction: a crash leaves either all of
+/// its effect or none.
+public protocol CompatSessionRepository: Sendable {
+    /// Creates a session with its first access token (and refresh token, when given).
+    func create(session: CompatSession, accessToken: CompatAccessToken, refreshToken: CompatRefreshToken?) async throws
+
+    func find(sessionId: String) async throws -> CompatSession?
+    /// Sessions of a user that are not finished.
+    func activeSessions(userId: String) async throws -> [CompatSession]
+    /// The unfinished session of a user for a device, if any.
+    func activeSession(userId: String, deviceId: String) async throws -> CompatSession?
+
+    /// Finishes a session and revokes all its tokens.
+    func finish(sessionId: String, at: Date) async throws
+    /// Finishes every unfinished session of a user; returns them.
+    func finishAll(userId: String, at: Date) async throws -> [CompatSession]
+
+    /// Looks up an access token by hash with its session and user (whatever their state).
+    func lookupAccessToken(hash: String) async throws -> CompatAccessTokenLookup?
+    func lookupRefreshToken(hash: String) async throws -> (CompatRefreshToken, CompatSession, User)?
+
+    /// Refresh rotation in one transaction: marks `consumed` used at `at`, revokes its access token,
+    /// and stores the new pair. Fails with ``StorageError/conflict`` if `consumed` was already used.
+    func rotate(consumed refreshTokenId: String, newAccessToken: CompatAccessToken, newRefreshToken: CompatRefreshToken, at: Date) async throws
+
+    /// Records activity (best effort, may be coalesced).
+    func touch(sessionId: String, at: Date) async throws
+}
+
+/// The persistent job queue.
+public protocol JobRepository: Sendable {
+    func enqueue(_ job: Job) async throws
+    /// Takes the oldest due job (runAt ≤ now, not completed, not leased) and leases it until
+    /// `leaseUntil`, so a crashed worker's job becomes due again.
+    func claimNext(now: Date, leaseUntil: Date) async throws -> Job?
+    func complete(jobId: String, at: Date) async throws
+    /// Records a failure and schedules the next attempt.
+    func fail(jobId: String, error: String, retryAt: Date) async throws
+    /// Jobs not completed yet, oldest first.
+    func pending() async throws -> [Job]
+}
+
+/// Storage errors handlers can act on.
+public struct StorageError: Error, Equatable, CustomStringConvertible, Sendable {
+    private enum Code: Equatable, Sendable {
+        case conflict
+        case notFound
+        case unavailable
+        case schemaTooNew
+    }
+
+    private let code: Code
+    public let message: String
+
+    private init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// A uniqueness or state conflict (username taken, refresh token already used).
+    public static func conflict(_ message: String) -> StorageError { StorageError(.conflict, message) }
+    /// The row to change does not exist.
+    public static func notFound(_ message: String) -> StorageError { StorageError(.notFound, message) }
+    /// The database cannot be opened or is locked by another process.
+    public static func unavailable(_ message: String) -> StorageError { StorageError(.unavailable, message) }
+    /// The file was written by a newer Gatehouse.
+    public static func schemaTooNew(_ message: String) -> StorageError { StorageError(.schemaTooNew, message) }
+
+    public var isConflict: Bool { code == .conflict }
+    public var isNotFound: Bool { code == .notFound }
+
+    public var description: String { message }
+
+    public static func == (lhs: StorageError, rhs: StorageError) -> Bool { lhs.code == rhs.code }
+}
+
+/// All repositories of one store.
+public protocol IdentityStore: Sendable {
+    var users: any UserRepository { get }
+    var compatSessions: any CompatSessionRepository { get }
+    var jobs: any JobRepository { get }
+    /// A number that changes whenever any process commits to the store; caches compare it to notice
+    /// changes made elsewhere (e.g. by `gatehouse manage`).
+    func changeCounter() async throws -> Int
+}
