@@ -128,7 +128,10 @@ let package = Package(
         ),
         .testTarget(name: "GatehouseCoreTests", dependencies: ["GatehouseCore"]),
         .testTarget(name: "GatehouseAuthTests", dependencies: ["GatehouseAuth"]),
-        .testTarget(name: "GatehouseSQLiteTests", dependencies: ["GatehouseSQLite", "GatehouseStorage"]),
+        .testTarget(
+            name: "GatehouseSQLiteTests",
+            dependencies: ["GatehouseSQLite", "GatehouseStorage", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(
             name: "GatehouseHomeserverTests",
             dependencies: ["GatehouseHomeserver", "GatehouseStorage", "GatehouseTesting"]

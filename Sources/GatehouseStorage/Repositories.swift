@@ -103,7 +103,8 @@ public protocol IdentityStore: Sendable {
     var users: any UserRepository { get }
     var compatSessions: any CompatSessionRepository { get }
     var jobs: any JobRepository { get }
-    /// A number that changes whenever any process commits to the store; caches compare it to notice
-    /// changes made elsewhere (e.g. by `gatehouse manage`).
+    /// A number that changes whenever any process commits a change that can affect an authorization
+    /// decision (everything but activity timestamps); caches compare it to notice changes made
+    /// elsewhere (e.g. by `gatehouse manage lock-user`).
     func changeCounter() async throws -> Int
 }
