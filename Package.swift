@@ -84,6 +84,10 @@ let package = Package(
             ]
         ),
         .target(
+            name: "GatehouseIdentity",
+            dependencies: ["GatehouseCore", "GatehouseStorage", "GatehouseAuth", "GatehouseHomeserver"]
+        ),
+        .target(
             name: "GatehouseServer",
             dependencies: [
                 "GatehouseCore",
@@ -112,6 +116,7 @@ let package = Package(
                 "GatehouseSQLite",
                 "GatehouseAuth",
                 "GatehouseHomeserver",
+                "GatehouseIdentity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

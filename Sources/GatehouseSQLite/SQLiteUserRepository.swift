@@ -14,10 +14,12 @@ public struct SQLiteUserRepository: UserRepository {
         self.pool = pool
     }
 
-    /// Inserts `user` and returns it as stored (dates at millisecond precision).
-    /// - Parameter user: the new account; its `id` and `username` must be unused.
+    /// Inserts `user` (and its first password) and returns it as stored (dates at millisecond precision).
+    /// - Parameters:
+    ///   - user: the new account; its `id` and `username` must be unused.
+    ///   - password: its first password, stored in the same transaction.
     /// - Throws: ``StorageError/conflict(_:)`` when the username (or id) is taken.
-    public func create(_ user: User) async throws -> User {
+    public func create(_ user: User, password: PasswordRecord?) async throws -> User {
         try await pool.mutate { db in
             if try Self.fetchUser(db, where: "username = ?", user.username) != nil {
                 throw StorageError.conflict("username \(user.username) is already taken")
@@ -28,6 +30,11 @@ public struct SQLiteUserRepository: UserRepository {
                     user.id, user.username, user.createdAt.storedMilliseconds, user.lockedAt.storedMilliseconds,
                     user.deactivatedAt.storedMilliseconds, user.isAdmin,
                 ])
+            if let password {
+                try db.execute(
+                    sql: "INSERT INTO user_passwords (\(Columns.select(Columns.password))) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [password.id, user.id, password.version, password.hash, password.createdAt.storedMilliseconds])
+            }
             guard let stored = try Self.fetchUser(db, where: "id = ?", user.id) else {
                 throw StorageError.notFound("user \(user.id) vanished after insert")
             }

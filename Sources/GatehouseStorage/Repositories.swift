@@ -6,8 +6,9 @@ import Foundation
 
 /// Users and their passwords.
 public protocol UserRepository: Sendable {
-    /// Inserts a user; fails with ``StorageError/conflict`` when the username is taken.
-    func create(_ user: User) async throws -> User
+    /// Inserts a user, with its first password when given, in one transaction; fails with
+    /// ``StorageError/conflict`` when the username is taken.
+    func create(_ user: User, password: PasswordRecord?) async throws -> User
     func find(username: String) async throws -> User?
     func find(id: String) async throws -> User?
     /// All users, by username.
@@ -20,6 +21,13 @@ public protocol UserRepository: Sendable {
     func addPassword(_ password: PasswordRecord) async throws
     /// The newest password of a user.
     func currentPassword(userId: String) async throws -> PasswordRecord?
+}
+
+extension UserRepository {
+    /// Inserts a user without a password.
+    public func create(_ user: User) async throws -> User {
+        try await create(user, password: nil)
+    }
 }
 
 /// Compat sessions and their tokens. Every method is one transaction: a crash leaves either all of

@@ -1,5 +1,7 @@
 import ArgumentParser
 import GatehouseCore
+import GatehouseHomeserver
+import GatehouseSQLite
 import GatehouseServer
 import Logging
 import NIOPosix
@@ -22,11 +24,25 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "gatehouse")
 
+        // The store is opened (and migrated) before anything is bound: a store that cannot be used
+        // stops startup with the reason.
+        let store: SQLiteStore
+        do {
+            store = try SQLiteStore.open(path: configuration.database.path)
+        } catch {
+            printError("cannot open the store \(configuration.database.path): \(error)")
+            throw ExitCode(1)
+        }
+        let clock = SystemClock()
+        let synapse = SynapseClient(configuration: .init(configuration.matrix), logger: Logger(label: "gatehouse.synapse"))
+        let jobs = JobRunner(repository: store.jobs, client: synapse, clock: clock, logger: Logger(label: "gatehouse.jobs"))
+        let oauth2 = OAuth2Service(configuration: configuration, store: store, clock: clock, logger: logger)
+
         let group: MultiThreadedEventLoopGroup =
             configuration.server.threads.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) } ?? .singleton
         let runtime = GatewayRuntime(
             configuration: configuration, routes: bundle.routes,
-            responders: [.health: HealthResponder()], logger: logger)
+            responders: [.health: HealthResponder(), .oauth2: oauth2.responder], logger: logger)
         let server: GatehouseServer
         do {
             server = try GatehouseServer(runtime: runtime, group: group)
@@ -36,13 +52,16 @@ struct ServeCommand: AsyncParsableCommand {
         }
         logger.info("starting Gatehouse \(GatehouseVersion.string)", metadata: [
             "config": "\(configuration.sourceFile)", "routes": "\(bundle.routes.routes.count) rules",
+            "store": "\(configuration.database.path)",
         ])
+        // Services stop in reverse order: the server drains first, the Synapse client closes last.
         let services = ServiceGroup(configuration: .init(
-            services: [.init(service: server)],
+            services: [.init(service: synapse), .init(service: jobs), .init(service: oauth2.cacheRefresher), .init(service: server)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         do {
             try await services.run()
+            try store.close()
         } catch {
             logger.critical("stopped with an error", metadata: ["error": "\(error)"])
             throw ExitCode(1)

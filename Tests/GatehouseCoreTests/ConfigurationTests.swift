@@ -245,4 +245,62 @@ struct ConfigurationTests {
         #expect(MatrixError.denied(status: 403).code == .forbidden)
         #expect(MatrixError.denied(status: 404).json == #"{"errcode":"M_UNRECOGNIZED","error":"Unrecognized request"}"#)
     }
+
+    @Test func passwordsSectionIsReadAndValidated() throws {
+        let fixture = try ConfigFixture()
+        #expect(try fixture.load(ConfigFixture.valid).passwords == .default, "defaults when the section is absent")
+        #expect(PasswordsConfiguration.default.schemes == [PasswordSchemeConfiguration(version: 1, algorithm: .argon2id)])
+
+        try fixture.write("  pepper-from-file \n", to: "pepper")
+        let config = try fixture.load(ConfigFixture.valid + """
+
+            passwords:
+              enabled: false
+              schemes:
+                - {version: 1, algorithm: bcrypt, unicode_normalization: true, secret: " inline-pepper "}
+                - {version: 2, algorithm: bcrypt, cost: 10}
+                - version: 3
+                  secret_file: pepper
+            """)
+        #expect(!config.passwords.enabled)
+        #expect(config.passwords.schemes == [
+            PasswordSchemeConfiguration(version: 1, algorithm: .bcrypt, cost: 12, pepper: "inline-pepper", unicodeNormalization: true),
+            PasswordSchemeConfiguration(version: 2, algorithm: .bcrypt, cost: 10),
+            PasswordSchemeConfiguration(version: 3, algorithm: .argon2id, pepper: "pepper-from-file"),
+        ])
+        #expect(config.passwords.newestScheme?.version == 3)
+        let onlyEnabled = try fixture.load(ConfigFixture.valid + "\npasswords: {enabled: true}\n")
+        #expect(onlyEnabled.passwords == .default)
+
+        let problems: [(String, String)] = [
+            ("passwords: {schemes: []}", "passwords.schemes: must list at least one scheme"),
+            ("passwords: {schemes: [{algorithm: argon2id}]}", "passwords.schemes[0].version: is required"),
+            ("passwords: {schemes: [{version: 0}]}", "passwords.schemes[0].version: 0 is out of range"),
+            ("passwords: {schemes: [{version: 70000}]}", "passwords.schemes[0].version: 70000 is out of range"),
+            ("passwords: {schemes: [{version: 1}, {version: 1, algorithm: bcrypt}]}",
+             "passwords.schemes[1].version: version 1 is already used by passwords.schemes[0]"),
+            ("passwords: {schemes: [{version: 1, algorithm: pbkdf2}]}",
+             "passwords.schemes[0].algorithm: unknown algorithm 'pbkdf2'. Use one of argon2id, bcrypt"),
+            ("passwords: {schemes: [{version: 1, algorithm: bcrypt, cost: 3}]}", "passwords.schemes[0].cost: 3 is out of range"),
+            ("passwords: {schemes: [{version: 1, algorithm: bcrypt, cost: 32}]}", "passwords.schemes[0].cost: 32 is out of range"),
+            ("passwords: {schemes: [{version: 1, cost: 12}]}", "passwords.schemes[0].cost: `cost` only applies to bcrypt"),
+            ("passwords: {schemes: [{version: 1, secret: a, secret_file: pepper}]}",
+             "passwords.schemes[0].secret: `secret` and `secret_file` are both set"),
+            ("passwords: {schemes: [{version: 1, secret_file: nosuchfile}]}", "passwords.schemes[0].secret_file: cannot read the pepper file"),
+            ("passwords: {schemes: [{version: 1, secret_file: empty_secret}]}", "passwords.schemes[0].secret_file: the pepper file"),
+            ("passwords: {schemes: [{version: 1, secret: \"  \"}]}", "passwords.schemes[0].secret: must not be empty"),
+            ("passwords: {schemes: [{version: 1, unicode_normalization: sometimes}]}",
+             "passwords.schemes[0].unicode_normalization: expected true or false"),
+            ("passwords: {schemes: [{version: 1, minimum_complexity: 3}]}", "passwords.schemes[0].minimum_complexity: unknown key"),
+            ("passwords: {enabled: maybe}", "passwords.enabled: expected true or false"),
+            ("passwords: {minimum_complexity: 3}", "passwords.minimum_complexity: unknown key"),
+            ("passwords: [argon2id]", "passwords: expected a mapping"),
+        ]
+        for (extra, message) in problems {
+            let errors = fixture.errors(ConfigFixture.valid + "\n" + extra + "\n")
+            #expect(errors.contains { $0.contains(message) }, "\(extra): \(errors)")
+        }
+        let both = fixture.errors(ConfigFixture.valid + "\npasswords: {schemes: [{version: 1, algorithm: md5}, {version: 2, cost: 4}]}\n")
+        #expect(both.count == 2, "every scheme is checked: \(both)")
+    }
 }

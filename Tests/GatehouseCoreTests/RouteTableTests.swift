@@ -167,3 +167,50 @@ struct RouteTableTests {
         #expect(!regex.matches("/_matrix/client/v3/sync/x"))
     }
 }
+
+struct OAuth2WireTests {
+    @Test func formBodiesDecode() throws {
+        let pairs = try #require(FormURLEncoded.parse(Array("token=mct_a%2Bb+c&token_type_hint=access_token&empty=&flag".utf8)))
+        #expect(pairs.map(\.name) == ["token", "token_type_hint", "empty", "flag"])
+        #expect(pairs[0].value == "mct_a+b c")
+        #expect(FormURLEncoded.single("token", in: pairs) == .value("mct_a+b c"))
+        #expect(FormURLEncoded.single("missing", in: pairs) == .absent)
+        let twice = try #require(FormURLEncoded.parse(Array("token=a&token=b".utf8)))
+        #expect(FormURLEncoded.single("token", in: twice) == .duplicate)
+        #expect(FormURLEncoded.parse(Array("token=%zz".utf8)) == nil)
+        #expect(FormURLEncoded.parse(Array("token=%FF".utf8)) == nil, "invalid UTF-8")
+    }
+
+    @Test func scopesNormaliseLikeMAS() {
+        #expect(MatrixScope.normalized([MatrixScope.clientAPI, "urn:matrix:client:device:ABCDEFGHIJ"])
+            == "urn:matrix:client:api:* urn:matrix:client:device:ABCDEFGHIJ urn:matrix:org.matrix.msc2967.client:api:* urn:matrix:org.matrix.msc2967.client:device:ABCDEFGHIJ")
+        #expect(MatrixScope.normalized([MatrixScope.unstableClientAPI, "openid"])
+            == "openid urn:matrix:client:api:* urn:matrix:org.matrix.msc2967.client:api:*")
+        #expect(MatrixScope.normalized([String]()) == "")
+        #expect(MatrixScope.isValidToken("urn:matrix:client:device:AB_CD"))
+        #expect(!MatrixScope.isValidToken("has space"))
+        #expect(!MatrixScope.isValidToken("quote\""))
+        #expect(!MatrixScope.isValidToken("back\\slash"))
+    }
+}
+
+struct LocalpartTests {
+    @Test func synapseRules() {
+        #expect(Localpart.validate("alice", serverName: "example.org") == nil)
+        #expect(Localpart.validate("a.b_c=d-e/f+g", serverName: "example.org") == nil)
+        #expect(Localpart.validate("", serverName: "x") == .empty)
+        #expect(Localpart.validate("Alice", serverName: "x") == .invalidCharacters)
+        #expect(Localpart.validate("bad name", serverName: "x") == .invalidCharacters)
+        #expect(Localpart.validate("_bridge", serverName: "x") == .reservedUnderscore)
+        #expect(Localpart.validate("12345", serverName: "x") == .numeric)
+        #expect(Localpart.validate(String(repeating: "a", count: 250), serverName: "example.org") == .tooLong(242))
+    }
+
+    @Test func userIdsOfThisServerOnly() {
+        #expect(Localpart.from("alice", serverName: "example.org") == "alice")
+        #expect(Localpart.from("@alice:example.org", serverName: "example.org") == "alice")
+        #expect(Localpart.from("@alice:other.org", serverName: "example.org") == nil)
+        #expect(Localpart.from("@:example.org", serverName: "example.org") == nil)
+        #expect(Localpart.userId("alice", serverName: "example.org") == "@alice:example.org")
+    }
+}

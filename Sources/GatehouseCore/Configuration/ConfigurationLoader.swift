@@ -86,7 +86,7 @@ private final class SectionReader {
     }
 
     func readRoot(_ root: ConfigNode, file: String) -> GatehouseConfiguration? {
-        let sections: Set = ["http", "matrix", "database", "routes", "upstreams", "limits", "timeouts", "log", "server"]
+        let sections: Set = ["http", "matrix", "database", "routes", "upstreams", "limits", "timeouts", "log", "server", "passwords"]
         guard let top = attempt({ try root.mapping(allowed: sections) }) else { return nil }
         let http = attempt { try readHTTP(try top.required("http", hint: "Add an `http:` section with `public_base` and `listeners`")) }
         let matrix = attempt { try readMatrix(try top.required("matrix", hint: "Add a `matrix:` section with `homeserver`, `endpoint` and `secret_path`")) }
@@ -97,12 +97,15 @@ private final class SectionReader {
         let timeouts = attempt { try readTimeouts(top["timeouts"]) }
         let log = attempt { try readLog(top["log"]) }
         let server = attempt { try readServer(top["server"]) }
-        guard let http, let matrix, let database, let upstreams, let routes, let limits, let timeouts, let log, let server else {
+        let passwords = attempt { try readPasswords(top["passwords"]) }
+        guard let http, let matrix, let database, let upstreams, let routes, let limits, let timeouts, let log, let server,
+            let passwords
+        else {
             return nil
         }
         return GatehouseConfiguration(
             http: http, matrix: matrix, database: database, routes: routes, upstreams: upstreams,
-            limits: limits, timeouts: timeouts, log: log, server: server, sourceFile: file)
+            limits: limits, timeouts: timeouts, log: log, server: server, passwords: passwords, sourceFile: file)
     }
 
     func path(_ node: ConfigNode) throws -> String {
@@ -340,6 +343,78 @@ private final class SectionReader {
         let map = try node.mapping(allowed: ["threads"])
         let threads = try map["threads"]?.int(range: 0...256)
         return ServerConfiguration(threads: threads == 0 ? nil : threads)
+    }
+
+    func readPasswords(_ node: ConfigNode?) throws -> PasswordsConfiguration {
+        guard let node else { return .default }
+        let map = try node.mapping(allowed: ["enabled", "schemes"])
+        let enabled = try map["enabled"]?.bool() ?? true
+        guard let schemesNode = map["schemes"] else {
+            return PasswordsConfiguration(enabled: enabled, schemes: PasswordsConfiguration.default.schemes)
+        }
+        let schemeNodes = try schemesNode.sequence()
+        guard !schemeNodes.isEmpty else {
+            throw schemesNode.error("must list at least one scheme",
+                fix: "Remove `schemes` to use the default (`[{version: 1, algorithm: argon2id}]`), or add one")
+        }
+        var schemes: [PasswordSchemeConfiguration] = []
+        var seenVersions: [Int: String] = [:]
+        for schemeNode in schemeNodes {
+            guard let scheme = attempt({ try readPasswordScheme(schemeNode) }) else { continue }
+            if let previous = seenVersions[scheme.version] {
+                errors.append(ConfigurationError(
+                    keyPath: "\(schemeNode.path).version", problem: "version \(scheme.version) is already used by \(previous)",
+                    fix: "Give each scheme its own version; the highest hashes new passwords", location: schemeNode.location))
+                continue
+            }
+            seenVersions[scheme.version] = schemeNode.path
+            schemes.append(scheme)
+        }
+        return PasswordsConfiguration(enabled: enabled, schemes: schemes)
+    }
+
+    func readPasswordScheme(_ node: ConfigNode) throws -> PasswordSchemeConfiguration {
+        let map = try node.mapping(allowed: ["version", "algorithm", "cost", "secret", "secret_file", "unicode_normalization"])
+        let version = try map.required("version", hint: "Number the scheme, e.g. `version: 1`; stored hashes refer to it").int(range: 1...65535)
+        var algorithm = PasswordSchemeConfiguration.Algorithm.argon2id
+        if let algorithmNode = map["algorithm"] {
+            let text = try algorithmNode.string()
+            guard let value = PasswordSchemeConfiguration.Algorithm(rawValue: text) else {
+                throw algorithmNode.error("unknown algorithm '\(text)'",
+                    fix: "Use one of \(PasswordSchemeConfiguration.Algorithm.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            algorithm = value
+        }
+        var cost: Int?
+        if let costNode = map["cost"] {
+            guard algorithm == .bcrypt else {
+                throw costNode.error("`cost` only applies to bcrypt", fix: "Remove it; argon2id uses MAS's fixed parameters")
+            }
+            cost = try costNode.int(range: 4...31)
+        } else if algorithm == .bcrypt {
+            cost = 12
+        }
+        let pepper: String?
+        switch (map["secret"], map["secret_file"]) {
+        case (.some, .some):
+            throw ConfigurationError(keyPath: node.child("secret"), problem: "`secret` and `secret_file` are both set",
+                fix: "Keep one of them; `secret_file` keeps the pepper out of the config file", location: node.location)
+        case (nil, nil):
+            pepper = nil
+        case (let inline?, nil):
+            pepper = try inline.string().trimmingWhitespace()
+            if pepper?.isEmpty == true { throw inline.error("must not be empty", fix: "Remove `secret` for no pepper") }
+        case (nil, let fileNode?):
+            let file = try path(fileNode)
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw fileNode.error("cannot read the pepper file \(file)", fix: "Create it (mode 0600) with the pepper, or remove `secret_file`")
+            }
+            pepper = String(decoding: data, as: UTF8.self).trimmingWhitespace()
+            if pepper?.isEmpty == true { throw fileNode.error("the pepper file \(file) is empty", fix: "Write the pepper into it") }
+        }
+        let normalization = try map["unicode_normalization"]?.bool() ?? false
+        return PasswordSchemeConfiguration(
+            version: version, algorithm: algorithm, cost: cost, pepper: pepper, unicodeNormalization: normalization)
     }
 }
 

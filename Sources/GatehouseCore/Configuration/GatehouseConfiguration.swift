@@ -14,6 +14,8 @@ public struct GatehouseConfiguration: Sendable {
     public var timeouts: TimeoutsConfiguration
     public var log: LogConfiguration
     public var server: ServerConfiguration
+    /// `passwords`: password login and hashing schemes; ``PasswordsConfiguration/default`` when absent.
+    public var passwords: PasswordsConfiguration
     /// Absolute path of the file this was loaded from.
     public var sourceFile: String
 }

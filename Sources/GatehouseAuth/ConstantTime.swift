@@ -1,0 +1,23 @@
+/// Comparisons whose running time does not depend on where two secrets first differ.
+public enum ConstantTime {
+    /// Whether `a` and `b` hold the same bytes.
+    ///
+    /// Every byte position up to the longer length is visited, and differences (including a length
+    /// difference) are OR-accumulated without branching on the data, so the time depends only on the
+    /// lengths, never on the content. Callers compare values of public, fixed length (hash outputs,
+    /// 60-character bcrypt strings), so the length is not a secret.
+    /// - Parameters:
+    ///   - a: one value.
+    ///   - b: the other.
+    public static func equals(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
+        let left = Array(a)
+        let right = Array(b)
+        var difference = UInt(bitPattern: left.count ^ right.count)
+        for index in 0..<max(left.count, right.count) {
+            let x = index < left.count ? left[index] : 0
+            let y = index < right.count ? right[index] : 0
+            difference |= UInt(x ^ y)
+        }
+        return difference == 0
+    }
+}

@@ -1,0 +1,54 @@
+import GatehouseHomeserver
+
+/// Why an account operation was refused or failed; each says what to do about it.
+public struct AccountError: Error, CustomStringConvertible, Sendable {
+    private enum Code: Sendable {
+        case userNotFound
+        case userExists
+        case takenInSynapse
+        case invalidUsername
+        case userInactive
+        case synapseRefused
+        case synapseUnreachable
+        case storage
+        case passwordsDisabled
+    }
+
+    private let code: Code
+    public let description: String
+
+    private init(_ code: Code, _ description: String) {
+        self.code = code
+        self.description = description
+    }
+
+    static func userNotFound(_ username: String) -> AccountError {
+        AccountError(.userNotFound, "no user '\(username)'; `gatehouse manage list-users` shows who exists")
+    }
+    static func userExists(_ username: String) -> AccountError {
+        AccountError(.userExists, "user '\(username)' already exists")
+    }
+    static func takenInSynapse(_ username: String) -> AccountError {
+        AccountError(.takenInSynapse, "Synapse reports '\(username)' as taken or reserved (an existing Synapse user or an appservice namespace)")
+    }
+    static func invalidUsername(_ username: String, _ reason: String) -> AccountError {
+        AccountError(.invalidUsername, "'\(username)' is not a valid username: \(reason)")
+    }
+    static func userInactive(_ username: String, _ state: String) -> AccountError {
+        AccountError(.userInactive, "user '\(username)' is \(state)")
+    }
+    static func synapseRefused(_ error: SynapseError) -> AccountError {
+        AccountError(.synapseRefused, "Synapse refused: \(error)")
+    }
+    static func synapseUnreachable(_ error: SynapseError) -> AccountError {
+        AccountError(.synapseUnreachable, "Synapse could not be reached (\(error)); nothing was changed")
+    }
+    static func storage(_ error: any Error) -> AccountError {
+        AccountError(.storage, "the store failed: \(error)")
+    }
+    static let passwordsDisabled = AccountError(.passwordsDisabled, "password login is disabled (`passwords.enabled: false`)")
+
+    public var isUserNotFound: Bool { code == .userNotFound }
+    public var isUserExists: Bool { code == .userExists }
+    public var isSynapseUnreachable: Bool { code == .synapseUnreachable }
+}

@@ -1,0 +1,312 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import GatehouseAuth
+import GatehouseCore
+import GatehouseHomeserver
+import GatehouseStorage
+
+/// Account operations that keep Gatehouse's store and Synapse in step: what `gatehouse manage ...`
+/// does (and, later, the admin API and the account pages).
+///
+/// Work a caller waits on (creating the Synapse device before a token exists) is done synchronously
+/// and fails closed. Work that must happen eventually (provisioning, locking, deactivation, device
+/// clean-up) goes through the persistent job queue and is attempted at once; when Synapse cannot be
+/// reached the job stays queued and the running server's worker retries it. Every outcome says which
+/// of the two happened.
+public struct AccountService: Sendable {
+    let store: any IdentityStore
+    let synapse: SynapseClient
+    let runner: JobRunner
+    let queue: JobQueue
+    let hasher: PasswordHasher
+    let serverName: String
+    let clock: any WallClock
+    let random: any RandomSource
+    /// Called after anything that revokes tokens, so this process's caches forget them at once.
+    let onRevocation: @Sendable () -> Void
+
+    /// - Parameters:
+    ///   - store: the identity store.
+    ///   - synapse: the client for `/_synapse/mas/*`.
+    ///   - runner: the job runner (used to attempt queued work at once).
+    ///   - hasher: password hashing.
+    ///   - serverName: Synapse's `server_name`.
+    ///   - clock: the wall clock.
+    ///   - random: identifiers and secrets.
+    ///   - onRevocation: cache invalidation hook.
+    public init(
+        store: any IdentityStore, synapse: SynapseClient, runner: JobRunner, hasher: PasswordHasher, serverName: String,
+        clock: any WallClock = SystemClock(), random: any RandomSource = SystemRandom(), onRevocation: @escaping @Sendable () -> Void = {}
+    ) {
+        self.store = store
+        self.synapse = synapse
+        self.runner = runner
+        self.queue = JobQueue(repository: store.jobs, runner: runner)
+        self.hasher = hasher
+        self.serverName = serverName
+        self.clock = clock
+        self.random = random
+        self.onRevocation = onRevocation
+    }
+
+    /// What happened on the Synapse side of an operation.
+    public enum SynapseOutcome: Sendable, Equatable {
+        /// Nothing to do in Synapse.
+        case notNeeded
+        /// Done.
+        case done
+        /// Synapse could not be reached or refused for now; the job stays queued and is retried.
+        case queued(jobId: String, reason: String)
+
+        /// One sentence for the CLI.
+        public var summary: String {
+            switch self {
+            case .notNeeded: "Synapse: nothing to change"
+            case .done: "Synapse: updated"
+            case .queued(let jobId, let reason):
+                "Synapse: not updated yet (\(reason)); job \(jobId) is queued and the running server retries it until Synapse accepts it"
+            }
+        }
+    }
+
+    // MARK: Users
+
+    /// Creates a user and provisions it in Synapse.
+    /// - Parameters:
+    ///   - username: the localpart (or full MXID of this server).
+    ///   - password: the first password, if any.
+    ///   - admin: may obtain Synapse admin scope.
+    ///   - displayName: set in Synapse.
+    ///   - emails: set as 3PIDs in Synapse.
+    public func registerUser(
+        username: String, password: String?, admin: Bool, displayName: String?, emails: [String]
+    ) async throws(AccountError) -> (User, SynapseOutcome) {
+        let localpart = try validLocalpart(username)
+        if try await findUser(localpart) != nil { throw .userExists(localpart) }
+        do {
+            if try await !synapse.isLocalpartAvailable(localpart) {
+                throw AccountError.takenInSynapse(localpart)
+            }
+        } catch let error as SynapseError where error.isRetryable {
+            // Synapse is down: create the account now, provisioning waits in the queue.
+        } catch let error as SynapseError {
+            throw .synapseRefused(error)
+        } catch let error as AccountError {
+            throw error
+        } catch {
+            throw .storage(error)
+        }
+        let now = clock.now()
+        let user = User(id: ULID.make(at: now, random: random), username: localpart, createdAt: now, isAdmin: admin)
+        var passwordRecord: PasswordRecord?
+        if let password {
+            passwordRecord = try await hashPassword(password, userId: user.id)
+        }
+        let stored: User
+        do {
+            stored = try await store.users.create(user, password: passwordRecord)
+        } catch let error as StorageError where error.isConflict {
+            throw .userExists(localpart)
+        } catch {
+            throw .storage(error)
+        }
+        let outcome = try await perform(.provisionUser(.init(
+            localpart: localpart, locked: false, displayname: displayName, emails: emails.isEmpty ? nil : emails)))
+        return (stored, outcome)
+    }
+
+    /// Replaces a user's password.
+    public func setPassword(username: String, password: String) async throws(AccountError) {
+        let user = try await requireUser(username)
+        let record = try await hashPassword(password, userId: user.id)
+        do {
+            try await store.users.addPassword(record)
+        } catch {
+            throw .storage(error)
+        }
+    }
+
+    /// Locks a user: Synapse marks the account locked and every session ends, devices included.
+    ///
+    /// Stricter than MAS, which keeps sessions across a lock: Synapse caches each introspection
+    /// answer for two minutes, so a locked user's tokens would keep working that long. Deleting the
+    /// devices makes Synapse ask again on the very next request, and the answer is "inactive".
+    /// - Returns: the sessions ended and what happened in Synapse.
+    public func lockUser(username: String) async throws(AccountError) -> ([CompatSession], SynapseOutcome) {
+        let user = try await requireUser(username)
+        let now = clock.now()
+        var finished: [CompatSession] = []
+        try await storing {
+            try await store.users.setLocked(userId: user.id, at: now)
+            finished = try await store.compatSessions.finishAll(userId: user.id, at: now)
+        }
+        onRevocation()
+        let locked = try await perform(.provisionUser(.init(localpart: user.username, locked: true)))
+        let devices = try await perform(.syncDevices(.init(localpart: user.username, devices: [])))
+        return (finished, locked == .done ? devices : locked)
+    }
+
+    /// Unlocks a user.
+    public func unlockUser(username: String) async throws(AccountError) -> SynapseOutcome {
+        let user = try await requireUser(username)
+        try await storing { try await store.users.setLocked(userId: user.id, at: nil) }
+        return try await perform(.provisionUser(.init(localpart: user.username, locked: false)))
+    }
+
+    /// Deactivates a user: sessions end, tokens die, and Synapse deactivates the account (and erases
+    /// it, with `erase`).
+    public func deactivateUser(username: String, erase: Bool) async throws(AccountError) -> SynapseOutcome {
+        let user = try await requireUser(username)
+        let now = clock.now()
+        try await storing {
+            _ = try await store.compatSessions.finishAll(userId: user.id, at: now)
+            try await store.users.setDeactivated(userId: user.id, at: now)
+        }
+        onRevocation()
+        return try await perform(.deleteUser(.init(localpart: user.username, erase: erase)))
+    }
+
+    /// Reactivates a deactivated user (it needs a new password or token to log in again).
+    public func reactivateUser(username: String) async throws(AccountError) -> SynapseOutcome {
+        let user = try await requireUser(username)
+        try await storing { try await store.users.setDeactivated(userId: user.id, at: nil) }
+        return try await perform(.reactivateUser(.init(localpart: user.username)))
+    }
+
+    /// All users.
+    public func listUsers() async throws(AccountError) -> [User] {
+        do {
+            return try await store.users.list()
+        } catch {
+            throw .storage(error)
+        }
+    }
+
+    /// Ends every session of a user and removes their devices from Synapse.
+    /// - Returns: the sessions ended, and what happened in Synapse.
+    public func killSessions(username: String) async throws(AccountError) -> ([CompatSession], SynapseOutcome) {
+        let user = try await requireUser(username)
+        let finished: [CompatSession]
+        do {
+            finished = try await store.compatSessions.finishAll(userId: user.id, at: clock.now())
+        } catch {
+            throw .storage(error)
+        }
+        onRevocation()
+        let remaining = try await activeDevices(userId: user.id)
+        let outcome = try await perform(.syncDevices(.init(localpart: user.username, devices: remaining)))
+        return (finished, outcome)
+    }
+
+    // MARK: Compatibility sessions
+
+    /// A compat access token for a user, as `mas-cli manage issue-compatibility-token` makes it: the
+    /// Synapse device is created first (and the call fails if it cannot be), an existing session on
+    /// the same device is replaced.
+    /// - Parameters:
+    ///   - username: the user.
+    ///   - deviceId: the device, or `nil` for a new random one.
+    ///   - synapseAdmin: grant `urn:synapse:admin:*`.
+    /// - Returns: the token (shown once; only its hash is stored) and the device id.
+    public func issueCompatibilityToken(
+        username: String, deviceId: String?, synapseAdmin: Bool
+    ) async throws(AccountError) -> (token: String, deviceId: String) {
+        let user = try await requireUser(username)
+        if user.deactivatedAt != nil { throw .userInactive(user.username, "deactivated") }
+        if user.lockedAt != nil { throw .userInactive(user.username, "locked") }
+        let device = deviceId ?? random.string(length: 10, alphabet: Alphabet.upper)
+        do {
+            _ = try await synapse.upsertDevice(localpart: user.username, deviceId: device, displayName: nil)
+        } catch {
+            throw error.isRetryable ? .synapseUnreachable(error) : .synapseRefused(error)
+        }
+        let now = clock.now()
+        let token = TokenFormat.generate(.compatAccessToken, random: random)
+        let session = CompatSession(
+            id: ULID.make(at: now, random: random), userId: user.id, deviceId: device, isSynapseAdmin: synapseAdmin, createdAt: now)
+        let accessToken = CompatAccessToken(
+            id: ULID.make(at: now, random: random), sessionId: session.id, tokenHash: TokenHasher.sha256Hex(token), createdAt: now)
+        try await storing {
+            if let previous = try await store.compatSessions.activeSession(userId: user.id, deviceId: device) {
+                try await store.compatSessions.finish(sessionId: previous.id, at: now)
+            }
+            try await store.compatSessions.create(session: session, accessToken: accessToken, refreshToken: nil)
+        }
+        onRevocation()
+        return (token, device)
+    }
+
+    // MARK: Helpers
+
+    /// Queues `job` and attempts it at once.
+    private func perform(_ job: HomeserverJob) async throws(AccountError) -> SynapseOutcome {
+        let queued: Job
+        do {
+            queued = try await queue.enqueue(job, clock: clock, random: random)
+        } catch {
+            throw .storage(error)
+        }
+        _ = await runner.runPending(now: clock.now())
+        do {
+            guard let still = try await store.jobs.pending().first(where: { $0.id == queued.id }) else { return .done }
+            return .queued(jobId: still.id, reason: still.lastError ?? "Synapse was not reached")
+        } catch {
+            throw .storage(error)
+        }
+    }
+
+    private func activeDevices(userId: String) async throws(AccountError) -> [String] {
+        do {
+            return try await store.compatSessions.activeSessions(userId: userId).map(\.deviceId)
+        } catch {
+            throw .storage(error)
+        }
+    }
+
+    private func hashPassword(_ password: String, userId: String) async throws(AccountError) -> PasswordRecord {
+        guard hasher.isEnabled else { throw .passwordsDisabled }
+        do {
+            let (version, hash) = try await hasher.hash(password)
+            let now = clock.now()
+            return PasswordRecord(id: ULID.make(at: now, random: random), userId: userId, version: version, hash: hash, createdAt: now)
+        } catch {
+            throw .storage(error)
+        }
+    }
+
+    private func validLocalpart(_ username: String) throws(AccountError) -> String {
+        guard let localpart = Localpart.from(username, serverName: serverName) else {
+            throw .invalidUsername(username, "it belongs to another server than \(serverName)")
+        }
+        if let problem = Localpart.validate(localpart, serverName: serverName) {
+            throw .invalidUsername(username, problem.description)
+        }
+        return localpart
+    }
+
+    private func findUser(_ localpart: String) async throws(AccountError) -> User? {
+        do {
+            return try await store.users.find(username: localpart)
+        } catch {
+            throw .storage(error)
+        }
+    }
+
+    private func requireUser(_ username: String) async throws(AccountError) -> User {
+        guard let localpart = Localpart.from(username, serverName: serverName), let user = try await findUser(localpart) else {
+            throw .userNotFound(username)
+        }
+        return user
+    }
+
+    private func storing(_ body: () async throws -> Void) async throws(AccountError) {
+        do {
+            try await body()
+        } catch {
+            throw .storage(error)
+        }
+    }
+}

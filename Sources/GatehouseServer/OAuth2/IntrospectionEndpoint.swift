@@ -1,0 +1,180 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import GatehouseAuth
+import GatehouseCore
+import GatehouseStorage
+import NIOCore
+import NIOHTTP1
+
+/// `POST /oauth2/introspect` (RFC 7662), exactly as Synapse calls it: form body
+/// `token=…&token_type_hint=access_token`, `Authorization: Bearer <shared secret>`,
+/// `X-MAS-Supports-Device-Id: 1`.
+///
+/// A bad *caller* gets 401; anything wrong with the *token* (malformed, bad checksum, unknown,
+/// revoked, expired, finished session, locked or deactivated user) gets `200 {"active":false}` and
+/// nothing else. This is Synapse's hot path: after the first lookup a token is answered from
+/// ``IntrospectionCache`` on the event loop, without a task hop or a store read.
+struct IntrospectionEndpoint: Sendable {
+    let secretDigest: [UInt8]
+    let store: any IdentityStore
+    let cache: IntrospectionCache
+    let clock: any WallClock
+
+    /// - Parameters:
+    ///   - sharedSecret: `matrix.secret`, the bearer Synapse presents.
+    ///   - store: the identity store.
+    ///   - cache: the shared result cache.
+    ///   - clock: the wall clock.
+    init(sharedSecret: String, store: any IdentityStore, cache: IntrospectionCache, clock: any WallClock) {
+        self.secretDigest = Array(TokenHasher.sha256Hex(sharedSecret).utf8)
+        self.store = store
+        self.cache = cache
+        self.clock = clock
+    }
+
+    /// What a request asks, once the caller is authenticated and the body parsed.
+    struct Query {
+        var token: String
+        var hint: String?
+        var supportsDeviceId: Bool
+    }
+
+    /// Parses and authenticates; `.failure` is the error response to send.
+    func parse(_ request: LocalRequest) -> Result<Query, OAuth2Error> {
+        guard request.method == .POST else {
+            return .failure(OAuth2Error(status: .methodNotAllowed, code: .invalidRequest, description: "Use POST"))
+        }
+        guard let authorization = request.headers.first(name: "authorization"), authorization.count > 7,
+            authorization.prefix(7).lowercased() == "bearer "
+        else {
+            return .failure(OAuth2Error(status: .unauthorized, code: .accessDenied, description: "Missing bearer credentials"))
+        }
+        // Compared as digests: equal length whatever was sent, and compared in constant time.
+        let presented = Array(TokenHasher.sha256Hex(String(authorization.dropFirst(7))).utf8)
+        guard ConstantTime.equals(presented, secretDigest) else {
+            return .failure(OAuth2Error(status: .unauthorized, code: .accessDenied, description: "Invalid bearer credentials"))
+        }
+        guard let pairs = FormURLEncoded.parse(request.body.readableBytesView) else {
+            return .failure(OAuth2Error(status: .badRequest, code: .invalidRequest, description: "The body is not a valid form"))
+        }
+        guard case .value(let token) = FormURLEncoded.single("token", in: pairs) else {
+            return .failure(OAuth2Error(status: .badRequest, code: .invalidRequest, description: "Exactly one `token` parameter is required"))
+        }
+        var hint: String?
+        switch FormURLEncoded.single("token_type_hint", in: pairs) {
+        case .absent: hint = nil
+        case .value(let value): hint = value
+        case .duplicate:
+            return .failure(OAuth2Error(status: .badRequest, code: .invalidRequest, description: "`token_type_hint` given twice"))
+        }
+        let supportsDeviceId = request.headers.first(name: "x-mas-supports-device-id") == "1"
+        return .success(Query(token: token, hint: hint, supportsDeviceId: supportsDeviceId))
+    }
+
+    /// The answer when it needs no store access (bad caller, bad token format, cache hit), else `nil`.
+    func immediateResponse(to request: LocalRequest) -> LocalResponse? {
+        switch parse(request) {
+        case .failure(let error):
+            return error.response
+        case .success(let query):
+            guard let kind = compatKind(of: query) else { return Self.inactive }
+            guard let entry = cache.entry(forHash: TokenHasher.sha256Hex(query.token)) else { return nil }
+            return render(entry, kind: kind, query: query)
+        }
+    }
+
+    func respond(to request: LocalRequest) async -> LocalResponse {
+        if let response = immediateResponse(to: request) { return response }
+        guard case .success(let query) = parse(request), let kind = compatKind(of: query) else { return Self.inactive }
+        let hash = TokenHasher.sha256Hex(query.token)
+        let generation = cache.generation
+        let entry: IntrospectionCache.Entry
+        do {
+            entry = try await lookup(hash: hash, kind: kind)
+        } catch {
+            // Not a cacheable answer: Synapse does not cache errors either and will ask again.
+            return OAuth2Error(status: .serviceUnavailable, code: .invalidRequest, description: "The store is unavailable").response
+        }
+        cache.store(entry, forHash: hash, generation: generation)
+        if case .active(let token) = entry {
+            let store = self.store
+            let now = clock.now()
+            Task { try? await store.compatSessions.touch(sessionId: token.sessionId, at: now) }
+        }
+        return render(entry, kind: kind, query: query)
+    }
+
+    /// The compat token kind the request is about, or `nil` when the answer is simply "inactive"
+    /// (bad format or checksum, a kind not issued by this build, or a hint that contradicts it).
+    private func compatKind(of query: Query) -> TokenKind? {
+        guard case .success(let kind) = TokenFormat.check(query.token) else { return nil }
+        switch (kind, query.hint) {
+        case (.compatAccessToken, nil), (.compatAccessToken, "access_token"),
+            (.compatRefreshToken, nil), (.compatRefreshToken, "refresh_token"):
+            return kind
+        default:
+            return nil
+        }
+    }
+
+    private func lookup(hash: String, kind: TokenKind) async throws -> IntrospectionCache.Entry {
+        let now = clock.now()
+        if kind == .compatRefreshToken {
+            guard let (token, session, user) = try await store.compatSessions.lookupRefreshToken(hash: hash),
+                token.consumedAt == nil, token.revokedAt == nil, session.finishedAt == nil, user.isActive
+            else { return .inactive }
+            return .active(.init(
+                isRefreshToken: true, userId: user.id, username: user.username, sessionId: session.id, deviceId: session.deviceId,
+                isSynapseAdmin: session.isSynapseAdmin, issuedAt: token.createdAt, expiresAt: nil))
+        }
+        guard let found = try await store.compatSessions.lookupAccessToken(hash: hash),
+            found.token.revokedAt == nil, found.session.finishedAt == nil, found.user.isActive,
+            found.token.expiresAt.map({ $0 > now }) ?? true
+        else { return .inactive }
+        return .active(.init(
+            isRefreshToken: false, userId: found.user.id, username: found.user.username, sessionId: found.session.id,
+            deviceId: found.session.deviceId, isSynapseAdmin: found.session.isSynapseAdmin, issuedAt: found.token.createdAt,
+            expiresAt: found.token.expiresAt))
+    }
+
+    static let inactive = LocalResponse(
+        status: .ok, headers: ["Content-Type": "application/json", "Cache-Control": "no-store"], body: ByteBuffer(string: #"{"active":false}"#))
+
+    private func render(_ entry: IntrospectionCache.Entry, kind: TokenKind, query: Query) -> LocalResponse {
+        guard case .active(let token) = entry,
+            let json = Self.activeJSON(token, now: clock.now(), supportsDeviceId: query.supportsDeviceId)
+        else { return Self.inactive }
+        return LocalResponse(status: .ok, headers: ["Content-Type": "application/json", "Cache-Control": "no-store"], body: ByteBuffer(string: json))
+    }
+
+    /// The RFC 7662 answer for an active compat token, as MAS shapes it (§1.1 of the MAS notes):
+    /// `client_id` "legacy", both API scopes, device scopes unless the caller takes `device_id`,
+    /// `expires_in` a whole number. `nil` when the token is no longer active.
+    static func activeJSON(_ token: IntrospectionCache.ActiveToken, now: Date, supportsDeviceId: Bool) -> String? {
+        var expiresIn: Int?
+        if let expiresAt = token.expiresAt {
+            let remaining = Int(expiresAt.timeIntervalSince(now).rounded(.down))
+            guard remaining > 0 else { return nil }
+            expiresIn = remaining
+        }
+        var scopes = [MatrixScope.clientAPI]
+        if !supportsDeviceId {
+            // Without the header the device travels in the scope, so it must be a valid scope token.
+            guard MatrixScope.isValidToken(MatrixScope.devicePrefix + token.deviceId) else { return nil }
+            scopes.append(MatrixScope.devicePrefix + token.deviceId)
+        }
+        if token.isSynapseAdmin { scopes.append(MatrixScope.synapseAdmin) }
+        let issued = Int(token.issuedAt.timeIntervalSince1970)
+        var json = "{\"active\":true,\"scope\":\(JSONText.quote(MatrixScope.normalized(scopes)))"
+        json += ",\"client_id\":\"legacy\",\"username\":\(JSONText.quote(token.username)),\"sub\":\(JSONText.quote(token.userId))"
+        json += ",\"token_type\":\"\(token.isRefreshToken ? "refresh_token" : "access_token")\""
+        if let expiresIn, let expiresAt = token.expiresAt {
+            json += ",\"exp\":\(Int(expiresAt.timeIntervalSince1970)),\"expires_in\":\(expiresIn)"
+        }
+        json += ",\"iat\":\(issued),\"nbf\":\(issued),\"device_id\":\(JSONText.quote(token.deviceId))}"
+        return json
+    }
+}

@@ -1,0 +1,22 @@
+import Testing
+
+@testable import GatehouseAuth
+
+struct TokenHasherTests {
+    @Test func sha256HexMatchesKnownDigests() {
+        #expect(TokenHasher.sha256Hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(TokenHasher.sha256Hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(TokenHasher.sha256Hex("mct_cxG6gZXyvelQWW9XqfNbm5KAQovodf_XvJz43")
+            == "6bd9dc2bf8fd2cf6a14e48c3078e5abf02422a3a439d8538a9839174989e4a7f")
+    }
+
+    @Test func constantTimeEquality() {
+        #expect(ConstantTime.equals([UInt8](), [UInt8]()))
+        #expect(ConstantTime.equals([1, 2, 3], [1, 2, 3]))
+        #expect(!ConstantTime.equals([1, 2, 3], [1, 2, 4]))
+        #expect(!ConstantTime.equals([1, 2, 3], [1, 2]))
+        #expect(!ConstantTime.equals([1, 2], [1, 2, 0]), "a zero tail is still a difference")
+        #expect(!ConstantTime.equals([UInt8](), [0]))
+        #expect(ConstantTime.equals("same".utf8, Array("same".utf8)))
+    }
+}

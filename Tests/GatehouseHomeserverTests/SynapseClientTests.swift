@@ -1,0 +1,308 @@
+import Foundation
+import GatehouseTesting
+import NIOPosix
+import Testing
+
+@testable import GatehouseHomeserver
+
+/// Every `/_synapse/mas/*` call against the in-process fake Synapse: what is sent, and how answers map.
+struct SynapseClientTests {
+    // MARK: Users
+
+    @Test func queryUserSendsTheSecretAndDecodesTheUser() async throws {
+        try await withSynapse { fake, client async throws in
+            fake.addUser(.init(localpart: "alice", displayName: "Alice", avatarURL: "mxc://example.test/a"))
+            let user = try await client.queryUser(localpart: "alice")
+            #expect(
+                user == SynapseUser(userId: "@alice:example.test", displayName: "Alice", avatarURL: "mxc://example.test/a", isSuspended: false,
+                    isDeactivated: false))
+            let request = try #require(fake.requests.last)
+            #expect(request.method == "GET")
+            #expect(request.path == "/_synapse/mas/query_user")
+            #expect(request.query == ["localpart": "alice"])
+            #expect(request.header("authorization") == ["Bearer \(sharedSecret)"])
+        }
+    }
+
+    @Test func queryUserReturnsNilForAnUnknownUser() async throws {
+        try await withSynapse { _, client async throws in
+            #expect(try await client.queryUser(localpart: "nobody") == nil)
+        }
+    }
+
+    @Test func localpartsArePercentEncodedInTheQuery() async throws {
+        try await withSynapse { fake, client async throws in
+            // `+` would arrive as a space if sent as is; `/` and `=` are valid in localparts.
+            fake.addUser(.init(localpart: "a+b/c=d"))
+            let user = try await client.queryUser(localpart: "a+b/c=d")
+            #expect(user?.userId == "@a+b/c=d:example.test")
+            #expect(fake.requests.last?.query["localpart"] == "a+b/c=d")
+        }
+        #expect(SynapseClient.percentEncoded("a+b/c d&é") == "a%2Bb%2Fc%20d%26%C3%A9")
+    }
+
+    @Test func provisionUserCreatesThenUpdates() async throws {
+        try await withSynapse { fake, client async throws in
+            let created = try await client.provisionUser(
+                .init(localpart: "alice", setDisplayname: "Alice", setEmails: ["alice@example.test"], locked: false))
+            #expect(created == .created)
+            #expect(fake.requests.last?.body == #"{"localpart":"alice","locked":false,"set_displayname":"Alice","set_emails":["alice@example.test"]}"#)
+            #expect(fake.requests.last?.header("content-type") == ["application/json"])
+
+            let updated = try await client.provisionUser(.init(localpart: "alice", unsetDisplayname: true, unsetEmails: true, locked: true))
+            #expect(updated == .updated)
+            #expect(fake.requests.last?.body == #"{"localpart":"alice","locked":true,"unset_displayname":true,"unset_emails":true}"#)
+            let stored = try #require(fake.user("alice"))
+            #expect(stored.displayName == nil && stored.emails.isEmpty && stored.locked)
+
+            // Only the localpart: nothing else changes.
+            #expect(try await client.provisionUser(.init(localpart: "alice")) == .updated)
+            #expect(fake.requests.last?.body == #"{"localpart":"alice"}"#)
+            #expect(fake.user("alice")?.locked == true)
+
+            try await client.provisionUser(.init(localpart: "alice", setAvatarURL: "mxc://example.test/x"))
+            #expect(fake.user("alice")?.avatarURL == "mxc://example.test/x")
+            try await client.provisionUser(.init(localpart: "alice", unsetAvatarURL: true))
+            #expect(fake.requests.last?.body == #"{"localpart":"alice","unset_avatar_url":true}"#)
+            #expect(fake.user("alice")?.avatarURL == nil)
+        }
+    }
+
+    @Test func provisionUserRefusesAnInvalidLocalpart() async throws {
+        try await withSynapse { _, client async throws in
+            let error = await #expect(throws: SynapseError.self) {
+                try await client.provisionUser(.init(localpart: "Erin"))
+            }
+            #expect(error == .matrix(status: 400, errcode: "M_INVALID_USERNAME"))
+            #expect(error?.isRetryable == false)
+            #expect(error?.path == "_synapse/mas/provision_user")
+        }
+    }
+
+    @Test func provisionRequestKeepsSetAndUnsetExclusive() {
+        var request = ProvisionUserRequest(localpart: "alice", setDisplayname: "Alice", setEmails: ["a@example.test"])
+        request.unsetDisplayname = true
+        #expect(request.setDisplayname == nil && request.unsetDisplayname)
+        request.setDisplayname = "Again"
+        #expect(request.setDisplayname == "Again" && !request.unsetDisplayname)
+        request.setDisplayname = nil
+        #expect(request.setDisplayname == nil && !request.unsetDisplayname)
+        request.unsetEmails = true
+        #expect(request.setEmails == nil)
+        request.unsetEmails = false
+        #expect(request.setEmails == nil && !request.unsetEmails)
+    }
+
+    @Test func localpartAvailability() async throws {
+        try await withSynapse { fake, client async throws in
+            fake.addUser(.init(localpart: "taken"))
+            fake.exclusivePrefixes = ["irc_"]
+            #expect(try await client.isLocalpartAvailable("newbie"))
+            #expect(fake.requests.last?.path == "/_synapse/mas/is_localpart_available")
+            #expect(try await client.isLocalpartAvailable("taken") == false)  // M_USER_IN_USE
+            #expect(try await client.isLocalpartAvailable("Erin") == false)  // M_INVALID_USERNAME
+            #expect(try await client.isLocalpartAvailable("irc_bob") == false)  // M_EXCLUSIVE
+
+            let before = fake.requests.count
+            #expect(try await client.isLocalpartAvailable("zoë") == false)
+            #expect(fake.requests.count == before, "non-ASCII localparts are refused without asking")
+
+            fake.failNext(500)
+            let error = await #expect(throws: SynapseError.self) { try await client.isLocalpartAvailable("newbie") }
+            #expect(error?.isRetryable == true)
+            fake.failNext(400, errcode: "M_UNKNOWN", error: "Missing localpart")
+            await #expect(throws: SynapseError.matrix(status: 400, errcode: "M_UNKNOWN")) { try await client.isLocalpartAvailable("newbie") }
+        }
+    }
+
+    @Test func deleteAndReactivateUser() async throws {
+        try await withSynapse { fake, client async throws in
+            fake.addUser(.init(localpart: "alice", devices: ["DEV1": .init()]))
+            try await client.deleteUser(localpart: "alice", erase: true)
+            #expect(fake.requests.last?.path == "/_synapse/mas/delete_user")
+            #expect(fake.requests.last?.body == #"{"erase":true,"localpart":"alice"}"#)
+            let deleted = try #require(fake.user("alice"))
+            #expect(deleted.deactivated && deleted.erased && deleted.devices.isEmpty)
+            #expect(try await client.queryUser(localpart: "alice")?.isDeactivated == true)
+
+            try await client.reactivateUser(localpart: "alice")
+            #expect(fake.requests.last?.body == #"{"localpart":"alice"}"#)
+            #expect(fake.user("alice")?.deactivated == false)
+
+            try await client.deleteUser(localpart: "alice", erase: false)
+            #expect(fake.requests.last?.body == #"{"erase":false,"localpart":"alice"}"#)
+
+            await #expect(throws: SynapseError.notFound()) { try await client.deleteUser(localpart: "ghost", erase: false) }
+            await #expect(throws: SynapseError.notFound()) { try await client.reactivateUser(localpart: "ghost") }
+        }
+    }
+
+    @Test func displaynameAndCrossSigning() async throws {
+        try await withSynapse { fake, client async throws in
+            fake.addUser(.init(localpart: "alice"))
+            try await client.setDisplayname(localpart: "alice", displayname: "Alice A.")
+            #expect(fake.requests.last?.path == "/_synapse/mas/set_displayname")
+            #expect(fake.requests.last?.body == #"{"displayname":"Alice A.","localpart":"alice"}"#)
+            #expect(fake.user("alice")?.displayName == "Alice A.")
+
+            try await client.unsetDisplayname(localpart: "alice")
+            #expect(fake.requests.last?.path == "/_synapse/mas/unset_displayname")
+            #expect(fake.user("alice")?.displayName == nil)
+
+            try await client.allowCrossSigningReset(localpart: "alice")
+            #expect(fake.requests.last?.path == "/_synapse/mas/allow_cross_signing_reset")
+            #expect(fake.requests.last?.body == #"{"localpart":"alice"}"#)
+            #expect(fake.user("alice")?.crossSigningResetAllowed == true)
+
+            await #expect(throws: SynapseError.notFound()) { try await client.setDisplayname(localpart: "ghost", displayname: "x") }
+            await #expect(throws: SynapseError.notFound()) { try await client.unsetDisplayname(localpart: "ghost") }
+            await #expect(throws: SynapseError.notFound()) { try await client.allowCrossSigningReset(localpart: "ghost") }
+        }
+    }
+
+    // MARK: Devices
+
+    @Test func upsertRenameAndDeleteDevices() async throws {
+        try await withSynapse { fake, client async throws in
+            fake.addUser(.init(localpart: "alice"))
+            #expect(try await client.upsertDevice(localpart: "alice", deviceId: "DEV1", displayName: "Phone") == .created)
+            #expect(fake.requests.last?.body == #"{"device_id":"DEV1","display_name":"Phone","localpart":"alice"}"#)
+            #expect(try await client.upsertDevice(localpart: "alice", deviceId: "DEV1") == .updated)
+            #expect(fake.requests.last?.body == #"{"device_id":"DEV1","localpart":"alice"}"#)
+            #expect(fake.user("alice")?.devices["DEV1"]?.displayName == "Phone")
+
+            try await client.updateDeviceDisplayName(localpart: "alice", deviceId: "DEV1", displayName: "Tablet")
+            #expect(fake.requests.last?.path == "/_synapse/mas/update_device_display_name")
+            #expect(fake.user("alice")?.devices["DEV1"]?.displayName == "Tablet")
+            await #expect(throws: SynapseError.notFound()) {
+                try await client.updateDeviceDisplayName(localpart: "alice", deviceId: "NOPE", displayName: "x")
+            }
+
+            try await client.deleteDevice(localpart: "alice", deviceId: "DEV1")  // 204, no body
+            #expect(fake.requests.last?.body == #"{"device_id":"DEV1","localpart":"alice"}"#)
+            #expect(fake.user("alice")?.devices.isEmpty == true)
+            try await client.deleteDevice(localpart: "alice", deviceId: "DEV1")  // unknown device: still 204
+
+            await #expect(throws: SynapseError.notFound()) { try await client.upsertDevice(localpart: "ghost", deviceId: "D") }
+            await #expect(throws: SynapseError.notFound()) { try await client.deleteDevice(localpart: "ghost", deviceId: "D") }
+        }
+    }
+
+    @Test func syncDevicesSendsASortedSetAndReplacesTheList() async throws {
+        try await withSynapse { fake, client async throws in
+            fake.addUser(.init(localpart: "alice", devices: ["DEV1": .init(), "DEV2": .init(displayName: "Kept"), "DEHY": .init(dehydrated: true)]))
+            try await client.syncDevices(localpart: "alice", devices: ["DEV3", "DEV2", "DEV3"])
+            #expect(fake.requests.last?.path == "/_synapse/mas/sync_devices")
+            #expect(fake.requests.last?.body == #"{"devices":["DEV2","DEV3"],"localpart":"alice"}"#)
+            let devices = try #require(fake.user("alice")?.devices)
+            #expect(Set(devices.keys) == ["DEV2", "DEV3", "DEHY"])
+            #expect(devices["DEV2"]?.displayName == "Kept")
+
+            try await client.syncDevices(localpart: "alice", devices: [String]())
+            #expect(fake.requests.last?.body == #"{"devices":[],"localpart":"alice"}"#)
+            await #expect(throws: SynapseError.notFound()) { try await client.syncDevices(localpart: "ghost", devices: ["A"]) }
+        }
+    }
+
+    // MARK: Failures
+
+    @Test func aWrongSecretIsUnauthorizedAndSaysWhatToCheck() async throws {
+        let wrong = "not-the-right-secret-9000"
+        try await withSynapse(secret: wrong) { fake, client async throws in
+            let error = await #expect(throws: SynapseError.self) { try await client.queryUser(localpart: "alice") }
+            #expect(error == .unauthorized(status: 403))
+            #expect(error?.isUnauthorized == true && error?.isRetryable == false)
+            let text = error?.description ?? ""
+            #expect(text.contains("matrix.secret") && text.contains("matrix_authentication_service.secret"))
+            #expect(text.contains("This endpoint must only be called by MAS"))
+            #expect(!text.contains(wrong) && !text.contains(sharedSecret))
+            #expect(fake.requests.last?.header("authorization") == ["Bearer \(wrong)"])
+        }
+        try await withSynapse(secret: "") { _, client async throws in
+            await #expect(throws: SynapseError.unauthorized(status: 401)) { try await client.provisionUser(.init(localpart: "alice")) }
+        }
+    }
+
+    @Test func aClosedPortIsUnreachableAndRetryable() async throws {
+        let fake = try await FakeSynapse(group: MultiThreadedEventLoopGroup.singleton, secret: sharedSecret)
+        let endpoint = fake.endpoint
+        try await fake.stop()
+        let client = SynapseClient(configuration: .init(endpoint: endpoint, secret: sharedSecret))
+        let started = ContinuousClock.now
+        let error = await #expect(throws: SynapseError.self) { try await client.provisionUser(.init(localpart: "alice")) }
+        #expect(ContinuousClock.now - started < .seconds(3), "a refused connection fails at once")
+        #expect(error == .unreachable())
+        #expect(error?.isRetryable == true && error?.status == nil)
+        #expect(error?.description.contains("matrix.endpoint") == true)
+        try await client.shutdown()
+    }
+
+    @Test func aSynapseThatDropsConnectionsIsUnreachable() async throws {
+        try await withSynapse { fake, client async throws in
+            fake.down = true
+            let error = await #expect(throws: SynapseError.self) { try await client.provisionUser(.init(localpart: "alice")) }
+            #expect(error?.isUnreachable == true && error?.isRetryable == true)
+            fake.down = false
+            #expect(try await client.provisionUser(.init(localpart: "alice")) == .created)
+        }
+    }
+
+    @Test func theDeadlineCapsEveryCall() async throws {
+        try await withSynapse(requestTimeout: .milliseconds(300)) { fake, client async throws in
+            fake.responseDelay = .seconds(3)
+            var started = ContinuousClock.now
+            await #expect(throws: SynapseError.unreachable()) { try await client.queryUser(localpart: "alice") }
+            #expect(ContinuousClock.now - started < .seconds(2))
+            started = ContinuousClock.now
+            await #expect(throws: SynapseError.unreachable()) { try await client.queryUser(localpart: "alice", timeout: .milliseconds(50)) }
+            #expect(ContinuousClock.now - started < .seconds(1))
+        }
+    }
+
+    @Test func serverErrorsAndProxyPagesAreRetryable() async throws {
+        try await withSynapse { fake, client async throws in
+            fake.failNext(503)
+            let matrix = await #expect(throws: SynapseError.self) { try await client.provisionUser(.init(localpart: "alice")) }
+            #expect(matrix == .matrix(status: 503, errcode: "M_UNKNOWN") && matrix?.isRetryable == true)
+
+            fake.failNext(502, rawBody: "<html><body>Bad Gateway</body></html>")
+            let proxy = await #expect(throws: SynapseError.self) { try await client.provisionUser(.init(localpart: "alice")) }
+            #expect(proxy == .unexpected(status: 502) && proxy?.isRetryable == true)
+            #expect(proxy?.message.contains("Bad Gateway") == true)
+
+            fake.failNext(429, errcode: "M_LIMIT_EXCEEDED", error: "Too Many Requests")
+            let limited = await #expect(throws: SynapseError.self) { try await client.provisionUser(.init(localpart: "alice")) }
+            #expect(limited?.isRetryable == true && limited?.errcode == "M_LIMIT_EXCEEDED")
+
+            // A Synapse without MAS mode answers an HTML 404: not "user not found".
+            fake.failNext(404, rawBody: "<html><title>404 - No Such Resource</title></html>")
+            await #expect(throws: SynapseError.unexpected(status: 404)) { try await client.queryUser(localpart: "alice") }
+
+            #expect(try await client.provisionUser(.init(localpart: "alice")) == .created)
+        }
+    }
+
+    @Test func theSecretIsNeverLoggedOrPrinted() async throws {
+        let capture = LogCapture()
+        try await withSynapse(logger: capture.logger()) { fake, client async throws in
+            fake.addUser(.init(localpart: "alice"))
+            _ = try await client.queryUser(localpart: "alice")
+            try await client.provisionUser(.init(localpart: "bob"))
+            fake.failNext(500)
+            _ = try? await client.provisionUser(.init(localpart: "bob"))
+            fake.down = true
+            _ = try? await client.queryUser(localpart: "alice")
+        }
+        #expect(capture.all.contains { $0.contains("_synapse/mas/provision_user") }, "calls are logged at debug")
+        #expect(!capture.all.contains { $0.contains(sharedSecret) })
+
+        let configuration = SynapseClient.Configuration(endpoint: "http://synapse:8008", secret: sharedSecret)
+        #expect(configuration.endpoint == "http://synapse:8008/")
+        var dumped = ""
+        dump(configuration, to: &dumped)
+        for text in ["\(configuration)", String(reflecting: configuration), dumped] {
+            #expect(!text.contains(sharedSecret))
+            #expect(text.contains("<redacted>"))
+        }
+    }
+}
