@@ -1,6 +1,7 @@
-"""Session fixtures: a temp dir, the introspection stand-in, a real Synapse (alice + DEV1
-provisioned, token `alicetoken`), the streaming `bulk` upstream and one Gatehouse in front
-of them. Everything is stopped at the end; the temp dir is kept when a test failed or
+"""Session fixtures: a temp dir, a real Synapse that delegates auth to Gatehouse (its
+matrix_authentication_service endpoint is Gatehouse's internal listener), the streaming `bulk`
+upstream and one Gatehouse in front of them, with user alice created and given a token on device
+DEV1 through `gatehouse manage`. Everything is stopped at the end; the temp dir is kept when a test failed or
 GATEHOUSE_IT_KEEP=1. On failure, the tails of all logs are attached to the report."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import harness
-from harness import (ALICE_DEVICE, ALICE_TOKEN, BulkUpstream, Gatehouse, Standin, Synapse,
+from harness import (ALICE_DEVICE, ALICE_PASSWORD, BulkUpstream, Gatehouse, Synapse,
                      free_port, http_client)
 
 
@@ -48,22 +49,20 @@ def gatehouse_port():
 
 
 @pytest.fixture(scope="session")
-def standin(workdir, secret_file):
-    s = Standin(workdir, free_port(), secret_file, [f"{ALICE_TOKEN}=alice:{ALICE_DEVICE}"])
-    yield s
-    s.stop()
+def gatehouse_internal_port():
+    """Gatehouse's plain loopback listener: Synapse's matrix_authentication_service endpoint."""
+    return free_port()
 
 
 @pytest.fixture(scope="session")
-def synapse(workdir, standin, secret_file, gatehouse_port):
+def synapse(workdir, secret_file, gatehouse_port, gatehouse_internal_port):
     extra = workdir / "synapse-extra.yaml"
     # No presence: nothing may wake the long-poll /sync test early.
     extra.write_text("presence:\n  enabled: false\n")
-    s = Synapse(workdir / "synapse", free_port(), standin.url, secret_file,
+    s = Synapse(workdir / "synapse", free_port(), f"http://127.0.0.1:{gatehouse_internal_port}/", secret_file,
                 f"https://{harness.SERVER_NAME}:{gatehouse_port}/", extra)
     s.start()
     try:
-        standin.provision(s.url, "alice", [ALICE_DEVICE])
         yield s
     finally:
         s.stop()
@@ -76,15 +75,18 @@ def bulk(workdir):
     b.stop()
 
 
-def _new_gatehouse(name, workdir, synapse, secret_file, bulk, port=None):
+def _new_gatehouse(name, workdir, synapse, secret_file, bulk, port=None, internal_port=None):
     return Gatehouse(name, workdir / f"gatehouse-{name}", synapse_url=synapse.url,
-                     secret_file=secret_file, bulk_url=bulk.url, port=port)
+                     secret_file=secret_file, bulk_url=bulk.url, port=port, internal_port=internal_port)
 
 
 @pytest.fixture(scope="session")
-def gatehouse(workdir, synapse, secret_file, bulk, gatehouse_port):
-    """The shared Gatehouse instance (public TLS listener on gatehouse_port)."""
-    g = _new_gatehouse("main", workdir, synapse, secret_file, bulk, gatehouse_port)
+def gatehouse(workdir, synapse, secret_file, bulk, gatehouse_port, gatehouse_internal_port):
+    """The shared Gatehouse instance (public TLS listener on gatehouse_port), the one Synapse
+    delegates auth to; alice exists and `g.alice_token` is her token on DEV1."""
+    g = _new_gatehouse("main", workdir, synapse, secret_file, bulk, gatehouse_port, gatehouse_internal_port)
+    g.manage("register-user", "alice", "--password", ALICE_PASSWORD, "--display-name", "Alice")
+    g.alice_token = g.issue_token("alice", ALICE_DEVICE)
     g.start()
     yield g
     g.stop()
@@ -126,8 +128,8 @@ def client(request, gatehouse):
 
 
 @pytest.fixture
-def alice():
-    return {"Authorization": f"Bearer {ALICE_TOKEN}"}
+def alice(gatehouse):
+    return {"Authorization": f"Bearer {gatehouse.alice_token}"}
 
 
 @pytest.fixture(scope="session")

@@ -25,12 +25,11 @@ import yaml
 
 IT_DIR = Path(__file__).resolve().parent.parent          # IntegrationTests/
 REPO_ROOT = IT_DIR.parent
-STANDIN = IT_DIR / "introspection_standin.py"
 BULK_UPSTREAM = Path(__file__).resolve().parent / "bulk_upstream.py"
 SYNAPSE_SCRIPTS = IT_DIR / "synapse"
 
 SERVER_NAME = "localhost"
-ALICE_TOKEN = "alicetoken"
+ALICE_PASSWORD = "correct horse battery staple"
 ALICE_DEVICE = "DEV1"
 ALICE_ID = "@alice:localhost"
 
@@ -271,42 +270,6 @@ def stop_process(proc: subprocess.Popen, timeout: float = 40.0) -> int:
     return proc.returncode
 
 
-class Standin:
-    """The introspection stand-in (Synapse's matrix_authentication_service.endpoint)."""
-
-    def __init__(self, workdir: Path, port: int, secret_file: Path, tokens: list[str]):
-        self.port, self.secret_file = port, secret_file
-        self.url = f"http://127.0.0.1:{port}/"
-        self.log = workdir / "standin.log"
-        self.requests_log = workdir / "standin-requests.jsonl"
-        LOGS["introspection stand-in"] = self.log
-        cmd = [python(), str(STANDIN), "serve", "--port", str(port), "--secret-file", str(secret_file),
-               "--log", str(self.requests_log)]
-        for t in tokens:
-            cmd += ["--token", t]
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=clean_env(),
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
-        wait_until(self._healthy, 30, "the introspection stand-in")
-
-    def _healthy(self) -> bool:
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"stand-in exited with {self.proc.returncode}:\n{tail(self.log)}")
-        return httpx.get(self.url + "health", timeout=2, trust_env=False).status_code == 200
-
-    def provision(self, synapse_url: str, localpart: str, devices: list[str]) -> None:
-        cmd = [python(), str(STANDIN), "provision", "--synapse", synapse_url,
-               "--secret-file", str(self.secret_file), "--localpart", localpart]
-        for d in devices:
-            cmd += ["--device", d]
-        r = subprocess.run(cmd, capture_output=True, text=True, env=clean_env(), timeout=60)
-        if r.returncode != 0:
-            raise RuntimeError(f"provisioning {localpart} failed:\n{r.stdout}{r.stderr}")
-
-    def stop(self) -> None:
-        stop_process(self.proc, 10)
-
-
 class Synapse:
     """A real Synapse run by IntegrationTests/synapse/start-synapse.sh; restartable."""
 
@@ -380,14 +343,15 @@ class Gatehouse:
     `serve` process, and its logs (access log = stdout, the rest = stderr)."""
 
     def __init__(self, name: str, directory: Path, *, synapse_url: str, secret_file: Path,
-                 bulk_url: str, port: int | None = None):
+                 bulk_url: str, port: int | None = None, internal_port: int | None = None):
         self.name, self.dir = name, directory
         self.bin = gatehouse_bin()
         if not os.access(self.bin, os.X_OK):
             raise RuntimeError(f"Gatehouse binary {self.bin} is missing: build it (swift build) "
                                "or set GATEHOUSE_BIN")
         self.port = port or free_port()
-        self.internal_port = free_port()
+        self.internal_port = internal_port or free_port()
+        self.internal_url = f"http://127.0.0.1:{self.internal_port}"
         self.base_url = f"https://{SERVER_NAME}:{self.port}"
         self.config = directory / "gatehouse.yaml"
         self.stdout = directory / "stdout.log"
@@ -421,6 +385,21 @@ class Gatehouse:
                                + routes_file.read_text())
         self.config.write_text(yaml.safe_dump(cfg, sort_keys=False))
         self.check_result = self.cli("config", "check", "-c", str(self.config))
+
+    def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """`gatehouse manage ARGS -c <config>`; raises on failure unless check=False."""
+        r = self.cli("manage", *args, "-c", str(self.config))
+        if check and r.returncode != 0:
+            raise RuntimeError(f"gatehouse manage {' '.join(args)} failed (rc {r.returncode}):\n{r.stdout}{r.stderr}")
+        return r
+
+    def issue_token(self, user: str, device: str | None = None, admin: bool = False) -> str:
+        args = ["issue-compatibility-token", user]
+        if device:
+            args += ["--device-id", device]
+        if admin:
+            args.append("--yes-i-want-to-grant-synapse-admin-privileges")
+        return self.manage(*args).stdout.strip().splitlines()[-1]
 
     def start(self, timeout: float = 60) -> None:
         with open(self.stdout, "ab") as out, open(self.stderr, "ab") as err:

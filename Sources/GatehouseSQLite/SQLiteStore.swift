@@ -113,6 +113,11 @@ public final class SQLiteStore: IdentityStore {
         try await pool.query { db in try StoreRevision.read(db) }
     }
 
+    /// A synchronous reader of the revocation counter for the calling thread.
+    public func makeRevisionProbe() throws -> any RevisionProbe {
+        try SQLiteRevisionProbe(path: path)
+    }
+
     /// Closes the connections; the store cannot be used afterwards. Also happens on deinit.
     /// - Throws: when a connection is still in use.
     public func close() throws {

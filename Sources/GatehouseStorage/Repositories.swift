@@ -115,4 +115,15 @@ public protocol IdentityStore: Sendable {
     /// decision (everything but activity timestamps); caches compare it to notice changes made
     /// elsewhere (e.g. by `gatehouse manage lock-user`).
     func changeCounter() async throws -> Int
+
+    /// A synchronous reader of ``changeCounter()`` for one thread, cheap enough to ask on every
+    /// cached introspection (a few microseconds), so a revocation committed by another process is
+    /// seen by the very next request.
+    func makeRevisionProbe() throws -> any RevisionProbe
+}
+
+/// Reads the store's revocation counter synchronously. Confined to the thread that made it.
+public protocol RevisionProbe: AnyObject {
+    /// The current counter, or `nil` if it could not be read (then nothing cached may be trusted).
+    func currentRevision() -> Int?
 }

@@ -36,7 +36,7 @@ struct ServeCommand: AsyncParsableCommand {
         let clock = SystemClock()
         let synapse = SynapseClient(configuration: .init(configuration.matrix), logger: Logger(label: "gatehouse.synapse"))
         let jobs = JobRunner(repository: store.jobs, client: synapse, clock: clock, logger: Logger(label: "gatehouse.jobs"))
-        let oauth2 = OAuth2Service(configuration: configuration, store: store, clock: clock, logger: logger)
+        let oauth2 = OAuth2Service(configuration: configuration, store: store, clock: clock)
 
         let group: MultiThreadedEventLoopGroup =
             configuration.server.threads.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) } ?? .singleton
@@ -56,7 +56,7 @@ struct ServeCommand: AsyncParsableCommand {
         ])
         // Services stop in reverse order: the server drains first, the Synapse client closes last.
         let services = ServiceGroup(configuration: .init(
-            services: [.init(service: synapse), .init(service: jobs), .init(service: oauth2.cacheRefresher), .init(service: server)],
+            services: [.init(service: synapse), .init(service: jobs), .init(service: server)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         do {

@@ -181,7 +181,8 @@ struct JobRunnerTests {
         try await withHarness(logger: capture.logger()) { harness async throws in
             let now = harness.clock.now()
             try await harness.repository.enqueue(Job(id: "01J00000000000000000000000", kind: "frobnicate", payload: "{}", runAt: now, createdAt: now))
-            try await harness.repository.enqueue(Job(id: "01J00000000000000000000001", kind: "delete_user", payload: "[]", runAt: now, createdAt: now))
+            try await harness.repository.enqueue(
+                Job(id: "01J00000000000000000000001", kind: "delete_user", payload: "[]", runAt: now, createdAt: now))
             #expect(await harness.runPending() == (0, 2))
             let pending = try await harness.repository.pending()
             #expect(pending.count == 2)

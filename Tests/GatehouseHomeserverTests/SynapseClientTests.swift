@@ -46,7 +46,8 @@ struct SynapseClientTests {
             let created = try await client.provisionUser(
                 .init(localpart: "alice", setDisplayname: "Alice", setEmails: ["alice@example.test"], locked: false))
             #expect(created == .created)
-            #expect(fake.requests.last?.body == #"{"localpart":"alice","locked":false,"set_displayname":"Alice","set_emails":["alice@example.test"]}"#)
+            let sent = #"{"localpart":"alice","locked":false,"set_displayname":"Alice","set_emails":["alice@example.test"]}"#
+            #expect(fake.requests.last?.body == sent)
             #expect(fake.requests.last?.header("content-type") == ["application/json"])
 
             let updated = try await client.provisionUser(.init(localpart: "alice", unsetDisplayname: true, unsetEmails: true, locked: true))

@@ -9,8 +9,8 @@ import Synchronization
 /// two minutes per Synapse process) are answered without touching the store after the first.
 ///
 /// Every entry is dropped as soon as anything that could revoke a token changes: in this process
-/// through ``invalidateAll()`` (logout, lock, ...), and in another process (`gatehouse manage ...`)
-/// through the store's revocation counter, which ``IntrospectionCacheRefresher`` feeds to
+/// through ``invalidateAll()`` (logout, lock, ...), and in any process (`gatehouse manage ...`)
+/// through the store's revocation counter, which the endpoint reads before every use and feeds to
 /// ``observe(counter:)``. A lookup that began before an invalidation never stores its (possibly
 /// stale) result: it must present the ``generation`` it started under.
 final class IntrospectionCache: Sendable {

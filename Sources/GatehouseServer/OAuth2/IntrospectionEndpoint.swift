@@ -8,6 +8,7 @@ import GatehouseCore
 import GatehouseStorage
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// `POST /oauth2/introspect` (RFC 7662), exactly as Synapse calls it: form body
 /// `token=…&token_type_hint=access_token`, `Authorization: Bearer <shared secret>`,
@@ -22,6 +23,8 @@ struct IntrospectionEndpoint: Sendable {
     let store: any IdentityStore
     let cache: IntrospectionCache
     let clock: any WallClock
+    /// One synchronous revision reader per thread (event loop), made on first use.
+    private let probes = ThreadSpecificVariable<ProbeBox>()
 
     /// - Parameters:
     ///   - sharedSecret: `matrix.secret`, the bearer Synapse presents.
@@ -81,6 +84,10 @@ struct IntrospectionEndpoint: Sendable {
             return error.response
         case .success(let query):
             guard let kind = compatKind(of: query) else { return Self.inactive }
+            // A revocation committed by any process must be seen by the very next request: check the
+            // store's counter (a few microseconds) before trusting the cache.
+            guard let revision = currentRevision() else { return nil }
+            cache.observe(counter: revision)
             guard let entry = cache.entry(forHash: TokenHasher.sha256Hex(query.token)) else { return nil }
             return render(entry, kind: kind, query: query)
         }
@@ -90,9 +97,11 @@ struct IntrospectionEndpoint: Sendable {
         if let response = immediateResponse(to: request) { return response }
         guard case .success(let query) = parse(request), let kind = compatKind(of: query) else { return Self.inactive }
         let hash = TokenHasher.sha256Hex(query.token)
-        let generation = cache.generation
         let entry: IntrospectionCache.Entry
+        let generation: UInt64
         do {
+            cache.observe(counter: try await store.changeCounter())
+            generation = cache.generation
             entry = try await lookup(hash: hash, kind: kind)
         } catch {
             // Not a cacheable answer: Synapse does not cache errors either and will ask again.
@@ -105,6 +114,13 @@ struct IntrospectionEndpoint: Sendable {
             Task { try? await store.compatSessions.touch(sessionId: token.sessionId, at: now) }
         }
         return render(entry, kind: kind, query: query)
+    }
+
+    private func currentRevision() -> Int? {
+        if let box = probes.currentValue { return box.probe.currentRevision() }
+        guard let probe = try? store.makeRevisionProbe() else { return nil }
+        probes.currentValue = ProbeBox(probe: probe)
+        return probe.currentRevision()
     }
 
     /// The compat token kind the request is about, or `nil` when the answer is simply "inactive"
@@ -176,5 +192,14 @@ struct IntrospectionEndpoint: Sendable {
         }
         json += ",\"iat\":\(issued),\"nbf\":\(issued),\"device_id\":\(JSONText.quote(token.deviceId))}"
         return json
+    }
+}
+
+/// Holds a thread's ``RevisionProbe``; only ever touched by that thread.
+private final class ProbeBox: @unchecked Sendable {
+    let probe: any RevisionProbe
+
+    init(probe: any RevisionProbe) {
+        self.probe = probe
     }
 }

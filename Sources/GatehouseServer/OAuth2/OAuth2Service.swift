@@ -1,14 +1,10 @@
 import GatehouseCore
 import GatehouseStorage
-import Logging
-import ServiceLifecycle
 
 /// Builds the `oauth2` local service and the background work it needs (the cache refresher).
 public struct OAuth2Service: Sendable {
     /// The responder to register for ``LocalServiceName/oauth2``.
     public let responder: any LocalResponder
-    /// Keeps the introspection cache in step with changes made by other processes.
-    public let cacheRefresher: any Service
     /// Call after an in-process revocation (logout, lock, ...) so cached results are dropped at once.
     public let invalidateCaches: @Sendable () -> Void
 
@@ -16,17 +12,11 @@ public struct OAuth2Service: Sendable {
     ///   - configuration: the validated configuration (issuer, shared secret).
     ///   - store: the identity store.
     ///   - clock: the wall clock.
-    ///   - logger: for the refresher.
-    ///   - refreshInterval: how often the store's revocation counter is read.
-    public init(
-        configuration: GatehouseConfiguration, store: any IdentityStore, clock: any WallClock = SystemClock(), logger: Logger,
-        refreshInterval: Duration = .milliseconds(250)
-    ) {
+    public init(configuration: GatehouseConfiguration, store: any IdentityStore, clock: any WallClock = SystemClock()) {
         let cache = IntrospectionCache()
         responder = OAuth2Responder(
             discovery: DiscoveryEndpoint(publicBase: configuration.http.publicBase),
             introspection: IntrospectionEndpoint(sharedSecret: configuration.matrix.secret, store: store, cache: cache, clock: clock))
-        cacheRefresher = IntrospectionCacheRefresher(store: store, cache: cache, interval: refreshInterval, logger: logger)
         invalidateCaches = { cache.invalidateAll() }
     }
 }
