@@ -147,6 +147,7 @@ let package = Package(
             dependencies: [
                 "GatehouseServer",
                 "GatehouseTesting",
+                "GatehouseSQLite",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),

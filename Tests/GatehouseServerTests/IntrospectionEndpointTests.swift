@@ -1,0 +1,184 @@
+import Foundation
+import GatehouseAuth
+import GatehouseCore
+import GatehouseSQLite
+import GatehouseStorage
+import NIOCore
+import NIOHTTP1
+import Testing
+
+@testable import GatehouseServer
+
+/// The introspection endpoint on a real (temporary) SQLite store, with a manual clock.
+final class IntrospectionFixture {
+    let directory: String
+    let store: SQLiteStore
+    let clock = ManualClock()
+    let cache = IntrospectionCache()
+    let endpoint: IntrospectionEndpoint
+    let secret = "the-shared-secret"
+    let user: User
+
+    init() async throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-introspect-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        store = try SQLiteStore.open(path: "\(directory)/gatehouse.db")
+        endpoint = IntrospectionEndpoint(sharedSecret: secret, store: store, cache: cache, clock: clock)
+        user = try await store.users.create(User(id: ULID.make(at: clock.now(), random: SystemRandom()), username: "alice", createdAt: clock.now()))
+    }
+
+    deinit {
+        try? store.close()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Creates a session with a compat access token (and optionally a refresh token); returns the token texts.
+    func issue(device: String = "DEVICEID", admin: Bool = false, expiresIn: TimeInterval? = nil, refresh: Bool = false) async throws -> (access: String, refresh: String?) {
+        let now = clock.now()
+        let random = SystemRandom()
+        let access = TokenFormat.generate(.compatAccessToken, random: random)
+        let session = CompatSession(id: ULID.make(at: now, random: random), userId: user.id, deviceId: device, isSynapseAdmin: admin, createdAt: now)
+        let accessRow = CompatAccessToken(
+            id: ULID.make(at: now, random: random), sessionId: session.id, tokenHash: TokenHasher.sha256Hex(access), createdAt: now,
+            expiresAt: expiresIn.map { now.addingTimeInterval($0) })
+        var refreshText: String?
+        var refreshRow: CompatRefreshToken?
+        if refresh {
+            let text = TokenFormat.generate(.compatRefreshToken, random: random)
+            refreshText = text
+            refreshRow = CompatRefreshToken(
+                id: ULID.make(at: now, random: random), sessionId: session.id, accessTokenId: accessRow.id,
+                tokenHash: TokenHasher.sha256Hex(text), createdAt: now)
+        }
+        try await store.compatSessions.create(session: session, accessToken: accessRow, refreshToken: refreshRow)
+        return (access, refreshText)
+    }
+
+    func request(token: String?, hint: String? = "access_token", bearer: String? = nil, deviceHeader: Bool = true) -> LocalRequest {
+        var headers = HTTPHeaders()
+        headers.add(name: "Authorization", value: "Bearer \(bearer ?? secret)")
+        if deviceHeader { headers.add(name: "X-MAS-Supports-Device-Id", value: "1") }
+        var form: [String] = []
+        if let token { form.append("token=\(token)") }
+        if let hint { form.append("token_type_hint=\(hint)") }
+        return LocalRequest(
+            method: .POST, target: try! CanonicalPath.parse("/oauth2/introspect").get(), headers: headers,
+            body: ByteBuffer(string: form.joined(separator: "&")), peerAddress: "127.0.0.1", isTLS: false)
+    }
+
+    func introspect(_ request: LocalRequest) async throws -> (status: Int, json: [String: Any]) {
+        let response = await endpoint.respond(to: request)
+        let json = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any] ?? [:]
+        return (Int(response.status.code), json)
+    }
+}
+
+@Suite(.serialized)
+struct IntrospectionEndpointTests {
+    @Test func activeCompatTokenHasMASShape() async throws {
+        let fixture = try await IntrospectionFixture()
+        let (token, _) = try await fixture.issue(device: "ABCDEFGHIJ")
+        let (status, json) = try await fixture.introspect(fixture.request(token: token))
+        #expect(status == 200)
+        #expect(json["active"] as? Bool == true)
+        #expect(json["scope"] as? String == "urn:matrix:client:api:* urn:matrix:org.matrix.msc2967.client:api:*")
+        #expect(json["client_id"] as? String == "legacy")
+        #expect(json["username"] as? String == "alice")
+        #expect(json["sub"] as? String == fixture.user.id)
+        #expect(json["token_type"] as? String == "access_token")
+        #expect(json["device_id"] as? String == "ABCDEFGHIJ")
+        #expect(json["iat"] as? Int == Int(fixture.clock.now().timeIntervalSince1970))
+        #expect(json["expires_in"] == nil, "compat tokens without refresh never expire")
+
+        let (_, legacy) = try await fixture.introspect(fixture.request(token: token, deviceHeader: false))
+        #expect(legacy["scope"] as? String
+            == "urn:matrix:client:api:* urn:matrix:client:device:ABCDEFGHIJ urn:matrix:org.matrix.msc2967.client:api:* urn:matrix:org.matrix.msc2967.client:device:ABCDEFGHIJ")
+    }
+
+    @Test func adminAndExpiry() async throws {
+        let fixture = try await IntrospectionFixture()
+        let (token, refresh) = try await fixture.issue(admin: true, expiresIn: 300, refresh: true)
+        let (_, json) = try await fixture.introspect(fixture.request(token: token))
+        #expect((json["scope"] as? String)?.split(separator: " ").contains("urn:synapse:admin:*") == true)
+        #expect(json["expires_in"] as? Int == 300, "an integer, as Synapse's StrictInt requires")
+        #expect(json["exp"] as? Int == Int(fixture.clock.now().timeIntervalSince1970) + 300)
+
+        fixture.clock.advance(by: 120.6)
+        let (_, later) = try await fixture.introspect(fixture.request(token: token))
+        #expect(later["expires_in"] as? Int == 179, "answered from the cache, with the time left recomputed")
+        fixture.clock.advance(by: 200)
+        #expect(try await fixture.introspect(fixture.request(token: token)).json["active"] as? Bool == false)
+
+        let (_, refreshJSON) = try await fixture.introspect(fixture.request(token: refresh!, hint: "refresh_token"))
+        #expect(refreshJSON["token_type"] as? String == "refresh_token")
+        #expect(refreshJSON["expires_in"] == nil)
+        #expect(try await fixture.introspect(fixture.request(token: refresh!, hint: "access_token")).json.count == 1, "hint mismatch: inactive")
+    }
+
+    @Test(arguments: ["", "nonsense", "mct_cxG6gZXyvelQWW9XqfNbm5KAQovodf_XvJz44", "mct_cxG6gZXyvelQWW9XqfNbm5KAQovodf_XvJz43", "mat_cxG6gZXyvelQWW9XqfNbm5KAQovodf_XvJz43"])
+    func badTokensAreJustInactive(token: String) async throws {
+        let fixture = try await IntrospectionFixture()
+        let (status, json) = try await fixture.introspect(fixture.request(token: token))
+        #expect(status == 200)
+        #expect(json.count == 1 && json["active"] as? Bool == false)
+    }
+
+    @Test func callersAreAuthenticated() async throws {
+        let fixture = try await IntrospectionFixture()
+        let (token, _) = try await fixture.issue()
+        let wrong = try await fixture.introspect(fixture.request(token: token, bearer: "not-the-secret"))
+        #expect(wrong.status == 401)
+        #expect(wrong.json["error"] as? String == "access_denied")
+        var noAuth = fixture.request(token: token)
+        noAuth.headers.remove(name: "authorization")
+        #expect(try await fixture.introspect(noAuth).status == 401)
+        #expect(try await fixture.introspect(fixture.request(token: nil)).json["error"] as? String == "invalid_request")
+        var get = fixture.request(token: token)
+        get.method = .GET
+        #expect(try await fixture.introspect(get).status == 405)
+    }
+
+    @Test func revocationsAreSeenAtOnceEvenFromAnotherProcess() async throws {
+        let fixture = try await IntrospectionFixture()
+        let (token, _) = try await fixture.issue()
+        #expect(try await fixture.introspect(fixture.request(token: token)).json["active"] as? Bool == true)
+        // Second lookup comes from memory, on the event loop, without the store.
+        #expect(fixture.endpoint.immediateResponse(to: fixture.request(token: token)) != nil)
+        #expect(fixture.cache.count == 1)
+
+        // Another process (a second store on the same file, like `gatehouse manage`) locks the user.
+        let other = try SQLiteStore.open(path: "\(fixture.directory)/gatehouse.db")
+        try await other.users.setLocked(userId: fixture.user.id, at: fixture.clock.now())
+        try other.close()
+        #expect(try await fixture.introspect(fixture.request(token: token)).json["active"] as? Bool == false)
+
+        try await fixture.store.users.setLocked(userId: fixture.user.id, at: nil)
+        #expect(try await fixture.introspect(fixture.request(token: token)).json["active"] as? Bool == true)
+        let session = try #require(try await fixture.store.compatSessions.activeSessions(userId: fixture.user.id).first)
+        try await fixture.store.compatSessions.finish(sessionId: session.id, at: fixture.clock.now())
+        #expect(try await fixture.introspect(fixture.request(token: token)).json["active"] as? Bool == false)
+    }
+
+    @Test func deactivatedUsersTokensAreInactive() async throws {
+        let fixture = try await IntrospectionFixture()
+        let (token, _) = try await fixture.issue()
+        try await fixture.store.users.setDeactivated(userId: fixture.user.id, at: fixture.clock.now())
+        #expect(try await fixture.introspect(fixture.request(token: token)).json["active"] as? Bool == false)
+    }
+
+    @Test func deviceIdsThatAreNotScopeTokensNeedTheHeader() async throws {
+        let fixture = try await IntrospectionFixture()
+        let (token, _) = try await fixture.issue(device: "has space")
+        #expect(try await fixture.introspect(fixture.request(token: token)).json["device_id"] as? String == "has space")
+        #expect(try await fixture.introspect(fixture.request(token: token, deviceHeader: false)).json["active"] as? Bool == false)
+    }
+
+    @Test func discoveryDocument() throws {
+        let discovery = DiscoveryEndpoint(publicBase: "https://matrix.example.org/")
+        let request = LocalRequest(
+            method: .GET, target: try CanonicalPath.parse("/.well-known/openid-configuration").get(), headers: [:], body: ByteBuffer(),
+            peerAddress: nil, isTLS: true)
+        let body = String(buffer: discovery.respond(to: request).body)
+        #expect(body == #"{"issuer":"https://matrix.example.org/","account_management_uri":"https://matrix.example.org/account/","introspection_endpoint":"https://matrix.example.org/oauth2/introspect","scopes_supported":["openid","urn:matrix:client:api:*","urn:synapse:admin:*"],"subject_types_supported":["public"]}"#)
+    }
+}
