@@ -135,6 +135,10 @@ let package = Package(
         .testTarget(name: "GatehouseCoreTests", dependencies: ["GatehouseCore"]),
         .testTarget(name: "GatehouseAuthTests", dependencies: ["GatehouseAuth"]),
         .testTarget(
+            name: "GatehouseIdentityTests",
+            dependencies: ["GatehouseIdentity", "GatehouseSQLite", "GatehouseTesting", .product(name: "NIOPosix", package: "swift-nio")]
+        ),
+        .testTarget(
             name: "GatehouseSQLiteTests",
             dependencies: ["GatehouseSQLite", "GatehouseStorage", .product(name: "GRDB", package: "GRDB.swift")]
         ),

@@ -1,0 +1,146 @@
+import Foundation
+import GatehouseAuth
+import GatehouseCore
+import GatehouseHomeserver
+import GatehouseIdentity
+import GatehouseSQLite
+import GatehouseStorage
+import GatehouseTesting
+import NIOPosix
+import Testing
+
+/// The account service against a real SQLite store and the scripted Synapse.
+final class AccountFixture {
+    let directory: String
+    let store: SQLiteStore
+    let synapse: FakeSynapse
+    let client: SynapseClient
+    let runner: JobRunner
+    let hasher: PasswordHasher
+    let accounts: AccountService
+    let revocations = RevocationCounter()
+
+    final class RevocationCounter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = 0
+        func increment() { lock.withLock { value += 1 } }
+        var count: Int { lock.withLock { value } }
+    }
+
+    init() async throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-accounts-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        store = try SQLiteStore.open(path: "\(directory)/gatehouse.db")
+        synapse = try await FakeSynapse(group: MultiThreadedEventLoopGroup.singleton, secret: "s3cret", serverName: "example.test")
+        client = SynapseClient(configuration: .init(endpoint: synapse.endpoint, secret: "s3cret"))
+        runner = JobRunner(repository: store.jobs, client: client, clock: SystemClock())
+        hasher = try PasswordHasher(configuration: .default, threadPoolSize: 1)
+        let counter = revocations
+        accounts = AccountService(
+            store: store, synapse: client, runner: runner, hasher: hasher, serverName: "example.test",
+            onRevocation: { counter.increment() })
+    }
+
+    func close() async throws {
+        try await client.shutdown()
+        try await hasher.shutdown()
+        try await synapse.stop()
+        try store.close()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+@Suite(.serialized)
+struct AccountServiceTests {
+    @Test func registerProvisionsAndStoresAPassword() async throws {
+        let fixture = try await AccountFixture()
+        let (user, outcome) = try await fixture.accounts.registerUser(
+            username: "@alice:example.test", password: "pw", admin: true, displayName: "Alice", emails: ["a@example.test"])
+        #expect(user.username == "alice" && user.isAdmin)
+        #expect(outcome == .done)
+        #expect(fixture.synapse.user("alice")?.displayName == "Alice")
+        #expect(fixture.synapse.user("alice")?.emails == ["a@example.test"])
+        let password = try #require(try await fixture.store.users.currentPassword(userId: user.id))
+        #expect(try await fixture.hasher.verify("pw", version: password.version, hash: password.hash) == .valid)
+        await #expect(throws: AccountError.self) {
+            try await fixture.accounts.registerUser(username: "alice", password: nil, admin: false, displayName: nil, emails: [])
+        }
+        try await fixture.close()
+    }
+
+    @Test func synapseOutageQueuesProvisioningButNotTokens() async throws {
+        let fixture = try await AccountFixture()
+        fixture.synapse.down = true
+        let (_, outcome) = try await fixture.accounts.registerUser(username: "bob", password: nil, admin: false, displayName: nil, emails: [])
+        guard case .queued = outcome else {
+            Issue.record("expected a queued outcome, got \(outcome)")
+            return
+        }
+        do {
+            _ = try await fixture.accounts.issueCompatibilityToken(username: "bob", deviceId: "DEV", synapseAdmin: false)
+            Issue.record("a token was issued while Synapse could not create the device")
+        } catch {
+            #expect(error.isSynapseUnreachable)
+        }
+        #expect(try await fixture.store.compatSessions.activeSessions(userId: try #require(try await fixture.store.users.find(username: "bob")).id).isEmpty)
+        fixture.synapse.down = false
+        let (succeeded, _) = await fixture.runner.runPending(now: Date().addingTimeInterval(3600))
+        #expect(succeeded >= 1)
+        #expect(fixture.synapse.user("bob") != nil)
+        try await fixture.close()
+    }
+
+    @Test func lockEndsSessionsAndDevices() async throws {
+        let fixture = try await AccountFixture()
+        _ = try await fixture.accounts.registerUser(username: "carol", password: nil, admin: false, displayName: nil, emails: [])
+        _ = try await fixture.accounts.issueCompatibilityToken(username: "carol", deviceId: "ONE", synapseAdmin: false)
+        _ = try await fixture.accounts.issueCompatibilityToken(username: "carol", deviceId: "TWO", synapseAdmin: false)
+        #expect(fixture.synapse.user("carol")?.devices.keys.sorted() == ["ONE", "TWO"])
+        let before = fixture.revocations.count
+        let (ended, outcome) = try await fixture.accounts.lockUser(username: "carol")
+        #expect(ended.map(\.deviceId).sorted() == ["ONE", "TWO"])
+        #expect(outcome == .done)
+        #expect(fixture.synapse.user("carol")?.locked == true)
+        #expect(fixture.synapse.user("carol")?.devices.isEmpty == true)
+        #expect(fixture.revocations.count > before, "in-process caches are told at once")
+        await #expect(throws: AccountError.self) {
+            try await fixture.accounts.issueCompatibilityToken(username: "carol", deviceId: nil, synapseAdmin: false)
+        }
+        _ = try await fixture.accounts.unlockUser(username: "carol")
+        #expect(fixture.synapse.user("carol")?.locked == false)
+        try await fixture.close()
+    }
+
+    @Test func deactivateAndReactivate() async throws {
+        let fixture = try await AccountFixture()
+        _ = try await fixture.accounts.registerUser(username: "dan", password: nil, admin: false, displayName: nil, emails: [])
+        _ = try await fixture.accounts.issueCompatibilityToken(username: "dan", deviceId: "D1", synapseAdmin: false)
+        _ = try await fixture.accounts.deactivateUser(username: "dan", erase: true)
+        #expect(fixture.synapse.user("dan")?.deactivated == true)
+        #expect(fixture.synapse.user("dan")?.erased == true)
+        let dan = try #require(try await fixture.store.users.find(username: "dan"))
+        #expect(dan.deactivatedAt != nil)
+        #expect(try await fixture.store.compatSessions.activeSessions(userId: dan.id).isEmpty)
+        _ = try await fixture.accounts.reactivateUser(username: "dan")
+        #expect(fixture.synapse.user("dan")?.deactivated == false)
+        #expect(try await fixture.store.users.find(username: "dan")?.deactivatedAt == nil)
+        try await fixture.close()
+    }
+
+    @Test func issuedTokensAreWellFormedAndOnlyHashed() async throws {
+        let fixture = try await AccountFixture()
+        _ = try await fixture.accounts.registerUser(username: "eve", password: nil, admin: false, displayName: nil, emails: [])
+        let (token, device) = try await fixture.accounts.issueCompatibilityToken(username: "eve", deviceId: nil, synapseAdmin: true)
+        #expect(try TokenFormat.check(token).get() == .compatAccessToken)
+        #expect(device.count == 10)
+        let found = try #require(try await fixture.store.compatSessions.lookupAccessToken(hash: TokenHasher.sha256Hex(token)))
+        #expect(found.session.isSynapseAdmin)
+        #expect(found.token.tokenHash != token)
+        for file in ["gatehouse.db", "gatehouse.db-wal"] {
+            let raw = (try? String(contentsOfFile: "\(fixture.directory)/\(file)", encoding: .isoLatin1)) ?? ""
+            #expect(!raw.contains(token), "the token itself is never written to disk (\(file))")
+            if file == "gatehouse.db-wal" { #expect(raw.contains(found.token.tokenHash), "the WAL holds the hash, so the check looks at real data") }
+        }
+        try await fixture.close()
+    }
+}
