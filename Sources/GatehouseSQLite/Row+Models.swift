@@ -21,6 +21,7 @@ enum Columns {
     static let compatRefreshToken = [
         "id", "session_id", "access_token_id", "token_hash", "created_at", "consumed_at", "revoked_at",
     ]
+    static let compatLoginToken = ["id", "user_id", "token_hash", "created_at", "expires_at", "consumed_at"]
     static let job = ["id", "kind", "payload", "attempts", "run_at", "lease_until", "last_error", "created_at", "completed_at"]
 
     /// `alias.column AS alias_column, …`.
@@ -86,6 +87,13 @@ extension Row {
             id: self[p + "id"], sessionId: self[p + "session_id"], accessTokenId: self[p + "access_token_id"],
             tokenHash: self[p + "token_hash"], createdAt: date(p + "created_at"), consumedAt: optionalDate(p + "consumed_at"),
             revokedAt: optionalDate(p + "revoked_at"))
+    }
+
+    /// Decodes a `compat_login_tokens` row.
+    func compatLoginToken(prefix p: String = "") -> CompatLoginToken {
+        CompatLoginToken(
+            id: self[p + "id"], userId: self[p + "user_id"], tokenHash: self[p + "token_hash"], createdAt: date(p + "created_at"),
+            expiresAt: date(p + "expires_at"), consumedAt: optionalDate(p + "consumed_at"))
     }
 
     /// Decodes a `jobs` row.

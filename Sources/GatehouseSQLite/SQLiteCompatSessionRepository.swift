@@ -164,6 +164,45 @@ public struct SQLiteCompatSessionRepository: CompatSessionRepository {
         }
     }
 
+    /// Stores a login token.
+    /// - Parameter token: the token row; its user must exist.
+    public func createLoginToken(_ token: CompatLoginToken) async throws {
+        try await pool.mutate { db in
+            try db.execute(
+                sql: "INSERT INTO compat_login_tokens (\(Columns.select(Columns.compatLoginToken))) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [
+                    token.id, token.userId, token.tokenHash, token.createdAt.storedMilliseconds, token.expiresAt.storedMilliseconds,
+                    token.consumedAt.storedMilliseconds,
+                ])
+        }
+    }
+
+    /// Uses a login token once: the conditional update is the single point of truth, so of two
+    /// concurrent logins with one token exactly one gets it.
+    /// - Parameters:
+    ///   - hash: SHA-256 hex of the token.
+    ///   - at: the time of use.
+    /// - Returns: the token (as it was before this use) and its user, or `nil` if unknown or used.
+    public func consumeLoginToken(hash: String, at: Date) async throws -> (CompatLoginToken, User)? {
+        try await pool.mutate { db -> (CompatLoginToken, User)? in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT \(Columns.select(Columns.compatLoginToken, as: "t")), \(Columns.select(Columns.user, as: "u"))
+                        FROM compat_login_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?
+                        """,
+                    arguments: [hash])
+            else { return nil }
+            let token = row.compatLoginToken(prefix: "t_")
+            try db.execute(
+                sql: "UPDATE compat_login_tokens SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL",
+                arguments: [at.storedMilliseconds, token.id])
+            guard db.changesCount == 1 else { return nil }
+            return (token, row.user(prefix: "u_"))
+        }
+    }
+
     /// Records activity: moves `last_active_at` forward (never back).
     ///
     /// Unlike the other writes this does not increment the store revision: the timestamp is not part of

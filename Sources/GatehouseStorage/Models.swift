@@ -161,3 +161,23 @@ public struct Job: Sendable, Equatable {
         self.completedAt = completedAt
     }
 }
+
+/// A single-use `m.login.token` (a `loginToken`), valid for a short time after issue; only its
+/// SHA-256 is stored.
+public struct CompatLoginToken: Sendable, Equatable {
+    public var id: String
+    public var userId: String
+    public var tokenHash: String
+    public var createdAt: Date
+    public var expiresAt: Date
+    public var consumedAt: Date?
+
+    public init(id: String, userId: String, tokenHash: String, createdAt: Date, expiresAt: Date, consumedAt: Date? = nil) {
+        self.id = id
+        self.userId = userId
+        self.tokenHash = tokenHash
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.consumedAt = consumedAt
+    }
+}

@@ -57,6 +57,13 @@ public protocol CompatSessionRepository: Sendable {
 
     /// Records activity (best effort, may be coalesced).
     func touch(sessionId: String, at: Date) async throws
+
+    /// Stores a login token (`m.login.token`).
+    func createLoginToken(_ token: CompatLoginToken) async throws
+    /// Marks the login token with this hash used at `at` and returns it with its user; `nil` when no
+    /// such token exists or it was already used. Single use is enforced in the same transaction.
+    /// Expiry is the caller's decision (it reads ``CompatLoginToken/expiresAt``).
+    func consumeLoginToken(hash: String, at: Date) async throws -> (CompatLoginToken, User)?
 }
 
 /// The persistent job queue.

@@ -1,3 +1,4 @@
+import Foundation
 import GatehouseSQLite
 import GatehouseStorage
 import Testing
@@ -211,6 +212,25 @@ struct SQLiteCompatSessionRepositoryTests {
             try await store.compatSessions.touch(sessionId: session.id, at: Fixture.at(40))
             #expect(try await store.compatSessions.find(sessionId: session.id)?.lastActiveAt == Fixture.at(50))
             try await store.compatSessions.touch(sessionId: "session-nobody", at: Fixture.at(50))
+        }
+    }
+}
+
+struct LoginTokenTests {
+    @Test func loginTokensAreSingleUse() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try SQLiteStore.open(path: directory.file())
+            let alice = try await store.users.create(Fixture.user("alice"))
+            let now = Date(timeIntervalSince1970: 1_800_000_000)
+            let token = CompatLoginToken(id: "01LOGINTOKEN0000000000000A", userId: alice.id, tokenHash: "hash-1", createdAt: now, expiresAt: now.addingTimeInterval(30))
+            try await store.compatSessions.createLoginToken(token)
+            let first = try await store.compatSessions.consumeLoginToken(hash: "hash-1", at: now.addingTimeInterval(1))
+            #expect(first?.0.id == token.id)
+            #expect(first?.0.expiresAt == token.expiresAt)
+            #expect(first?.1.username == "alice")
+            #expect(try await store.compatSessions.consumeLoginToken(hash: "hash-1", at: now.addingTimeInterval(2)) == nil)
+            #expect(try await store.compatSessions.consumeLoginToken(hash: "unknown", at: now) == nil)
+            try store.close()
         }
     }
 }

@@ -15,8 +15,9 @@ struct SchemaMigration: Sendable {
 /// The registry: every migration this build knows, in the order they run.
 enum SchemaMigrations {
     static let all: [SchemaMigration] = [
-        Migration0001Initial.migration
-        // Later issues append here (e.g. `0002_oauth2` for clients, grants, sessions and tokens).
+        Migration0001Initial.migration,
+        Migration0002LoginTokens.migration,
+        // Later issues append here (e.g. `0003_oauth2` for clients, grants, sessions and tokens).
     ]
 
     /// Identifiers of ``all``, in order.

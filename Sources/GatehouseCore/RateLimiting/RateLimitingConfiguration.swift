@@ -1,0 +1,37 @@
+/// `rate_limiting`: in-memory, per-process limits (MAS's section of the same name; only `login`
+/// so far). Each limiter is a ``RateLimitConfiguration``; anything not written keeps MAS's default.
+public struct RateLimitingConfiguration: Sendable, Equatable {
+    /// `rate_limiting.login`: password checks (login, and password confirmation when it exists).
+    public var login: LoginRateLimitingConfiguration
+
+    /// MAS's defaults: see ``LoginRateLimitingConfiguration/default``.
+    public static let `default` = RateLimitingConfiguration(login: .default)
+
+    /// - Parameter login: the limits applied to password checks.
+    public init(login: LoginRateLimitingConfiguration) {
+        self.login = login
+    }
+}
+
+/// `rate_limiting.login`: MAS checks the client address first, then the account, on every
+/// password attempt for an existing user (successful or not).
+public struct LoginRateLimitingConfiguration: Sendable, Equatable {
+    /// `per_ip`: attempts per client address (see ``ClientAddress``); slows brute force from one host.
+    public var perIP: RateLimitConfiguration
+    /// `per_account`: attempts per account; slows distributed brute force against one user while
+    /// staying high enough that nobody is casually locked out.
+    public var perAccount: RateLimitConfiguration
+
+    /// MAS's defaults: per IP 3 at once then 3 per minute; per account 1800 at once then 1800 per hour.
+    public static let `default` = LoginRateLimitingConfiguration(
+        perIP: RateLimitConfiguration(burst: 3, perSecond: 3.0 / 60.0),
+        perAccount: RateLimitConfiguration(burst: 1800, perSecond: 1800.0 / 3600.0))
+
+    /// - Parameters:
+    ///   - perIP: the limit per client address.
+    ///   - perAccount: the limit per account.
+    public init(perIP: RateLimitConfiguration, perAccount: RateLimitConfiguration) {
+        self.perIP = perIP
+        self.perAccount = perAccount
+    }
+}
