@@ -95,6 +95,7 @@ let package = Package(
                 "GatehouseStorage",
                 "GatehouseAuth",
                 "GatehouseHomeserver",
+                "GatehouseIdentity",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -239,6 +239,25 @@ public struct AccountService: Sendable {
         return (token, device)
     }
 
+    /// A single-use `m.login.token` for a user (the `loginToken` a client exchanges at `POST /login`),
+    /// valid for `validity` from now.
+    /// - Parameters:
+    ///   - username: the user.
+    ///   - validity: how long it can be used (MAS: 30 s).
+    public func issueLoginToken(username: String, validity: TimeInterval = 30) async throws(AccountError) -> String {
+        let user = try await requireUser(username)
+        if user.deactivatedAt != nil { throw .userInactive(user.username, "deactivated") }
+        if user.lockedAt != nil { throw .userInactive(user.username, "locked") }
+        let now = clock.now()
+        let token = random.string(length: 32, alphabet: Alphabet.base62)
+        try await storing {
+            try await store.compatSessions.createLoginToken(CompatLoginToken(
+                id: ULID.make(at: now, random: random), userId: user.id, tokenHash: TokenHasher.sha256Hex(token), createdAt: now,
+                expiresAt: now.addingTimeInterval(validity)))
+        }
+        return token
+    }
+
     // MARK: Helpers
 
     /// Queues `job` and attempts it at once.

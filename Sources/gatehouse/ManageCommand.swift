@@ -10,7 +10,7 @@ struct ManageCommand: AsyncParsableCommand {
         commandName: "manage", abstract: "Manage users and sessions.",
         subcommands: [
             RegisterUser.self, SetPassword.self, LockUser.self, UnlockUser.self, DeactivateUser.self, ReactivateUser.self,
-            ListUsers.self, KillSessions.self, IssueCompatibilityToken.self,
+            ListUsers.self, KillSessions.self, IssueCompatibilityToken.self, IssueLoginToken.self,
         ])
 
     struct RegisterUser: AsyncParsableCommand {
@@ -154,6 +154,20 @@ struct ManageCommand: AsyncParsableCommand {
                     username: username, deviceId: deviceId, synapseAdmin: synapseAdmin)
                 printError("issued a token for \(username) on device \(device)\(synapseAdmin ? " with Synapse admin rights" : "")")
                 print(token)
+            }
+        }
+    }
+
+    struct IssueLoginToken: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "issue-login-token",
+            abstract: "Create a single-use m.login.token for a user, valid for 30 seconds (printed on standard output).")
+        @OptionGroup var options: ConfigOption
+        @Argument(help: "The username.") var username: String
+
+        func run() async throws {
+            try await IdentityContext.open(options).run { context in
+                print(try await context.accounts.issueLoginToken(username: username))
             }
         }
     }

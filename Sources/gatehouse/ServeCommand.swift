@@ -1,9 +1,12 @@
 import ArgumentParser
+import GatehouseAuth
 import GatehouseCore
 import GatehouseHomeserver
+import GatehouseIdentity
 import GatehouseSQLite
 import GatehouseServer
 import Logging
+import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
@@ -37,12 +40,30 @@ struct ServeCommand: AsyncParsableCommand {
         let synapse = SynapseClient(configuration: .init(configuration.matrix), logger: Logger(label: "gatehouse.synapse"))
         let jobs = JobRunner(repository: store.jobs, client: synapse, clock: clock, logger: Logger(label: "gatehouse.jobs"))
         let oauth2 = OAuth2Service(configuration: configuration, store: store, clock: clock)
+        let hasher: PasswordHasher
+        do {
+            // Hashing threads: one per core, at least two, bounded so a login storm cannot take the proxy's CPU.
+            hasher = try PasswordHasher(configuration: configuration.passwords, threadPoolSize: max(2, System.coreCount / 2))
+        } catch {
+            printError("passwords: \(error)")
+            throw ExitCode(1)
+        }
+        let limits = configuration.rateLimiting.login
+        let compat = CompatLoginService(
+            store: store, synapse: synapse, queue: JobQueue(repository: store.jobs, runner: jobs), hasher: hasher,
+            serverName: configuration.matrix.homeserver,
+            perIP: RateLimiter(burst: limits.perIP.burst, perSecond: limits.perIP.perSecond, clock: clock),
+            perAccount: RateLimiter(burst: limits.perAccount.burst, perSecond: limits.perAccount.perSecond, clock: clock),
+            clock: clock, onRevocation: oauth2.invalidateCaches)
 
         let group: MultiThreadedEventLoopGroup =
             configuration.server.threads.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) } ?? .singleton
         let runtime = GatewayRuntime(
             configuration: configuration, routes: bundle.routes,
-            responders: [.health: HealthResponder(), .oauth2: oauth2.responder], logger: logger)
+            responders: [
+                .health: HealthResponder(), .oauth2: oauth2.responder,
+                .matrixCompat: MatrixCompatResponder(service: compat, trustedProxies: configuration.http.trustedProxies),
+            ], logger: logger)
         let server: GatehouseServer
         do {
             server = try GatehouseServer(runtime: runtime, group: group)
@@ -61,6 +82,7 @@ struct ServeCommand: AsyncParsableCommand {
             logger: logger))
         do {
             try await services.run()
+            try await hasher.shutdown()
             try store.close()
         } catch {
             logger.critical("stopped with an error", metadata: ["error": "\(error)"])

@@ -303,4 +303,72 @@ struct ConfigurationTests {
         let both = fixture.errors(ConfigFixture.valid + "\npasswords: {schemes: [{version: 1, algorithm: md5}, {version: 2, cost: 4}]}\n")
         #expect(both.count == 2, "every scheme is checked: \(both)")
     }
+
+    @Test func rateLimitingSectionIsReadWithMASDefaults() throws {
+        let fixture = try ConfigFixture()
+        let defaults = try fixture.load(ConfigFixture.valid).rateLimiting
+        #expect(defaults == .default, "defaults when the section is absent")
+        #expect(defaults.login.perIP == RateLimitConfiguration(burst: 3, perSecond: 0.05))
+        #expect(defaults.login.perAccount == RateLimitConfiguration(burst: 1800, perSecond: 0.5))
+
+        let config = try fixture.load(ConfigFixture.valid + """
+
+            rate_limiting:
+              login:
+                per_ip: {burst: 5, per_second: 0.1}
+                per_account: {per_second: 2.5e-1}
+            """)
+        #expect(config.rateLimiting.login.perIP == RateLimitConfiguration(burst: 5, perSecond: 0.1))
+        #expect(config.rateLimiting.login.perAccount == RateLimitConfiguration(burst: 1800, perSecond: 0.25),
+            "a key left out keeps its default")
+        let whole = try fixture.load(ConfigFixture.valid + "\nrate_limiting: {login: {per_ip: {burst: 1000000, per_second: 1000000}}}\n")
+        #expect(whole.rateLimiting.login.perIP == RateLimitConfiguration(burst: 1_000_000, perSecond: 1_000_000))
+        let integerRate = try fixture.load(ConfigFixture.valid + "\nrate_limiting: {login: {per_ip: {per_second: 2}}}\n")
+        #expect(integerRate.rateLimiting.login.perIP.perSecond == 2)
+        #expect(try fixture.load(ConfigFixture.valid + "\nrate_limiting: {}\n").rateLimiting == .default)
+        #expect(try fixture.load(ConfigFixture.valid + "\nrate_limiting: {login: {per_ip: ~}}\n").rateLimiting == .default)
+    }
+
+    @Test func rateLimitingErrorsNameTheKeyAndTheFix() throws {
+        let fixture = try ConfigFixture()
+        let problems: [(String, String)] = [
+            ("rate_limiting: {login: {per_ip: {burst: 0}}}",
+             "rate_limiting.login.per_ip.burst: 0 is out of range. Use a value between 1 and 1000000"),
+            ("rate_limiting: {login: {per_ip: {burst: 1000001}}}", "rate_limiting.login.per_ip.burst: 1000001 is out of range"),
+            ("rate_limiting: {login: {per_ip: {burst: 2.5}}}", "rate_limiting.login.per_ip.burst: expected a whole number"),
+            ("rate_limiting: {login: {per_account: {per_second: 0}}}",
+             "rate_limiting.login.per_account.per_second: must be more than 0. Give the refill rate in requests per second"),
+            ("rate_limiting: {login: {per_account: {per_second: -1}}}",
+             "rate_limiting.login.per_account.per_second: -1 is out of range. Use a value between 0 and 1000000"),
+            ("rate_limiting: {login: {per_account: {per_second: 1000001}}}",
+             "rate_limiting.login.per_account.per_second: 1000001 is out of range"),
+            ("rate_limiting: {login: {per_ip: {per_second: fast}}}",
+             "rate_limiting.login.per_ip.per_second: 'fast' is not a number. Write a decimal number such as 0.05"),
+            ("rate_limiting: {login: {per_ip: {per_second: 3/60}}}", "rate_limiting.login.per_ip.per_second: '3/60' is not a number"),
+            ("rate_limiting: {login: {per_ip: {per_second: .inf}}}", "rate_limiting.login.per_ip.per_second: '.inf' is not a number"),
+            ("rate_limiting: {login: {per_ip: {per_second: .nan}}}", "rate_limiting.login.per_ip.per_second: '.nan' is not a number"),
+            ("rate_limiting: {login: {per_ip: {per_second: \"0.05\"}}}", "rate_limiting.login.per_ip.per_second: expected a number"),
+            ("rate_limiting: {login: {per_ip: {per_second: [1]}}}", "rate_limiting.login.per_ip.per_second: expected a number"),
+            ("rate_limiting: {login: {per_ip: {rate: 1}}}",
+             "rate_limiting.login.per_ip.rate: unknown key. Known keys here: burst, per_second"),
+            ("rate_limiting: {login: {per_user: {burst: 1}}}",
+             "rate_limiting.login.per_user: unknown key. Known keys here: per_account, per_ip"),
+            ("rate_limiting: {registration: {burst: 1, per_second: 1}}",
+             "rate_limiting.registration: unknown key. Known keys here: login"),
+            ("rate_limiting: {login: [1]}", "rate_limiting.login: expected a mapping"),
+        ]
+        for (extra, message) in problems {
+            let errors = fixture.errors(ConfigFixture.valid + "\n" + extra + "\n")
+            #expect(errors.contains { $0.contains(message) }, "\(extra): \(errors)")
+        }
+        let all = fixture.errors(ConfigFixture.valid + """
+
+            rate_limiting:
+              login:
+                per_ip: {burst: 0, per_second: 0}
+                per_account: {burst: -1}
+            """)
+        #expect(all.count == 3, "every limiter and key is checked: \(all)")
+        #expect(all.first?.contains("gatehouse.yaml:") == true, "errors carry the line: \(all)")
+    }
 }

@@ -69,6 +69,33 @@ struct ConfigNode {
         return value
     }
 
+    /// A decimal number such as `0.05`, `3`, `1e-3` or `-2.5`, read from a plain (unquoted) scalar.
+    ///
+    /// Only digits, one sign, `.` and an exponent are accepted: YAML's `.inf`/`.nan`, sexagesimal
+    /// (`1:30`), hexadecimal and fractions (`3/60`) are refused, so what is written is what is used.
+    /// - Parameter range: the accepted values.
+    func double(range: ClosedRange<Double>) throws -> Double {
+        let fix = "Write a decimal number such as 0.05, 2 or 1e-3"
+        guard case .scalar(let scalar) = node, scalar.style == .plain || scalar.style == .any else {
+            throw error("expected a number", fix: fix)
+        }
+        let text = scalar.string
+        guard !text.isEmpty, text.allSatisfy({ $0.isASCII && ($0.isNumber || "+-.eE".contains($0)) }),
+            let value = Double(text), value.isFinite
+        else {
+            throw error("'\(text)' is not a number", fix: fix)
+        }
+        guard range.contains(value) else {
+            throw error("\(text) is out of range", fix: "Use a value between \(Self.plain(range.lowerBound)) and \(Self.plain(range.upperBound))")
+        }
+        return value
+    }
+
+    /// `1000000` rather than `1000000.0` in messages.
+    private static func plain(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
+    }
+
     func byteSize(range: ClosedRange<Int>) throws -> Int {
         guard let value = ByteSize.parse(try string()) else {
             throw error("'\(node.string ?? "")' is not a size", fix: "Write bytes as a number or with a unit, e.g. 65536, 64KiB, 50MiB")

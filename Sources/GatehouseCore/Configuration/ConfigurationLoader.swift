@@ -86,7 +86,7 @@ private final class SectionReader {
     }
 
     func readRoot(_ root: ConfigNode, file: String) -> GatehouseConfiguration? {
-        let sections: Set = ["http", "matrix", "database", "routes", "upstreams", "limits", "timeouts", "log", "server", "passwords"]
+        let sections: Set = ["http", "matrix", "database", "routes", "upstreams", "limits", "timeouts", "log", "server", "passwords", "rate_limiting"]
         guard let top = attempt({ try root.mapping(allowed: sections) }) else { return nil }
         let http = attempt { try readHTTP(try top.required("http", hint: "Add an `http:` section with `public_base` and `listeners`")) }
         let matrix = attempt { try readMatrix(try top.required("matrix", hint: "Add a `matrix:` section with `homeserver`, `endpoint` and `secret_path`")) }
@@ -98,14 +98,16 @@ private final class SectionReader {
         let log = attempt { try readLog(top["log"]) }
         let server = attempt { try readServer(top["server"]) }
         let passwords = attempt { try readPasswords(top["passwords"]) }
+        let rateLimiting = attempt { try readRateLimiting(top["rate_limiting"]) }
         guard let http, let matrix, let database, let upstreams, let routes, let limits, let timeouts, let log, let server,
-            let passwords
+            let passwords, let rateLimiting
         else {
             return nil
         }
         return GatehouseConfiguration(
             http: http, matrix: matrix, database: database, routes: routes, upstreams: upstreams,
-            limits: limits, timeouts: timeouts, log: log, server: server, passwords: passwords, sourceFile: file)
+            limits: limits, timeouts: timeouts, log: log, server: server, passwords: passwords, rateLimiting: rateLimiting,
+            sourceFile: file)
     }
 
     func path(_ node: ConfigNode) throws -> String {
@@ -371,6 +373,43 @@ private final class SectionReader {
             schemes.append(scheme)
         }
         return PasswordsConfiguration(enabled: enabled, schemes: schemes)
+    }
+
+    func readRateLimiting(_ node: ConfigNode?) throws -> RateLimitingConfiguration {
+        var config = RateLimitingConfiguration.default
+        guard let node else { return config }
+        let map = try node.mapping(allowed: ["login"])
+        if let loginNode = map["login"] {
+            let login = try loginNode.mapping(allowed: ["per_ip", "per_account"])
+            if let limiter = login["per_ip"], let value = attempt({ try readRateLimit(limiter, defaults: config.login.perIP) }) {
+                config.login.perIP = value
+            }
+            if let limiter = login["per_account"], let value = attempt({ try readRateLimit(limiter, defaults: config.login.perAccount) }) {
+                config.login.perAccount = value
+            }
+        }
+        return config
+    }
+
+    /// One `{burst, per_second}` limiter; a key left out keeps its default. Both keys are checked
+    /// even when the first is wrong.
+    func readRateLimit(_ node: ConfigNode, defaults: RateLimitConfiguration) throws -> RateLimitConfiguration {
+        let map = try node.mapping(allowed: ["burst", "per_second"])
+        var limit = defaults
+        if let burstNode = map["burst"], let burst = attempt({ try burstNode.int(range: 1...1_000_000) }) {
+            limit.burst = burst
+        }
+        if let rateNode = map["per_second"], let rate = attempt({ () throws -> Double in
+            let rate = try rateNode.double(range: 0...1_000_000)
+            guard rate > 0 else {
+                throw rateNode.error("must be more than 0",
+                    fix: "Give the refill rate in requests per second, e.g. 0.05 for 3 per minute (a limiter cannot be turned off)")
+            }
+            return rate
+        }) {
+            limit.perSecond = rate
+        }
+        return limit
     }
 
     func readPasswordScheme(_ node: ConfigNode) throws -> PasswordSchemeConfiguration {

@@ -16,6 +16,9 @@ public struct GatehouseConfiguration: Sendable {
     public var server: ServerConfiguration
     /// `passwords`: password login and hashing schemes; ``PasswordsConfiguration/default`` when absent.
     public var passwords: PasswordsConfiguration
+    /// `rate_limiting`: login limits per client address and per account; ``RateLimitingConfiguration/default``
+    /// (MAS's defaults) when absent.
+    public var rateLimiting: RateLimitingConfiguration = .default
     /// Absolute path of the file this was loaded from.
     public var sourceFile: String
 }

@@ -20,6 +20,10 @@ public enum MatrixErrorCode: String, Sendable {
     case unknownToken = "M_UNKNOWN_TOKEN"
     /// Spec: the account is locked.
     case userLocked = "M_USER_LOCKED"
+    /// Spec: a parameter has a bad value.
+    case invalidParam = "M_INVALID_PARAM"
+    /// Spec (v1.17, MSC4190): appservices may not use the legacy login API here.
+    case appserviceLoginUnsupported = "M_APPSERVICE_LOGIN_UNSUPPORTED"
     /// Spec: anything else.
     case unknown = "M_UNKNOWN"
 }

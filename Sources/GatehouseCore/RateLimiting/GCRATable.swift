@@ -38,6 +38,9 @@ struct GCRATable {
     /// The latest time seen, so that a clock stepping backwards cannot make a key wait longer.
     private var latest: Int64 = 0
 
+    /// The longest `T × burst`, in nanoseconds (`Int64.max / 4`, about 73 years).
+    static let maximumWindow = Int64.max / 4
+
     /// Below this many keys the table does not bother to sweep.
     static let minimumSweepThreshold = 1024
 
@@ -48,9 +51,11 @@ struct GCRATable {
         precondition(configuration.burst >= 1, "burst must be at least 1")
         precondition(configuration.perSecond > 0 && configuration.perSecond.isFinite, "perSecond must be more than 0")
         precondition(maxKeys >= 1, "maxKeys must be at least 1")
-        emissionInterval = configuration.emissionIntervalNanoseconds
-        let tolerance = emissionInterval.multipliedReportingOverflow(by: Int64(configuration.burst - 1))
-        self.tolerance = tolerance.overflow ? Int64.max : tolerance.partialValue
+        // Keep `T × burst` (the whole window a key can be remembered for) within about 73 years, so
+        // no TAT arithmetic can overflow. Only rates slower than `burst` per 73 years are affected.
+        let emissionInterval = min(configuration.emissionIntervalNanoseconds, Self.maximumWindow / Int64(configuration.burst))
+        self.emissionInterval = emissionInterval
+        tolerance = emissionInterval * Int64(configuration.burst - 1)
         self.maxKeys = maxKeys
         sweepThreshold = min(maxKeys, Self.minimumSweepThreshold)
     }

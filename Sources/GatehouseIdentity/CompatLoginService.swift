@@ -1,0 +1,369 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import GatehouseAuth
+import GatehouseCore
+import GatehouseHomeserver
+import GatehouseStorage
+import Logging
+
+/// The Matrix legacy login layer (`/login`, `/logout`, `/logout/all`, `/refresh`) as a domain service:
+/// decoded requests in, results or ``CompatError`` out. Behaviour follows MAS's compat handlers, with
+/// these deliberate differences:
+/// - the per-IP limit applies to every attempt, before the user is looked up, so rate limiting says
+///   nothing about which usernames exist; and the password is checked before the lock, so a wrong
+///   password never reveals that an account is locked;
+/// - the Synapse device is created *before* the session is stored, so a failure leaves no session;
+/// - `/logout` deletes the device in Synapse before answering, so the token dies at once everywhere.
+public struct CompatLoginService: Sendable {
+    /// Lifetimes.
+    public struct Configuration: Sendable {
+        /// Access tokens of sessions that asked for a refresh token (MAS `compat_token_ttl`).
+        public var accessTokenTTL: Duration
+        /// `m.login.token` tokens must be used within this time of issue.
+        public var loginTokenTTL: Duration
+
+        public init(accessTokenTTL: Duration = .seconds(300), loginTokenTTL: Duration = .seconds(30)) {
+            self.accessTokenTTL = accessTokenTTL
+            self.loginTokenTTL = loginTokenTTL
+        }
+    }
+
+    /// How the client proves who it is.
+    public enum Credentials: Sendable {
+        case password(user: String, password: String)
+        case loginToken(String)
+    }
+
+    public struct LoginRequest: Sendable {
+        public var credentials: Credentials
+        public var deviceId: String?
+        public var initialDeviceDisplayName: String?
+        public var wantsRefreshToken: Bool
+        /// The client address rate limits key on (see `ClientAddress`).
+        public var clientAddress: String?
+
+        public init(credentials: Credentials, deviceId: String?, initialDeviceDisplayName: String?, wantsRefreshToken: Bool, clientAddress: String?) {
+            self.credentials = credentials
+            self.deviceId = deviceId
+            self.initialDeviceDisplayName = initialDeviceDisplayName
+            self.wantsRefreshToken = wantsRefreshToken
+            self.clientAddress = clientAddress
+        }
+    }
+
+    public struct LoginResult: Sendable, Equatable {
+        public var userId: String
+        public var accessToken: String
+        public var deviceId: String
+        public var refreshToken: String?
+        public var expiresInMilliseconds: Int?
+    }
+
+    public struct RefreshResult: Sendable, Equatable {
+        public var accessToken: String
+        public var refreshToken: String
+        public var expiresInMilliseconds: Int
+    }
+
+    let store: any IdentityStore
+    let synapse: SynapseClient
+    let queue: JobQueue
+    let hasher: PasswordHasher
+    let serverName: String
+    let configuration: Configuration
+    let perIP: RateLimiter
+    let perAccount: RateLimiter
+    let clock: any WallClock
+    let random: any RandomSource
+    let onRevocation: @Sendable () -> Void
+    let logger: Logger
+
+    /// - Parameters:
+    ///   - store: the identity store.
+    ///   - synapse: the client for `/_synapse/mas/*`.
+    ///   - queue: where device clean-up goes when Synapse cannot be reached.
+    ///   - hasher: password verification.
+    ///   - serverName: Synapse's `server_name`.
+    ///   - configuration: lifetimes.
+    ///   - perIP: `rate_limiting.login.per_ip`.
+    ///   - perAccount: `rate_limiting.login.per_account`.
+    ///   - clock: the wall clock.
+    ///   - random: tokens and device ids.
+    ///   - onRevocation: called after anything that kills tokens, so caches forget them at once.
+    ///   - logger: failures worth an admin's attention (never tokens or passwords).
+    public init(
+        store: any IdentityStore, synapse: SynapseClient, queue: JobQueue, hasher: PasswordHasher, serverName: String,
+        configuration: Configuration = Configuration(), perIP: RateLimiter, perAccount: RateLimiter,
+        clock: any WallClock = SystemClock(), random: any RandomSource = SystemRandom(),
+        onRevocation: @escaping @Sendable () -> Void = {}, logger: Logger = Logger(label: "gatehouse.compat")
+    ) {
+        self.store = store
+        self.synapse = synapse
+        self.queue = queue
+        self.hasher = hasher
+        self.serverName = serverName
+        self.configuration = configuration
+        self.perIP = perIP
+        self.perAccount = perAccount
+        self.clock = clock
+        self.random = random
+        self.onRevocation = onRevocation
+        self.logger = logger
+    }
+
+    /// Whether `m.login.password` is offered.
+    public var passwordLoginEnabled: Bool { hasher.isEnabled }
+
+    // MARK: Login
+
+    public func login(_ request: LoginRequest) async throws(CompatError) -> LoginResult {
+        let user: User
+        switch request.credentials {
+        case .password(let name, let password):
+            user = try await passwordLogin(name: name, password: password, clientAddress: request.clientAddress)
+        case .loginToken(let token):
+            user = try await tokenLogin(token)
+        }
+        return try await startSession(
+            user: user, deviceId: request.deviceId, displayName: request.initialDeviceDisplayName, wantsRefresh: request.wantsRefreshToken)
+    }
+
+    private func passwordLogin(name: String, password: String, clientAddress: String?) async throws(CompatError) -> User {
+        guard hasher.isEnabled else { throw .invalidLoginType }
+        try check(perIP, key: clientAddress ?? "(no client address)")
+        // A full MXID of another server is used verbatim, so it simply matches no user.
+        let localpart = Localpart.from(name, serverName: serverName) ?? name
+        try check(perAccount, key: localpart)
+
+        let user: User?
+        let current: PasswordRecord?
+        do {
+            user = try await store.users.find(username: localpart)
+            current = try await user.asyncMap { try await store.users.currentPassword(userId: $0.id) }
+        } catch {
+            logger.error("login: store failed", metadata: ["error": "\(error)"])
+            throw .internalError
+        }
+        guard let user, let current else {
+            // Same work as a real check, so an unknown name cannot be told apart by timing.
+            try await hashing { try await hasher.verifyDummy(password) }
+            throw .invalidCredentials
+        }
+        let verification = try await hashing { try await hasher.verify(password, version: current.version, hash: current.hash) }
+        guard verification.isValid, user.deactivatedAt == nil else { throw .invalidCredentials }
+        if user.lockedAt != nil { throw .userLocked }
+        if case .validNeedsUpgrade(let version, let hash) = verification {
+            let now = clock.now()
+            let upgraded = PasswordRecord(id: ULID.make(at: now, random: random), userId: user.id, version: version, hash: hash, createdAt: now)
+            do {
+                try await store.users.addPassword(upgraded)
+            } catch {
+                // The login still succeeds; the upgrade is tried again next time.
+                logger.warning("login: could not store the upgraded password hash", metadata: ["error": "\(error)"])
+            }
+        }
+        return user
+    }
+
+    private func tokenLogin(_ token: String) async throws(CompatError) -> User {
+        let now = clock.now()
+        let found: (CompatLoginToken, User)?
+        do {
+            found = try await store.compatSessions.consumeLoginToken(hash: TokenHasher.sha256Hex(token), at: now)
+        } catch {
+            logger.error("login: store failed", metadata: ["error": "\(error)"])
+            throw .internalError
+        }
+        guard let (loginToken, user) = found, user.deactivatedAt == nil else { throw .invalidLoginToken }
+        guard now <= loginToken.expiresAt else { throw .loginTokenExpired }
+        if user.lockedAt != nil { throw .userLocked }
+        return user
+    }
+
+    /// Creates the Synapse device first (failing closed), then the session and its tokens; an active
+    /// session on the same device is replaced, and its tokens die.
+    private func startSession(user: User, deviceId: String?, displayName: String?, wantsRefresh: Bool) async throws(CompatError) -> LoginResult {
+        let device = deviceId ?? random.string(length: 10, alphabet: Alphabet.upper)
+        guard !device.isEmpty, device.utf8.count <= 255, device.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F }) else {
+            throw .invalidDeviceId
+        }
+        do {
+            _ = try await synapse.upsertDevice(localpart: user.username, deviceId: device, displayName: displayName)
+        } catch {
+            logger.error("login: Synapse could not create the device", metadata: ["user": "\(user.username)", "error": "\(error)"])
+            // A 400 is Synapse refusing the device id itself (too long, ...); anything else is ours to fix.
+            if error.status == 400 { throw .invalidDeviceId }
+            throw .internalError
+        }
+
+        let now = clock.now()
+        let session = CompatSession(
+            id: ULID.make(at: now, random: random), userId: user.id, deviceId: device, displayName: displayName, createdAt: now)
+        let (accessToken, accessRow) = newAccessToken(session: session.id, now: now, expiring: wantsRefresh)
+        var refresh: (String, CompatRefreshToken)?
+        if wantsRefresh { refresh = newRefreshToken(session: session.id, accessTokenId: accessRow.id, now: now) }
+        var replaced = false
+        do {
+            if let previous = try await store.compatSessions.activeSession(userId: user.id, deviceId: device) {
+                try await store.compatSessions.finish(sessionId: previous.id, at: now)
+                replaced = true
+            }
+            try await store.compatSessions.create(session: session, accessToken: accessRow, refreshToken: refresh?.1)
+        } catch {
+            logger.error("login: store failed after the device was created", metadata: ["error": "\(error)"])
+            if replaced { onRevocation() }
+            throw .internalError
+        }
+        if replaced { onRevocation() }
+        return LoginResult(
+            userId: Localpart.userId(user.username, serverName: serverName), accessToken: accessToken, deviceId: device,
+            refreshToken: refresh?.0, expiresInMilliseconds: wantsRefresh ? milliseconds(configuration.accessTokenTTL) : nil)
+    }
+
+    // MARK: Logout and refresh
+
+    /// Ends the session of `accessToken` and deletes its device in Synapse before returning.
+    public func logout(accessToken: String) async throws(CompatError) {
+        let found = try await activeSession(of: accessToken)
+        do {
+            try await store.compatSessions.finish(sessionId: found.session.id, at: clock.now())
+        } catch {
+            throw .internalError
+        }
+        onRevocation()
+        await removeDevices(localpart: found.user.username, userId: found.user.id, deleting: [found.session.deviceId])
+    }
+
+    /// Ends every compat session of the token's user (MAS requires the client to acknowledge that only
+    /// compat sessions are ended, with `io.element.only_compat_is_fine`).
+    public func logoutAll(accessToken: String, onlyCompatIsFine: Bool) async throws(CompatError) {
+        let found = try await activeSession(of: accessToken)
+        guard onlyCompatIsFine else { throw .logoutAllNotSupported }
+        let finished: [CompatSession]
+        do {
+            finished = try await store.compatSessions.finishAll(userId: found.user.id, at: clock.now())
+        } catch {
+            throw .internalError
+        }
+        onRevocation()
+        await removeDevices(localpart: found.user.username, userId: found.user.id, deleting: finished.map(\.deviceId))
+    }
+
+    /// Rotates a refresh token: the old one is consumed and its access token dies; a used, revoked or
+    /// unknown refresh token is refused.
+    public func refresh(refreshToken: String) async throws(CompatError) -> RefreshResult {
+        guard case .success(.compatRefreshToken) = TokenFormat.check(refreshToken) else { throw .invalidRefreshToken }
+        let now = clock.now()
+        let found: (CompatRefreshToken, CompatSession, User)?
+        do {
+            found = try await store.compatSessions.lookupRefreshToken(hash: TokenHasher.sha256Hex(refreshToken))
+        } catch {
+            throw .internalError
+        }
+        guard let (old, session, user) = found, old.consumedAt == nil, old.revokedAt == nil, session.finishedAt == nil, user.isActive else {
+            throw .invalidRefreshToken
+        }
+        let (accessToken, accessRow) = newAccessToken(session: session.id, now: now, expiring: true)
+        let (newRefresh, refreshRow) = newRefreshToken(session: session.id, accessTokenId: accessRow.id, now: now)
+        do {
+            try await store.compatSessions.rotate(consumed: old.id, newAccessToken: accessRow, newRefreshToken: refreshRow, at: now)
+        } catch let error as StorageError where error.isConflict || error.isNotFound {
+            throw .invalidRefreshToken
+        } catch {
+            throw .internalError
+        }
+        onRevocation()
+        return RefreshResult(accessToken: accessToken, refreshToken: newRefresh, expiresInMilliseconds: milliseconds(configuration.accessTokenTTL))
+    }
+
+    // MARK: Helpers
+
+    private func activeSession(of accessToken: String) async throws(CompatError) -> CompatAccessTokenLookup {
+        guard case .success(.compatAccessToken) = TokenFormat.check(accessToken) else { throw .unknownToken }
+        let found: CompatAccessTokenLookup?
+        do {
+            found = try await store.compatSessions.lookupAccessToken(hash: TokenHasher.sha256Hex(accessToken))
+        } catch {
+            throw .internalError
+        }
+        guard let found, found.token.revokedAt == nil, found.session.finishedAt == nil, found.user.isActive,
+            found.token.expiresAt.map({ $0 > clock.now() }) ?? true
+        else { throw .unknownToken }
+        return found
+    }
+
+    /// Deletes devices in Synapse now; if Synapse cannot be reached, a `sync_devices` job (with the
+    /// devices that remain) makes sure they go once it is back. The session is already finished either
+    /// way, so the token is refused meanwhile.
+    private func removeDevices(localpart: String, userId: String, deleting devices: [String]) async {
+        var failed = false
+        for device in devices {
+            do {
+                try await synapse.deleteDevice(localpart: localpart, deviceId: device)
+            } catch {
+                logger.warning("logout: Synapse did not delete the device; queued", metadata: ["user": "\(localpart)", "error": "\(error)"])
+                failed = true
+                break
+            }
+        }
+        guard failed else { return }
+        do {
+            let remaining = try await store.compatSessions.activeSessions(userId: userId).map(\.deviceId)
+            try await queue.enqueue(.syncDevices(.init(localpart: localpart, devices: remaining)), clock: clock, random: random)
+        } catch {
+            logger.error("logout: could not queue the device clean-up", metadata: ["user": "\(localpart)", "error": "\(error)"])
+        }
+    }
+
+    private func newAccessToken(session: String, now: Date, expiring: Bool) -> (String, CompatAccessToken) {
+        let token = TokenFormat.generate(.compatAccessToken, random: random)
+        let row = CompatAccessToken(
+            id: ULID.make(at: now, random: random), sessionId: session, tokenHash: TokenHasher.sha256Hex(token), createdAt: now,
+            expiresAt: expiring ? now.addingTimeInterval(seconds(configuration.accessTokenTTL)) : nil)
+        return (token, row)
+    }
+
+    private func newRefreshToken(session: String, accessTokenId: String, now: Date) -> (String, CompatRefreshToken) {
+        let token = TokenFormat.generate(.compatRefreshToken, random: random)
+        let row = CompatRefreshToken(
+            id: ULID.make(at: now, random: random), sessionId: session, accessTokenId: accessTokenId,
+            tokenHash: TokenHasher.sha256Hex(token), createdAt: now)
+        return (token, row)
+    }
+
+    private func check(_ limiter: RateLimiter, key: String) throws(CompatError) {
+        if case .limited(let retryAfter) = limiter.check(key) {
+            throw .rateLimited(retryAfterMilliseconds: max(1, milliseconds(retryAfter)))
+        }
+    }
+
+    private func hashing<T>(_ body: () async throws -> T) async throws(CompatError) -> T {
+        do {
+            return try await body()
+        } catch let error as PasswordHasherError where error == .overloaded {
+            throw .overloaded
+        } catch {
+            logger.error("login: password check failed", metadata: ["error": "\(error)"])
+            throw .internalError
+        }
+    }
+
+    private func milliseconds(_ duration: Duration) -> Int {
+        let (seconds, attoseconds) = duration.components
+        return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+    }
+
+    private func seconds(_ duration: Duration) -> TimeInterval {
+        Double(milliseconds(duration)) / 1000
+    }
+}
+
+extension Optional {
+    fileprivate func asyncMap<T>(_ transform: (Wrapped) async throws -> T?) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
+    }
+}
