@@ -75,16 +75,27 @@ def bulk(workdir):
     b.stop()
 
 
-def _new_gatehouse(name, workdir, synapse, secret_file, bulk, port=None, internal_port=None):
+# Every test connects from 127.0.0.1, so the shared instance cannot keep MAS's default login limits
+# (3 attempts per address, then one every 20 s). Instances from gatehouse_factory keep the defaults.
+RELAXED_LOGIN_LIMITS = {"rate_limiting": {"login": {
+    "per_ip": {"burst": 10000, "per_second": 1000},
+    "per_account": {"burst": 10000, "per_second": 1000},
+}}}
+
+
+def _new_gatehouse(name, workdir, synapse, secret_file, bulk, port=None, internal_port=None, extra_config=None):
     return Gatehouse(name, workdir / f"gatehouse-{name}", synapse_url=synapse.url,
-                     secret_file=secret_file, bulk_url=bulk.url, port=port, internal_port=internal_port)
+                     secret_file=secret_file, bulk_url=bulk.url, port=port, internal_port=internal_port,
+                     extra_config=extra_config)
 
 
 @pytest.fixture(scope="session")
 def gatehouse(workdir, synapse, secret_file, bulk, gatehouse_port, gatehouse_internal_port):
     """The shared Gatehouse instance (public TLS listener on gatehouse_port), the one Synapse
-    delegates auth to; alice exists and `g.alice_token` is her token on DEV1."""
-    g = _new_gatehouse("main", workdir, synapse, secret_file, bulk, gatehouse_port, gatehouse_internal_port)
+    delegates auth to, with relaxed login rate limits; alice exists and `g.alice_token` is her
+    token on DEV1."""
+    g = _new_gatehouse("main", workdir, synapse, secret_file, bulk, gatehouse_port, gatehouse_internal_port,
+                       RELAXED_LOGIN_LIMITS)
     g.manage("register-user", "alice", "--password", ALICE_PASSWORD, "--display-name", "Alice")
     g.alice_token = g.issue_token("alice", ALICE_DEVICE)
     g.start()
@@ -94,7 +105,9 @@ def gatehouse(workdir, synapse, secret_file, bulk, gatehouse_port, gatehouse_int
 
 @pytest.fixture
 def gatehouse_factory(workdir, synapse, secret_file, bulk):
-    """Extra, independent Gatehouse instances (e.g. to shut one down); stopped afterwards."""
+    """Extra, independent Gatehouse instances (e.g. to shut one down), with the default login rate
+    limits; stopped afterwards. Their `manage` provisions into the same Synapse as the shared one,
+    so use usernames of their own."""
     made = []
 
     def make(name):

@@ -343,7 +343,8 @@ class Gatehouse:
     `serve` process, and its logs (access log = stdout, the rest = stderr)."""
 
     def __init__(self, name: str, directory: Path, *, synapse_url: str, secret_file: Path,
-                 bulk_url: str, port: int | None = None, internal_port: int | None = None):
+                 bulk_url: str, port: int | None = None, internal_port: int | None = None,
+                 extra_config: dict | None = None):
         self.name, self.dir = name, directory
         self.bin = gatehouse_bin()
         if not os.access(self.bin, os.X_OK):
@@ -360,13 +361,13 @@ class Gatehouse:
         LOGS[f"gatehouse[{name}] stdout (access log)"] = self.stdout
         LOGS[f"gatehouse[{name}] stderr"] = self.stderr
         directory.mkdir(parents=True, exist_ok=True)
-        self._generate(synapse_url, secret_file, bulk_url)
+        self._generate(synapse_url, secret_file, bulk_url, extra_config or {})
 
     def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
         return subprocess.run([str(self.bin), *args], capture_output=True, text=True, cwd=self.dir,
                               env=clean_env(), timeout=timeout, stdin=subprocess.DEVNULL)
 
-    def _generate(self, synapse_url: str, secret_file: Path, bulk_url: str) -> None:
+    def _generate(self, synapse_url: str, secret_file: Path, bulk_url: str, extra_config: dict) -> None:
         r = self.cli("config", "generate", "--output", str(self.config), "--server-name", SERVER_NAME,
                      "--public-base", f"https://{SERVER_NAME}:{self.port}/",
                      "--listen", f"127.0.0.1:{self.port}",
@@ -379,6 +380,7 @@ class Gatehouse:
         cfg = yaml.safe_load(self.config.read_text())
         # The `bulk` upstream for the streaming tests, routed before the matrix rules.
         cfg.setdefault("upstreams", {})["bulk"] = {"members": [bulk_url]}
+        _merge(cfg, extra_config)
         routes_file = self.dir / cfg["routes"]["files"][0]
         routes_file.write_text("# added by the integration tests: streaming test upstream\n"
                                "*  ^/bulk(/|$)  proxy bulk  max_body=200MiB timeout=120s\n\n"
@@ -462,6 +464,15 @@ class RssSampler:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join(5)
+
+
+def _merge(into: dict, extra: dict) -> None:
+    """Deep-merge `extra` into the config mapping `into` (mappings merge, anything else replaces)."""
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
 
 
 def new_secret_file(path: Path) -> Path:

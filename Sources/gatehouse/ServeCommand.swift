@@ -63,7 +63,7 @@ struct ServeCommand: AsyncParsableCommand {
             responders: [
                 .health: HealthResponder(), .oauth2: oauth2.responder,
                 .matrixCompat: MatrixCompatResponder(service: compat, trustedProxies: configuration.http.trustedProxies),
-            ], logger: logger)
+            ], logger: logger, oauth2: oauth2)
         let server: GatehouseServer
         do {
             server = try GatehouseServer(runtime: runtime, group: group)

@@ -23,7 +23,7 @@ final class IntrospectionFixture {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-introspect-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         store = try SQLiteStore.open(path: "\(directory)/gatehouse.db")
-        endpoint = IntrospectionEndpoint(sharedSecret: secret, store: store, cache: cache, clock: clock)
+        endpoint = IntrospectionEndpoint(sharedSecret: secret, validator: TokenValidator(store: store, cache: cache, clock: clock))
         user = try await store.users.create(User(id: ULID.make(at: clock.now(), random: SystemRandom()), username: "alice", createdAt: clock.now()))
     }
 
@@ -180,5 +180,36 @@ struct IntrospectionEndpointTests {
             peerAddress: nil, isTLS: true)
         let body = String(buffer: discovery.respond(to: request).body)
         #expect(body == #"{"issuer":"https://matrix.example.org/","account_management_uri":"https://matrix.example.org/account/","introspection_endpoint":"https://matrix.example.org/oauth2/introspect","scopes_supported":["openid","urn:matrix:client:api:*","urn:synapse:admin:*"],"subject_types_supported":["public"]}"#)
+    }
+}
+
+@Suite(.serialized)
+struct EdgeTokenCheckTests {
+    @Test func deadGatehouseTokensAreRefusedOthersForwarded() async throws {
+        let fixture = try await IntrospectionFixture()
+        let check = EdgeTokenCheck(validator: fixture.endpoint.validator)
+        let (token, _) = try await fixture.issue()
+        let bearer: HTTPHeaders = ["Authorization": "Bearer \(token)"]
+        guard case .lookup(let hash) = check.decide(headers: bearer, query: nil) else {
+            Issue.record("an unknown token must be looked up")
+            return
+        }
+        #expect(await check.resolve(hash: hash))
+        #expect(check.decide(headers: bearer, query: nil) == .forward, "now cached")
+        #expect(check.decide(headers: [:], query: "access_token=\(token)&x=1") == .forward)
+
+        let session = try #require(try await fixture.store.compatSessions.activeSessions(userId: fixture.user.id).first)
+        try await fixture.store.compatSessions.finish(sessionId: session.id, at: fixture.clock.now())
+        // The revocation moved the store's counter, so memory is dropped and the store says no.
+        #expect(check.decide(headers: bearer, query: nil) == .lookup(hash: hash))
+        #expect(await check.resolve(hash: hash) == false)
+        #expect(check.decide(headers: bearer, query: nil) == .refuse, "and from then on memory refuses it")
+
+        // Not Gatehouse's to judge: appservice tokens, other formats, no token, or a header+query mix.
+        #expect(check.decide(headers: ["Authorization": "Bearer as_token_of_a_bridge"], query: nil) == .forward)
+        #expect(check.decide(headers: ["Authorization": "Bearer syt_YWxpY2U_TGhbGTLXNnRmOYvkjodM_1mCNv7"], query: nil) == .forward)
+        #expect(check.decide(headers: [:], query: nil) == .forward)
+        #expect(check.decide(headers: bearer, query: "access_token=\(token)") == .forward)
+        #expect(MatrixError.inactiveToken.json == #"{"errcode":"M_UNKNOWN_TOKEN","error":"Token is not active","soft_logout":false}"#)
     }
 }

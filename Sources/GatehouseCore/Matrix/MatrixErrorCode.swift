@@ -35,6 +35,8 @@ public struct MatrixError: Error, Sendable, Equatable {
     public var message: String
     /// `retry_after_ms`, for `M_LIMIT_EXCEEDED`.
     public var retryAfterMilliseconds: Int?
+    /// `soft_logout`, for `M_UNKNOWN_TOKEN`.
+    public var softLogout: Bool?
 
     /// - Parameters:
     ///   - status: the HTTP status.
@@ -52,8 +54,16 @@ public struct MatrixError: Error, Sendable, Equatable {
     public var json: String {
         var body = "{\"errcode\":\"\(code.rawValue)\",\"error\":\(JSONText.quote(message))"
         if let retryAfterMilliseconds { body += ",\"retry_after_ms\":\(retryAfterMilliseconds)" }
+        if let softLogout { body += ",\"soft_logout\":\(softLogout)" }
         return body + "}"
     }
+
+    /// A token that is revoked, expired or unknown, worded as Synapse words it.
+    public static let inactiveToken: MatrixError = {
+        var error = MatrixError(status: 401, code: .unknownToken, message: "Token is not active")
+        error.softLogout = false
+        return error
+    }()
 
     /// The error a `deny STATUS` rule answers with.
     /// - Parameter status: the rule's status.

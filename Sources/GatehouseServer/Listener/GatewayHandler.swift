@@ -423,7 +423,30 @@ final class GatewayHandler: ChannelDuplexHandler {
             from: head, target: target.forwardTarget, peerAddress: info.peerAddress, scheme: info.scheme, framing: upstreamFraming)
         upstreamTimeout = TimeAmount(route.rule.options.upstreamTimeout ?? runtime.timeouts.upstream)
         mode = .proxy(pool)
-        acquireUpstream(pool)
+        guard let check = runtime.edgeTokenCheck else { return acquireUpstream(pool) }
+        switch check.decide(headers: head.headers, query: target.query) {
+        case .forward:
+            acquireUpstream(pool)
+        case .refuse:
+            logError = "inactive_token"
+            abortProxy(.inactiveToken)
+        case .lookup(let hash):
+            // Reads stay held meanwhile (no upstream yet), so at most one read's worth is buffered.
+            let expected = generation
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let promise = context.eventLoop.makePromise(of: Bool.self)
+            promise.completeWithTask { await check.resolve(hash: hash) }
+            promise.futureResult.whenSuccess { forward in
+                let handler = bound.value
+                guard handler.generation == expected, case .proxy = handler.mode, handler.context.channel.isActive else { return }
+                if forward {
+                    handler.acquireUpstream(pool)
+                } else {
+                    handler.logError = "inactive_token"
+                    handler.abortProxy(.inactiveToken)
+                }
+            }
+        }
     }
 
     private func acquireUpstream(_ pool: UpstreamPool) {

@@ -8,7 +8,6 @@ import GatehouseCore
 import GatehouseStorage
 import NIOCore
 import NIOHTTP1
-import NIOPosix
 
 /// `POST /oauth2/introspect` (RFC 7662), exactly as Synapse calls it: form body
 /// `token=…&token_type_hint=access_token`, `Authorization: Bearer <shared secret>`,
@@ -20,22 +19,15 @@ import NIOPosix
 /// ``IntrospectionCache`` on the event loop, without a task hop or a store read.
 struct IntrospectionEndpoint: Sendable {
     let secretDigest: [UInt8]
-    let store: any IdentityStore
-    let cache: IntrospectionCache
-    let clock: any WallClock
-    /// One synchronous revision reader per thread (event loop), made on first use.
-    private let probes = ThreadSpecificVariable<ProbeBox>()
+    let validator: TokenValidator
+    var clock: any WallClock { validator.clock }
 
     /// - Parameters:
     ///   - sharedSecret: `matrix.secret`, the bearer Synapse presents.
-    ///   - store: the identity store.
-    ///   - cache: the shared result cache.
-    ///   - clock: the wall clock.
-    init(sharedSecret: String, store: any IdentityStore, cache: IntrospectionCache, clock: any WallClock) {
+    ///   - validator: token state, cached.
+    init(sharedSecret: String, validator: TokenValidator) {
         self.secretDigest = Array(TokenHasher.sha256Hex(sharedSecret).utf8)
-        self.store = store
-        self.cache = cache
-        self.clock = clock
+        self.validator = validator
     }
 
     /// What a request asks, once the caller is authenticated and the body parsed.
@@ -84,11 +76,7 @@ struct IntrospectionEndpoint: Sendable {
             return error.response
         case .success(let query):
             guard let kind = compatKind(of: query) else { return Self.inactive }
-            // A revocation committed by any process must be seen by the very next request: check the
-            // store's counter (a few microseconds) before trusting the cache.
-            guard let revision = currentRevision() else { return nil }
-            cache.observe(counter: revision)
-            guard let entry = cache.entry(forHash: TokenHasher.sha256Hex(query.token)) else { return nil }
+            guard case .known(let entry) = validator.cached(hash: TokenHasher.sha256Hex(query.token)) else { return nil }
             return render(entry, kind: kind, query: query)
         }
     }
@@ -96,31 +84,13 @@ struct IntrospectionEndpoint: Sendable {
     func respond(to request: LocalRequest) async -> LocalResponse {
         if let response = immediateResponse(to: request) { return response }
         guard case .success(let query) = parse(request), let kind = compatKind(of: query) else { return Self.inactive }
-        let hash = TokenHasher.sha256Hex(query.token)
-        let entry: IntrospectionCache.Entry
-        let generation: UInt64
         do {
-            cache.observe(counter: try await store.changeCounter())
-            generation = cache.generation
-            entry = try await lookup(hash: hash, kind: kind)
+            let entry = try await validator.lookup(hash: TokenHasher.sha256Hex(query.token), kind: kind)
+            return render(entry, kind: kind, query: query)
         } catch {
             // Not a cacheable answer: Synapse does not cache errors either and will ask again.
             return OAuth2Error(status: .serviceUnavailable, code: .invalidRequest, description: "The store is unavailable").response
         }
-        cache.store(entry, forHash: hash, generation: generation)
-        if case .active(let token) = entry {
-            let store = self.store
-            let now = clock.now()
-            Task { try? await store.compatSessions.touch(sessionId: token.sessionId, at: now) }
-        }
-        return render(entry, kind: kind, query: query)
-    }
-
-    private func currentRevision() -> Int? {
-        if let box = probes.currentValue { return box.probe.currentRevision() }
-        guard let probe = try? store.makeRevisionProbe() else { return nil }
-        probes.currentValue = ProbeBox(probe: probe)
-        return probe.currentRevision()
     }
 
     /// The compat token kind the request is about, or `nil` when the answer is simply "inactive"
@@ -134,26 +104,6 @@ struct IntrospectionEndpoint: Sendable {
         default:
             return nil
         }
-    }
-
-    private func lookup(hash: String, kind: TokenKind) async throws -> IntrospectionCache.Entry {
-        let now = clock.now()
-        if kind == .compatRefreshToken {
-            guard let (token, session, user) = try await store.compatSessions.lookupRefreshToken(hash: hash),
-                token.consumedAt == nil, token.revokedAt == nil, session.finishedAt == nil, user.isActive
-            else { return .inactive }
-            return .active(.init(
-                isRefreshToken: true, userId: user.id, username: user.username, sessionId: session.id, deviceId: session.deviceId,
-                isSynapseAdmin: session.isSynapseAdmin, issuedAt: token.createdAt, expiresAt: nil))
-        }
-        guard let found = try await store.compatSessions.lookupAccessToken(hash: hash),
-            found.token.revokedAt == nil, found.session.finishedAt == nil, found.user.isActive,
-            found.token.expiresAt.map({ $0 > now }) ?? true
-        else { return .inactive }
-        return .active(.init(
-            isRefreshToken: false, userId: found.user.id, username: found.user.username, sessionId: found.session.id,
-            deviceId: found.session.deviceId, isSynapseAdmin: found.session.isSynapseAdmin, issuedAt: found.token.createdAt,
-            expiresAt: found.token.expiresAt))
     }
 
     static let inactive = LocalResponse(
@@ -192,14 +142,5 @@ struct IntrospectionEndpoint: Sendable {
         }
         json += ",\"iat\":\(issued),\"nbf\":\(issued),\"device_id\":\(JSONText.quote(token.deviceId))}"
         return json
-    }
-}
-
-/// Holds a thread's ``RevisionProbe``; only ever touched by that thread.
-private final class ProbeBox: @unchecked Sendable {
-    let probe: any RevisionProbe
-
-    init(probe: any RevisionProbe) {
-        self.probe = probe
     }
 }

@@ -7,6 +7,8 @@ public struct OAuth2Service: Sendable {
     public let responder: any LocalResponder
     /// Call after an in-process revocation (logout, lock, ...) so cached results are dropped at once.
     public let invalidateCaches: @Sendable () -> Void
+    /// The proxy's check of Gatehouse tokens (see ``EdgeTokenCheck``); pass it to ``GatewayRuntime``.
+    let edgeTokenCheck: EdgeTokenCheck
 
     /// - Parameters:
     ///   - configuration: the validated configuration (issuer, shared secret).
@@ -14,9 +16,11 @@ public struct OAuth2Service: Sendable {
     ///   - clock: the wall clock.
     public init(configuration: GatehouseConfiguration, store: any IdentityStore, clock: any WallClock = SystemClock()) {
         let cache = IntrospectionCache()
+        let validator = TokenValidator(store: store, cache: cache, clock: clock)
         responder = OAuth2Responder(
             discovery: DiscoveryEndpoint(publicBase: configuration.http.publicBase),
-            introspection: IntrospectionEndpoint(sharedSecret: configuration.matrix.secret, store: store, cache: cache, clock: clock))
+            introspection: IntrospectionEndpoint(sharedSecret: configuration.matrix.secret, validator: validator))
+        edgeTokenCheck = EdgeTokenCheck(validator: validator)
         invalidateCaches = { cache.invalidateAll() }
     }
 }

@@ -11,14 +11,18 @@ public final class GatewayRuntime: Sendable {
     public let responders: [LocalServiceName: any LocalResponder]
     let accessLog: AccessLog
     public let logger: Logger
+    /// Refuses dead Gatehouse tokens before they reach the upstream; `nil` forwards every token.
+    let edgeTokenCheck: EdgeTokenCheck?
 
     /// - Parameters:
     ///   - configuration: the validated configuration.
     ///   - routes: the compiled route table.
     ///   - responders: local services by name; missing ones answer 501.
     ///   - logger: the process logger.
+    ///   - oauth2: when given, proxied requests carrying Gatehouse tokens are checked at the edge.
     public init(
-        configuration: GatehouseConfiguration, routes: RouteTable, responders: [LocalServiceName: any LocalResponder], logger: Logger
+        configuration: GatehouseConfiguration, routes: RouteTable, responders: [LocalServiceName: any LocalResponder], logger: Logger,
+        oauth2: OAuth2Service? = nil
     ) {
         self.configuration = configuration
         self.routes = routes
@@ -29,6 +33,7 @@ public final class GatewayRuntime: Sendable {
         self.responders = all
         self.accessLog = AccessLog(enabled: configuration.log.access)
         self.logger = logger
+        self.edgeTokenCheck = oauth2?.edgeTokenCheck
     }
 
     var limits: LimitsConfiguration { configuration.limits }

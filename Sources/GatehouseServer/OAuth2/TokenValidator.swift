@@ -1,0 +1,99 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import GatehouseAuth
+import GatehouseCore
+import GatehouseStorage
+import NIOPosix
+
+/// Decides whether a Gatehouse-issued token is active, from memory when it can.
+///
+/// Shared by introspection (Synapse asking) and the proxy's edge check (Gatehouse refusing dead
+/// tokens before they reach Synapse). Before trusting anything cached it reads the store's
+/// revocation counter through a per-thread read-only SQLite connection, so a revocation committed by
+/// any process is seen by the very next request.
+final class TokenValidator: Sendable {
+    let store: any IdentityStore
+    let cache: IntrospectionCache
+    let clock: any WallClock
+    /// One synchronous revision reader per thread (event loop), made on first use.
+    private let probes = ThreadSpecificVariable<ProbeBox>()
+
+    init(store: any IdentityStore, cache: IntrospectionCache, clock: any WallClock) {
+        self.store = store
+        self.cache = cache
+        self.clock = clock
+    }
+
+    /// What memory knows about a token.
+    enum CachedAnswer {
+        case known(IntrospectionCache.Entry)
+        /// Not cached (or the counter could not be read): the store must be asked.
+        case unknown
+    }
+
+    /// The cached entry for `hash`, valid as of now; never blocks beyond a shared-memory read.
+    func cached(hash: String) -> CachedAnswer {
+        guard let revision = currentRevision() else { return .unknown }
+        cache.observe(counter: revision)
+        return cache.entry(forHash: hash).map(CachedAnswer.known) ?? .unknown
+    }
+
+    /// Reads the store, caches the answer and records activity for active tokens.
+    func lookup(hash: String, kind: TokenKind) async throws -> IntrospectionCache.Entry {
+        cache.observe(counter: try await store.changeCounter())
+        let generation = cache.generation
+        let entry = try await read(hash: hash, kind: kind)
+        cache.store(entry, forHash: hash, generation: generation)
+        if case .active(let token) = entry {
+            let store = self.store
+            let now = clock.now()
+            Task { try? await store.compatSessions.touch(sessionId: token.sessionId, at: now) }
+        }
+        return entry
+    }
+
+    /// Whether `entry` is active at this moment (expiry is re-checked on every use).
+    func isActive(_ entry: IntrospectionCache.Entry) -> Bool {
+        guard case .active(let token) = entry else { return false }
+        return token.expiresAt.map { $0 > clock.now() } ?? true
+    }
+
+    private func read(hash: String, kind: TokenKind) async throws -> IntrospectionCache.Entry {
+        let now = clock.now()
+        if kind == .compatRefreshToken {
+            guard let (token, session, user) = try await store.compatSessions.lookupRefreshToken(hash: hash),
+                token.consumedAt == nil, token.revokedAt == nil, session.finishedAt == nil, user.isActive
+            else { return .inactive }
+            return .active(.init(
+                isRefreshToken: true, userId: user.id, username: user.username, sessionId: session.id, deviceId: session.deviceId,
+                isSynapseAdmin: session.isSynapseAdmin, issuedAt: token.createdAt, expiresAt: nil))
+        }
+        guard let found = try await store.compatSessions.lookupAccessToken(hash: hash),
+            found.token.revokedAt == nil, found.session.finishedAt == nil, found.user.isActive,
+            found.token.expiresAt.map({ $0 > now }) ?? true
+        else { return .inactive }
+        return .active(.init(
+            isRefreshToken: false, userId: found.user.id, username: found.user.username, sessionId: found.session.id,
+            deviceId: found.session.deviceId, isSynapseAdmin: found.session.isSynapseAdmin, issuedAt: found.token.createdAt,
+            expiresAt: found.token.expiresAt))
+    }
+
+    private func currentRevision() -> Int? {
+        if let box = probes.currentValue { return box.probe.currentRevision() }
+        guard let probe = try? store.makeRevisionProbe() else { return nil }
+        probes.currentValue = ProbeBox(probe: probe)
+        return probe.currentRevision()
+    }
+}
+
+/// Holds a thread's ``RevisionProbe``; only ever touched by that thread.
+private final class ProbeBox: @unchecked Sendable {
+    let probe: any RevisionProbe
+
+    init(probe: any RevisionProbe) {
+        self.probe = probe
+    }
+}
