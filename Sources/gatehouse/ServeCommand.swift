@@ -52,6 +52,7 @@ struct ServeCommand: AsyncParsableCommand {
         let compat = CompatLoginService(
             store: store, synapse: synapse, queue: JobQueue(repository: store.jobs, runner: jobs), hasher: hasher,
             serverName: configuration.matrix.homeserver,
+            configuration: .init(accessTokenTTL: configuration.experimental.compatTokenTTL),
             perIP: RateLimiter(burst: limits.perIP.burst, perSecond: limits.perIP.perSecond, clock: clock),
             perAccount: RateLimiter(burst: limits.perAccount.burst, perSecond: limits.perAccount.perSecond, clock: clock),
             clock: clock, onRevocation: oauth2.invalidateCaches)

@@ -173,6 +173,8 @@ struct ConfigurationTests {
         ("log: {level: loud}", "log.level: unknown level 'loud'"),
         ("log: {access: maybe}", "log.access: expected true or false"),
         ("server: {threads: 1000}", "server.threads: 1000 is out of range"),
+        ("experimental: {compat_token_ttl: 5}", "experimental.compat_token_ttl: 5 is out of range"),
+        ("experimental: {access_token_ttl: 300}", "experimental.access_token_ttl: unknown key"),
         ("proxy: {}", "proxy: unknown key"),
     ])
     func optionalSectionErrors(extra: String, message: String) throws {

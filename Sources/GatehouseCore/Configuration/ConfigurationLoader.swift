@@ -86,7 +86,7 @@ private final class SectionReader {
     }
 
     func readRoot(_ root: ConfigNode, file: String) -> GatehouseConfiguration? {
-        let sections: Set = ["http", "matrix", "database", "routes", "upstreams", "limits", "timeouts", "log", "server", "passwords", "rate_limiting"]
+        let sections: Set = ["http", "matrix", "database", "routes", "upstreams", "limits", "timeouts", "log", "server", "passwords", "rate_limiting", "experimental"]
         guard let top = attempt({ try root.mapping(allowed: sections) }) else { return nil }
         let http = attempt { try readHTTP(try top.required("http", hint: "Add an `http:` section with `public_base` and `listeners`")) }
         let matrix = attempt { try readMatrix(try top.required("matrix", hint: "Add a `matrix:` section with `homeserver`, `endpoint` and `secret_path`")) }
@@ -99,15 +99,16 @@ private final class SectionReader {
         let server = attempt { try readServer(top["server"]) }
         let passwords = attempt { try readPasswords(top["passwords"]) }
         let rateLimiting = attempt { try readRateLimiting(top["rate_limiting"]) }
+        let experimental = attempt { try readExperimental(top["experimental"]) }
         guard let http, let matrix, let database, let upstreams, let routes, let limits, let timeouts, let log, let server,
-            let passwords, let rateLimiting
+            let passwords, let rateLimiting, let experimental
         else {
             return nil
         }
         return GatehouseConfiguration(
             http: http, matrix: matrix, database: database, routes: routes, upstreams: upstreams,
             limits: limits, timeouts: timeouts, log: log, server: server, passwords: passwords, rateLimiting: rateLimiting,
-            sourceFile: file)
+            experimental: experimental, sourceFile: file)
     }
 
     func path(_ node: ConfigNode) throws -> String {
@@ -338,6 +339,16 @@ private final class SectionReader {
         }
         if let access = map["access"] { log.access = try access.bool() }
         return log
+    }
+
+    func readExperimental(_ node: ConfigNode?) throws -> ExperimentalConfiguration {
+        var experimental = ExperimentalConfiguration()
+        guard let node else { return experimental }
+        let map = try node.mapping(allowed: ["compat_token_ttl"])
+        if let ttl = map["compat_token_ttl"] {
+            experimental.compatTokenTTL = .seconds(try ttl.int(range: 60...86_400))
+        }
+        return experimental
     }
 
     func readServer(_ node: ConfigNode?) throws -> ServerConfiguration {

@@ -19,6 +19,8 @@ public struct GatehouseConfiguration: Sendable {
     /// `rate_limiting`: login limits per client address and per account; ``RateLimitingConfiguration/default``
     /// (MAS's defaults) when absent.
     public var rateLimiting: RateLimitingConfiguration = .default
+    /// `experimental`: token lifetimes, under MAS's key names.
+    public var experimental: ExperimentalConfiguration = ExperimentalConfiguration()
     /// Absolute path of the file this was loaded from.
     public var sourceFile: String
 }
@@ -193,6 +195,14 @@ public struct LogConfiguration: Sendable {
     public var level: Level
     /// One line per request on standard output.
     public var access: Bool
+}
+
+/// `experimental` (MAS's section for lifetimes).
+public struct ExperimentalConfiguration: Sendable {
+    /// `compat_token_ttl`: lifetime of compat access tokens issued with a refresh token (MAS default 300 s).
+    public var compatTokenTTL: Duration = .seconds(300)
+
+    public init() {}
 }
 
 /// `server`: process tuning.
