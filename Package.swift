@@ -153,6 +153,9 @@ let package = Package(
                 "GatehouseServer",
                 "GatehouseTesting",
                 "GatehouseSQLite",
+                "GatehouseIdentity",
+                "GatehouseAuth",
+                "GatehouseHomeserver",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),

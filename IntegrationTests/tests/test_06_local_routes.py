@@ -9,8 +9,9 @@ SYNAPSE_404 = {"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"}
 def test_login_is_answered_locally(client, path):
     r = client.post(path, json={"type": "m.login.password", "password": "x",
                                 "identifier": {"type": "m.id.user", "user": "alice"}})
-    # Until the login layer exists Gatehouse answers 501 M_UNRECOGNIZED; Synapse would say 404.
-    assert r.status_code == 501, f"{r.status_code} {r.text}"
+    # Gatehouse's login layer refuses the wrong password; Synapse (auth delegated) would say 404.
+    assert r.http_version == client.expected_version
+    assert r.status_code == 403, f"{r.status_code} {r.text}"
     body = r.json()
-    assert "errcode" in body, body
+    assert body == {"errcode": "M_FORBIDDEN", "error": "Invalid username/password"}, body
     assert body != SYNAPSE_404

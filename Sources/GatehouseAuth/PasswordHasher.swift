@@ -148,7 +148,10 @@ public final class PasswordHasher: Sendable {
         guard !isShutDown.load(ordering: .acquiring) else { throw PasswordHasherError.shutDown }
         try await limiter.acquire()
         do {
-            let result = try await pool.runIfActive { try body() }
+            let result = try await pool.runIfActive { () throws(PasswordHasherError) -> T in
+                HashingThreadPriority.lowerOnce()
+                return try body()
+            }
             await limiter.release()
             return result
         } catch {

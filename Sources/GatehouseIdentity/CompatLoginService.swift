@@ -335,8 +335,9 @@ public struct CompatLoginService: Sendable {
     }
 
     private func check(_ limiter: RateLimiter, key: String) throws(CompatError) {
-        if case .limited(let retryAfter) = limiter.check(key) {
-            throw .rateLimited(retryAfterMilliseconds: max(1, milliseconds(retryAfter)))
+        // Rounded up (not truncated), so a client that waits exactly `retry_after_ms` is let in.
+        if let retryAfter = limiter.check(key).retryAfterMilliseconds {
+            throw .rateLimited(retryAfterMilliseconds: max(1, retryAfter))
         }
     }
 

@@ -227,3 +227,16 @@ struct PasswordHasherTests {
         await #expect(throws: PasswordHasherError.shutDown) { try await hasher.hash(Fixtures.password) }
     }
 }
+
+struct HashingPriorityTests {
+    @Test func hashingThreadsRunAtLowerPriorityThanTheCaller() async throws {
+        let hasher = try PasswordHasher(configuration: .default, threadPoolSize: 1)
+        let callerNice = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+        _ = try await hasher.hash("warm-up")
+        let poolNice = try await hasher.run { () throws(PasswordHasherError) -> Int32 in
+            getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+        }
+        #expect(poolNice == callerNice + HashingThreadPriority.niceness || poolNice == 19, "hashing threads are niced")
+        try await hasher.shutdown()
+    }
+}

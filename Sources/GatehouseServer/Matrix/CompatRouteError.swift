@@ -9,6 +9,8 @@ enum CompatRouteError: Error, Equatable {
     /// Valid JSON of the wrong shape.
     case badJSON(String)
     case methodNotAllowed
+    /// A path under the service that is none of its endpoints.
+    case unknownEndpoint
     case ssoUnavailable
     case service(CompatError)
 
@@ -20,6 +22,8 @@ enum CompatRouteError: Error, Equatable {
             MatrixError(status: 400, code: .badJSON, message: message)
         case .methodNotAllowed:
             MatrixError(status: 405, code: .unrecognized, message: "Unrecognized request")
+        case .unknownEndpoint:
+            MatrixError(status: 404, code: .unrecognized, message: "Unrecognized request")
         case .ssoUnavailable:
             MatrixError(status: 404, code: .unrecognized, message: "Single sign-on is not available on this server")
         case .service(let error):

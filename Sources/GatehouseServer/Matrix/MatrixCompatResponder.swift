@@ -52,7 +52,7 @@ public struct MatrixCompatResponder: LocalResponder {
         case (.login, .POST), (.logout, .POST), (.logoutAll, .POST), (.refresh, .POST):
             return nil
         case (.unknown, _):
-            return LocalResponse.matrix(MatrixError(status: 404, code: .unrecognized, message: "Unrecognized request"))
+            return failure(.unknownEndpoint)
         default:
             return failure(.methodNotAllowed)
         }

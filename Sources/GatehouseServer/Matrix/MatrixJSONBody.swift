@@ -14,11 +14,13 @@ enum MatrixJSONBody {
             }
         }
         guard request.body.readableBytes > 0,
-            let value = try? JSONSerialization.jsonObject(with: Data(request.body.readableBytesView), options: [.fragmentsAllowed]),
-            let object = value as? [String: Any]
+            let value = try? JSONSerialization.jsonObject(with: Data(request.body.readableBytesView), options: [.fragmentsAllowed])
         else {
             return .failure(.notJSON("Body is not a valid JSON document"))
         }
+        // Valid JSON that is not an object (`[]`, `5`) has the wrong shape: MAS's serde reports a data
+        // error there, which it maps to M_BAD_JSON, not M_NOT_JSON.
+        guard let object = value as? [String: Any] else { return .failure(.badJSON("JSON fields are not valid")) }
         return .success(object)
     }
 
