@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# identity-bench.sh - introspection and login throughput, and proxied latency during a login storm.
+#
+#   bench/identity-bench.sh            (DURATION=10 seconds per scenario by default)
+#
+# Gatehouse (release build) runs with one event-loop thread pinned to CPU 0; wrk, the upstream
+# (nginx serving a static 1 KiB JSON) and a minimal Synapse MAS-API stand-in run on the other CPUs.
+# Scenarios, all over plain HTTP/1.1 on loopback:
+#   health       GET /health                                   (Gatehouse's cheapest local answer)
+#   introspect   POST /oauth2/introspect as Synapse sends it, one token, cache warm
+#   login        POST /login with a password, 8 connections    (argon2id-bound by design)
+#   proxy        GET /_matrix/client/versions through Gatehouse to the upstream, 16 connections
+#   proxy+storm  the same while 200 connections keep posting password logins
+# Targets: introspect ≥ 50% of health req/s; proxy p99 during the storm ≤ 2× without it.
+# Results: a table on stdout and in bench/results/identity-<time>.txt. Everything binds 127.0.0.1
+# and every process started is stopped at the end.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(dirname "$HERE")
+DURATION=${DURATION:-10}
+PORT_BASE=${PORT_BASE:-29500}
+BIN=${GATEHOUSE_BIN:-$REPO/.build/release/gatehouse}
+[ -x "$BIN" ] || (cd "$REPO" && swift build -c release --product gatehouse)
+for tool in wrk nginx taskset; do
+  command -v "$tool" >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx util-linux >/dev/null; }
+done
+NCPU=$(nproc)
+OTHER_CPUS=$([ "$NCPU" -ge 2 ] && seq -s, 1 $((NCPU - 1)) || echo 0)
+
+WORK=$(mktemp -d /tmp/gatehouse-identity-bench.XXXXXX)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+SYNAPSE_PORT=$((PORT_BASE + 1)); UPSTREAM_PORT=$((PORT_BASE + 2)); TLS_PORT=$((PORT_BASE + 3)); PLAIN_PORT=$((PORT_BASE + 4))
+
+# Upstream: nginx serving a static JSON body for every path.
+mkdir -p "$WORK/nginx"
+head -c 1000 /dev/zero | tr '\0' 'x' | sed 's/^/{"versions":["v1.11"],"pad":"/; s/$/"}/' >"$WORK/nginx/body.json"
+cat >"$WORK/nginx/nginx.conf" <<NGINX
+worker_processes 1;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log error;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:$UPSTREAM_PORT;
+    keepalive_requests 1000000;
+    location / { default_type application/json; alias $WORK/nginx/body.json; }
+  }
+}
+NGINX
+taskset -c "$OTHER_CPUS" nginx -c "$WORK/nginx/nginx.conf" -g 'daemon off;' &
+PIDS+=($!)
+taskset -c "$OTHER_CPUS" python3 "$HERE/fake_synapse_mas.py" "$SYNAPSE_PORT" &
+PIDS+=($!)
+
+"$BIN" config generate --output "$WORK/gatehouse.yaml" --listen "127.0.0.1:$TLS_PORT" --internal-listen "127.0.0.1:$PLAIN_PORT" \
+  --synapse-url "http://127.0.0.1:$SYNAPSE_PORT/" --database "$WORK/gatehouse.db" >/dev/null
+python3 - "$WORK/gatehouse.yaml" "$UPSTREAM_PORT" <<'PY'
+import sys, yaml
+path, upstream = sys.argv[1], sys.argv[2]
+cfg = yaml.safe_load(open(path))
+cfg["upstreams"]["synapse"]["members"] = [f"http://127.0.0.1:{upstream}"]
+cfg["log"] = {"level": "warning", "access": False}
+cfg["server"] = {"threads": 1}
+big = {"burst": 1000000, "per_second": 1000000}
+cfg["rate_limiting"] = {"login": {"per_ip": big, "per_account": big}}
+yaml.safe_dump(cfg, open(path, "w"), sort_keys=False)
+PY
+for _ in $(seq 50); do curl -s "http://127.0.0.1:$SYNAPSE_PORT/" >/dev/null && break; sleep 0.1; done
+"$BIN" manage register-user bench --password bench-password -c "$WORK/gatehouse.yaml" >/dev/null
+TOKEN=$("$BIN" manage issue-compatibility-token bench --device-id BENCHDEV -c "$WORK/gatehouse.yaml" 2>/dev/null)
+SECRET=$(cat "$WORK/synapse_secret")
+
+taskset -c 0 "$BIN" serve -c "$WORK/gatehouse.yaml" >"$WORK/gatehouse.out" 2>"$WORK/gatehouse.err" &
+GH_PID=$!
+PIDS+=($GH_PID)
+for _ in $(seq 100); do curl -s "http://127.0.0.1:$PLAIN_PORT/health" >/dev/null && break; sleep 0.1; done
+
+BASE=http://127.0.0.1:$PLAIN_PORT
+run_wrk() {  # name connections url [script]
+  local name=$1 conns=$2 url=$3 script=${4:-}
+  local args=(-t 1 -c "$conns" -d "${DURATION}s" --latency)
+  [ -n "$script" ] && args+=(-s "$script")
+  GH_TOKEN=$TOKEN GH_SECRET=$SECRET GH_USER=bench GH_PASSWORD=bench-password \
+    taskset -c "$OTHER_CPUS" wrk "${args[@]}" "$url" >"$WORK/$name.wrk" 2>&1
+  local rps p50 p99 non2xx
+  rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/$name.wrk")
+  p50=$(awk '$1=="50%" {print $2}' "$WORK/$name.wrk")
+  p99=$(awk '$1=="99%" {print $2}' "$WORK/$name.wrk")
+  non2xx=$(awk '/Non-2xx/ {print $5}' "$WORK/$name.wrk")
+  printf '| %-12s | %6s | %10s | %9s | %9s | %s |\n' "$name" "$conns" "$rps" "$p50" "$p99" "${non2xx:-0}"
+  eval "RPS_${name//[-+]/_}=$rps; P99_${name//[-+]/_}=$p99"
+}
+
+{
+echo "Gatehouse $("$BIN" --version), $(nproc) CPUs, $DURATION s per scenario, $(date -u +%Y-%m-%dT%H:%MZ)"
+echo
+echo "| scenario     | conns  | req/s      | p50       | p99       | non-2xx |"
+echo "|--------------|--------|------------|-----------|-----------|---------|"
+run_wrk health 64 "$BASE/health"
+run_wrk introspect 64 "$BASE/oauth2/introspect" "$HERE/lua/introspect.lua"
+run_wrk login 8 "$BASE/_matrix/client/v3/login" "$HERE/lua/login.lua"
+run_wrk proxy 16 "$BASE/_matrix/client/versions"
+# The storm: 200 connections posting logins for the whole proxy measurement.
+GH_USER=bench GH_PASSWORD=bench-password taskset -c "$OTHER_CPUS" \
+  wrk -t 1 -c 200 -d "$((DURATION + 2))s" -s "$HERE/lua/login.lua" "$BASE/_matrix/client/v3/login" >"$WORK/storm.wrk" 2>&1 &
+STORM=$!
+sleep 1
+run_wrk proxy+storm 16 "$BASE/_matrix/client/versions"
+wait "$STORM" || true
+echo
+echo "storm: $(awk '/Requests\/sec/ {print $2}' "$WORK/storm.wrk") logins/s with 200 connections (non-2xx: $(awk '/Non-2xx/ {print $5}' "$WORK/storm.wrk"))"
+echo "introspect / health = $(python3 -c "print(f'{$RPS_introspect / $RPS_health:.2f}')")"
+echo "peak RSS of Gatehouse: $(awk '/VmHWM/ {print $2, $3}' /proc/$GH_PID/status)"
+} | tee "$HERE/results/identity-$(date -u +%Y%m%dT%H%M%SZ).txt"
