@@ -149,6 +149,7 @@ public struct CompatLoginService: Sendable {
         }
         guard let user, let current else {
             // Same work as a real check, so an unknown name cannot be told apart by timing.
+            try await hashing { try await hasher.verifyDummy(password) }
             throw .invalidCredentials
         }
         let verification = try await hashing { try await hasher.verify(password, version: current.version, hash: current.hash) }
@@ -274,6 +275,7 @@ public struct CompatLoginService: Sendable {
         } catch {
             throw .internalError
         }
+        onRevocation()
         return RefreshResult(accessToken: accessToken, refreshToken: newRefresh, expiresInMilliseconds: milliseconds(configuration.accessTokenTTL))
     }
 
