@@ -14,6 +14,8 @@
 # Targets: introspect ≥ 50% of health req/s; proxy p99 during the storm ≤ 2× without it.
 # Results: a table on stdout and in bench/results/identity-<time>.txt. Everything binds 127.0.0.1
 # and every process started is stopped at the end.
+# PROFILE=<scenario> records a CPU profile of Gatehouse during that scenario (perf, cpu-clock) into
+# bench/results/<scenario>.perf.data; read it with `perf report -i FILE`.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$HERE")
@@ -28,6 +30,7 @@ NCPU=$(nproc)
 OTHER_CPUS=$([ "$NCPU" -ge 2 ] && seq -s, 1 $((NCPU - 1)) || echo 0)
 
 WORK=$(mktemp -d /tmp/gatehouse-identity-bench.XXXXXX)
+chmod 755 "$WORK"   # nginx workers (not root) read the upstream body from here
 PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -51,7 +54,7 @@ http {
   server {
     listen 127.0.0.1:$UPSTREAM_PORT;
     keepalive_requests 1000000;
-    location / { default_type application/json; alias $WORK/nginx/body.json; }
+    location / { default_type application/json; root $WORK/nginx; try_files /body.json =404; }
   }
 }
 NGINX
@@ -87,9 +90,15 @@ BASE=http://127.0.0.1:$PLAIN_PORT
 run_wrk() {  # name connections url [script]
   local name=$1 conns=$2 url=$3 script=${4:-}
   local args=(-t 1 -c "$conns" -d "${DURATION}s" --latency)
+  local profiler=""
+  if [ "${PROFILE:-}" = "$name" ]; then
+    perf record -e cpu-clock -F 999 -g -p "$GH_PID" -o "$HERE/results/$name.perf.data" -- sleep "$DURATION" >/dev/null 2>&1 &
+    profiler=$!
+  fi
   [ -n "$script" ] && args+=(-s "$script")
   GH_TOKEN=$TOKEN GH_SECRET=$SECRET GH_USER=bench GH_PASSWORD=bench-password \
     taskset -c "$OTHER_CPUS" wrk "${args[@]}" "$url" >"$WORK/$name.wrk" 2>&1
+  [ -n "$profiler" ] && wait "$profiler"
   local rps p50 p99 non2xx
   rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/$name.wrk")
   p50=$(awk '$1=="50%" {print $2}' "$WORK/$name.wrk")

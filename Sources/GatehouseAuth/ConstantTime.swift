@@ -10,8 +10,16 @@ public enum ConstantTime {
     ///   - a: one value.
     ///   - b: the other.
     public static func equals(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
-        let left = Array(a)
-        let right = Array(b)
+        // No copies when both sides are contiguous already (the common case: strings and arrays).
+        if let result = a.withContiguousStorageIfAvailable({ left in
+            b.withContiguousStorageIfAvailable { right in compare(left, right) }
+        }), let result {
+            return result
+        }
+        return Array(a).withUnsafeBufferPointer { left in Array(b).withUnsafeBufferPointer { right in compare(left, right) } }
+    }
+
+    private static func compare(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>) -> Bool {
         var difference = UInt(bitPattern: left.count ^ right.count)
         for index in 0..<max(left.count, right.count) {
             let x = index < left.count ? left[index] : 0

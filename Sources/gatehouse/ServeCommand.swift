@@ -43,7 +43,10 @@ struct ServeCommand: AsyncParsableCommand {
         let hasher: PasswordHasher
         do {
             // Hashing threads: one per core, at least two, bounded so a login storm cannot take the proxy's CPU.
-            hasher = try PasswordHasher(configuration: configuration.passwords, threadPoolSize: max(2, System.coreCount / 2))
+            // 256 may wait: a storm of concurrent logins queues (each waits its turn) rather than
+            // being refused, while the niced pool keeps the event loops responsive.
+            hasher = try PasswordHasher(
+                configuration: configuration.passwords, threadPoolSize: max(2, System.coreCount / 2), maxWaiting: 256)
         } catch {
             printError("passwords: \(error)")
             throw ExitCode(1)

@@ -213,3 +213,15 @@ struct EdgeTokenCheckTests {
         #expect(MatrixError.inactiveToken.json == #"{"errcode":"M_UNKNOWN_TOKEN","error":"Token is not active","soft_logout":false}"#)
     }
 }
+
+struct BearerSchemeTests {
+    @Test func schemeIsCaseInsensitiveAndNeedsAToken() {
+        #expect(BearerScheme.hasPrefix("Bearer abc"))
+        #expect(BearerScheme.hasPrefix("bearer abc"))
+        #expect(BearerScheme.hasPrefix("BEARER abc"))
+        #expect(!BearerScheme.hasPrefix("Bearer "))
+        #expect(!BearerScheme.hasPrefix("Basic abc"))
+        #expect(!BearerScheme.hasPrefix("Bearerabc"))
+        #expect(!BearerScheme.hasPrefix(""))
+    }
+}

@@ -3,13 +3,28 @@ public enum FormURLEncoded {
     /// The pairs of a form body, or `nil` when it is not valid (bad percent-escapes, invalid UTF-8).
     /// - Parameter bytes: the body.
     public static func parse(_ bytes: some Collection<UInt8>) -> [(name: String, value: String)]? {
+        // Introspection parses one of these per call: work on contiguous bytes, not a generic collection.
+        let parsed = bytes.withContiguousStorageIfAvailable { parse(buffer: UnsafeRawBufferPointer($0)) }
+        if let parsed { return parsed }
+        return Array(bytes).withUnsafeBytes { parse(buffer: $0) }
+    }
+
+    private static func parse(buffer: UnsafeRawBufferPointer) -> [(name: String, value: String)]? {
         var pairs: [(String, String)] = []
-        for part in bytes.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
-            let equals = part.firstIndex(of: UInt8(ascii: "="))
-            let rawName = equals.map { part[part.startIndex..<$0] } ?? part[...]
-            let rawValue = equals.map { part[part.index(after: $0)...] } ?? part[part.endIndex...]
-            guard let name = decode(rawName), let value = decode(rawValue) else { return nil }
-            pairs.append((name, value))
+        var start = 0
+        let end = buffer.count
+        while start <= end {
+            var stop = start
+            while stop < end && buffer[stop] != UInt8(ascii: "&") { stop += 1 }
+            if stop > start {
+                var equals = start
+                while equals < stop && buffer[equals] != UInt8(ascii: "=") { equals += 1 }
+                guard let name = decode(UnsafeRawBufferPointer(rebasing: buffer[start..<equals])) else { return nil }
+                let valueStart = min(equals + 1, stop)
+                guard let value = decode(UnsafeRawBufferPointer(rebasing: buffer[valueStart..<stop])) else { return nil }
+                pairs.append((name, value))
+            }
+            start = stop + 1
         }
         return pairs
     }
@@ -17,12 +32,12 @@ public enum FormURLEncoded {
     /// The single value of `name`; `nil` when absent. A parameter given twice is an error (`.duplicate`),
     /// as RFC 6749 §3.1 requires.
     public static func single(_ name: String, in pairs: [(name: String, value: String)]) -> SingleValue {
-        let values = pairs.filter { $0.name == name }
-        switch values.count {
-        case 0: return .absent
-        case 1: return .value(values[0].value)
-        default: return .duplicate
+        var found: String?
+        for pair in pairs where pair.name == name {
+            if found != nil { return .duplicate }
+            found = pair.value
         }
+        return found.map(SingleValue.value) ?? .absent
     }
 
     public enum SingleValue: Equatable {
@@ -31,19 +46,29 @@ public enum FormURLEncoded {
         case duplicate
     }
 
-    static func decode(_ bytes: some Collection<UInt8>) -> String? {
+    static func decode(_ bytes: UnsafeRawBufferPointer) -> String? {
+        // Fast path: nothing to unescape.
+        if !bytes.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) {
+            return String(validating: bytes, as: UTF8.self)
+        }
         var output: [UInt8] = []
         output.reserveCapacity(bytes.count)
-        var iterator = bytes.makeIterator()
-        while let byte = iterator.next() {
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
             switch byte {
             case UInt8(ascii: "+"):
                 output.append(UInt8(ascii: " "))
+                index += 1
             case UInt8(ascii: "%"):
-                guard let high = iterator.next().flatMap(hex), let low = iterator.next().flatMap(hex) else { return nil }
+                guard index + 2 < bytes.count,
+                    let high = hex(bytes[index + 1]), let low = hex(bytes[index + 2])
+                else { return nil }
                 output.append(high << 4 | low)
+                index += 3
             default:
                 output.append(byte)
+                index += 1
             }
         }
         return String(validating: output, as: UTF8.self)

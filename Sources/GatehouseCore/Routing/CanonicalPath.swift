@@ -49,7 +49,8 @@ public enum CanonicalPath {
             origin = afterScheme[slash...]
         }
         guard origin.hasPrefix("/") else { return .failure(.notOriginForm) }
-        if origin.contains("#") { return .failure(.fragment) }
+        // Byte search: `contains(String)` would go through Foundation on every request.
+        if origin.utf8.contains(UInt8(ascii: "#")) { return .failure(.fragment) }
 
         let path: Substring
         var query: Substring?

@@ -1,9 +1,16 @@
-/// A rule with its compiled pattern.
-public struct CompiledRoute: Sendable {
+/// A rule with its compiled pattern. A class: requests hold on to their route, and copying a
+/// reference is one retain where copying the rule's fields would be many.
+public final class CompiledRoute: Sendable {
     public let rule: RouteRule
     public let regex: PCRE2Regex
     /// Position in the table (0-based), which is also its precedence.
     public let index: Int
+
+    init(rule: RouteRule, regex: PCRE2Regex, index: Int) {
+        self.rule = rule
+        self.regex = regex
+        self.index = index
+    }
 }
 
 /// The immutable, compiled route table used on the hot path.

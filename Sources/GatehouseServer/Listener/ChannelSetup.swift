@@ -48,9 +48,11 @@ struct ChannelSetup: Sendable {
         let runtime = self.runtime
         return channel.eventLoop.makeCompletedFuture {
             let sync = channel.pipeline.syncOperations
+            // Outbound header validation is off: response headers are either Gatehouse's own or came
+            // through the upstream response parser, which already refuses CR, LF and NUL in them.
             try sync.configureHTTPServerPipeline(
                 position: .last, withPipeliningAssistance: true, withServerUpgrade: nil, withErrorHandling: false,
-                withOutboundHeaderValidation: true, withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+                withOutboundHeaderValidation: false, withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
             try sync.addHandler(GatewayHandler(runtime: runtime, loop: loop, info: info))
         }
     }

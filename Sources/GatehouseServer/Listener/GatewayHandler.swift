@@ -84,6 +84,9 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     // Timers.
     private var waitTimer: Scheduled<Void>?
+    private var waitingSince: NIODeadline?
+    /// A body is expected: a timer is armed at the end of the read unless the body already arrived.
+    private var bodyTimerPending = false
     private var bodyTimer: Scheduled<Void>?
     private var lastBodyActivity = NIODeadline.uptimeNanoseconds(0)
     private var upstreamTimer: Scheduled<Void>?
@@ -98,11 +101,11 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        if context.channel.isActive { scheduleWaitTimer() }
+        if context.channel.isActive { startWaiting() }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        scheduleWaitTimer()
+        startWaiting()
         context.fireChannelActive()
     }
 
@@ -135,6 +138,10 @@ final class GatewayHandler: ChannelDuplexHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        if bodyTimerPending {
+            bodyTimerPending = false
+            if !requestComplete && bodyTimer == nil { scheduleBodyTimer() }
+        }
         if upstreamNeedsFlush, let upstream {
             upstreamNeedsFlush = false
             upstream.channel.flush()
@@ -183,7 +190,7 @@ final class GatewayHandler: ChannelDuplexHandler {
     // MARK: Route phase
 
     private func beginRequest(_ head: HTTPRequestHead) {
-        cancelWaitTimer()
+        waitingSince = nil
         generation &+= 1
         requestsOnConnection += 1
         self.head = head
@@ -250,7 +257,10 @@ final class GatewayHandler: ChannelDuplexHandler {
             logError = "body_too_large"
             return refuse(MatrixError(status: 413, code: .tooLarge, message: "Request body too large (limit \(bodyLimit) bytes)"))
         }
-        if expectsBody { scheduleBodyTimer() }
+        if expectsBody {
+            lastBodyActivity = .now()
+            bodyTimerPending = true
+        }
 
         switch route.rule.action {
         case .deny(let code):
@@ -551,24 +561,44 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     // MARK: Timers
 
-    private func scheduleWaitTimer() {
+    /// The connection now waits for a request head (HTTP/1 only): closed after the header timeout
+    /// (first request) or the idle timeout (keep-alive). One timer per connection re-arms itself, so
+    /// no task is scheduled per request.
+    private func startWaiting() {
         guard !info.isHTTP2 else { return }
-        cancelWaitTimer()
-        let timeout = TimeAmount(requestsOnConnection == 0 ? runtime.timeouts.header : runtime.timeouts.idle)
+        waitingSince = .now()
+        if waitTimer == nil { armWaitTimer(in: currentWaitTimeout) }
+    }
+
+    private var currentWaitTimeout: TimeAmount {
+        TimeAmount(requestsOnConnection == 0 ? runtime.timeouts.header : runtime.timeouts.idle)
+    }
+
+    private func armWaitTimer(in delay: TimeAmount) {
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        waitTimer = context.eventLoop.scheduleTask(in: timeout) {
-            let handler = bound.value
-            if case .idle = handler.mode { handler.context.close(promise: nil) }
+        waitTimer = context.eventLoop.scheduleTask(in: delay) { bound.value.waitTimerFired() }
+    }
+
+    private func waitTimerFired() {
+        waitTimer = nil
+        // Busy with a request: the next `startWaiting` arms the timer again.
+        guard let since = waitingSince, case .idle = mode else { return }
+        let waited = NIODeadline.now() - since
+        let timeout = currentWaitTimeout
+        if waited >= timeout {
+            context.close(promise: nil)
+        } else {
+            armWaitTimer(in: timeout - waited)
         }
     }
 
     private func cancelWaitTimer() {
         waitTimer?.cancel()
         waitTimer = nil
+        waitingSince = nil
     }
 
     private func scheduleBodyTimer() {
-        lastBodyActivity = .now()
         let timeout = TimeAmount(runtime.timeouts.body)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         bodyTimer = context.eventLoop.scheduleTask(in: timeout) { bound.value.bodyTimerFired(timeout: timeout) }
@@ -595,6 +625,7 @@ final class GatewayHandler: ChannelDuplexHandler {
     }
 
     private func cancelBodyTimer() {
+        bodyTimerPending = false
         bodyTimer?.cancel()
         bodyTimer = nil
     }
@@ -654,7 +685,7 @@ final class GatewayHandler: ChannelDuplexHandler {
         writeAccessLog()
         mode = .idle
         head = nil
-        if !closeAfterResponse { scheduleWaitTimer() }
+        if !closeAfterResponse { startWaiting() }
     }
 
     private func writeAccessLog() {

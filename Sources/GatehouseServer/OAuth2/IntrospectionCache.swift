@@ -29,6 +29,23 @@ final class IntrospectionCache: Sendable {
         var isSynapseAdmin: Bool
         var issuedAt: Date
         var expiresAt: Date?
+        /// The introspection answer, prepared when the entry is made.
+        private(set) var json: IntrospectionJSON?
+
+        init(
+            isRefreshToken: Bool, userId: String, username: String, sessionId: String, deviceId: String, isSynapseAdmin: Bool,
+            issuedAt: Date, expiresAt: Date?
+        ) {
+            self.isRefreshToken = isRefreshToken
+            self.userId = userId
+            self.username = username
+            self.sessionId = sessionId
+            self.deviceId = deviceId
+            self.isSynapseAdmin = isSynapseAdmin
+            self.issuedAt = issuedAt
+            self.expiresAt = expiresAt
+            self.json = IntrospectionJSON(self)
+        }
     }
 
     private struct State {

@@ -18,7 +18,7 @@ import NIOHTTP1
 /// nothing else. This is Synapse's hot path: after the first lookup a token is answered from
 /// ``IntrospectionCache`` on the event loop, without a task hop or a store read.
 struct IntrospectionEndpoint: Sendable {
-    let secretDigest: [UInt8]
+    let secret: [UInt8]
     let validator: TokenValidator
     var clock: any WallClock { validator.clock }
 
@@ -26,7 +26,7 @@ struct IntrospectionEndpoint: Sendable {
     ///   - sharedSecret: `matrix.secret`, the bearer Synapse presents.
     ///   - validator: token state, cached.
     init(sharedSecret: String, validator: TokenValidator) {
-        self.secretDigest = Array(TokenHasher.sha256Hex(sharedSecret).utf8)
+        self.secret = Array(sharedSecret.utf8)
         self.validator = validator
     }
 
@@ -42,14 +42,11 @@ struct IntrospectionEndpoint: Sendable {
         guard request.method == .POST else {
             return .failure(OAuth2Error(status: .methodNotAllowed, code: .invalidRequest, description: "Use POST"))
         }
-        guard let authorization = request.headers.first(name: "authorization"), authorization.count > 7,
-            authorization.prefix(7).lowercased() == "bearer "
-        else {
+        guard let authorization = request.headers.first(name: "authorization"), BearerScheme.hasPrefix(authorization) else {
             return .failure(OAuth2Error(status: .unauthorized, code: .accessDenied, description: "Missing bearer credentials"))
         }
-        // Compared as digests: equal length whatever was sent, and compared in constant time.
-        let presented = Array(TokenHasher.sha256Hex(String(authorization.dropFirst(7))).utf8)
-        guard ConstantTime.equals(presented, secretDigest) else {
+        // Constant time in the content; only the length (not a secret: generated secrets have a fixed one) shows.
+        guard ConstantTime.equals(authorization.utf8.dropFirst(7), secret) else {
             return .failure(OAuth2Error(status: .unauthorized, code: .accessDenied, description: "Invalid bearer credentials"))
         }
         guard let pairs = FormURLEncoded.parse(request.body.readableBytesView) else {
@@ -116,31 +113,24 @@ struct IntrospectionEndpoint: Sendable {
         return LocalResponse(status: .ok, headers: ["Content-Type": "application/json", "Cache-Control": "no-store"], body: ByteBuffer(string: json))
     }
 
-    /// The RFC 7662 answer for an active compat token, as MAS shapes it (§1.1 of the MAS notes):
-    /// `client_id` "legacy", both API scopes, device scopes unless the caller takes `device_id`,
-    /// `expires_in` a whole number. `nil` when the token is no longer active.
     static func activeJSON(_ token: IntrospectionCache.ActiveToken, now: Date, supportsDeviceId: Bool) -> String? {
-        var expiresIn: Int?
-        if let expiresAt = token.expiresAt {
-            let remaining = Int(expiresAt.timeIntervalSince(now).rounded(.down))
-            guard remaining > 0 else { return nil }
-            expiresIn = remaining
+        token.json?.render(now: now, supportsDeviceId: supportsDeviceId)
+    }
+}
+
+/// The `Bearer ` authentication scheme prefix, matched case-insensitively (RFC 9110 §11.1) without
+/// allocating.
+enum BearerScheme {
+    private static let lowercased = Array("bearer ".utf8)
+
+    static func hasPrefix(_ header: String) -> Bool {
+        var index = 0
+        for byte in header.utf8 {
+            if index == lowercased.count { return true }
+            // ASCII letters fold to lower case with 0x20; the space compares as itself.
+            guard byte | (byte >= 0x41 && byte <= 0x5A ? 0x20 : 0) == lowercased[index] else { return false }
+            index += 1
         }
-        var scopes = [MatrixScope.clientAPI]
-        if !supportsDeviceId {
-            // Without the header the device travels in the scope, so it must be a valid scope token.
-            guard MatrixScope.isValidToken(MatrixScope.devicePrefix + token.deviceId) else { return nil }
-            scopes.append(MatrixScope.devicePrefix + token.deviceId)
-        }
-        if token.isSynapseAdmin { scopes.append(MatrixScope.synapseAdmin) }
-        let issued = Int(token.issuedAt.timeIntervalSince1970)
-        var json = "{\"active\":true,\"scope\":\(JSONText.quote(MatrixScope.normalized(scopes)))"
-        json += ",\"client_id\":\"legacy\",\"username\":\(JSONText.quote(token.username)),\"sub\":\(JSONText.quote(token.userId))"
-        json += ",\"token_type\":\"\(token.isRefreshToken ? "refresh_token" : "access_token")\""
-        if let expiresIn, let expiresAt = token.expiresAt {
-            json += ",\"exp\":\(Int(expiresAt.timeIntervalSince1970)),\"expires_in\":\(expiresIn)"
-        }
-        json += ",\"iat\":\(issued),\"nbf\":\(issued),\"device_id\":\(JSONText.quote(token.deviceId))}"
-        return json
+        return false
     }
 }
