@@ -82,3 +82,18 @@ struct HTTPDateTests {
         #expect(HTTPDateCache.format(0) == "Thu, 01 Jan 1970 00:00:00 GMT")
     }
 }
+
+struct ConnectionTokenTests {
+    @Test func anyHeaderNamedInConnectionIsDropped() {
+        var headers = HTTPHeaders()
+        headers.add(name: "Connection", value: "Authorization, keep-alive")
+        headers.add(name: "Authorization", value: "Bearer t")
+        headers.add(name: "Accept", value: "*/*")
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/", headers: headers)
+        let upstream = HeaderRewriter.upstreamRequestHead(from: head, target: "/", peerAddress: nil, scheme: "http", framing: .absent)
+        #expect(!upstream.headers.contains(name: "authorization"))
+        #expect(upstream.headers["accept"] == ["*/*"])
+        #expect(HeaderRewriter.connectionTokens(in: ["Connection": "keep-alive"]).isEmpty)
+        #expect(HeaderRewriter.connectionTokens(in: ["Connection": "Keep-Alive, X-A"]) == ["x-a"])
+    }
+}

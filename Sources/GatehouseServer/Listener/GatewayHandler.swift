@@ -111,6 +111,9 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         cancelTimers()
+        if let upstream { detachUpstream(reusable: false, connection: upstream) }
+        // The context holds this handler: keeping it would make a cycle that outlives the channel.
+        self.context = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -389,7 +392,7 @@ final class GatewayHandler: ChannelDuplexHandler {
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         promise.futureResult.whenSuccess { response in
             let handler = bound.value
-            guard handler.generation == expected, handler.context.channel.isActive else { return }
+            guard handler.generation == expected, handler.context?.channel.isActive == true else { return }
             handler.writeLocalResponse(response)
         }
     }
@@ -448,7 +451,7 @@ final class GatewayHandler: ChannelDuplexHandler {
             promise.completeWithTask { await check.resolve(hash: hash) }
             promise.futureResult.whenSuccess { forward in
                 let handler = bound.value
-                guard handler.generation == expected, case .proxy = handler.mode, handler.context.channel.isActive else { return }
+                guard handler.generation == expected, case .proxy = handler.mode, handler.context?.channel.isActive == true else { return }
                 if forward {
                     handler.acquireUpstream(pool)
                 } else {
@@ -463,7 +466,7 @@ final class GatewayHandler: ChannelDuplexHandler {
         attempts += 1
         let expected = generation
         pool.acquire(avoiding: lastMember) { [self] result in
-            guard expected == generation, case .proxy = mode, context.channel.isActive else {
+            guard expected == generation, case .proxy = mode, context?.channel.isActive == true else {
                 if case .success(let lease) = result { pool.release(lease.connection, reusable: true) }
                 return
             }

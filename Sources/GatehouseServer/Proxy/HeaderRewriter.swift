@@ -40,11 +40,14 @@ enum HeaderRewriter {
         var headers = HTTPHeaders()
         headers.reserveCapacity(head.headers.count + 3)
         for (name, value) in head.headers {
-            let lower = name.lowercased()
-            if hopByHop.contains(lower) || clientForwarding.contains(lower) || lower == "content-length"
-                || connectionTokens.contains(lower)
-            {
-                continue
+            // Most header names are none of these; only those that might be are lower-cased.
+            if !connectionTokens.isEmpty || HeaderName.mayBeDropped(name) {
+                let lower = name.lowercased()
+                if hopByHop.contains(lower) || clientForwarding.contains(lower) || lower == "content-length"
+                    || connectionTokens.contains(lower)
+                {
+                    continue
+                }
             }
             headers.add(name: name, value: value)
         }
@@ -70,11 +73,13 @@ enum HeaderRewriter {
         var headers = HTTPHeaders()
         headers.reserveCapacity(head.headers.count + 2)
         for (name, value) in head.headers {
-            let lower = name.lowercased()
-            if hopByHop.contains(lower) || connectionTokens.contains(lower)
-                || (hsts != nil && lower == "strict-transport-security")
-            {
-                continue
+            if !connectionTokens.isEmpty || HeaderName.mayBeDropped(name) {
+                let lower = name.lowercased()
+                if hopByHop.contains(lower) || connectionTokens.contains(lower)
+                    || (hsts != nil && lower == "strict-transport-security")
+                {
+                    continue
+                }
             }
             headers.add(name: name, value: value)
         }
@@ -88,12 +93,32 @@ enum HeaderRewriter {
         guard headers.contains(name: "connection") else { return [] }
         var tokens: Set<String> = []
         for value in headers["connection"] {
+            // The usual values name no header: skip the parsing.
+            if value.count <= 10, ["keep-alive", "close"].contains(value.lowercased()) { continue }
             for token in value.split(separator: ",") {
                 let trimmed = token.trimmingCharacters(in: " \t").lowercased()
-                if !trimmed.isEmpty { tokens.insert(trimmed) }
+                if !trimmed.isEmpty && trimmed != "keep-alive" && trimmed != "close" { tokens.insert(trimmed) }
             }
         }
         return tokens
+    }
+}
+
+/// Cheap pre-checks on header names, so the common header costs no allocation.
+enum HeaderName {
+    /// First bytes (lower-cased) of every name a rewrite may drop: connection, content-length, expect,
+    /// forwarded, keep-alive, proxy-*, strict-transport-security, te, trailer, transfer-encoding,
+    /// upgrade, x-forwarded-*, x-real-ip; plus anything listed in a `Connection` header, which can be
+    /// any name, so a `Connection` header with tokens disables this shortcut (see `connectionTokens`).
+    static func mayBeDropped(_ name: String) -> Bool {
+        guard let first = name.utf8.first else { return false }
+        switch first | 0x20 {
+        case UInt8(ascii: "c"), UInt8(ascii: "e"), UInt8(ascii: "f"), UInt8(ascii: "k"), UInt8(ascii: "p"),
+            UInt8(ascii: "s"), UInt8(ascii: "t"), UInt8(ascii: "u"), UInt8(ascii: "x"):
+            return true
+        default:
+            return false
+        }
     }
 }
 
