@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 scripts/install-deps.sh
+scripts/validate.sh
 
 echo "== build (debug, with tests)" >&2
 swift build --build-tests
