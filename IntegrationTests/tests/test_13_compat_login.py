@@ -389,3 +389,24 @@ def test_state_key_named_like_a_compat_route_goes_to_synapse(gatehouse, h1, alic
     assert r.json()["event_id"].startswith("$"), r.text
     r = h1.get(path, headers=alice)
     assert r.status_code == 200 and r.json() == {"name": f"state key {state_key}"}, r.text
+
+
+@pytest.mark.parametrize("http2", [False, True])
+def test_oversized_login_body_gets_413_before_it_is_read(gatehouse, http2):
+    with http_client(gatehouse.base_url, http2=http2) as c:
+        body = '{"type":"m.login.password","user":"alice","password":"' + "x" * (100 * 1024) + '"}'
+        r = c.post("/_matrix/client/v3/login", content=body, headers={"Content-Type": "application/json"})
+        assert r.status_code == 413, r.text
+        assert r.json()["errcode"] == "M_TOO_LARGE"
+
+
+def test_malformed_login_bodies_get_matrix_errors(gatehouse):
+    with http_client(gatehouse.base_url, http2=False) as c:
+        r = c.post("/_matrix/client/v3/login", content="{", headers={"Content-Type": "application/json"})
+        assert r.status_code == 400 and r.json()["errcode"] == "M_NOT_JSON"
+        r = c.post("/_matrix/client/v3/login", json={})
+        assert r.status_code == 400 and r.json()["errcode"] == "M_BAD_JSON"
+        r = c.post("/_matrix/client/v3/refresh", content="not json", headers={"Content-Type": "application/json"})
+        assert r.status_code == 400 and r.json()["errcode"] == "M_NOT_JSON", "Matrix JSON, not MAS's plain text"
+        r = c.post("/_matrix/client/v3/login", json={"type": "m.login.application_service", "identifier": {"type": "m.id.user", "user": "bridge"}})
+        assert r.status_code == 400 and r.json()["errcode"] == "M_APPSERVICE_LOGIN_UNSUPPORTED"
