@@ -70,6 +70,12 @@ struct ChannelSetup: Sendable {
         let runtime = self.runtime
         let streams = HTTP2OpenStreams()
         let idle = TimeAmount(runtime.timeouts.idle)
+        do {
+            // Between TLS and the HTTP/2 handler: the streams' flushes leave as one write per tick.
+            try channel.pipeline.syncOperations.addHandler(FlushCoalescingHandler())
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
+        }
         return channel.configureHTTP2Pipeline(
             mode: .server, connectionConfiguration: connection, streamConfiguration: stream, streamDelegate: streams
         ) { stream in
