@@ -68,6 +68,29 @@ struct ProxyTests {
         try await origin.stop()
     }
 
+    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
+        let origin = try await FakeOrigin(group: MultiThreadedEventLoopGroup.singleton)
+        try await withTestGateway(routes: Self.routes, upstreams: ["origin": origin.port]) { port in
+            let responses = try await blocking {
+                let client = try RawHTTPClient(port: port)
+                // A slow proxied request, a proxied upload, a local answer and a fast proxied request,
+                // sent at once: the answers must come back in the same order.
+                try client.send(
+                    "GET /slow/200 HTTP/1.1\r\nHost: x\r\n\r\n"
+                        + "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+                        + "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+                        + "GET /echo/last HTTP/1.1\r\nHost: x\r\n\r\n")
+                return try (0..<4).map { _ in try client.readResponse() }
+            }
+            #expect(responses.map(\.status) == [200, 200, 200, 200])
+            #expect(responses[0].body == "slow")
+            #expect(responses[1].body == "received 5")
+            #expect(responses[2].body == "OK")
+            #expect(responses[3].body.hasPrefix("GET /echo/last"))
+        }
+        try await origin.stop()
+    }
+
     @Test func upstreamDownGives502ThenRecovers() async throws {
         // Reserve a port, then close it so nothing listens there.
         let probe = try await FakeOrigin(group: MultiThreadedEventLoopGroup.singleton)

@@ -50,8 +50,10 @@ struct ChannelSetup: Sendable {
             let sync = channel.pipeline.syncOperations
             // Outbound header validation is off: response headers are either Gatehouse's own or came
             // through the upstream response parser, which already refuses CR, LF and NUL in them.
+            // Pipelining is handled by GatewayHandler itself: NIO's helper would stop and restart
+            // reading around every request (two epoll_ctl calls each).
             try sync.configureHTTPServerPipeline(
-                position: .last, withPipeliningAssistance: true, withServerUpgrade: nil, withErrorHandling: false,
+                position: .last, withPipeliningAssistance: false, withServerUpgrade: nil, withErrorHandling: false,
                 withOutboundHeaderValidation: false, withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
             try sync.addHandler(GatewayHandler(runtime: runtime, loop: loop, info: info))
         }

@@ -69,6 +69,10 @@ final class GatewayHandler: ChannelDuplexHandler {
     private var upstreamHead: HTTPRequestHead?
     private var upstream: UpstreamConnection?
     private var upstreamReused = false
+    /// Parts of pipelined HTTP/1 requests waiting for the current one to finish.
+    private var pipelined = CircularBuffer<HTTPServerRequestPart>()
+    /// The HTTP/1 connection is closing after its response: nothing more is handled.
+    private var connectionClosing = false
     /// Body parts received before the upstream connection was ready.
     private var pendingUpstreamParts: [HTTPClientRequestPart] = []
     private var requestBytesSent = false
@@ -130,7 +134,19 @@ final class GatewayHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        if connectionClosing { return }
+        // HTTP/1 pipelining: a request that arrives while the previous one is still being answered
+        // waits its turn (reads are held meanwhile, so at most one read's worth queues up).
+        if !pipelined.isEmpty || (isBusy && part.isHead) {
+            pipelined.append(part)
+            return
+        }
+        dispatch(part)
+    }
+
+    private func dispatch(_ part: HTTPServerRequestPart) {
+        switch part {
         case .head(let head):
             beginRequest(head)
         case .body(let buffer):
@@ -138,6 +154,43 @@ final class GatewayHandler: ChannelDuplexHandler {
         case .end:
             receiveEnd()
         }
+    }
+
+    /// A request is being handled or answered.
+    private var isBusy: Bool {
+        if case .idle = mode { return false }
+        return true
+    }
+
+    /// Hands queued pipelined requests over, one at a time, then reads again.
+    private func drainPipelined() {
+        while let next = pipelined.first {
+            if next.isHead && isBusy { return }
+            pipelined.removeFirst()
+            dispatch(next)
+            if connectionClosing {
+                pipelined.removeAll()
+                return
+            }
+        }
+        if pendingDownstreamRead {
+            pendingDownstreamRead = false
+            context?.read()
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent, !info.isHTTP2 {
+            // Graceful shutdown: an idle connection closes now, a busy one after its response.
+            if !isBusy && pipelined.isEmpty {
+                connectionClosing = true
+                context.close(promise: nil)
+            } else {
+                closeAfterResponse = true
+            }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -153,6 +206,11 @@ final class GatewayHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
+        // One request at a time: while pipelined requests wait, read nothing more.
+        if !pipelined.isEmpty {
+            pendingDownstreamRead = true
+            return
+        }
         // While forwarding a body, read from the client only as fast as the upstream takes it.
         if case .proxy = mode, !requestComplete, upstream.map({ !$0.channel.isWritable }) ?? true {
             pendingDownstreamRead = true
@@ -171,6 +229,12 @@ final class GatewayHandler: ChannelDuplexHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let parserError = error as? HTTPParserError {
             // Ambiguous or malformed HTTP/1: answer once and close; nothing of it is forwarded.
+            if isBusy && responseComplete == false && head != nil && requestComplete {
+                // A pipelined request after a good one is malformed: finish the good one, then close.
+                closeAfterResponse = true
+                pipelined.removeAll()
+                return
+            }
             guard !responseStarted else {
                 context.close(promise: nil)
                 return
@@ -673,6 +737,7 @@ final class GatewayHandler: ChannelDuplexHandler {
         responseComplete = true
         // HTTP/1 closes the connection; HTTP/2 resets just this stream when its body was refused unread.
         let close = closeAfterResponse && (!info.isHTTP2 || !requestComplete)
+        if close && !info.isHTTP2 { connectionClosing = true }
         let promise: EventLoopPromise<Void>? = close ? context.eventLoop.makePromise() : nil
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
         if let promise {
@@ -688,7 +753,13 @@ final class GatewayHandler: ChannelDuplexHandler {
         writeAccessLog()
         mode = .idle
         head = nil
-        if !closeAfterResponse { startWaiting() }
+        guard !closeAfterResponse else { return }
+        startWaiting()
+        if !pipelined.isEmpty {
+            // Not re-entrantly: this may run inside the previous request's write path.
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            context.eventLoop.execute { bound.value.drainPipelined() }
+        }
     }
 
     private func writeAccessLog() {
@@ -771,3 +842,10 @@ extension String {
 
 @available(*, unavailable)
 extension GatewayHandler: Sendable {}
+
+extension HTTPServerRequestPart {
+    fileprivate var isHead: Bool {
+        if case .head = self { return true }
+        return false
+    }
+}
