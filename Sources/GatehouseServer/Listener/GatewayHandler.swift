@@ -388,6 +388,11 @@ final class GatewayHandler: ChannelDuplexHandler {
             return
         case .local(let service, var body):
             guard bytesIn <= bodyLimit else { return bodyTooLarge() }
+            if body.readableBytes == 0 {
+                // The usual case: the whole body in one piece, kept as it is, without a copy.
+                mode = .local(service, body: buffer)
+                return
+            }
             mode = .idle  // drop the reference so the append does not copy
             var chunk = buffer
             body.writeBuffer(&chunk)
