@@ -30,9 +30,11 @@ if ! cmp -s "$tmp" routes/matrix.routes; then
 fi
 rm -f "$tmp"
 
-if git grep -nIE '\.\./shared|/work/' -- ':!*.md' ':!scripts/validate.sh' >/dev/null 2>&1; then
+# The development workspace's folders; spelled in pieces so this check does not match itself.
+outside='\.\./shar''ed|/wor''k/'
+if git grep -nIE "$outside" -- ':!*.md' >/dev/null 2>&1; then
   echo "validate: references outside the repository:" >&2
-  git grep -nIE '\.\./shared|/work/' -- ':!*.md' ':!scripts/validate.sh' >&2
+  git grep -nIE "$outside" -- ':!*.md' >&2
   status=1
 fi
 
