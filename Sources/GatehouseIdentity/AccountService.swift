@@ -224,11 +224,9 @@ public struct AccountService: Sendable {
             throw error.isRetryable ? .synapseUnreachable(error) : .synapseRefused(error)
         }
         let now = clock.now()
-        let token = TokenFormat.generate(.compatAccessToken, random: random)
         let session = CompatSession(
             id: ULID.make(at: now, random: random), userId: user.id, deviceId: device, isSynapseAdmin: synapseAdmin, createdAt: now)
-        let accessToken = CompatAccessToken(
-            id: ULID.make(at: now, random: random), sessionId: session.id, tokenHash: TokenHasher.sha256Hex(token), createdAt: now)
+        let (token, accessToken) = CompatTokens.access(session: session.id, now: now, expiresAt: nil, random: random)
         try await storing {
             if let previous = try await store.compatSessions.activeSession(userId: user.id, deviceId: device) {
                 try await store.compatSessions.finish(sessionId: previous.id, at: now)

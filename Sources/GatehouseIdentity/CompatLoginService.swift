@@ -319,19 +319,13 @@ public struct CompatLoginService: Sendable {
     }
 
     private func newAccessToken(session: String, now: Date, expiring: Bool) -> (String, CompatAccessToken) {
-        let token = TokenFormat.generate(.compatAccessToken, random: random)
-        let row = CompatAccessToken(
-            id: ULID.make(at: now, random: random), sessionId: session, tokenHash: TokenHasher.sha256Hex(token), createdAt: now,
-            expiresAt: expiring ? now.addingTimeInterval(seconds(configuration.accessTokenTTL)) : nil)
-        return (token, row)
+        CompatTokens.access(
+            session: session, now: now, expiresAt: expiring ? now.addingTimeInterval(seconds(configuration.accessTokenTTL)) : nil,
+            random: random)
     }
 
     private func newRefreshToken(session: String, accessTokenId: String, now: Date) -> (String, CompatRefreshToken) {
-        let token = TokenFormat.generate(.compatRefreshToken, random: random)
-        let row = CompatRefreshToken(
-            id: ULID.make(at: now, random: random), sessionId: session, accessTokenId: accessTokenId,
-            tokenHash: TokenHasher.sha256Hex(token), createdAt: now)
-        return (token, row)
+        CompatTokens.refresh(session: session, accessTokenId: accessTokenId, now: now, random: random)
     }
 
     private func check(_ limiter: RateLimiter, key: String) throws(CompatError) {
