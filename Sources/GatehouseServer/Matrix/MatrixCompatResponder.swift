@@ -144,7 +144,7 @@ public struct MatrixCompatResponder: LocalResponder {
 
     private func logout(_ request: LocalRequest, all: Bool) async -> Result<LocalResponse, CompatRouteError> {
         let token: String
-        switch AccessToken.extract(from: request) {
+        switch AccessToken.extract(headers: request.headers, query: request.target.query) {
         case .success(let value): token = value
         case .failure(let error): return .failure(.service(error))
         }

@@ -23,7 +23,7 @@ struct EdgeTokenCheck: Sendable {
 
     /// Decides from memory; cheap enough for every proxied request.
     func decide(headers: HTTPHeaders, query: Substring?) -> Decision {
-        guard let token = Self.accessToken(headers: headers, query: query),
+        guard case .success(let token) = AccessToken.extract(headers: headers, query: query),
             case .success(.compatAccessToken) = TokenFormat.check(token)
         else { return .forward }
         let hash = TokenHasher.sha256Hex(token)
@@ -38,25 +38,5 @@ struct EdgeTokenCheck: Sendable {
     func resolve(hash: String) async -> Bool {
         guard let entry = try? await validator.lookup(hash: hash, kind: .compatAccessToken) else { return true }
         return validator.isActive(entry)
-    }
-
-    /// The bearer token, or the `access_token` query value; `nil` when absent or when both are given
-    /// (Synapse refuses that mix itself).
-    static func accessToken(headers: HTTPHeaders, query: Substring?) -> String? {
-        var fromHeader: String?
-        if let header = headers.first(name: "authorization") {
-            guard header.count > 7, header.prefix(7).lowercased() == "bearer " else { return nil }
-            fromHeader = String(header.dropFirst(7))
-        }
-        var fromQuery: String?
-        if let query, query.contains("access_token=") {
-            if let pairs = FormURLEncoded.parse(Array(query.utf8)), case .value(let token) = FormURLEncoded.single("access_token", in: pairs) {
-                fromQuery = token
-            }
-        }
-        switch (fromHeader, fromQuery) {
-        case (let token?, nil), (nil, let token?): return token
-        default: return nil
-        }
     }
 }

@@ -108,29 +108,9 @@ struct IntrospectionEndpoint: Sendable {
 
     private func render(_ entry: IntrospectionCache.Entry, kind: TokenKind, query: Query) -> LocalResponse {
         guard case .active(let token) = entry,
-            let json = Self.activeJSON(token, now: clock.now(), supportsDeviceId: query.supportsDeviceId)
+            let json = token.json?.render(now: clock.now(), supportsDeviceId: query.supportsDeviceId)
         else { return Self.inactive }
         return LocalResponse(status: .ok, headers: ["Content-Type": "application/json", "Cache-Control": "no-store"], body: ByteBuffer(string: json))
     }
 
-    static func activeJSON(_ token: IntrospectionCache.ActiveToken, now: Date, supportsDeviceId: Bool) -> String? {
-        token.json?.render(now: now, supportsDeviceId: supportsDeviceId)
-    }
-}
-
-/// The `Bearer ` authentication scheme prefix, matched case-insensitively (RFC 9110 §11.1) without
-/// allocating.
-enum BearerScheme {
-    private static let lowercased = Array("bearer ".utf8)
-
-    static func hasPrefix(_ header: String) -> Bool {
-        var index = 0
-        for byte in header.utf8 {
-            if index == lowercased.count { return true }
-            // ASCII letters fold to lower case with 0x20; the space compares as itself.
-            guard byte | (byte >= 0x41 && byte <= 0x5A ? 0x20 : 0) == lowercased[index] else { return false }
-            index += 1
-        }
-        return false
-    }
 }

@@ -56,11 +56,6 @@ final class UpstreamPool {
         self.downUntil = Array(repeating: .uptimeNanoseconds(0), count: count)
     }
 
-    /// Connections currently handed out, per member (for tests and metrics).
-    var activeCounts: [Int] { active }
-    /// Idle pooled connections, per member.
-    var idleCounts: [Int] { idle.map(\.count) }
-
     /// Hands out a connection: an idle one of the chosen member when there is one, else a new one.
     /// - Parameters:
     ///   - avoiding: a member to skip if another is available (the one that just failed).
@@ -128,7 +123,6 @@ final class UpstreamPool {
     }
 
     private func connect(member: Int, _ completion: @escaping (Result<UpstreamLease, UpstreamConnectError>) -> Void) {
-        let handler = UpstreamHandler()
         let memberConfig = configuration.members[member]
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(TimeAmount(configuration.connectTimeout))
@@ -136,7 +130,7 @@ final class UpstreamPool {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(handler)
+                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
                 }
             }
         let future: EventLoopFuture<any Channel>
@@ -146,11 +140,16 @@ final class UpstreamPool {
             future = bootstrap.connect(host: memberConfig.host, port: memberConfig.port)
         }
         active[member] += 1
-        let loopBound = NIOLoopBound((self, completion, handler), eventLoop: eventLoop)
+        let loopBound = NIOLoopBound((self, completion), eventLoop: eventLoop)
         future.whenComplete { result in
-            let (pool, completion, handler) = loopBound.value
-            switch result {
-            case .success(let channel):
+            let (pool, completion) = loopBound.value
+            // The handler is made inside the channel initializer (on the channel's own loop, which is
+            // this pool's) and looked up here, so it never crosses an isolation boundary.
+            let connected = result.flatMap { channel in
+                Result { (channel, try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)) }
+            }
+            switch connected {
+            case .success(let (channel, handler)):
                 let connection = UpstreamConnection(channel: channel, memberIndex: member, member: memberConfig, handler: handler)
                 handler.onClose = { [weak pool, weak connection] in
                     guard let pool, let connection else { return }
