@@ -403,11 +403,15 @@ class Gatehouse:
             args.append("--yes-i-want-to-grant-synapse-admin-privileges")
         return self.manage(*args).stdout.strip().splitlines()[-1]
 
+    # Set before start() to run `serve` under RLIMIT_NOFILE = (nofile, nofile) (soft and hard).
+    nofile: int | None = None
+
     def start(self, timeout: float = 60) -> None:
         with open(self.stdout, "ab") as out, open(self.stderr, "ab") as err:
             self.proc = subprocess.Popen([str(self.bin), "serve", "-c", str(self.config)], stdout=out,
                                          stderr=err, cwd=self.dir, env=clean_env(),
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
+                                         stdin=subprocess.DEVNULL, start_new_session=True,
+                                         preexec_fn=_nofile_limiter(self.nofile))
         wait_until(self._answers, timeout, f"gatehouse[{self.name}] to answer on port {self.port}", 0.2)
 
     def _answers(self) -> bool:
@@ -484,3 +488,14 @@ def new_secret_file(path: Path) -> Path:
 
 def remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+def _nofile_limiter(nofile: int | None) -> Callable[[], None] | None:
+    """A Popen preexec_fn that lowers the child's descriptor limit to `nofile` (None: no change)."""
+    if nofile is None:
+        return None
+    import resource     # imported here, not in the forked child
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+    return limit

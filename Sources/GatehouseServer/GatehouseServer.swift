@@ -34,10 +34,14 @@ public final class GatehouseServer: Service {
         self.onBound = onBound
         let contexts = LoopContexts(group: group, upstreams: runtime.configuration.upstreams, logger: runtime.logger)
         self.contexts = contexts
+        let limits = runtime.limits
+        let maxConnections = limits.maxConnections ?? FileDescriptorLimit.defaultMaxConnections(descriptors: FileDescriptorLimit.raiseToHardLimit())
         self.setups = try runtime.configuration.http.listeners.map { listener in
             let tls = try listener.tls.map { try TLSContextFactory.makeServerContext($0) }
             let hsts = listener.tls.flatMap { $0.hstsMaxAge > 0 ? "max-age=\($0.hstsMaxAge)" : nil }
-            return (listener, ChannelSetup(runtime: runtime, contexts: contexts, tls: tls, hsts: hsts))
+            let admission = ConnectionAdmission(
+                listener: listener.name, maxTotal: maxConnections, maxPerAddress: limits.maxConnectionsPerAddress, logger: runtime.logger)
+            return (listener, ChannelSetup(runtime: runtime, contexts: contexts, tls: tls, hsts: hsts, admission: admission))
         }
     }
 
@@ -48,7 +52,8 @@ public final class GatehouseServer: Service {
         do {
             for (listener, setup) in setups {
                 for address in listener.binds {
-                    let channel = try await bootstrap(setup: setup, quiescing: quiescing).bind(host: address.host, port: address.port).get()
+                    let channel = try await bootstrap(listener: listener.name, setup: setup, quiescing: quiescing)
+                        .bind(host: address.host, port: address.port).get()
                     channels.append(channel)
                     let port = channel.localAddress?.port ?? address.port
                     bound.append(BoundListener(listener: listener.name, host: address.host, port: port, isTLS: listener.tls != nil))
@@ -87,13 +92,19 @@ public final class GatehouseServer: Service {
         runtime.logger.info("stopped")
     }
 
-    private func bootstrap(setup: ChannelSetup, quiescing: ServerQuiescingHelper) -> ServerBootstrap {
-        ServerBootstrap(group: group)
+    private func bootstrap(listener: String, setup: ChannelSetup, quiescing: ServerQuiescingHelper) -> ServerBootstrap {
+        let logger = runtime.logger
+        return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(quiescing.makeServerChannelHandler(channel: channel))
+                    // Out of descriptors (EMFILE...): pause accepting for a moment rather than retry in
+                    // a busy loop, and say so.
+                    try sync.addHandler(AcceptBackoffHandler(shouldForwardIOErrorCaught: true) { _ in .milliseconds(200) })
+                    try sync.addHandler(AcceptErrorLogger(listener: listener, logger: logger))
                 }
             }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)

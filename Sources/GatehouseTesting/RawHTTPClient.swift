@@ -29,12 +29,19 @@ public final class RawHTTPClient {
     /// Connects to 127.0.0.1:`port`.
     /// - Parameters:
     ///   - port: the server port.
-    ///   - timeoutSeconds: receive timeout for every read.
-    public init(port: Int, timeoutSeconds: Int = 10) throws {
+    ///   - timeoutSeconds: timeout for every read and every send.
+    ///   - receiveBufferBytes: a small kernel receive buffer, to play a client that reads slowly
+    ///     without the kernel absorbing megabytes on its behalf.
+    public init(port: Int, timeoutSeconds: Int = 10, receiveBufferBytes: Int? = nil) throws {
         socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw ClientError(description: "socket() failed") }
+        if var size = receiveBufferBytes.map(Int32.init) {
+            setsockopt(socket, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        // A server that stops reading must not hang a test in `send` either.
+        setsockopt(socket, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -70,7 +77,8 @@ public final class RawHTTPClient {
     }
 
     /// Reads one response (Content-Length, chunked, or until close).
-    public func readResponse() throws -> Response {
+    /// - Parameter toHead: the request was HEAD, so the response has no body whatever its headers say.
+    public func readResponse(toHead: Bool = false) throws -> Response {
         var headerEnd: Int?
         while headerEnd == nil {
             headerEnd = find([13, 10, 13, 10])
@@ -86,8 +94,10 @@ public final class RawHTTPClient {
             return (String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingSpaces())
         }
         var response = Response(status: status, headers: headers, body: "", closed: false)
-        if status == 100 { return try readResponse() }
-        if let length = response.header("content-length").flatMap(Int.init) {
+        if status == 100 { return try readResponse(toHead: toHead) }
+        if toHead {
+            // No body follows.
+        } else if let length = response.header("content-length").flatMap(Int.init) {
             while buffer.count < length {
                 guard try fill() else { throw ClientError(description: "body cut short") }
             }

@@ -262,7 +262,8 @@ private final class SectionReader {
             guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
                 throw ConfigurationError(keyPath: node.child(name), problem: "upstream names may only use letters, digits, - and _")
             }
-            let allowed: Set = ["members", "balance", "connect_timeout", "max_idle_connections", "idle_connection_timeout", "fail_timeout"]
+            let allowed: Set = ["members", "balance", "connect_timeout", "max_idle_connections", "idle_connection_timeout", "fail_timeout",
+                "max_request_header_bytes"]
             let map = try node.mapping(allowed: Set(mapping.keys.compactMap(\.string)))
             guard let poolNode = map[name] else { throw ConfigurationError(keyPath: node.child(name), problem: "is empty") }
             if let pool = attempt({ try readUpstream(name: name, poolNode, allowed: allowed) }) {
@@ -295,31 +296,41 @@ private final class SectionReader {
             }
             balance = value
         }
-        return UpstreamConfiguration(
+        var upstream = UpstreamConfiguration(
             name: name, members: members, balance: balance,
             connectTimeout: try map["connect_timeout"]?.duration(range: .milliseconds(10)...(.seconds(300))) ?? .seconds(5),
             maxIdleConnections: try map["max_idle_connections"]?.int(range: 0...10_000) ?? 64,
             idleConnectionTimeout: try map["idle_connection_timeout"]?.duration(range: .seconds(1)...(.seconds(3600))) ?? .seconds(30),
             failTimeout: try map["fail_timeout"]?.duration(range: .zero...(.seconds(3600))) ?? .seconds(2))
+        if let value = map["max_request_header_bytes"] { upstream.maxRequestHeaderBytes = try value.byteSize(range: 1024...(1 << 22)) }
+        return upstream
     }
 
     func readLimits(_ node: ConfigNode?) throws -> LimitsConfiguration {
         var limits = LimitsConfiguration(maxRequestTargetBytes: 8192, maxHeaderBytes: 65536, maxBodyBytes: 50 << 20)
         guard let node else { return limits }
-        let map = try node.mapping(allowed: ["max_request_target_bytes", "max_header_bytes", "max_body_bytes"])
+        let map = try node.mapping(allowed: [
+            "max_request_target_bytes", "max_header_bytes", "max_body_bytes", "max_connections", "max_connections_per_address",
+            "proxy_request_buffer",
+        ])
         if let value = map["max_request_target_bytes"] { limits.maxRequestTargetBytes = try value.byteSize(range: 256...(1 << 20)) }
         if let value = map["max_header_bytes"] { limits.maxHeaderBytes = try value.byteSize(range: 1024...(1 << 22)) }
         if let value = map["max_body_bytes"] { limits.maxBodyBytes = try value.byteSize(range: 0...(1 << 40)) }
+        if let value = map["max_connections"] { limits.maxConnections = try value.int(range: 1...10_000_000) }
+        if let value = map["max_connections_per_address"] { limits.maxConnectionsPerAddress = try value.int(range: 1...10_000_000) }
+        if let value = map["proxy_request_buffer"] { limits.proxyRequestBuffer = try value.byteSize(range: 0...(64 << 20)) }
         return limits
     }
 
     func readTimeouts(_ node: ConfigNode?) throws -> TimeoutsConfiguration {
         var timeouts = TimeoutsConfiguration(header: .seconds(30), body: .seconds(60), idle: .seconds(75), upstream: .seconds(60), shutdownGrace: .seconds(30))
         guard let node else { return timeouts }
-        let map = try node.mapping(allowed: ["header", "body", "idle", "upstream", "shutdown_grace"])
+        let map = try node.mapping(allowed: ["header", "body", "body_total", "local_body", "idle", "upstream", "shutdown_grace"])
         let range: ClosedRange<Duration> = .milliseconds(100)...(.seconds(86_400))
         if let value = map["header"] { timeouts.header = try value.duration(range: range) }
         if let value = map["body"] { timeouts.body = try value.duration(range: range) }
+        if let value = map["body_total"] { timeouts.bodyTotal = try value.duration(range: range) }
+        if let value = map["local_body"] { timeouts.localBody = try value.duration(range: range) }
         if let value = map["idle"] { timeouts.idle = try value.duration(range: range) }
         if let value = map["upstream"] { timeouts.upstream = try value.duration(range: range) }
         if let value = map["shutdown_grace"] { timeouts.shutdownGrace = try value.duration(range: .zero...(.seconds(3600))) }

@@ -130,6 +130,9 @@ public struct UpstreamConfiguration: Sendable {
     public var idleConnectionTimeout: Duration
     /// How long a member that refused a connection is skipped.
     public var failTimeout: Duration
+    /// Largest request head (request line and headers, as sent) the members accept. Twisted, and so
+    /// Synapse, drops a connection whose head passes 16 KiB; a larger head gets 431 from the edge.
+    public var maxRequestHeaderBytes: Int = 16 * 1024
 }
 
 /// `upstreams.<name>.members[]`: `http://host:port`.
@@ -170,6 +173,13 @@ public struct LimitsConfiguration: Sendable {
     public var maxHeaderBytes: Int
     /// Default request body limit for rules without `max_body=`; larger gets 413.
     public var maxBodyBytes: Int
+    /// Open client connections per listener; `nil` derives it from the process's file-descriptor limit.
+    public var maxConnections: Int? = nil
+    /// Open client connections per client IP address, per listener.
+    public var maxConnectionsPerAddress: Int = 256
+    /// Request body bytes gathered before an upstream connection is taken, so that a slow client
+    /// holds no upstream connection until it has sent its whole body or this much of it.
+    public var proxyRequestBuffer: Int = 64 * 1024
 }
 
 /// `timeouts`.
@@ -184,6 +194,11 @@ public struct TimeoutsConfiguration: Sendable {
     public var upstream: Duration
     /// How long SIGTERM waits for in-flight requests before closing what is left.
     public var shutdownGrace: Duration
+    /// Total time a client has to send a proxied request's body, however steadily it trickles.
+    public var bodyTotal: Duration = .seconds(300)
+    /// Total time a client has to send the body of a request Gatehouse answers itself (small forms
+    /// and JSON documents).
+    public var localBody: Duration = .seconds(10)
 }
 
 /// `log`.

@@ -27,7 +27,7 @@ public enum RequestTargetError: Error, Equatable, Sendable {
         switch self {
         case .notOriginForm: "The request target must be a path starting with '/'"
         case .badPercentEncoding: "The request path has an invalid percent-escape"
-        case .controlCharacter: "The request path contains a control character"
+        case .controlCharacter: "The request target contains a control character or a space"
         case .dotSegment: "The request path contains a '.' or '..' segment"
         case .fragment: "The request target must not contain a fragment"
         }
@@ -51,6 +51,9 @@ public enum CanonicalPath {
         guard origin.hasPrefix("/") else { return .failure(.notOriginForm) }
         // Byte search: `contains(String)` would go through Foundation on every request.
         if origin.utf8.contains(UInt8(ascii: "#")) { return .failure(.fragment) }
+        // The target is forwarded as sent: a raw space or control byte anywhere in it (HTTP/2 lets
+        // them through `:path`) would split the upstream request line.
+        if origin.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) { return .failure(.controlCharacter) }
 
         let path: Substring
         var query: Substring?

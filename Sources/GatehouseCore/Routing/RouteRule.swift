@@ -29,6 +29,15 @@ public enum LocalServiceName: String, Sendable, CaseIterable {
     case oauth2
     /// The HTML pages (login, consent, account).
     case pages
+
+    /// The largest request body the service ever needs; a rule's `max_body=` can only lower it.
+    /// Health and discovery take none, the rest small forms and JSON documents.
+    public var maxBodyBytes: Int {
+        switch self {
+        case .health: 0
+        case .matrixCompat, .oauth2, .pages: 64 * 1024
+        }
+    }
 }
 
 /// Per-rule settings written as `key=value` after the action.

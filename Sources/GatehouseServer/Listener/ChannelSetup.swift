@@ -11,8 +11,12 @@ struct ChannelSetup: Sendable {
     let contexts: LoopContexts
     let tls: NIOSSLContext?
     let hsts: String?
+    let admission: ConnectionAdmission
 
     func initialize(_ channel: any Channel) -> EventLoopFuture<Void> {
+        guard admission.admit(channel) else {
+            return channel.eventLoop.makeFailedFuture(ConnectionRefused())
+        }
         let loop = contexts.context(for: channel.eventLoop)
         let peer = channel.remoteAddress?.ipAddress
         guard let tls else {
@@ -70,23 +74,29 @@ struct ChannelSetup: Sendable {
         var stream = NIOHTTP2Handler.StreamConfiguration()
         stream.targetWindowSize = 1 << 20
         let runtime = self.runtime
-        let streams = HTTP2OpenStreams()
-        let idle = TimeAmount(runtime.timeouts.idle)
-        do {
-            // Between TLS and the HTTP/2 handler: the streams' flushes leave as one write per tick.
-            try channel.pipeline.syncOperations.addHandler(FlushCoalescingHandler())
-        } catch {
-            return channel.eventLoop.makeFailedFuture(error)
-        }
-        return channel.configureHTTP2Pipeline(
-            mode: .server, connectionConfiguration: connection, streamConfiguration: stream, streamDelegate: streams
-        ) { stream in
-            stream.eventLoop.makeCompletedFuture {
-                try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                try stream.pipeline.syncOperations.addHandler(GatewayHandler(runtime: runtime, loop: loop, info: info))
+        return channel.eventLoop.makeCompletedFuture {
+            let sync = channel.pipeline.syncOperations
+            // Between TLS and the HTTP/2 handler: the streams' flushes leave as one write per tick, an
+            // error GOAWAY ends the connection, and Gatehouse's settings apply from the first request.
+            try sync.addHandler(FlushCoalescingHandler())
+            try sync.addHandler(HTTP2GoAwayGuard(grace: .seconds(2)))
+            try sync.addHandler(HTTP2EarlySettings())
+            let lifecycle = HTTP2ConnectionLifecycle(idle: TimeAmount(runtime.timeouts.idle))
+            _ = try sync.configureHTTP2Pipeline(
+                mode: .server, connectionConfiguration: connection, streamConfiguration: stream,
+                streamDelegate: HTTP2StreamEvents(lifecycle: NIOLoopBound(lifecycle, eventLoop: channel.eventLoop))
+            ) { stream in
+                stream.eventLoop.makeCompletedFuture {
+                    let sync = stream.pipeline.syncOperations
+                    try sync.addHandler(HTTP2AuthorityNormalizer())
+                    try sync.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                    try sync.addHandler(GatewayHandler(runtime: runtime, loop: loop, info: info))
+                }
             }
-        }.flatMapThrowing { _ in
-            try channel.pipeline.syncOperations.addHandler(HTTP2IdleHandler(streams: streams, timeout: idle))
+            try sync.addHandler(lifecycle)
         }
     }
 }
+
+/// A connection over a listener's caps (see ``ConnectionAdmission``); NIO closes it.
+struct ConnectionRefused: Error {}

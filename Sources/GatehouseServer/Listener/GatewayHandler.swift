@@ -71,6 +71,14 @@ final class GatewayHandler: ChannelDuplexHandler {
     private var upstreamReused = false
     /// Parts of pipelined HTTP/1 requests waiting for the current one to finish.
     private var pipelined = CircularBuffer<HTTPServerRequestPart>()
+    /// How many request heads `pipelined` holds; more than ``maxPipelinedRequests`` closes the connection.
+    private var pipelinedHeads = 0
+    /// Requests started since the last end of a read: past ``maxPipelinedRequests`` the rest wait for
+    /// the next loop tick, so one connection's burst cannot keep the event loop from the others.
+    private var requestsThisRead = 0
+    /// No client waits for this many answers at once: a deeper pipeline is an attempt to make the
+    /// server hold requests and responses the client does not read.
+    static let maxPipelinedRequests = 32
     /// The HTTP/1 connection is closing after its response: nothing more is handled.
     private var connectionClosing = false
     /// Body parts received before the upstream connection was ready.
@@ -89,11 +97,21 @@ final class GatewayHandler: ChannelDuplexHandler {
     // Timers.
     private var waitTimer: Scheduled<Void>?
     private var waitingSince: NIODeadline?
-    /// A body is expected: a timer is armed at the end of the read unless the body already arrived.
-    private var bodyTimerPending = false
+    /// Runs while a request is incomplete: cuts a body that pauses longer than `timeouts.body` or
+    /// takes longer in total than `bodyDeadline`. Armed at the end of a read, so requests whose end
+    /// arrived with their head (nearly all) never schedule it.
     private var bodyTimer: Scheduled<Void>?
+    private var bodyDeadline = TimeAmount.seconds(10)
     private var lastBodyActivity = NIODeadline.uptimeNanoseconds(0)
     private var upstreamTimer: Scheduled<Void>?
+
+    // Gathering a proxied body before an upstream connection is taken.
+    /// The edge token check has let the request through.
+    private var tokenChecked = false
+    /// An upstream connection has been asked for.
+    private var upstreamRequested = false
+    /// Body bytes received and not yet written upstream.
+    private var pendingBodyBytes = 0
 
     init(runtime: GatewayRuntime, loop: LoopContext, info: ConnectionInfo) {
         self.runtime = runtime
@@ -136,9 +154,14 @@ final class GatewayHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
         if connectionClosing { return }
-        // HTTP/1 pipelining: a request that arrives while the previous one is still being answered
-        // waits its turn (reads are held meanwhile, so at most one read's worth queues up).
-        if !pipelined.isEmpty || (isBusy && part.isHead) {
+        // HTTP/1 pipelining: a request that arrives while the previous one is still being answered,
+        // or while the client has not taken the answers already written, waits its turn (reads are
+        // held meanwhile, so at most one read's worth queues up, and at most `maxPipelinedRequests`).
+        if !pipelined.isEmpty || (part.isHead && (isBusy || !context.channel.isWritable || requestsThisRead >= Self.maxPipelinedRequests)) {
+            if part.isHead {
+                pipelinedHeads += 1
+                if pipelinedHeads > Self.maxPipelinedRequests { return pipelineOverflow() }
+            }
             pipelined.append(part)
             return
         }
@@ -162,20 +185,38 @@ final class GatewayHandler: ChannelDuplexHandler {
         return true
     }
 
-    /// Hands queued pipelined requests over, one at a time, then reads again.
+    /// Hands queued pipelined requests over, one at a time, then reads again. The next request
+    /// starts only once the client has taken the previous responses (the channel is writable), so
+    /// a client that sends without reading makes Gatehouse hold at most one response.
     private func drainPipelined() {
+        guard context != nil else { return }
         while let next = pipelined.first {
-            if next.isHead && isBusy { return }
+            if next.isHead {
+                if isBusy || !context.channel.isWritable { return }
+                pipelinedHeads -= 1
+            }
             pipelined.removeFirst()
             dispatch(next)
             if connectionClosing {
                 pipelined.removeAll()
+                pipelinedHeads = 0
                 return
             }
         }
-        if pendingDownstreamRead {
-            pendingDownstreamRead = false
-            context?.read()
+        resumeReadingIfAllowed()
+    }
+
+    /// Too many requests queued behind the current one: it is answered, the rest dropped, and the
+    /// connection closed.
+    private func pipelineOverflow() {
+        pipelined.removeAll()
+        pipelinedHeads = 0
+        connectionClosing = true
+        logError = logError ?? "pipeline_overflow"
+        if isBusy {
+            closeAfterResponse = true
+        } else {
+            context.close(promise: nil)
         }
     }
 
@@ -194,9 +235,12 @@ final class GatewayHandler: ChannelDuplexHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if bodyTimerPending {
-            bodyTimerPending = false
-            if !requestComplete && bodyTimer == nil { scheduleBodyTimer() }
+        requestsThisRead = 0
+        if isBusy, !requestComplete, bodyTimer == nil { scheduleBodyTimer() }
+        if !isBusy, !pipelined.isEmpty {
+            // Requests held back by the per-read cap: on the next tick, after other channels' turn.
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            context.eventLoop.execute { bound.value.drainPipelined() }
         }
         if upstreamNeedsFlush, let upstream {
             upstreamNeedsFlush = false
@@ -206,22 +250,47 @@ final class GatewayHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        // One request at a time: while pipelined requests wait, read nothing more.
-        if !pipelined.isEmpty {
-            pendingDownstreamRead = true
-            return
-        }
-        // While forwarding a body, read from the client only as fast as the upstream takes it.
-        if case .proxy = mode, !requestComplete, upstream.map({ !$0.channel.isWritable }) ?? true {
+        guard mayRead else {
             pendingDownstreamRead = true
             return
         }
         context.read()
     }
 
+    /// Whether reading more from the client is useful now. Every byte read is held in memory until
+    /// it is used, so reading stops:
+    /// - once the connection is closing;
+    /// - while pipelined requests wait their turn (one request at a time);
+    /// - while forwarding a body, when the upstream connection cannot take more, or, before it is
+    ///   attached, when `limits.proxy_request_buffer` is gathered;
+    /// - between requests, while the client is not taking the responses already written.
+    private var mayRead: Bool {
+        if connectionClosing || !pipelined.isEmpty { return false }
+        if case .proxy = mode, !requestComplete {
+            if let upstream { return upstream.channel.isWritable }
+            return pendingBodyBytes < runtime.limits.proxyRequestBuffer
+        }
+        if isBusy && !requestComplete { return true }
+        return context.channel.isWritable
+    }
+
+    /// Replays a `read()` that was held, once ``mayRead`` allows it.
+    private func resumeReadingIfAllowed() {
+        guard pendingDownstreamRead, context != nil, mayRead else { return }
+        pendingDownstreamRead = false
+        // Time spent held back by Gatehouse is not the client's pause.
+        lastBodyActivity = .now()
+        context.read()
+    }
+
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable {
             upstream?.handler.resumeReads()
+            if !isBusy, !pipelined.isEmpty {
+                drainPipelined()
+            } else {
+                resumeReadingIfAllowed()
+            }
         }
         context.fireChannelWritabilityChanged()
     }
@@ -233,6 +302,7 @@ final class GatewayHandler: ChannelDuplexHandler {
                 // A pipelined request after a good one is malformed: finish the good one, then close.
                 closeAfterResponse = true
                 pipelined.removeAll()
+                pipelinedHeads = 0
                 return
             }
             guard !responseStarted else {
@@ -257,6 +327,7 @@ final class GatewayHandler: ChannelDuplexHandler {
     // MARK: Route phase
 
     private func beginRequest(_ head: HTTPRequestHead) {
+        requestsThisRead += 1
         waitingSince = nil
         generation &+= 1
         requestsOnConnection += 1
@@ -279,7 +350,10 @@ final class GatewayHandler: ChannelDuplexHandler {
         attempts = 0
         lastMember = nil
         memberDescription = nil
-        pendingDownstreamRead = false
+        tokenChecked = false
+        upstreamRequested = false
+        pendingBodyBytes = 0
+        bodyDeadline = TimeAmount(runtime.timeouts.localBody)
         mode = .discard
         bodyLimit = runtime.limits.maxBodyBytes
 
@@ -299,9 +373,17 @@ final class GatewayHandler: ChannelDuplexHandler {
             respond(error)
         }
 
-        if !info.isHTTP2, head.version.minor >= 1, !head.headers.contains(name: "host") {
+        // Before routing: TRACE would echo credentials back, and CONNECT would turn the connection into
+        // a tunnel; neither is part of the Matrix APIs. Both close the connection, body or not.
+        if head.method == .TRACE || head.method == .CONNECT {
             closeAfterResponse = true
-            return respond(MatrixError(status: 400, code: .unknown, message: "HTTP/1.1 requests need a Host header"))
+            logError = "method_not_allowed"
+            return respond(MatrixError(status: 405, code: .unrecognized, message: "\(head.method.rawValue) requests are not allowed"))
+        }
+        if let problem = RequestAuthority.problem(in: head, isHTTP2: info.isHTTP2) {
+            closeAfterResponse = true
+            logError = "bad_host"
+            return respond(MatrixError(status: 400, code: .unknown, message: problem))
         }
         if head.uri.utf8.count > limits.maxRequestTargetBytes {
             closeAfterResponse = true
@@ -320,14 +402,15 @@ final class GatewayHandler: ChannelDuplexHandler {
         }
         self.route = route
         bodyLimit = route.rule.options.maxBodyBytes ?? limits.maxBodyBytes
+        if case .local(let service) = route.rule.action {
+            // A local service reads what it needs and no more, whatever the rule allows.
+            bodyLimit = min(bodyLimit, service.maxBodyBytes)
+        }
         if case .contentLength(let length) = bodyFraming, length > bodyLimit {
             logError = "body_too_large"
             return refuse(MatrixError(status: 413, code: .tooLarge, message: "Request body too large (limit \(bodyLimit) bytes)"))
         }
-        if expectsBody {
-            lastBodyActivity = .now()
-            bodyTimerPending = true
-        }
+        lastBodyActivity = startedAt
 
         switch route.rule.action {
         case .deny(let code):
@@ -411,6 +494,8 @@ final class GatewayHandler: ChannelDuplexHandler {
                 upstreamNeedsFlush = true
             } else {
                 pendingUpstreamParts.append(part)
+                pendingBodyBytes += buffer.readableBytes
+                connectUpstreamIfReady()
             }
         }
     }
@@ -431,6 +516,8 @@ final class GatewayHandler: ChannelDuplexHandler {
                 upstream.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
                 upstreamNeedsFlush = false
                 lastUpstreamActivity = .now()
+            } else {
+                connectUpstreamIfReady()
             }
         }
     }
@@ -501,14 +588,26 @@ final class GatewayHandler: ChannelDuplexHandler {
         if framing == .absent, !info.isHTTP2, [.POST, .PUT, .PATCH].contains(head.method) {
             upstreamFraming = .contentLength(0)
         }
-        upstreamHead = HeaderRewriter.upstreamRequestHead(
+        let rewritten = HeaderRewriter.upstreamRequestHead(
             from: head, target: target.forwardTarget, peerAddress: info.peerAddress, scheme: info.scheme, framing: upstreamFraming)
+        if HeaderRewriter.serializedSize(of: rewritten) > pool.configuration.maxRequestHeaderBytes {
+            // The upstream would drop the connection (Twisted does past 16 KiB): say so, not 502.
+            logError = "upstream_header_limit"
+            if expectsBody { closeAfterResponse = true }
+            return respond(MatrixError(status: 431, code: .unknown, message: "Request header fields too large for the homeserver"))
+        }
+        upstreamHead = rewritten
         upstreamTimeout = TimeAmount(route.rule.options.upstreamTimeout ?? runtime.timeouts.upstream)
+        bodyDeadline = TimeAmount(runtime.timeouts.bodyTotal)
         mode = .proxy(pool)
-        guard let check = runtime.edgeTokenCheck else { return acquireUpstream(pool) }
+        guard let check = runtime.edgeTokenCheck else {
+            tokenChecked = true
+            return connectUpstreamIfReady()
+        }
         switch check.decide(headers: head.headers, query: target.query) {
         case .forward:
-            acquireUpstream(pool)
+            tokenChecked = true
+            connectUpstreamIfReady()
         case .refuse:
             logError = "inactive_token"
             abortProxy(.inactiveToken)
@@ -522,13 +621,25 @@ final class GatewayHandler: ChannelDuplexHandler {
                 let handler = bound.value
                 guard handler.generation == expected, case .proxy = handler.mode, handler.context?.channel.isActive == true else { return }
                 if forward {
-                    handler.acquireUpstream(pool)
+                    handler.tokenChecked = true
+                    handler.connectUpstreamIfReady()
                 } else {
                     handler.logError = "inactive_token"
                     handler.abortProxy(.inactiveToken)
                 }
             }
         }
+    }
+
+    /// Takes an upstream connection once the request may go (its token passed the edge check) and
+    /// its body is complete or `limits.proxy_request_buffer` of it has arrived: a client that
+    /// trickles its body holds no upstream connection while it does.
+    private func connectUpstreamIfReady() {
+        guard tokenChecked, !upstreamRequested, let pool,
+            requestComplete || pendingBodyBytes >= runtime.limits.proxyRequestBuffer
+        else { return }
+        upstreamRequested = true
+        acquireUpstream(pool)
     }
 
     private func acquireUpstream(_ pool: UpstreamPool) {
@@ -565,16 +676,14 @@ final class GatewayHandler: ChannelDuplexHandler {
             connection.channel.write(part, promise: nil)
         }
         pendingUpstreamParts.removeAll()
+        pendingBodyBytes = 0
         // `.end` is not queued but derived from `requestComplete`, so a bodiless request that is
         // retried on another connection is sent whole again.
         if requestComplete { connection.channel.write(HTTPClientRequestPart.end(nil), promise: nil) }
         connection.channel.flush()
         lastUpstreamActivity = .now()
         scheduleUpstreamTimer()
-        if pendingDownstreamRead, connection.channel.isWritable {
-            pendingDownstreamRead = false
-            context.read()
-        }
+        resumeReadingIfAllowed()
     }
 
     private func detachUpstream(reusable: Bool, connection: UpstreamConnection) {
@@ -619,16 +728,14 @@ final class GatewayHandler: ChannelDuplexHandler {
     /// Gives up on the upstream and answers the client with `error`.
     private func abortProxy(_ error: MatrixError) {
         if let upstream { detachUpstream(reusable: false, connection: upstream) }
-        if pendingDownstreamRead {
-            pendingDownstreamRead = false
-            context.read()
-        }
         guard !responseStarted else {
             context.close(promise: nil)
             return
         }
         if !requestComplete { closeAfterResponse = true }
         respond(error)
+        // HTTP/2 drains the rest of the stream; HTTP/1 reads until the close.
+        resumeReadingIfAllowed()
     }
 
     // MARK: Timers
@@ -671,33 +778,37 @@ final class GatewayHandler: ChannelDuplexHandler {
     }
 
     private func scheduleBodyTimer() {
-        let timeout = TimeAmount(runtime.timeouts.body)
+        let now = NIODeadline.now()
+        let gap = TimeAmount(runtime.timeouts.body)
+        let delay = min(gap - (now - lastBodyActivity), bodyDeadline - (now - startedAt))
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        bodyTimer = context.eventLoop.scheduleTask(in: timeout) { bound.value.bodyTimerFired(timeout: timeout) }
+        bodyTimer = context.eventLoop.scheduleTask(in: max(delay, .zero)) { bound.value.bodyTimerFired() }
     }
 
-    private func bodyTimerFired(timeout: TimeAmount) {
+    /// One timer per request: body activity only moves a timestamp, and the timer re-arms itself
+    /// for whichever limit is nearer, the pause (`timeouts.body`) or the total deadline.
+    private func bodyTimerFired() {
         bodyTimer = nil
-        guard !requestComplete else { return }
-        let idleFor = NIODeadline.now() - lastBodyActivity
-        if idleFor < timeout {
-            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            bodyTimer = context.eventLoop.scheduleTask(in: timeout - idleFor) { bound.value.bodyTimerFired(timeout: timeout) }
-            return
-        }
-        logError = "body_timeout"
+        guard !requestComplete, isBusy else { return }
+        let now = NIODeadline.now()
+        let paused = now - lastBodyActivity >= TimeAmount(runtime.timeouts.body)
+        let overdue = now - startedAt >= bodyDeadline
+        guard paused || overdue else { return scheduleBodyTimer() }
+        logError = overdue ? "body_deadline" : "body_timeout"
+        let error = MatrixError(status: 408, code: .unknown, message: "Timed out waiting for the request body")
         if case .proxy = mode {
-            abortProxy(MatrixError(status: 408, code: .unknown, message: "Timed out waiting for the request body"))
+            abortProxy(error)
         } else if !responseStarted {
             closeAfterResponse = true
-            respond(MatrixError(status: 408, code: .unknown, message: "Timed out waiting for the request body"))
+            respond(error)
         } else {
+            // Answered already (HTTP/2 draining a refused body, or a local answer): end the stream or
+            // connection.
             context.close(promise: nil)
         }
     }
 
     private func cancelBodyTimer() {
-        bodyTimerPending = false
         bodyTimer?.cancel()
         bodyTimer = nil
     }
@@ -764,6 +875,8 @@ final class GatewayHandler: ChannelDuplexHandler {
             // Not re-entrantly: this may run inside the previous request's write path.
             let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
             context.eventLoop.execute { bound.value.drainPipelined() }
+        } else {
+            resumeReadingIfAllowed()
         }
     }
 
@@ -821,10 +934,7 @@ extension GatewayHandler: UpstreamExchange {
     }
 
     func upstreamWritabilityChanged(isWritable: Bool) {
-        if isWritable, pendingDownstreamRead {
-            pendingDownstreamRead = false
-            context.read()
-        }
+        if isWritable { resumeReadingIfAllowed() }
     }
 
     func upstreamFailed(_ error: (any Error)?) {

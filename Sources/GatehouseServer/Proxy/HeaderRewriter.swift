@@ -63,6 +63,14 @@ enum HeaderRewriter {
         return upstream
     }
 
+    /// The bytes `head` takes on the wire as an HTTP/1.1 request head (request line, header lines,
+    /// blank line), as ``UpstreamRequestEncoder`` writes it.
+    static func serializedSize(of head: HTTPRequestHead) -> Int {
+        var size = head.method.rawValue.utf8.count + head.uri.utf8.count + 14
+        for (name, value) in head.headers { size += name.utf8.count + value.utf8.count + 4 }
+        return size
+    }
+
     /// The response head sent to the client: hop-by-hop headers removed, HSTS set on TLS listeners.
     /// - Parameters:
     ///   - head: the upstream's response head.

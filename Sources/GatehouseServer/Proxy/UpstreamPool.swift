@@ -129,8 +129,12 @@ final class UpstreamPool {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
+                    // Gatehouse's own encoder: the framing it decided is the framing that is sent. The
+                    // decoder watches the requests going out, so it knows which responses have no body.
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(UpstreamRequestEncoder())
+                    try sync.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
+                    try sync.addHandler(UpstreamHandler())
                 }
             }
         let future: EventLoopFuture<any Channel>

@@ -1,0 +1,104 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// Caps the client connections a listener holds open, in total and per client address, so that one
+/// client (or a flood of idle connections) cannot use up the process's file descriptors: a listener
+/// always leaves room for the others, the internal one Synapse uses included, and for upstream
+/// connections. A connection over a cap is closed as soon as it is accepted, before TLS.
+final class ConnectionAdmission: Sendable {
+    let listener: String
+    let maxTotal: Int
+    let maxPerAddress: Int
+    private let logger: Logger
+    private let state = NIOLockedValueBox(State())
+
+    private struct State {
+        var total = 0
+        var perAddress: [String: Int] = [:]
+        var lastWarning = NIODeadline.uptimeNanoseconds(0)
+    }
+
+    /// - Parameters:
+    ///   - listener: the listener's name, for the log.
+    ///   - maxTotal: open connections allowed on this listener.
+    ///   - maxPerAddress: open connections allowed from one IP address.
+    ///   - logger: where refusals are reported (at most one line every 10 seconds).
+    init(listener: String, maxTotal: Int, maxPerAddress: Int, logger: Logger) {
+        self.listener = listener
+        self.maxTotal = maxTotal
+        self.maxPerAddress = maxPerAddress
+        self.logger = logger
+    }
+
+    /// Counts the connection in if it fits under both caps; it is counted out when it closes.
+    /// - Returns: `false` when the connection must be refused.
+    func admit(_ channel: any Channel) -> Bool {
+        let address = channel.remoteAddress?.ipAddress ?? "-"
+        let (admitted, warn) = state.withLockedValue { state -> (Bool, Bool) in
+            let fromAddress = state.perAddress[address, default: 0]
+            guard state.total < maxTotal, fromAddress < maxPerAddress else {
+                let now = NIODeadline.now()
+                let warn = now - state.lastWarning >= .seconds(10)
+                if warn { state.lastWarning = now }
+                return (false, warn)
+            }
+            state.total += 1
+            state.perAddress[address] = fromAddress + 1
+            return (true, false)
+        }
+        if warn {
+            logger.warning("refusing connections over the limit", metadata: [
+                "listener": "\(listener)", "peer": "\(address)", "max_connections": "\(maxTotal)",
+                "max_connections_per_address": "\(maxPerAddress)",
+            ])
+        }
+        guard admitted else { return false }
+        channel.closeFuture.whenComplete { _ in self.release(address) }
+        return true
+    }
+
+    private func release(_ address: String) {
+        state.withLockedValue { state in
+            state.total -= 1
+            let remaining = state.perAddress[address, default: 1] - 1
+            state.perAddress[address] = remaining > 0 ? remaining : nil
+        }
+    }
+
+    /// Connections open now (for tests and metrics).
+    var openConnections: Int { state.withLockedValue { $0.total } }
+}
+
+/// Logs why a listener cannot accept (EMFILE, ENFILE, ENOBUFS...), at most once every 10 seconds.
+/// NIO's `AcceptBackoffHandler` before it pauses accepting meanwhile, instead of retrying in a loop.
+final class AcceptErrorLogger: ChannelInboundHandler {
+    typealias InboundIn = any Channel
+    typealias InboundOut = any Channel
+
+    private let listener: String
+    private let logger: Logger
+    private var lastWarning = NIODeadline.uptimeNanoseconds(0)
+    private var suppressed = 0
+
+    init(listener: String, logger: Logger) {
+        self.listener = listener
+        self.logger = logger
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        let now = NIODeadline.now()
+        guard now - lastWarning >= .seconds(10) else {
+            suppressed += 1
+            return
+        }
+        logger.error("cannot accept connections; pausing accepts briefly", metadata: [
+            "listener": "\(listener)", "error": "\(error)", "suppressed_since_last": "\(suppressed)",
+        ])
+        lastWarning = now
+        suppressed = 0
+    }
+}
+
+@available(*, unavailable)
+extension AcceptErrorLogger: Sendable {}

@@ -1,0 +1,169 @@
+import NIOCore
+import NIOHTTP1
+
+/// Writes the request Gatehouse decided on to an upstream connection, byte for byte, with exactly the
+/// body framing the head carries.
+///
+/// NIO's `HTTPRequestEncoder` re-decides framing from the method: it treats `TRACE` as bodiless, drops
+/// the framing headers, and still writes the body bytes, which the upstream then reads as a second,
+/// unchecked request. Here nothing is re-decided. ``HeaderRewriter`` puts exactly one framing header on
+/// the head (or none, for a bodiless request), and this encoder enforces it: a `Content-Length` body
+/// must be exactly that long, a chunked body is chunk-encoded, and a body without framing is an error.
+/// Any violation fails the write and closes the connection before a stray byte can leave.
+///
+/// The target and header bytes are checked once more (no CR, LF, NUL, or other control bytes or spaces
+/// in the target): the inbound parsers already refuse them, and a proxy must not depend on a single
+/// check for what would split a request in two.
+final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = IOData
+
+    /// How the body of the request being written is framed.
+    private enum Framing {
+        case none
+        case length(remaining: Int)
+        case chunked
+    }
+
+    private var framing = Framing.none
+    private var inMessage = false
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        do {
+            switch unwrapOutboundIn(data) {
+            case .head(let head):
+                guard !inMessage else { throw UpstreamEncodingError.headWhileMessageOpen }
+                var buffer = context.channel.allocator.buffer(capacity: 256)
+                framing = try Self.serialize(head, into: &buffer)
+                inMessage = true
+                context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
+            case .body(let body):
+                guard inMessage else { throw UpstreamEncodingError.bodyOutsideMessage }
+                try writeBody(body, context: context, promise: promise)
+            case .end(let trailers):
+                guard inMessage else { throw UpstreamEncodingError.bodyOutsideMessage }
+                try writeEnd(trailers, context: context, promise: promise)
+            }
+        } catch {
+            // The connection is no longer in step with what was sent: nothing more may go out on it.
+            promise?.fail(error)
+            context.fireErrorCaught(error)
+            context.close(promise: nil)
+        }
+    }
+
+    private func writeBody(_ body: IOData, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) throws {
+        let count = body.readableBytes
+        switch framing {
+        case .none:
+            guard count == 0 else { throw UpstreamEncodingError.bodyWithoutFraming }
+            promise?.succeed()
+        case .length(let remaining):
+            guard count <= remaining else { throw UpstreamEncodingError.bodyLongerThanContentLength }
+            framing = .length(remaining: remaining - count)
+            context.write(wrapOutboundOut(body), promise: promise)
+        case .chunked:
+            // A zero-length chunk would end the body: empty parts are simply not written.
+            guard count > 0 else {
+                promise?.succeed()
+                return
+            }
+            var prefix = context.channel.allocator.buffer(capacity: 12)
+            prefix.writeString(String(count, radix: 16))
+            prefix.writeStaticString("\r\n")
+            context.write(wrapOutboundOut(.byteBuffer(prefix)), promise: nil)
+            context.write(wrapOutboundOut(body), promise: nil)
+            context.write(wrapOutboundOut(.byteBuffer(context.channel.allocator.buffer(staticString: "\r\n"))), promise: promise)
+        }
+    }
+
+    private func writeEnd(_ trailers: HTTPHeaders?, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) throws {
+        defer {
+            inMessage = false
+            framing = .none
+        }
+        switch framing {
+        case .none:
+            promise?.succeed()
+        case .length(let remaining):
+            guard remaining == 0 else { throw UpstreamEncodingError.bodyShorterThanContentLength }
+            promise?.succeed()
+        case .chunked:
+            // Trailers are not forwarded: they would be the one place a client could add headers that
+            // skipped the head's rewriting.
+            context.write(wrapOutboundOut(.byteBuffer(context.channel.allocator.buffer(staticString: "0\r\n\r\n"))), promise: promise)
+        }
+    }
+
+    /// Writes `METHOD SP target SP HTTP/1.1 CRLF`, the headers and the blank line; returns the framing
+    /// the headers announce.
+    private static func serialize(_ head: HTTPRequestHead, into buffer: inout ByteBuffer) throws -> Framing {
+        let method = head.method.rawValue
+        guard !method.isEmpty, method.utf8.allSatisfy(isTokenByte) else { throw UpstreamEncodingError.invalidMethod }
+        guard !head.uri.isEmpty, head.uri.utf8.allSatisfy(isTargetByte) else { throw UpstreamEncodingError.invalidTarget }
+        buffer.writeString(method)
+        buffer.writeInteger(UInt8(ascii: " "))
+        buffer.writeString(head.uri)
+        buffer.writeStaticString(" HTTP/1.1\r\n")
+        var framing = Framing.none
+        for (name, value) in head.headers {
+            guard !name.isEmpty, name.utf8.allSatisfy(isTokenByte), value.utf8.allSatisfy(isFieldValueByte) else {
+                throw UpstreamEncodingError.invalidHeader
+            }
+            if name.utf8.count == 14, name.lowercased() == "content-length" {
+                guard case .none = framing, let length = Int(value), length >= 0 else { throw UpstreamEncodingError.conflictingFraming }
+                framing = .length(remaining: length)
+            } else if name.utf8.count == 17, name.lowercased() == "transfer-encoding" {
+                guard case .none = framing, value == "chunked" else { throw UpstreamEncodingError.conflictingFraming }
+                framing = .chunked
+            }
+            buffer.writeString(name)
+            buffer.writeStaticString(": ")
+            buffer.writeString(value)
+            buffer.writeStaticString("\r\n")
+        }
+        buffer.writeStaticString("\r\n")
+        return framing
+    }
+
+    /// `tchar` of RFC 9110 §5.6.2.
+    private static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
+            UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
+            UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Anything visible, including bytes nginx forwards in queries (`{`, `"`, `|`, UTF-8), but no
+    /// control byte and no space: those would end or split the request line.
+    private static func isTargetByte(_ byte: UInt8) -> Bool {
+        byte > 0x20 && byte != 0x7F
+    }
+
+    /// Field values may hold spaces, tabs and obs-text, never CR, LF, NUL or other controls.
+    private static func isFieldValueByte(_ byte: UInt8) -> Bool {
+        byte >= 0x20 ? byte != 0x7F : byte == 0x09
+    }
+}
+
+/// A request part that would not reach the upstream as exactly one well-framed request.
+enum UpstreamEncodingError: Error, Equatable {
+    case invalidMethod
+    case invalidTarget
+    case invalidHeader
+    case conflictingFraming
+    case bodyWithoutFraming
+    case bodyLongerThanContentLength
+    case bodyShorterThanContentLength
+    case headWhileMessageOpen
+    case bodyOutsideMessage
+}
+
+@available(*, unavailable)
+extension UpstreamRequestEncoder: Sendable {}

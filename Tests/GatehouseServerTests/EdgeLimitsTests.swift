@@ -1,0 +1,103 @@
+import Foundation
+import GatehouseCore
+import GatehouseTesting
+import NIOPosix
+import Testing
+
+@testable import GatehouseServer
+
+/// Slow bodies, upstream connections held by slow clients, and heads too big for the upstream
+/// (issue 7, items 7 and 13).
+@Suite(.serialized)
+struct EdgeLimitsTests {
+    static let routes = """
+        GET   ^/health$   local health
+        *     ^/login$    local matrix-compat
+        *     ^/raw(/|$)  proxy raw
+        """
+
+    @Test func aTricklingProxiedBodyGets408AtTheTotalDeadlineAndHoldsNoUpstreamConnection() async throws {
+        let origin = try await RawOrigin(group: MultiThreadedEventLoopGroup.singleton)
+        let yaml = "timeouts: {body: 5s, body_total: 1500ms}"
+        try await withTestGateway(routes: Self.routes, upstreams: ["raw": origin.port], extraYAML: yaml) { port in
+            let (response, elapsed) = try await blocking {
+                let client = try RawHTTPClient(port: port, timeoutSeconds: 10)
+                let start = Date()
+                try client.send("POST /raw/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+                // One byte every 200 ms: never a pause long enough for `timeouts.body`.
+                for _ in 0..<20 {
+                    guard (try? client.send("x")) != nil else { break }
+                    Thread.sleep(forTimeInterval: 0.2)
+                    if Date().timeIntervalSince(start) > 2.5 { break }
+                }
+                return (try client.readResponse(), Date().timeIntervalSince(start))
+            }
+            #expect(response.status == 408)
+            #expect(response.body.contains("M_UNKNOWN"))
+            #expect(elapsed < 5, "cut by the total deadline, not only by pauses")
+            #expect(origin.connections == 0, "a trickling body took no upstream connection")
+            #expect(origin.requests.isEmpty)
+        }
+        try await origin.stop()
+    }
+
+    @Test func aLocalEndpointsBodyHasAShortTotalDeadline() async throws {
+        let yaml = "timeouts: {body: 5s, local_body: 800ms}"
+        try await withTestGateway(routes: Self.routes, upstreams: ["raw": 9], extraYAML: yaml) { port in
+            let response = try await blocking {
+                let client = try RawHTTPClient(port: port, timeoutSeconds: 10)
+                try client.send("POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{")
+                for _ in 0..<10 {
+                    Thread.sleep(forTimeInterval: 0.2)
+                    guard (try? client.send(" ")) != nil else { break }
+                }
+                return try client.readResponse()
+            }
+            #expect(response.status == 408)
+        }
+    }
+
+    @Test func aProxiedBodyIsGatheredBeforeAnUpstreamConnectionIsTaken() async throws {
+        let origin = try await RawOrigin(group: MultiThreadedEventLoopGroup.singleton)
+        try await withTestGateway(routes: Self.routes, upstreams: ["raw": origin.port]) { port in
+            let response = try await blocking {
+                let client = try RawHTTPClient(port: port, timeoutSeconds: 10)
+                try client.send("POST /raw/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234")
+                Thread.sleep(forTimeInterval: 0.3)
+                #expect(origin.connections == 0, "half a small body: no upstream connection yet")
+                try client.send("56789")
+                return try client.readResponse()
+            }
+            #expect(response.status == 200)
+            #expect(origin.requests.map { String(decoding: $0.body, as: UTF8.self) } == ["0123456789"])
+        }
+        try await origin.stop()
+    }
+
+    @Test func aBodyLargerThanTheBufferStreamsOnceTheBufferIsFull() async throws {
+        let origin = try await RawOrigin(group: MultiThreadedEventLoopGroup.singleton)
+        let yaml = "limits: {proxy_request_buffer: 1KiB}"
+        try await withTestGateway(routes: Self.routes, upstreams: ["raw": origin.port], extraYAML: yaml) { port in
+            let body = String(repeating: "a", count: 4096)
+            let response = try await request(port: port, "POST /raw/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 4096\r\n\r\n\(body)")
+            #expect(response.status == 200)
+            #expect(origin.requests.first?.body.count == 4096)
+        }
+        try await origin.stop()
+    }
+
+    @Test func aHeadTooBigForTheUpstreamGets431NotA502() async throws {
+        let origin = try await RawOrigin(group: MultiThreadedEventLoopGroup.singleton)
+        try await withTestGateway(routes: Self.routes, upstreams: ["raw": origin.port]) { port in
+            let big = String(repeating: "t", count: 20 * 1024)
+            let refused = try await request(port: port, "GET /raw/a HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(big)\r\n\r\n")
+            #expect(refused.status == 431)
+            #expect(refused.body.contains("homeserver"))
+            let fits = String(repeating: "t", count: 8 * 1024)
+            let accepted = try await request(port: port, "GET /raw/b HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(fits)\r\n\r\n")
+            #expect(accepted.status == 200)
+            #expect(origin.requests.map(\.target) == ["/raw/b"])
+        }
+        try await origin.stop()
+    }
+}

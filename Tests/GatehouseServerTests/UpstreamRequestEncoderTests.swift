@@ -1,0 +1,81 @@
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
+import Testing
+
+@testable import GatehouseServer
+
+/// The upstream encoder sends exactly the framing it is given, for every method (issue 7, item 1).
+struct UpstreamRequestEncoderTests {
+    static func encode(_ parts: [HTTPClientRequestPart]) throws -> (bytes: String, channel: EmbeddedChannel) {
+        let channel = EmbeddedChannel(handler: UpstreamRequestEncoder())
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        for part in parts {
+            channel.write(part, promise: nil)
+        }
+        channel.flush()
+        var bytes: [UInt8] = []
+        while let data = try channel.readOutbound(as: IOData.self) {
+            guard case .byteBuffer(var buffer) = data else { continue }
+            bytes += buffer.readBytes(length: buffer.readableBytes)!
+        }
+        return (String(decoding: bytes, as: UTF8.self), channel)
+    }
+
+    static func head(_ method: HTTPMethod, uri: String = "/x", _ headers: [(String, String)]) -> HTTPClientRequestPart {
+        .head(HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: HTTPHeaders(headers)))
+    }
+
+    @Test(arguments: [HTTPMethod.TRACE, .GET, .HEAD, .DELETE, .OPTIONS, .RAW(value: "PROPFIND")])
+    func aContentLengthBodyIsSentAsDecidedForAnyMethod(method: HTTPMethod) throws {
+        let (bytes, _) = try Self.encode([
+            Self.head(method, [("Host", "h"), ("Content-Length", "5")]), .body(.byteBuffer(ByteBuffer(string: "hello"))), .end(nil),
+        ])
+        #expect(bytes == "\(method.rawValue) /x HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello")
+    }
+
+    @Test func aChunkedBodyIsChunkEncodedAndTrailersAreNotForwarded() throws {
+        let (bytes, _) = try Self.encode([
+            Self.head(.GET, [("Host", "h"), ("Transfer-Encoding", "chunked")]),
+            .body(.byteBuffer(ByteBuffer(string: "hello"))), .body(.byteBuffer(ByteBuffer())),
+            .body(.byteBuffer(ByteBuffer(string: String(repeating: "a", count: 20)))), .end(HTTPHeaders([("X-Trailer", "t")])),
+        ])
+        #expect(bytes == "GET /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n14\r\n\(String(repeating: "a", count: 20))\r\n0\r\n\r\n")
+    }
+
+    @Test func targetBytesNginxForwardsAreWrittenAsGiven() throws {
+        let target = #"/sync?filter={"a":"|\^`"}&n=caf"# + "\u{e9}"
+        let (bytes, _) = try Self.encode([Self.head(.GET, uri: target, [("Host", "h")]), .end(nil)])
+        #expect(bytes == "GET \(target) HTTP/1.1\r\nHost: h\r\n\r\n")
+    }
+
+    @Test(arguments: [
+        [Self.head(.GET, [("Host", "h")]), .body(.byteBuffer(ByteBuffer(string: "x"))), .end(nil)],
+        [Self.head(.POST, [("Content-Length", "2")]), .body(.byteBuffer(ByteBuffer(string: "abc"))), .end(nil)],
+        [Self.head(.POST, [("Content-Length", "4")]), .body(.byteBuffer(ByteBuffer(string: "xyz"))), .end(nil)],
+        [Self.head(.POST, [("Content-Length", "1"), ("Transfer-Encoding", "chunked")]), .end(nil)],
+        [Self.head(.GET, uri: "/a b", [("Host", "h")]), .end(nil)],
+        [Self.head(.GET, uri: "/a\r\nX: y", [("Host", "h")]), .end(nil)],
+        [Self.head(.GET, [("X-Bad", "a\r\nInjected: 1")]), .end(nil)],
+    ] as [[HTTPClientRequestPart]])
+    func anythingThatWouldNotBeExactlyOneRequestClosesTheConnection(parts: [HTTPClientRequestPart]) throws {
+        let channel = EmbeddedChannel(handler: UpstreamRequestEncoder())
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        var failed = false
+        for part in parts {
+            let promise = channel.eventLoop.makePromise(of: Void.self)
+            channel.write(part, promise: promise)
+            channel.flush()
+            channel.embeddedEventLoop.run()
+            promise.futureResult.whenFailure { _ in failed = true }
+        }
+        #expect(failed)
+        #expect(!channel.isActive)
+        #expect(throws: UpstreamEncodingError.self) { try channel.throwIfErrorCaught() }
+        var leaked = ""
+        while let data = try channel.readOutbound(as: IOData.self) {
+            if case .byteBuffer(let buffer) = data { leaked += String(buffer: buffer) }
+        }
+        #expect(!leaked.contains("Injected") && !leaked.contains("abc"), "no byte of the part that broke the framing left")
+    }
+}
