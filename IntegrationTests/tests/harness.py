@@ -213,8 +213,10 @@ class H2Response:
 
 
 def h2_request(port: int, method: str, path: str, headers: Iterable[tuple[str, str]] = (),
-               body: bytes = b"", *, timeout: float = 15.0) -> H2Response:
-    """One h2 request whose :path is sent exactly as given (no client normalisation)."""
+               body: bytes = b"", *, timeout: float = 15.0, validate: bool = True) -> H2Response:
+    """One h2 request whose :path is sent exactly as given (no client normalisation);
+    validate=False lets the client send headers its own checks would refuse (e.g. a `host` that
+    differs from :authority)."""
     import h2.config
     import h2.connection
     import h2.events
@@ -223,7 +225,9 @@ def h2_request(port: int, method: str, path: str, headers: Iterable[tuple[str, s
     sock = client_tls(["h2"]).wrap_socket(raw, server_hostname=SERVER_NAME)
     try:
         assert sock.selected_alpn_protocol() == "h2", "server did not negotiate h2"
-        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(
+            client_side=True, header_encoding="utf-8", validate_outbound_headers=validate,
+            normalize_outbound_headers=validate))
         conn.initiate_connection()
         sid = conn.get_next_available_stream_id()
         conn.send_headers(sid, [(":method", method), (":scheme", "https"),
