@@ -517,12 +517,16 @@ final class GatewayHandler: ChannelDuplexHandler {
         upstreamTimeout = TimeAmount(route.rule.options.upstreamTimeout ?? runtime.timeouts.upstream)
         mode = .proxy(pool)
         guard let check = runtime.edgeTokenCheck else { return acquireUpstream(pool) }
-        switch check.decide(headers: head.headers, query: target.query) {
+        // Judged on the head Synapse will get: headers named in `Connection` are gone from it.
+        switch check.decide(method: head.method, headers: upstreamHead?.headers ?? head.headers, query: target.query) {
         case .forward:
             acquireUpstream(pool)
         case .refuse:
             logError = "inactive_token"
             abortProxy(.inactiveToken)
+        case .ambiguous(let error):
+            logError = "ambiguous_token"
+            abortProxy(error)
         case .lookup(let hash):
             // Reads stay held meanwhile (no upstream yet), so at most one read's worth is buffered.
             let expected = generation
