@@ -33,13 +33,22 @@ struct RoutesCommand: ParsableCommand {
             for step in trail {
                 let rule = step.route.rule
                 let where_ = "\(rule.source)"
-                if step.patternMatched && step.methodAllowed {
+                switch step.outcome {
+                case .noMatch:
+                    continue
+                case .failed(let error) where step.methodAllowed:
+                    print("failed:    \(where_)  \(rule.source.text)")
+                    print("error:     the pattern could not be evaluated on this path (\(error.shortDescription): \(error))")
+                    print("why:       rule \(step.route.index + 1) applies to \(method); a pattern error is never taken for \"no match\", so Gatehouse answers 500 M_UNKNOWN and tries no later rule")
+                    return
+                case .failed(let error):
+                    print("skipped:   \(where_)  pattern could not be evaluated (\(error.shortDescription)), but the rule is for \(rule.methods.map { $0.sorted().joined(separator: ",") } ?? "*") only")
+                case .matched where step.methodAllowed:
                     print("winner:    \(where_)  \(rule.source.text)")
                     print("action:    \(rule.action)")
                     print("why:       rule \(step.route.index + 1) is the first whose methods include \(method) and whose pattern \(rule.pattern) matches the canonical path")
                     return
-                }
-                if step.patternMatched {
+                case .matched:
                     print("skipped:   \(where_)  pattern matches but the rule is for \(rule.methods.map { $0.sorted().joined(separator: ",") } ?? "*") only")
                 }
             }

@@ -75,6 +75,7 @@ struct ConfigurationTests {
         #expect(config.matrix.kind == .synapse)
         #expect(config.database.path == "\(fixture.directory)/gatehouse.db")
         #expect(config.routes.files == ["\(fixture.directory)/matrix.routes"])
+        #expect(config.routes.matchLimits == .default)
         #expect(config.upstreams["synapse"]?.members == [UpstreamMember(host: "127.0.0.1", port: 8008)])
         #expect(config.upstreams["synapse"]?.balance == .roundRobin)
         #expect(config.limits.maxBodyBytes == 50 << 20)
@@ -152,6 +153,10 @@ struct ConfigurationTests {
         ("homeserver: example.org", "homeserver: example.org\n  kind: dendrite", "matrix.kind: unsupported homeserver kind 'dendrite'"),
         ("database: {path: gatehouse.db}", "database: {}", "database.path: is required"),
         ("routes: {files: [matrix.routes]}", "routes: {files: []}", "routes.files: must list at least one route file"),
+        ("routes: {files: [matrix.routes]}", "routes: {files: [matrix.routes], match_limit: 10}", "routes.match_limit: 10 is out of range"),
+        ("routes: {files: [matrix.routes]}", "routes: {files: [matrix.routes], depth_limit: lots}", "routes.depth_limit: expected a whole number"),
+        ("routes: {files: [matrix.routes]}", "routes: {files: [matrix.routes], jit_stack_size: 1KiB}", "routes.jit_stack_size: 1024 bytes is out of range"),
+        ("routes: {files: [matrix.routes]}", "routes: {files: [matrix.routes], heap_limit: 1}", "routes.heap_limit: unknown key"),
         ("members: [\"http://127.0.0.1:8008/\"]", "members: [\"https://127.0.0.1:8008/\"]", "upstreams.synapse.members[0]: 'https://127.0.0.1:8008/' is not an upstream URL"),
         ("members: [\"http://127.0.0.1:8008/\"]", "members: [\"http://127.0.0.1:8008/path\"]", "is not an upstream URL"),
         ("members: [\"http://127.0.0.1:8008/\"]", "members: []", "upstreams.synapse.members: must list at least one server"),
@@ -180,6 +185,14 @@ struct ConfigurationTests {
     func optionalSectionErrors(extra: String, message: String) throws {
         let errors = try ConfigFixture().errors(ConfigFixture.valid + "\n" + extra + "\n")
         #expect(errors.contains { $0.contains(message) }, "\(errors)")
+    }
+
+    @Test func routeMatchLimitsAreConfigurable() throws {
+        let fixture = try ConfigFixture()
+        let yaml = ConfigFixture.valid.replacingOccurrences(
+            of: "routes: {files: [matrix.routes]}", with: "routes: {files: [matrix.routes], match_limit: 5000, depth_limit: 300, jit_stack_size: 64KiB}")
+        let config = try fixture.load(yaml)
+        #expect(config.routes.matchLimits == MatchLimits(matchLimit: 5000, depthLimit: 300, jitStackBytes: 64 << 10))
     }
 
     @Test func missingSectionsAreAllReportedAtOnce() throws {

@@ -12,7 +12,7 @@ struct RouteTableTests {
 
     private func decide(_ table: RouteTable, _ method: String, _ target: String) throws -> RouteAction? {
         let path = try CanonicalPath.parse(target).get().canonicalPath
-        return table.match(method: method, path: path, scratch: MatchScratch())?.rule.action
+        return table.match(method: method, path: path, scratch: MatchScratch()).route?.rule.action
     }
 
     @Test func shippedRouteFileMatchesTheEmbeddedCopy() throws {
@@ -90,9 +90,9 @@ struct RouteTableTests {
             """, file: "t")
         let table = try RouteTable(rules: rules, upstreams: [])
         let scratch = MatchScratch()
-        #expect(table.match(method: "GET", path: "/health", scratch: scratch)?.rule.action == .deny(403))
-        #expect(table.match(method: "POST", path: "/health", scratch: scratch)?.rule.action == .local(.health))
-        #expect(table.match(method: "GET", path: "/hello", scratch: scratch)?.rule.action == .deny(403))
+        #expect(table.match(method: "GET", path: "/health", scratch: scratch).route?.rule.action == .deny(403))
+        #expect(table.match(method: "POST", path: "/health", scratch: scratch).route?.rule.action == .local(.health))
+        #expect(table.match(method: "GET", path: "/hello", scratch: scratch).route?.rule.action == .deny(403))
     }
 
     @Test func literalPatternsAreRecognised() {
@@ -163,8 +163,94 @@ struct RouteTableTests {
     @Test func regexIsJITCompiled() throws {
         let regex = try PCRE2Regex("^/_matrix/client/(r0|v3)/sync$")
         #expect(regex.isJITCompiled)
-        #expect(regex.matches("/_matrix/client/v3/sync"))
-        #expect(!regex.matches("/_matrix/client/v3/sync/x"))
+        #expect(regex.match("/_matrix/client/v3/sync", scratch: MatchScratch()) == .matched(0..<23))
+        #expect(regex.match("/_matrix/client/v3/sync/x", scratch: MatchScratch()) == .noMatch)
+    }
+
+    // MARK: Match errors (issue 7, item 12)
+
+    static let catastrophic = """
+        *    ^/x/(a+)+$   deny 403
+        GET  ^/y/(b+)+$   deny 403
+        *    ^/           proxy up
+        """
+    static let crafted = "/x/" + String(repeating: "a", count: 40) + "b"
+
+    @Test func patternErrorIsNeitherMatchNorNoMatch() throws {
+        let regex = try PCRE2Regex("^/x/(a+)+$")
+        guard case .failed(let error) = regex.match(Self.crafted, scratch: MatchScratch()) else {
+            Issue.record("nested quantifiers on a crafted path must hit the match limit")
+            return
+        }
+        #expect(error.shortDescription == "match_limit")
+        #expect(error.description == "match limit exceeded")
+        #expect(regex.match("/x/aaa", scratch: MatchScratch()).isMatch)
+        // With PCRE2's default limits the same match also fails (only later): it is never "no match".
+        #expect(regex.match(Self.crafted, scratch: MatchScratch(limits: MatchLimits(matchLimit: 10_000_000, depthLimit: 10_000_000, jitStackBytes: 32 << 10))) != .noMatch)
+    }
+
+    @Test func patternErrorStopsTheWalkInsteadOfFallingThrough() throws {
+        let table = try RouteTable(rules: RouteFileParser.parse(Self.catastrophic, file: "t.routes"), upstreams: ["up"])
+        let scratch = MatchScratch()
+        guard case .failed(let route, let error) = table.match(method: "GET", path: Self.crafted, scratch: scratch) else {
+            Issue.record("the deny rule's error must decide, not the proxy rule after it")
+            return
+        }
+        #expect(route.index == 0 && "\(route.rule.source)" == "t.routes:1")
+        #expect(error.shortDescription == "match_limit")
+        #expect(table.match(method: "GET", path: "/x/aaa", scratch: scratch).route?.rule.action == .deny(403))
+        #expect(table.match(method: "GET", path: "/z", scratch: scratch).route?.rule.action == .proxy("up"))
+        // A rule whose methods exclude the request is not evaluated, so its pattern cannot fail it.
+        let craftedY = "/y/" + String(repeating: "b", count: 40) + "c"
+        #expect(table.match(method: "POST", path: craftedY, scratch: scratch).route?.rule.action == .proxy("up"))
+        guard case .failed = table.match(method: "GET", path: craftedY, scratch: scratch) else {
+            Issue.record("GET is judged by the rule whose pattern fails")
+            return
+        }
+        // The trail of `gatehouse routes test` ends at the failing rule.
+        let trail = table.explain(method: "GET", path: Self.crafted)
+        #expect(trail.count == 1)
+        #expect(trail.last.map { $0.outcome == .failed(error) && $0.methodAllowed } == true)
+    }
+
+    @Test func tableLimitsApplyToEveryMatch() throws {
+        let rules = try RouteFileParser.parse("*  ^/(a+)+$  deny 403\n*  ^/  proxy up", file: "t")
+        // 2^12 ways to split the a's: within the default limits, beyond a limit of 1,000.
+        let path = "/" + String(repeating: "a", count: 12) + "b"
+        let generous = try RouteTable(rules: rules, upstreams: ["up"])
+        let tight = try RouteTable(rules: rules, upstreams: ["up"], limits: MatchLimits(matchLimit: 1_000, depthLimit: 100, jitStackBytes: 32 << 10))
+        // One scratch serves both tables, as an event loop's would.
+        let scratch = MatchScratch()
+        #expect(generous.match(method: "GET", path: path, scratch: scratch).route?.rule.action == .proxy("up"))
+        guard case .failed = tight.match(method: "GET", path: path, scratch: scratch) else {
+            Issue.record("tight limits must stop the match")
+            return
+        }
+        #expect(scratch.limits == tight.limits)
+        #expect(generous.match(method: "GET", path: path, scratch: scratch).route?.rule.action == .proxy("up"))
+        #expect(scratch.limits == .default)
+    }
+
+    @Test func exactPathsNeverHideAPatternError() throws {
+        // The literal rule's path makes the earlier pattern fail: the dictionary must not skip that.
+        let literal = "/" + String(repeating: "h", count: 40) + "-"
+        let rules = try RouteFileParser.parse("*  ^/(h+)+$  deny 403\n*  ^\(literal)$  proxy up\n*  ^/ok$  proxy up", file: "t")
+        #expect(RouteTable.literalPath(of: "^\(literal)$") == literal)
+        let table = try RouteTable(rules: rules, upstreams: ["up"])
+        guard case .failed(let route, _) = table.match(method: "GET", path: literal, scratch: MatchScratch()) else {
+            Issue.record("the pattern error must be reported for the literal path too")
+            return
+        }
+        #expect(route.index == 0)
+        #expect(table.match(method: "GET", path: "/ok", scratch: MatchScratch()).route?.rule.action == .proxy("up"))
+    }
+}
+
+extension RouteTable.Match {
+    /// The matched route, or `nil` for no match and for an error (tests only).
+    var route: CompiledRoute? {
+        if case .matched(let route) = self { return route }
+        return nil
     }
 }
 

@@ -190,27 +190,94 @@ struct EdgeTokenCheckTests {
         let check = EdgeTokenCheck(validator: fixture.endpoint.validator)
         let (token, _) = try await fixture.issue()
         let bearer: HTTPHeaders = ["Authorization": "Bearer \(token)"]
-        guard case .lookup(let hash) = check.decide(headers: bearer, query: nil) else {
+        guard case .lookup(let hash) = check.decide(method: .GET, headers: bearer, query: nil) else {
             Issue.record("an unknown token must be looked up")
             return
         }
         #expect(await check.resolve(hash: hash))
-        #expect(check.decide(headers: bearer, query: nil) == .forward, "now cached")
-        #expect(check.decide(headers: [:], query: "access_token=\(token)&x=1") == .forward)
+        #expect(check.decide(method: .GET, headers: bearer, query: nil) == .forward, "now cached")
+        #expect(check.decide(method: .GET, headers: [:], query: "access_token=\(token)&x=1") == .forward)
 
         let session = try #require(try await fixture.store.compatSessions.activeSessions(userId: fixture.user.id).first)
         try await fixture.store.compatSessions.finish(sessionId: session.id, at: fixture.clock.now())
         // The revocation moved the store's counter, so memory is dropped and the store says no.
-        #expect(check.decide(headers: bearer, query: nil) == .lookup(hash: hash))
+        #expect(check.decide(method: .GET, headers: bearer, query: nil) == .lookup(hash: hash))
         #expect(await check.resolve(hash: hash) == false)
-        #expect(check.decide(headers: bearer, query: nil) == .refuse, "and from then on memory refuses it")
+        #expect(check.decide(method: .GET, headers: bearer, query: nil) == .refuse, "and from then on memory refuses it")
 
-        // Not Gatehouse's to judge: appservice tokens, other formats, no token, or a header+query mix.
-        #expect(check.decide(headers: ["Authorization": "Bearer as_token_of_a_bridge"], query: nil) == .forward)
-        #expect(check.decide(headers: ["Authorization": "Bearer syt_YWxpY2U_TGhbGTLXNnRmOYvkjodM_1mCNv7"], query: nil) == .forward)
-        #expect(check.decide(headers: [:], query: nil) == .forward)
-        #expect(check.decide(headers: bearer, query: "access_token=\(token)") == .forward)
+        // Not Gatehouse's to judge: appservice tokens, other formats, no token, federation signatures.
+        #expect(check.decide(method: .GET, headers: ["Authorization": "Bearer as_token_of_a_bridge"], query: nil) == .forward)
+        #expect(check.decide(method: .GET, headers: ["Authorization": "Bearer syt_YWxpY2U_TGhbGTLXNnRmOYvkjodM_1mCNv7"], query: nil) == .forward)
+        #expect(check.decide(method: .GET, headers: [:], query: nil) == .forward)
+        #expect(check.decide(method: .PUT, headers: ["Authorization": "X-Matrix origin=a,key=\"k\",sig=\"s\""], query: nil) == .forward)
         #expect(MatrixError.inactiveToken.json == #"{"errcode":"M_UNKNOWN_TOKEN","error":"Token is not active","soft_logout":false}"#)
+    }
+
+    /// Every spelling of a dead token that Synapse would read is refused: as the token (dead), or as
+    /// ambiguous; none is forwarded or looked up as something else.
+    @Test func deadTokenIsRefusedInEverySpellingSynapseReads() async throws {
+        let fixture = try await IntrospectionFixture()
+        let check = EdgeTokenCheck(validator: fixture.endpoint.validator)
+        let (dead, _) = try await fixture.issue(device: "DEAD")
+        let (live, _) = try await fixture.issue(device: "LIVE")
+        let session = try #require(try await fixture.store.compatSessions.activeSessions(userId: fixture.user.id).first(where: { $0.deviceId == "DEAD" }))
+        try await fixture.store.compatSessions.finish(sessionId: session.id, at: fixture.clock.now())
+        for token in [dead, live] {
+            guard case .lookup(let hash) = check.decide(method: .GET, headers: ["Authorization": "Bearer \(token)"], query: nil) else {
+                Issue.record("first sight of a token is a lookup")
+                return
+            }
+            #expect(await check.resolve(hash: hash) == (token == live))
+        }
+        let missing = { (message: String) in EdgeTokenCheck.Decision.ambiguous(MatrixError(status: 401, code: .missingToken, message: message)) }
+
+        let refusedAsDead = [
+            "access_token=\(dead)", "access%5Ftoken=\(dead)", "access%5ftoken=\(dead)", "%61ccess_token=\(dead)",
+            "%61%63%63%65%73%73%5F%74%6F%6B%65%6E=\(dead)", "access_token=\(dead)&x=%zz", "access_token=\(dead)&x=%ff",
+            "x=%zz&access_token=\(dead)", "x=1;access_token=\(dead)", "access_token=\(dead);x=1", "x=1;access%5Ftoken=\(dead)",
+            "x=1&access_token=\(dead)&y=2", "access_token=%6D%63%74%5F\(dead.dropFirst(4))",
+        ]
+        for query in refusedAsDead {
+            #expect(check.decide(method: .GET, headers: [:], query: Substring(query)) == .refuse, "\(query)")
+        }
+        let ambiguousQueries = [
+            "access_token=\(dead)&access_token=\(dead)", "access_token=\(dead)&access_token=\(live)", "access_token=\(live)&access_token=\(dead)",
+            "access_token=\(live);access%5Ftoken=\(dead)", "access_token=&access_token=\(dead)", "access_token=\(dead)+",
+            "access_token=\(dead)%zz", "access_token=\(dead)%C3%A9",
+        ]
+        for query in ambiguousQueries {
+            guard case .ambiguous(let error) = check.decide(method: .GET, headers: [:], query: Substring(query)) else {
+                Issue.record("\(query) must be refused as ambiguous")
+                continue
+            }
+            #expect(error.status == 401 && error.code == .missingToken, "\(query)")
+        }
+        // Headers: exact `Bearer` spelling only, one header, never with a query token.
+        #expect(check.decide(method: .GET, headers: ["Authorization": "Bearer \(dead)"], query: "since=1") == .refuse)
+        #expect(check.decide(method: .GET, headers: ["Authorization": "\tBearer \(dead) "], query: nil) == .refuse)
+        #expect(check.decide(method: .GET, headers: ["Authorization": "bearer \(dead)"], query: nil) == missing(AccessToken.Message.invalidHeader))
+        #expect(check.decide(method: .GET, headers: ["Authorization": "Bearer  \(dead)"], query: nil) == missing(AccessToken.Message.invalidHeader))
+        var two = HTTPHeaders()
+        two.add(name: "Authorization", value: "Bearer \(live)")
+        two.add(name: "Authorization", value: "Bearer \(dead)")
+        #expect(check.decide(method: .GET, headers: two, query: nil) == missing(AccessToken.Message.tooManyHeaders))
+        let liveHeader: HTTPHeaders = ["Authorization": "Bearer \(live)"]
+        for query in ["access_token=\(dead)", "access%5Ftoken=\(dead)", "x=1;access_token=\(dead)", "access_token="] {
+            #expect(check.decide(method: .GET, headers: liveHeader, query: Substring(query)) == missing(AccessToken.Message.mixing), "\(query)")
+        }
+        // A form-encoded POST body, which Twisted merges into the query arguments, cannot be seen here.
+        let form: HTTPHeaders = ["Content-Type": "application/x-www-form-urlencoded", "Content-Length": "40"]
+        #expect(check.decide(method: .POST, headers: form, query: nil) == missing(AccessToken.Message.formBody))
+        #expect(check.decide(method: .POST, headers: form, query: Substring("access_token=\(live)")) == missing(AccessToken.Message.formBody))
+        var formWithHeader = form
+        formWithHeader.add(name: "Authorization", value: "Bearer \(live)")
+        #expect(check.decide(method: .POST, headers: formWithHeader, query: nil) == .forward, "with a header a body token only makes Synapse refuse")
+
+        // The live token goes through in the spellings clients use.
+        #expect(check.decide(method: .GET, headers: liveHeader, query: "since=1") == .forward)
+        #expect(check.decide(method: .GET, headers: [:], query: Substring("access_token=\(live)")) == .forward)
+        #expect(check.decide(method: .GET, headers: [:], query: Substring("access%5Ftoken=\(live)")) == .forward)
+        #expect(check.decide(method: .POST, headers: ["Authorization": "Bearer \(live)", "Content-Type": "application/json"], query: nil) == .forward)
     }
 }
 

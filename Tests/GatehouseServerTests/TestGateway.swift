@@ -1,5 +1,6 @@
 import Foundation
 import GatehouseCore
+import GatehouseStorage
 import GatehouseTesting
 import Logging
 import NIOCore
@@ -9,11 +10,13 @@ import ServiceLifecycle
 @testable import GatehouseServer
 
 /// Runs a real ``GatehouseServer`` in-process on an ephemeral plain-HTTP port, with a route table and
-/// upstreams given as text, for the duration of `body`.
+/// upstreams given as text, for the duration of `body`. With `identityStore`, proxied requests get
+/// the edge token check against that store.
 func withTestGateway<T>(
     routes: String,
     upstreams: [String: Int],
     extraYAML: String = "",
+    identityStore: (any IdentityStore)? = nil,
     _ body: (_ port: Int) async throws -> T
 ) async throws -> T {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-test-\(UUID().uuidString)").path
@@ -40,7 +43,9 @@ func withTestGateway<T>(
     let bundle = try ConfigurationBundle.load(path: "\(directory)/gatehouse.yaml")
     var logger = Logger(label: "test")
     logger.logLevel = .critical
-    let runtime = GatewayRuntime(configuration: bundle.configuration, routes: bundle.routes, responders: [.health: HealthResponder()], logger: logger)
+    let oauth2 = identityStore.map { OAuth2Service(configuration: bundle.configuration, store: $0) }
+    let runtime = GatewayRuntime(
+        configuration: bundle.configuration, routes: bundle.routes, responders: [.health: HealthResponder()], logger: logger, oauth2: oauth2)
 
     let (ports, continuation) = AsyncStream<Int>.makeStream()
     let server = try GatehouseServer(runtime: runtime, group: MultiThreadedEventLoopGroup.singleton) { bound in

@@ -16,7 +16,7 @@ public struct ConfigurationBundle: Sendable {
         let configuration = try ConfigurationLoader.load(path: path)
         do {
             let routes = try RouteTable.load(
-                files: configuration.routes.files, upstreams: Set(configuration.upstreams.keys),
+                files: configuration.routes.files, upstreams: Set(configuration.upstreams.keys), limits: configuration.routes.matchLimits,
                 read: { FileManager.default.contents(atPath: $0).map { String(decoding: $0, as: UTF8.self) } })
             return ConfigurationBundle(configuration: configuration, routes: routes)
         } catch {

@@ -244,13 +244,17 @@ private final class SectionReader {
     }
 
     func readRoutes(_ node: ConfigNode) throws -> RoutesConfiguration {
-        let map = try node.mapping(allowed: ["files"])
+        let map = try node.mapping(allowed: ["files", "match_limit", "depth_limit", "jit_stack_size"])
         let fileNodes = try map.required("files", hint: "List the route files, e.g. [matrix.routes]").sequence()
         guard !fileNodes.isEmpty else {
             throw ConfigurationError(keyPath: node.child("files"), problem: "must list at least one route file",
                 fix: "`gatehouse config generate` writes the default matrix.routes")
         }
-        return RoutesConfiguration(files: try fileNodes.map { try path($0) })
+        var limits = MatchLimits.default
+        if let value = map["match_limit"] { limits.matchLimit = UInt32(try value.int(range: 1_000...100_000_000)) }
+        if let value = map["depth_limit"] { limits.depthLimit = UInt32(try value.int(range: 100...10_000_000)) }
+        if let value = map["jit_stack_size"] { limits.jitStackBytes = try value.byteSize(range: (32 << 10)...(64 << 20)) }
+        return RoutesConfiguration(files: try fileNodes.map { try path($0) }, matchLimits: limits)
     }
 
     func readUpstreams(_ node: ConfigNode?) throws -> [String: UpstreamConfiguration] {

@@ -111,6 +111,8 @@ public struct DatabaseConfiguration: Sendable {
 public struct RoutesConfiguration: Sendable {
     /// Route files, in the order their rules are tried.
     public var files: [String]
+    /// `match_limit`, `depth_limit`, `jit_stack_size`: the PCRE2 bounds of every route match.
+    public var matchLimits: MatchLimits = .default
 }
 
 /// `upstreams.<name>`: a pool of equivalent servers.

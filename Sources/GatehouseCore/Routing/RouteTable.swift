@@ -20,14 +20,33 @@ public final class CompiledRoute: Sendable {
 /// is a plain literal (`^/health$`) are also entered into a dictionary; for such a path the candidate
 /// rules (every rule, in order, whose pattern matches that exact path) are worked out here, so a lookup
 /// costs one hash and keeps "first match wins" exactly.
+///
+/// A pattern whose match ends in an error (a PCRE2 limit, see ``MatchLimits``) decides the request as
+/// surely as a match would: ``match(method:path:scratch:)`` reports it, and the request is refused.
+/// Taking the error for "no match" would hand the request to a later rule, so a deny rule that
+/// backtracks too much on a crafted path would let that path through to the next `proxy`.
 public struct RouteTable: Sendable {
     public let routes: [CompiledRoute]
+    /// The bounds every match of this table runs with.
+    public let limits: MatchLimits
     private let exact: [String: [Int]]
+
+    /// What the table decides for a request.
+    public enum Match {
+        /// The first rule that applies.
+        case matched(CompiledRoute)
+        /// No rule applies (404).
+        case noMatch
+        /// This rule applies to the method, but its pattern could not be evaluated on the path; no later
+        /// rule may be tried, and the request is refused (500).
+        case failed(CompiledRoute, PCRE2Regex.MatchError)
+    }
 
     /// - Parameters:
     ///   - rules: parsed rules in precedence order.
     ///   - upstreams: the names `proxy` rules may use.
-    public init(rules: [RouteRule], upstreams: Set<String>) throws(RouteFileError) {
+    ///   - limits: the bounds of every match.
+    public init(rules: [RouteRule], upstreams: Set<String>, limits: MatchLimits = .default) throws(RouteFileError) {
         var compiled: [CompiledRoute] = []
         for (index, rule) in rules.enumerated() {
             if case .proxy(let name) = rule.action, !upstreams.contains(name) {
@@ -41,11 +60,16 @@ public struct RouteTable: Sendable {
             }
         }
         var exact: [String: [Int]] = [:]
+        let scratch = MatchScratch(limits: limits)
         for route in compiled {
             guard let literal = RouteTable.literalPath(of: route.rule.pattern), exact[literal] == nil else { continue }
-            exact[literal] = compiled.filter { $0.regex.matches(literal) }.map(\.index)
+            let outcomes = compiled.map { $0.regex.match(literal, scratch: scratch) }
+            // A pattern that fails on this path must fail each request too: leave the path to the walk.
+            guard !outcomes.contains(where: { if case .failed = $0 { true } else { false } }) else { continue }
+            exact[literal] = outcomes.indices.filter { outcomes[$0].isMatch }
         }
         self.routes = compiled
+        self.limits = limits
         self.exact = exact
     }
 
@@ -53,8 +77,11 @@ public struct RouteTable: Sendable {
     /// - Parameters:
     ///   - files: route file paths.
     ///   - upstreams: the names `proxy` rules may use.
+    ///   - limits: the bounds of every match.
     ///   - read: reads a file's text (injected so tests need no files).
-    public static func load(files: [String], upstreams: Set<String>, read: (String) -> String?) throws(RouteFileError) -> RouteTable {
+    public static func load(
+        files: [String], upstreams: Set<String>, limits: MatchLimits = .default, read: (String) -> String?
+    ) throws(RouteFileError) -> RouteTable {
         var rules: [RouteRule] = []
         for file in files {
             guard let text = read(file) else {
@@ -62,42 +89,57 @@ public struct RouteTable: Sendable {
             }
             rules += try RouteFileParser.parse(text, file: file)
         }
-        return try RouteTable(rules: rules, upstreams: upstreams)
+        return try RouteTable(rules: rules, upstreams: upstreams, limits: limits)
     }
 
-    /// The first rule that applies to `method` and the canonical `path`, or `nil` when none does.
+    /// The first rule that applies to `method` and the canonical `path`, or why there is none.
     /// - Parameters:
     ///   - method: the request method, upper case.
     ///   - path: a canonical path from ``CanonicalPath``.
-    ///   - scratch: this thread's match data.
-    public func match(method: String, path: String, scratch: MatchScratch) -> CompiledRoute? {
+    ///   - scratch: this thread's match data (set to this table's limits here).
+    public func match(method: String, path: String, scratch: MatchScratch) -> Match {
         if let candidates = exact[path] {
             for index in candidates where routes[index].rule.allows(method: method) {
-                return routes[index]
+                return .matched(routes[index])
             }
-            return nil
+            return .noMatch
         }
+        scratch.use(limits)
         var subject = path
         return subject.withUTF8 { bytes in
             let buffer = UnsafeRawBufferPointer(bytes)
-            for route in routes where route.rule.allows(method: method) && route.regex.matches(buffer, scratch: scratch) {
-                return route
+            for route in routes where route.rule.allows(method: method) {
+                switch route.regex.match(buffer, scratch: scratch) {
+                case .matched: return .matched(route)
+                case .noMatch: continue
+                case .failed(let error): return .failed(route, error)
+                }
             }
-            return nil
+            return .noMatch
         }
     }
 
-    /// Explains the decision for `gatehouse routes test`: each rule tried, in order, up to the winner.
+    /// One rule tried by ``explain(method:path:)``.
+    public struct Step {
+        public var route: CompiledRoute
+        /// What the pattern gave on the path.
+        public var outcome: PCRE2Regex.MatchOutcome
+        public var methodAllowed: Bool
+    }
+
+    /// Explains the decision for `gatehouse routes test`: each rule tried, in order, up to the one
+    /// that decides (a match, or a pattern error, for a rule whose methods include `method`).
     /// - Parameters:
     ///   - method: the request method.
     ///   - path: a canonical path.
-    public func explain(method: String, path: String) -> [(route: CompiledRoute, patternMatched: Bool, methodAllowed: Bool)] {
-        var trail: [(CompiledRoute, Bool, Bool)] = []
+    public func explain(method: String, path: String) -> [Step] {
+        let scratch = MatchScratch(limits: limits)
+        var trail: [Step] = []
         for route in routes {
-            let patternMatched = route.regex.matches(path)
-            let methodAllowed = route.rule.allows(method: method)
-            trail.append((route, patternMatched, methodAllowed))
-            if patternMatched && methodAllowed { break }
+            let step = Step(route: route, outcome: route.regex.match(path, scratch: scratch), methodAllowed: route.rule.allows(method: method))
+            trail.append(step)
+            if case .noMatch = step.outcome { continue }
+            if step.methodAllowed { break }
         }
         return trail
     }

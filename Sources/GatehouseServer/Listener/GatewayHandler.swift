@@ -397,8 +397,19 @@ final class GatewayHandler: ChannelDuplexHandler {
             return refuse(MatrixError(status: 400, code: .unknown, message: error.message))
         }
         target = parsed
-        guard let route = runtime.routes.match(method: head.method.rawValue, path: parsed.canonicalPath, scratch: loop.scratch) else {
+        let route: CompiledRoute
+        switch runtime.routes.match(method: head.method.rawValue, path: parsed.canonicalPath, scratch: loop.scratch) {
+        case .matched(let matched):
+            route = matched
+        case .noMatch:
             return refuse(MatrixError(status: 404, code: .unrecognized, message: "Unrecognized request"))
+        case .failed(let failing, let error):
+            // Never "no match": a later rule must not get a request an earlier rule could not judge.
+            logError = "route_\(error.shortDescription)@\(failing.rule.source)"
+            runtime.logger.error(
+                "route pattern could not be evaluated; request refused",
+                metadata: ["rule": "\(failing.rule.source)", "pattern": "\(failing.rule.pattern)", "error": "\(error)"])
+            return refuse(MatrixError(status: 500, code: .unknown, message: "Internal error"))
         }
         self.route = route
         bodyLimit = route.rule.options.maxBodyBytes ?? limits.maxBodyBytes
@@ -604,13 +615,17 @@ final class GatewayHandler: ChannelDuplexHandler {
             tokenChecked = true
             return connectUpstreamIfReady()
         }
-        switch check.decide(headers: head.headers, query: target.query) {
+        // Judged on the head Synapse will get: headers named in `Connection` are gone from it.
+        switch check.decide(method: head.method, headers: upstreamHead?.headers ?? head.headers, query: target.query) {
         case .forward:
             tokenChecked = true
             connectUpstreamIfReady()
         case .refuse:
             logError = "inactive_token"
             abortProxy(.inactiveToken)
+        case .ambiguous(let error):
+            logError = "ambiguous_token"
+            abortProxy(error)
         case .lookup(let hash):
             // Reads stay held meanwhile (no upstream yet), so at most one read's worth is buffered.
             let expected = generation

@@ -12,9 +12,16 @@ import Darwin
 public struct AccessLog: Sendable {
     public let enabled: Bool
 
-    /// Query parameters whose values are credentials.
-    static let secretParameters: Set<Substring> = [
-        "access_token", "token", "refresh_token", "code", "client_secret", "login_token", "password", "state",
+    /// Query parameters whose values are credentials, lower case; a name is compared after decoding it
+    /// as Synapse does (``SynapseQuery``) and folding ASCII case, so `access%5Ftoken` and `loginToken`
+    /// are caught. Matrix: `access_token` (also the pusher-unsubscribe token in notification e-mails),
+    /// `loginToken`/`login_token` (`m.login.token`), `token` (registration tokens, 3PID validation),
+    /// `client_secret`, `session` (user-interactive auth fallback pages), `h` (the consent form's
+    /// HMAC), `ticket` (CAS). OAuth 2.0 / OIDC, as MAS accepts them: `code`, `state`, `refresh_token`,
+    /// `id_token`, `id_token_hint`, `code_verifier`, `device_code`, `user_code`, `client_assertion`.
+    static let secretParameters: Set<String> = [
+        "access_token", "refresh_token", "token", "login_token", "logintoken", "password", "client_secret", "session", "h",
+        "ticket", "code", "state", "id_token", "id_token_hint", "code_verifier", "device_code", "user_code", "client_assertion",
     ]
 
     /// - Parameter enabled: whether lines are written at all.
@@ -60,14 +67,32 @@ public struct AccessLog: Sendable {
         }
     }
 
-    /// The query with the values of credential parameters replaced by `[redacted]`.
+    /// The query with the values of credential parameters replaced by `[redacted]`; everything else,
+    /// separators and the names as written included, is kept.
+    ///
+    /// Items are split as Synapse splits them (on `&` and `;`), so `x=1;access_token=…` is redacted too.
     /// - Parameter query: the raw query string, without `?`.
     static func redact(query: Substring) -> String {
-        query.split(separator: "&", omittingEmptySubsequences: false).map { pair -> String in
-            guard let equals = pair.firstIndex(of: "=") else { return String(pair) }
-            let name = pair[..<equals]
-            return secretParameters.contains(name) ? "\(name)=[redacted]" : String(pair)
-        }.joined(separator: "&")
+        let bytes = Array(query.utf8)
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count)
+        bytes.withUnsafeBytes { buffer in
+            var copied = 0
+            SynapseQuery.forEachItem(in: buffer) { item in
+                let name = SynapseQuery.decode(UnsafeRawBufferPointer(rebasing: buffer[item.start..<item.equals]))
+                guard secretParameters.contains(String(decoding: name.map(lowered), as: UTF8.self)) else { return true }
+                output.append(contentsOf: buffer[copied...item.equals])
+                output.append(contentsOf: "[redacted]".utf8)
+                copied = item.end
+                return true
+            }
+            output.append(contentsOf: buffer[copied...])
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    private static func lowered(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
     }
 }
 

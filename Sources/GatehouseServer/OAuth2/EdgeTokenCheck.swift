@@ -8,24 +8,40 @@ import NIOHTTP1
 /// replaced session's token would keep working that long. Gatehouse sees every client request, so
 /// it refuses a token it knows to be dead at once, on every route, and only forwards tokens that are
 /// active (or that it does not own: appservice tokens and anything not in its format go through
-/// untouched for Synapse to judge).
+/// untouched for Synapse to judge). It reads the token exactly as Synapse will (``AccessToken``), and
+/// refuses a request where Synapse might read a different one.
 struct EdgeTokenCheck: Sendable {
     let validator: TokenValidator
 
     enum Decision: Equatable {
-        /// Not a Gatehouse token, or an active one.
+        /// No access token, not a Gatehouse token, or an active one.
         case forward
         /// A Gatehouse token that is not active.
         case refuse
         /// Not in memory: ask the store (off the event loop), then decide.
         case lookup(hash: String)
+        /// Synapse could read more than one token, or one Gatehouse cannot read exactly as it would
+        /// (see ``AccessToken``): answer this error (401 `M_MISSING_TOKEN`) instead of forwarding.
+        case ambiguous(MatrixError)
     }
 
-    /// Decides from memory; cheap enough for every proxied request.
-    func decide(headers: HTTPHeaders, query: Substring?) -> Decision {
-        guard case .success(let token) = AccessToken.extract(headers: headers, query: query),
-            case .success(.compatAccessToken) = TokenFormat.check(token)
-        else { return .forward }
+    /// Decides from memory; cheap enough for every proxied request (a request with one `Bearer`
+    /// header and no `%` or `access_token=` in its query allocates nothing but the token).
+    /// - Parameters:
+    ///   - method: the request method (Synapse reads form-encoded `POST` bodies for tokens too).
+    ///   - headers: the request headers, as they will be forwarded.
+    ///   - query: the query string without `?`, exactly as it will be forwarded.
+    func decide(method: HTTPMethod, headers: HTTPHeaders, query: Substring?) -> Decision {
+        if AccessToken.bodyMayCarryToken(method: method, headers: headers) {
+            return .ambiguous(MatrixError(status: 401, code: .missingToken, message: AccessToken.Message.formBody))
+        }
+        let token: String
+        switch AccessToken.read(headers: headers, query: query) {
+        case .none: return .forward
+        case .ambiguous(let message): return .ambiguous(MatrixError(status: 401, code: .missingToken, message: message))
+        case .token(let value): token = value
+        }
+        guard case .success(.compatAccessToken) = TokenFormat.check(token) else { return .forward }
         let hash = TokenHasher.sha256Hex(token)
         switch validator.cached(hash: hash) {
         case .known(let entry): return validator.isActive(entry) ? .forward : .refuse
