@@ -118,7 +118,7 @@ cfg_tmp=$dir/gatehouse.yaml.tmp
     echo "    - name: plain"
     echo "      binds: [{address: \"$BENCH_HOST:$BENCH_PLAIN_PORT\"}]"
   fi
-  echo "matrix: {homeserver: localhost, endpoint: \"$upstream/\", secret: \"bench-secret-not-used\"}"
+  echo "matrix: {homeserver: localhost, endpoint: \"$upstream/\", secret: \"bench-secret-not-used-but-at-least-32-bytes\"}"
   echo "database: {path: gatehouse.db}"
   echo "routes: {files: [bench.routes]}"
   echo "upstreams:"

@@ -37,8 +37,8 @@ IntegrationTests/synapse/start-synapse.sh --workdir "$DEV/synapse" --port 8008 -
 
 if [ ! -s "$DEV/dev-token" ]; then
   "$BIN" manage register-user dev --password dev -c "$DEV/gatehouse.yaml"
-  "$BIN" manage issue-compatibility-token dev --device-id DEVDEVICE -c "$DEV/gatehouse.yaml" >"$DEV/dev-token"
-  chmod 600 "$DEV/dev-token"
+  # The token file is created 0600 (umask in a subshell), never created readable and narrowed afterwards.
+  (umask 077 && "$BIN" manage issue-compatibility-token dev --device-id DEVDEVICE -c "$DEV/gatehouse.yaml" >"$DEV/dev-token")
 fi
 
 echo "Gatehouse on https://$SERVER_NAME:8443/ (Ctrl-C stops Gatehouse and Synapse); token for @dev: $DEV/dev-token" >&2

@@ -201,7 +201,8 @@ lines = [
     "matrix_authentication_service:",
     "  enabled: true",
     f"  endpoint: {q(e['C_MAS_ENDPOINT'])}",
-    f"  secret: {q(e['C_SECRET'])}",
+    # The secret stays in the 0600 file; homeserver.yaml is written with the default umask.
+    f"  secret_path: {q(wd + '/mas_secret')}",
 ]
 if e["C_FED"].strip() != "*":
     doms = [d.strip() for d in e["C_FED"].split(",") if d.strip()]
@@ -255,8 +256,9 @@ if [ -n "$EXTRA_CONFIG" ]; then
   CFG_ARGS+=(-c "$EXTRA_CONFIG")
 fi
 
-# Signing key (only generated when missing; --generate-keys does not validate the config).
-"$PY" -m synapse.app.homeserver "${CFG_ARGS[@]}" --generate-keys >>"$WORKDIR/stdout.log" 2>&1 \
+# Signing key (only generated when missing; --generate-keys does not validate the config), created
+# private: umask 077 for this command only.
+(umask 077 && "$PY" -m synapse.app.homeserver "${CFG_ARGS[@]}" --generate-keys) >>"$WORKDIR/stdout.log" 2>&1 \
   || { tail -n 30 "$WORKDIR/stdout.log" >&2; die "signing key generation failed"; }
 # Full config validation (same parser as the server) so a bad option fails fast and clearly.
 "$PY" - "${CFG_ARGS[@]}" <<'EOF' >&2 || die "Synapse rejected the configuration (see above)"

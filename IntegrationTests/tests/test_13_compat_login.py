@@ -186,8 +186,9 @@ def test_password_login_whoami_logout(client, gatehouse):
 
 # --------------------------------------------------------------------------- refresh tokens
 def test_refresh_chain(gatehouse, secret, h1):
-    """Three refreshes in a row: each new access token works, each old access and refresh token
-    is dead at once, although Synapse has cached the old access token as valid."""
+    """Three refreshes in a row: each new access token works, each old access token is dead at
+    once, although Synapse has cached it as valid; replaying a used refresh token then ends the
+    whole session (RFC 9700 §4.14.2; the lost-response case is in test_16)."""
     name = register(gatehouse, "compat-refresh")
     body = logged_in(password_login(h1, name, refresh_token=True), name)
     assert isinstance(body["expires_in_ms"], int) and body["expires_in_ms"] > 0, body
@@ -205,9 +206,10 @@ def test_refresh_chain(gatehouse, secret, h1):
         assert_works(gatehouse, new["access_token"], name, device)
         assert introspect(gatehouse, secret, old["access_token"]) == {"active": False}, f"hop {hop}"
         assert_refused(whoami(gatehouse, old["access_token"]))
-        r = h1.post("/_matrix/client/v3/refresh", json={"refresh_token": old["refresh_token"]})
-        assert_refused(r)
         old = new
+    assert_refused(h1.post("/_matrix/client/v3/refresh", json={"refresh_token": body["refresh_token"]}))
+    assert_refused(whoami(gatehouse, old["access_token"]))
+    assert_refused(h1.post("/_matrix/client/v3/refresh", json={"refresh_token": old["refresh_token"]}))
 
 
 def test_refreshed_away_token_is_refused_by_synapse(gatehouse, h1):

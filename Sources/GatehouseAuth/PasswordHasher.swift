@@ -25,6 +25,11 @@ public final class PasswordHasher: Sendable {
     /// Threads hashing in parallel, which is also the number of operations admitted at once.
     public let threadPoolSize: Int
 
+    /// What ``verifyDummy(_:)`` checks against: a hash in the newest scheme's format with exactly the
+    /// parameters ``hash(_:)`` gives new passwords (argon2id m/t/p, salt and output length; bcrypt
+    /// cost), both taken from ``PasswordScheme`` so they cannot drift apart.
+    let dummyHash: String
+
     private let pool: NIOThreadPool
     private let limiter: ConcurrencyLimiter
     private let random: any RandomSource
@@ -60,6 +65,7 @@ public final class PasswordHasher: Sendable {
         self.isEnabled = enabled
         self.threadPoolSize = threadPoolSize
         self.random = random
+        self.dummyHash = Self.dummyHash(for: self.schemes[0])
         self.limiter = ConcurrencyLimiter(limit: threadPoolSize, maxWaiting: maxWaiting)
         self.pool = NIOThreadPool(numberOfThreads: threadPoolSize)
         pool.start()
@@ -131,12 +137,16 @@ public final class PasswordHasher: Sendable {
     /// Spends the same effort as checking a password with the newest scheme and discards the result.
     ///
     /// Call it when the user does not exist, so that "no such user" and "wrong password" take the same
-    /// time and an attacker cannot probe for usernames by timing logins.
+    /// time and an attacker cannot probe for usernames by timing logins. The dummy is checked like a
+    /// real hash of the newest scheme: same algorithm, same cost parameters, same pepper and
+    /// normalisation. A user whose stored hash is still in an *older* scheme (say, bcrypt imported from
+    /// Synapse under a newer argon2id scheme) costs what that scheme costs until their next successful
+    /// login rehashes it; see docs/configuration.md, `passwords`.
     /// - Parameter password: the password as the user typed it.
     public func verifyDummy(_ password: String) async throws {
         let scheme = newestScheme
         let bytes = scheme.passwordBytes(password)
-        let dummy = Self.dummyHash(for: scheme)
+        let dummy = dummyHash
         _ = try await run { () throws(PasswordHasherError) -> Bool in
             try Self.verify(bytes, hash: dummy, scheme: scheme)
         }
@@ -172,7 +182,7 @@ public final class PasswordHasher: Sendable {
     private static func hash(_ bytes: [UInt8], scheme: PasswordScheme, random: any RandomSource) throws(PasswordHasherError) -> String {
         switch scheme.algorithm {
         case .argon2id:
-            try Argon2id.hash(bytes, salt: random.bytes(Argon2id.saltLength), secret: scheme.argon2Secret)
+            try Argon2id.hash(bytes, salt: random.bytes(Argon2id.saltLength), secret: scheme.argon2Secret, parameters: scheme.argon2Parameters)
         case .bcrypt:
             try Bcrypt.hash(bytes, cost: scheme.cost, salt: random.bytes(16))
         }
@@ -185,12 +195,12 @@ public final class PasswordHasher: Sendable {
         }
     }
 
-    /// A well-formed hash no password produces in practice, with the scheme's current cost, for
-    /// ``verifyDummy(_:)``.
-    private static func dummyHash(for scheme: PasswordScheme) -> String {
+    /// A well-formed hash no password produces in practice, with the parameters `hash` uses for
+    /// `scheme`, for ``verifyDummy(_:)``.
+    static func dummyHash(for scheme: PasswordScheme) -> String {
         switch scheme.algorithm {
         case .argon2id:
-            let p = Argon2id.Parameters.mas
+            let p = scheme.argon2Parameters
             let salt = PHCBase64.encode(Array("gatehouse-dummy!".utf8))
             let output = PHCBase64.encode([UInt8](repeating: 0, count: Argon2id.outputLength))
             return "$argon2id$v=19$m=\(p.memoryKiB),t=\(p.iterations),p=\(p.parallelism)$\(salt)$\(output)"

@@ -74,6 +74,10 @@ public struct PasswordScheme: Sendable, Equatable, CustomStringConvertible {
         return bytes
     }
 
+    /// The Argon2 cost of new hashes (and of the dummy check for unknown users): MAS's parameters,
+    /// the one place they are chosen.
+    var argon2Parameters: Argon2id.Parameters { .mas }
+
     /// The Argon2 secret input: the pepper for argon2id schemes, none for bcrypt.
     var argon2Secret: [UInt8]? {
         algorithm == .argon2id ? pepper : nil

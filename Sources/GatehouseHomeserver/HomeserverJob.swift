@@ -9,6 +9,7 @@
 /// | `sync_devices` | `{"localpart", "devices": [str]}` |
 /// | `upsert_device` | `{"localpart", "device_id", "display_name"?: str}` |
 /// | `delete_device` | `{"localpart", "device_id"}` |
+/// | `remove_orphan_device` | `{"localpart", "device_id", "confirmation"?: bool}` |
 /// | `delete_user` | `{"localpart", "erase": bool}` |
 /// | `reactivate_user` | `{"localpart"}` |
 /// | `set_displayname` | `{"localpart", "displayname"}` |
@@ -25,6 +26,11 @@ public enum HomeserverJob: Sendable, Equatable {
     case upsertDevice(UpsertDevice)
     /// Delete one device.
     case deleteDevice(DeleteDevice)
+    /// Delete a device that a failed login may have left in Synapse, unless a live session uses it
+    /// (the runner checks, through its ``DeviceGuard``). Once deleted, the runner deletes it once more
+    /// after ``JobRunner/Configuration/orphanConfirmationDelay``: a Synapse that was frozen may still
+    /// carry out the lost `upsert_device` after answering the first delete.
+    case removeOrphanDevice(RemoveOrphanDevice)
     /// Deactivate (and optionally erase) the user (MAS `DeactivateUserJob`).
     case deleteUser(DeleteUser)
     /// Undo a deactivation (MAS `ReactivateUserJob`).
@@ -118,6 +124,37 @@ public enum HomeserverJob: Sendable, Equatable {
         }
     }
 
+    /// `remove_orphan_device`.
+    public struct RemoveOrphanDevice: Sendable, Equatable, Codable {
+        public var localpart: String
+        public var deviceId: String
+        /// `true` for the second, confirming deletion.
+        public var confirmation: Bool
+
+        /// - Parameters:
+        ///   - localpart: the Matrix localpart.
+        ///   - deviceId: the device ID the failed login asked Synapse to create.
+        ///   - confirmation: whether this is the confirming second deletion.
+        public init(localpart: String, deviceId: String, confirmation: Bool = false) {
+            self.localpart = localpart
+            self.deviceId = deviceId
+            self.confirmation = confirmation
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case localpart
+            case deviceId = "device_id"
+            case confirmation
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            localpart = try container.decode(String.self, forKey: .localpart)
+            deviceId = try container.decode(String.self, forKey: .deviceId)
+            confirmation = try container.decodeIfPresent(Bool.self, forKey: .confirmation) ?? false
+        }
+    }
+
     /// `delete_user`.
     public struct DeleteUser: Sendable, Equatable, Codable {
         public var localpart: String
@@ -164,6 +201,7 @@ public enum HomeserverJob: Sendable, Equatable {
         case .syncDevices: "sync_devices"
         case .upsertDevice: "upsert_device"
         case .deleteDevice: "delete_device"
+        case .removeOrphanDevice: "remove_orphan_device"
         case .deleteUser: "delete_user"
         case .reactivateUser: "reactivate_user"
         case .setDisplayname: "set_displayname"
@@ -173,8 +211,8 @@ public enum HomeserverJob: Sendable, Equatable {
 
     /// Every kind this version of Gatehouse runs.
     public static let kinds: [String] = [
-        "provision_user", "sync_devices", "upsert_device", "delete_device", "delete_user", "reactivate_user", "set_displayname",
-        "unset_displayname",
+        "provision_user", "sync_devices", "upsert_device", "delete_device", "remove_orphan_device", "delete_user", "reactivate_user",
+        "set_displayname", "unset_displayname",
     ]
 
     /// The user the job is about; jobs of one localpart run in queue order.
@@ -184,6 +222,7 @@ public enum HomeserverJob: Sendable, Equatable {
         case .syncDevices(let payload): payload.localpart
         case .upsertDevice(let payload): payload.localpart
         case .deleteDevice(let payload): payload.localpart
+        case .removeOrphanDevice(let payload): payload.localpart
         case .deleteUser(let payload): payload.localpart
         case .reactivateUser(let payload): payload.localpart
         case .setDisplayname(let payload): payload.localpart
@@ -199,6 +238,7 @@ public enum HomeserverJob: Sendable, Equatable {
             case .syncDevices(let payload): try JSONCoding.encode(payload)
             case .upsertDevice(let payload): try JSONCoding.encode(payload)
             case .deleteDevice(let payload): try JSONCoding.encode(payload)
+            case .removeOrphanDevice(let payload): try JSONCoding.encode(payload)
             case .deleteUser(let payload): try JSONCoding.encode(payload)
             case .reactivateUser(let payload): try JSONCoding.encode(payload)
             case .setDisplayname(let payload): try JSONCoding.encode(payload)
@@ -220,6 +260,7 @@ public enum HomeserverJob: Sendable, Equatable {
             case "sync_devices": self = .syncDevices(try JSONCoding.decode(SyncDevices.self, from: bytes))
             case "upsert_device": self = .upsertDevice(try JSONCoding.decode(UpsertDevice.self, from: bytes))
             case "delete_device": self = .deleteDevice(try JSONCoding.decode(DeleteDevice.self, from: bytes))
+            case "remove_orphan_device": self = .removeOrphanDevice(try JSONCoding.decode(RemoveOrphanDevice.self, from: bytes))
             case "delete_user": self = .deleteUser(try JSONCoding.decode(DeleteUser.self, from: bytes))
             case "reactivate_user": self = .reactivateUser(try JSONCoding.decode(Localpart.self, from: bytes))
             case "set_displayname": self = .setDisplayname(try JSONCoding.decode(SetDisplayname.self, from: bytes))
@@ -234,6 +275,9 @@ public enum HomeserverJob: Sendable, Equatable {
     }
 
     /// Performs the job now, without the queue (e.g. to try once before queueing).
+    ///
+    /// `remove_orphan_device` deletes the device without checking that no session uses it; the
+    /// ``JobRunner`` performs it with that check instead.
     /// - Parameter client: the Synapse client.
     public func perform(on client: SynapseClient) async throws(SynapseError) {
         switch self {
@@ -244,6 +288,8 @@ public enum HomeserverJob: Sendable, Equatable {
         case .upsertDevice(let payload):
             try await client.upsertDevice(localpart: payload.localpart, deviceId: payload.deviceId, displayName: payload.displayName)
         case .deleteDevice(let payload):
+            try await client.deleteDevice(localpart: payload.localpart, deviceId: payload.deviceId)
+        case .removeOrphanDevice(let payload):
             try await client.deleteDevice(localpart: payload.localpart, deviceId: payload.deviceId)
         case .deleteUser(let payload):
             try await client.deleteUser(localpart: payload.localpart, erase: payload.erase)

@@ -36,6 +36,10 @@ public final class JobRunner: Service, Sendable {
         public var permanentBackoff: JobBackoff
         /// Wait before trying a job again that was held back behind an older job of the same user.
         public var orderingDelay: Duration
+        /// Wait between the first deletion of an orphan device and the confirming second one: long
+        /// enough for a Synapse that has just woken up to have carried out any `upsert_device` it
+        /// received before it froze.
+        public var orphanConfirmationDelay: Duration
 
         /// - Parameters:
         ///   - pollInterval: the sleep between rounds.
@@ -43,9 +47,10 @@ public final class JobRunner: Service, Sendable {
         ///   - transientBackoff: retry schedule for retryable errors.
         ///   - permanentBackoff: retry schedule for other errors.
         ///   - orderingDelay: how long a held-back job waits at least (more than zero).
+        ///   - orphanConfirmationDelay: the wait before an orphan device is deleted a second time.
         public init(
             pollInterval: Duration = .milliseconds(500), lease: Duration = .seconds(120), transientBackoff: JobBackoff = .transient,
-            permanentBackoff: JobBackoff = .permanent, orderingDelay: Duration = .seconds(1)
+            permanentBackoff: JobBackoff = .permanent, orderingDelay: Duration = .seconds(1), orphanConfirmationDelay: Duration = .seconds(10)
         ) {
             precondition(orderingDelay > .zero, "orderingDelay must be more than zero")
             self.pollInterval = pollInterval
@@ -53,6 +58,7 @@ public final class JobRunner: Service, Sendable {
             self.transientBackoff = transientBackoff
             self.permanentBackoff = permanentBackoff
             self.orderingDelay = orderingDelay
+            self.orphanConfirmationDelay = orphanConfirmationDelay
         }
     }
 
@@ -60,6 +66,9 @@ public final class JobRunner: Service, Sendable {
     private let client: SynapseClient
     private let clock: any WallClock
     private let configuration: Configuration
+    private let devices: DeviceGuard?
+    private let random: any RandomSource
+    private let ids = MonotonicULID()
     private let logger: Logger
     private let wakeup = Wakeup()
 
@@ -68,15 +77,20 @@ public final class JobRunner: Service, Sendable {
     ///   - client: performs the jobs.
     ///   - clock: the wall clock for due times, leases and retry times.
     ///   - configuration: timing.
+    ///   - devices: tells whether a device is in use and keeps orphan clean-up from racing logins;
+    ///     without it, `remove_orphan_device` jobs are kept and never performed.
+    ///   - random: ids of the follow-up jobs the runner queues itself.
     ///   - logger: one line per failure (warning when retryable, error otherwise), debug per success.
     public init(
         repository: any JobRepository, client: SynapseClient, clock: any WallClock, configuration: Configuration = Configuration(),
-        logger: Logger = Logger(label: "gatehouse.jobs")
+        devices: DeviceGuard? = nil, random: any RandomSource = SystemRandom(), logger: Logger = Logger(label: "gatehouse.jobs")
     ) {
         self.repository = repository
         self.client = client
         self.clock = clock
         self.configuration = configuration
+        self.devices = devices
+        self.random = random
         self.logger = logger
     }
 
@@ -190,8 +204,9 @@ public final class JobRunner: Service, Sendable {
             return .failed
         }
 
+        let followUp: HomeserverJob?
         do {
-            try await task.perform(on: client)
+            followUp = try await perform(task)
         } catch {
             let attempt = Self.attempt(of: job)
             let backoff = error.isRetryable ? configuration.transientBackoff : configuration.permanentBackoff
@@ -208,6 +223,20 @@ public final class JobRunner: Service, Sendable {
             return .failed
         }
 
+        if let followUp {
+            // Queued before this job completes: a crash in between repeats a deletion, never loses one.
+            do {
+                let runAt = laterOf(now).addingTimeInterval(Self.seconds(configuration.orphanConfirmationDelay))
+                let created = clock.now()
+                try await repository.enqueue(Job(
+                    id: ids.next(at: created, random: random), kind: followUp.kind, payload: try followUp.payloadJSON(), runAt: runAt,
+                    createdAt: created))
+            } catch {
+                logger.error("cannot queue a follow-up job; the job runs again", metadata: ["job": "\(job.id)", "error": "\(error)"])
+                await reschedule(job, error: "cannot queue its follow-up: \(error)", retryAt: laterOf(now).addingTimeInterval(1), unfinished: &unfinished)
+                return .failed
+            }
+        }
         do {
             try await repository.complete(jobId: job.id, at: clock.now())
         } catch {
@@ -217,6 +246,70 @@ public final class JobRunner: Service, Sendable {
         unfinished.removeAll { $0.id == job.id }
         logger.debug("homeserver job done", metadata: ["job": "\(job.id)", "kind": "\(job.kind)", "localpart": "\(task.localpart)"])
         return .succeeded
+    }
+
+    /// Why an attempt failed, whoever failed: Synapse, or the store asked whether a device is in use.
+    private struct AttemptError: Error, CustomStringConvertible {
+        var isRetryable: Bool
+        var shortDescription: String
+        var description: String
+
+        init(_ error: SynapseError) {
+            isRetryable = error.isRetryable
+            shortDescription = error.shortDescription
+            description = error.description
+        }
+
+        init(store error: any Error) {
+            isRetryable = true
+            shortDescription = "store"
+            description = "the store could not say whether the device is in use: \(error)"
+        }
+
+        static let noDeviceGuard = AttemptError(
+            isRetryable: false, shortDescription: "no_device_guard",
+            description: "this process cannot check whether the device is in use; the running server performs the job")
+
+        private init(isRetryable: Bool, shortDescription: String, description: String) {
+            self.isRetryable = isRetryable
+            self.shortDescription = shortDescription
+            self.description = description
+        }
+    }
+
+    /// Performs `task`; returns the job to queue after it, if any.
+    private func perform(_ task: HomeserverJob) async throws(AttemptError) -> HomeserverJob? {
+        guard case .removeOrphanDevice(let orphan) = task else {
+            do throws(SynapseError) {
+                try await task.perform(on: client)
+            } catch {
+                throw AttemptError(error)
+            }
+            return nil
+        }
+        guard let devices else { throw .noDeviceGuard }
+        return try await devices.withLock(localpart: orphan.localpart, deviceId: orphan.deviceId) { () async throws(AttemptError) -> HomeserverJob? in
+            let inUse: Bool
+            do {
+                inUse = try await devices.isInUse(localpart: orphan.localpart, deviceId: orphan.deviceId)
+            } catch {
+                throw AttemptError(store: error)
+            }
+            if inUse {
+                // A login (or the session the failed login wanted to replace) uses the device: keep it.
+                logger.debug("orphan device is in use; kept", metadata: ["localpart": "\(orphan.localpart)", "device": "\(orphan.deviceId)"])
+                return nil
+            }
+            do throws(SynapseError) {
+                try await client.deleteDevice(localpart: orphan.localpart, deviceId: orphan.deviceId)
+            } catch {
+                throw AttemptError(error)
+            }
+            if orphan.confirmation { return nil }
+            var confirmation = orphan
+            confirmation.confirmation = true
+            return .removeOrphanDevice(confirmation)
+        }
     }
 
     private func reschedule(_ job: Job, error: String, retryAt: Date, unfinished: inout [Unfinished]) async {

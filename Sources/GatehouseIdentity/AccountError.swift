@@ -1,3 +1,4 @@
+import GatehouseCore
 import GatehouseHomeserver
 
 /// Why an account operation was refused or failed; each says what to do about it.
@@ -7,6 +8,7 @@ public struct AccountError: Error, CustomStringConvertible, Sendable {
         case userExists
         case takenInSynapse
         case invalidUsername
+        case invalidDeviceId
         case userInactive
         case synapseRefused
         case synapseUnreachable
@@ -32,7 +34,11 @@ public struct AccountError: Error, CustomStringConvertible, Sendable {
         AccountError(.takenInSynapse, "Synapse reports '\(username)' as taken or reserved (an existing Synapse user or an appservice namespace)")
     }
     static func invalidUsername(_ username: String, _ reason: String) -> AccountError {
-        AccountError(.invalidUsername, "'\(username)' is not a valid username: \(reason)")
+        // Quoted as JSON so control characters show as escapes instead of reaching the terminal.
+        AccountError(.invalidUsername, "\(JSONText.quote(username)) is not a valid username: \(reason)")
+    }
+    static func invalidDeviceId(_ deviceId: String, _ reason: String) -> AccountError {
+        AccountError(.invalidDeviceId, "\(JSONText.quote(deviceId)) is not a valid device ID: \(reason)")
     }
     static func userInactive(_ username: String, _ state: String) -> AccountError {
         AccountError(.userInactive, "user '\(username)' is \(state)")

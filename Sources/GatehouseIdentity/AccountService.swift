@@ -23,6 +23,7 @@ public struct AccountService: Sendable {
     let queue: JobQueue
     let hasher: PasswordHasher
     let serverName: String
+    let devices: DeviceGuard
     let clock: any WallClock
     let random: any RandomSource
     /// Called after anything that revokes tokens, so this process's caches forget them at once.
@@ -34,12 +35,14 @@ public struct AccountService: Sendable {
     ///   - runner: the job runner (used to attempt queued work at once).
     ///   - hasher: password hashing.
     ///   - serverName: Synapse's `server_name`.
+    ///   - devices: the device lock shared with the runner (`nil`: a guard of its own).
     ///   - clock: the wall clock.
     ///   - random: identifiers and secrets.
     ///   - onRevocation: cache invalidation hook.
     public init(
         store: any IdentityStore, synapse: SynapseClient, runner: JobRunner, hasher: PasswordHasher, serverName: String,
-        clock: any WallClock = SystemClock(), random: any RandomSource = SystemRandom(), onRevocation: @escaping @Sendable () -> Void = {}
+        devices: DeviceGuard? = nil, clock: any WallClock = SystemClock(), random: any RandomSource = SystemRandom(),
+        onRevocation: @escaping @Sendable () -> Void = {}
     ) {
         self.store = store
         self.synapse = synapse
@@ -47,6 +50,7 @@ public struct AccountService: Sendable {
         self.queue = JobQueue(repository: store.jobs, runner: runner)
         self.hasher = hasher
         self.serverName = serverName
+        self.devices = devices ?? DeviceGuard(store: store)
         self.clock = clock
         self.random = random
         self.onRevocation = onRevocation
@@ -217,11 +221,27 @@ public struct AccountService: Sendable {
         let user = try await requireUser(username)
         if user.deactivatedAt != nil { throw .userInactive(user.username, "deactivated") }
         if user.lockedAt != nil { throw .userInactive(user.username, "locked") }
+        if let deviceId, let problem = DeviceId.validate(deviceId) { throw .invalidDeviceId(deviceId, problem.description) }
         let device = deviceId ?? random.string(length: 10, alphabet: Alphabet.upper)
+        let token = try await devices.withLock(localpart: user.username, deviceId: device) { () async throws(AccountError) -> String in
+            try await startCompatSession(user: user, device: device, synapseAdmin: synapseAdmin)
+        }
+        onRevocation()
+        return (token, device)
+    }
+
+    /// The device, then the session; under the ``DeviceGuard`` lock of the device.
+    private func startCompatSession(user: User, device: String, synapseAdmin: Bool) async throws(AccountError) -> String {
         do {
             _ = try await synapse.upsertDevice(localpart: user.username, deviceId: device, displayName: nil)
         } catch {
-            throw error.isRetryable ? .synapseUnreachable(error) : .synapseRefused(error)
+            if error.isRetryable {
+                // Synapse may have created the device without answering: the running server removes it
+                // unless a session uses it by then.
+                _ = try? await queue.enqueue(.removeOrphanDevice(.init(localpart: user.username, deviceId: device)), clock: clock, random: random)
+                throw .synapseUnreachable(error)
+            }
+            throw .synapseRefused(error)
         }
         let now = clock.now()
         let session = CompatSession(
@@ -233,8 +253,7 @@ public struct AccountService: Sendable {
             }
             try await store.compatSessions.create(session: session, accessToken: accessToken, refreshToken: nil)
         }
-        onRevocation()
-        return (token, device)
+        return token
     }
 
     /// A single-use `m.login.token` for a user (the `loginToken` a client exchanges at `POST /login`),
@@ -298,6 +317,7 @@ public struct AccountService: Sendable {
         guard let localpart = Localpart.from(username, serverName: serverName) else {
             throw .invalidUsername(username, "it belongs to another server than \(serverName)")
         }
+        // Registration is strict (no case folding): a new name is stored exactly as given.
         if let problem = Localpart.validate(localpart, serverName: serverName) {
             throw .invalidUsername(username, problem.description)
         }
@@ -312,10 +332,15 @@ public struct AccountService: Sendable {
         }
     }
 
+    /// The user an admin named: the name is made canonical first (`ALICE` and `@alice:server` are
+    /// `alice`), and a name no account can have is refused with the reason rather than looked up.
     private func requireUser(_ username: String) async throws(AccountError) -> User {
-        guard let localpart = Localpart.from(username, serverName: serverName), let user = try await findUser(localpart) else {
-            throw .userNotFound(username)
+        let localpart: String
+        switch Localpart.canonical(username, serverName: serverName) {
+        case .success(let canonical): localpart = canonical
+        case .failure(let problem): throw .invalidUsername(username, problem.description)
         }
+        guard let user = try await findUser(localpart) else { throw .userNotFound(username) }
         return user
     }
 

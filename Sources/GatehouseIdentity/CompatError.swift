@@ -14,8 +14,10 @@ public enum CompatError: Error, Equatable, Sendable {
     case rateLimited(retryAfterMilliseconds: Int)
     case invalidLoginToken
     case loginTokenExpired
-    /// A `device_id` Synapse could not store.
+    /// A `device_id` Gatehouse or Synapse does not accept (see `DeviceId`).
     case invalidDeviceId
+    /// An `initial_device_display_name` with control characters (see `DeviceDisplayName`).
+    case invalidDisplayName
     case missingToken
     case unknownToken
     case invalidRefreshToken
@@ -23,6 +25,9 @@ public enum CompatError: Error, Equatable, Sendable {
     case logoutAllNotSupported
     /// Password hashing is saturated; the client should retry shortly.
     case overloaded
+    /// Synapse could not be reached, did not answer in time, or answered 5xx/429: try again later.
+    /// Nothing was stored; a device Synapse may have created is queued for removal.
+    case homeserverUnavailable
     /// Synapse or the store failed; nothing was left half-done.
     case internalError
 }

@@ -15,7 +15,8 @@ import Logging
 /// - the per-IP limit applies to every attempt, before the user is looked up, so rate limiting says
 ///   nothing about which usernames exist; and the password is checked before the lock, so a wrong
 ///   password never reveals that an account is locked;
-/// - the Synapse device is created *before* the session is stored, so a failure leaves no session;
+/// - the Synapse device is created *before* the session is stored, so a failure leaves no session,
+///   and a device Synapse may have created without answering is removed by a queued job;
 /// - `/logout` deletes the device in Synapse before answering, so the token dies at once everywhere.
 public struct CompatLoginService: Sendable {
     /// Lifetimes.
@@ -76,6 +77,7 @@ public struct CompatLoginService: Sendable {
     let configuration: Configuration
     let perIP: RateLimiter
     let perAccount: RateLimiter
+    let devices: DeviceGuard
     let clock: any WallClock
     let random: any RandomSource
     let onRevocation: @Sendable () -> Void
@@ -90,13 +92,15 @@ public struct CompatLoginService: Sendable {
     ///   - configuration: lifetimes.
     ///   - perIP: `rate_limiting.login.per_ip`.
     ///   - perAccount: `rate_limiting.login.per_account`.
+    ///   - devices: the device lock shared with the job runner that removes orphan devices (`nil`: a
+    ///     guard of its own, for processes without a runner).
     ///   - clock: the wall clock.
     ///   - random: tokens and device ids.
     ///   - onRevocation: called after anything that kills tokens, so caches forget them at once.
     ///   - logger: failures worth an admin's attention (never tokens or passwords).
     public init(
         store: any IdentityStore, synapse: SynapseClient, queue: JobQueue, hasher: PasswordHasher, serverName: String,
-        configuration: Configuration = Configuration(), perIP: RateLimiter, perAccount: RateLimiter,
+        configuration: Configuration = Configuration(), perIP: RateLimiter, perAccount: RateLimiter, devices: DeviceGuard? = nil,
         clock: any WallClock = SystemClock(), random: any RandomSource = SystemRandom(),
         onRevocation: @escaping @Sendable () -> Void = {}, logger: Logger = Logger(label: "gatehouse.compat")
     ) {
@@ -108,6 +112,7 @@ public struct CompatLoginService: Sendable {
         self.configuration = configuration
         self.perIP = perIP
         self.perAccount = perAccount
+        self.devices = devices ?? DeviceGuard(store: store)
         self.clock = clock
         self.random = random
         self.onRevocation = onRevocation
@@ -120,22 +125,42 @@ public struct CompatLoginService: Sendable {
     // MARK: Login
 
     public func login(_ request: LoginRequest) async throws(CompatError) -> LoginResult {
+        // Identifiers are checked before anything is looked up, stored or sent to Synapse.
+        if let deviceId = request.deviceId, DeviceId.validate(deviceId) != nil { throw .invalidDeviceId }
+        if let name = request.initialDeviceDisplayName, !DeviceDisplayName.isAcceptable(name) { throw .invalidDisplayName }
         let user: User
+        var loginToken: CompatLoginToken?
         switch request.credentials {
         case .password(let name, let password):
             user = try await passwordLogin(name: name, password: password, clientAddress: request.clientAddress)
         case .loginToken(let token):
-            user = try await tokenLogin(token)
+            let (consumed, owner) = try await tokenLogin(token)
+            loginToken = consumed
+            user = owner
         }
-        return try await startSession(
-            user: user, deviceId: request.deviceId, displayName: request.initialDeviceDisplayName, wantsRefresh: request.wantsRefreshToken)
+        do throws(CompatError) {
+            return try await startSession(
+                user: user, deviceId: request.deviceId, displayName: request.initialDeviceDisplayName, wantsRefresh: request.wantsRefreshToken)
+        } catch {
+            // Nothing was created: the client's retry (after Retry-After) may use the same login token.
+            if error == .homeserverUnavailable, let loginToken, let consumedAt = loginToken.consumedAt {
+                try? await store.compatSessions.releaseLoginToken(id: loginToken.id, consumedAt: consumedAt)
+            }
+            throw error
+        }
     }
 
     private func passwordLogin(name: String, password: String, clientAddress: String?) async throws(CompatError) -> User {
         guard hasher.isEnabled else { throw .invalidLoginType }
         try check(perIP, key: clientAddress ?? "(no client address)")
-        // A full MXID of another server is used verbatim, so it simply matches no user.
-        let localpart = Localpart.from(name, serverName: serverName) ?? name
+        // Only a canonical localpart is looked up, and the per-account limit keys on it, so `alice`,
+        // `ALICE` and `@alice:server` share one allowance. A name no account can have (another
+        // server's ID, NUL or other control characters, spaces, non-ASCII) gets the unknown-user
+        // answer at once: its validity is public (Synapse's rules), so answering without the dummy
+        // hash reveals nothing about which accounts exist.
+        guard case .success(let localpart) = Localpart.canonical(name, serverName: serverName) else {
+            throw .invalidCredentials
+        }
         try check(perAccount, key: localpart)
 
         let user: User?
@@ -168,7 +193,8 @@ public struct CompatLoginService: Sendable {
         return user
     }
 
-    private func tokenLogin(_ token: String) async throws(CompatError) -> User {
+    /// - Returns: the token as consumed now (`consumedAt` set), and its user.
+    private func tokenLogin(_ token: String) async throws(CompatError) -> (CompatLoginToken, User) {
         let now = clock.now()
         let found: (CompatLoginToken, User)?
         do {
@@ -177,25 +203,44 @@ public struct CompatLoginService: Sendable {
             logger.error("login: store failed", metadata: ["error": "\(error)"])
             throw .internalError
         }
-        guard let (loginToken, user) = found, user.deactivatedAt == nil else { throw .invalidLoginToken }
-        guard now <= loginToken.expiresAt else { throw .loginTokenExpired }
+        guard let (stored, user) = found, user.deactivatedAt == nil else { throw .invalidLoginToken }
+        guard now <= stored.expiresAt else { throw .loginTokenExpired }
         if user.lockedAt != nil { throw .userLocked }
-        return user
+        var consumed = stored
+        consumed.consumedAt = now
+        return (consumed, user)
     }
 
     /// Creates the Synapse device first (failing closed), then the session and its tokens; an active
     /// session on the same device is replaced, and its tokens die.
+    ///
+    /// When Synapse cannot be reached, does not answer in time (a frozen Synapse accepts the
+    /// connection and never answers) or answers 5xx/429, the client gets ``CompatError/homeserverUnavailable``
+    /// and nothing is stored. Synapse may still have created the device (or create it when it wakes
+    /// up), so a `remove_orphan_device` job deletes it once Synapse is back, unless a session uses it
+    /// by then. The ``DeviceGuard`` lock keeps that job away while this login works on the device.
     private func startSession(user: User, deviceId: String?, displayName: String?, wantsRefresh: Bool) async throws(CompatError) -> LoginResult {
+        // A requested device ID was checked in `login` already.
         let device = deviceId ?? random.string(length: 10, alphabet: Alphabet.upper)
-        guard !device.isEmpty, device.utf8.count <= 255, device.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F }) else {
-            throw .invalidDeviceId
+        return try await devices.withLock(localpart: user.username, deviceId: device) { () async throws(CompatError) -> LoginResult in
+            try await startSessionLocked(user: user, device: device, displayName: displayName, wantsRefresh: wantsRefresh)
         }
+    }
+
+    private func startSessionLocked(user: User, device: String, displayName: String?, wantsRefresh: Bool) async throws(CompatError) -> LoginResult {
         do {
             _ = try await synapse.upsertDevice(localpart: user.username, deviceId: device, displayName: displayName)
         } catch {
-            logger.error("login: Synapse could not create the device", metadata: ["user": "\(user.username)", "error": "\(error)"])
-            // A 400 is Synapse refusing the device id itself (too long, ...); anything else is ours to fix.
+            // A 400 is Synapse refusing the device id itself (too long, ...): nothing was created.
             if error.status == 400 { throw .invalidDeviceId }
+            if error.isRetryable {
+                logger.warning(
+                    "login: Synapse is unavailable; the device it may have created is queued for removal",
+                    metadata: ["user": "\(user.username)", "error": "\(error)"])
+                await queueOrphanRemoval(localpart: user.username, deviceId: device)
+                throw .homeserverUnavailable
+            }
+            logger.error("login: Synapse could not create the device", metadata: ["user": "\(user.username)", "error": "\(error)"])
             throw .internalError
         }
 
@@ -215,12 +260,25 @@ public struct CompatLoginService: Sendable {
         } catch {
             logger.error("login: store failed after the device was created", metadata: ["error": "\(error)"])
             if replaced { onRevocation() }
+            await queueOrphanRemoval(localpart: user.username, deviceId: device)
             throw .internalError
         }
         if replaced { onRevocation() }
         return LoginResult(
             userId: Localpart.userId(user.username, serverName: serverName), accessToken: accessToken, deviceId: device,
             refreshToken: refresh?.0, expiresInMilliseconds: wantsRefresh ? milliseconds(configuration.accessTokenTTL) : nil)
+    }
+
+    /// Queues the removal of a device a failed login may have left in Synapse (the job keeps it if a
+    /// session uses it by the time it runs).
+    private func queueOrphanRemoval(localpart: String, deviceId: String) async {
+        do {
+            try await queue.enqueue(.removeOrphanDevice(.init(localpart: localpart, deviceId: deviceId)), clock: clock, random: random)
+        } catch {
+            logger.error(
+                "login: could not queue the removal of a device Synapse may have created",
+                metadata: ["user": "\(localpart)", "device": "\(deviceId)", "error": "\(error)"])
+        }
     }
 
     // MARK: Logout and refresh
@@ -252,8 +310,14 @@ public struct CompatLoginService: Sendable {
         await removeDevices(localpart: found.user.username, userId: found.user.id, deleting: finished.map(\.deviceId))
     }
 
-    /// Rotates a refresh token: the old one is consumed and its access token dies; a used, revoked or
-    /// unknown refresh token is refused.
+    /// Rotates a refresh token: the old one is consumed and its access token dies.
+    ///
+    /// A refresh token presented again after use is a replay, answered as RFC 9700 §4.14.2 asks of
+    /// rotated refresh tokens: the session ends (every token dies and the device is deleted), because
+    /// either the client or an attacker holds a stolen copy. One exception, as MAS makes it for
+    /// OAuth 2.0 (MAS#2795): the token used last, whose successor was never used (the successor
+    /// refresh token not presented, its access token never seen by Gatehouse or Synapse), is a client
+    /// that lost the answer to its refresh; it gets a fresh pair once, and the unused successor dies.
     public func refresh(refreshToken: String) async throws(CompatError) -> RefreshResult {
         guard case .success(.compatRefreshToken) = TokenFormat.check(refreshToken) else { throw .invalidRefreshToken }
         let now = clock.now()
@@ -263,8 +327,11 @@ public struct CompatLoginService: Sendable {
         } catch {
             throw .internalError
         }
-        guard let (old, session, user) = found, old.consumedAt == nil, old.revokedAt == nil, session.finishedAt == nil, user.isActive else {
+        guard let (old, session, user) = found, session.finishedAt == nil, user.isActive else {
             throw .invalidRefreshToken
+        }
+        guard old.consumedAt == nil, old.revokedAt == nil else {
+            return try await replayed(old, session: session, user: user, now: now)
         }
         let (accessToken, accessRow) = newAccessToken(session: session.id, now: now, expiring: true)
         let (newRefresh, refreshRow) = newRefreshToken(session: session.id, accessTokenId: accessRow.id, now: now)
@@ -277,6 +344,52 @@ public struct CompatLoginService: Sendable {
         }
         onRevocation()
         return RefreshResult(accessToken: accessToken, refreshToken: newRefresh, expiresInMilliseconds: milliseconds(configuration.accessTokenTTL))
+    }
+
+    /// A refresh token of a live session that is no longer live itself: the one lost-response retry
+    /// or the end of the session.
+    private func replayed(_ old: CompatRefreshToken, session: CompatSession, user: User, now: Date) async throws(CompatError) -> RefreshResult {
+        if old.consumedAt != nil, old.revokedAt == nil, let successorId = old.nextRefreshTokenId {
+            let successor: CompatRefreshToken?
+            do {
+                successor = try await store.compatSessions.findRefreshToken(id: successorId)
+            } catch {
+                throw .internalError
+            }
+            // Any activity of the session after the successor was issued can only be its access token:
+            // the previous one died when the successor was issued.
+            if let successor, successor.consumedAt == nil, successor.revokedAt == nil,
+                !(session.lastActiveAt.map { $0 > successor.createdAt } ?? false)
+            {
+                let (accessToken, accessRow) = newAccessToken(session: session.id, now: now, expiring: true)
+                let (newRefresh, refreshRow) = newRefreshToken(session: session.id, accessTokenId: accessRow.id, now: now)
+                do {
+                    try await store.compatSessions.reissue(
+                        replayed: old.id, successor: successor.id, newAccessToken: accessRow, newRefreshToken: refreshRow, at: now)
+                    onRevocation()
+                    logger.info("refresh: a client retried a refresh whose answer it lost; new tokens issued once", metadata: [
+                        "user": "\(user.username)", "device": "\(session.deviceId)",
+                    ])
+                    return RefreshResult(
+                        accessToken: accessToken, refreshToken: newRefresh, expiresInMilliseconds: milliseconds(configuration.accessTokenTTL))
+                } catch let error as StorageError where error.isConflict {
+                    // A concurrent retry or refresh won: this presentation is a replay after all.
+                } catch {
+                    throw .internalError
+                }
+            }
+        }
+        logger.warning("refresh: a used refresh token was presented again; the session is ended (RFC 9700 §4.14.2)", metadata: [
+            "user": "\(user.username)", "device": "\(session.deviceId)",
+        ])
+        do {
+            try await store.compatSessions.finish(sessionId: session.id, at: now)
+        } catch {
+            throw .internalError
+        }
+        onRevocation()
+        await removeDevices(localpart: user.username, userId: user.id, deleting: [session.deviceId])
+        throw .invalidRefreshToken
     }
 
     // MARK: Helpers

@@ -19,7 +19,7 @@ enum Columns {
     ]
     static let compatAccessToken = ["id", "session_id", "token_hash", "created_at", "expires_at", "revoked_at"]
     static let compatRefreshToken = [
-        "id", "session_id", "access_token_id", "token_hash", "created_at", "consumed_at", "revoked_at",
+        "id", "session_id", "access_token_id", "token_hash", "created_at", "consumed_at", "revoked_at", "next_refresh_token_id",
     ]
     static let compatLoginToken = ["id", "user_id", "token_hash", "created_at", "expires_at", "consumed_at"]
     static let job = ["id", "kind", "payload", "attempts", "run_at", "lease_until", "last_error", "created_at", "completed_at"]
@@ -86,7 +86,7 @@ extension Row {
         CompatRefreshToken(
             id: self[p + "id"], sessionId: self[p + "session_id"], accessTokenId: self[p + "access_token_id"],
             tokenHash: self[p + "token_hash"], createdAt: date(p + "created_at"), consumedAt: optionalDate(p + "consumed_at"),
-            revokedAt: optionalDate(p + "revoked_at"))
+            revokedAt: optionalDate(p + "revoked_at"), nextRefreshTokenId: self[p + "next_refresh_token_id"])
     }
 
     /// Decodes a `compat_login_tokens` row.

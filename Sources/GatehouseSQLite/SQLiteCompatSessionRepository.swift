@@ -148,19 +148,86 @@ public struct SQLiteCompatSessionRepository: CompatSessionRepository {
             }
             try Self.requireTokens(newAccessToken, newRefreshToken, belongTo: consumed.sessionId)
 
+            // The new pair first: the successor link below must point at an existing row (foreign keys
+            // are checked at once). A conflict afterwards rolls the whole transaction back.
+            try Self.insert(db, newAccessToken)
+            try Self.insert(db, newRefreshToken)
             // The conditional UPDATE is the single point of truth for "used once": of two concurrent
             // rotations, only one sees a change.
             try db.execute(
-                sql: "UPDATE compat_refresh_tokens SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL",
-                arguments: [at.storedMilliseconds, refreshTokenId])
+                sql: "UPDATE compat_refresh_tokens SET consumed_at = ?, next_refresh_token_id = ? WHERE id = ? AND consumed_at IS NULL",
+                arguments: [at.storedMilliseconds, newRefreshToken.id, refreshTokenId])
             guard db.changesCount == 1 else {
                 throw StorageError.conflict("refresh token \(refreshTokenId) was already used")
             }
             try db.execute(
                 sql: "UPDATE compat_access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                 arguments: [at.storedMilliseconds, consumed.accessTokenId])
+        }
+    }
+
+    /// A refresh token by id, whatever its state.
+    /// - Parameter id: the token's ULID.
+    public func findRefreshToken(id: String) async throws -> CompatRefreshToken? {
+        try await pool.query { db in
+            try Row.fetchOne(
+                db, sql: "SELECT \(Columns.select(Columns.compatRefreshToken)) FROM compat_refresh_tokens WHERE id = ?", arguments: [id]
+            )?.compatRefreshToken()
+        }
+    }
+
+    /// Answers a lost refresh response atomically: `refreshTokenId` (consumed, not revoked, replaced
+    /// by `successorId`) is revoked so it never gets a second retry; the successor (live) and its
+    /// access token are revoked; the new pair is stored and becomes the replayed token's successor.
+    /// - Parameters:
+    ///   - refreshTokenId: the consumed refresh token the client presented again.
+    ///   - successorId: the refresh token its first use issued, which the client never received.
+    ///   - newAccessToken: the replacement access token, in the same session.
+    ///   - newRefreshToken: the replacement refresh token, issued with `newAccessToken`.
+    ///   - at: the time.
+    /// - Throws: ``StorageError/conflict(_:)`` when a token is no longer in that state, the session is
+    ///   finished or the new tokens do not belong to it.
+    public func reissue(
+        replayed refreshTokenId: String, successor successorId: String, newAccessToken: CompatAccessToken,
+        newRefreshToken: CompatRefreshToken, at: Date
+    ) async throws {
+        try await pool.mutate { db in
+            guard
+                let successor = try Row.fetchOne(
+                    db, sql: "SELECT \(Columns.select(Columns.compatRefreshToken)) FROM compat_refresh_tokens WHERE id = ?",
+                    arguments: [successorId])?.compatRefreshToken()
+            else {
+                throw StorageError.conflict("no compat refresh token with id \(successorId)")
+            }
+            guard let session = try Self.fetchSession(db, id: successor.sessionId), session.finishedAt == nil else {
+                throw StorageError.conflict("compat session \(successor.sessionId) is finished")
+            }
+            try Self.requireTokens(newAccessToken, newRefreshToken, belongTo: session.id)
+            // Conditional updates are the single point of truth: of two concurrent retries (or a retry
+            // and a refresh with the successor), only one sees both changes.
+            let time = at.storedMilliseconds
+            try db.execute(
+                sql: """
+                    UPDATE compat_refresh_tokens SET revoked_at = ? WHERE id = ? AND session_id = ? AND next_refresh_token_id = ?
+                    AND consumed_at IS NOT NULL AND revoked_at IS NULL
+                    """,
+                arguments: [time, refreshTokenId, session.id, successorId])
+            guard db.changesCount == 1 else {
+                throw StorageError.conflict("refresh token \(refreshTokenId) is not the used predecessor of \(successorId)")
+            }
+            try db.execute(
+                sql: "UPDATE compat_refresh_tokens SET revoked_at = ? WHERE id = ? AND consumed_at IS NULL AND revoked_at IS NULL",
+                arguments: [time, successorId])
+            guard db.changesCount == 1 else {
+                throw StorageError.conflict("refresh token \(successorId) was used or revoked")
+            }
+            try db.execute(
+                sql: "UPDATE compat_access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                arguments: [time, successor.accessTokenId])
             try Self.insert(db, newAccessToken)
             try Self.insert(db, newRefreshToken)
+            try db.execute(
+                sql: "UPDATE compat_refresh_tokens SET next_refresh_token_id = ? WHERE id = ?", arguments: [newRefreshToken.id, refreshTokenId])
         }
     }
 
@@ -200,6 +267,18 @@ public struct SQLiteCompatSessionRepository: CompatSessionRepository {
                 arguments: [at.storedMilliseconds, token.id])
             guard db.changesCount == 1 else { return nil }
             return (token, row.user(prefix: "u_"))
+        }
+    }
+
+    /// Undoes the use of a login token made at `consumedAt` (a later use is left alone).
+    /// - Parameters:
+    ///   - id: the login token.
+    ///   - consumedAt: the time it was consumed by the failed login.
+    public func releaseLoginToken(id: String, consumedAt: Date) async throws {
+        try await pool.mutate { db in
+            try db.execute(
+                sql: "UPDATE compat_login_tokens SET consumed_at = NULL WHERE id = ? AND consumed_at = ?",
+                arguments: [id, consumedAt.storedMilliseconds])
         }
     }
 
@@ -265,10 +344,10 @@ public struct SQLiteCompatSessionRepository: CompatSessionRepository {
 
     private static func insert(_ db: Database, _ token: CompatRefreshToken) throws {
         try db.execute(
-            sql: "INSERT INTO compat_refresh_tokens (\(Columns.select(Columns.compatRefreshToken))) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            sql: "INSERT INTO compat_refresh_tokens (\(Columns.select(Columns.compatRefreshToken))) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             arguments: [
                 token.id, token.sessionId, token.accessTokenId, token.tokenHash, token.createdAt.storedMilliseconds,
-                token.consumedAt.storedMilliseconds, token.revokedAt.storedMilliseconds,
+                token.consumedAt.storedMilliseconds, token.revokedAt.storedMilliseconds, token.nextRefreshTokenId,
             ])
     }
 

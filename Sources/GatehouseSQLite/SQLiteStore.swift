@@ -4,6 +4,9 @@ import FoundationEssentials
 import Foundation
 #endif
 import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
 import GatehouseStorage
 
 /// The identity store in one SQLite file, opened as a GRDB `DatabasePool` (WAL: one writer and
@@ -147,6 +150,14 @@ public final class SQLiteStore: IdentityStore {
         let exists = try checkLocation(path: path)
         if !exists && policy == .requireCurrent {
             throw StorageError.unavailable("database \(path) does not exist; create it with `gatehouse database migrate`")
+        }
+        if !exists {
+            // Created empty and private before SQLite opens it: SQLite would use 0644, and it gives the
+            // -wal and -shm files the mode of the database file.
+            #if canImport(Glibc)
+            let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            if fd >= 0 { Glibc.close(fd) }
+            #endif
         }
 
         var configuration = Configuration()

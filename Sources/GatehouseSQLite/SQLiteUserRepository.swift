@@ -45,7 +45,10 @@ public struct SQLiteUserRepository: UserRepository {
     /// The user with this exact (case-sensitive) username.
     /// - Parameter username: the Matrix localpart.
     public func find(username: String) async throws -> User? {
-        try await pool.query { db in try Self.fetchUser(db, where: "username = ?", username) }
+        // GRDB binds text as a C string, so SQLite would read `alice\u{0}x` as `alice`; no stored name
+        // contains a NUL, so such a name matches nobody (callers refuse it earlier anyway).
+        guard !username.utf8.contains(0) else { return nil }
+        return try await pool.query { db in try Self.fetchUser(db, where: "username = ?", username) }
     }
 
     /// The user with this id.

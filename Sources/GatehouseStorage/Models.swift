@@ -95,6 +95,11 @@ public struct CompatAccessToken: Sendable, Equatable {
 }
 
 /// A compat refresh token; single use, rotated on every refresh.
+///
+/// States: live (neither consumed nor revoked); consumed by a refresh (`consumedAt`, with the token
+/// that replaced it in `nextRefreshTokenId`); revoked (its session ended, or it was replaced because a
+/// client retried a refresh whose answer it never got). A token both consumed and revoked has had
+/// that one retry.
 public struct CompatRefreshToken: Sendable, Equatable {
     public var id: String
     public var sessionId: String
@@ -104,10 +109,13 @@ public struct CompatRefreshToken: Sendable, Equatable {
     public var createdAt: Date
     public var consumedAt: Date?
     public var revokedAt: Date?
+    /// The refresh token issued when this one was used (`nil` while live, and for tokens used before
+    /// Gatehouse recorded it).
+    public var nextRefreshTokenId: String?
 
     public init(
         id: String, sessionId: String, accessTokenId: String, tokenHash: String, createdAt: Date,
-        consumedAt: Date? = nil, revokedAt: Date? = nil
+        consumedAt: Date? = nil, revokedAt: Date? = nil, nextRefreshTokenId: String? = nil
     ) {
         self.id = id
         self.sessionId = sessionId
@@ -116,6 +124,7 @@ public struct CompatRefreshToken: Sendable, Equatable {
         self.createdAt = createdAt
         self.consumedAt = consumedAt
         self.revokedAt = revokedAt
+        self.nextRefreshTokenId = nextRefreshTokenId
     }
 }
 

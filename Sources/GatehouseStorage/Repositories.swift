@@ -51,9 +51,22 @@ public protocol CompatSessionRepository: Sendable {
     func lookupAccessToken(hash: String) async throws -> CompatAccessTokenLookup?
     func lookupRefreshToken(hash: String) async throws -> (CompatRefreshToken, CompatSession, User)?
 
-    /// Refresh rotation in one transaction: marks `consumed` used at `at`, revokes its access token,
-    /// and stores the new pair. Fails with ``StorageError/conflict`` if `consumed` was already used.
+    /// Refresh rotation in one transaction: marks `consumed` used at `at` (recording the new refresh
+    /// token as its successor), revokes its access token, and stores the new pair. Fails with
+    /// ``StorageError/conflict`` if `consumed` was already used.
     func rotate(consumed refreshTokenId: String, newAccessToken: CompatAccessToken, newRefreshToken: CompatRefreshToken, at: Date) async throws
+
+    /// A refresh token by id, whatever its state.
+    func findRefreshToken(id: String) async throws -> CompatRefreshToken?
+
+    /// The answer to a lost refresh response, in one transaction: `replayed` (consumed, not revoked)
+    /// is revoked so it never gets a second retry, its successor `successor` (still live) and that
+    /// token's access token are revoked, and the new pair is stored as `replayed`'s successor. Fails
+    /// with ``StorageError/conflict`` when either token is no longer in that state (a concurrent
+    /// retry or refresh won) or the session is finished.
+    func reissue(
+        replayed refreshTokenId: String, successor successorId: String, newAccessToken: CompatAccessToken,
+        newRefreshToken: CompatRefreshToken, at: Date) async throws
 
     /// Records activity (best effort, may be coalesced).
     func touch(sessionId: String, at: Date) async throws
@@ -64,6 +77,10 @@ public protocol CompatSessionRepository: Sendable {
     /// such token exists or it was already used. Single use is enforced in the same transaction.
     /// Expiry is the caller's decision (it reads ``CompatLoginToken/expiresAt``).
     func consumeLoginToken(hash: String, at: Date) async throws -> (CompatLoginToken, User)?
+    /// Makes a login token usable again after the login it was consumed by failed before any session
+    /// existed (Synapse unavailable), so the client's retry works; only the use made at `consumedAt`
+    /// is undone.
+    func releaseLoginToken(id: String, consumedAt: Date) async throws
 }
 
 /// The persistent job queue.

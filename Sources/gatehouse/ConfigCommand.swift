@@ -28,6 +28,9 @@ struct ConfigCommand: ParsableCommand {
                     throw ExitCode(1)
                 }
             }
+            for warning in configuration.warnings {
+                printError("warning: \(warning)")
+            }
             let binds = configuration.http.listeners.flatMap { listener in listener.binds.map { "\($0)\(listener.tls != nil ? " (TLS)" : "")" } }
             print("configuration OK: \(configuration.sourceFile)")
             print("  listeners: \(binds.joined(separator: ", "))")
@@ -86,17 +89,19 @@ struct ConfigCommand: ParsableCommand {
             let directory = FilePaths.directory(of: configPath)
             try files.createDirectory(atPath: directory, withIntermediateDirectories: true)
             func place(_ name: String) -> String { FilePaths.absolute(name, relativeTo: directory) }
-            func write(_ text: String, to path: String, mode: Int = 0o644) throws {
+            // Secrets and keys are created 0600 from the start and appear complete or not at all.
+            func write(_ text: String, to path: String, mode: mode_t = 0o644) throws {
                 if files.fileExists(atPath: path), !force {
                     printError("\(path) exists; pass --force to overwrite it")
                     throw ExitCode(1)
                 }
                 try files.createDirectory(atPath: FilePaths.directory(of: path), withIntermediateDirectories: true)
-                guard files.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: mode]) else {
-                    printError("cannot write \(path)")
+                do {
+                    try AtomicFile.write(Array(text.utf8), to: path, mode: mode, replace: force)
+                } catch {
+                    printError("\(error)")
                     throw ExitCode(1)
                 }
-                try files.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
             }
 
             var written: [String] = []

@@ -36,9 +36,10 @@ struct IdentityContext {
             throw ExitCode(1)
         }
         let synapse = SynapseClient(configuration: .init(configuration.matrix), logger: logger)
-        let runner = JobRunner(repository: store.jobs, client: synapse, clock: SystemClock(), logger: logger)
+        let devices = DeviceGuard(store: store)
+        let runner = JobRunner(repository: store.jobs, client: synapse, clock: SystemClock(), devices: devices, logger: logger)
         let accounts = AccountService(
-            store: store, synapse: synapse, runner: runner, hasher: hasher, serverName: configuration.matrix.homeserver)
+            store: store, synapse: synapse, runner: runner, hasher: hasher, serverName: configuration.matrix.homeserver, devices: devices)
         return IdentityContext(configuration: configuration, store: store, synapse: synapse, runner: runner, hasher: hasher, accounts: accounts)
     }
 

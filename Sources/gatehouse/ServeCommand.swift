@@ -26,6 +26,9 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "gatehouse")
+        for warning in configuration.warnings {
+            logger.warning("configuration: \(warning)")
+        }
 
         // The store is opened (and migrated) before anything is bound: a store that cannot be used
         // stops startup with the reason.
@@ -38,7 +41,10 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let clock = SystemClock()
         let synapse = SynapseClient(configuration: .init(configuration.matrix), logger: Logger(label: "gatehouse.synapse"))
-        let jobs = JobRunner(repository: store.jobs, client: synapse, clock: clock, logger: Logger(label: "gatehouse.jobs"))
+        // One device lock for the logins and the runner, so orphan clean-up never races a login.
+        let devices = DeviceGuard(store: store)
+        let jobs = JobRunner(
+            repository: store.jobs, client: synapse, clock: clock, devices: devices, logger: Logger(label: "gatehouse.jobs"))
         let oauth2 = OAuth2Service(configuration: configuration, store: store, clock: clock)
         let hasher: PasswordHasher
         do {
@@ -58,7 +64,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration: .init(accessTokenTTL: configuration.experimental.compatTokenTTL),
             perIP: RateLimiter(burst: limits.perIP.burst, perSecond: limits.perIP.perSecond, clock: clock),
             perAccount: RateLimiter(burst: limits.perAccount.burst, perSecond: limits.perAccount.perSecond, clock: clock),
-            clock: clock, onRevocation: oauth2.invalidateCaches)
+            devices: devices, clock: clock, onRevocation: oauth2.invalidateCaches)
 
         let group: MultiThreadedEventLoopGroup =
             configuration.server.threads.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) } ?? .singleton

@@ -166,6 +166,42 @@ struct PasswordHasherTests {
         }
     }
 
+    /// The dummy check for unknown users is a check in the newest scheme with exactly the parameters
+    /// of a real hash made now, under every kind of configuration (issue 7, item 14): asserted on the
+    /// hashes themselves rather than by timing.
+    @Test(arguments: [
+        [PasswordScheme(version: 1, algorithm: .argon2id)],
+        [PasswordScheme(version: 1, algorithm: .argon2id, pepper: Array("pepper".utf8), unicodeNormalization: true)],
+        [PasswordScheme(version: 1, algorithm: .bcrypt, cost: 4)],
+        [PasswordScheme(version: 1, algorithm: .bcrypt, cost: 11, pepper: Array("pepper".utf8))],
+        [PasswordScheme(version: 1, algorithm: .bcrypt, cost: 12), PasswordScheme(version: 2, algorithm: .argon2id)],
+        [PasswordScheme(version: 3, algorithm: .bcrypt, cost: 5), PasswordScheme(version: 2, algorithm: .argon2id)],
+    ])
+    func dummyHashMatchesTheNewestScheme(_ schemes: [PasswordScheme]) async throws {
+        try await withHasher(schemes) { (hasher: PasswordHasher) async throws in
+            let newest = try #require(schemes.max { $0.version < $1.version })
+            #expect(hasher.newestScheme == newest)
+            let (version, real) = try await hasher.hash(Fixtures.password)
+            #expect(version == newest.version)
+            let dummy = hasher.dummyHash
+            switch newest.algorithm {
+            case .argon2id:
+                let parsedDummy = try Argon2id.parse(dummy)
+                let parsedReal = try Argon2id.parse(real)
+                #expect(parsedDummy.parameters == parsedReal.parameters)
+                #expect(parsedDummy.version == parsedReal.version)
+                #expect(parsedDummy.salt.count == parsedReal.salt.count && parsedDummy.hash.count == parsedReal.hash.count)
+                #expect(dummy.split(separator: "$").dropLast(2) == real.split(separator: "$").dropLast(2), "\(dummy) vs \(real)")
+            case .bcrypt:
+                try Bcrypt.checkShape(dummy)
+                #expect(dummy.prefix(7) == real.prefix(7), "\(dummy) vs \(real): same variant and cost")
+                #expect(dummy.count == real.count)
+            }
+            // It really is checked (a malformed dummy would throw instead of costing a hash).
+            try await hasher.verifyDummy(Fixtures.password)
+        }
+    }
+
     @Test func workRunsOnThePoolAndNeverMoreThanItsSize() async throws {
         try await withHasher(PasswordScheme.defaults, threadPoolSize: 2) { (hasher: PasswordHasher) async throws in
             let callerThread = currentThreadName()

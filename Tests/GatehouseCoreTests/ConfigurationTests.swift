@@ -10,19 +10,24 @@ final class ConfigFixture {
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-config-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try write("  s3cret-value  \n", to: "secret")
-        try write("", to: "empty_secret")
+        // Secrets and keys are private (0600), and the shared secret has the 32 bytes it needs.
+        try write("  \(Self.secret)  \n", to: "secret", mode: 0o600)
+        try write("", to: "empty_secret", mode: 0o600)
         try write(DefaultRoutes.text, to: "matrix.routes")
         try write("cert", to: "cert.pem")
-        try write("key", to: "key.pem")
+        try write("key", to: "key.pem", mode: 0o600)
     }
+
+    static let secret = "s3cret-value-that-is-32-bytes-long"
+
 
     deinit {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    func write(_ text: String, to name: String) throws {
+    func write(_ text: String, to name: String, mode: Int = 0o644) throws {
         try text.write(toFile: "\(directory)/\(name)", atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: "\(directory)/\(name)")
     }
 
     static let valid = """
@@ -70,7 +75,8 @@ struct ConfigurationTests {
         #expect(config.http.listeners[0].tls?.hstsMaxAge == 31_536_000)
         #expect(config.http.listeners[1].binds == [BindAddress(host: "127.0.0.1", port: 8081)])
         #expect(config.http.listeners[1].tls == nil)
-        #expect(config.matrix.secret == "s3cret-value", "secret file content is trimmed")
+        #expect(config.matrix.secret == ConfigFixture.secret, "secret file content is trimmed")
+        #expect(config.warnings.isEmpty)
         #expect(config.matrix.endpoint == "http://127.0.0.1:8008/")
         #expect(config.matrix.kind == .synapse)
         #expect(config.database.path == "\(fixture.directory)/gatehouse.db")
@@ -266,7 +272,7 @@ struct ConfigurationTests {
         #expect(try fixture.load(ConfigFixture.valid).passwords == .default, "defaults when the section is absent")
         #expect(PasswordsConfiguration.default.schemes == [PasswordSchemeConfiguration(version: 1, algorithm: .argon2id)])
 
-        try fixture.write("  pepper-from-file \n", to: "pepper")
+        try fixture.write("  pepper-from-file \n", to: "pepper", mode: 0o600)
         let config = try fixture.load(ConfigFixture.valid + """
 
             passwords:
@@ -385,5 +391,92 @@ struct ConfigurationTests {
             """)
         #expect(all.count == 3, "every limiter and key is checked: \(all)")
         #expect(all.first?.contains("gatehouse.yaml:") == true, "errors carry the line: \(all)")
+    }
+}
+
+// MARK: - Secrets and private files (issue 7, item 14)
+
+struct ConfigurationSecretsTests {
+    /// The matrix section with a given secret line, the rest of `ConfigFixture.valid` unchanged.
+    private static func valid(replacing old: String, with new: String) -> String {
+        ConfigFixture.valid.replacingOccurrences(of: old, with: new)
+    }
+
+    @Test func sharedSecretNeedsThirtyTwoBytes() throws {
+        let fixture = try ConfigFixture()
+        try fixture.write("short-secret\n", to: "short", mode: 0o600)
+        try fixture.write(String(repeating: "x", count: 31) + "\n", to: "thirtyone", mode: 0o600)
+        try fixture.write(String(repeating: "x", count: 32) + "\n", to: "thirtytwo", mode: 0o600)
+        let fileErrors = fixture.errors(Self.valid(replacing: "secret_path: secret", with: "secret_path: short"))
+        #expect(fileErrors.count == 1)
+        #expect(fileErrors.first?.contains("matrix.secret_path: the shared secret in the secret file \(fixture.directory)/short is 12 bytes; at least 32 are needed") == true, "\(fileErrors)")
+        #expect(fileErrors.first?.contains("openssl rand -hex 32") == true)
+        #expect(fixture.errors(Self.valid(replacing: "secret_path: secret", with: "secret_file: thirtyone")).first?.contains("matrix.secret_file: the shared secret") == true)
+        #expect(try fixture.load(Self.valid(replacing: "secret_path: secret", with: "secret_path: thirtytwo")).matrix.secret.utf8.count == 32)
+        let inline = fixture.errors(Self.valid(replacing: "secret_path: secret", with: "secret: \"  tiny  \""))
+        #expect(inline.first?.contains("matrix.secret: the shared secret in `secret` is 4 bytes; at least 32 are needed") == true, "\(inline)")
+    }
+
+    @Test(arguments: [0o644, 0o640, 0o604, 0o660, 0o666, 0o620])
+    func secretFilesAndKeysOthersCanReadAreRefused(mode: Int) throws {
+        let fixture = try ConfigFixture()
+        let octal = "0" + String(mode, radix: 8)
+        try fixture.write(ConfigFixture.secret, to: "open_secret", mode: mode)
+        let secret = fixture.errors(Self.valid(replacing: "secret_path: secret", with: "secret_path: open_secret"))
+        #expect(secret.count == 1)
+        #expect(
+            secret.first?.hasSuffix(
+                "matrix.secret_path: the shared-secret file \(fixture.directory)/open_secret can be read by other accounts (mode \(octal)). "
+                    + "Run `chmod 600 \(fixture.directory)/open_secret` and make it owned by the user Gatehouse runs as") == true, "\(secret)")
+        #expect(secret.first?.contains("matrix.secret_path:") == true && secret.first?.contains("(mode \(octal))") == true)
+        #expect(secret.first?.contains("chmod 600 \(fixture.directory)/open_secret") == true)
+
+        try fixture.write("key", to: "open_key.pem", mode: mode)
+        let key = fixture.errors(Self.valid(replacing: "key_file: key.pem", with: "key_file: open_key.pem"))
+        #expect(key.count == 1)
+        #expect(key.first?.contains("http.listeners[0].tls.key_file: the TLS private key \(fixture.directory)/open_key.pem") == true, "\(key)")
+        #expect(key.first?.contains("(mode \(octal))") == true && key.first?.contains("chmod 600 \(fixture.directory)/open_key.pem") == true)
+
+        try fixture.write("pepper", to: "open_pepper", mode: mode)
+        let pepper = fixture.errors(ConfigFixture.valid + "\npasswords: {schemes: [{version: 1, secret_file: open_pepper}]}\n")
+        #expect(pepper.first?.contains("passwords.schemes[0].secret_file: the pepper file") == true, "\(pepper)")
+        #expect(pepper.first?.contains("chmod 600") == true)
+    }
+
+    @Test func privateFilesAreAccepted() throws {
+        let fixture = try ConfigFixture()
+        for mode in [0o600, 0o400] {
+            try fixture.write(ConfigFixture.secret, to: "private_secret", mode: mode)
+            try fixture.write("key", to: "private_key.pem", mode: mode)
+            let config = try fixture.load(
+                Self.valid(replacing: "secret_path: secret", with: "secret_path: private_secret")
+                    .replacingOccurrences(of: "key_file: key.pem", with: "key_file: private_key.pem"))
+            #expect(config.warnings.isEmpty)
+        }
+    }
+
+    @Test func databaseOthersCanReadIsAWarning() throws {
+        let fixture = try ConfigFixture()
+        try fixture.write("", to: "gatehouse.db", mode: 0o644)
+        let config = try fixture.load(ConfigFixture.valid)
+        #expect(config.warnings.count == 1)
+        #expect(config.warnings.first?.description.hasSuffix(
+            "database.path: the database \(fixture.directory)/gatehouse.db can be read by other accounts (mode 0644); it holds password hashes "
+                + "and sessions. Run `chmod 600 \(fixture.directory)/gatehouse.db \(fixture.directory)/gatehouse.db-wal "
+                + "\(fixture.directory)/gatehouse.db-shm` (as the user Gatehouse runs as)") == true, "\(config.warnings)")
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: "\(fixture.directory)/gatehouse.db")
+        #expect(try fixture.load(ConfigFixture.valid).warnings.isEmpty)
+    }
+
+    @Test func inlineSecretInAReadableConfigurationIsAWarning() throws {
+        let fixture = try ConfigFixture()
+        let yaml = Self.valid(replacing: "secret_path: secret", with: "secret: \(ConfigFixture.secret)")
+        try fixture.write(yaml, to: "gatehouse.yaml", mode: 0o644)
+        let warnings = try ConfigurationLoader.load(path: "\(fixture.directory)/gatehouse.yaml").warnings.map(\.description)
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.contains("matrix.secret: this secret is written in \(fixture.directory)/gatehouse.yaml") == true, "\(warnings)")
+        #expect(warnings.first?.contains("`secret_path`") == true && warnings.first?.contains("chmod 600") == true)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: "\(fixture.directory)/gatehouse.yaml")
+        #expect(try ConfigurationLoader.load(path: "\(fixture.directory)/gatehouse.yaml").warnings.isEmpty)
     }
 }

@@ -18,6 +18,10 @@ struct HomeserverJobTests {
             #"{"device_id":"A","display_name":"Phone","localpart":"alice"}"#
         ),
         (.deleteDevice(.init(localpart: "alice", deviceId: "A")), "delete_device", #"{"device_id":"A","localpart":"alice"}"#),
+        (
+            .removeOrphanDevice(.init(localpart: "alice", deviceId: "A")), "remove_orphan_device",
+            #"{"confirmation":false,"device_id":"A","localpart":"alice"}"#
+        ),
         (.deleteUser(.init(localpart: "alice", erase: false)), "delete_user", #"{"erase":false,"localpart":"alice"}"#),
         (.reactivateUser(.init(localpart: "alice")), "reactivate_user", #"{"localpart":"alice"}"#),
         (.setDisplayname(.init(localpart: "alice", displayname: "A")), "set_displayname", #"{"displayname":"A","localpart":"alice"}"#),
@@ -32,6 +36,12 @@ struct HomeserverJobTests {
             #expect(job.localpart == "alice")
         }
         #expect(Set(Self.golden.map(\.1)) == Set(HomeserverJob.kinds))
+    }
+
+    @Test func orphanPayloadWithoutConfirmationIsAFirstRemoval() throws {
+        #expect(
+            try HomeserverJob(kind: "remove_orphan_device", payload: #"{"device_id":"A","localpart":"alice"}"#)
+                == .removeOrphanDevice(.init(localpart: "alice", deviceId: "A", confirmation: false)))
     }
 
     @Test func provisionPayloadBecomesARequest() {

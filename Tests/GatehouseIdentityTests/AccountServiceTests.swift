@@ -144,3 +144,51 @@ struct AccountServiceTests {
         try await fixture.close()
     }
 }
+
+// MARK: - Identifiers (issue 7, item 6)
+
+extension AccountServiceTests {
+    /// `gatehouse manage` names users the way login does: capitals fold, `@name:server` works, and a
+    /// name no account can have is refused with the reason instead of being looked up (SQLite would
+    /// read `frank\u{0}x` as `frank`).
+    @Test func manageNamesUsersCanonically() async throws {
+        let fixture = try await AccountFixture()
+        _ = try await fixture.accounts.registerUser(username: "frank", password: nil, admin: false, displayName: nil, emails: [])
+        _ = try await fixture.accounts.lockUser(username: "FRANK")
+        #expect(try await fixture.store.users.find(username: "frank")?.lockedAt != nil)
+        _ = try await fixture.accounts.unlockUser(username: "@Frank:example.test")
+        #expect(try await fixture.store.users.find(username: "frank")?.lockedAt == nil)
+        for name in ["frank\u{0}x", "frank\u{0}", "frank\n", "@frank:other.test", "fr ank"] {
+            do {
+                _ = try await fixture.accounts.lockUser(username: name)
+                Issue.record("\(name.debugDescription) was accepted")
+            } catch {
+                #expect(error.description.contains("is not a valid username"), "\(error)")
+                #expect(!error.description.contains("\u{0}") && !error.description.contains("\n"), "control characters are escaped")
+            }
+        }
+        #expect(try await fixture.store.users.find(username: "frank")?.lockedAt == nil)
+        // Registration stays strict: a new name is stored exactly as given, so capitals are refused.
+        await #expect(throws: AccountError.self) {
+            try await fixture.accounts.registerUser(username: "Grace", password: nil, admin: false, displayName: nil, emails: [])
+        }
+        try await fixture.close()
+    }
+
+    @Test func issueCompatibilityTokenRefusesBadDeviceIdsBeforeSynapse() async throws {
+        let fixture = try await AccountFixture()
+        _ = try await fixture.accounts.registerUser(username: "gina", password: nil, admin: false, displayName: nil, emails: [])
+        fixture.synapse.clearRequests()
+        for device in ["", "D\u{0}X", "D\u{1}", "has space", "D\u{C9}V", String(repeating: "A", count: 256)] {
+            do {
+                _ = try await fixture.accounts.issueCompatibilityToken(username: "gina", deviceId: device, synapseAdmin: false)
+                Issue.record("\(device.debugDescription) was accepted")
+            } catch {
+                #expect(error.description.contains("is not a valid device ID"), "\(error)")
+            }
+        }
+        #expect(!fixture.synapse.requests.contains { $0.path == "/_synapse/mas/upsert_device" })
+        #expect(fixture.synapse.user("gina")?.devices.isEmpty == true)
+        try await fixture.close()
+    }
+}

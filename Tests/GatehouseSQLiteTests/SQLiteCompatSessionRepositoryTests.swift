@@ -133,6 +133,7 @@ struct SQLiteCompatSessionRepositoryTests {
             try await store.compatSessions.rotate(consumed: refresh.id, newAccessToken: access2, newRefreshToken: refresh2, at: Fixture.at(60))
 
             #expect(try await store.compatSessions.lookupRefreshToken(hash: refresh.tokenHash)?.0.consumedAt == Fixture.at(60))
+            #expect(try await store.compatSessions.lookupRefreshToken(hash: refresh.tokenHash)?.0.nextRefreshTokenId == refresh2.id)
             #expect(try await store.compatSessions.lookupAccessToken(hash: access.tokenHash)?.token.revokedAt == Fixture.at(60))
             #expect(try await store.compatSessions.lookupAccessToken(hash: access2.tokenHash)?.token == access2)
             #expect(try await store.compatSessions.lookupRefreshToken(hash: refresh2.tokenHash)?.0 == refresh2)
@@ -205,6 +206,59 @@ struct SQLiteCompatSessionRepositoryTests {
         }
     }
 
+    /// The lost-response retry (issue 7, item 14): the used token is revoked (no second retry), its
+    /// unused successor and that token's access token die, the new pair becomes the successor.
+    @Test func reissueAfterALostResponseWorksOnce() async throws {
+        try await withStore { store, _ in
+            let (_, session, _, refresh) = try await seed(store)
+            let access2 = Fixture.accessToken("at-2", session: session, at: 60)
+            let refresh2 = Fixture.refreshToken("rt-2", session: session, accessToken: access2, at: 60)
+            try await store.compatSessions.rotate(consumed: refresh.id, newAccessToken: access2, newRefreshToken: refresh2, at: Fixture.at(60))
+            let access3 = Fixture.accessToken("at-3", session: session, at: 61)
+            let refresh3 = Fixture.refreshToken("rt-3", session: session, accessToken: access3, at: 61)
+            try await store.compatSessions.reissue(
+                replayed: refresh.id, successor: refresh2.id, newAccessToken: access3, newRefreshToken: refresh3, at: Fixture.at(61))
+
+            let replayed = try #require(try await store.compatSessions.findRefreshToken(id: refresh.id))
+            #expect(replayed.consumedAt == Fixture.at(60) && replayed.revokedAt == Fixture.at(61) && replayed.nextRefreshTokenId == refresh3.id)
+            #expect(try await store.compatSessions.findRefreshToken(id: refresh2.id)?.revokedAt == Fixture.at(61))
+            #expect(try await store.compatSessions.lookupAccessToken(hash: access2.tokenHash)?.token.revokedAt == Fixture.at(61))
+            #expect(try await store.compatSessions.findRefreshToken(id: refresh3.id) == refresh3)
+            #expect(try await store.compatSessions.findRefreshToken(id: "rt-nobody") == nil)
+
+            // Not twice, not for a token that is not the predecessor, and nothing is stored on refusal.
+            let access4 = Fixture.accessToken("at-4", session: session, at: 62)
+            let refresh4 = Fixture.refreshToken("rt-4", session: session, accessToken: access4, at: 62)
+            await expectStorageError(.conflict(""), containing: "is not the used predecessor") {
+                try await store.compatSessions.reissue(
+                    replayed: refresh.id, successor: refresh3.id, newAccessToken: access4, newRefreshToken: refresh4, at: Fixture.at(62))
+            }
+            await expectStorageError(.conflict(""), containing: "is not the used predecessor") {
+                try await store.compatSessions.reissue(
+                    replayed: refresh2.id, successor: refresh3.id, newAccessToken: access4, newRefreshToken: refresh4, at: Fixture.at(62))
+            }
+            #expect(try await store.compatSessions.findRefreshToken(id: refresh4.id) == nil)
+            #expect(try await store.compatSessions.findRefreshToken(id: refresh3.id)?.revokedAt == nil)
+
+            // A successor that was used in the meantime cannot be replaced.
+            try await store.compatSessions.rotate(consumed: refresh3.id, newAccessToken: access4, newRefreshToken: refresh4, at: Fixture.at(63))
+            let (_, otherSession, _, otherRefresh) = try await seed(store, device: "DEVICE2")
+            let a = Fixture.accessToken("at-o2", session: otherSession, at: 64)
+            let r = Fixture.refreshToken("rt-o2", session: otherSession, accessToken: a, at: 64)
+            try await store.compatSessions.rotate(consumed: otherRefresh.id, newAccessToken: a, newRefreshToken: r, at: Fixture.at(64))
+            let a2 = Fixture.accessToken("at-o3", session: otherSession, at: 65)
+            let r2 = Fixture.refreshToken("rt-o3", session: otherSession, accessToken: a2, at: 65)
+            let a3 = Fixture.accessToken("at-o4", session: otherSession, at: 66)
+            let r3 = Fixture.refreshToken("rt-o4", session: otherSession, accessToken: a3, at: 66)
+            try await store.compatSessions.rotate(consumed: r.id, newAccessToken: a2, newRefreshToken: r2, at: Fixture.at(65))
+            await expectStorageError(.conflict(""), containing: "was used or revoked") {
+                try await store.compatSessions.reissue(
+                    replayed: otherRefresh.id, successor: r.id, newAccessToken: a3, newRefreshToken: r3, at: Fixture.at(66))
+            }
+            #expect(try await store.compatSessions.findRefreshToken(id: otherRefresh.id)?.revokedAt == nil, "rolled back")
+        }
+    }
+
     @Test func touchOnlyMovesForward() async throws {
         try await withStore { store, _ in
             let (_, session, _, _) = try await seed(store)
@@ -230,6 +284,12 @@ struct LoginTokenTests {
             #expect(first?.1.username == "alice")
             #expect(try await store.compatSessions.consumeLoginToken(hash: "hash-1", at: now.addingTimeInterval(2)) == nil)
             #expect(try await store.compatSessions.consumeLoginToken(hash: "unknown", at: now) == nil)
+            // Released after a login that failed before a session existed: usable again, once.
+            try await store.compatSessions.releaseLoginToken(id: token.id, consumedAt: now.addingTimeInterval(5))
+            #expect(try await store.compatSessions.consumeLoginToken(hash: "hash-1", at: now.addingTimeInterval(3)) == nil, "another use is kept")
+            try await store.compatSessions.releaseLoginToken(id: token.id, consumedAt: now.addingTimeInterval(1))
+            #expect(try await store.compatSessions.consumeLoginToken(hash: "hash-1", at: now.addingTimeInterval(3))?.0.id == token.id)
+            #expect(try await store.compatSessions.consumeLoginToken(hash: "hash-1", at: now.addingTimeInterval(4)) == nil)
             try store.close()
         }
     }

@@ -33,6 +33,8 @@ final class CompatFixture {
         /// Hashing threads, and operations allowed to wait for one.
         var hashingThreads = 1
         var hashingQueue = 64
+        /// The Synapse client's per-call deadline.
+        var synapseRequestTimeout: Duration = .seconds(10)
     }
 
     let directory: String
@@ -41,6 +43,9 @@ final class CompatFixture {
     let client: SynapseClient
     let clock = ManualClock()
     let hasher: PasswordHasher
+    /// Runs queued jobs when a test asks (`runner.runPending`), with the device lock the logins use.
+    let runner: JobRunner
+    let devices: DeviceGuard
     let accounts: AccountService
     let service: CompatLoginService
     let responder: MatrixCompatResponder
@@ -57,20 +62,24 @@ final class CompatFixture {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         store = try SQLiteStore.open(path: "\(directory)/gatehouse.db")
         synapse = try await FakeSynapse(group: MultiThreadedEventLoopGroup.singleton, secret: "s3cret", serverName: Self.serverName)
-        client = SynapseClient(configuration: .init(endpoint: synapse.endpoint, secret: "s3cret"))
+        client = SynapseClient(
+            configuration: .init(endpoint: synapse.endpoint, secret: "s3cret", requestTimeout: options.synapseRequestTimeout))
         // bcrypt at its lowest cost keeps the suite fast; the code paths are the same for every scheme.
         hasher = try PasswordHasher(
             configuration: PasswordsConfiguration(
                 enabled: options.passwordsEnabled, schemes: [PasswordSchemeConfiguration(version: 1, algorithm: .bcrypt, cost: 4)]),
             threadPoolSize: options.hashingThreads, maxWaiting: options.hashingQueue)
-        let runner = JobRunner(repository: store.jobs, client: client, clock: clock)
-        accounts = AccountService(store: store, synapse: client, runner: runner, hasher: hasher, serverName: Self.serverName, clock: clock)
+        devices = DeviceGuard(store: store)
+        runner = JobRunner(
+            repository: store.jobs, client: client, clock: clock, configuration: .init(orphanConfirmationDelay: .seconds(10)), devices: devices)
+        accounts = AccountService(
+            store: store, synapse: client, runner: runner, hasher: hasher, serverName: Self.serverName, devices: devices, clock: clock)
         let counter = revocations
         // No runner behind the compat queue: jobs it queues stay in the store for the test to see.
         service = CompatLoginService(
             store: store, synapse: client, queue: JobQueue(repository: store.jobs), hasher: hasher, serverName: Self.serverName,
-            perIP: RateLimiter(options.perIP, clock: clock), perAccount: RateLimiter(options.perAccount, clock: clock), clock: clock,
-            onRevocation: { counter.increment() })
+            perIP: RateLimiter(options.perIP, clock: clock), perAccount: RateLimiter(options.perAccount, clock: clock), devices: devices,
+            clock: clock, onRevocation: { counter.increment() })
         responder = MatrixCompatResponder(service: service, trustedProxies: options.trustedProxies.map { IPNetwork.parse($0)! })
     }
 
@@ -216,6 +225,7 @@ private func expectError(
 
 private let invalidCredentials = #"{"errcode":"M_FORBIDDEN","error":"Invalid username/password"}"#
 private let internalError = #"{"errcode":"M_UNKNOWN","error":"Internal server error"}"#
+private let homeserverUnavailable = #"{"errcode":"M_UNKNOWN","error":"The homeserver is unavailable; try again later"}"#
 
 @Suite(.serialized)
 struct MatrixCompatTests {
@@ -685,12 +695,15 @@ struct MatrixCompatTests {
             let token = try await fixture.accounts.issueLoginToken(username: "alice")
 
             fixture.synapse.down = true
-            expectGolden(await fixture.passwordLogin("alice", extra: ["refresh_token": true]), 500, internalError)
-            expectGolden(await fixture.login(["type": "m.login.token", "token": token]), 500, internalError)
+            expectGolden(await fixture.passwordLogin("alice", extra: ["refresh_token": true]), 503, homeserverUnavailable)
+            expectGolden(await fixture.login(["type": "m.login.token", "token": token]), 503, homeserverUnavailable)
             fixture.synapse.down = false
             fixture.synapse.failNext(500)
-            expectGolden(await fixture.passwordLogin("alice", extra: ["device_id": "DEV"]), 500, internalError)
+            expectGolden(await fixture.passwordLogin("alice", extra: ["device_id": "DEV"]), 503, homeserverUnavailable)
             fixture.synapse.failNext(503, rawBody: "<html>Bad gateway</html>")
+            expectGolden(await fixture.passwordLogin("alice"), 503, homeserverUnavailable)
+            // Synapse refusing Gatehouse itself (wrong secret) is the admin's problem, not a passing outage.
+            fixture.synapse.failNext(403, errcode: "M_FORBIDDEN", error: "This endpoint must only be called by MAS")
             expectGolden(await fixture.passwordLogin("alice"), 500, internalError)
 
             #expect(try await fixture.store.compatSessions.activeSessions(userId: alice.id).isEmpty, "no session without a device")
@@ -923,10 +936,8 @@ struct MatrixCompatTests {
                 access = newAccess
                 refresh = newRefresh
             }
-            for consumed in used {
-                expectError(await fixture.refresh(consumed), 401, "M_UNKNOWN_TOKEN", "Invalid refresh token")
-            }
-            #expect(try await fixture.lookup(access).token.revokedAt == nil, "replaying old refresh tokens does not kill the chain")
+            #expect(used.count == 4, "replays are covered by the refresh-replay tests")
+            #expect(try await fixture.lookup(access).token.revokedAt == nil)
             #expect(fixture.synapse.user("alice")?.devices.keys.sorted() == ["PHONE"])
             expectGolden(await fixture.logout(access), 200, "{}")
             expectError(await fixture.refresh(refresh), 401, "M_UNKNOWN_TOKEN", "Invalid refresh token")
@@ -1034,6 +1045,284 @@ struct MatrixCompatTests {
                 #expect(reply.json["errcode"] is String && reply.json["error"] is String, "\(reply.text)")
                 #expect((reply.json["errcode"] as? String)?.hasPrefix("M_") == true)
             }
+        }
+    }
+}
+
+// MARK: - Identifiers (issue 7, item 6)
+
+extension MatrixCompatTests {
+    /// A name no account can have never reaches the store: `victim\u{0}abc` used to be looked up as
+    /// `victim` (SQLite reads bound text as a C string) and logged in with victim's password.
+    @Test func namesNoAccountCanHaveAreRefusedLikeUnknownUsers() async throws {
+        try await withFixture { fixture in
+            try await fixture.register("victim")
+            let refused = [
+                "victim\u{0}abc", "victim\u{0}", "@victim\u{0}:example.test", "@victim:example.test\u{0}", "victim ", " victim",
+                "victim\n", "victim\u{7F}", "victim\u{85}", "v\u{456}ctim", "@victim:other.test", "@victim", "@victim:", "",
+                String(repeating: "a", count: 300), "victim\u{200B}",
+            ]
+            for name in refused {
+                expectGolden(await fixture.passwordLogin(name), 403, invalidCredentials)
+                expectGolden(await fixture.login(["type": "m.login.password", "user": name, "password": "correct horse"]), 403, invalidCredentials)
+            }
+            #expect(try await fixture.store.compatSessions.activeSessions(userId: try await fixture.user("victim").id).isEmpty)
+            // ASCII capitals are folded, as Synapse matches login names case-insensitively.
+            for name in ["VICTIM", "@Victim:example.test", "victim"] {
+                let reply = await fixture.passwordLogin(name)
+                #expect(reply.status == 200, "\(name): \(reply.text)")
+                #expect(reply.json["user_id"] as? String == "@victim:example.test")
+            }
+        }
+    }
+
+    /// With `per_account.burst: 3`, every spelling of one account shares its allowance, and NUL-suffixed
+    /// variants (which used to get a key of their own each) are not checked at all.
+    @Test func perAccountLimitKeysOnTheCanonicalName() async throws {
+        var options = CompatFixture.Options()
+        options.perAccount = RateLimitConfiguration(burst: 3, perSecond: 0.001)
+        try await withFixture(options) { fixture in
+            try await fixture.register("victim")
+            for name in ["victim", "VICTIM", "@victim:example.test"] {
+                expectGolden(await fixture.passwordLogin(name, "guess"), 403, invalidCredentials)
+            }
+            for name in ["victim", "Victim", "@VICTIM:example.test"] {
+                expectError(await fixture.passwordLogin(name), 429, "M_LIMIT_EXCEEDED", "Too many login attempts")
+            }
+            for index in 0..<20 {
+                expectGolden(await fixture.passwordLogin("victim\u{0}\(index)"), 403, invalidCredentials)
+            }
+        }
+    }
+
+    /// Bad `device_id`s and display names get a Matrix error before the store or Synapse is touched:
+    /// with the store closed, reaching it would be a 500.
+    @Test func badDeviceIdsAndNamesAreRefusedBeforeTheStoreOrSynapse() async throws {
+        try await withFixture { fixture in
+            try await fixture.register("alice")
+            let token = try await fixture.accounts.issueLoginToken(username: "alice")
+            fixture.synapse.clearRequests()
+            try fixture.store.close()
+            let invalid = #"{"errcode":"M_INVALID_PARAM","error":"Invalid device_id"}"#
+            let badDevices = [
+                "", "DEV\u{0}X", "DEV\u{0}", "DEV\u{1}", "tab\there", "new\nline", "has space", "DEV\u{7F}", "DEV\u{85}", "D\u{C9}V",
+                "DEV\u{200B}", "quote\"d", "back\\slash", String(repeating: "A", count: 256), String(repeating: "\u{0}", count: 10_000),
+            ]
+            for device in badDevices {
+                expectGolden(await fixture.passwordLogin("alice", extra: ["device_id": device]), 400, invalid)
+                expectGolden(await fixture.passwordLogin("alice", "wrong", extra: ["device_id": device]), 400, invalid)
+                expectGolden(await fixture.login(["type": "m.login.token", "token": token, "device_id": device]), 400, invalid)
+            }
+            let badName = #"{"errcode":"M_INVALID_PARAM","error":"Invalid initial_device_display_name"}"#
+            for name in ["Phone\u{0}", "Phone\u{1B}[31m", "Phone\u{9B}"] {
+                expectGolden(await fixture.passwordLogin("alice", extra: ["initial_device_display_name": name]), 400, badName)
+            }
+            #expect(fixture.synapse.requests.isEmpty, "nothing was sent to Synapse")
+        }
+    }
+
+    /// The longest device ID and the punctuation clients use are accepted.
+    @Test func reasonableDeviceIdsAreAccepted() async throws {
+        try await withFixture { fixture in
+            try await fixture.register("alice")
+            for device in ["ABCDEFGHIJ", "mautrix-whatsapp_Xy1", "a.b~c!d$e&f'(g)*+,;=:@/-h#[]{}|^`?%<>", String(repeating: "A", count: 255)] {
+                let reply = await fixture.passwordLogin("alice", extra: ["device_id": device, "initial_device_display_name": "Alice's phone (ünïcode) 📱"])
+                #expect(reply.status == 200, "\(device): \(reply.text)")
+                #expect(reply.json["device_id"] as? String == device)
+            }
+        }
+    }
+}
+
+// MARK: - Synapse down or frozen during login (issue 7, item 11)
+
+extension MatrixCompatTests {
+    /// Down, frozen (the request is carried out, the answer never comes in time) or failing: the
+    /// client gets 503 `M_UNKNOWN` with `Retry-After` within the Synapse deadline, nothing is stored,
+    /// and every device Synapse may have created is removed once it is back, twice (a Synapse that
+    /// wakes up may still carry out the lost request after the first removal).
+    @Test func loginWhileSynapseIsDownOrFrozen() async throws {
+        var options = CompatFixture.Options()
+        options.synapseRequestTimeout = .milliseconds(300)
+        try await withFixture(options) { fixture in
+            let alice = try await fixture.register("alice")
+            let token = try await fixture.accounts.issueLoginToken(username: "alice")
+            func expectUnavailable(_ reply: Reply, sourceLocation: SourceLocation = #_sourceLocation) {
+                expectGolden(reply, 503, homeserverUnavailable, sourceLocation: sourceLocation)
+                #expect(reply.headers.first(name: "retry-after") == "5", sourceLocation: sourceLocation)
+                #expect(reply.headers.first(name: "cache-control") == "no-store", sourceLocation: sourceLocation)
+            }
+
+            fixture.synapse.down = true
+            expectUnavailable(await fixture.passwordLogin("alice", extra: ["device_id": "DOWNDEV"]))
+            expectUnavailable(await fixture.login(["type": "m.login.token", "token": token, "device_id": "TOKENDEV"]))
+            fixture.synapse.down = false
+
+            fixture.synapse.responseDelay = .seconds(3)
+            let clock = ContinuousClock()
+            let started = clock.now
+            expectUnavailable(await fixture.passwordLogin("alice", extra: ["device_id": "FROZENDEV", "refresh_token": true]))
+            #expect(clock.now - started < .seconds(2), "bounded by the Synapse deadline, not by Synapse")
+            #expect(fixture.synapse.user("alice")?.devices["FROZENDEV"] != nil, "the frozen Synapse created the device anyway")
+            fixture.synapse.responseDelay = nil
+
+            fixture.synapse.failNext(500)
+            expectUnavailable(await fixture.passwordLogin("alice", extra: ["device_id": "ERRORDEV"]))
+            fixture.synapse.failNext(429, errcode: "M_LIMIT_EXCEEDED", error: "Too many requests")
+            expectUnavailable(await fixture.passwordLogin("alice"))
+
+            #expect(try await fixture.store.compatSessions.activeSessions(userId: alice.id).isEmpty, "no session without a device")
+            let queued = try await fixture.store.jobs.pending()
+            #expect(queued.allSatisfy { $0.kind == "remove_orphan_device" }, "\(queued.map(\.kind))")
+            let devices = try queued.map { job -> String in
+                guard case .removeOrphanDevice(let orphan) = try HomeserverJob(kind: job.kind, payload: job.payload) else { return "" }
+                #expect(orphan.localpart == "alice" && !orphan.confirmation)
+                return orphan.deviceId
+            }
+            #expect(devices.count == 5)
+            #expect(Set(devices).isSuperset(of: ["DOWNDEV", "TOKENDEV", "FROZENDEV", "ERRORDEV"]))
+
+            // Synapse is back: the runner removes them.
+            _ = await fixture.runner.runPending(now: fixture.clock.now())
+            #expect(fixture.synapse.user("alice")?.devices.isEmpty == true)
+            let confirmations = try await fixture.store.jobs.pending()
+            #expect(confirmations.count == 5 && confirmations.allSatisfy { $0.runAt > fixture.clock.now() })
+
+            // The frozen Synapse carries out the lost upsert late; the confirming removal catches it.
+            var late = try #require(fixture.synapse.user("alice"))
+            late.devices["FROZENDEV"] = FakeSynapse.Device()
+            fixture.synapse.addUser(late)
+            _ = await fixture.runner.runPending(now: fixture.clock.now())
+            #expect(fixture.synapse.user("alice")?.devices["FROZENDEV"] != nil, "not before the confirmation delay")
+            fixture.clock.advance(by: 11)
+            _ = await fixture.runner.runPending(now: fixture.clock.now())
+            #expect(fixture.synapse.user("alice")?.devices.isEmpty == true)
+            #expect(try await fixture.store.jobs.pending().isEmpty)
+
+            #expect(await fixture.passwordLogin("alice").status == 200, "fine once Synapse answers again")
+            let retried = await fixture.login(["type": "m.login.token", "token": token, "device_id": "TOKENDEV"])
+            #expect(retried.status == 200, "the login token survived the failed attempt: \(retried.text)")
+            expectGolden(await fixture.login(["type": "m.login.token", "token": token]), 403, #"{"errcode":"M_FORBIDDEN","error":"Invalid login token"}"#)
+        }
+    }
+
+    /// The removal keeps a device a session uses: the session a failed login wanted to replace, or
+    /// the session of a retried login that reused the device once Synapse was back.
+    @Test func orphanRemovalKeepsDevicesInUse() async throws {
+        var options = CompatFixture.Options()
+        options.synapseRequestTimeout = .milliseconds(300)
+        try await withFixture(options) { fixture in
+            try await fixture.register("alice")
+            let phone = try await fixture.session("alice", device: "PHONE")
+            fixture.synapse.responseDelay = .seconds(3)
+            expectGolden(await fixture.passwordLogin("alice", extra: ["device_id": "PHONE"]), 503, homeserverUnavailable)
+            expectGolden(await fixture.passwordLogin("alice", extra: ["device_id": "RETRIED"]), 503, homeserverUnavailable)
+            fixture.synapse.responseDelay = nil
+            #expect(try await fixture.lookup(phone.accessToken).session.finishedAt == nil, "the failed login replaced nothing")
+            // The client retries once Synapse is back, with the same device: the device is reused.
+            let retried = try await fixture.session("alice", device: "RETRIED")
+            fixture.synapse.clearRequests()
+
+            _ = await fixture.runner.runPending(now: fixture.clock.now())
+            fixture.clock.advance(by: 11)
+            _ = await fixture.runner.runPending(now: fixture.clock.now())
+            #expect(try await fixture.store.jobs.pending().isEmpty)
+            #expect(!fixture.synapse.requests.contains { $0.path == "/_synapse/mas/delete_device" })
+            #expect(Set(fixture.synapse.user("alice")?.devices.keys.map { $0 } ?? []) == ["PHONE", "RETRIED"])
+            #expect(try await fixture.lookup(phone.accessToken).session.finishedAt == nil)
+            #expect(try await fixture.lookup(retried.accessToken).session.finishedAt == nil)
+        }
+    }
+}
+
+// MARK: - Refresh-token replay (issue 7, item 14; RFC 9700 §4.14.2)
+
+extension MatrixCompatTests {
+    /// Logs in with a refresh token and refreshes `hops` times; returns every pair, oldest first.
+    private func chain(_ fixture: CompatFixture, device: String, hops: Int) async throws -> [(access: String, refresh: String)] {
+        let first = try await fixture.session("alice", device: device, refresh: true)
+        var pairs = [(first.accessToken, try #require(first.refreshToken))]
+        for _ in 0..<hops {
+            fixture.clock.advance(by: 1)
+            let reply = await fixture.refresh(pairs.last!.1)
+            try #require(reply.status == 200, "\(reply.text)")
+            pairs.append((try #require(reply.json["access_token"] as? String), try #require(reply.json["refresh_token"] as? String)))
+        }
+        return pairs
+    }
+
+    private func expectSessionEnded(_ fixture: CompatFixture, _ pairs: [(access: String, refresh: String)], device: String) async throws {
+        for pair in pairs {
+            let found = try await fixture.lookup(pair.access)
+            #expect(found.session.finishedAt != nil && found.token.revokedAt != nil)
+            expectError(await fixture.refresh(pair.refresh), 401, "M_UNKNOWN_TOKEN", "Invalid refresh token")
+        }
+        #expect(fixture.synapse.user("alice")?.devices[device] == nil, "the device is deleted, so Synapse's cache forgets the tokens")
+    }
+
+    @Test func replayOfAnOlderRefreshTokenEndsTheSession() async throws {
+        try await withFixture { fixture in
+            try await fixture.register("alice")
+            let other = try await fixture.session("alice", device: "OTHER")
+            let pairs = try await chain(fixture, device: "PHONE", hops: 2)
+            let before = fixture.revocations.count
+            expectError(await fixture.refresh(pairs[0].refresh), 401, "M_UNKNOWN_TOKEN", "Invalid refresh token")
+            #expect(fixture.revocations.count == before + 1, "caches forget the session's tokens at once")
+            try await expectSessionEnded(fixture, pairs, device: "PHONE")
+            #expect(try await fixture.lookup(other.accessToken).session.finishedAt == nil, "other sessions are untouched")
+        }
+    }
+
+    @Test func replayAfterTheSuccessorWasUsedEndsTheSession() async throws {
+        try await withFixture { fixture in
+            try await fixture.register("alice")
+            let pairs = try await chain(fixture, device: "PHONE", hops: 1)
+            // The successor's access token was used (introspection and the edge check record activity).
+            fixture.clock.advance(by: 1)
+            try await fixture.store.compatSessions.touch(sessionId: try await fixture.lookup(pairs[1].access).session.id, at: fixture.clock.now())
+            expectError(await fixture.refresh(pairs[0].refresh), 401, "M_UNKNOWN_TOKEN", "Invalid refresh token")
+            try await expectSessionEnded(fixture, pairs, device: "PHONE")
+        }
+    }
+
+    /// The answer to a refresh got lost: the client retries with the token it still has, and gets a
+    /// fresh pair, once; the unused successor dies, and presenting it (or retrying once more) ends the
+    /// session.
+    @Test func lostRefreshResponseGetsAFreshPairOnce() async throws {
+        try await withFixture { fixture in
+            try await fixture.register("alice")
+            let pairs = try await chain(fixture, device: "PHONE", hops: 1)
+            fixture.clock.advance(by: 1)
+            let retry = await fixture.refresh(pairs[0].refresh)
+            #expect(retry.status == 200, "\(retry.text)")
+            #expect(Set(retry.json.keys) == ["access_token", "refresh_token", "expires_in_ms"])
+            let fresh = (access: try #require(retry.json["access_token"] as? String), refresh: try #require(retry.json["refresh_token"] as? String))
+            #expect(fresh.access != pairs[1].access && fresh.refresh != pairs[1].refresh)
+            #expect(try await fixture.lookup(pairs[1].access).token.revokedAt != nil, "the lost successor dies")
+            #expect(try await fixture.lookup(fresh.access).session.finishedAt == nil)
+
+            // The fresh pair works, and the chain goes on.
+            fixture.clock.advance(by: 1)
+            let next = await fixture.refresh(fresh.refresh)
+            #expect(next.status == 200, "\(next.text)")
+            let third = (access: try #require(next.json["access_token"] as? String), refresh: try #require(next.json["refresh_token"] as? String))
+
+            // Once only: the same token again is a replay.
+            expectError(await fixture.refresh(pairs[0].refresh), 401, "M_UNKNOWN_TOKEN", "Invalid refresh token")
+            try await expectSessionEnded(fixture, pairs + [fresh, third], device: "PHONE")
+        }
+    }
+
+    @Test func presentingTheSupersededSuccessorEndsTheSession() async throws {
+        try await withFixture { fixture in
+            try await fixture.register("alice")
+            let pairs = try await chain(fixture, device: "PHONE", hops: 1)
+            let retry = await fixture.refresh(pairs[0].refresh)
+            #expect(retry.status == 200)
+            let fresh = (access: try #require(retry.json["access_token"] as? String), refresh: try #require(retry.json["refresh_token"] as? String))
+            // Whoever holds the successor saw the "lost" answer: one of the two copies is stolen.
+            expectError(await fixture.refresh(pairs[1].refresh), 401, "M_UNKNOWN_TOKEN", "Invalid refresh token")
+            try await expectSessionEnded(fixture, pairs + [fresh], device: "PHONE")
         }
     }
 }

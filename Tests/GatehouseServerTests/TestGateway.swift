@@ -31,7 +31,7 @@ func withTestGateway<T>(
           listeners:
             - name: test
               binds: [{address: "127.0.0.1:0"}]
-        matrix: {homeserver: localhost, endpoint: "http://127.0.0.1:1/", secret: "test-secret"}
+        matrix: {homeserver: localhost, endpoint: "http://127.0.0.1:1/", secret: "test-secret-of-at-least-32-bytes!"}
         database: {path: test.db}
         routes: {files: [test.routes]}
         upstreams:

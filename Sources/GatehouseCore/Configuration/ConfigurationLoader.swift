@@ -42,9 +42,10 @@ public enum ConfigurationLoader {
         }
         let reader = SectionReader(directory: FilePaths.directory(of: file))
         let config = reader.readRoot(ConfigNode(node: rootNode, path: "", file: file), file: file)
-        guard reader.errors.isEmpty, let config else {
+        guard reader.errors.isEmpty, var config else {
             throw ConfigurationErrors(reader.errors)
         }
+        config.warnings = reader.warnings
         return config
     }
 }
@@ -67,6 +68,9 @@ private func yamlError(_ error: any Error, file: String) -> ConfigurationError {
 private final class SectionReader {
     let directory: String
     var errors: [ConfigurationError] = []
+    var warnings: [ConfigurationError] = []
+    /// The configuration file, whose own mode matters when it holds a secret inline.
+    var file: String = ""
 
     init(directory: String) {
         self.directory = directory
@@ -86,6 +90,7 @@ private final class SectionReader {
     }
 
     func readRoot(_ root: ConfigNode, file: String) -> GatehouseConfiguration? {
+        self.file = file
         let sections: Set = ["http", "matrix", "database", "routes", "upstreams", "limits", "timeouts", "log", "server", "passwords", "rate_limiting", "experimental"]
         guard let top = attempt({ try root.mapping(allowed: sections) }) else { return nil }
         let http = attempt { try readHTTP(try top.required("http", hint: "Add an `http:` section with `public_base` and `listeners`")) }
@@ -190,6 +195,7 @@ private final class SectionReader {
             for (file, fileNode) in [(certificate, certNode), (key, keyNode)] where !FileManager.default.isReadableFile(atPath: file) {
                 throw fileNode.error("cannot read \(file)", fix: "Check the path, or run `gatehouse config generate` to make a self-signed pair")
             }
+            try requirePrivate(key, keyNode, what: "the TLS private key")
             let hsts = try tlsMap["hsts_max_age"]?.int(range: 0...100_000_000) ?? 31_536_000
             tls = TLSFilesConfiguration(certificateFile: certificate, keyFile: key, hstsMaxAge: hsts)
         }
@@ -227,20 +233,67 @@ private final class SectionReader {
         case (let inline?, nil):
             secret = try inline.string().trimmingWhitespace()
             if secret.isEmpty { throw inline.error("must not be empty") }
+            try requireLongEnough(secret, inline, source: "`secret`")
+            warnIfConfigurationIsReadable(holding: inline, fileKey: "secret_path")
         case (nil, let fileNode?):
             let file = try path(fileNode)
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw fileNode.error("cannot read the secret file \(file)", fix: "Create it (mode 0600) with the shared secret Synapse uses")
             }
+            try requirePrivate(file, fileNode, what: "the shared-secret file")
             secret = String(decoding: data, as: UTF8.self).trimmingWhitespace()
             if secret.isEmpty { throw fileNode.error("the secret file \(file) is empty", fix: "Write the shared secret into it") }
+            try requireLongEnough(secret, fileNode, source: "the secret file \(file)")
         }
         return MatrixConfiguration(kind: kind, homeserver: homeserver, endpoint: endpoint, secret: secret)
     }
 
     func readDatabase(_ node: ConfigNode) throws -> DatabaseConfiguration {
         let map = try node.mapping(allowed: ["path"])
-        return DatabaseConfiguration(path: try path(try map.required("path", hint: "Give the SQLite file, e.g. gatehouse.db")))
+        let pathNode = try map.required("path", hint: "Give the SQLite file, e.g. gatehouse.db")
+        let file = try path(pathNode)
+        // A warning, not an error: the store holds password and token hashes, not secrets that open
+        // anything by themselves, and refusing to start over it would turn a hardening slip into an
+        // outage. New stores are created 0600.
+        if let mode = FileAccess.openToOthers(file) {
+            warnings.append(pathNode.error(
+                "the database \(file) can be read by other accounts (mode \(FileAccess.octal(mode))); it holds password hashes and sessions",
+                fix: "Run `chmod 600 \(file) \(file)-wal \(file)-shm` (as the user Gatehouse runs as)"))
+        }
+        return DatabaseConfiguration(path: file)
+    }
+
+    /// Refuses a secret file or private key that other accounts may read.
+    /// - Parameters:
+    ///   - file: the absolute path.
+    ///   - node: the key naming it, for the error.
+    ///   - what: what the file is, for the message.
+    func requirePrivate(_ file: String, _ node: ConfigNode, what: String) throws {
+        guard let mode = FileAccess.openToOthers(file) else { return }
+        throw node.error(
+            "\(what) \(file) can be read by other accounts (mode \(FileAccess.octal(mode)))",
+            fix: "Run `chmod 600 \(file)` and make it owned by the user Gatehouse runs as")
+    }
+
+    /// Refuses a shared secret shorter than ``MatrixConfiguration/minimumSecretBytes``.
+    func requireLongEnough(_ secret: String, _ node: ConfigNode, source: String) throws {
+        let length = secret.utf8.count
+        guard length < MatrixConfiguration.minimumSecretBytes else { return }
+        throw node.error(
+            "the shared secret in \(source) is \(length) bytes; at least \(MatrixConfiguration.minimumSecretBytes) are needed",
+            fix: "Generate one with `openssl rand -hex 32` (or let `gatehouse config generate` write it), put the same value in "
+                + "Synapse's matrix_authentication_service secret, and restart both")
+    }
+
+    /// A secret written inline is as private as the configuration file: warn when others can read it.
+    /// - Parameters:
+    ///   - node: the inline secret.
+    ///   - fileKey: the sibling key that names a secret file instead.
+    func warnIfConfigurationIsReadable(holding node: ConfigNode, fileKey: String) {
+        guard let mode = FileAccess.openToOthers(file) else { return }
+        warnings.append(node.error(
+            "this secret is written in \(file), which other accounts can read (mode \(FileAccess.octal(mode)))",
+            fix: "Move it to a file (mode 0600) named by `\(fileKey)`, or run `chmod 600 \(file)`"))
     }
 
     func readRoutes(_ node: ConfigNode) throws -> RoutesConfiguration {
@@ -469,11 +522,13 @@ private final class SectionReader {
         case (let inline?, nil):
             pepper = try inline.string().trimmingWhitespace()
             if pepper?.isEmpty == true { throw inline.error("must not be empty", fix: "Remove `secret` for no pepper") }
+            warnIfConfigurationIsReadable(holding: inline, fileKey: "secret_file")
         case (nil, let fileNode?):
             let file = try path(fileNode)
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw fileNode.error("cannot read the pepper file \(file)", fix: "Create it (mode 0600) with the pepper, or remove `secret_file`")
             }
+            try requirePrivate(file, fileNode, what: "the pepper file")
             pepper = String(decoding: data, as: UTF8.self).trimmingWhitespace()
             if pepper?.isEmpty == true { throw fileNode.error("the pepper file \(file) is empty", fix: "Write the pepper into it") }
         }

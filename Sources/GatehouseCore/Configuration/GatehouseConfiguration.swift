@@ -23,6 +23,10 @@ public struct GatehouseConfiguration: Sendable {
     public var experimental: ExperimentalConfiguration = ExperimentalConfiguration()
     /// Absolute path of the file this was loaded from.
     public var sourceFile: String
+    /// Problems that do not stop Gatehouse but that an admin should fix (a database other accounts can
+    /// read, a secret inline in a configuration file others can read); `config check` prints them and
+    /// `serve` logs them at start.
+    public var warnings: [ConfigurationError] = []
 }
 
 /// `http`: where Gatehouse listens and how it names itself.
@@ -97,8 +101,14 @@ public struct MatrixConfiguration: Sendable {
     public var homeserver: String
     /// Where Gatehouse reaches Synapse for `/_synapse/mas/*`, ending in `/`.
     public var endpoint: String
-    /// The shared secret, read from `secret` or from the file at `secret_path`, trimmed.
+    /// The shared secret, read from `secret` or from the file at `secret_path`, trimmed; at least
+    /// ``minimumSecretBytes`` long.
     public var secret: String
+
+    /// The shortest shared secret accepted (256 bits, as `openssl rand -hex 32` gives twice over):
+    /// the secret is all that stands between anyone who can reach Gatehouse's introspection endpoint
+    /// or Synapse's `/_synapse/mas` API and full control of every account.
+    public static let minimumSecretBytes = 32
 }
 
 /// `database`.

@@ -17,7 +17,8 @@ enum SchemaMigrations {
     static let all: [SchemaMigration] = [
         Migration0001Initial.migration,
         Migration0002LoginTokens.migration,
-        // Later issues append here (e.g. `0003_oauth2` for clients, grants, sessions and tokens).
+        Migration0003RefreshSuccessor.migration,
+        // Later issues append here (e.g. `0004_oauth2` for clients, grants, sessions and tokens).
     ]
 
     /// Identifiers of ``all``, in order.

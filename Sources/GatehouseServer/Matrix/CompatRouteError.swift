@@ -47,6 +47,8 @@ enum CompatRouteError: Error, Equatable {
                 MatrixError(status: 403, code: .forbidden, message: "Login token expired")
             case .invalidDeviceId:
                 MatrixError(status: 400, code: .invalidParam, message: "Invalid device_id")
+            case .invalidDisplayName:
+                MatrixError(status: 400, code: .invalidParam, message: "Invalid initial_device_display_name")
             case .missingToken:
                 MatrixError(status: 401, code: .missingToken, message: "Missing access token")
             case .unknownToken:
@@ -57,9 +59,24 @@ enum CompatRouteError: Error, Equatable {
                 MatrixError(status: 404, code: .unrecognized, message: "The /logout/all endpoint is not supported by this deployment")
             case .overloaded:
                 MatrixError(status: 429, code: .limitExceeded, message: "Too many logins at once; try again shortly", retryAfterMilliseconds: 1000)
+            case .homeserverUnavailable:
+                MatrixError(status: 503, code: .unknown, message: "The homeserver is unavailable; try again later")
             case .internalError:
                 MatrixError(status: 500, code: .unknown, message: "Internal server error")
             }
         }
     }
+
+    /// The `Retry-After` header (seconds) for errors that are worth retrying without a rate limit's
+    /// `retry_after_ms` (which `LocalResponse.matrix` turns into the header itself).
+    var retryAfterSeconds: Int? {
+        switch self {
+        case .service(.homeserverUnavailable): Self.homeserverRetryAfterSeconds
+        default: nil
+        }
+    }
+
+    /// How long a client is asked to wait when Synapse is unavailable: long enough not to hammer a
+    /// homeserver that is restarting, short enough that a blip is not noticed.
+    static let homeserverRetryAfterSeconds = 5
 }

@@ -76,6 +76,9 @@ public struct MatrixCompatResponder: LocalResponder {
 
     private func failure(_ error: CompatRouteError) -> LocalResponse {
         var response = LocalResponse.matrix(error.matrixError)
+        if let seconds = error.retryAfterSeconds {
+            response.headers.replaceOrAdd(name: "Retry-After", value: String(seconds))
+        }
         Self.addCommonHeaders(&response.headers)
         return response
     }

@@ -1,0 +1,77 @@
+import Foundation
+import GatehouseCore
+import GatehouseHomeserver
+import GatehouseSQLite
+import GatehouseStorage
+import Synchronization
+import Testing
+
+/// The per-device lock that keeps orphan-device clean-up from racing logins (issue 7, item 11).
+struct DeviceGuardTests {
+    private static func withStore(_ body: (SQLiteStore) async throws -> Void) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-guard-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let store = try SQLiteStore.open(path: "\(directory)/gatehouse.db")
+        defer {
+            try? store.close()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        try await body(store)
+    }
+
+    /// How many tasks are inside the lock per device, and the most seen at once.
+    private final class Occupancy: Sendable {
+        private let state = Mutex<(inside: [String: Int], most: [String: Int])>(([:], [:]))
+
+        func enter(_ device: String) {
+            state.withLock { state in
+                state.inside[device, default: 0] += 1
+                state.most[device] = max(state.most[device, default: 0], state.inside[device, default: 0])
+            }
+        }
+
+        func leave(_ device: String) {
+            state.withLock { $0.inside[device, default: 0] -= 1 }
+        }
+
+        var most: [String: Int] { state.withLock { $0.most } }
+    }
+
+    @Test func oneDeviceAtATimeOthersInParallel() async throws {
+        try await Self.withStore { store in
+            let deviceGuard = DeviceGuard(store: store)
+            let occupancy = Occupancy()
+            await withTaskGroup(of: Void.self) { group in
+                for index in 0..<40 {
+                    let device = index % 2 == 0 ? "A" : "B"
+                    group.addTask {
+                        await deviceGuard.withLock(localpart: "alice", deviceId: device) { () async -> Void in
+                            occupancy.enter(device)
+                            try? await Task.sleep(for: .milliseconds(2))
+                            occupancy.leave(device)
+                        }
+                    }
+                }
+            }
+            #expect(occupancy.most == ["A": 1, "B": 1])
+        }
+    }
+
+    @Test func aDeviceIsInUseWhileASessionHasIt() async throws {
+        try await Self.withStore { store in
+            let deviceGuard = DeviceGuard(store: store)
+            let now = Date(timeIntervalSince1970: 1_800_000_000)
+            let user = try await store.users.create(User(id: ULID.make(at: now, random: SystemRandom()), username: "alice", createdAt: now))
+            #expect(try await !deviceGuard.isInUse(localpart: "alice", deviceId: "PHONE"))
+            #expect(try await !deviceGuard.isInUse(localpart: "nobody", deviceId: "PHONE"))
+            let session = CompatSession(id: ULID.make(at: now, random: SystemRandom()), userId: user.id, deviceId: "PHONE", createdAt: now)
+            let token = CompatAccessToken(
+                id: ULID.make(at: now, random: SystemRandom()), sessionId: session.id, tokenHash: String(repeating: "a", count: 64), createdAt: now)
+            try await store.compatSessions.create(session: session, accessToken: token, refreshToken: nil)
+            #expect(try await deviceGuard.isInUse(localpart: "alice", deviceId: "PHONE"))
+            #expect(try await !deviceGuard.isInUse(localpart: "alice", deviceId: "LAPTOP"))
+            try await store.compatSessions.finish(sessionId: session.id, at: now)
+            #expect(try await !deviceGuard.isInUse(localpart: "alice", deviceId: "PHONE"))
+        }
+    }
+}
