@@ -399,6 +399,8 @@ def test_h2_ping_flood_after_error_goaway(edge):
         assert conn.closed_at - goaway_at <= CLOSE_AFTER_GOAWAY, \
             f"closed only {conn.closed_at - goaway_at:.1f}s after GOAWAY ({sent_mib:.1f} MiB of PINGs sent)"
     growth = rss.peak_kib - baseline
+    print(f"PING flood: GOAWAY {conn.goaway[:2]}, closed {conn.closed_at - goaway_at:.2f}s after it, "
+          f"{sent_mib:.1f} MiB sent, ended: {why}, RSS +{growth // 1024} MiB")
     assert growth < FLOOD_RSS_BOUND_KIB, \
         f"RSS grew by {growth // 1024} MiB during the PING flood ({sent_mib:.1f} MiB sent, ended: {why})"
     assert_served(g, "after the PING flood")
@@ -430,6 +432,9 @@ def test_h2_continuation_flood(edge):
         assert conn.closed_at - conn.goaway[2] <= CLOSE_AFTER_GOAWAY, \
             f"closed only {conn.closed_at - conn.goaway[2]:.1f}s after GOAWAY"
     growth = rss.peak_kib - baseline
+    print(f"CONTINUATION flood: GOAWAY {conn.goaway[:2]} {conn.goaway[2] - started:.2f}s in, closed "
+          f"{conn.closed_at - conn.goaway[2]:.2f}s after it, {sent_mib:.1f} MiB sent, ended: {why}, "
+          f"RSS +{growth // 1024} MiB")
     assert growth < FLOOD_RSS_BOUND_KIB, \
         f"RSS grew by {growth // 1024} MiB during the CONTINUATION flood ({sent_mib:.1f} MiB sent, ended: {why})"
     assert_served(g, "after the CONTINUATION flood")
@@ -439,18 +444,26 @@ def test_h2_continuation_flood(edge):
 @dataclasses.dataclass
 class PipelineOutcome:
     sent: int
-    ended: str            # how sending stopped: "all sent", "closed", "stalled"
-    closed: bool
-    read: int             # response bytes read afterwards, until the close
+    ended: str                     # how sending stopped: "all sent", "closed", "stalled"
+    closed_after: float | None     # s after sending stopped until the server closed; None: still open
 
 
-def pipeline_without_reading(port: int, payload: bytes) -> PipelineOutcome:
-    """Sends `payload` over TLS without reading anything, then reads (and drops) until the close."""
+TCP_ESTABLISHED = 1
+
+
+def tcp_state(sock: socket.socket) -> int:
+    """The kernel's TCP state of our end (tcpi_state): ESTABLISHED until the peer's FIN or RST."""
+    return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]
+
+
+def pipeline_without_reading(port: int, payload: bytes, close_within: float) -> PipelineOutcome:
+    """Sends `payload` over TLS and never reads; then watches (still without reading) for up to
+    `close_within` s whether the server closes the connection."""
     raw = socket.create_connection(("127.0.0.1", port), timeout=10)
     sock = client_tls(["http/1.1"]).wrap_socket(raw, server_hostname=SERVER_NAME)
     try:
         sock.settimeout(3.0)
-        sent, ended, closed = 0, "all sent", False
+        sent, ended = 0, "all sent"
         step = 256 * 1024
         give_up = time.monotonic() + 20
         while sent < len(payload) and time.monotonic() < give_up:
@@ -460,23 +473,14 @@ def pipeline_without_reading(port: int, payload: bytes) -> PipelineOutcome:
                 ended = "stalled"
                 break
             except OSError:
-                ended, closed = "closed", True
+                ended = "closed"
                 break
             sent += step
-        read = 0
-        deadline = time.monotonic() + 10
-        sock.settimeout(1.0)
-        while not closed and time.monotonic() < deadline:
-            try:
-                chunk = sock.recv(65536)
-            except TimeoutError:
-                continue
-            except OSError:
-                chunk = b""
-            if not chunk:
-                closed = True
-            read += len(chunk)
-        return PipelineOutcome(min(sent, len(payload)), ended, closed, read)
+        stopped = time.monotonic()
+        while tcp_state(sock) == TCP_ESTABLISHED and time.monotonic() - stopped < close_within:
+            time.sleep(0.1)        # polling the socket's state
+        closed = ended == "closed" or tcp_state(sock) != TCP_ESTABLISHED
+        return PipelineOutcome(min(sent, len(payload)), ended, time.monotonic() - stopped if closed else None)
     finally:
         sock.close()
 
@@ -492,12 +496,18 @@ def test_h1_pipelining_without_reading(edge):
     baseline = g.rss_kib()
     after = []
     for round_ in range(1, 4):
+        not_served, slowest = [], 0.0
         with RssSampler(g) as rss:
             with concurrent.futures.ThreadPoolExecutor(1) as pool:
-                future = pool.submit(pipeline_without_reading, g.port, payload)
-                # Others are served while the pipeline is pushed (the pusher gives up within ~35 s).
+                future = pool.submit(pipeline_without_reading, g.port, payload, 25.0)
+                # Others are served while the pipeline is pushed (the pusher gives up within ~50 s).
                 while True:
-                    assert_served(g, f"during pipelining round {round_}")
+                    asked = time.monotonic()
+                    try:
+                        assert_served(g, f"during pipelining round {round_}")
+                    except (AssertionError, httpx.HTTPError) as e:
+                        not_served.append(f"{e!r} after {time.monotonic() - asked:.1f}s")
+                    slowest = max(slowest, time.monotonic() - asked)
                     try:
                         outcome = future.result(timeout=0.5)
                         break
@@ -505,9 +515,12 @@ def test_h1_pipelining_without_reading(edge):
                         pass
         after.append(g.rss_kib())
         growth = rss.peak_kib - baseline
-        assert outcome.closed, (f"round {round_}: the connection was not closed ({outcome}); "
-                                f"RSS +{growth // 1024} MiB")
+        print(f"pipelining round {round_}: {outcome}, RSS +{growth // 1024} MiB, slowest check of another "
+              f"client {slowest:.1f}s, not served: {not_served}")
+        assert outcome.closed_after is not None, (f"round {round_}: the server did not close the connection of "
+                                                  f"a client that does not read ({outcome}); RSS +{growth // 1024} MiB")
         assert growth < FLOOD_RSS_BOUND_KIB, f"round {round_}: RSS grew by {growth // 1024} MiB ({outcome})"
+        assert not not_served, f"round {round_}: other clients were not served during the pipelining: {not_served}"
         assert_served(g, f"after pipelining round {round_}")
     assert after[2] - after[0] < 32 * MIB_KIB, \
         f"RSS ratchets up over the rounds: {[a // 1024 for a in after]} MiB (baseline {baseline // 1024} MiB)"
@@ -552,6 +565,8 @@ def test_idle_h2_connections_are_closed(edge):
             if c.goaway is None or life is None or life > idle + SLACK:
                 late.append((i, "goaway" if c.goaway else "no goaway",
                              f"closed after {life:.1f}s" if life else "still open"))
+        lives = [c.closed_at - c.opened for c in conns if c.closed_at]
+        print(f"idle h2: {len(lives)} of 50 closed, after {min(lives, default=0):.1f}-{max(lives, default=0):.1f}s")
         assert not late, f"{len(late)} of 50 idle h2 connections not ended within {idle + SLACK}s: {late[:10]}"
         assert all(c.goaway[1] == 0 for c in conns), [c.goaway for c in conns if c.goaway[1] != 0][:5]
     finally:
@@ -589,7 +604,8 @@ def test_descriptor_exhaustion(edge, caps):
         before, started = cpu_seconds(g.proc.pid), time.monotonic()
         time.sleep(2.0)      # the measurement window, not a wait for anything
         rate = (cpu_seconds(g.proc.pid) - before) / (time.monotonic() - started)
-        assert rate < 0.5, f"gatehouse uses {rate:.2f} CPU-seconds per second while 400 idle connections are held"
+        print(f"{caps}: {rate:.2f} CPU-seconds per second while 400 idle connections are held")
+        assert rate < 0.25, f"gatehouse uses {rate:.2f} CPU-seconds per second while 400 idle connections are held"
         assert g.proc.poll() is None, f"gatehouse exited ({g.proc.returncode}) under 400 idle connections"
         # The accepted ones are closed by the handshake timeout (3 s): a new client gets in while the
         # client still holds all its sockets.
@@ -842,6 +858,8 @@ H1_CASES = (
        for n, c in CONTROL_RAW.items() if n not in ("CR", "LF")]
     + [("authorization-syt-SOH", WHOAMI, [b"Authorization: Bearer syt_a\x01b"], None),
        ("header-NUL", b"/_matrix/client/versions", [b"X-Test: a\x00b"], None),
+       ("header-SOH", b"/_matrix/client/versions", [b"X-Test: a\x01b"], None),
+       ("header-DEL", b"/_matrix/client/versions", [b"X-Test: a\x7fb"], None),
        ("header-bare-CR", b"/_matrix/client/versions", [b"X-Test: a\rb"], None)]
     + [(f"host-{n}", b"/_matrix/client/versions", [], b"local" + c + b"host")
        for n, c in CONTROL_RAW.items() if n not in ("CR", "LF")]
@@ -875,6 +893,8 @@ H2_CASES = (
     + [(f"authorization-{n}", WHOAMI, [(b"authorization", b"Bearer mct_a" + c + b"b")], None)
        for n, c in CONTROL_RAW.items()]
     + [("header-NUL", b"/_matrix/client/versions", [(b"x-test", b"a\x00b")], None),
+       ("header-SOH", b"/_matrix/client/versions", [(b"x-test", b"a\x01b")], None),
+       ("header-DEL", b"/_matrix/client/versions", [(b"x-test", b"a\x7fb")], None),
        ("header-CRLF-injection", b"/_matrix/client/versions", [(b"x-test", b"a\r\nx-injected: 1")], None)]
 )
 

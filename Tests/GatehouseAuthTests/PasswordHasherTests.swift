@@ -148,19 +148,9 @@ struct PasswordHasherTests {
         }
     }
 
-    /// The dummy check costs about as much as a real one (loose bounds: the machine is shared).
-    @Test func dummyVerifyTakesAsLongAsARealOne() async throws {
-        try await withHasher(PasswordScheme.defaults) { (hasher: PasswordHasher) async throws in
-            let (_, hash) = try await hasher.hash(Fixtures.password)
-            let clock = ContinuousClock()
-            var real = Duration.seconds(1000)
-            var dummy = Duration.seconds(1000)
-            for _ in 0..<3 {
-                real = min(real, try await clock.measure { _ = try await hasher.verify("wrong", version: 1, hash: hash) })
-                dummy = min(dummy, try await clock.measure { try await hasher.verifyDummy("wrong") })
-            }
-            #expect(dummy > real / 3 && dummy < real * 3, "real \(real), dummy \(dummy)")
-        }
+    /// A dummy check runs (and does not throw) under a bcrypt-only configuration too. How much it
+    /// costs is asserted on its parameters in the next test, not by timing it.
+    @Test func dummyVerifyRunsUnderBcrypt() async throws {
         try await withHasher([PasswordScheme(version: 1, algorithm: .bcrypt, cost: 4)]) { (hasher: PasswordHasher) async throws in
             try await hasher.verifyDummy(Fixtures.password)
         }
