@@ -233,7 +233,8 @@ public final class JobRunner: Service, Sendable {
                     createdAt: created))
             } catch {
                 logger.error("cannot queue a follow-up job; the job runs again", metadata: ["job": "\(job.id)", "error": "\(error)"])
-                await reschedule(job, error: "cannot queue its follow-up: \(error)", retryAt: laterOf(now).addingTimeInterval(1), unfinished: &unfinished)
+                await reschedule(
+                    job, error: "cannot queue its follow-up: \(error)", retryAt: laterOf(now).addingTimeInterval(1), unfinished: &unfinished)
                 return .failed
             }
         }
