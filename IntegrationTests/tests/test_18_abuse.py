@@ -22,7 +22,6 @@ import json
 import os
 import select
 import socket
-import ssl
 import struct
 import time
 from pathlib import Path
@@ -533,6 +532,8 @@ def test_idle_h2_connections_are_closed(edge):
     idle = 2.0
     g = edge("idle-h2", {"timeouts": {"idle": "2s"}})
     conns: list[RawH2] = []
+    checker = concurrent.futures.ThreadPoolExecutor(1)
+    during = None
     try:
         for _ in range(50):
             c = RawH2(g.port)
@@ -540,7 +541,6 @@ def test_idle_h2_connections_are_closed(edge):
             c.send(c.start())
         deadline = conns[-1].opened + idle + SLACK + 2
         next_ping = time.monotonic()
-        checked_during = False
         while time.monotonic() < deadline:
             live = [c for c in conns if not c.eof]
             if not live:
@@ -556,9 +556,9 @@ def test_idle_h2_connections_are_closed(edge):
                 pending = [by_sock[s] for s in readable]
             for c in pending:
                 c.pump(0)
-            if not checked_during and time.monotonic() > conns[0].opened + 1:
-                assert_served(g, "while 50 idle h2 connections are open")
-                checked_during = True
+            if during is None and time.monotonic() > conns[0].opened + 1:
+                # In another thread, so that this loop notices each GOAWAY and close when it happens.
+                during = checker.submit(assert_served, g, "while 50 idle h2 connections are open")
         late = []
         for i, c in enumerate(conns):
             life = (c.closed_at - c.opened) if c.closed_at else None
@@ -569,7 +569,10 @@ def test_idle_h2_connections_are_closed(edge):
         print(f"idle h2: {len(lives)} of 50 closed, after {min(lives, default=0):.1f}-{max(lives, default=0):.1f}s")
         assert not late, f"{len(late)} of 50 idle h2 connections not ended within {idle + SLACK}s: {late[:10]}"
         assert all(c.goaway[1] == 0 for c in conns), [c.goaway for c in conns if c.goaway[1] != 0][:5]
+        assert during is not None
+        during.result(timeout=30)
     finally:
+        checker.shutdown(wait=True)
         for c in conns:
             c.close()
     assert_served(g, "after the idle h2 connections")
@@ -605,7 +608,6 @@ def test_descriptor_exhaustion(edge, caps):
         time.sleep(2.0)      # the measurement window, not a wait for anything
         rate = (cpu_seconds(g.proc.pid) - before) / (time.monotonic() - started)
         print(f"{caps}: {rate:.2f} CPU-seconds per second while 400 idle connections are held")
-        assert rate < 0.25, f"gatehouse uses {rate:.2f} CPU-seconds per second while 400 idle connections are held"
         assert g.proc.poll() is None, f"gatehouse exited ({g.proc.returncode}) under 400 idle connections"
         # The accepted ones are closed by the handshake timeout (3 s): a new client gets in while the
         # client still holds all its sockets.
@@ -616,6 +618,8 @@ def test_descriptor_exhaustion(edge, caps):
     wait_until(lambda: internal_health(g), 15, "the internal listener's /health after the flood")
     wait_until(lambda: served(g), 15, "a public client after the idle connections are closed")
     assert_served(g, "after the connection flood")
+    # Checked last, so that a failure here still shows whether the rest held.
+    assert rate < 0.25, f"gatehouse uses {rate:.2f} CPU-seconds per second while 400 idle connections are held"
 
 
 # --------------------------------------------------------------------------- 6: slow clients
@@ -779,6 +783,8 @@ def test_slow_proxied_bodies_hold_no_upstream_connections(edge, synapse):
         for _ in range(50):
             slow.append(SlowH1(g.port, "/_matrix/client/v3/createRoom"))
         drive_slow(slow, BODY_TOTAL + 15, during=during)
+        print(f"50 slow proxied bodies: Synapse connections before {before}, during {seen.get('upstream')}, "
+              f"GET /_matrix/client/versions meanwhile: {seen.get('versions')}")
         assert seen.get("versions") == 200, f"GET /_matrix/client/versions during the slow bodies: {seen}"
         assert seen["upstream"] <= before + 5, \
             (f"{seen['upstream']} connections to Synapse while 50 bodies trickle in (before: {before}): "
@@ -821,6 +827,7 @@ def test_h2_large_headers_before_settings_ack(gatehouse):
         conn.send(conn.start() + conn.header_frames(1, conn.request_fields(b"GET", b"/health", filler_headers(100)),
                                                      end_stream=True))
         s = conn.response(1, 15)
+        print(f"100 KiB of headers: status {s.status}, reset {s.reset}, goaway {conn.goaway}, closed {conn.eof}")
         assert s.status != 200, "a 100 KiB header list (over the announced 64 KiB) was accepted"
         assert s.status == 431 or s.reset is not None or conn.goaway is not None or conn.eof, \
             f"100 KiB of headers: status {s.status}, reset {s.reset}, goaway {conn.goaway}"

@@ -103,8 +103,7 @@ public final class GatehouseServer: Service {
                     try sync.addHandler(quiescing.makeServerChannelHandler(channel: channel))
                     // Out of descriptors (EMFILE...): pause accepting for a moment rather than retry in
                     // a busy loop, and say so.
-                    try sync.addHandler(AcceptBackoffHandler(shouldForwardIOErrorCaught: true) { _ in .milliseconds(200) })
-                    try sync.addHandler(AcceptErrorLogger(listener: listener, logger: logger))
+                    try sync.addHandler(AcceptBackoff(listener: listener, logger: logger))
                 }
             }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)

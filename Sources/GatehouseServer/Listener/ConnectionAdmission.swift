@@ -70,23 +70,46 @@ final class ConnectionAdmission: Sendable {
     var openConnections: Int { state.withLockedValue { $0.total } }
 }
 
-/// Logs why a listener cannot accept (EMFILE, ENFILE, ENOBUFS...), at most once every 10 seconds.
-/// NIO's `AcceptBackoffHandler` before it pauses accepting meanwhile, instead of retrying in a loop.
-final class AcceptErrorLogger: ChannelInboundHandler {
+/// Pauses a listener for a moment when it cannot accept (EMFILE, ENFILE, ENOBUFS...), and says why
+/// at most once every 10 seconds.
+///
+/// NIO keeps a listening socket registered for reads after a failed `accept`, so with connections
+/// waiting in the backlog the event loop would retry at once, forever, at 100% CPU (its
+/// `AcceptBackoffHandler` only delays later `read()` calls and does not stop that loop). Turning
+/// `autoRead` off unregisters the socket; a timer turns it back on.
+final class AcceptBackoff: ChannelInboundHandler {
     typealias InboundIn = any Channel
     typealias InboundOut = any Channel
 
     private let listener: String
     private let logger: Logger
+    private let pause: TimeAmount
+    private var paused = false
     private var lastWarning = NIODeadline.uptimeNanoseconds(0)
     private var suppressed = 0
 
-    init(listener: String, logger: Logger) {
+    init(listener: String, logger: Logger, pause: TimeAmount = .milliseconds(200)) {
         self.listener = listener
         self.logger = logger
+        self.pause = pause
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard error is IOError else { return context.fireErrorCaught(error) }
+        report(error)
+        guard !paused, let options = context.channel.syncOptions else { return }
+        paused = true
+        try? options.setOption(.autoRead, value: false)
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: pause) {
+            let (handler, context) = bound.value
+            handler.paused = false
+            guard context.channel.isActive else { return }
+            try? context.channel.syncOptions?.setOption(.autoRead, value: true)
+        }
+    }
+
+    private func report(_ error: any Error) {
         let now = NIODeadline.now()
         guard now - lastWarning >= .seconds(10) else {
             suppressed += 1
@@ -101,4 +124,4 @@ final class AcceptErrorLogger: ChannelInboundHandler {
 }
 
 @available(*, unavailable)
-extension AcceptErrorLogger: Sendable {}
+extension AcceptBackoff: Sendable {}

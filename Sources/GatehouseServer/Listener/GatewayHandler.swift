@@ -380,6 +380,13 @@ final class GatewayHandler: ChannelDuplexHandler {
             logError = "method_not_allowed"
             return respond(MatrixError(status: 405, code: .unrecognized, message: "\(head.method.rawValue) requests are not allowed"))
         }
+        // HTTP/1's parser refuses control bytes in header lines; HTTP/2 framing carries them, and
+        // they must never reach an HTTP/1 upstream (nor fail there as a misleading 502).
+        if info.isHTTP2, !HTTPFieldSyntax.headersAreValid(head.headers) {
+            closeAfterResponse = true
+            logError = "bad_header"
+            return respond(MatrixError(status: 400, code: .unknown, message: "A header contains a control character"))
+        }
         if let problem = RequestAuthority.problem(in: head, isHTTP2: info.isHTTP2) {
             closeAfterResponse = true
             logError = "bad_host"
@@ -958,7 +965,12 @@ extension GatewayHandler: UpstreamExchange {
         cancelUpstreamTimer()
         if case .proxy(let pool) = mode { pool.release(connection, reusable: false) }
         guard !responseComplete else { return }
-        let kind: ProxyError.Kind = error is HTTPParserError ? .badUpstreamResponse : .upstreamClosed
+        let kind: ProxyError.Kind =
+            switch error {
+            case is HTTPParserError: .badUpstreamResponse
+            case is UpstreamEncodingError: .unforwardable
+            default: .upstreamClosed
+            }
         handleProxyError(ProxyError(
             kind: kind, upstream: pool?.configuration.name ?? "-", requestBytesSent: requestBytesSent, onReusedConnection: upstreamReused))
     }

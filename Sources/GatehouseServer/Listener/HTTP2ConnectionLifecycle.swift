@@ -2,9 +2,9 @@ import NIOCore
 import NIOHTTP2
 
 /// Decides when an HTTP/2 connection ends: after `idle` without an open stream, and at graceful
-/// shutdown once its streams are done. Both send GOAWAY (NO_ERROR, naming the last stream served)
-/// and then close the socket: a GOAWAY alone would leave a peer that ignores it holding a file
-/// descriptor forever.
+/// shutdown once its streams are done (the shutdown grace bounds the wait). Both send GOAWAY
+/// (NO_ERROR, naming the last stream served) and then close the socket: a GOAWAY alone would leave a
+/// peer that ignores it holding a file descriptor forever.
 ///
 /// Only streams count as activity. PING, SETTINGS or WINDOW_UPDATE frames keep nothing alive, so a
 /// peer that sends nothing but those is closed like an idle one. The multiplexer reports streams
@@ -21,6 +21,7 @@ final class HTTP2ConnectionLifecycle: ChannelDuplexHandler {
     private var idleSince = NIODeadline.now()
     private var idleTimer: Scheduled<Void>?
     private var goingAway = false
+    private var shuttingDown = false
 
     /// - Parameter idle: how long a connection without streams is kept.
     init(idle: TimeAmount) {
@@ -38,7 +39,12 @@ final class HTTP2ConnectionLifecycle: ChannelDuplexHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is ChannelShouldQuiesceEvent { goAway() }
+        if event is ChannelShouldQuiesceEvent {
+            // Graceful shutdown: streams in flight finish first. Some clients (httpcore) fail every
+            // open stream on any GOAWAY, even one that covers them, so it goes out once none is left.
+            shuttingDown = true
+            if openStreams == 0 { goAway() }
+        }
         context.fireUserInboundEventTriggered(event)
     }
 
@@ -53,7 +59,11 @@ final class HTTP2ConnectionLifecycle: ChannelDuplexHandler {
         openStreams -= 1
         guard openStreams == 0 else { return }
         idleSince = .now()
-        if goingAway { closeSoon() }
+        if goingAway {
+            closeSoon()
+        } else if shuttingDown {
+            goAway()
+        }
     }
 
     // MARK: Ending the connection

@@ -12,6 +12,9 @@ struct ProxyError: Error, Equatable, CustomStringConvertible {
         case badUpstreamResponse
         /// No response (or no further response bytes) within the rule's timeout.
         case timeout
+        /// The request could not be written as exactly one well-framed HTTP/1.1 request
+        /// (``UpstreamEncodingError``); the edge checks should have refused it first.
+        case unforwardable
     }
 
     var kind: Kind
@@ -27,6 +30,7 @@ struct ProxyError: Error, Equatable, CustomStringConvertible {
         case .upstreamClosed: "upstream '\(upstream)' closed the connection"
         case .badUpstreamResponse: "upstream '\(upstream)' sent an invalid response"
         case .timeout: "upstream '\(upstream)' did not answer in time"
+        case .unforwardable: "the request cannot be forwarded to upstream '\(upstream)' as one HTTP/1.1 request"
         }
     }
 
@@ -37,6 +41,7 @@ struct ProxyError: Error, Equatable, CustomStringConvertible {
         case .upstreamClosed: "upstream_closed"
         case .badUpstreamResponse: "bad_upstream_response"
         case .timeout: "timeout"
+        case .unforwardable: "unforwardable_request"
         }
     }
 
@@ -47,7 +52,7 @@ struct ProxyError: Error, Equatable, CustomStringConvertible {
         switch kind {
         case .connectFailed: return true
         case .upstreamClosed: return !requestBytesSent || onReusedConnection
-        case .badUpstreamResponse, .timeout: return false
+        case .badUpstreamResponse, .timeout, .unforwardable: return false
         }
     }
 
@@ -56,6 +61,8 @@ struct ProxyError: Error, Equatable, CustomStringConvertible {
         switch kind {
         case .timeout:
             MatrixError(status: 504, code: .unknown, message: "The homeserver did not answer in time")
+        case .unforwardable:
+            MatrixError(status: 400, code: .unknown, message: "The request cannot be forwarded to the homeserver")
         case .connectFailed, .upstreamClosed, .badUpstreamResponse:
             MatrixError(status: 502, code: .unknown, message: "The homeserver is unreachable right now; try again shortly")
         }

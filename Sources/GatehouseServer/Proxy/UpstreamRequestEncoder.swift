@@ -99,15 +99,15 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
     /// the headers announce.
     private static func serialize(_ head: HTTPRequestHead, into buffer: inout ByteBuffer) throws -> Framing {
         let method = head.method.rawValue
-        guard !method.isEmpty, method.utf8.allSatisfy(isTokenByte) else { throw UpstreamEncodingError.invalidMethod }
-        guard !head.uri.isEmpty, head.uri.utf8.allSatisfy(isTargetByte) else { throw UpstreamEncodingError.invalidTarget }
+        guard !method.isEmpty, method.utf8.allSatisfy(HTTPFieldSyntax.isTokenByte) else { throw UpstreamEncodingError.invalidMethod }
+        guard !head.uri.isEmpty, head.uri.utf8.allSatisfy(HTTPFieldSyntax.isTargetByte) else { throw UpstreamEncodingError.invalidTarget }
         buffer.writeString(method)
         buffer.writeInteger(UInt8(ascii: " "))
         buffer.writeString(head.uri)
         buffer.writeStaticString(" HTTP/1.1\r\n")
         var framing = Framing.none
         for (name, value) in head.headers {
-            guard !name.isEmpty, name.utf8.allSatisfy(isTokenByte), value.utf8.allSatisfy(isFieldValueByte) else {
+            guard !name.isEmpty, name.utf8.allSatisfy(HTTPFieldSyntax.isTokenByte), value.utf8.allSatisfy(HTTPFieldSyntax.isFieldValueByte) else {
                 throw UpstreamEncodingError.invalidHeader
             }
             if name.utf8.count == 14, name.lowercased() == "content-length" {
@@ -124,31 +124,6 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
         }
         buffer.writeStaticString("\r\n")
         return framing
-    }
-
-    /// `tchar` of RFC 9110 §5.6.2.
-    private static func isTokenByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
-            UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
-            UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            return true
-        default:
-            return false
-        }
-    }
-
-    /// Anything visible, including bytes nginx forwards in queries (`{`, `"`, `|`, UTF-8), but no
-    /// control byte and no space: those would end or split the request line.
-    private static func isTargetByte(_ byte: UInt8) -> Bool {
-        byte > 0x20 && byte != 0x7F
-    }
-
-    /// Field values may hold spaces, tabs and obs-text, never CR, LF, NUL or other controls.
-    private static func isFieldValueByte(_ byte: UInt8) -> Bool {
-        byte >= 0x20 ? byte != 0x7F : byte == 0x09
     }
 }
 

@@ -1,0 +1,36 @@
+/// The byte classes of HTTP/1.1 message syntax that decide where a request line or a header line
+/// ends. Checked at the edge for HTTP/2 requests (whose framing does not forbid these bytes) and again
+/// by ``UpstreamRequestEncoder`` before anything is written upstream.
+enum HTTPFieldSyntax {
+    /// `tchar` of RFC 9110 §5.6.2 (methods and field names).
+    static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
+            UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
+            UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Request-target bytes: anything visible, including what nginx forwards in queries (`{`, `"`,
+    /// `|`, UTF-8), but no control byte and no space, which would end or split the request line.
+    static func isTargetByte(_ byte: UInt8) -> Bool {
+        byte > 0x20 && byte != 0x7F
+    }
+
+    /// Field-value bytes: spaces, tabs and obs-text, never CR, LF, NUL or another control byte.
+    static func isFieldValueByte(_ byte: UInt8) -> Bool {
+        byte >= 0x20 ? byte != 0x7F : byte == 0x09
+    }
+
+    /// Whether every header name is a token and every value free of control bytes.
+    static func headersAreValid(_ headers: some Sequence<(name: String, value: String)>) -> Bool {
+        headers.allSatisfy { field in
+            !field.name.isEmpty && field.name.utf8.allSatisfy(isTokenByte) && field.value.utf8.allSatisfy(isFieldValueByte)
+        }
+    }
+}
