@@ -39,10 +39,12 @@ struct RoutesCommand: ParsableCommand {
                 case .failed(let error) where step.methodAllowed:
                     print("failed:    \(where_)  \(rule.source.text)")
                     print("error:     the pattern could not be evaluated on this path (\(error.shortDescription): \(error))")
-                    print("why:       rule \(step.route.index + 1) applies to \(method); a pattern error is never taken for \"no match\", so Gatehouse answers 500 M_UNKNOWN and tries no later rule")
+                    print("why:       rule \(step.route.index + 1) applies to \(method); a pattern error is never taken for \"no match\",")
+                    print("           so Gatehouse answers 500 M_UNKNOWN and tries no later rule")
                     return
                 case .failed(let error):
-                    print("skipped:   \(where_)  pattern could not be evaluated (\(error.shortDescription)), but the rule is for \(rule.methods.map { $0.sorted().joined(separator: ",") } ?? "*") only")
+                    let methods = rule.methods.map { $0.sorted().joined(separator: ",") } ?? "*"
+                    print("skipped:   \(where_)  pattern could not be evaluated (\(error.shortDescription)), but the rule is for \(methods) only")
                 case .matched where step.methodAllowed:
                     print("winner:    \(where_)  \(rule.source.text)")
                     print("action:    \(rule.action)")

@@ -14,7 +14,8 @@ struct EdgeTokenReadingTests {
         let fixture = try await IntrospectionFixture()
         let (dead, _) = try await fixture.issue(device: "DEAD")
         let (live, _) = try await fixture.issue(device: "LIVE")
-        let session = try #require(try await fixture.store.compatSessions.activeSessions(userId: fixture.user.id).first(where: { $0.deviceId == "DEAD" }))
+        let sessions = try await fixture.store.compatSessions.activeSessions(userId: fixture.user.id)
+        let session = try #require(sessions.first(where: { $0.deviceId == "DEAD" }))
         try await fixture.store.compatSessions.finish(sessionId: session.id, at: fixture.clock.now())
 
         let origin = try await FakeOrigin(group: MultiThreadedEventLoopGroup.singleton)

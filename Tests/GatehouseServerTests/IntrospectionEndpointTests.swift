@@ -220,7 +220,8 @@ struct EdgeTokenCheckTests {
         let check = EdgeTokenCheck(validator: fixture.endpoint.validator)
         let (dead, _) = try await fixture.issue(device: "DEAD")
         let (live, _) = try await fixture.issue(device: "LIVE")
-        let session = try #require(try await fixture.store.compatSessions.activeSessions(userId: fixture.user.id).first(where: { $0.deviceId == "DEAD" }))
+        let sessions = try await fixture.store.compatSessions.activeSessions(userId: fixture.user.id)
+        let session = try #require(sessions.first(where: { $0.deviceId == "DEAD" }))
         try await fixture.store.compatSessions.finish(sessionId: session.id, at: fixture.clock.now())
         for token in [dead, live] {
             guard case .lookup(let hash) = check.decide(method: .GET, headers: ["Authorization": "Bearer \(token)"], query: nil) else {

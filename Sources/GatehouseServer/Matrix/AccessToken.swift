@@ -22,8 +22,9 @@ import NIOHTTP1
 enum AccessToken {
     /// What Synapse would take as the access token of a request.
     enum Reading: Equatable {
-        /// Synapse finds no access token (no `Authorization` header with the `Bearer` scheme, no
-        /// `access_token` argument).
+        /// Synapse finds no access token: no `access_token` argument, and no `Authorization` header
+        /// of the `Bearer` scheme in any letter case (other schemes, such as federation's `X-Matrix`
+        /// signatures or `Basic`, carry none: Synapse's Client-Server auth refuses them).
         case none
         /// The one token Synapse reads, byte for byte.
         case token(String)
