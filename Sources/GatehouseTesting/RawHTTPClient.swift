@@ -133,6 +133,22 @@ public final class RawHTTPClient {
         return response
     }
 
+    /// Reads whatever arrives until the server closes the connection or the read timeout passes.
+    /// - Returns: the bytes received (including any already buffered) and whether the server closed.
+    public func drain() -> (bytes: Int, closed: Bool) {
+        var total = buffer.count
+        buffer.removeAll()
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = recv(socket, &chunk, chunk.count, 0)
+            if count > 0 {
+                total += count
+            } else {
+                return (total, count == 0 || errno == ECONNRESET)
+            }
+        }
+    }
+
     /// Whether the server has closed the connection (reads until EOF or timeout).
     public func isClosedByPeer() throws -> Bool {
         var byte: UInt8 = 0

@@ -7,7 +7,7 @@ import NIOPosix
 /// exactly as it arrived: what a proxy really sends, not what a lenient parser makes of it.
 ///
 /// Each complete request (Content-Length or chunked body) is answered `200` with the body `ok`
-/// (no body for HEAD) and the connection kept open, so a test can check that a pooled connection
+/// (no body for HEAD; `N` KiB for `/raw/big/N`) and the connection kept open, so a test can check that a pooled connection
 /// stays in step: extra bytes after a request are read as a further request and recorded, and bytes
 /// that do not parse as a request are recorded as an error.
 public final class RawOrigin: Sendable {
@@ -88,6 +88,15 @@ private final class RawOriginHandler: ChannelInboundHandler {
                 buffer.removeFirst(consumed)
                 let received = RawOrigin.Received(method: method, target: target, headers: headers, body: body, connection: connection)
                 state.withLockedValue { $0.requests.append(received) }
+                if target.hasPrefix("/raw/big/"), let kibibytes = Int(target.dropFirst(9)) {
+                    // A large body, for tests of clients that stop reading.
+                    let head = "HTTP/1.1 200 OK\r\nContent-Length: \(kibibytes * 1024)\r\nContent-Type: text/plain\r\n\r\n"
+                    context.write(wrapOutboundOut(context.channel.allocator.buffer(string: head)), promise: nil)
+                    let chunk = context.channel.allocator.buffer(repeating: UInt8(ascii: "b"), count: 1024)
+                    for _ in 0..<kibibytes { context.write(wrapOutboundOut(chunk), promise: nil) }
+                    context.flush()
+                    continue
+                }
                 let body = method == "HEAD" ? "" : "ok"
                 let response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\n\(body)"
                 context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: response)), promise: nil)

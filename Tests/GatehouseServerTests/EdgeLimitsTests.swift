@@ -100,4 +100,22 @@ struct EdgeLimitsTests {
         }
         try await origin.stop()
     }
+
+    @Test func aClientThatStopsReadingIsCutAfterTheSendTimeout() async throws {
+        let origin = try await RawOrigin(group: MultiThreadedEventLoopGroup.singleton)
+        try await withTestGateway(routes: Self.routes, upstreams: ["raw": origin.port], extraYAML: "timeouts: {send: 1s}") { port in
+            let size = 32 << 20
+            let (received, closed) = try await blocking {
+                let client = try RawHTTPClient(port: port, timeoutSeconds: 10, receiveBufferBytes: 4096)
+                try client.send("GET /raw/big/\(size / 1024) HTTP/1.1\r\nHost: x\r\n\r\n")
+                // Not reading: the connection stays unwritable on the server's side.
+                Thread.sleep(forTimeInterval: 3)
+                return client.drain()
+            }
+            #expect(closed, "the server gave up on a client that took nothing")
+            #expect(received < size)
+            #expect(try await request(port: port, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n").status == 200)
+        }
+        try await origin.stop()
+    }
 }

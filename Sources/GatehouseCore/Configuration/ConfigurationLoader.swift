@@ -382,12 +382,13 @@ private final class SectionReader {
     func readTimeouts(_ node: ConfigNode?) throws -> TimeoutsConfiguration {
         var timeouts = TimeoutsConfiguration(header: .seconds(30), body: .seconds(60), idle: .seconds(75), upstream: .seconds(60), shutdownGrace: .seconds(30))
         guard let node else { return timeouts }
-        let map = try node.mapping(allowed: ["header", "body", "body_total", "local_body", "idle", "upstream", "shutdown_grace"])
+        let map = try node.mapping(allowed: ["header", "body", "body_total", "local_body", "idle", "upstream", "send", "shutdown_grace"])
         let range: ClosedRange<Duration> = .milliseconds(100)...(.seconds(86_400))
         if let value = map["header"] { timeouts.header = try value.duration(range: range) }
         if let value = map["body"] { timeouts.body = try value.duration(range: range) }
         if let value = map["body_total"] { timeouts.bodyTotal = try value.duration(range: range) }
         if let value = map["local_body"] { timeouts.localBody = try value.duration(range: range) }
+        if let value = map["send"] { timeouts.send = try value.duration(range: range) }
         if let value = map["idle"] { timeouts.idle = try value.duration(range: range) }
         if let value = map["upstream"] { timeouts.upstream = try value.duration(range: range) }
         if let value = map["shutdown_grace"] { timeouts.shutdownGrace = try value.duration(range: .zero...(.seconds(3600))) }

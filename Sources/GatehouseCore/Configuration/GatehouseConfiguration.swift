@@ -211,6 +211,8 @@ public struct TimeoutsConfiguration: Sendable {
     /// Total time a client has to send the body of a request Gatehouse answers itself (small forms
     /// and JSON documents).
     public var localBody: Duration = .seconds(10)
+    /// How long a client connection may stay unable to take what Gatehouse writes before it is cut.
+    public var send: Duration = .seconds(60)
 }
 
 /// `log`.

@@ -56,6 +56,7 @@ struct ChannelSetup: Sendable {
             // through the upstream response parser, which already refuses CR, LF and NUL in them.
             // Pipelining is handled by GatewayHandler itself: NIO's helper would stop and restart
             // reading around every request (two epoll_ctl calls each).
+            try sync.addHandler(SendTimeoutHandler(timeout: TimeAmount(runtime.timeouts.send)))
             try sync.configureHTTPServerPipeline(
                 position: .last, withPipeliningAssistance: false, withServerUpgrade: nil, withErrorHandling: false,
                 withOutboundHeaderValidation: false, withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
@@ -78,6 +79,7 @@ struct ChannelSetup: Sendable {
             let sync = channel.pipeline.syncOperations
             // Between TLS and the HTTP/2 handler: the streams' flushes leave as one write per tick, an
             // error GOAWAY ends the connection, and Gatehouse's settings apply from the first request.
+            try sync.addHandler(SendTimeoutHandler(timeout: TimeAmount(runtime.timeouts.send)))
             try sync.addHandler(FlushCoalescingHandler())
             try sync.addHandler(HTTP2GoAwayGuard(grace: .seconds(2)))
             try sync.addHandler(HTTP2EarlySettings())
