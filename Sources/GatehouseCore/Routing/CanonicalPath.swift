@@ -73,14 +73,6 @@ public enum CanonicalPath {
 
     private static let hexDigits: [UInt8] = Array("0123456789ABCDEF".utf8)
 
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
 
     /// Bytes that stay percent-encoded in the decision form because decoding them would change how the
     /// path splits (`/`), re-open an escape (`%`), or end the path (`?`, `#`), plus space and non-ASCII.
@@ -118,7 +110,7 @@ public enum CanonicalPath {
                 if let error = finishSegment(isLast: false) { return .failure(error) }
                 index += 1
             case UInt8(ascii: "%"):
-                guard index + 2 < bytes.count, let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2])
+                guard index + 2 < bytes.count, let high = HexDigit.value(bytes[index + 1]), let low = HexDigit.value(bytes[index + 2])
                 else { return .failure(.badPercentEncoding) }
                 let decoded = high << 4 | low
                 if decoded < 0x20 || decoded == 0x7F { return .failure(.controlCharacter) }

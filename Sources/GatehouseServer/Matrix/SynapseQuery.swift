@@ -1,3 +1,4 @@
+import GatehouseCore
 /// A query string read the way Synapse reads it.
 ///
 /// Synapse gets its query arguments from Twisted: `Request.requestReceived` splits the target at its
@@ -109,16 +110,7 @@ enum SynapseQuery {
     /// The value of the `%XX` escape at `index`, or `nil` when it is not one (`unquote_to_bytes` then
     /// keeps the `%` as it is).
     private static func escapedByte(_ raw: UnsafeRawBufferPointer, at index: Int) -> UInt8? {
-        guard index + 2 < raw.count, let high = hexValue(raw[index + 1]), let low = hexValue(raw[index + 2]) else { return nil }
+        guard index + 2 < raw.count, let high = HexDigit.value(raw[index + 1]), let low = HexDigit.value(raw[index + 2]) else { return nil }
         return high << 4 | low
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
