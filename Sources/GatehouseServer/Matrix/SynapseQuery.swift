@@ -1,4 +1,5 @@
 import GatehouseCore
+
 /// A query string read the way Synapse reads it.
 ///
 /// Synapse gets its query arguments from Twisted: `Request.requestReceived` splits the target at its
