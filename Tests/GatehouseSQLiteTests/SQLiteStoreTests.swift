@@ -32,7 +32,8 @@ struct SQLiteStoreTests {
             }
             #expect(
                 tables == [
-                    "compat_access_tokens", "compat_login_tokens", "compat_refresh_tokens", "compat_sessions", "grdb_migrations", "jobs", "store_revision",
+                    "compat_access_tokens", "compat_login_tokens", "compat_refresh_tokens", "compat_sessions", "grdb_migrations", "jobs", "oauth2_clients",
+                    "store_revision",
                     "user_passwords", "users",
                 ])
         }
