@@ -129,7 +129,10 @@ def test_bad_requests_store_nothing(gatehouse):
         r = c.post("/oauth2/registration", data={"client_uri": "https://app.example.org/"})
         assert r.status_code == 400 and r.json()["error"] == "invalid_request"
         r = c.get("/oauth2/registration")
-        assert r.status_code == 405 and r.headers["allow"] == "POST"
+        assert r.status_code == 405 and r.headers["allow"] == "POST, OPTIONS"
+        r = c.options("/oauth2/registration", headers={"origin": "https://app.example.org",
+                                                       "access-control-request-method": "POST"})
+        assert r.status_code == 204 and r.headers["access-control-allow-origin"] == "*"
         r = c.post("/oauth2/registration", content=b"{" + b" " * (70 * 1024) + b"}",
                    headers={"content-type": "application/json"})
         assert r.status_code == 413

@@ -49,6 +49,7 @@ struct RegistrationEndpointTests {
             #expect(response.status == 201)
             #expect(response.header("Cache-Control") == "no-store")
             #expect(response.header("Content-Type") == "application/json")
+            #expect(response.header("Access-Control-Allow-Origin") == "*")
             #expect(response.body == #"{"application_type":"native","client_id":"\#(id)","client_id_issued_at":1800000000,"client_name":"Element X","client_name#fr":"Élément X","client_uri":"https://element.io/","grant_types":["authorization_code","refresh_token"],"redirect_uris":["io.element.app:/callback","http://127.0.0.1/callback"],"response_types":["code"],"token_endpoint_auth_method":"none"}"#)
             let stored = try #require(try await store.clients.find(id: id))
             #expect(stored.origin == .dynamic && stored.metadata.clientName["fr"] == "Élément X")
@@ -81,11 +82,26 @@ struct RegistrationEndpointTests {
         }
     }
 
+    @Test func browserClientsGetTheCORSPreflight() async throws {
+        try await Self.withGateway { port, _, _ in
+            let preflight = try await request(
+                port: port,
+                "OPTIONS /oauth2/registration HTTP/1.1\r\nHost: localhost\r\nOrigin: https://app.element.io\r\n"
+                    + "Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type\r\nConnection: close\r\n\r\n")
+            #expect(preflight.status == 204)
+            #expect(preflight.header("Access-Control-Allow-Origin") == "*")
+            #expect(preflight.header("Access-Control-Allow-Methods") == "POST, OPTIONS")
+            #expect(preflight.header("Access-Control-Allow-Headers")?.contains("Content-Type") == true)
+            let refused = try await Self.post(port, "{}")
+            #expect(refused.status == 400 && refused.header("Access-Control-Allow-Origin") == "*")
+        }
+    }
+
     @Test func onlyPostAndBodiesOver64KiBAreRefusedBeforeParsing() async throws {
         try await Self.withGateway { port, store, _ in
             let get = try await request(port: port, "GET /oauth2/registration HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
             #expect(get.status == 405)
-            #expect(get.header("Allow") == "POST")
+            #expect(get.header("Allow") == "POST, OPTIONS")
             let huge = #"{"client_name":""# + String(repeating: "x", count: 70_000) + #""}"#
             let tooLarge = try await Self.post(port, huge)
             #expect(tooLarge.status == 413)

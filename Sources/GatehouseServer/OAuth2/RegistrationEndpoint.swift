@@ -11,14 +11,41 @@ import NIOHTTP1
 /// Answers `201` with the registered metadata, `client_id` and `client_id_issued_at` (RFC 7591
 /// §3.2.1), or `400 {"error", "error_description"}` naming the rule that failed (§3.2.2). Every answer
 /// carries `Cache-Control: no-store`. The body is capped by the `oauth2` service (64 KiB).
+///
+/// Browser clients (Element Web in OAuth mode) register from their own origin, so every answer
+/// allows any origin and `OPTIONS` answers the CORS preflight, as MAS's `oauth` resource does. No
+/// credentials (cookies) are involved, so `*` exposes nothing.
 struct RegistrationEndpoint: Sendable {
     let service: ClientRegistrationService
 
-    /// Refusals that need no store access.
+    /// Refusals that need no store access, and the CORS preflight.
     func immediateResponse(to request: LocalRequest) -> LocalResponse? {
+        Self.response(immediate(request))
+    }
+
+    func respond(to request: LocalRequest) async -> LocalResponse {
+        if let response = immediateResponse(to: request) { return response }
+        return Self.response(await register(request))!
+    }
+
+    /// Adds the CORS headers.
+    private static func response(_ response: LocalResponse?) -> LocalResponse? {
+        guard var response else { return nil }
+        response.headers.replaceOrAdd(name: "Access-Control-Allow-Origin", value: "*")
+        return response
+    }
+
+    private func immediate(_ request: LocalRequest) -> LocalResponse? {
+        if request.method == .OPTIONS {
+            return LocalResponse(status: .noContent, headers: [
+                "Access-Control-Allow-Methods": "POST, OPTIONS",
+                "Access-Control-Allow-Headers": "Authorization, Accept, Accept-Language, Content-Language, Content-Type, X-Requested-With",
+                "Access-Control-Max-Age": "3600", "Cache-Control": "no-store",
+            ])
+        }
         guard request.method == .POST else {
             var response = OAuth2Error(status: .methodNotAllowed, code: .invalidRequest, description: "Use POST").response
-            response.headers.add(name: "Allow", value: "POST")
+            response.headers.add(name: "Allow", value: "POST, OPTIONS")
             return response
         }
         let mediaType = request.headers.first(name: "content-type")?.split(separator: ";").first?
@@ -32,8 +59,7 @@ struct RegistrationEndpoint: Sendable {
         return nil
     }
 
-    func respond(to request: LocalRequest) async -> LocalResponse {
-        if let response = immediateResponse(to: request) { return response }
+    private func register(_ request: LocalRequest) async -> LocalResponse {
         do {
             switch try await service.register(body: request.body.readableBytesView) {
             case .refused(let error):
