@@ -73,7 +73,8 @@ public struct StaticClientService: Sendable {
         }
         if let secret, secret.utf8.count < StaticClientConfiguration.minimumSecretBytes {
             throw ClientAdministrationError(
-                "the secret is \(secret.utf8.count) bytes; at least \(StaticClientConfiguration.minimumSecretBytes) are needed (leave it out to generate one)")
+                "the secret is \(secret.utf8.count) bytes; at least \(StaticClientConfiguration.minimumSecretBytes) are needed "
+                    + "(leave it out to generate one)")
         }
         let generated = authMethod.usesSecret && secret == nil ? ClientSecret.generate(random: random) : nil
         let now = clock.now()

@@ -21,8 +21,10 @@ public struct SQLiteOAuth2ClientRepository: OAuth2ClientRepository {
         "created_at",
     ]
     private static let select = "SELECT \(columns.joined(separator: ", ")) FROM oauth2_clients"
-    private static let insert =
-        "INSERT INTO oauth2_clients (\(columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: columns.count).joined(separator: ", ")))"
+    private static let insert = """
+        INSERT INTO oauth2_clients (\(columns.joined(separator: ", "))) \
+        VALUES (\(Array(repeating: "?", count: columns.count).joined(separator: ", ")))
+        """
 
     /// Stores a dynamic client, or returns the dynamic client with the same digest.
     /// - Parameter client: a client of origin `dynamic` with a ``OAuth2Client/metadataDigest``.
@@ -84,8 +86,8 @@ public struct SQLiteOAuth2ClientRepository: OAuth2ClientRepository {
                     try db.execute(sql: Self.insert, arguments: try Self.arguments(client))
                     result.added.append(client.id)
                 case let current? where current.origin != .config:
-                    throw StorageError.conflict(
-                        "client \(client.id) of the configuration is already a \(current.origin == .cli ? "client added with `gatehouse clients add`" : "dynamically registered client")")
+                    let owner = current.origin == .cli ? "client added with `gatehouse clients add`" : "dynamically registered client"
+                    throw StorageError.conflict("client \(client.id) of the configuration is already a \(owner)")
                 case let current?:
                     guard current.metadata != client.metadata || current.secretHash != client.secretHash else { continue }
                     // Keep created_at: the client was registered then, only its settings changed.

@@ -91,7 +91,10 @@ private final class SectionReader {
 
     func readRoot(_ root: ConfigNode, file: String) -> GatehouseConfiguration? {
         self.file = file
-        let sections: Set = ["http", "matrix", "database", "routes", "upstreams", "limits", "timeouts", "log", "server", "passwords", "rate_limiting", "experimental", "clients"]
+        let sections: Set = [
+            "http", "matrix", "database", "routes", "upstreams", "limits", "timeouts", "log", "server", "passwords", "rate_limiting", "experimental",
+            "clients",
+        ]
         guard let top = attempt({ try root.mapping(allowed: sections) }) else { return nil }
         let http = attempt { try readHTTP(try top.required("http", hint: "Add an `http:` section with `public_base` and `listeners`")) }
         let matrix = attempt { try readMatrix(try top.required("matrix", hint: "Add a `matrix:` section with `homeserver`, `endpoint` and `secret_path`")) }
@@ -516,11 +519,12 @@ private final class SectionReader {
             "client_id", "client_auth_method", "client_secret", "client_secret_file", "redirect_uris", "client_name", "client_uri",
             "jwks", "jwks_uri",
         ])
-        let idNode = try map.required("client_id", hint: "Give the client a ULID, e.g. 01J9Z0XKQ4T3H7YB2V6N8M5R1C (`gatehouse clients add` makes one)")
+        let idNode = try map.required(
+            "client_id", hint: "Give the client a ULID of its own, e.g. 01J9Z0XKQ4T3H7YB2V6N8M5R1C (MAS's ids can be kept)")
         let clientId = try idNode.string()
         guard ULID.isValid(clientId) else {
             throw idNode.error("'\(clientId)' is not a ULID (26 characters of Crockford base32, as MAS requires)",
-                fix: "Use a ULID, e.g. one printed by `python3 -c 'import ulid; print(ulid.new())'` or copy the id MAS used")
+                fix: "Use 26 characters of 0-9 and A-Z without I, L, O, U, starting with 0-7, e.g. 01J9Z0XKQ4T3H7YB2V6N8M5R1C, or the id MAS used")
         }
         let methodNode = try map.required("client_auth_method", hint: "Use `none` for a public client or `client_secret_basic`/`client_secret_post`")
         let methodText = try methodNode.string()
@@ -569,13 +573,16 @@ private final class SectionReader {
         for uriNode in try urisNode.sequence() {
             let uri = try uriNode.string()
             if let problem = StaticClientConfiguration.problem(withRedirectURI: uri) {
-                throw uriNode.error("'\(uri)' \(problem)", fix: "Write the exact redirect URI the client sends, e.g. https://app.example.com/callback")
+                throw uriNode.error(
+                    "'\(uri)' \(problem)", fix: "Write the exact redirect URI the client sends, e.g. https://app.example.com/callback")
             }
             redirectURIs.append(uri)
         }
         let clientURI = try map["client_uri"]?.string()
         if let clientURI, let uriNode = map["client_uri"] {
-            guard case .success(let parsed) = URIReference.parse(clientURI), parsed.scheme == "https" || parsed.scheme == "http", parsed.hasAuthority else {
+            guard case .success(let parsed) = URIReference.parse(clientURI), parsed.scheme == "https" || parsed.scheme == "http",
+                parsed.hasAuthority
+            else {
                 throw uriNode.error("'\(clientURI)' is not an http(s) URL", fix: "Use the client's home page, e.g. https://app.example.com/")
             }
         }

@@ -261,20 +261,20 @@ public enum ClientRegistrationPolicy {
     }
 
     private static func strings(_ object: [String: JSONValue], _ key: String) throws(ClientRegistrationError) -> [String]? {
+        let code: ClientRegistrationError.Code = key == "redirect_uris" ? .invalidRedirectURI : .invalidClientMetadata
+        let notStrings = ClientRegistrationError(code, "\(key) must be an array of strings")
         switch object[key] {
         case nil, .null?:
             return nil
         case .array(let items)?:
             var result: [String] = []
             for item in items {
-                guard case .string(let text) = item else {
-                    throw key == "redirect_uris" ? .redirectURI("\(key) must be an array of strings") : .metadata("\(key) must be an array of strings")
-                }
+                guard case .string(let text) = item else { throw notStrings }
                 result.append(text)
             }
             return result
         default:
-            throw key == "redirect_uris" ? .redirectURI("\(key) must be an array of strings") : .metadata("\(key) must be an array of strings")
+            throw notStrings
         }
     }
 
