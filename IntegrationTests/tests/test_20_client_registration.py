@@ -196,3 +196,15 @@ def test_static_clients_are_synced_and_managed_from_the_cli(gatehouse_factory, t
     g.config.write_text(yaml.safe_dump(cfg, sort_keys=False))
     g.start()
     assert STATIC_ID not in clients_list(g)
+
+
+def test_registrations_per_address_are_limited(gatehouse_factory):
+    g = gatehouse_factory("dcr-limit")  # default limit: 10 per address at once, then 10 per hour
+    g.start()
+    statuses = [register(g, {**WEB, "client_name": f"Spam {i}"}).status_code for i in range(10)]
+    assert statuses == [201] * 10
+    limited = register(g, {**WEB, "client_name": "Spam 10"})
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) > 0
+    assert limited.json()["error"] == "temporarily_unavailable"
+    assert len(clients_list(g)) == 10

@@ -122,3 +122,16 @@ struct StaticClientConfigurationTests {
             "\(errors)")
     }
 }
+
+/// `rate_limiting.client_registration`.
+struct ClientRegistrationRateLimitConfigurationTests {
+    @Test func defaultAndConfiguredLimit() throws {
+        let fixture = try ConfigFixture()
+        #expect(try fixture.load(ConfigFixture.valid).rateLimiting.clientRegistration == RateLimitConfiguration(burst: 10, perSecond: 10.0 / 3600.0))
+        let config = try fixture.load(ConfigFixture.valid + "\nrate_limiting: {client_registration: {burst: 50}}\n")
+        #expect(config.rateLimiting.clientRegistration == RateLimitConfiguration(burst: 50, perSecond: 10.0 / 3600.0))
+        #expect(config.rateLimiting.login == .default)
+        #expect(fixture.errors(ConfigFixture.valid + "\nrate_limiting: {client_registration: {per_second: 0}}\n").first?
+            .contains("rate_limiting.client_registration.per_second: must be more than 0") == true)
+    }
+}

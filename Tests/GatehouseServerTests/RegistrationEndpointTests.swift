@@ -17,7 +17,9 @@ private struct FixedRandom: RandomSource {
 struct RegistrationEndpointTests {
     static let routes = "*  ^/oauth2/  local oauth2  max_body=64KiB"
 
-    private static func withGateway(_ body: (_ port: Int, _ store: SQLiteStore, _ clock: ManualClock) async throws -> Void) async throws {
+    private static func withGateway(
+        extraYAML: String = "", _ body: (_ port: Int, _ store: SQLiteStore, _ clock: ManualClock) async throws -> Void
+    ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-registration-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let store = try SQLiteStore.open(path: "\(directory)/gatehouse.db")
@@ -26,7 +28,9 @@ struct RegistrationEndpointTests {
             try? FileManager.default.removeItem(atPath: directory)
         }
         let clock = ManualClock()
-        try await withTestGateway(routes: routes, upstreams: [:], identityStore: store, clock: clock, random: FixedRandom()) { port in
+        try await withTestGateway(
+            routes: routes, upstreams: [:], extraYAML: extraYAML, identityStore: store, clock: clock, random: FixedRandom()
+        ) { port in
             try await body(port, store, clock)
         }
     }
@@ -94,6 +98,28 @@ struct RegistrationEndpointTests {
             #expect(preflight.header("Access-Control-Allow-Headers")?.contains("Content-Type") == true)
             let refused = try await Self.post(port, "{}")
             #expect(refused.status == 400 && refused.header("Access-Control-Allow-Origin") == "*")
+        }
+    }
+
+    @Test func registrationsPerAddressAreLimited() async throws {
+        let yaml = "rate_limiting: {client_registration: {burst: 2, per_second: 0.01}}"
+        try await Self.withGateway(extraYAML: yaml) { port, store, clock in
+            let body = #"{"client_uri":"https://example.com/","redirect_uris":["https://example.com/cb"],"token_endpoint_auth_method":"none"}"#
+            #expect(try await Self.post(port, body).status == 201)
+            // Refused registrations count too: they cost a parse.
+            #expect(try await Self.post(port, "{}").status == 400)
+            let limited = try await Self.post(port, body)
+            #expect(limited.status == 429)
+            #expect(limited.header("Retry-After") == "100")
+            #expect(limited.header("Cache-Control") == "no-store")
+            #expect(limited.body == #"{"error":"temporarily_unavailable","error_description":"Too many client registrations from this address; try again in 100 s"}"#)
+            // The preflight and wrong methods are not counted.
+            let options = try await request(port: port, "OPTIONS /oauth2/registration HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            #expect(options.status == 204)
+            clock.advance(by: 100)
+            #expect(try await Self.post(port, body).status == 201)
+            #expect(try await Self.post(port, body).status == 429)
+            #expect(try await store.clients.list().count == 1)
         }
     }
 

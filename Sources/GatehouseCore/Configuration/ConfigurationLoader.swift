@@ -461,7 +461,7 @@ private final class SectionReader {
     func readRateLimiting(_ node: ConfigNode?) throws -> RateLimitingConfiguration {
         var config = RateLimitingConfiguration.default
         guard let node else { return config }
-        let map = try node.mapping(allowed: ["login"])
+        let map = try node.mapping(allowed: ["login", "client_registration"])
         if let loginNode = map["login"] {
             let login = try loginNode.mapping(allowed: ["per_ip", "per_account"])
             if let limiter = login["per_ip"], let value = attempt({ try readRateLimit(limiter, defaults: config.login.perIP) }) {
@@ -470,6 +470,9 @@ private final class SectionReader {
             if let limiter = login["per_account"], let value = attempt({ try readRateLimit(limiter, defaults: config.login.perAccount) }) {
                 config.login.perAccount = value
             }
+        }
+        if let limiter = map["client_registration"], let value = attempt({ try readRateLimit(limiter, defaults: config.clientRegistration) }) {
+            config.clientRegistration = value
         }
         return config
     }

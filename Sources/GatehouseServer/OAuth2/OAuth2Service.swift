@@ -25,7 +25,10 @@ public struct OAuth2Service: Sendable {
         responder = OAuth2Responder(
             discovery: DiscoveryEndpoint(publicBase: configuration.http.publicBase),
             introspection: IntrospectionEndpoint(sharedSecret: configuration.matrix.secret, validator: validator),
-            registration: RegistrationEndpoint(service: ClientRegistrationService(repository: store.clients, clock: clock, random: random)))
+            registration: RegistrationEndpoint(
+                service: ClientRegistrationService(repository: store.clients, clock: clock, random: random),
+                limiter: RateLimiter(configuration.rateLimiting.clientRegistration, clock: clock),
+                trustedProxies: configuration.http.trustedProxies))
         edgeTokenCheck = EdgeTokenCheck(validator: validator)
         invalidateCaches = { cache.invalidateAll() }
     }

@@ -15,8 +15,14 @@ import NIOHTTP1
 /// Browser clients (Element Web in OAuth mode) register from their own origin, so every answer
 /// allows any origin and `OPTIONS` answers the CORS preflight, as MAS's `oauth` resource does. No
 /// credentials (cookies) are involved, so `*` exposes nothing.
+///
+/// Each client address (``ClientAddress``, through `http.trusted_proxies`) may register
+/// `rate_limiting.client_registration` clients; more get `429` with `Retry-After`, before the body is
+/// parsed.
 struct RegistrationEndpoint: Sendable {
     let service: ClientRegistrationService
+    let limiter: RateLimiter
+    let trustedProxies: [IPNetwork]
 
     /// Refusals that need no store access, and the CORS preflight.
     func immediateResponse(to request: LocalRequest) -> LocalResponse? {
@@ -59,7 +65,19 @@ struct RegistrationEndpoint: Sendable {
         return nil
     }
 
+    /// Counts the request against its address's allowance (here, not in ``immediateResponse(to:)``,
+    /// which may be asked more than once per request), then registers.
     private func register(_ request: LocalRequest) async -> LocalResponse {
+        let address = ClientAddress.resolve(
+            peer: request.peerAddress, forwardedFor: request.headers["x-forwarded-for"], trustedProxies: trustedProxies)
+        if let retryAfter = limiter.check(address ?? "(no client address)").retryAfterMilliseconds {
+            let seconds = max(1, retryAfter / 1000 + (retryAfter % 1000 > 0 ? 1 : 0))
+            var response = OAuth2Error(
+                status: .tooManyRequests, code: .temporarilyUnavailable,
+                description: "Too many client registrations from this address; try again in \(seconds) s").response
+            response.headers.add(name: "Retry-After", value: String(seconds))
+            return response
+        }
         do {
             switch try await service.register(body: request.body.readableBytesView) {
             case .refused(let error):
