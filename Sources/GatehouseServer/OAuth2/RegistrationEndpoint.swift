@@ -26,17 +26,17 @@ struct RegistrationEndpoint: Sendable {
 
     /// Refusals that need no store access, and the CORS preflight.
     func immediateResponse(to request: LocalRequest) -> LocalResponse? {
-        Self.response(immediate(request))
+        immediate(request).map(Self.withCORS)
     }
 
     func respond(to request: LocalRequest) async -> LocalResponse {
         if let response = immediateResponse(to: request) { return response }
-        return Self.response(await register(request))!
+        return Self.withCORS(await register(request))
     }
 
-    /// Adds the CORS headers.
-    private static func response(_ response: LocalResponse?) -> LocalResponse? {
-        guard var response else { return nil }
+    /// Adds the CORS header every answer carries.
+    private static func withCORS(_ response: LocalResponse) -> LocalResponse {
+        var response = response
         response.headers.replaceOrAdd(name: "Access-Control-Allow-Origin", value: "*")
         return response
     }
