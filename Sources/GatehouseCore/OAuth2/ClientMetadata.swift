@@ -24,11 +24,17 @@ public struct ClientMetadata: Sendable, Equatable {
     public var responseTypes: [String]
     /// `token_endpoint_auth_method` (RFC 7591 §2): `none`, `client_secret_basic` or `client_secret_post`.
     public var tokenEndpointAuthMethod: String
+    /// `client_name`: shown on the consent page.
     public var clientName: Localized
+    /// `client_uri`: the client's home page; for dynamic clients its host anchors every other URI.
     public var clientURI: Localized
+    /// `logo_uri`.
     public var logoURI: Localized
+    /// `tos_uri`: the client's terms of service.
     public var tosURI: Localized
+    /// `policy_uri`: the client's privacy policy.
     public var policyURI: Localized
+    /// `contacts`: people responsible for the client (usually e-mail addresses).
     public var contacts: [String]
 
     /// - Parameters:
