@@ -39,6 +39,8 @@ public final class SQLiteStore: IdentityStore {
     public let compatSessions: any CompatSessionRepository
     /// The persistent job queue.
     public let jobs: any JobRepository
+    /// OAuth 2.0 clients.
+    public let clients: any OAuth2ClientRepository
 
     /// The connections; internal so that the repositories of later issues (and tests) share them.
     let pool: DatabasePool
@@ -49,6 +51,7 @@ public final class SQLiteStore: IdentityStore {
         self.users = SQLiteUserRepository(pool: pool)
         self.compatSessions = SQLiteCompatSessionRepository(pool: pool)
         self.jobs = SQLiteJobRepository(pool: pool)
+        self.clients = SQLiteOAuth2ClientRepository(pool: pool)
     }
 
     /// Opens (creating it when `migrate` is set) the database at `path`.

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import GatehouseCore
 
 /// A local account. Identified by a ULID (the OAuth `sub`) and a Matrix localpart (`username`).
 public struct User: Sendable, Equatable {
@@ -188,5 +189,65 @@ public struct CompatLoginToken: Sendable, Equatable {
         self.createdAt = createdAt
         self.expiresAt = expiresAt
         self.consumedAt = consumedAt
+    }
+}
+
+/// An OAuth 2.0 client (MAS `oauth2_clients`).
+public struct OAuth2Client: Sendable, Equatable {
+    /// Where the client comes from, which decides who may change or remove it.
+    public enum Origin: String, Sendable, CaseIterable {
+        /// Registered through `POST /oauth2/registration` (RFC 7591): public, unverified.
+        case dynamic
+        /// Declared in `clients[]` of the configuration; `serve` adds, updates and removes these.
+        case config
+        /// Added with `gatehouse clients add`; only `gatehouse clients remove` removes it.
+        case cli
+
+        /// Static clients are the admin's: trusted, possibly confidential.
+        public var isStatic: Bool { self != .dynamic }
+    }
+
+    /// The `client_id`, a ULID.
+    public var id: String
+    public var origin: Origin
+    public var metadata: ClientMetadata
+    /// SHA-256 (lower-case hex) of the client secret, for confidential static clients; never the secret.
+    public var secretHash: String?
+    /// SHA-256 of the canonical metadata of a dynamic client: identical registrations share one
+    /// client (as in MAS).
+    public var metadataDigest: String?
+    public var createdAt: Date
+
+    /// - Parameters:
+    ///   - id: the client id (ULID).
+    ///   - origin: dynamic, config or cli.
+    ///   - metadata: the registered metadata.
+    ///   - secretHash: the secret's SHA-256 for confidential clients.
+    ///   - metadataDigest: the deduplication digest of a dynamic client.
+    ///   - createdAt: registration time (`client_id_issued_at`).
+    public init(id: String, origin: Origin, metadata: ClientMetadata, secretHash: String? = nil, metadataDigest: String? = nil, createdAt: Date) {
+        self.id = id
+        self.origin = origin
+        self.metadata = metadata
+        self.secretHash = secretHash
+        self.metadataDigest = metadataDigest
+        self.createdAt = createdAt
+    }
+}
+
+/// What syncing `clients[]` into the store changed.
+public struct ClientSyncResult: Sendable, Equatable {
+    public var added: [String]
+    public var updated: [String]
+    public var removed: [String]
+
+    /// - Parameters:
+    ///   - added: ids inserted.
+    ///   - updated: ids whose metadata or secret changed.
+    ///   - removed: config clients no longer in the configuration.
+    public init(added: [String] = [], updated: [String] = [], removed: [String] = []) {
+        self.added = added
+        self.updated = updated
+        self.removed = removed
     }
 }

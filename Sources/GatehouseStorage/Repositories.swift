@@ -83,6 +83,26 @@ public protocol CompatSessionRepository: Sendable {
     func releaseLoginToken(id: String, consumedAt: Date) async throws
 }
 
+/// OAuth 2.0 clients, dynamic and static. Every method is one transaction.
+public protocol OAuth2ClientRepository: Sendable {
+    /// Stores a dynamically registered client, unless a dynamic client with the same
+    /// ``OAuth2Client/metadataDigest`` exists: then that one is returned instead (MAS deduplicates
+    /// public clients the same way).
+    /// - Returns: the stored client (the new one or the existing twin).
+    func register(_ client: OAuth2Client) async throws -> OAuth2Client
+    /// Inserts a client; fails with ``StorageError/conflict(_:)`` when the id is taken.
+    func add(_ client: OAuth2Client) async throws
+    func find(id: String) async throws -> OAuth2Client?
+    /// All clients, oldest first.
+    func list() async throws -> [OAuth2Client]
+    /// Deletes a client; `false` when there was none with this id.
+    func remove(id: String) async throws -> Bool
+    /// Makes the `config` clients exactly `clients`: inserts new ones, updates changed ones, deletes
+    /// those no longer listed, in one transaction. Fails with ``StorageError/conflict(_:)`` (and
+    /// changes nothing) when an id belongs to a dynamic or CLI-added client.
+    func syncConfigured(_ clients: [OAuth2Client]) async throws -> ClientSyncResult
+}
+
 /// The persistent job queue.
 public protocol JobRepository: Sendable {
     func enqueue(_ job: Job) async throws
@@ -135,6 +155,7 @@ public protocol IdentityStore: Sendable {
     var users: any UserRepository { get }
     var compatSessions: any CompatSessionRepository { get }
     var jobs: any JobRepository { get }
+    var clients: any OAuth2ClientRepository { get }
     /// A number that changes whenever any process commits a change that can affect an authorization
     /// decision (everything but activity timestamps); caches compare it to notice changes made
     /// elsewhere (e.g. by `gatehouse manage lock-user`).

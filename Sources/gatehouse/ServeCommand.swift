@@ -40,6 +40,19 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let clock = SystemClock()
+        // clients[] is synced before anything is bound, as MAS does at start: the store's
+        // configuration clients are exactly those of the file.
+        do {
+            let sync = try await StaticClientService(repository: store.clients, clock: clock, random: SystemRandom()).sync(configuration.clients)
+            if !(sync.added.isEmpty && sync.updated.isEmpty && sync.removed.isEmpty) {
+                logger.info("synced clients[]", metadata: [
+                    "added": "\(sync.added)", "updated": "\(sync.updated)", "removed": "\(sync.removed)",
+                ])
+            }
+        } catch {
+            printError("cannot sync clients[] into the store: \(error)")
+            throw ExitCode(1)
+        }
         let synapse = SynapseClient(configuration: .init(configuration.matrix), logger: Logger(label: "gatehouse.synapse"))
         // One device lock for the logins and the runner, so orphan clean-up never races a login.
         let devices = DeviceGuard(store: store)

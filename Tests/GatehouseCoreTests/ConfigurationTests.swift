@@ -375,7 +375,7 @@ struct ConfigurationTests {
             ("rate_limiting: {login: {per_user: {burst: 1}}}",
              "rate_limiting.login.per_user: unknown key. Known keys here: per_account, per_ip"),
             ("rate_limiting: {registration: {burst: 1, per_second: 1}}",
-             "rate_limiting.registration: unknown key. Known keys here: login"),
+             "rate_limiting.registration: unknown key. Known keys here: client_registration, login"),
             ("rate_limiting: {login: [1]}", "rate_limiting.login: expected a mapping"),
         ]
         for (extra, message) in problems {

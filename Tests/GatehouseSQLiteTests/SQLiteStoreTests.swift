@@ -12,7 +12,7 @@ import Testing
 struct SQLiteStoreTests {
     @Test func freshFileIsMigratedWithTheConnectionSettings() async throws {
         try await withStore { store, _ in
-            #expect(SQLiteStore.knownMigrations == ["0001_initial", "0002_compat_login_tokens", "0003_compat_refresh_successor"])
+            #expect(SQLiteStore.knownMigrations == ["0001_initial", "0002_compat_login_tokens", "0003_compat_refresh_successor", "0004_oauth2_clients"])
             #expect(try store.pendingMigrations() == [])
             #expect(try store.migrate() == [])
             #expect(try await store.changeCounter() == 0)
@@ -32,7 +32,8 @@ struct SQLiteStoreTests {
             }
             #expect(
                 tables == [
-                    "compat_access_tokens", "compat_login_tokens", "compat_refresh_tokens", "compat_sessions", "grdb_migrations", "jobs", "store_revision",
+                    "compat_access_tokens", "compat_login_tokens", "compat_refresh_tokens", "compat_sessions", "grdb_migrations", "jobs", "oauth2_clients",
+                    "store_revision",
                     "user_passwords", "users",
                 ])
         }
@@ -67,13 +68,13 @@ struct SQLiteStoreTests {
             try await rawQueue(directory.file()).write { db in
                 try db.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
             }
-            await expectStorageError(.unavailable(""), containing: "needs migrations 0001_initial, 0002_compat_login_tokens, 0003_compat_refresh_successor; run `gatehouse database migrate`") {
+            await expectStorageError(.unavailable(""), containing: "needs migrations 0001_initial, 0002_compat_login_tokens, 0003_compat_refresh_successor, 0004_oauth2_clients; run `gatehouse database migrate`") {
                 _ = try SQLiteStore.open(path: directory.file(), migrate: false)
             }
 
             let maintenance = try SQLiteStore.openForMaintenance(path: directory.file())
-            #expect(try maintenance.pendingMigrations() == ["0001_initial", "0002_compat_login_tokens", "0003_compat_refresh_successor"])
-            #expect(try maintenance.migrate() == ["0001_initial", "0002_compat_login_tokens", "0003_compat_refresh_successor"])
+            #expect(try maintenance.pendingMigrations() == ["0001_initial", "0002_compat_login_tokens", "0003_compat_refresh_successor", "0004_oauth2_clients"])
+            #expect(try maintenance.migrate() == ["0001_initial", "0002_compat_login_tokens", "0003_compat_refresh_successor", "0004_oauth2_clients"])
             #expect(try maintenance.pendingMigrations() == [])
             try maintenance.close()
 

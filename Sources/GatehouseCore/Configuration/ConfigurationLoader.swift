@@ -91,7 +91,10 @@ private final class SectionReader {
 
     func readRoot(_ root: ConfigNode, file: String) -> GatehouseConfiguration? {
         self.file = file
-        let sections: Set = ["http", "matrix", "database", "routes", "upstreams", "limits", "timeouts", "log", "server", "passwords", "rate_limiting", "experimental"]
+        let sections: Set = [
+            "http", "matrix", "database", "routes", "upstreams", "limits", "timeouts", "log", "server", "passwords", "rate_limiting", "experimental",
+            "clients",
+        ]
         guard let top = attempt({ try root.mapping(allowed: sections) }) else { return nil }
         let http = attempt { try readHTTP(try top.required("http", hint: "Add an `http:` section with `public_base` and `listeners`")) }
         let matrix = attempt { try readMatrix(try top.required("matrix", hint: "Add a `matrix:` section with `homeserver`, `endpoint` and `secret_path`")) }
@@ -105,15 +108,16 @@ private final class SectionReader {
         let passwords = attempt { try readPasswords(top["passwords"]) }
         let rateLimiting = attempt { try readRateLimiting(top["rate_limiting"]) }
         let experimental = attempt { try readExperimental(top["experimental"]) }
+        let clients = attempt { try readClients(top["clients"]) }
         guard let http, let matrix, let database, let upstreams, let routes, let limits, let timeouts, let log, let server,
-            let passwords, let rateLimiting, let experimental
+            let passwords, let rateLimiting, let experimental, let clients
         else {
             return nil
         }
         return GatehouseConfiguration(
             http: http, matrix: matrix, database: database, routes: routes, upstreams: upstreams,
             limits: limits, timeouts: timeouts, log: log, server: server, passwords: passwords, rateLimiting: rateLimiting,
-            experimental: experimental, sourceFile: file)
+            experimental: experimental, clients: clients, sourceFile: file)
     }
 
     func path(_ node: ConfigNode) throws -> String {
@@ -458,7 +462,7 @@ private final class SectionReader {
     func readRateLimiting(_ node: ConfigNode?) throws -> RateLimitingConfiguration {
         var config = RateLimitingConfiguration.default
         guard let node else { return config }
-        let map = try node.mapping(allowed: ["login"])
+        let map = try node.mapping(allowed: ["login", "client_registration"])
         if let loginNode = map["login"] {
             let login = try loginNode.mapping(allowed: ["per_ip", "per_account"])
             if let limiter = login["per_ip"], let value = attempt({ try readRateLimit(limiter, defaults: config.login.perIP) }) {
@@ -467,6 +471,9 @@ private final class SectionReader {
             if let limiter = login["per_account"], let value = attempt({ try readRateLimit(limiter, defaults: config.login.perAccount) }) {
                 config.login.perAccount = value
             }
+        }
+        if let limiter = map["client_registration"], let value = attempt({ try readRateLimit(limiter, defaults: config.clientRegistration) }) {
+            config.clientRegistration = value
         }
         return config
     }
@@ -490,6 +497,110 @@ private final class SectionReader {
             limit.perSecond = rate
         }
         return limit
+    }
+
+    /// `clients[]`: every client is checked (errors collected), and a `client_id` may appear once.
+    func readClients(_ node: ConfigNode?) throws -> [StaticClientConfiguration] {
+        guard let node else { return [] }
+        var clients: [StaticClientConfiguration] = []
+        var seen: [String: String] = [:]
+        for clientNode in try node.sequence() {
+            guard let client = attempt({ try readClient(clientNode) }) else { continue }
+            if let previous = seen[client.clientId] {
+                errors.append(ConfigurationError(
+                    keyPath: "\(clientNode.path).client_id", problem: "\(client.clientId) is already used by \(previous)",
+                    fix: "Give each client its own ULID", location: clientNode.location))
+                continue
+            }
+            seen[client.clientId] = clientNode.path
+            clients.append(client)
+        }
+        return clients
+    }
+
+    func readClient(_ node: ConfigNode) throws -> StaticClientConfiguration {
+        let map = try node.mapping(allowed: [
+            "client_id", "client_auth_method", "client_secret", "client_secret_file", "redirect_uris", "client_name", "client_uri",
+            "jwks", "jwks_uri",
+        ])
+        let idNode = try map.required(
+            "client_id", hint: "Give the client a ULID of its own, e.g. 01J9Z0XKQ4T3H7YB2V6N8M5R1C (MAS's ids can be kept)")
+        let clientId = try idNode.string()
+        guard ULID.isValid(clientId) else {
+            throw idNode.error("'\(clientId)' is not a ULID (26 characters of Crockford base32, as MAS requires)",
+                fix: "Use 26 characters of 0-9 and A-Z without I, L, O, U, starting with 0-7, e.g. 01J9Z0XKQ4T3H7YB2V6N8M5R1C, or the id MAS used")
+        }
+        let methodNode = try map.required("client_auth_method", hint: "Use `none` for a public client or `client_secret_basic`/`client_secret_post`")
+        let methodText = try methodNode.string()
+        guard let method = ClientAuthMethod(rawValue: methodText) else {
+            let jwt = methodText == "client_secret_jwt" || methodText == "private_key_jwt"
+            throw methodNode.error(
+                jwt ? "'\(methodText)' is not supported by Gatehouse yet" : "unknown client_auth_method '\(methodText)'",
+                fix: "Use one of \(ClientAuthMethod.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        for key in ["jwks", "jwks_uri"] {
+            if let unsupported = map[key] {
+                throw unsupported.error("`\(key)` is only used by private_key_jwt, which Gatehouse does not support",
+                    fix: "Remove it and use client_secret_basic or client_secret_post")
+            }
+        }
+        let secret: String?
+        switch (map["client_secret"], map["client_secret_file"]) {
+        case (.some, .some):
+            throw ConfigurationError(keyPath: node.child("client_secret"), problem: "`client_secret` and `client_secret_file` are both set",
+                fix: "Keep one of them; `client_secret_file` keeps the secret out of the config file", location: node.location)
+        case (nil, nil):
+            secret = nil
+        case (let inline?, nil):
+            secret = try inline.string().trimmingWhitespace()
+            warnIfConfigurationIsReadable(holding: inline, fileKey: "client_secret_file")
+            try requireClientSecret(secret!, inline, source: "`client_secret`")
+        case (nil, let fileNode?):
+            let file = try path(fileNode)
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw fileNode.error("cannot read the client secret file \(file)", fix: "Create it (mode 0600) with the client's secret")
+            }
+            try requirePrivate(file, fileNode, what: "the client secret file")
+            secret = String(decoding: data, as: UTF8.self).trimmingWhitespace()
+            try requireClientSecret(secret!, fileNode, source: "the file \(file)")
+        }
+        if method.usesSecret && secret == nil {
+            throw ConfigurationError(keyPath: node.child("client_secret_file"), problem: "\(method.rawValue) needs a client secret",
+                fix: "Set `client_secret_file` to a file (mode 0600) holding it, e.g. made with `openssl rand -hex 32`", location: node.location)
+        }
+        if !method.usesSecret && secret != nil {
+            throw ConfigurationError(keyPath: node.child("client_auth_method"), problem: "a public client (`none`) has no secret",
+                fix: "Remove the secret, or use client_secret_basic or client_secret_post", location: node.location)
+        }
+        let urisNode = try map.required("redirect_uris", hint: "List the client's redirect URIs, e.g. [\"https://app.example.com/callback\"]")
+        var redirectURIs: [String] = []
+        for uriNode in try urisNode.sequence() {
+            let uri = try uriNode.string()
+            if let problem = StaticClientConfiguration.problem(withRedirectURI: uri) {
+                throw uriNode.error(
+                    "'\(uri)' \(problem)", fix: "Write the exact redirect URI the client sends, e.g. https://app.example.com/callback")
+            }
+            redirectURIs.append(uri)
+        }
+        let clientURI = try map["client_uri"]?.string()
+        if let clientURI, let uriNode = map["client_uri"] {
+            guard case .success(let parsed) = URIReference.parse(clientURI), parsed.scheme == "https" || parsed.scheme == "http",
+                parsed.hasAuthority
+            else {
+                throw uriNode.error("'\(clientURI)' is not an http(s) URL", fix: "Use the client's home page, e.g. https://app.example.com/")
+            }
+        }
+        return StaticClientConfiguration(
+            clientId: clientId, authMethod: method, secret: secret, redirectURIs: redirectURIs, clientName: try map["client_name"]?.string(),
+            clientURI: clientURI)
+    }
+
+    func requireClientSecret(_ secret: String, _ node: ConfigNode, source: String) throws {
+        guard secret.utf8.count >= StaticClientConfiguration.minimumSecretBytes else {
+            throw node.error(
+                "the client secret in \(source) is \(secret.utf8.count) bytes; at least \(StaticClientConfiguration.minimumSecretBytes) are needed",
+                fix: "Generate one with `openssl rand -hex 32` and configure the same value in the client")
+        }
     }
 
     func readPasswordScheme(_ node: ConfigNode) throws -> PasswordSchemeConfiguration {

@@ -21,6 +21,8 @@ public struct GatehouseConfiguration: Sendable {
     public var rateLimiting: RateLimitingConfiguration = .default
     /// `experimental`: token lifetimes, under MAS's key names.
     public var experimental: ExperimentalConfiguration = ExperimentalConfiguration()
+    /// `clients`: static OAuth 2.0 clients, synced into the store by `serve` (empty when absent).
+    public var clients: [StaticClientConfiguration] = []
     /// Absolute path of the file this was loaded from.
     public var sourceFile: String
     /// Problems that do not stop Gatehouse but that an admin should fix (a database other accounts can

@@ -1,15 +1,26 @@
-/// `rate_limiting`: in-memory, per-process limits (MAS's section of the same name; only `login`
-/// so far). Each limiter is a ``RateLimitConfiguration``; anything not written keeps MAS's default.
+/// `rate_limiting`: in-memory, per-process limits (MAS's section of the same name: `login`, plus
+/// Gatehouse's `client_registration`). Each limiter is a ``RateLimitConfiguration``; anything not
+/// written keeps its default.
 public struct RateLimitingConfiguration: Sendable, Equatable {
     /// `rate_limiting.login`: password checks (login, and password confirmation when it exists).
     public var login: LoginRateLimitingConfiguration
+    /// `rate_limiting.client_registration`: dynamic client registrations per client address. MAS has
+    /// no such limit; registration is open and unauthenticated and every new client is a row in the
+    /// store, so one address may not fill it.
+    public var clientRegistration: RateLimitConfiguration
 
-    /// MAS's defaults: see ``LoginRateLimitingConfiguration/default``.
+    /// 10 registrations per address at once, then 10 per hour (identical registrations count too).
+    public static let defaultClientRegistration = RateLimitConfiguration(burst: 10, perSecond: 10.0 / 3600.0)
+
+    /// MAS's defaults (see ``LoginRateLimitingConfiguration/default``) and ``defaultClientRegistration``.
     public static let `default` = RateLimitingConfiguration(login: .default)
 
-    /// - Parameter login: the limits applied to password checks.
-    public init(login: LoginRateLimitingConfiguration) {
+    /// - Parameters:
+    ///   - login: the limits applied to password checks.
+    ///   - clientRegistration: the limit on dynamic client registrations per address.
+    public init(login: LoginRateLimitingConfiguration, clientRegistration: RateLimitConfiguration = defaultClientRegistration) {
         self.login = login
+        self.clientRegistration = clientRegistration
     }
 }
 

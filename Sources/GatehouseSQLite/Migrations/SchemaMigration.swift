@@ -18,7 +18,8 @@ enum SchemaMigrations {
         Migration0001Initial.migration,
         Migration0002LoginTokens.migration,
         Migration0003RefreshSuccessor.migration,
-        // Later issues append here (e.g. `0004_oauth2` for clients, grants, sessions and tokens).
+        Migration0004OAuth2Clients.migration,
+        // Later issues append here (e.g. `0005_oauth2_sessions` for grants, sessions and tokens).
     ]
 
     /// Identifiers of ``all``, in order.

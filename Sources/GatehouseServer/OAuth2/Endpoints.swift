@@ -5,6 +5,9 @@ enum OAuth2Endpoints {
     static let discovery = "/.well-known/openid-configuration"
     /// POST /oauth2/introspect (RFC 7662)
     static let introspection = "/oauth2/introspect"
+    /// POST /oauth2/registration (RFC 7591 dynamic client registration; MSC2966). Advertised as
+    /// `registration_endpoint` = `{public_base}oauth2/registration`.
+    static let registration = "/oauth2/registration"
     /// The account management page advertised to clients (MSC4191).
     static let accountManagement = "account/"
 }

@@ -9,6 +9,12 @@ enum OAuth2ErrorCode: String {
     case invalidClient = "invalid_client"
     /// RFC 6749 §4.1.2.1: the caller is not allowed (used by MAS for a wrong introspection bearer).
     case accessDenied = "access_denied"
+    /// RFC 7591 §3.2.2: a redirect URI of a registration is missing or not allowed.
+    case invalidRedirectURI = "invalid_redirect_uri"
+    /// RFC 7591 §3.2.2: other registration metadata is invalid.
+    case invalidClientMetadata = "invalid_client_metadata"
+    /// RFC 6749 §4.1.2.1: the server cannot answer now (the store is unavailable).
+    case temporarilyUnavailable = "temporarily_unavailable"
     /// Gatehouse: the endpoint does not exist.
     case notFound = "not_found"
 }

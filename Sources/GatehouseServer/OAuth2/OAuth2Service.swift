@@ -1,4 +1,5 @@
 import GatehouseCore
+import GatehouseIdentity
 import GatehouseStorage
 
 /// Builds the `oauth2` local service and the background work it needs (the cache refresher).
@@ -14,12 +15,20 @@ public struct OAuth2Service: Sendable {
     ///   - configuration: the validated configuration (issuer, shared secret).
     ///   - store: the identity store.
     ///   - clock: the wall clock.
-    public init(configuration: GatehouseConfiguration, store: any IdentityStore, clock: any WallClock = SystemClock()) {
+    ///   - random: randomness for generated identifiers (client ids).
+    public init(
+        configuration: GatehouseConfiguration, store: any IdentityStore, clock: any WallClock = SystemClock(),
+        random: any RandomSource = SystemRandom()
+    ) {
         let cache = IntrospectionCache()
         let validator = TokenValidator(store: store, cache: cache, clock: clock)
         responder = OAuth2Responder(
             discovery: DiscoveryEndpoint(publicBase: configuration.http.publicBase),
-            introspection: IntrospectionEndpoint(sharedSecret: configuration.matrix.secret, validator: validator))
+            introspection: IntrospectionEndpoint(sharedSecret: configuration.matrix.secret, validator: validator),
+            registration: RegistrationEndpoint(
+                service: ClientRegistrationService(repository: store.clients, clock: clock, random: random),
+                limiter: RateLimiter(configuration.rateLimiting.clientRegistration, clock: clock),
+                trustedProxies: configuration.http.trustedProxies))
         edgeTokenCheck = EdgeTokenCheck(validator: validator)
         invalidateCaches = { cache.invalidateAll() }
     }
