@@ -11,12 +11,13 @@ import ServiceLifecycle
 
 /// Runs a real ``GatehouseServer`` in-process on an ephemeral plain-HTTP port, with a route table and
 /// upstreams given as text, for the duration of `body`. With `identityStore`, proxied requests get
-/// the edge token check against that store.
+/// the edge token check against that store, and with `serveOAuth2` the `oauth2` service too.
 func withTestGateway<T>(
     routes: String,
     upstreams: [String: Int],
     extraYAML: String = "",
     identityStore: (any IdentityStore)? = nil,
+    serveOAuth2: Bool = false,
     _ body: (_ port: Int) async throws -> T
 ) async throws -> T {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-test-\(UUID().uuidString)").path
@@ -44,8 +45,10 @@ func withTestGateway<T>(
     var logger = Logger(label: "test")
     logger.logLevel = .critical
     let oauth2 = identityStore.map { OAuth2Service(configuration: bundle.configuration, store: $0) }
+    var responders: [LocalServiceName: any LocalResponder] = [.health: HealthResponder()]
+    if serveOAuth2, let oauth2 { responders[.oauth2] = oauth2.responder }
     let runtime = GatewayRuntime(
-        configuration: bundle.configuration, routes: bundle.routes, responders: [.health: HealthResponder()], logger: logger, oauth2: oauth2)
+        configuration: bundle.configuration, routes: bundle.routes, responders: responders, logger: logger, oauth2: oauth2)
 
     let (ports, continuation) = AsyncStream<Int>.makeStream()
     let server = try GatehouseServer(runtime: runtime, group: MultiThreadedEventLoopGroup.singleton) { bound in

@@ -21,6 +21,9 @@ public struct GatehouseConfiguration: Sendable {
     public var rateLimiting: RateLimitingConfiguration = .default
     /// `experimental`: token lifetimes, under MAS's key names.
     public var experimental: ExperimentalConfiguration = ExperimentalConfiguration()
+    /// `secrets`: the encryption key and the id_token signing keys; `nil` when the section is absent
+    /// (a warning: OpenID Connect sign-in needs signing keys).
+    public var secrets: SecretsConfiguration? = nil
     /// Absolute path of the file this was loaded from.
     public var sourceFile: String
     /// Problems that do not stop Gatehouse but that an admin should fix (a database other accounts can

@@ -3,8 +3,56 @@
 enum OAuth2Endpoints {
     /// GET /.well-known/openid-configuration (OpenID Connect Discovery 1.0 §4, RFC 8414)
     static let discovery = "/.well-known/openid-configuration"
+    /// GET /.well-known/webfinger (RFC 7033; OpenID Connect Discovery 1.0 §2)
+    static let webfinger = "/.well-known/webfinger"
+    /// GET /oauth2/keys.json (RFC 7517 JWK Set; MAS's `jwks_uri`)
+    static let keys = "/oauth2/keys.json"
     /// POST /oauth2/introspect (RFC 7662)
     static let introspection = "/oauth2/introspect"
+    /// GET /authorize (RFC 6749 §3.1)
+    static let authorization = "/authorize"
+    /// POST /oauth2/token (RFC 6749 §3.2)
+    static let token = "/oauth2/token"
+    /// POST /oauth2/registration (RFC 7591)
+    static let registration = "/oauth2/registration"
+    /// POST /oauth2/revoke (RFC 7009)
+    static let revocation = "/oauth2/revoke"
+    /// GET|POST /oauth2/userinfo (OpenID Connect Core 1.0 §5.3)
+    static let userinfo = "/oauth2/userinfo"
+    /// POST /oauth2/device (RFC 8628 §3.1)
+    static let deviceAuthorization = "/oauth2/device"
     /// The account management page advertised to clients (MSC4191).
     static let accountManagement = "account/"
+}
+
+/// An endpoint the discovery document can advertise, with its metadata name and path.
+///
+/// Discovery lists only the endpoints in ``ProviderCapabilities/endpoints``, so a client never tries
+/// a flow this build does not serve; an endpoint that lands is added there in one line.
+enum ProviderEndpoint: String, CaseIterable, Sendable {
+    case authorization = "authorization_endpoint"
+    case token = "token_endpoint"
+    case jwks = "jwks_uri"
+    case registration = "registration_endpoint"
+    case revocation = "revocation_endpoint"
+    case introspection = "introspection_endpoint"
+    case userinfo = "userinfo_endpoint"
+    case deviceAuthorization = "device_authorization_endpoint"
+
+    /// The metadata member naming the endpoint (RFC 8414 §2, OpenID Connect Discovery 1.0 §3).
+    var metadataName: String { rawValue }
+
+    /// The path, from the root.
+    var path: String {
+        switch self {
+        case .authorization: OAuth2Endpoints.authorization
+        case .token: OAuth2Endpoints.token
+        case .jwks: OAuth2Endpoints.keys
+        case .registration: OAuth2Endpoints.registration
+        case .revocation: OAuth2Endpoints.revocation
+        case .introspection: OAuth2Endpoints.introspection
+        case .userinfo: OAuth2Endpoints.userinfo
+        case .deviceAuthorization: OAuth2Endpoints.deviceAuthorization
+        }
+    }
 }

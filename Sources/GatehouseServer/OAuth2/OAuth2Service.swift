@@ -11,14 +11,19 @@ public struct OAuth2Service: Sendable {
     let edgeTokenCheck: EdgeTokenCheck
 
     /// - Parameters:
-    ///   - configuration: the validated configuration (issuer, shared secret).
+    ///   - configuration: the validated configuration (issuer, shared secret, signing keys).
     ///   - store: the identity store.
     ///   - clock: the wall clock.
     public init(configuration: GatehouseConfiguration, store: any IdentityStore, clock: any WallClock = SystemClock()) {
         let cache = IntrospectionCache()
         let validator = TokenValidator(store: store, cache: cache, clock: clock)
+        let keys = configuration.secrets?.keys ?? []
         responder = OAuth2Responder(
-            discovery: DiscoveryEndpoint(publicBase: configuration.http.publicBase),
+            discovery: DiscoveryEndpoint(
+                publicBase: configuration.http.publicBase,
+                capabilities: .thisBuild(signingAlgorithms: configuration.secrets?.algorithms ?? [])),
+            webfinger: WebFingerEndpoint(issuer: configuration.http.publicBase),
+            keys: KeysEndpoint(keys: keys),
             introspection: IntrospectionEndpoint(sharedSecret: configuration.matrix.secret, validator: validator))
         edgeTokenCheck = EdgeTokenCheck(validator: validator)
         invalidateCaches = { cache.invalidateAll() }
