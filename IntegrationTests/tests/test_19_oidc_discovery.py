@@ -5,13 +5,14 @@ a real JOSE library (joserfc) with the kids `config generate` gave them."""
 
 from __future__ import annotations
 
-import json
+import os
+import stat
+import subprocess
 
-import httpx
 import pytest
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
-from harness import SERVER_NAME, http_client
+from harness import SERVER_NAME, clean_env, free_port, gatehouse_bin, http_client
 
 ISSUER_REL = "http://openid.net/specs/connect/1.0/issuer"
 
@@ -104,3 +105,34 @@ def test_webfinger(gatehouse, discovery):
             assert bad.status_code == 400, (params, bad.text)
             assert bad.json()["error"] == "invalid_request"
         assert c.post("/.well-known/webfinger", params={"resource": resource}).status_code == 405
+
+
+def _run(*args, cwd, umask: int | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(gatehouse_bin()), *args], capture_output=True, text=True, cwd=cwd, env=clean_env(),
+                          timeout=60, stdin=subprocess.DEVNULL,
+                          preexec_fn=(lambda: os.umask(umask)) if umask is not None else None)
+
+
+def test_config_generate_writes_private_keys_and_check_validates_them(tmp_path):
+    # umask 0: only the modes Gatehouse asks for count.
+    r = _run("config", "generate", "--output", str(tmp_path / "gatehouse.yaml"), "--listen", f"127.0.0.1:{free_port()}",
+             "--internal-listen", "", "--database", "gatehouse.db", cwd=tmp_path, umask=0)
+    assert r.returncode == 0, r.stderr
+    files = {name: tmp_path / name for name in ("signing_rsa.pem", "signing_ec.pem", "encryption_secret")}
+    for name, path in files.items():
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, name
+    assert len(bytes.fromhex(files["encryption_secret"].read_text().strip())) == 32
+    assert files["signing_rsa.pem"].read_text().startswith("-----BEGIN ")
+    r = _run("config", "check", "-c", str(tmp_path / "gatehouse.yaml"), cwd=tmp_path)
+    assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
+    assert "signing keys: rs256-" in r.stdout and "(RS256), es256-" in r.stdout, r.stdout
+    # A key other accounts can read, or one that is not a key, stops `config check` and `serve`.
+    os.chmod(files["signing_ec.pem"], 0o640)
+    for command in (["config", "check", "-c", "gatehouse.yaml"], ["serve", "-c", "gatehouse.yaml"]):
+        r = _run(*command, cwd=tmp_path)
+        assert r.returncode == 1, (command, r.stderr)
+        assert "secrets.keys[1].key_file: the signing key" in r.stderr and "(mode 0640)" in r.stderr, r.stderr
+    os.chmod(files["signing_ec.pem"], 0o600)
+    files["signing_rsa.pem"].write_text("not a key\n")
+    r = _run("config", "check", "-c", "gatehouse.yaml", cwd=tmp_path)
+    assert r.returncode == 1 and "secrets.keys[0].key_file: the file" in r.stderr and "is not a PEM private key" in r.stderr, r.stderr

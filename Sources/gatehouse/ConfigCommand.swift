@@ -151,7 +151,7 @@ struct ConfigCommand: ParsableCommand {
                 let path = place(name)
                 try write(pem, to: path, mode: 0o600)
                 // A short, stable kid: the algorithm and the start of the key's RFC 7638 thumbprint.
-                signingKeys.append((kid: "\(key.algorithm.rawValue.lowercased())-\(key.thumbprint.prefix(8))", file: name))
+                signingKeys.append((kid: "\(key.algorithm.rawValue.lowercased())-\(key.thumbprint.prefix(8))", file: path))
                 written.append(path)
             }
             written.append(encryptionPath)
@@ -165,7 +165,7 @@ struct ConfigCommand: ParsableCommand {
                 serverName: serverName, publicBase: publicBase ?? "https://\(serverName):\(port)/", listen: listen,
                 internalListen: internalListen.isEmpty ? nil : internalListen, synapseURL: synapseURL,
                 databasePath: database, secretPath: secretPath, certificateFile: certificatePath, keyFile: keyPath,
-                routesFile: DefaultRoutes.fileName, encryptionFile: "encryption_secret", signingKeys: signingKeys)
+                routesFile: DefaultRoutes.fileName, encryptionFile: encryptionPath, signingKeys: signingKeys)
             try write(template.render(), to: configPath)
             written.append(configPath)
 
