@@ -27,6 +27,7 @@ public struct SigningKey: Sendable {
 
     /// The `kid`: the configured one, else the RFC 7638 thumbprint of the public key (as MAS does).
     public var kid: String
+    /// The private key, which decides the algorithm.
     public var material: Material
 
     /// - Parameters:
