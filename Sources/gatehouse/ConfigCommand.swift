@@ -1,5 +1,6 @@
 import ArgumentParser
 import Crypto
+import CryptoExtras
 import Foundation
 import GatehouseCore
 import GatehouseServer
@@ -36,13 +37,16 @@ struct ConfigCommand: ParsableCommand {
             print("  listeners: \(binds.joined(separator: ", "))")
             print("  routes:    \(bundle.routes.routes.count) rules from \(configuration.routes.files.joined(separator: ", "))")
             print("  upstreams: \(configuration.upstreams.keys.sorted().joined(separator: ", "))")
+            if let secrets = configuration.secrets {
+                print("  signing keys: \(secrets.keys.map { "\($0.kid) (\($0.algorithm.rawValue))" }.joined(separator: ", "))")
+            }
         }
     }
 
     /// `gatehouse config generate`: writes a working development setup.
     struct Generate: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write a configuration, the default route table, a shared-secret file and a self-signed certificate.")
+            abstract: "Write a configuration, the default route table, a shared-secret file, OAuth signing and encryption keys and a self-signed certificate.")
 
         @Option(name: .long, help: "The configuration file to write; the other files go beside it.")
         var output: String
@@ -77,6 +81,11 @@ struct ConfigCommand: ParsableCommand {
         @Flag(name: .long, help: "Overwrite existing files.")
         var force = false
 
+        /// A fresh random key as lower-case hexadecimal.
+        static func hex(_ key: SymmetricKey) -> String {
+            key.withUnsafeBytes { $0.map { String(format: "%02x", $0) }.joined() }
+        }
+
         func validate() throws {
             if (certificate == nil) != (key == nil) {
                 throw ValidationError("--certificate and --key go together")
@@ -110,8 +119,7 @@ struct ConfigCommand: ParsableCommand {
                 secretPath = FilePaths.absolute(synapseSecretFile, relativeTo: files.currentDirectoryPath)
             } else {
                 secretPath = place("synapse_secret")
-                let secret = SymmetricKey(size: .bits256).withUnsafeBytes { $0.map { String(format: "%02x", $0) }.joined() }
-                try write(secret + "\n", to: secretPath, mode: 0o600)
+                try write(Self.hex(SymmetricKey(size: .bits256)) + "\n", to: secretPath, mode: 0o600)
                 written.append(secretPath)
             }
 
@@ -130,6 +138,24 @@ struct ConfigCommand: ParsableCommand {
                 written += [certificatePath, keyPath]
             }
 
+            // OAuth 2.0 / OIDC secrets (MAS's `secrets`): an encryption key and one signing key per algorithm.
+            let encryptionPath = place("encryption_secret")
+            try write(Self.hex(SymmetricKey(size: .bits256)) + "\n", to: encryptionPath, mode: 0o600)
+            let rsa = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+            let ec = P256.Signing.PrivateKey()
+            var signingKeys: [(kid: String, file: String)] = []
+            for (name, pem, key) in [
+                ("signing_rsa.pem", rsa.pemRepresentation, SigningKey(kid: nil, material: .rsa(rsa))),
+                ("signing_ec.pem", ec.pemRepresentation, SigningKey(kid: nil, material: .p256(ec))),
+            ] {
+                let path = place(name)
+                try write(pem, to: path, mode: 0o600)
+                // A short, stable kid: the algorithm and the start of the key's RFC 7638 thumbprint.
+                signingKeys.append((kid: "\(key.algorithm.rawValue.lowercased())-\(key.thumbprint.prefix(8))", file: path))
+                written.append(path)
+            }
+            written.append(encryptionPath)
+
             let routesPath = place(DefaultRoutes.fileName)
             try write(DefaultRoutes.text, to: routesPath)
             written.append(routesPath)
@@ -139,7 +165,7 @@ struct ConfigCommand: ParsableCommand {
                 serverName: serverName, publicBase: publicBase ?? "https://\(serverName):\(port)/", listen: listen,
                 internalListen: internalListen.isEmpty ? nil : internalListen, synapseURL: synapseURL,
                 databasePath: database, secretPath: secretPath, certificateFile: certificatePath, keyFile: keyPath,
-                routesFile: DefaultRoutes.fileName)
+                routesFile: DefaultRoutes.fileName, encryptionFile: encryptionPath, signingKeys: signingKeys)
             try write(template.render(), to: configPath)
             written.append(configPath)
 

@@ -1,3 +1,5 @@
+import Crypto
+import CryptoExtras
 import Foundation
 import Testing
 
@@ -16,9 +18,16 @@ final class ConfigFixture {
         try write(DefaultRoutes.text, to: "matrix.routes")
         try write("cert", to: "cert.pem")
         try write("key", to: "key.pem", mode: 0o600)
+        try write(Self.encryptionHex + "\n", to: "encryption", mode: 0o600)
+        try write(Self.rsaPEM, to: "signing_rsa.pem", mode: 0o600)
+        try write(Self.ecPEM, to: "signing_ec.pem", mode: 0o600)
     }
 
     static let secret = "s3cret-value-that-is-32-bytes-long"
+    static let encryptionHex = String(repeating: "0123456789abcdef", count: 4)
+    /// Made once per test process: RSA key generation is slow.
+    static let rsaPEM = try! _RSA.Signing.PrivateKey(keySize: .bits2048).pemRepresentation
+    static let ecPEM = P256.Signing.PrivateKey().pemRepresentation
 
 
     deinit {
@@ -47,6 +56,11 @@ final class ConfigFixture {
         routes: {files: [matrix.routes]}
         upstreams:
           synapse: {members: ["http://127.0.0.1:8008/"]}
+        secrets:
+          encryption_file: encryption
+          keys:
+            - {kid: rsa-1, key_file: signing_rsa.pem}
+            - {kid: ec-1, key_file: signing_ec.pem}
         """
 
     func load(_ yaml: String) throws(ConfigurationErrors) -> GatehouseConfiguration {
@@ -100,6 +114,12 @@ struct ConfigurationTests {
         #expect(config.http.listeners.map(\.name) == ["public", "internal"])
         #expect(config.upstreams["synapse"]?.members == [UpstreamMember(host: "127.0.0.1", port: 8008)])
         #expect(config.matrix.homeserver == "example.org")
+        #expect(config.secrets == nil, "no secrets section unless keys are given")
+        var withSecrets = template
+        withSecrets.encryptionFile = "encryption"
+        withSecrets.signingKeys = [(kid: "rs256-a", file: "signing_rsa.pem"), (kid: "es256-b", file: "signing_ec.pem")]
+        let secrets = try #require(try fixture.load(withSecrets.render()).secrets)
+        #expect(secrets.keys.map(\.kid) == ["rs256-a", "es256-b"] && secrets.encryption.count == 32)
         var withoutInternal = template
         withoutInternal.internalListen = nil
         #expect(try fixture.load(withoutInternal.render()).http.listeners.count == 1)

@@ -172,15 +172,6 @@ struct IntrospectionEndpointTests {
         #expect(try await fixture.introspect(fixture.request(token: token)).json["device_id"] as? String == "has space")
         #expect(try await fixture.introspect(fixture.request(token: token, deviceHeader: false)).json["active"] as? Bool == false)
     }
-
-    @Test func discoveryDocument() throws {
-        let discovery = DiscoveryEndpoint(publicBase: "https://matrix.example.org/")
-        let request = LocalRequest(
-            method: .GET, target: try CanonicalPath.parse("/.well-known/openid-configuration").get(), headers: [:], body: ByteBuffer(),
-            peerAddress: nil, isTLS: true)
-        let body = String(buffer: discovery.respond(to: request).body)
-        #expect(body == #"{"issuer":"https://matrix.example.org/","account_management_uri":"https://matrix.example.org/account/","introspection_endpoint":"https://matrix.example.org/oauth2/introspect","scopes_supported":["openid","urn:matrix:client:api:*","urn:synapse:admin:*"],"subject_types_supported":["public"]}"#)
-    }
 }
 
 @Suite(.serialized)

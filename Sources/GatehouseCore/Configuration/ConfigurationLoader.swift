@@ -93,7 +93,7 @@ private final class SectionReader {
         self.file = file
         let sections: Set = [
             "http", "matrix", "database", "routes", "upstreams", "limits", "timeouts", "log", "server", "passwords", "rate_limiting", "experimental",
-            "clients",
+            "clients", "secrets",
         ]
         guard let top = attempt({ try root.mapping(allowed: sections) }) else { return nil }
         let http = attempt { try readHTTP(try top.required("http", hint: "Add an `http:` section with `public_base` and `listeners`")) }
@@ -109,15 +109,16 @@ private final class SectionReader {
         let rateLimiting = attempt { try readRateLimiting(top["rate_limiting"]) }
         let experimental = attempt { try readExperimental(top["experimental"]) }
         let clients = attempt { try readClients(top["clients"]) }
+        let secrets = attempt { try readSecrets(top["secrets"], root: root) }
         guard let http, let matrix, let database, let upstreams, let routes, let limits, let timeouts, let log, let server,
-            let passwords, let rateLimiting, let experimental, let clients
+            let passwords, let rateLimiting, let experimental, let clients, let secrets
         else {
             return nil
         }
         return GatehouseConfiguration(
             http: http, matrix: matrix, database: database, routes: routes, upstreams: upstreams,
             limits: limits, timeouts: timeouts, log: log, server: server, passwords: passwords, rateLimiting: rateLimiting,
-            experimental: experimental, clients: clients, sourceFile: file)
+            experimental: experimental, clients: clients, secrets: secrets, sourceFile: file)
     }
 
     func path(_ node: ConfigNode) throws -> String {
@@ -265,6 +266,127 @@ private final class SectionReader {
                 fix: "Run `chmod 600 \(file) \(file)-wal \(file)-shm` (as the user Gatehouse runs as)"))
         }
         return DatabaseConfiguration(path: file)
+    }
+
+    /// `secrets`: MAS's `encryption` / `encryption_file` and `keys[]` (`kid`, `key` | `key_file`).
+    /// Absent: a warning, and `nil` (no id_token can be signed).
+    func readSecrets(_ node: ConfigNode?, root: ConfigNode) throws -> SecretsConfiguration? {
+        guard let node else {
+            warnings.append(ConfigurationError(keyPath: root.child("secrets"),
+                problem: "there is no `secrets` section, so no id_token can be signed (OpenID Connect sign-in needs one)",
+                fix: "Add `secrets: {encryption_file: ..., keys: [{kid: ..., key_file: ...}]}`; `gatehouse config generate` writes one"))
+            return nil
+        }
+        let map = try node.mapping(allowed: ["encryption", "encryption_file", "keys"])
+        let encryption = attempt { try readEncryption(map, node) }
+        let keys = attempt { try readSigningKeys(map, node) }
+        guard let encryption, let keys else { return nil }
+        return SecretsConfiguration(encryption: encryption, keys: keys)
+    }
+
+    func readEncryption(_ map: ConfigMapping, _ node: ConfigNode) throws -> [UInt8] {
+        let fix = "Generate it with `openssl rand -hex 32`; keep it once in use (what it encrypted cannot be read with another)"
+        let text: String
+        let source: ConfigNode
+        switch (map["encryption"], map["encryption_file"]) {
+        case (.some, .some):
+            throw ConfigurationError(keyPath: node.child("encryption"), problem: "`encryption` and `encryption_file` are both set",
+                fix: "Keep one of them; `encryption_file` keeps the key out of the config file", location: node.location)
+        case (nil, nil):
+            throw ConfigurationError(keyPath: node.child("encryption_file"), problem: "no encryption key is configured",
+                fix: "Set `encryption_file` to a file (mode 0600) holding 64 hexadecimal characters. \(fix)", location: node.location)
+        case (let inline?, nil):
+            text = try inline.string().trimmingWhitespace()
+            source = inline
+            warnIfConfigurationIsReadable(holding: inline, fileKey: "encryption_file")
+        case (nil, let fileNode?):
+            let file = try path(fileNode)
+            text = String(decoding: try readSecretFile(file, fileNode, what: "the encryption key file"), as: UTF8.self).trimmingWhitespace()
+            source = fileNode
+        }
+        guard let bytes = Hex.decode(text), bytes.count == 32 else {
+            throw source.error("must be 32 bytes written as 64 hexadecimal characters", fix: fix)
+        }
+        return bytes
+    }
+
+    func readSigningKeys(_ map: ConfigMapping, _ node: ConfigNode) throws -> [SigningKey] {
+        let generate = "Add an RSA key: `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out signing_rsa.pem`, "
+            + "`chmod 600 signing_rsa.pem`, then `keys: [{kid: rsa-1, key_file: signing_rsa.pem}]`"
+        guard let keysNode = map["keys"] else {
+            throw ConfigurationError(keyPath: node.child("keys"), problem: "no signing key is configured", fix: generate, location: node.location)
+        }
+        var keys: [SigningKey] = []
+        var seenKids: [String: String] = [:]
+        for keyNode in try keysNode.sequence() {
+            guard let key = attempt({ try readSigningKey(keyNode) }) else { continue }
+            if let previous = seenKids[key.kid] {
+                errors.append(ConfigurationError(keyPath: keyNode.child("kid"), problem: "kid '\(key.kid)' is already used by \(previous)",
+                    fix: "Give each key its own `kid`", location: keyNode.location))
+                continue
+            }
+            seenKids[key.kid] = keyNode.path
+            keys.append(key)
+        }
+        if keys.isEmpty && errors.isEmpty {
+            throw keysNode.error("must list at least one key", fix: generate)
+        }
+        if !keys.isEmpty && !keys.contains(where: { $0.algorithm == .rs256 }) {
+            throw keysNode.error("has no RSA key; OpenID Connect requires id_tokens signed with RS256", fix: generate)
+        }
+        return keys
+    }
+
+    func readSigningKey(_ node: ConfigNode) throws -> SigningKey {
+        let map = try node.mapping(allowed: ["kid", "key", "key_file"])
+        var kid: String?
+        if let kidNode = map["kid"] {
+            let text = try kidNode.string()
+            guard !text.isEmpty, text.utf8.count <= 128, text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) else {
+                throw kidNode.error("must be 1-128 printable ASCII characters without spaces, quotes or backslashes",
+                    fix: "Use a short name such as `rsa-2026-11`")
+            }
+            kid = text
+        }
+        let pem: String
+        let source: ConfigNode
+        switch (map["key"], map["key_file"]) {
+        case (.some, .some):
+            throw ConfigurationError(keyPath: node.child("key"), problem: "`key` and `key_file` are both set",
+                fix: "Keep one of them; `key_file` keeps the key out of the config file", location: node.location)
+        case (nil, nil):
+            throw ConfigurationError(keyPath: node.child("key_file"), problem: "no key is given",
+                fix: "Set `key_file` to a PEM private key (mode 0600), or `key` to the PEM text", location: node.location)
+        case (let inline?, nil):
+            pem = try inline.string()
+            source = inline
+            warnIfConfigurationIsReadable(holding: inline, fileKey: "key_file")
+        case (nil, let fileNode?):
+            let file = try path(fileNode)
+            pem = String(decoding: try readSecretFile(file, fileNode, what: "the signing key"), as: UTF8.self)
+            source = fileNode
+        }
+        switch SigningKey.parse(pem: pem, kid: kid) {
+        case .success(let key): return key
+        case .failure(let problem):
+            let what = source.path.hasSuffix("key_file") ? "the file \(try path(source))" : "the key"
+            throw source.error("\(what) \(problem.problem)", fix: problem.fix)
+        }
+    }
+
+    /// Reads a file that holds a secret, refusing it when other accounts may read it.
+    /// - Parameters:
+    ///   - file: the absolute path.
+    ///   - node: the key naming it, for the error.
+    ///   - what: what the file is, for the message.
+    func readSecretFile(_ file: String, _ node: ConfigNode, what: String) throws -> Data {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            let reason = !FileManager.default.fileExists(atPath: file) ? "no such file"
+                : !FileManager.default.isReadableFile(atPath: file) ? "permission denied" : "it could not be read"
+            throw node.error("cannot read \(what) \(file): \(reason)", fix: "Check the path; create it with mode 0600 (`gatehouse config generate` writes one)")
+        }
+        try requirePrivate(file, node, what: what)
+        return data
     }
 
     /// Refuses a secret file or private key that other accounts may read.
@@ -647,6 +769,33 @@ private final class SectionReader {
         let normalization = try map["unicode_normalization"]?.bool() ?? false
         return PasswordSchemeConfiguration(
             version: version, algorithm: algorithm, cost: cost, pepper: pepper, unicodeNormalization: normalization)
+    }
+}
+
+/// Hexadecimal text.
+enum Hex {
+    /// The bytes of an even-length hexadecimal string (either case), or `nil`.
+    static func decode(_ text: String) -> [UInt8]? {
+        let digits = Array(text.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        var index = 0
+        while index < digits.count {
+            guard let high = value(digits[index]), let low = value(digits[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+            index += 2
+        }
+        return bytes
+    }
+
+    private static func value(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
+        default: nil
+        }
     }
 }
 

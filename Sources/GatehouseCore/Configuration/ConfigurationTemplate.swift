@@ -12,12 +12,19 @@ public struct ConfigurationTemplate: Sendable {
     public var certificateFile: String
     public var keyFile: String
     public var routesFile: String
+    /// `secrets.encryption_file`; with ``signingKeys``, the `secrets` section is written.
+    public var encryptionFile: String?
+    /// `secrets.keys[]`: each key's `kid` and `key_file`.
+    public var signingKeys: [(kid: String, file: String)]
 
     /// - Parameters mirror the `config generate` options.
     public init(
         serverName: String, publicBase: String, listen: String, internalListen: String?, synapseURL: String,
-        databasePath: String, secretPath: String, certificateFile: String, keyFile: String, routesFile: String
+        databasePath: String, secretPath: String, certificateFile: String, keyFile: String, routesFile: String,
+        encryptionFile: String? = nil, signingKeys: [(kid: String, file: String)] = []
     ) {
+        self.encryptionFile = encryptionFile
+        self.signingKeys = signingKeys
         self.serverName = serverName
         self.publicBase = publicBase
         self.listen = listen
@@ -50,6 +57,19 @@ public struct ConfigurationTemplate: Sendable {
                   - name: internal
                     binds:
                       - address: \(q(internalListen))
+                """
+        }
+        var secrets = ""
+        if let encryptionFile, !signingKeys.isEmpty {
+            secrets = """
+
+                # OAuth 2.0 / OpenID Connect keys (MAS's section). The first RSA key signs RS256 id_tokens, the first
+                # EC key ES256; every key is published at /oauth2/keys.json. Never change the encryption key once in use.
+                secrets:
+                  encryption_file: \(q(encryptionFile))
+                  keys:
+                \(signingKeys.map { "    - {kid: \(q($0.kid)), key_file: \(q($0.file))}" }.joined(separator: "\n"))
+
                 """
         }
         return """
@@ -101,7 +121,7 @@ public struct ConfigurationTemplate: Sendable {
             log:
               level: info
               access: true
-
+            \(secrets)
             """
     }
 }

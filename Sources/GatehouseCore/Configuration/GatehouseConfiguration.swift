@@ -23,6 +23,9 @@ public struct GatehouseConfiguration: Sendable {
     public var experimental: ExperimentalConfiguration = ExperimentalConfiguration()
     /// `clients`: static OAuth 2.0 clients, synced into the store by `serve` (empty when absent).
     public var clients: [StaticClientConfiguration] = []
+    /// `secrets`: the encryption key and the id_token signing keys; `nil` when the section is absent
+    /// (a warning: OpenID Connect sign-in needs signing keys).
+    public var secrets: SecretsConfiguration? = nil
     /// Absolute path of the file this was loaded from.
     public var sourceFile: String
     /// Problems that do not stop Gatehouse but that an admin should fix (a database other accounts can

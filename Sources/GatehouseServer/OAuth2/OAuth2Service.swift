@@ -12,7 +12,7 @@ public struct OAuth2Service: Sendable {
     let edgeTokenCheck: EdgeTokenCheck
 
     /// - Parameters:
-    ///   - configuration: the validated configuration (issuer, shared secret).
+    ///   - configuration: the validated configuration (issuer, shared secret, signing keys).
     ///   - store: the identity store.
     ///   - clock: the wall clock.
     ///   - random: randomness for generated identifiers (client ids).
@@ -22,8 +22,13 @@ public struct OAuth2Service: Sendable {
     ) {
         let cache = IntrospectionCache()
         let validator = TokenValidator(store: store, cache: cache, clock: clock)
+        let keys = configuration.secrets?.keys ?? []
         responder = OAuth2Responder(
-            discovery: DiscoveryEndpoint(publicBase: configuration.http.publicBase),
+            discovery: DiscoveryEndpoint(
+                publicBase: configuration.http.publicBase,
+                capabilities: .thisBuild(signingAlgorithms: configuration.secrets?.algorithms ?? [])),
+            webfinger: WebFingerEndpoint(issuer: configuration.http.publicBase),
+            keys: KeysEndpoint(keys: keys),
             introspection: IntrospectionEndpoint(sharedSecret: configuration.matrix.secret, validator: validator),
             registration: RegistrationEndpoint(
                 service: ClientRegistrationService(repository: store.clients, clock: clock, random: random),

@@ -1,0 +1,25 @@
+import GatehouseCore
+
+/// What the provider offers, from which the discovery document is built.
+///
+/// The document advertises an endpoint, and the parameters that only make sense with it (grant
+/// types with the token endpoint, PKCE methods and prompts with `/authorize`, …), only when the
+/// endpoint is in ``endpoints``.
+struct ProviderCapabilities: Sendable {
+    /// The endpoints this build serves.
+    var endpoints: Set<ProviderEndpoint>
+    /// `account.password_registration_enabled`: adds `create` to `prompt_values_supported`.
+    var passwordRegistration: Bool
+    /// The algorithms id_tokens are signed with (from `secrets.keys`).
+    var signingAlgorithms: [SigningAlgorithm]
+
+    /// The endpoints served today. Add an endpoint here when its handler lands.
+    static let servedEndpoints: Set<ProviderEndpoint> = [.jwks, .introspection, .registration]
+
+    /// What this build offers with the given signing algorithms.
+    /// - Parameter signingAlgorithms: the algorithms of `secrets.keys`.
+    static func thisBuild(signingAlgorithms: [SigningAlgorithm]) -> ProviderCapabilities {
+        // No registration page yet: `prompt=create` is not offered.
+        ProviderCapabilities(endpoints: servedEndpoints, passwordRegistration: false, signingAlgorithms: signingAlgorithms)
+    }
+}
