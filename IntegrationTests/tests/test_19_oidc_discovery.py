@@ -53,20 +53,24 @@ def test_document_advertises_only_what_is_served(gatehouse, discovery):
     assert doc["subject_types_supported"] == ["public"]
     assert doc["id_token_signing_alg_values_supported"] == ["ES256", "RS256"]
     assert doc["claims_supported"] == ["iss", "sub", "aud", "iat", "exp", "nonce", "auth_time", "at_hash", "c_hash"]
+    assert doc["registration_endpoint"] == issuer + "oauth2/registration"
     # Not built yet: never advertised, so no client starts a flow that cannot finish.
-    for missing in ["authorization_endpoint", "token_endpoint", "registration_endpoint", "revocation_endpoint",
+    for missing in ["authorization_endpoint", "token_endpoint", "revocation_endpoint",
                     "userinfo_endpoint", "device_authorization_endpoint", "grant_types_supported",
                     "prompt_values_supported", "code_challenge_methods_supported"]:
         assert missing not in doc, missing
     urls = {k: v for k, v in doc.items() if k.endswith("_endpoint") or k == "jwks_uri"}
-    assert set(urls) == {"jwks_uri", "introspection_endpoint"}
+    assert set(urls) == {"jwks_uri", "introspection_endpoint", "registration_endpoint"}
+    # Answered by Gatehouse: introspection wants Synapse's secret (401), registration a JSON body
+    # (400 with an RFC 7591 error), the JWKS is public.
+    expected = {"jwks_uri": ("GET", 200), "introspection_endpoint": ("POST", 401), "registration_endpoint": ("POST", 400)}
     with http_client(gatehouse.base_url, http2=False) as c:
         for key, url in urls.items():
             assert url.startswith(issuer), (key, url)
             path = "/" + url[len(issuer):]
-            r = c.post(path) if key == "introspection_endpoint" else c.get(path)
-            # Answered by Gatehouse: introspection wants Synapse's secret (401), the JWKS is public.
-            assert r.status_code == (401 if key == "introspection_endpoint" else 200), (key, r.status_code, r.text)
+            method, status = expected[key]
+            r = c.request(method, path)
+            assert r.status_code == status, (key, r.status_code, r.text)
 
 
 def test_jwks_keys_import_into_joserfc(gatehouse):

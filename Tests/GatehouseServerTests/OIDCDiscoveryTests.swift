@@ -20,7 +20,7 @@ struct OIDCDiscoveryTests {
         try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
     }
 
-    /// What this build advertises: no authorize/token/registration/revocation/userinfo/device endpoint yet.
+    /// What this build advertises: registration, but no authorize/token/revocation/userinfo/device endpoint yet.
     @Test func thisBuildsDocument() throws {
         let discovery = DiscoveryEndpoint(publicBase: Self.base, capabilities: .thisBuild(signingAlgorithms: [.rs256, .es256]))
         let response = discovery.respond(to: try Self.get("/.well-known/openid-configuration"))
@@ -28,6 +28,7 @@ struct OIDCDiscoveryTests {
         #expect(response.headers["Content-Type"] == ["application/json"])
         #expect(String(buffer: response.body) == """
             {"issuer":"https://matrix.example.org/","jwks_uri":"https://matrix.example.org/oauth2/keys.json",\
+            "registration_endpoint":"https://matrix.example.org/oauth2/registration",\
             "scopes_supported":["openid","urn:matrix:client:api:*","urn:synapse:admin:*"],"response_types_supported":["code"],\
             "introspection_endpoint":"https://matrix.example.org/oauth2/introspect","subject_types_supported":["public"],\
             "id_token_signing_alg_values_supported":["ES256","RS256"],"claim_types_supported":["normal"],\
@@ -131,14 +132,18 @@ struct OIDCDiscoveryTests {
             let issuer = try #require(document["issuer"] as? String)
             #expect(issuer == "http://localhost/")
             let advertised = document.filter { $0.key.hasSuffix("_endpoint") || $0.key == "jwks_uri" }.compactMap { $0.value as? String }
-            #expect(Set(advertised) == ["http://localhost/oauth2/keys.json", "http://localhost/oauth2/introspect"])
+            #expect(Set(advertised) == ["http://localhost/oauth2/keys.json", "http://localhost/oauth2/introspect", "http://localhost/oauth2/registration"])
+            // GET for the documents; introspection only takes POST and answers 401 without Synapse's secret;
+            // registration only takes POST and answers an empty body with an RFC 7591 error.
+            let expected: [String: (method: String, status: Int)] = [
+                "/oauth2/keys.json": ("GET", 200), "/oauth2/introspect": ("POST", 401), "/oauth2/registration": ("POST", 400),
+            ]
             for url in advertised {
                 let path = String(url.dropFirst(issuer.count - 1))
-                // GET for the documents; introspection only takes POST and answers 401 without Synapse's secret.
-                let method = path == "/oauth2/introspect" ? "POST" : "GET"
+                let (method, status) = try #require(expected[path], "\(path) is advertised but not expected")
                 let answer = try await request(port: port, "\(method) \(path) HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n")
                 #expect(![404, 501, 502].contains(answer.status), "\(path): \(answer.status) \(answer.body)")
-                #expect(answer.status == (method == "GET" ? 200 : 401), "\(path): \(answer.status)")
+                #expect(answer.status == status, "\(path): \(answer.status) \(answer.body)")
             }
             let keys = try await request(port: port, "GET /oauth2/keys.json HTTP/1.1\r\nHost: localhost\r\n\r\n")
             #expect((try Self.json(keys.body)["keys"] as? [[String: String]])?.map { $0["kid"] } == ["rsa-1"])
