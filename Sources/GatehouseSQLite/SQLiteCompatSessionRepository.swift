@@ -57,6 +57,18 @@ public struct SQLiteCompatSessionRepository: CompatSessionRepository {
         try await pool.query { db in try Self.fetchActiveSessions(db, userId: userId) }
     }
 
+    /// Every session of a user, finished or not, oldest first.
+    /// - Parameter userId: the user.
+    public func sessions(userId: String) async throws -> [CompatSession] {
+        try await pool.query { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT \(Columns.select(Columns.compatSession)) FROM compat_sessions WHERE user_id = ? ORDER BY created_at, id",
+                arguments: [userId]
+            ).map { $0.compatSession() }
+        }
+    }
+
     /// The unfinished session of a user for a device, if any.
     /// - Parameters:
     ///   - userId: the user.

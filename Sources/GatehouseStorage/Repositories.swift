@@ -39,6 +39,8 @@ public protocol CompatSessionRepository: Sendable {
     func find(sessionId: String) async throws -> CompatSession?
     /// Sessions of a user that are not finished.
     func activeSessions(userId: String) async throws -> [CompatSession]
+    /// Every session of a user, finished or not, oldest first (for administrators).
+    func sessions(userId: String) async throws -> [CompatSession]
     /// The unfinished session of a user for a device, if any.
     func activeSession(userId: String, deviceId: String) async throws -> CompatSession?
 

@@ -53,6 +53,22 @@ struct SQLiteCompatSessionRepositoryTests {
         }
     }
 
+    @Test func sessionsListsFinishedAndActiveOldestFirst() async throws {
+        try await withStore { store, _ in
+            let (alice, first, _, _) = try await seed(store)
+            let (_, second, _, _) = try await seed(store, device: "DEVICE2")
+            let bob = try await store.users.create(Fixture.user("bob"))
+            let bobs = Fixture.session("session-bob", user: bob, device: "DEVICE1", at: 0)
+            try await store.compatSessions.create(session: bobs, accessToken: Fixture.accessToken("at-bob", session: bobs), refreshToken: nil)
+            try await store.compatSessions.finish(sessionId: first.id, at: Fixture.at(7))
+
+            let listed = try await store.compatSessions.sessions(userId: alice.id)
+            #expect(listed.map(\.id) == [first.id, second.id], "only alice's, oldest first")
+            #expect(listed.map(\.finishedAt) == [Fixture.at(7), nil])
+            #expect(try await store.compatSessions.sessions(userId: "user-nobody").isEmpty)
+        }
+    }
+
     @Test func oneUnfinishedSessionPerDevice() async throws {
         try await withStore { store, _ in
             let (alice, session, _, _) = try await seed(store)
