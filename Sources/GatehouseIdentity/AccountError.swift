@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import GatehouseCore
 import GatehouseHomeserver
 
@@ -14,6 +19,8 @@ public struct AccountError: Error, CustomStringConvertible, Sendable {
         case synapseUnreachable
         case storage
         case passwordsDisabled
+        case sessionNotFound
+        case sessionFinished
     }
 
     private let code: Code
@@ -52,9 +59,17 @@ public struct AccountError: Error, CustomStringConvertible, Sendable {
     static func storage(_ error: any Error) -> AccountError {
         AccountError(.storage, "the store failed: \(error)")
     }
+    static func sessionNotFound(_ sessionId: String) -> AccountError {
+        AccountError(.sessionNotFound, "no session \(JSONText.quote(sessionId)); `gatehouse manage list-sessions NAME` shows a user's sessions")
+    }
+    static func sessionFinished(_ sessionId: String, at finishedAt: Date) -> AccountError {
+        AccountError(.sessionFinished, "session \(sessionId) already ended at \(finishedAt.formatted(.iso8601)); nothing was changed")
+    }
     static let passwordsDisabled = AccountError(.passwordsDisabled, "password login is disabled (`passwords.enabled: false`)")
 
     public var isUserNotFound: Bool { code == .userNotFound }
     public var isUserExists: Bool { code == .userExists }
     public var isSynapseUnreachable: Bool { code == .synapseUnreachable }
+    public var isSessionNotFound: Bool { code == .sessionNotFound }
+    public var isSessionFinished: Bool { code == .sessionFinished }
 }

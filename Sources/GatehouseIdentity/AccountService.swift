@@ -193,9 +193,55 @@ public struct AccountService: Sendable {
     /// - Returns: the sessions ended, and what happened in Synapse.
     public func killSessions(username: String) async throws(AccountError) -> ([CompatSession], SynapseOutcome) {
         let user = try await requireUser(username)
+        return try await endSessions(of: user) { now in try await store.compatSessions.finishAll(userId: user.id, at: now) }
+    }
+
+    // MARK: Sessions
+
+    /// Every session of a user, finished or not, oldest first.
+    /// - Parameter username: the user, named as for every `manage` command.
+    public func listSessions(username: String) async throws(AccountError) -> [SessionSummary] {
+        let user = try await requireUser(username)
+        do {
+            return try await store.compatSessions.sessions(userId: user.id).map(SessionSummary.init)
+        } catch {
+            throw .storage(error)
+        }
+    }
+
+    /// Ends one session: its tokens die at once (in this process through `onRevocation`, in a running
+    /// server through the store revision its caches check) and its device is removed from Synapse,
+    /// exactly as ``killSessions(username:)`` does for all of them.
+    /// - Parameter sessionId: the id `list-sessions` shows.
+    /// - Returns: the session as it is now (finished), and what happened in Synapse.
+    /// - Throws: ``AccountError`` for an unknown or already finished session.
+    public func endSession(id sessionId: String) async throws(AccountError) -> (SessionSummary, SynapseOutcome) {
+        var session: CompatSession?
+        var user: User?
+        do {
+            session = try await store.compatSessions.find(sessionId: sessionId)
+            if let session { user = try await store.users.find(id: session.userId) }
+        } catch {
+            throw .storage(error)
+        }
+        guard let session, let user else { throw .sessionNotFound(sessionId) }
+        if let finishedAt = session.finishedAt { throw .sessionFinished(sessionId, at: finishedAt) }
+        let (ended, outcome) = try await endSessions(of: user) { now in
+            try await store.compatSessions.finish(sessionId: session.id, at: now)
+            return try await store.compatSessions.find(sessionId: session.id).map { [$0] } ?? []
+        }
+        return (ended.first.map(SessionSummary.init) ?? SessionSummary(session), outcome)
+    }
+
+    /// The one way sessions end from here: `finish` ends them in the store (revoking their tokens and
+    /// moving the store revision), this process's caches are told, then Synapse's device list is made
+    /// the devices of the sessions that remain (`sync_devices`, queued when Synapse is unreachable).
+    private func endSessions(
+        of user: User, _ finish: (Date) async throws -> [CompatSession]
+    ) async throws(AccountError) -> ([CompatSession], SynapseOutcome) {
         let finished: [CompatSession]
         do {
-            finished = try await store.compatSessions.finishAll(userId: user.id, at: clock.now())
+            finished = try await finish(clock.now())
         } catch {
             throw .storage(error)
         }

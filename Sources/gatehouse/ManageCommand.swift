@@ -10,7 +10,7 @@ struct ManageCommand: AsyncParsableCommand {
         commandName: "manage", abstract: "Manage users and sessions.",
         subcommands: [
             RegisterUser.self, SetPassword.self, LockUser.self, UnlockUser.self, DeactivateUser.self, ReactivateUser.self,
-            ListUsers.self, KillSessions.self, IssueCompatibilityToken.self, IssueLoginToken.self,
+            ListUsers.self, KillSessions.self, ListSessions.self, EndSession.self, IssueCompatibilityToken.self, IssueLoginToken.self,
         ])
 
     struct RegisterUser: AsyncParsableCommand {
@@ -133,6 +133,42 @@ struct ManageCommand: AsyncParsableCommand {
             try await IdentityContext.open(options).run { context in
                 let (sessions, outcome) = try await context.accounts.killSessions(username: username)
                 print("ended \(sessions.count) session(s) of \(username): \(sessions.map(\.deviceId).joined(separator: ", "))")
+                print(outcome.summary)
+            }
+        }
+    }
+
+    struct ListSessions: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "list-sessions",
+            abstract: "List a user's sessions, oldest first: id, kind (compat, oauth2), device, client, created, last active, state.")
+        @OptionGroup var options: ConfigOption
+        @Argument(help: "The username.") var username: String
+        @Flag(help: "Print a JSON array of objects instead (keys: id, kind, device_id, client_id, created_at, last_active_at, finished_at, state).")
+        var json = false
+
+        func run() async throws {
+            try await IdentityContext.open(options).run { context in
+                let sessions = try await context.accounts.listSessions(username: username)
+                if json {
+                    print(try SessionListing.json(sessions))
+                } else {
+                    sessions.forEach { print(SessionListing.line($0)) }
+                }
+            }
+        }
+    }
+
+    struct EndSession: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "end-session", abstract: "End one session: its tokens stop working at once and its device is removed from Synapse.")
+        @OptionGroup var options: ConfigOption
+        @Argument(help: "The session id (from list-sessions).") var sessionId: String
+
+        func run() async throws {
+            try await IdentityContext.open(options).run { context in
+                let (session, outcome) = try await context.accounts.endSession(id: sessionId)
+                print("ended \(session.kind.rawValue) session \(session.id) (device \(session.deviceId))")
                 print(outcome.summary)
             }
         }

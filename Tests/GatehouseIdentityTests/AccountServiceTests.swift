@@ -192,3 +192,94 @@ extension AccountServiceTests {
         try await fixture.close()
     }
 }
+
+// MARK: - Sessions (issue 8: list-sessions, end-session)
+
+extension AccountServiceTests {
+    @Test func listSessionsShowsEverySessionWithItsState() async throws {
+        let fixture = try await AccountFixture()
+        _ = try await fixture.accounts.registerUser(username: "hana", password: nil, admin: false, displayName: nil, emails: [])
+        _ = try await fixture.accounts.issueCompatibilityToken(username: "hana", deviceId: "ONE", synapseAdmin: false)
+        _ = try await fixture.accounts.issueCompatibilityToken(username: "hana", deviceId: "TWO", synapseAdmin: false)
+        // Names are made canonical as for every manage command.
+        let listed = try await fixture.accounts.listSessions(username: "@HANA:example.test")
+        #expect(listed.map(\.deviceId) == ["ONE", "TWO"])
+        #expect(listed.allSatisfy { $0.kind == .compat && $0.clientId == nil && $0.isActive })
+        let hana = try #require(try await fixture.store.users.find(username: "hana"))
+        #expect(listed.map(\.id) == (try await fixture.store.compatSessions.activeSessions(userId: hana.id)).map(\.id))
+        // A replaced device leaves a finished session behind; both are listed.
+        _ = try await fixture.accounts.issueCompatibilityToken(username: "hana", deviceId: "ONE", synapseAdmin: false)
+        let after = try await fixture.accounts.listSessions(username: "hana")
+        #expect(after.map(\.deviceId) == ["ONE", "TWO", "ONE"])
+        #expect(after.map(\.isActive) == [false, true, true])
+        #expect(try await fixture.accounts.listSessions(username: "hana").count == 3)
+        for name in ["nobody", "hana\u{0}", "@hana:other.test"] {
+            await #expect(throws: AccountError.self) { try await fixture.accounts.listSessions(username: name) }
+        }
+        try await fixture.close()
+    }
+
+    @Test func endSessionEndsOneSessionItsTokensAndItsDevice() async throws {
+        let fixture = try await AccountFixture()
+        _ = try await fixture.accounts.registerUser(username: "ivan", password: nil, admin: false, displayName: nil, emails: [])
+        let (ended, _) = try await fixture.accounts.issueCompatibilityToken(username: "ivan", deviceId: "ONE", synapseAdmin: false)
+        let (kept, _) = try await fixture.accounts.issueCompatibilityToken(username: "ivan", deviceId: "TWO", synapseAdmin: false)
+        let target = try #require(try await fixture.accounts.listSessions(username: "ivan").first { $0.deviceId == "ONE" })
+        let revisionBefore = try await fixture.store.changeCounter()
+        let revocationsBefore = fixture.revocations.count
+
+        let (session, outcome) = try await fixture.accounts.endSession(id: target.id)
+        #expect(session.id == target.id && session.deviceId == "ONE" && !session.isActive)
+        #expect(outcome == .done)
+        #expect(fixture.synapse.user("ivan")?.devices.keys.sorted() == ["TWO"], "only the ended session's device goes")
+        #expect(fixture.revocations.count > revocationsBefore, "this process's caches are told at once")
+        #expect(try await fixture.store.changeCounter() > revisionBefore, "a running server's caches see the store revision move")
+        let endedToken = try #require(try await fixture.store.compatSessions.lookupAccessToken(hash: TokenHasher.sha256Hex(ended)))
+        #expect(endedToken.token.revokedAt != nil && endedToken.session.finishedAt != nil)
+        let keptToken = try #require(try await fixture.store.compatSessions.lookupAccessToken(hash: TokenHasher.sha256Hex(kept)))
+        #expect(keptToken.token.revokedAt == nil && keptToken.session.finishedAt == nil)
+        #expect(try await fixture.accounts.listSessions(username: "ivan").map(\.isActive) == [false, true])
+
+        // Ending it again, or an id that is no session, changes nothing and says why.
+        do {
+            _ = try await fixture.accounts.endSession(id: target.id)
+            Issue.record("an ended session was ended again")
+        } catch {
+            #expect(error.isSessionFinished)
+            #expect(error.description.contains("already ended"), "\(error)")
+        }
+        for id in ["01ARZ3NDEKTSV4RRFFQ69G5FAV", "", "x\u{0}\n"] {
+            do {
+                _ = try await fixture.accounts.endSession(id: id)
+                Issue.record("\(id.debugDescription) was accepted")
+            } catch {
+                #expect(error.isSessionNotFound)
+                #expect(error.description.contains("no session") && !error.description.contains("\n"), "\(error)")
+            }
+        }
+        #expect(fixture.synapse.user("ivan")?.devices.keys.sorted() == ["TWO"])
+        try await fixture.close()
+    }
+
+    @Test func endSessionQueuesTheDeviceRemovalWhenSynapseIsDown() async throws {
+        let fixture = try await AccountFixture()
+        _ = try await fixture.accounts.registerUser(username: "jade", password: nil, admin: false, displayName: nil, emails: [])
+        let (token, _) = try await fixture.accounts.issueCompatibilityToken(username: "jade", deviceId: "ONE", synapseAdmin: false)
+        _ = try await fixture.accounts.issueCompatibilityToken(username: "jade", deviceId: "TWO", synapseAdmin: false)
+        let target = try #require(try await fixture.accounts.listSessions(username: "jade").first)
+        fixture.synapse.down = true
+        let (_, outcome) = try await fixture.accounts.endSession(id: target.id)
+        guard case .queued = outcome else {
+            Issue.record("expected a queued outcome, got \(outcome)")
+            return
+        }
+        #expect(outcome.summary.contains("queued"))
+        // The token is dead in the store whatever Synapse does.
+        #expect(try await fixture.store.compatSessions.lookupAccessToken(hash: TokenHasher.sha256Hex(token))?.token.revokedAt != nil)
+        #expect(fixture.synapse.user("jade")?.devices.keys.sorted() == ["ONE", "TWO"])
+        fixture.synapse.down = false
+        _ = await fixture.runner.runPending(now: Date().addingTimeInterval(3600))
+        #expect(fixture.synapse.user("jade")?.devices.keys.sorted() == ["TWO"])
+        try await fixture.close()
+    }
+}
