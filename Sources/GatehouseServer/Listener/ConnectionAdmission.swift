@@ -65,9 +65,6 @@ final class ConnectionAdmission: Sendable {
             state.perAddress[address] = remaining > 0 ? remaining : nil
         }
     }
-
-    /// Connections open now (for tests and metrics).
-    var openConnections: Int { state.withLockedValue { $0.total } }
 }
 
 /// Pauses a listener for a moment when it cannot accept (EMFILE, ENFILE, ENOBUFS...), and says why

@@ -14,7 +14,7 @@ import NIOHTTP1
 /// The target and header bytes are checked once more (no CR, LF, NUL, or other control bytes or spaces
 /// in the target): the inbound parsers already refuse them, and a proxy must not depend on a single
 /// check for what would split a request in two.
-final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHandler {
+final class UpstreamRequestEncoder: ChannelOutboundHandler {
     typealias OutboundIn = HTTPClientRequestPart
     typealias OutboundOut = IOData
 
