@@ -12,9 +12,9 @@ import Logging
 /// The Matrix legacy login layer (`/login`, `/logout`, `/logout/all`, `/refresh`) as a domain service:
 /// decoded requests in, results or ``CompatError`` out. Behaviour follows MAS's compat handlers, with
 /// these deliberate differences:
-/// - the per-IP limit applies to every attempt, before the user is looked up, so rate limiting says
-///   nothing about which usernames exist; and the password is checked before the lock, so a wrong
-///   password never reveals that an account is locked;
+/// - passwords are checked by ``PasswordAuthenticator`` (shared with the HTML login page): the per-IP
+///   limit applies before the user is looked up, and the password is checked before the lock, so
+///   a wrong password never reveals that an account is locked;
 /// - the Synapse device is created *before* the session is stored, so a failure leaves no session,
 ///   and a device Synapse may have created without answering is removed by a queued job;
 /// - `/logout` deletes the device in Synapse before answering, so the token dies at once everywhere.
@@ -75,8 +75,8 @@ public struct CompatLoginService: Sendable {
     let hasher: PasswordHasher
     let serverName: String
     let configuration: Configuration
-    let perIP: RateLimiter
-    let perAccount: RateLimiter
+    /// The password check, shared with the HTML login page (same limiters, same rules).
+    public let passwords: PasswordAuthenticator
     let devices: DeviceGuard
     let clock: any WallClock
     let random: any RandomSource
@@ -110,8 +110,9 @@ public struct CompatLoginService: Sendable {
         self.hasher = hasher
         self.serverName = serverName
         self.configuration = configuration
-        self.perIP = perIP
-        self.perAccount = perAccount
+        self.passwords = PasswordAuthenticator(
+            store: store, hasher: hasher, serverName: serverName, perIP: perIP, perAccount: perAccount, clock: clock, random: random,
+            logger: logger)
         self.devices = devices ?? DeviceGuard(store: store)
         self.clock = clock
         self.random = random
@@ -151,46 +152,18 @@ public struct CompatLoginService: Sendable {
     }
 
     private func passwordLogin(name: String, password: String, clientAddress: String?) async throws(CompatError) -> User {
-        guard hasher.isEnabled else { throw .invalidLoginType }
-        try check(perIP, key: clientAddress ?? "(no client address)")
-        // Only a canonical localpart is looked up, and the per-account limit keys on it, so `alice`,
-        // `ALICE` and `@alice:server` share one allowance. A name no account can have (another
-        // server's ID, NUL or other control characters, spaces, non-ASCII) gets the unknown-user
-        // answer at once: its validity is public (Synapse's rules), so answering without the dummy
-        // hash reveals nothing about which accounts exist.
-        guard case .success(let localpart) = Localpart.canonical(name, serverName: serverName) else {
-            throw .invalidCredentials
-        }
-        try check(perAccount, key: localpart)
-
-        let user: User?
-        let current: PasswordRecord?
         do {
-            user = try await store.users.find(username: localpart)
-            current = try await user.asyncMap { try await store.users.currentPassword(userId: $0.id) }
+            return try await passwords.authenticate(name: name, password: password, clientAddress: clientAddress)
         } catch {
-            logger.error("login: store failed", metadata: ["error": "\(error)"])
-            throw .internalError
-        }
-        guard let user, let current else {
-            // Same work as a real check, so an unknown name cannot be told apart by timing.
-            try await hashing { try await hasher.verifyDummy(password) }
-            throw .invalidCredentials
-        }
-        let verification = try await hashing { try await hasher.verify(password, version: current.version, hash: current.hash) }
-        guard verification.isValid, user.deactivatedAt == nil else { throw .invalidCredentials }
-        if user.lockedAt != nil { throw .userLocked }
-        if case .validNeedsUpgrade(let version, let hash) = verification {
-            let now = clock.now()
-            let upgraded = PasswordRecord(id: ULID.make(at: now, random: random), userId: user.id, version: version, hash: hash, createdAt: now)
-            do {
-                try await store.users.addPassword(upgraded)
-            } catch {
-                // The login still succeeds; the upgrade is tried again next time.
-                logger.warning("login: could not store the upgraded password hash", metadata: ["error": "\(error)"])
+            switch error {
+            case .disabled: throw .invalidLoginType
+            case .invalidCredentials: throw .invalidCredentials
+            case .userLocked: throw .userLocked
+            case .rateLimited(let retryAfter): throw .rateLimited(retryAfterMilliseconds: retryAfter)
+            case .overloaded: throw .overloaded
+            case .internalError: throw .internalError
             }
         }
-        return user
     }
 
     /// - Returns: the token as consumed now (`consumedAt` set), and its user.
@@ -441,24 +414,6 @@ public struct CompatLoginService: Sendable {
         CompatTokens.refresh(session: session, accessTokenId: accessTokenId, now: now, random: random)
     }
 
-    private func check(_ limiter: RateLimiter, key: String) throws(CompatError) {
-        // Rounded up (not truncated), so a client that waits exactly `retry_after_ms` is let in.
-        if let retryAfter = limiter.check(key).retryAfterMilliseconds {
-            throw .rateLimited(retryAfterMilliseconds: max(1, retryAfter))
-        }
-    }
-
-    private func hashing<T>(_ body: () async throws -> T) async throws(CompatError) -> T {
-        do {
-            return try await body()
-        } catch let error as PasswordHasherError where error == .overloaded {
-            throw .overloaded
-        } catch {
-            logger.error("login: password check failed", metadata: ["error": "\(error)"])
-            throw .internalError
-        }
-    }
-
     private func milliseconds(_ duration: Duration) -> Int {
         let (seconds, attoseconds) = duration.components
         return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
@@ -466,12 +421,5 @@ public struct CompatLoginService: Sendable {
 
     private func seconds(_ duration: Duration) -> TimeInterval {
         Double(milliseconds(duration)) / 1000
-    }
-}
-
-extension Optional {
-    fileprivate func asyncMap<T>(_ transform: (Wrapped) async throws -> T?) async rethrows -> T? {
-        guard let value = self else { return nil }
-        return try await transform(value)
     }
 }

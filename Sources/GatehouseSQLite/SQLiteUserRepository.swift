@@ -51,6 +51,17 @@ public struct SQLiteUserRepository: UserRepository {
         return try await pool.query { db in try Self.fetchUser(db, where: "username = ?", username) }
     }
 
+    /// The user with this exact username, else one whose username differs only in ASCII case.
+    /// - Parameter username: the localpart as typed.
+    public func find(usernameIgnoringCase username: String) async throws -> User? {
+        guard !username.utf8.contains(0) else { return nil }
+        return try await pool.query { db in
+            // The exact name uses the unique index; the case-folded scan runs only when it misses.
+            if let exact = try Self.fetchUser(db, where: "username = ?", username) { return exact }
+            return try Self.fetchUser(db, where: "username = ? COLLATE NOCASE ORDER BY username LIMIT 1", username)
+        }
+    }
+
     /// The user with this id.
     /// - Parameter id: the user's ULID.
     public func find(id: String) async throws -> User? {

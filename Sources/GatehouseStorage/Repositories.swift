@@ -10,6 +10,9 @@ public protocol UserRepository: Sendable {
     /// ``StorageError/conflict`` when the username is taken.
     func create(_ user: User, password: PasswordRecord?) async throws -> User
     func find(username: String) async throws -> User?
+    /// The user a login names, as MAS finds it: the exact username if it exists, otherwise the one
+    /// that differs only in ASCII letter case (the first by username, should several).
+    func find(usernameIgnoringCase username: String) async throws -> User?
     func find(id: String) async throws -> User?
     /// All users, by username.
     func list() async throws -> [User]

@@ -17,6 +17,25 @@ struct SQLiteUserRepositoryTests {
         }
     }
 
+    /// MAS's lookup for logins: the exact name wins, else the name that differs only in case.
+    @Test func caseInsensitiveLookupPrefersTheExactName() async throws {
+        try await withStore { store, _ in
+            // Legacy Synapse accounts can have capitals; new ones never do.
+            let capital = try await store.users.create(User(id: "user-Alice", username: "Alice", createdAt: Fixture.t0))
+            let bob = try await store.users.create(Fixture.user("bob"))
+            #expect(try await store.users.find(usernameIgnoringCase: "alice") == capital)
+            #expect(try await store.users.find(usernameIgnoringCase: "ALICE") == capital)
+            #expect(try await store.users.find(usernameIgnoringCase: "BoB") == bob)
+            #expect(try await store.users.find(usernameIgnoringCase: "carol") == nil)
+            #expect(try await store.users.find(usernameIgnoringCase: "bob\u{0}") == nil)
+
+            let lower = try await store.users.create(User(id: "user-alice", username: "alice", createdAt: Fixture.t0))
+            #expect(try await store.users.find(usernameIgnoringCase: "alice") == lower, "the exact case is preferred")
+            #expect(try await store.users.find(usernameIgnoringCase: "Alice") == capital)
+            #expect(try await store.users.find(usernameIgnoringCase: "ALICE") == capital, "else the first by username (binary order)")
+        }
+    }
+
     @Test func takenUsernameOrIdIsAConflict() async throws {
         try await withStore { store, _ in
             _ = try await store.users.create(Fixture.user("alice"))

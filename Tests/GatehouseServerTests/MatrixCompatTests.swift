@@ -1095,6 +1095,60 @@ extension MatrixCompatTests {
         }
     }
 
+    /// Usernames as MAS finds them: case-insensitively, the exact case preferred. A legacy account
+    /// with capitals (Synapse allowed them once) is found from any spelling, and the per-account
+    /// limit is keyed by the account found, so every spelling shares one allowance.
+    @Test func usernamesAreFoundCaseInsensitivelyWithTheExactCasePreferred() async throws {
+        var options = CompatFixture.Options()
+        options.perAccount = RateLimitConfiguration(burst: 3, perSecond: 0.001)
+        try await withFixture(options) { fixture in
+            let passwords = fixture.service.passwords
+            let legacy = User(id: "user-legacy-Carol", username: "Carol", createdAt: fixture.clock.now())
+            let (version, hash) = try await fixture.hasher.hash("carol's password")
+            _ = try await fixture.store.users.create(
+                legacy, password: PasswordRecord(id: "pw-carol", userId: legacy.id, version: version, hash: hash, createdAt: legacy.createdAt))
+            let lower = try await fixture.register("alice")
+            for name in ["Alice", "ALICE", "@Alice:example.test"] {
+                let found = try await passwords.authenticate(name: name, password: "correct horse", clientAddress: "192.0.2.1")
+                #expect(found.id == lower.id, "\(name) is alice")
+            }
+            let carol = try await passwords.authenticate(name: "carol", password: "carol's password", clientAddress: "192.0.2.1")
+            #expect(carol.username == "Carol")
+            // With that login, two wrong guesses under other spellings use up her allowance of three.
+            for name in ["CAROL", "@cArOl:example.test"] {
+                await #expect(throws: PasswordAuthenticator.Failure.invalidCredentials) {
+                    _ = try await passwords.authenticate(name: name, password: "guess", clientAddress: "192.0.2.1")
+                }
+            }
+            do {
+                _ = try await passwords.authenticate(name: "Carol", password: "carol's password", clientAddress: "192.0.2.9")
+                Issue.record("a fourth attempt at the same account should be limited, whatever its spelling")
+            } catch {
+                guard case .rateLimited = error as? PasswordAuthenticator.Failure else { Issue.record("unexpected \(error)"); return }
+            }
+            // The Matrix endpoint uses the same check.
+            try await fixture.register("bob")
+            #expect(await fixture.passwordLogin("Bob").status == 200)
+        }
+    }
+
+    @Test func passwordAuthenticatorRateLimitsBeforeAndAfterLookup() async throws {
+        var options = CompatFixture.Options()
+        options.perIP = RateLimitConfiguration(burst: 1, perSecond: 0.001)
+        try await withFixture(options) { fixture in
+            try await fixture.register("alice")
+            let passwords = fixture.service.passwords
+            _ = try await passwords.authenticate(name: "alice", password: "correct horse", clientAddress: "192.0.2.7")
+            do {
+                _ = try await passwords.authenticate(name: "alice", password: "correct horse", clientAddress: "192.0.2.7")
+                Issue.record("the second attempt from one address should be limited")
+            } catch {
+                guard case .rateLimited(let retryAfter) = error as? PasswordAuthenticator.Failure else { Issue.record("unexpected \(error)"); return }
+                #expect(retryAfter > 0)
+            }
+        }
+    }
+
     /// Bad `device_id`s and display names get a Matrix error before the store or Synapse is touched:
     /// with the store closed, reaching it would be a 500.
     @Test func badDeviceIdsAndNamesAreRefusedBeforeTheStoreOrSynapse() async throws {
