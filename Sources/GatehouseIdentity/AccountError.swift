@@ -70,6 +70,8 @@ public struct AccountError: Error, CustomStringConvertible, Sendable {
     public var isUserNotFound: Bool { code == .userNotFound }
     public var isUserExists: Bool { code == .userExists }
     public var isSynapseUnreachable: Bool { code == .synapseUnreachable }
+    public var isTakenInSynapse: Bool { code == .takenInSynapse }
+    public var isInvalidUsername: Bool { code == .invalidUsername }
     public var isSessionNotFound: Bool { code == .sessionNotFound }
     public var isSessionFinished: Bool { code == .sessionFinished }
 }

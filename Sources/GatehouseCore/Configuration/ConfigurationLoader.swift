@@ -93,7 +93,7 @@ private final class SectionReader {
         self.file = file
         let sections: Set = [
             "http", "matrix", "database", "routes", "upstreams", "limits", "timeouts", "log", "server", "passwords", "rate_limiting", "experimental",
-            "clients", "secrets",
+            "clients", "secrets", "branding", "templates", "account",
         ]
         guard let top = attempt({ try root.mapping(allowed: sections) }) else { return nil }
         let http = attempt { try readHTTP(try top.required("http", hint: "Add an `http:` section with `public_base` and `listeners`")) }
@@ -110,6 +110,10 @@ private final class SectionReader {
         let experimental = attempt { try readExperimental(top["experimental"]) }
         let clients = attempt { try readClients(top["clients"]) }
         let secrets = attempt { try readSecrets(top["secrets"], root: root) }
+        let branding = attempt { try BrandingConfiguration.read(top["branding"]) }
+        let templates = attempt { try TemplatesConfiguration.read(top["templates"], directory: directory) }
+        let account = attempt { try AccountConfiguration.read(top["account"]) }
+        guard let branding, let templates, let account else { return nil }
         guard let http, let matrix, let database, let upstreams, let routes, let limits, let timeouts, let log, let server,
             let passwords, let rateLimiting, let experimental, let clients, let secrets
         else {
@@ -118,7 +122,8 @@ private final class SectionReader {
         return GatehouseConfiguration(
             http: http, matrix: matrix, database: database, routes: routes, upstreams: upstreams,
             limits: limits, timeouts: timeouts, log: log, server: server, passwords: passwords, rateLimiting: rateLimiting,
-            experimental: experimental, clients: clients, secrets: secrets, sourceFile: file)
+            experimental: experimental, clients: clients, secrets: secrets, branding: branding, templates: templates, account: account,
+            sourceFile: file)
     }
 
     func path(_ node: ConfigNode) throws -> String {

@@ -26,6 +26,12 @@ public struct GatehouseConfiguration: Sendable {
     /// `secrets`: the encryption key and the id_token signing keys; `nil` when the section is absent
     /// (a warning: OpenID Connect sign-in needs signing keys).
     public var secrets: SecretsConfiguration? = nil
+    /// `branding`: the service name and documents the HTML pages show.
+    public var branding: BrandingConfiguration = BrandingConfiguration()
+    /// `templates`: overrides of the built-in page templates.
+    public var templates: TemplatesConfiguration = TemplatesConfiguration()
+    /// `account`: what users may do on the HTML pages (registration).
+    public var account: AccountConfiguration = AccountConfiguration()
     /// Absolute path of the file this was loaded from.
     public var sourceFile: String
     /// Problems that do not stop Gatehouse but that an admin should fix (a database other accounts can

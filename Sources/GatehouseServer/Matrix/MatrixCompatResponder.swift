@@ -10,13 +10,18 @@ import NIOHTTP1
 public struct MatrixCompatResponder: LocalResponder {
     let service: CompatLoginService
     let trustedProxies: [IPNetwork]
+    /// Legacy SSO through the HTML pages; `nil` answers `/login/sso/redirect` with an error and
+    /// leaves `m.login.sso` out of the login flows.
+    let ssoRedirect: CompatSSORedirectEndpoint?
 
     /// - Parameters:
     ///   - service: the login service.
     ///   - trustedProxies: `http.trusted_proxies`, for the client address rate limits key on.
-    public init(service: CompatLoginService, trustedProxies: [IPNetwork]) {
+    ///   - ssoRedirect: the pages' legacy SSO start (``PagesService/ssoRedirect``).
+    public init(service: CompatLoginService, trustedProxies: [IPNetwork], ssoRedirect: CompatSSORedirectEndpoint? = nil) {
         self.service = service
         self.trustedProxies = trustedProxies
+        self.ssoRedirect = ssoRedirect
     }
 
     enum Endpoint {
@@ -45,10 +50,16 @@ public struct MatrixCompatResponder: LocalResponder {
         case (.login, .GET), (.login, .HEAD):
             var flows: [[String: Any]] = []
             if service.passwordLoginEnabled { flows.append(["type": "m.login.password"]) }
+            if ssoRedirect != nil {
+                // MAS's flags: clients that know OAuth 2.0 prefer it; SSO here is MAS-style delegated login.
+                flows.append([
+                    "type": "m.login.sso", "oauth_aware_preferred": true, "org.matrix.msc3824.delegated_oidc_compatibility": true,
+                ])
+            }
             flows.append(["type": "m.login.token"])
             return MatrixJSONBody.response(.ok, ["flows": flows])
         case (.ssoRedirect, _):
-            return failure(.ssoUnavailable)
+            return ssoRedirect == nil ? failure(.ssoUnavailable) : nil
         case (.login, .POST), (.logout, .POST), (.logoutAll, .POST), (.refresh, .POST):
             return nil
         case (.unknown, _):
@@ -62,11 +73,14 @@ public struct MatrixCompatResponder: LocalResponder {
         if let response = immediateResponse(to: request) { return response }
         let result: Result<LocalResponse, CompatRouteError>
         switch Self.endpoint(for: request.target.canonicalPath) {
+        case .ssoRedirect:
+            if let ssoRedirect { return await ssoRedirect.respond(to: request) }
+            result = .failure(.ssoUnavailable)
         case .login: result = await login(request)
         case .logout: result = await logout(request, all: false)
         case .logoutAll: result = await logout(request, all: true)
         case .refresh: result = await refresh(request)
-        case .ssoRedirect, .unknown: result = .failure(.methodNotAllowed)
+        case .unknown: result = .failure(.methodNotAllowed)
         }
         switch result {
         case .success(let response): return response

@@ -1,0 +1,94 @@
+import GatehouseAuth
+import GatehouseCore
+import GatehouseStorage
+import NIOHTTP1
+
+/// The `pages` local service: Gatehouse's HTML pages and `GET /authorize`.
+///
+/// Every answer carries the security headers of ``PageResponse``. Each request opens the session
+/// cookie (an invalid one counts as none), loads the signed-in browser session, and for a POST
+/// checks the form's `csrf` field against the cookie before any handler runs.
+struct PagesResponder: LocalResponder {
+    let context: PagesContext
+
+    func respond(to request: LocalRequest) async -> LocalResponse {
+        if request.target.canonicalPath.hasPrefix("/assets/") { return PageAssets.respond(to: request) }
+        var page = await prepare(request)
+        let response: PageResponse
+        do {
+            response = try await route(&page)
+        } catch {
+            response = context.errorPage(error)
+        }
+        return response.localResponse(setCookie: page.cookieChanged ? context.cookie.setCookie(page.cookie) : nil)
+    }
+
+    /// Opens the cookie and finds the browser session.
+    private func prepare(_ request: LocalRequest) async -> PageRequest {
+        let now = context.clock.now()
+        let query = request.target.query.flatMap { FormURLEncoded.parse($0.utf8) } ?? []
+        let opened = SessionCookie.value(in: request.headers["cookie"]).flatMap { context.cookie.open($0, now: now) }
+        var page = PageRequest(
+            raw: request, query: query, cookie: opened ?? context.cookie.fresh(at: now), hadCookie: opened != nil, cookieChanged: opened == nil,
+            clientAddress: ClientAddress.resolve(
+                peer: request.peerAddress, forwardedFor: request.headers["x-forwarded-for"], trustedProxies: context.trustedProxies))
+        if let sessionId = page.cookie.sessionId {
+            let found = try? await context.repositories.browserSessions.find(id: sessionId)
+            if let (session, user) = found, session.finishedAt == nil, user.isActive {
+                page.session = session
+                page.user = user
+            } else {
+                // Signed out elsewhere, ended by an admin, user locked: the cookie no longer signs in.
+                page.cookie.sessionId = nil
+                page.cookieChanged = true
+            }
+        }
+        return page
+    }
+
+    private func route(_ page: inout PageRequest) async throws(PageError) -> PageResponse {
+        let method = page.raw.method
+        guard method == .GET || method == .HEAD || method == .POST else { throw .methodNotAllowed }
+        if method == .POST {
+            try checkForm(&page)
+        }
+        let segments = page.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        switch (segments.first ?? "", segments.count) {
+        case ("login", 1): return page.isPost ? try await postLogin(&page) : try await getLogin(&page)
+        case ("logout", 1):
+            guard page.isPost else { throw .methodNotAllowed }
+            return try await postLogout(&page)
+        case ("account", _) where segments.count <= 1: return try accountPage(page)
+        case ("authorize", 1):
+            guard !page.isPost else { throw .methodNotAllowed }
+            return try await authorize(&page)
+        case ("consent", 2): return try await consent(&page, grantId: segments[1])
+        case ("register", 1): return try await register(&page)
+        case ("link", 1): return try await link(&page)
+        case ("device", 2): return try await deviceConsent(&page, grantId: segments[1])
+        case ("complete-compat-sso", 2): return try await completeCompatSSO(&page, loginId: segments[1])
+        default: throw .notFound
+        }
+    }
+
+    /// Parses a POST's form and checks its CSRF token (403 without a cookie or with a wrong token).
+    private func checkForm(_ page: inout PageRequest) throws(PageError) {
+        if let type = page.raw.headers.first(name: "content-type"),
+            !type.lowercased().hasPrefix("application/x-www-form-urlencoded")
+        {
+            throw .badRequest("Forms must be sent as application/x-www-form-urlencoded.")
+        }
+        guard let form = FormURLEncoded.parse(page.raw.body.readableBytesView) else {
+            throw .badRequest("The form could not be read.")
+        }
+        page.form = form
+        guard page.hadCookie, SessionCookie.csrfMatches(page.field("csrf"), page.cookie) else { throw .csrf }
+    }
+
+    /// `GET /account/`: who is signed in, and the sign-out button.
+    private func accountPage(_ page: PageRequest) throws(PageError) -> PageResponse {
+        guard !page.isPost else { throw .methodNotAllowed }
+        guard let user = page.user else { return .redirect("/login") }
+        return .page(.ok, context.render("account", ["user_id": context.userId(user)], csrf: page.csrf))
+    }
+}

@@ -1,0 +1,578 @@
+import Foundation
+import GatehouseAuth
+import GatehouseCore
+import GatehouseStorage
+import NIOHTTP1
+import Testing
+
+@testable import GatehouseServer
+
+/// The HTML pages and `GET /authorize`, driven like a browser (a cookie jar, the forms' CSRF
+/// fields): every page's success and error paths, with the manual clock and seeded randomness.
+@Suite struct PagesTests {
+    // MARK: Headers, cookie, CSRF
+
+    @Test func everyPageCarriesTheSecurityHeadersAndTheCookie() async throws {
+        try await withPages { fixture in
+            let reply = await fixture.get("/login")
+            #expect(reply.status == 200)
+            let csp = try #require(reply.headers.first(name: "Content-Security-Policy"))
+            #expect(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'") && csp.contains("form-action 'self'"))
+            #expect(csp.contains("base-uri 'none'") && csp.contains("style-src 'self'") && !csp.contains("script-src"))
+            #expect(reply.headers.first(name: "Referrer-Policy") == "no-referrer")
+            #expect(reply.headers.first(name: "X-Frame-Options") == "DENY")
+            #expect(reply.headers.first(name: "Cache-Control") == "no-store")
+            #expect(reply.headers.first(name: "Content-Type") == "text/html; charset=utf-8")
+            let cookie = try #require(reply.headers.first(name: "Set-Cookie"))
+            #expect(cookie.hasPrefix("__Host-gatehouse-session="))
+            #expect(cookie.hasSuffix("; Path=/; Secure; HttpOnly; SameSite=Lax"))
+            for fragment in [
+                #"<form id="login-form" method="post""#, #"<label for="username">"#, #"id="username" name="username""#,
+                #"id="password" name="password" type="password""#, #"<button id="submit" type="submit">"#, "<h1>Sign in</h1>",
+                "Example Chat", #"href="/assets/gatehouse.css""#,
+            ] {
+                #expect(reply.text.contains(fragment), "missing \(fragment)")
+            }
+            #expect(reply.text.components(separatedBy: "<h1").count == 2, "one h1")
+            #expect(!reply.text.contains("style=") && !reply.text.contains("<script"), "nothing inline")
+            // Errors are pages with the same headers.
+            let missing = await fixture.get("/nowhere")
+            #expect(missing.status == 404 && missing.text.contains(#"<h1 id="error-title">"#))
+            #expect(missing.headers.first(name: "X-Frame-Options") == "DENY")
+        }
+    }
+
+    @Test func assetsAreServed() async throws {
+        try await withPages { fixture in
+            let css = await fixture.get("/assets/gatehouse.css")
+            #expect(css.status == 200 && css.headers.first(name: "Content-Type") == "text/css; charset=utf-8" && css.text.contains(":focus-visible"))
+            #expect(await fixture.get("/assets/form-post.js").text.contains("form-post"))
+            #expect(await fixture.get("/assets/nothing.css").status == 404)
+        }
+    }
+
+    @Test func loginAndLogout() async throws {
+        try await withPages { fixture in
+            let alice = try await fixture.register("alice")
+            _ = await fixture.get("/login")
+            let anonymousCookie = fixture.cookie
+            let wrong = await fixture.post("/login", [("username", "alice"), ("password", "nope")])
+            #expect(wrong.status == 401 && wrong.text.contains(#"class="error""#) && wrong.text.contains("Invalid username or password."))
+            #expect(wrong.text.contains(#"value="alice""#), "the username is kept")
+            let ok = await fixture.post("/login", [("username", "Alice"), ("password", "correct horse")])
+            #expect(ok.status == 303 && ok.location == "/account/")
+            #expect(fixture.cookie != anonymousCookie, "a new cookie (and CSRF secret) at sign-in")
+            let account = await fixture.get("/account/")
+            #expect(account.status == 200 && account.text.contains("@alice:example.test") && account.text.contains(#"id="logout-form""#))
+            let sessions = fixture.browserSessions.sessions.withLock { Array($0.values) }
+            #expect(sessions.count == 1 && sessions[0].userId == alice.id && sessions[0].userAgent == "PagesTests")
+            // Signed in: the login page goes straight on.
+            #expect(await fixture.get("/login").location == "/account/")
+
+            let out = await fixture.post("/logout", [])
+            #expect(out.status == 303 && out.location == "/login")
+            #expect(fixture.browserSessions.sessions.withLock { $0.values.allSatisfy { $0.finishedAt != nil } })
+            #expect(await fixture.get("/account/").location == "/login")
+        }
+    }
+
+    @Test func formsWithoutTheRightCSRFTokenAre403() async throws {
+        try await withPages { fixture in
+            try await fixture.register("alice")
+            _ = await fixture.get("/login")
+            let fields = [("username", "alice"), ("password", "correct horse")]
+            let missing = await fixture.send(.POST, "/login", form: fields)
+            #expect(missing.status == 403 && missing.text.contains(#"<h1 id="error-title">This form has expired</h1>"#))
+            let wrong = await fixture.send(.POST, "/login", form: [("csrf", "AAAA" + (fixture.csrf ?? "").dropFirst(4))] + fields)
+            #expect(wrong.status == 403)
+            let noCookie = await fixture.send(.POST, "/login", form: [("csrf", fixture.csrf ?? "")] + fields, withCookie: false)
+            #expect(noCookie.status == 403, "a token without its cookie is worthless")
+            #expect(fixture.browserSessions.sessions.withLock { $0.isEmpty })
+            _ = await fixture.get("/login")
+            #expect(await fixture.post("/login", fields).status == 303, "the right token works")
+        }
+    }
+
+    @Test func tamperedForeignAndExpiredCookiesCountAsSignedOut() async throws {
+        try await withPages { fixture in
+            try await fixture.register("alice")
+            try await fixture.signIn()
+            let good = try #require(fixture.cookie)
+            #expect(await fixture.get("/account/").status == 200)
+
+            var bytes = Array(good.utf8)
+            bytes[20] = bytes[20] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+            fixture.cookie = String(decoding: bytes, as: UTF8.self)
+            let tampered = await fixture.get("/account/")
+            #expect(tampered.location == "/login" && tampered.headers.first(name: "Set-Cookie") != nil)
+
+            let foreign = SessionCookie(encryptionKey: Array(repeating: 9, count: 32), random: SeededRandom(seed: 1))
+            var contents = try #require(fixture.service.cookieForTests.open(good, now: fixture.clock.now()))
+            fixture.cookie = foreign.seal(contents)
+            #expect(await fixture.get("/account/").location == "/login", "sealed under another key")
+
+            fixture.cookie = "not-base64!"
+            #expect(await fixture.get("/account/").location == "/login")
+
+            contents.issuedAt = fixture.clock.now()
+            fixture.cookie = good
+            fixture.clock.advance(by: SessionCookie.maximumAge + 1)
+            #expect(await fixture.get("/account/").location == "/login", "too old")
+        }
+    }
+
+    @Test func cookieRoundTripAndCSRF() throws {
+        let sealer = SessionCookie(encryptionKey: Array(repeating: 1, count: 32), random: SeededRandom())
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        var contents = sealer.fresh(at: now, sessionId: "01JSESSION")
+        contents.freshLoginGrantId = "01JGRANT"
+        let sealed = sealer.seal(contents)
+        #expect(sealer.open(sealed, now: now) == contents)
+        #expect(sealer.open(sealed, now: now.addingTimeInterval(SessionCookie.maximumAge + 1)) == nil)
+        #expect(sealer.open(String(sealed.dropLast(2)), now: now) == nil)
+        #expect(SessionCookie.csrfMatches(SessionCookie.csrfToken(for: contents), contents))
+        #expect(!SessionCookie.csrfMatches(SessionCookie.csrfToken(for: sealer.fresh(at: now)), contents))
+        #expect(!SessionCookie.csrfMatches(nil, contents))
+        #expect(SessionCookie.value(in: ["a=b; __Host-gatehouse-session=xyz; c=d"]) == "xyz")
+    }
+
+    // MARK: /authorize: what is never redirected
+
+    static let badRedirects = [
+        "https://evil.example.net/callback", "https://app.example.com/callback/", "https://app.example.com/callback?x=1",
+        "https://app.example.com/callback/extra", "https://user@app.example.com/callback", "https://app.example.com@evil.example.net/callback",
+        "http://app.example.com/callback", "com.example.app:/callback", "https://app.example.com/callback#frag",
+        "https://APP.example.com/callback", "https://app.example.com:443/callback", "https://app.example.com/Callback",
+    ]
+
+    @Test(arguments: badRedirects)
+    func unregisteredRedirectURIsGetAnErrorPage(redirect: String) async throws {
+        try await withPages { fixture in
+            try await fixture.addClient(redirectURIs: ["https://app.example.com/callback"])
+            let reply = await fixture.get(PagesFixture.authorize(redirect: redirect))
+            #expect(reply.status == 400 && reply.location == nil)
+            #expect(reply.text.contains(#"<h1 id="error-title">"#) && reply.text.contains("not registered"))
+            #expect(fixture.grants.grants.withLock { $0.isEmpty })
+        }
+    }
+
+    @Test func unknownOrMissingClientGetsAnErrorPage() async throws {
+        try await withPages { fixture in
+            try await fixture.addClient(redirectURIs: ["https://app.example.com/callback", "https://app.example.com/other"])
+            for target in [
+                PagesFixture.authorize(client: "01JNOSUCHCLIENT00000000000"), "/authorize?response_type=code",
+                PagesFixture.authorize(redirect: nil),  // two registered: which one is ambiguous
+                PagesFixture.authorize() + "&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcallback",  // repeated
+                "/authorize?client_id=%ZZ",
+            ] {
+                let reply = await fixture.get(target)
+                #expect(reply.status == 400 && reply.location == nil, "\(target)")
+            }
+        }
+    }
+
+    @Test func loopbackRedirectsOfNativeClientsMatchOnAnyPort() async throws {
+        try await withPages { fixture in
+            try await fixture.addClient(redirectURIs: ["http://127.0.0.1/callback", "http://[::1]:8080/cb"], native: true)
+            try await fixture.addClient(id: "01JWEBCLIENT00000000000000", redirectURIs: ["http://127.0.0.1:1234/cb"], origin: .config)
+            for redirect in ["http://127.0.0.1:54321/callback", "http://127.0.0.1/callback", "http://[::1]:9/cb"] {
+                let reply = await fixture.get(PagesFixture.authorize(redirect: redirect))
+                #expect(reply.status == 303 && reply.location?.hasPrefix("/login?kind=continue_authorization_grant") == true, "\(redirect)")
+            }
+            for redirect in ["http://127.0.0.1:5/callback/", "http://localhost:5/callback", "http://127.0.0.2:5/callback", "https://127.0.0.1:5/callback"] {
+                #expect(await fixture.get(PagesFixture.authorize(redirect: redirect)).status == 400, "\(redirect)")
+            }
+            // Only native clients get the port exception.
+            #expect(await fixture.get(PagesFixture.authorize(client: "01JWEBCLIENT00000000000000", redirect: "http://127.0.0.1:1235/cb")).status == 400)
+            #expect(await fixture.get(PagesFixture.authorize(client: "01JWEBCLIENT00000000000000", redirect: "http://127.0.0.1:1234/cb")).status == 303)
+        }
+    }
+
+    // MARK: /authorize: errors sent back to the client
+
+    static let clientErrors: [(String, [(String, String)], String)] = [
+        ("missing challenge", [], "invalid_request"),
+        ("plain", [("code_challenge", PagesFixture.challenge), ("code_challenge_method", "plain")], "invalid_request"),
+        ("no method", [("code_challenge", PagesFixture.challenge)], "invalid_request"),
+        ("short challenge", [("code_challenge", "abc"), ("code_challenge_method", "S256")], "invalid_request"),
+        ("token", [("response_type", "token")], "unsupported_response_type"),
+        ("mixed", [("scope", "urn:matrix:client:api:* urn:matrix:org.matrix.msc2967.client:device:ABCDEFGHIJ")], "invalid_scope"),
+        ("two devices", [("scope", "urn:matrix:client:api:* urn:matrix:client:device:ABCDEFGHIJ urn:matrix:client:device:KLMNOPQRST")], "invalid_scope"),
+        ("short device", [("scope", "urn:matrix:client:api:* urn:matrix:client:device:SHORT")], "invalid_scope"),
+        ("bad device", [("scope", "urn:matrix:client:api:* urn:matrix:client:device:ABCDEFGHIJ<")], "invalid_scope"),
+        ("unknown scope", [("scope", "openid profile")], "invalid_scope"),
+        ("device alone", [("scope", "urn:matrix:client:device:ABCDEFGHIJ")], "invalid_scope"),
+        ("mode", [("response_mode", "web_message")], "invalid_request"),
+        ("request", [("request", "eyJ")], "request_not_supported"),
+        ("prompt", [("prompt", "bogus")], "invalid_request"),
+        ("create off", [("prompt", "create")], "invalid_request"),
+        ("none+login", [("prompt", "none login")], "invalid_request"),
+        ("none", [("prompt", "none")], "login_required"),
+    ]
+
+    @Test(arguments: clientErrors)
+    func errorsGoBackToTheClientWithStateAndIss(name: String, override: [(String, String)], code: String) async throws {
+        try await withPages { fixture in
+            try await fixture.addClient(redirectURIs: ["https://app.example.com/callback"])
+            var parameters: [(String, String)] = [
+                ("response_type", "code"), ("client_id", "01JCLIENT0000000000000000A"), ("redirect_uri", "https://app.example.com/callback"),
+                ("scope", "urn:matrix:client:api:*"), ("state", "s t&a=t%e/é"),
+            ]
+            let pkce = [("code_challenge", PagesFixture.challenge), ("code_challenge_method", "S256")]
+            if name != "missing challenge" && !override.contains(where: { $0.0.hasPrefix("code_challenge") }) { parameters += pkce }
+            for (key, value) in override {
+                parameters.removeAll { $0.0 == key }
+                parameters.append((key, value))
+            }
+            let reply = await fixture.get("/authorize?" + FormURLEncoded.encode(parameters))
+            #expect(reply.status == 303, "\(name): \(reply.text)")
+            #expect(reply.location?.hasPrefix("https://app.example.com/callback?") == true)
+            let answer = reply.locationParameters()
+            #expect(answer["error"] == code, "\(name)")
+            #expect(answer["state"] == "s t&a=t%e/é", "state echoed byte for byte")
+            #expect(answer["iss"] == PagesFixture.issuer)
+            #expect(fixture.grants.grants.withLock { $0.isEmpty })
+        }
+    }
+
+    @Test func errorsUseTheRequestedResponseMode() async throws {
+        try await withPages { fixture in
+            try await fixture.addClient(redirectURIs: ["https://app.example.com/callback"])
+            let fragment = await fixture.get(PagesFixture.authorize(extra: [("response_mode", "fragment")], challenge: nil))
+            #expect(fragment.location?.hasPrefix("https://app.example.com/callback#error=invalid_request") == true)
+            let posted = await fixture.get(PagesFixture.authorize(extra: [("response_mode", "form_post")], challenge: nil))
+            #expect(posted.status == 200 && posted.text.contains(#"name="error" value="invalid_request""#))
+        }
+    }
+
+    // MARK: The whole flow
+
+    @Test func authorizeLoginConsentCode() async throws {
+        try await withPages { fixture in
+            let alice = try await fixture.register("alice")
+            try await fixture.addClient(redirectURIs: ["https://app.example.com/callback"])
+            let start = await fixture.get(PagesFixture.authorize(
+                scope: "openid urn:matrix:client:api:*", state: "opaque+state", extra: [("nonce", "n-1"), ("login_hint", "mxid:@alice:example.test")]))
+            #expect(start.status == 303)
+            let grant = try #require(fixture.grants.grants.withLock { Array($0.values) }.first)
+            #expect(start.location == "/login?kind=continue_authorization_grant&id=\(grant.id)&login_hint=mxid%3A%40alice%3Aexample.test")
+            // A device scope with a generated id (10 upper-case letters and digits) is stored.
+            let device = try #require(grant.scope.split(separator: " ").first { $0.hasPrefix(MatrixScope.devicePrefix) })
+            let deviceId = device.dropFirst(MatrixScope.devicePrefix.count)
+            #expect(deviceId.count == 10 && deviceId.allSatisfy { $0.isUppercase || $0.isNumber })
+            #expect(grant.state == "opaque+state" && grant.nonce == "n-1" && grant.codeChallenge == PagesFixture.challenge && grant.responseMode == .query)
+
+            let login = await fixture.get(try #require(start.location))
+            #expect(login.text.contains(#"value="alice""#), "login_hint prefills the username")
+            #expect(login.text.contains("Example App"))
+            let signedIn = await fixture.post("/login?kind=continue_authorization_grant&id=\(grant.id)", [("username", "alice"), ("password", "correct horse")])
+            #expect(signedIn.location == "/consent/\(grant.id)")
+
+            let consent = await fixture.get("/consent/\(grant.id)")
+            #expect(consent.status == 200)
+            for fragment in [
+                #"<form id="consent-form""#, #"id="consent" type="submit" name="action" value="consent""#, #"id="reject" type="submit" name="action" value="reject""#,
+                "Example App", "https://app.example.com/", #"id="unverified-warning""#, String(deviceId), "Read and send messages",
+            ] {
+                #expect(consent.text.contains(fragment), "missing \(fragment)")
+            }
+            #expect(consent.headers.first(name: "Content-Security-Policy")?.contains("form-action 'self' https://app.example.com") == true)
+
+            let answer = await fixture.post("/consent/\(grant.id)", [("action", "consent")])
+            #expect(answer.status == 303)
+            let parameters = answer.locationParameters()
+            let code = try #require(parameters["code"])
+            #expect(code.count == 32 && code.allSatisfy { $0.isLetter || $0.isNumber })
+            #expect(parameters["state"] == "opaque+state" && parameters["iss"] == PagesFixture.issuer)
+            let fulfilled = try #require(fixture.grants.grants.withLock { $0[grant.id] })
+            #expect(fulfilled.codeHash == TokenHasher.sha256Hex(code) && fulfilled.userId == alice.id && fulfilled.fulfilledAt != nil)
+            // Answered once only.
+            #expect(await fixture.get("/consent/\(grant.id)").status == 400)
+        }
+    }
+
+    @Test func signedInUsersGoStraightToConsentAndMayDecline() async throws {
+        try await withPages { fixture in
+            try await fixture.register("alice")
+            try await fixture.addClient(redirectURIs: ["com.example.app:/cb"], native: true, origin: .config)
+            try await fixture.signIn()
+            let start = await fixture.get(PagesFixture.authorize(
+                redirect: "com.example.app:/cb", scope: "urn:matrix:org.matrix.msc2967.client:api:* urn:matrix:org.matrix.msc2967.client:device:MYDEVICE01"))
+            let grant = try #require(fixture.grants.grants.withLock { Array($0.values) }.first)
+            #expect(start.location == "/consent/\(grant.id)")
+            #expect(grant.scope == "urn:matrix:org.matrix.msc2967.client:api:* urn:matrix:org.matrix.msc2967.client:device:MYDEVICE01")
+            let consent = await fixture.get("/consent/\(grant.id)")
+            #expect(!consent.text.contains("unverified-warning"), "configured clients are trusted")
+            #expect(consent.text.contains("MYDEVICE01"))
+            #expect(consent.headers.first(name: "Content-Security-Policy")?.contains("form-action 'self' com.example.app:") == true)
+            let declined = await fixture.post("/consent/\(grant.id)", [("action", "reject")])
+            #expect(declined.location == "com.example.app:/cb?error=access_denied&error_description=The%20user%20declined&state=xyz&iss=https%3A%2F%2Fauth.example.test%2F")
+            #expect(fixture.grants.grants.withLock { $0[grant.id]?.cancelledAt } != nil)
+            #expect(await fixture.post("/consent/\(grant.id)", [("action", "consent")]).status == 400)
+        }
+    }
+
+    @Test func fragmentAndFormPostResponses() async throws {
+        try await withPages { fixture in
+            try await fixture.register("alice")
+            try await fixture.addClient(redirectURIs: ["https://app.example.com/callback"])
+            try await fixture.signIn()
+            _ = await fixture.get(PagesFixture.authorize(extra: [("response_mode", "fragment")]))
+            let first = try #require(fixture.grants.grants.withLock { Array($0.values) }.first)
+            _ = await fixture.get("/consent/\(first.id)")
+            let fragment = await fixture.post("/consent/\(first.id)", [("action", "consent")])
+            #expect(fragment.location?.hasPrefix("https://app.example.com/callback#code=") == true)
+            #expect(fragment.locationParameters(after: "#")["iss"] == PagesFixture.issuer)
+
+            _ = await fixture.get(PagesFixture.authorize(extra: [("response_mode", "form_post")]))
+            let second = try #require(fixture.grants.grants.withLock { $0.values.first { $0.id != first.id } })
+            _ = await fixture.get("/consent/\(second.id)")
+            let posted = await fixture.post("/consent/\(second.id)", [("action", "consent")])
+            #expect(posted.status == 200 && posted.location == nil)
+            #expect(posted.text.contains(#"<form id="form-post" method="post" action="https://app.example.com/callback">"#))
+            #expect(posted.text.contains(#"name="state" value="xyz""#) && posted.text.contains(#"name="iss" value="https://auth.example.test/""#))
+            #expect(posted.text.contains(#"<button id="submit" type="submit">"#), "works without JavaScript")
+            let csp = try #require(posted.headers.first(name: "Content-Security-Policy"))
+            #expect(csp.contains("script-src 'self'") && csp.contains("form-action 'self' https://app.example.com"))
+        }
+    }
+
+    @Test func promptLoginAsksForThePasswordAgain() async throws {
+        try await withPages { fixture in
+            try await fixture.register("alice")
+            try await fixture.addClient(redirectURIs: ["https://app.example.com/callback"])
+            try await fixture.signIn()
+            fixture.clock.advance(by: 60)
+            let start = await fixture.get(PagesFixture.authorize(extra: [("prompt", "login")]))
+            let grant = try #require(fixture.grants.grants.withLock { Array($0.values) }.first)
+            #expect(start.location == "/login?kind=continue_authorization_grant&id=\(grant.id)")
+            let login = await fixture.get(try #require(start.location))
+            #expect(login.status == 200 && login.text.contains("enter your password again"))
+            #expect(await fixture.get("/consent/\(grant.id)").location == "/login?kind=continue_authorization_grant&id=\(grant.id)", "no skipping")
+            fixture.clock.advance(by: 5)
+            let again = await fixture.post("/login?kind=continue_authorization_grant&id=\(grant.id)", [("username", "alice"), ("password", "correct horse")])
+            #expect(again.location == "/consent/\(grant.id)")
+            #expect(await fixture.get("/consent/\(grant.id)").status == 200)
+            #expect(fixture.browserSessions.sessions.withLock { $0.count } == 1, "the same session, re-authenticated")
+        }
+    }
+
+    @Test func promptNoneWithASessionNeedsConsent() async throws {
+        try await withPages { fixture in
+            try await fixture.register("alice")
+            try await fixture.addClient(redirectURIs: ["https://app.example.com/callback"])
+            try await fixture.signIn()
+            let reply = await fixture.get(PagesFixture.authorize(extra: [("prompt", "none")]))
+            #expect(reply.locationParameters()["error"] == "consent_required")
+        }
+    }
+
+    @Test func adminScopeOnlyForAdmins() async throws {
+        try await withPages { fixture in
+            try await fixture.register("alice")
+            try await fixture.register("root", admin: true)
+            try await fixture.addClient(redirectURIs: ["https://app.example.com/callback"])
+            let scope = "urn:matrix:client:api:* urn:synapse:admin:*"
+            try await fixture.signIn()
+            _ = await fixture.get(PagesFixture.authorize(scope: scope))
+            let grant = try #require(fixture.grants.grants.withLock { Array($0.values) }.first)
+            let refused = await fixture.get("/consent/\(grant.id)")
+            #expect(refused.status == 403 && refused.text.contains("Administrator access refused"))
+            #expect(await fixture.post("/consent/\(grant.id)", [("action", "consent")]).status == 403)
+            _ = await fixture.get("/account/")
+            #expect(await fixture.post("/logout", []).status == 303)
+            try await fixture.signIn("root")
+            let allowed = await fixture.get("/consent/\(grant.id)")
+            #expect(allowed.status == 200 && allowed.text.contains("Administer the server"))
+        }
+    }
+
+    // MARK: Registration
+
+    @Test func registrationIsOffOrValidated() async throws {
+        try await withPages { fixture in
+            #expect(await fixture.get("/register").status == 404)
+            try await fixture.addClient(redirectURIs: ["https://app.example.com/callback"])
+            #expect(await fixture.get(PagesFixture.authorize(extra: [("prompt", "create")])).locationParameters()["error"] == "invalid_request")
+        }
+        var options = PagesFixture.Options()
+        options.registration = true
+        options.tosURI = "https://example.test/terms"
+        try await withPages(options) { fixture in
+            try await fixture.addClient(redirectURIs: ["https://app.example.com/callback"])
+            try await fixture.register("taken")
+            let start = await fixture.get(PagesFixture.authorize(extra: [("prompt", "create")]))
+            let grant = try #require(fixture.grants.grants.withLock { Array($0.values) }.first)
+            #expect(start.location == "/register?kind=continue_authorization_grant&id=\(grant.id)")
+            let form = await fixture.get(try #require(start.location))
+            for fragment in [#"<form id="register-form""#, #"id="password_confirm""#, #"id="accept_terms" name="accept_terms" type="checkbox""#, "https://example.test/terms"] {
+                #expect(form.text.contains(fragment), "missing \(fragment)")
+            }
+            let action = try #require(start.location)
+            let good = [("password", "long enough"), ("password_confirm", "long enough"), ("accept_terms", "on")]
+            for (fields, message) in [
+                ([("username", "Bad Name")] + good, "cannot be used"),
+                ([("username", "taken")] + good, "taken"),
+                ([("username", "newbie"), ("password", "short"), ("password_confirm", "short"), ("accept_terms", "on")], "at least 8"),
+                ([("username", "newbie"), ("password", "long enough"), ("password_confirm", "different!"), ("accept_terms", "on")], "differ"),
+                ([("username", "newbie"), ("password", "long enough"), ("password_confirm", "long enough")], "terms"),
+            ] {
+                let reply = await fixture.post(action, fields)
+                #expect(reply.status == 400 && reply.text.contains(#"class="error""#) && reply.text.contains(message), "\(fields)")
+            }
+            let created = await fixture.post(action, [("username", "newbie")] + good)
+            #expect(created.status == 303 && created.location == "/consent/\(grant.id)")
+            let user = try #require(try await fixture.store.users.find(username: "newbie"))
+            #expect(fixture.synapse.user("newbie") != nil, "provisioned in Synapse")
+            #expect(fixture.browserSessions.sessions.withLock { $0.values.first?.userId } == user.id)
+        }
+    }
+
+    // MARK: Device grant
+
+    @Test func linkAndDeviceConsent() async throws {
+        try await withPages { fixture in
+            try await fixture.register("alice")
+            try await fixture.addClient(redirectURIs: ["https://app.example.com/callback"])
+            let now = fixture.clock.now()
+            let grant = DeviceCodeGrant(
+                id: "01JDEVICEGRANT000000000000", clientId: "01JCLIENT0000000000000000A", scope: "urn:matrix:client:api:* urn:matrix:client:device:TVDEVICE01",
+                deviceCodeHash: "hash", userCode: "BCDFGHJK", createdAt: now, expiresAt: now.addingTimeInterval(600))
+            try await fixture.deviceGrants.create(grant)
+
+            let prefilled = await fixture.get("/link?code=bcdf-ghjk")
+            #expect(prefilled.text.contains(#"<form id="link-form""#) && prefilled.text.contains(#"value="bcdf-ghjk""#))
+            let unknown = await fixture.post("/link", [("code", "ZZZZZZZZ")])
+            #expect(unknown.status == 400 && unknown.text.contains(#"class="error""#))
+            let found = await fixture.post("/link", [("code", " bcdf-ghjk ")])
+            #expect(found.status == 303 && found.location == "/device/\(grant.id)")
+            #expect(await fixture.get("/device/\(grant.id)").location == "/login?kind=continue_device_grant&id=\(grant.id)")
+            let signedIn = await fixture.post("/login?kind=continue_device_grant&id=\(grant.id)", [("username", "alice"), ("password", "correct horse")])
+            #expect(signedIn.location == "/device/\(grant.id)")
+            let consent = await fixture.get("/device/\(grant.id)")
+            #expect(consent.text.contains(#"<form id="device-consent-form""#) && consent.text.contains("TVDEVICE01") && consent.text.contains("BCDFGHJK"))
+            let decided = await fixture.post("/device/\(grant.id)", [("action", "consent")])
+            #expect(decided.status == 303 && decided.location == "/device/\(grant.id)")
+            #expect(fixture.deviceGrants.grants.withLock { $0[grant.id]?.status } == .approved)
+            let done = await fixture.get("/device/\(grant.id)")
+            #expect(done.status == 200 && done.text.contains("continue on your device"))
+            #expect(await fixture.post("/link", [("code", "BCDFGHJK")]).status == 400, "single use")
+        }
+    }
+
+    @Test func expiredDeviceCodesAndRejection() async throws {
+        try await withPages { fixture in
+            try await fixture.register("alice")
+            try await fixture.addClient(redirectURIs: ["https://app.example.com/callback"])
+            let now = fixture.clock.now()
+            for (id, code) in [("01JDEVICEGRANT00000000000A", "AAAAAAAA"), ("01JDEVICEGRANT00000000000B", "BBBBBBBB")] {
+                try await fixture.deviceGrants.create(DeviceCodeGrant(
+                    id: id, clientId: "01JCLIENT0000000000000000A", scope: "openid", deviceCodeHash: id, userCode: code, createdAt: now,
+                    expiresAt: now.addingTimeInterval(600)))
+            }
+            try await fixture.signIn()
+            _ = await fixture.get("/device/01JDEVICEGRANT00000000000B")
+            #expect(await fixture.post("/device/01JDEVICEGRANT00000000000B", [("action", "reject")]).status == 303)
+            #expect(fixture.deviceGrants.grants.withLock { $0["01JDEVICEGRANT00000000000B"]?.status } == .rejected)
+            #expect(await fixture.get("/device/01JDEVICEGRANT00000000000B").text.contains("Access denied"))
+            fixture.clock.advance(by: 601)
+            #expect(await fixture.post("/link", [("code", "AAAAAAAA")]).status == 400)
+            #expect(await fixture.get("/device/01JDEVICEGRANT00000000000A").status == 400)
+        }
+    }
+
+    // MARK: Legacy SSO
+
+    @Test func legacySSOFromRedirectToLoginToken() async throws {
+        try await withPages { fixture in
+            let alice = try await fixture.register("alice")
+            let sso = try #require(fixture.service.ssoRedirect)
+            let responder = CompatSSOResponderForTests(endpoint: sso)
+            for bad in ["", "?redirectUrl=", "?redirectUrl=not%20a%20url", "?redirectUrl=https%3A%2F%2Fu%3Ap%40client.example%2F",
+                "?redirectUrl=https%3A%2F%2F%2Fpath", "?redirectUrl=https%3A%2F%2Fclient.example%2F%23frag"]
+            {
+                let reply = await fixture.send(.GET, "/_matrix/client/v3/login/sso/redirect" + bad, responder: responder)
+                #expect(reply.status == 400 && reply.location == nil && reply.text.contains(#"<h1 id="error-title">"#), "\(bad)")
+            }
+            let start = await fixture.send(
+                .GET, "/_matrix/client/v3/login/sso/redirect/oidc-x?redirectUrl=https%3A%2F%2Fclient.example%2Fdone%3Fa%3Db", responder: responder)
+            let login = try #require(fixture.ssoLogins.logins.withLock { Array($0.values) }.first)
+            #expect(start.status == 303 && start.location == PagesFixture.issuer + "complete-compat-sso/\(login.id)")
+            #expect(login.redirectURL == "https://client.example/done?a=b")
+
+            let toLogin = await fixture.get("/complete-compat-sso/\(login.id)")
+            #expect(toLogin.location == "/login?kind=continue_compat_sso_login&id=\(login.id)")
+            _ = await fixture.get(try #require(toLogin.location))
+            let signedIn = await fixture.post("/login?kind=continue_compat_sso_login&id=\(login.id)", [("username", "alice"), ("password", "correct horse")])
+            #expect(signedIn.location == "/complete-compat-sso/\(login.id)")
+            let page = await fixture.get("/complete-compat-sso/\(login.id)")
+            #expect(page.text.contains(#"<form id="sso-consent-form""#) && page.text.contains(#"<strong id="redirect-host">client.example</strong>"#))
+            #expect(page.headers.first(name: "Content-Security-Policy")?.contains("form-action 'self' https://client.example") == true)
+            fixture.clock.advance(by: 10)
+            let done = await fixture.post("/complete-compat-sso/\(login.id)", [("action", "consent")])
+            #expect(done.status == 303 && done.location?.hasPrefix("https://client.example/done?a=b&loginToken=") == true)
+            let token = try #require(done.locationParameters()["loginToken"])
+            let stored = try #require(fixture.ssoLogins.tokens.withLock { $0.first })
+            #expect(stored.tokenHash == TokenHasher.sha256Hex(token) && stored.userId == alice.id)
+            #expect(stored.expiresAt.timeIntervalSince(stored.createdAt) == 30)
+            #expect(await fixture.get("/complete-compat-sso/\(login.id)").status == 400, "used once")
+        }
+    }
+
+    @Test func legacySSOLoginsExpireAfter30Minutes() async throws {
+        try await withPages { fixture in
+            try await fixture.register("alice")
+            try await fixture.signIn()
+            let responder = CompatSSOResponderForTests(endpoint: try #require(fixture.service.ssoRedirect))
+            _ = await fixture.send(.GET, "/_matrix/client/v3/login/sso/redirect?redirectUrl=https%3A%2F%2Fclient.example%2F", responder: responder)
+            let login = try #require(fixture.ssoLogins.logins.withLock { Array($0.values) }.first)
+            fixture.clock.advance(by: 29 * 60)
+            #expect(await fixture.get("/complete-compat-sso/\(login.id)").status == 200)
+            fixture.clock.advance(by: 61)
+            let expired = await fixture.get("/complete-compat-sso/\(login.id)")
+            #expect(expired.status == 400 && expired.text.contains("This login session expired."))
+            #expect(await fixture.post("/complete-compat-sso/\(login.id)", [("action", "consent")]).status == 400)
+            #expect(fixture.ssoLogins.tokens.withLock { $0.isEmpty })
+        }
+    }
+
+    // MARK: Configuration
+
+    @Test func templatesCanBeOverriddenFromADirectory() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-templates-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "{{<layout}}{{$title}}Custom{{/title}}{{$content}}<h1>Hello from {{branding.service_name}}</h1>{{/content}}{{/layout}}"
+            .write(toFile: "\(directory)/login.html", atomically: true, encoding: .utf8)
+        var options = PagesFixture.Options()
+        options.templatesPath = directory
+        try await withPages(options) { fixture in
+            let reply = await fixture.get("/login")
+            #expect(reply.text.contains("<h1>Hello from Example Chat</h1>") && reply.text.contains("<title>Custom – Example Chat</title>"))
+        }
+        try "{{#unclosed}}".write(toFile: "\(directory)/error.html", atomically: true, encoding: .utf8)
+        #expect(throws: PageTemplates.LoadError.self) { _ = try PageTemplates(overridesFrom: directory) }
+    }
+
+    @Test func withoutTheEncryptionKeyThePagesSayWhy() async throws {
+        var options = PagesFixture.Options()
+        options.encryption = false
+        try await withPages(options) { fixture in
+            let reply = await fixture.get("/login")
+            #expect(reply.status == 503 && reply.text.contains("secrets.encryption") && reply.headers.first(name: "Set-Cookie") == nil)
+            #expect(fixture.service.ssoRedirect == nil)
+            #expect(PagesService.unavailableReason(fixture.configuration) != nil)
+        }
+    }
+}
+
+/// Routes SSO requests to the endpoint as the `matrix-compat` service does.
+struct CompatSSOResponderForTests: LocalResponder {
+    let endpoint: CompatSSORedirectEndpoint
+    func respond(to request: LocalRequest) async -> LocalResponse { await endpoint.respond(to: request) }
+}
+
+extension PagesService {
+    /// The cookie sealer of the running pages (tests open and re-seal cookies with it).
+    var cookieForTests: SessionCookie { (responder as! PagesResponder).context.cookie }
+}
