@@ -10,8 +10,11 @@
 #   GATEHOUSE_TEST_PYTHON interpreter that creates that venv    [python3]
 #   SYNAPSE_CACHE_DIR     where Synapse's venv is cached        [$HOME/.cache/gatehouse-synapse]
 #   GATEHOUSE_IT_KEEP=1   keep the temp dir (logs, configs) even when every test passed
-# Needs: python3 >= 3.10 with venv (Debian: apt-get install python3-venv) and PyPI access
-# the first time (test deps and matrix-synapse are then cached).
+#   GATEHOUSE_CHROMIUM, GATEHOUSE_CHROMEDRIVER  the browser tests' Chromium and its driver
+#                         [/usr/bin/chromium, /usr/bin/chromedriver]
+# Needs: python3 >= 3.10 with venv (Debian: apt-get install python3-venv), Debian's chromium and
+# chromium-driver (scripts/install-deps.sh installs all three) and PyPI access the first time
+# (test deps and matrix-synapse are then cached). Screenshots go to IntegrationTests/artifacts/.
 # Exit: pytest's exit code; "no tests collected" (pytest's 5) counts as a failure (1).
 set -euo pipefail
 

@@ -6,9 +6,12 @@
 #   libargon2-dev   password hashing
 #   pkg-config      how SwiftPM finds them
 #   python3-venv    the Synapse and test-tool venvs of the integration tests
+#   chromium, chromium-driver
+#                   the headless browser (and its WebDriver) the integration tests drive the HTML
+#                   login/consent pages with (selenium, from IntegrationTests/requirements.txt)
 # TLS needs no system package: swift-nio-ssl and swift-crypto vendor BoringSSL.
 set -euo pipefail
-packages=(libpcre2-dev libsqlite3-dev libargon2-dev pkg-config python3-venv)
+packages=(libpcre2-dev libsqlite3-dev libargon2-dev pkg-config python3-venv chromium chromium-driver)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

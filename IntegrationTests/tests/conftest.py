@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import harness
+from browser import Browser, LoopbackReceiver, remove_screenshots
 from harness import (ALICE_DEVICE, ALICE_PASSWORD, BulkUpstream, Gatehouse, Synapse,
                      free_port, http_client)
 
@@ -21,6 +22,7 @@ from harness import (ALICE_DEVICE, ALICE_PASSWORD, BulkUpstream, Gatehouse, Syna
 def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
+    setattr(item, f"rep_{rep.when}", rep)    # read by the browser fixtures' teardown
     if rep.failed:
         for name, path in harness.LOGS.items():
             rep.sections.append((f"tail of {name} ({path})", harness.tail(path, 30)))
@@ -87,19 +89,26 @@ RELAXED_LOGIN_LIMITS = {"rate_limiting": {
 }}
 
 
-def _new_gatehouse(name, workdir, synapse, secret_file, bulk, port=None, internal_port=None, extra_config=None):
+# What the browser tests need of the shared instance beyond `config generate`'s secrets: the
+# registration page for prompt=create. Applied only when the binary knows the key (the
+# configuration loader refuses unknown keys; see Gatehouse.optional_config_applied).
+BROWSER_FLOWS = {"account": {"password_registration_enabled": True}}
+
+
+def _new_gatehouse(name, workdir, synapse, secret_file, bulk, port=None, internal_port=None, extra_config=None,
+                   optional_config=None):
     return Gatehouse(name, workdir / f"gatehouse-{name}", synapse_url=synapse.url,
                      secret_file=secret_file, bulk_url=bulk.url, port=port, internal_port=internal_port,
-                     extra_config=extra_config)
+                     extra_config=extra_config, optional_config=optional_config)
 
 
 @pytest.fixture(scope="session")
 def gatehouse(workdir, synapse, secret_file, bulk, gatehouse_port, gatehouse_internal_port):
     """The shared Gatehouse instance (public TLS listener on gatehouse_port), the one Synapse
-    delegates auth to, with relaxed login rate limits; alice exists and `g.alice_token` is her
-    token on DEV1."""
+    delegates auth to, with relaxed login rate limits and password registration (when the binary
+    has it); alice exists and `g.alice_token` is her token on DEV1."""
     g = _new_gatehouse("main", workdir, synapse, secret_file, bulk, gatehouse_port, gatehouse_internal_port,
-                       RELAXED_LOGIN_LIMITS)
+                       RELAXED_LOGIN_LIMITS, BROWSER_FLOWS)
     g.manage("register-user", "alice", "--password", ALICE_PASSWORD, "--display-name", "Alice")
     g.alice_token = g.issue_token("alice", ALICE_DEVICE)
     g.start()
@@ -152,3 +161,42 @@ def alice(gatehouse):
 @pytest.fixture(scope="session")
 def secret(secret_file):
     return secret_file.read_text().strip()
+
+
+# --------------------------------------------------------------------------- browser tests
+def _failed(request) -> bool:
+    return any(getattr(request.node, f"rep_{when}", None) is not None and getattr(request.node, f"rep_{when}").failed
+               for when in ("setup", "call"))
+
+
+@pytest.fixture
+def browser_factory(request):
+    """Headless Chromium sessions (each with its own profile and cookies) for one test; every page is
+    screenshotted into artifacts/screenshots/<test>[-label]-NN-<step>.png, and on failure the last page
+    of each as -FAILED.png/.html."""
+    remove_screenshots(request.node.name)
+    made: list[Browser] = []
+
+    def make(label: str = "") -> Browser:
+        b = Browser(request.node.name, label)
+        made.append(b)
+        return b
+
+    yield make
+    for b in made:
+        if _failed(request):
+            b.save_failure()
+        b.quit()
+
+
+@pytest.fixture
+def browser(browser_factory):
+    return browser_factory()
+
+
+@pytest.fixture
+def loopback():
+    """A native app's loopback redirect URI (http://127.0.0.1:PORT/...) that records what arrives."""
+    r = LoopbackReceiver()
+    yield r
+    r.stop()

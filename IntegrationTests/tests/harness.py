@@ -348,7 +348,7 @@ class Gatehouse:
 
     def __init__(self, name: str, directory: Path, *, synapse_url: str, secret_file: Path,
                  bulk_url: str, port: int | None = None, internal_port: int | None = None,
-                 extra_config: dict | None = None):
+                 extra_config: dict | None = None, optional_config: dict | None = None):
         self.name, self.dir = name, directory
         self.bin = gatehouse_bin()
         if not os.access(self.bin, os.X_OK):
@@ -365,13 +365,16 @@ class Gatehouse:
         LOGS[f"gatehouse[{name}] stdout (access log)"] = self.stdout
         LOGS[f"gatehouse[{name}] stderr"] = self.stderr
         directory.mkdir(parents=True, exist_ok=True)
-        self._generate(synapse_url, secret_file, bulk_url, extra_config or {})
+        # Whether `optional_config` was applied; if not, why this binary refused it (`config check`).
+        self.optional_config_applied, self.optional_config_refusal = False, ""
+        self._generate(synapse_url, secret_file, bulk_url, extra_config or {}, optional_config or {})
 
     def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
         return subprocess.run([str(self.bin), *args], capture_output=True, text=True, cwd=self.dir,
                               env=clean_env(), timeout=timeout, stdin=subprocess.DEVNULL)
 
-    def _generate(self, synapse_url: str, secret_file: Path, bulk_url: str, extra_config: dict) -> None:
+    def _generate(self, synapse_url: str, secret_file: Path, bulk_url: str, extra_config: dict,
+                  optional_config: dict) -> None:
         r = self.cli("config", "generate", "--output", str(self.config), "--server-name", SERVER_NAME,
                      "--public-base", f"https://{SERVER_NAME}:{self.port}/",
                      "--listen", f"127.0.0.1:{self.port}",
@@ -391,6 +394,17 @@ class Gatehouse:
                                + routes_file.read_text())
         self.config.write_text(yaml.safe_dump(cfg, sort_keys=False))
         self.check_result = self.cli("config", "check", "-c", str(self.config))
+        if optional_config and self.check_result.returncode == 0:
+            # Keys a newer binary knows and an older one refuses as unknown: kept only if accepted.
+            with_optional = yaml.safe_load(self.config.read_text())
+            _merge(with_optional, optional_config)
+            self.config.write_text(yaml.safe_dump(with_optional, sort_keys=False))
+            check = self.cli("config", "check", "-c", str(self.config))
+            if check.returncode == 0:
+                self.optional_config_applied, self.check_result = True, check
+            else:
+                self.optional_config_refusal = check.stderr.strip()
+                self.config.write_text(yaml.safe_dump(cfg, sort_keys=False))
 
     def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         """`gatehouse manage ARGS -c <config>`; raises on failure unless check=False."""

@@ -41,6 +41,16 @@ public final class SQLiteStore: IdentityStore {
     public let jobs: any JobRepository
     /// OAuth 2.0 clients.
     public let clients: any OAuth2ClientRepository
+    /// Browser sessions of the HTML pages.
+    public let browserSessions: any BrowserSessionRepository
+    /// Authorization grants of `/authorize`.
+    public let authorizationGrants: any AuthorizationGrantRepository
+    /// RFC 8628 device authorizations.
+    public let deviceGrants: any DeviceCodeGrantRepository
+    /// OAuth 2.0 sessions and their tokens.
+    public let oauth2Sessions: any OAuth2SessionRepository
+    /// Legacy SSO logins.
+    public let compatSSOLogins: any CompatSSOLoginRepository
 
     /// The connections; internal so that the repositories of later issues (and tests) share them.
     let pool: DatabasePool
@@ -52,6 +62,11 @@ public final class SQLiteStore: IdentityStore {
         self.compatSessions = SQLiteCompatSessionRepository(pool: pool)
         self.jobs = SQLiteJobRepository(pool: pool)
         self.clients = SQLiteOAuth2ClientRepository(pool: pool)
+        self.browserSessions = SQLiteBrowserSessionRepository(pool: pool)
+        self.authorizationGrants = SQLiteAuthorizationGrantRepository(pool: pool)
+        self.deviceGrants = SQLiteDeviceCodeGrantRepository(pool: pool)
+        self.oauth2Sessions = SQLiteOAuth2SessionRepository(pool: pool)
+        self.compatSSOLogins = SQLiteCompatSSOLoginRepository(pool: pool)
     }
 
     /// Opens (creating it when `migrate` is set) the database at `path`.

@@ -161,6 +161,16 @@ public protocol IdentityStore: Sendable {
     var compatSessions: any CompatSessionRepository { get }
     var jobs: any JobRepository { get }
     var clients: any OAuth2ClientRepository { get }
+    /// Browser sessions of the HTML pages.
+    var browserSessions: any BrowserSessionRepository { get }
+    /// Authorization grants of `/authorize`.
+    var authorizationGrants: any AuthorizationGrantRepository { get }
+    /// RFC 8628 device authorizations.
+    var deviceGrants: any DeviceCodeGrantRepository { get }
+    /// OAuth 2.0 sessions and their tokens.
+    var oauth2Sessions: any OAuth2SessionRepository { get }
+    /// Legacy SSO logins.
+    var compatSSOLogins: any CompatSSOLoginRepository { get }
     /// A number that changes whenever any process commits a change that can affect an authorization
     /// decision (everything but activity timestamps); caches compare it to notice changes made
     /// elsewhere (e.g. by `gatehouse manage lock-user`).

@@ -19,7 +19,7 @@ enum SchemaMigrations {
         Migration0002LoginTokens.migration,
         Migration0003RefreshSuccessor.migration,
         Migration0004OAuth2Clients.migration,
-        // Later issues append here (e.g. `0005_oauth2_sessions` for grants, sessions and tokens).
+        Migration0005OAuth2Sessions.migration,
     ]
 
     /// Identifiers of ``all``, in order.
