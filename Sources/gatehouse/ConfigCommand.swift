@@ -29,8 +29,17 @@ struct ConfigCommand: ParsableCommand {
                     throw ExitCode(1)
                 }
             }
+            do {
+                try PagesService.checkTemplates(configuration)
+            } catch {
+                printError("configuration error(s) in \(options.config):\n  - \(error)")
+                throw ExitCode(1)
+            }
             for warning in configuration.warnings {
                 printError("warning: \(warning)")
+            }
+            if let reason = PagesService.unavailableReason(configuration) {
+                printError("warning: \(reason)")
             }
             let binds = configuration.http.listeners.flatMap { listener in listener.binds.map { "\($0)\(listener.tls != nil ? " (TLS)" : "")" } }
             print("configuration OK: \(configuration.sourceFile)")

@@ -79,13 +79,31 @@ struct ServeCommand: AsyncParsableCommand {
             perAccount: RateLimiter(burst: limits.perAccount.burst, perSecond: limits.perAccount.perSecond, clock: clock),
             devices: devices, clock: clock, onRevocation: oauth2.invalidateCaches)
 
+        // The HTML pages share the password check (and its rate limits) with POST /login, and
+        // register users through the same account service as `gatehouse manage`.
+        let pages: PagesService
+        do {
+            pages = try PagesService(
+                configuration: configuration, repositories: PagesRepositories(store: store), passwords: compat.passwords,
+                accounts: AccountService(
+                    store: store, synapse: synapse, runner: jobs, hasher: hasher, serverName: configuration.matrix.homeserver, devices: devices,
+                    clock: clock, onRevocation: oauth2.invalidateCaches),
+                clock: clock, logger: Logger(label: "gatehouse.pages"))
+        } catch {
+            printError("pages: \(error)")
+            throw ExitCode(1)
+        }
+        if let reason = PagesService.unavailableReason(configuration) { logger.warning("\(reason)") }
+
         let group: MultiThreadedEventLoopGroup =
             configuration.server.threads.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) } ?? .singleton
         let runtime = GatewayRuntime(
             configuration: configuration, routes: bundle.routes,
             responders: [
                 .health: HealthResponder(), .oauth2: oauth2.responder,
-                .matrixCompat: MatrixCompatResponder(service: compat, trustedProxies: configuration.http.trustedProxies),
+                .matrixCompat: MatrixCompatResponder(
+                    service: compat, trustedProxies: configuration.http.trustedProxies, ssoRedirect: pages.ssoRedirect),
+                .pages: pages.responder,
             ], logger: logger, oauth2: oauth2)
         let server: GatehouseServer
         do {

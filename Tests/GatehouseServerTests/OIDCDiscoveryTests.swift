@@ -20,22 +20,34 @@ struct OIDCDiscoveryTests {
         try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
     }
 
-    /// What this build advertises: registration, but no authorize/token/revocation/userinfo/device endpoint yet.
+    /// What this build advertises: registration and /authorize, but no token/revocation/userinfo/device endpoint yet.
     @Test func thisBuildsDocument() throws {
         let discovery = DiscoveryEndpoint(publicBase: Self.base, capabilities: .thisBuild(signingAlgorithms: [.rs256, .es256]))
         let response = discovery.respond(to: try Self.get("/.well-known/openid-configuration"))
         #expect(response.status == .ok)
         #expect(response.headers["Content-Type"] == ["application/json"])
         #expect(String(buffer: response.body) == """
-            {"issuer":"https://matrix.example.org/","jwks_uri":"https://matrix.example.org/oauth2/keys.json",\
+            {"issuer":"https://matrix.example.org/","authorization_endpoint":"https://matrix.example.org/authorize",\
+            "jwks_uri":"https://matrix.example.org/oauth2/keys.json",\
             "registration_endpoint":"https://matrix.example.org/oauth2/registration",\
             "scopes_supported":["openid","urn:matrix:client:api:*","urn:synapse:admin:*"],"response_types_supported":["code"],\
-            "introspection_endpoint":"https://matrix.example.org/oauth2/introspect","subject_types_supported":["public"],\
-            "id_token_signing_alg_values_supported":["ES256","RS256"],"claim_types_supported":["normal"],\
+            "response_modes_supported":["form_post","query","fragment"],\
+            "introspection_endpoint":"https://matrix.example.org/oauth2/introspect","code_challenge_methods_supported":["S256"],\
+            "subject_types_supported":["public"],\
+            "id_token_signing_alg_values_supported":["ES256","RS256"],"display_values_supported":["page"],"claim_types_supported":["normal"],\
             "claims_supported":["iss","sub","aud","iat","exp","nonce","auth_time","at_hash","c_hash"],\
             "claims_parameter_supported":false,"request_parameter_supported":false,"request_uri_parameter_supported":false,\
-            "account_management_uri":"https://matrix.example.org/account/"}
+            "prompt_values_supported":["login"],"account_management_uri":"https://matrix.example.org/account/"}
             """)
+    }
+
+    /// `prompt=create` is offered exactly when `account.password_registration_enabled` is on.
+    @Test func promptCreateFollowsRegistration() throws {
+        for (enabled, prompts) in [(false, #""prompt_values_supported":["login"]"#), (true, #""prompt_values_supported":["login","create"]"#)] {
+            let document = DiscoveryEndpoint.render(
+                publicBase: Self.base, capabilities: .thisBuild(signingAlgorithms: [.rs256], passwordRegistration: enabled))
+            #expect(document.contains(prompts))
+        }
     }
 
     /// The document once every endpoint has landed (each is one line in ``ProviderCapabilities``).
@@ -132,11 +144,16 @@ struct OIDCDiscoveryTests {
             let issuer = try #require(document["issuer"] as? String)
             #expect(issuer == "http://localhost/")
             let advertised = document.filter { $0.key.hasSuffix("_endpoint") || $0.key == "jwks_uri" }.compactMap { $0.value as? String }
-            #expect(Set(advertised) == ["http://localhost/oauth2/keys.json", "http://localhost/oauth2/introspect", "http://localhost/oauth2/registration"])
+            #expect(Set(advertised) == [
+                "http://localhost/oauth2/keys.json", "http://localhost/oauth2/introspect", "http://localhost/oauth2/registration",
+                "http://localhost/authorize",
+            ])
             // GET for the documents; introspection only takes POST and answers 401 without Synapse's secret;
-            // registration only takes POST and answers an empty body with an RFC 7591 error.
+            // registration only takes POST and answers an empty body with an RFC 7591 error; /authorize
+            // without a client is the pages' error page.
             let expected: [String: (method: String, status: Int)] = [
                 "/oauth2/keys.json": ("GET", 200), "/oauth2/introspect": ("POST", 401), "/oauth2/registration": ("POST", 400),
+                "/authorize": ("GET", 400),
             ]
             for url in advertised {
                 let path = String(url.dropFirst(issuer.count - 1))

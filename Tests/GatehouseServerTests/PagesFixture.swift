@@ -48,6 +48,8 @@ final class PagesFixture {
         var templatesPath: String?
         var encryption = true
         var perIP = RateLimitConfiguration(burst: 1000, perSecond: 1000)
+        /// Use the SQLite repositories of the store instead of the in-memory grant fakes.
+        var sqlite = false
     }
 
     let directory: String
@@ -100,9 +102,11 @@ final class PagesFixture {
             perAccount: RateLimiter(burst: 1000, perSecond: 1000, clock: clock), clock: clock, random: random)
         service = try PagesService(
             configuration: configuration,
-            repositories: PagesRepositories(
-                users: store.users, clients: store.clients, browserSessions: browserSessions, authorizationGrants: grants,
-                deviceGrants: deviceGrants, compatSSOLogins: ssoLogins),
+            repositories: options.sqlite
+                ? PagesRepositories(store: store)
+                : PagesRepositories(
+                    users: store.users, clients: store.clients, browserSessions: browserSessions, authorizationGrants: grants,
+                    deviceGrants: deviceGrants, compatSSOLogins: ssoLogins),
             passwords: passwords, accounts: accounts, clock: clock, random: random)
     }
 

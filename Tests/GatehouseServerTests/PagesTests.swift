@@ -1,6 +1,8 @@
 import Foundation
 import GatehouseAuth
 import GatehouseCore
+import GatehouseHomeserver
+import GatehouseIdentity
 import GatehouseStorage
 import NIOHTTP1
 import Testing
@@ -533,6 +535,40 @@ import Testing
             #expect(expired.status == 400 && expired.text.contains("This login session expired."))
             #expect(await fixture.post("/complete-compat-sso/\(login.id)", [("action", "consent")]).status == 400)
             #expect(fixture.ssoLogins.tokens.withLock { $0.isEmpty })
+        }
+    }
+
+    /// Through the SQLite store: the token the SSO page issues logs in with `m.login.token` once,
+    /// within 30 s; the whole flow as a classic client sees it.
+    @Test func legacySSOTokenLogsInThroughTheCompatLayer() async throws {
+        var options = PagesFixture.Options()
+        options.sqlite = true
+        try await withPages(options) { fixture in
+            try await fixture.register("alice")
+            let compat = CompatLoginService(
+                store: fixture.store, synapse: fixture.client, queue: JobQueue(repository: fixture.store.jobs), hasher: fixture.hasher,
+                serverName: PagesFixture.serverName, perIP: RateLimiter(burst: 100, perSecond: 100, clock: fixture.clock),
+                perAccount: RateLimiter(burst: 100, perSecond: 100, clock: fixture.clock), clock: fixture.clock)
+            let matrix = MatrixCompatResponder(service: compat, trustedProxies: [], ssoRedirect: fixture.service.ssoRedirect)
+            let flows = await fixture.send(.GET, "/_matrix/client/v3/login", responder: matrix)
+            #expect(flows.text == #"{"flows":[{"type":"m.login.password"},{"oauth_aware_preferred":true,"#
+                + #""org.matrix.msc3824.delegated_oidc_compatibility":true,"type":"m.login.sso"},{"type":"m.login.token"}]}"#)
+            let start = await fixture.send(.GET, "/_matrix/client/r0/login/sso/redirect?redirectUrl=http%3A%2F%2F127.0.0.1%3A8765%2F", responder: matrix)
+            let id = try #require(start.location?.split(separator: "/").last.map(String.init))
+            let toLogin = await fixture.get("/complete-compat-sso/\(id)")
+            _ = await fixture.get(try #require(toLogin.location))
+            #expect(await fixture.post(try #require(toLogin.location), [("username", "alice"), ("password", "correct horse")]).status == 303)
+            _ = await fixture.get("/complete-compat-sso/\(id)")
+            let done = await fixture.post("/complete-compat-sso/\(id)", [("action", "consent")])
+            let token = try #require(done.locationParameters()["loginToken"])
+            #expect(done.location == "http://127.0.0.1:8765/?loginToken=\(token)")
+            #expect(try await fixture.store.compatSSOLogins.find(id: id)?.fulfilledAt != nil)
+            fixture.clock.advance(by: 29)
+            let request = CompatLoginService.LoginRequest(
+                credentials: .loginToken(token), deviceId: nil, initialDeviceDisplayName: nil, wantsRefreshToken: false, clientAddress: "192.0.2.1")
+            let login = try await compat.login(request)
+            #expect(login.userId == "@alice:example.test")
+            await #expect(throws: CompatError.invalidLoginToken) { _ = try await compat.login(request) }
         }
     }
 

@@ -1,5 +1,7 @@
 import Foundation
+import GatehouseAuth
 import GatehouseCore
+import GatehouseIdentity
 import GatehouseStorage
 import GatehouseTesting
 import Logging
@@ -49,6 +51,22 @@ func withTestGateway<T>(
     let oauth2 = identityStore.map { OAuth2Service(configuration: bundle.configuration, store: $0, clock: clock, random: random) }
     var responders: [LocalServiceName: any LocalResponder] = [.health: HealthResponder()]
     if let oauth2 { responders[.oauth2] = oauth2.responder }
+    // With a store, the HTML pages too (password checks with bcrypt at its lowest cost; no registration).
+    var hasher: PasswordHasher?
+    if let identityStore {
+        let pagesHasher = try PasswordHasher(
+            configuration: PasswordsConfiguration(enabled: true, schemes: [PasswordSchemeConfiguration(version: 1, algorithm: .bcrypt, cost: 4)]),
+            threadPoolSize: 1, maxWaiting: 8)
+        hasher = pagesHasher
+        let passwords = PasswordAuthenticator(
+            store: identityStore, hasher: pagesHasher, serverName: bundle.configuration.matrix.homeserver,
+            perIP: RateLimiter(burst: 100, perSecond: 100, clock: clock), perAccount: RateLimiter(burst: 100, perSecond: 100, clock: clock),
+            clock: clock, random: random)
+        responders[.pages] = try PagesService(
+            configuration: bundle.configuration, repositories: PagesRepositories(store: identityStore), passwords: passwords, accounts: nil,
+            clock: clock, random: random
+        ).responder
+    }
     let runtime = GatewayRuntime(
         configuration: bundle.configuration, routes: bundle.routes, responders: responders, logger: logger, oauth2: oauth2)
 
@@ -64,10 +82,12 @@ func withTestGateway<T>(
         let result = try await body(port)
         await group.triggerGracefulShutdown()
         try await running.value
+        try? await hasher?.shutdown()
         return result
     } catch {
         await group.triggerGracefulShutdown()
         _ = try? await running.value
+        try? await hasher?.shutdown()
         throw error
     }
 }

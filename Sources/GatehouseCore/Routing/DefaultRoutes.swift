@@ -38,10 +38,11 @@ GET        ^/health$                                                  local heal
 *          ^/\.well-known/openid-configuration$                       local oauth2         max_body=0
 *          ^/\.well-known/webfinger$                                  local oauth2         max_body=0
 *          ^/oauth2/                                                  local oauth2         max_body=64KiB
-*          ^/authorize$                                               local oauth2         max_body=64KiB
 
-# Gatehouse's HTML pages (login, consent, registration, device link, account).
-*          ^/(login|logout|register|consent|account|device|link|recover|assets)(/|$)  local pages  max_body=64KiB
+# Gatehouse's HTML pages (login, consent, registration, device link, legacy SSO, account) and
+# /authorize, which answers with them.
+*          ^/authorize$                                               local pages          max_body=0
+*          ^/(login|logout|register|consent|account|device|link|complete-compat-sso|recover|assets)(/|$)  local pages  max_body=64KiB
 
 # Long-polls: held by Synapse up to the client's timeout, so allow well beyond the usual 30 s.
 GET        ^/_matrix/client/(r0|v3)/sync$                             proxy synapse        timeout=300s

@@ -26,7 +26,9 @@ public struct OAuth2Service: Sendable {
         responder = OAuth2Responder(
             discovery: DiscoveryEndpoint(
                 publicBase: configuration.http.publicBase,
-                capabilities: .thisBuild(signingAlgorithms: configuration.secrets?.algorithms ?? [])),
+                capabilities: .thisBuild(
+                    signingAlgorithms: configuration.secrets?.algorithms ?? [],
+                    passwordRegistration: configuration.account.passwordRegistrationEnabled)),
             webfinger: WebFingerEndpoint(issuer: configuration.http.publicBase),
             keys: KeysEndpoint(keys: keys),
             introspection: IntrospectionEndpoint(sharedSecret: configuration.matrix.secret, validator: validator),

@@ -14,12 +14,13 @@ struct ProviderCapabilities: Sendable {
     var signingAlgorithms: [SigningAlgorithm]
 
     /// The endpoints served today. Add an endpoint here when its handler lands.
-    static let servedEndpoints: Set<ProviderEndpoint> = [.jwks, .introspection, .registration]
+    static let servedEndpoints: Set<ProviderEndpoint> = [.jwks, .introspection, .registration, .authorization]
 
     /// What this build offers with the given signing algorithms.
-    /// - Parameter signingAlgorithms: the algorithms of `secrets.keys`.
-    static func thisBuild(signingAlgorithms: [SigningAlgorithm]) -> ProviderCapabilities {
-        // No registration page yet: `prompt=create` is not offered.
-        ProviderCapabilities(endpoints: servedEndpoints, passwordRegistration: false, signingAlgorithms: signingAlgorithms)
+    /// - Parameters:
+    ///   - signingAlgorithms: the algorithms of `secrets.keys`.
+    ///   - passwordRegistration: `account.password_registration_enabled` (the registration page).
+    static func thisBuild(signingAlgorithms: [SigningAlgorithm], passwordRegistration: Bool = false) -> ProviderCapabilities {
+        ProviderCapabilities(endpoints: servedEndpoints, passwordRegistration: passwordRegistration, signingAlgorithms: signingAlgorithms)
     }
 }

@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import GatehouseCore
 import GatehouseIdentity
 import GatehouseStorage
@@ -20,7 +25,12 @@ extension PagesResponder {
             response.extraHeaders.append(("Retry-After", String((retryAfter + 999) / 1000)))
             return response
         }
-        let found = try await context.storage("find device grant") { try await context.repositories.deviceGrants.findPending(userCode: code) }
+        var found = try await context.storage("find device grant") { try await context.repositories.deviceGrants.findPending(userCode: code) }
+        let asTyped = typed.uppercased().trimmingCharacters(in: .whitespaces)
+        if found == nil, asTyped != code {
+            // Codes stored with a separator (`ABCD-EFGH`) are also found as typed.
+            found = try await context.storage("find device grant") { try await context.repositories.deviceGrants.findPending(userCode: asTyped) }
+        }
         guard let grant = found, grant.expiresAt > context.clock.now() else {
             return linkForm(page, status: .badRequest, error: "This code is not valid or has expired. Check it on your device.", code: typed)
         }

@@ -24,6 +24,13 @@ public struct PagesRepositories: Sendable {
         self.deviceGrants = deviceGrants
         self.compatSSOLogins = compatSSOLogins
     }
+
+    /// The repositories of an identity store.
+    public init(store: any IdentityStore) {
+        self.init(
+            users: store.users, clients: store.clients, browserSessions: store.browserSessions, authorizationGrants: store.authorizationGrants,
+            deviceGrants: store.deviceGrants, compatSSOLogins: store.compatSSOLogins)
+    }
 }
 
 /// Builds the `pages` local service (login, consent, registration, device link, legacy SSO, and
