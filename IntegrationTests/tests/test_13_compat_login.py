@@ -164,8 +164,10 @@ def test_get_login_lists_flows(client):
     r = client.get("/_matrix/client/v3/login")
     assert r.http_version == client.expected_version
     assert r.status_code == 200, r.text
-    types = [f["type"] for f in r.json()["flows"]]
-    assert "m.login.password" in types and "m.login.token" in types, types
+    flows = r.json()["flows"]
+    assert [f["type"] for f in flows] == ["m.login.password", "m.login.sso", "m.login.token"], flows
+    assert flows[1] == {"type": "m.login.sso", "oauth_aware_preferred": True,
+                        "org.matrix.msc3824.delegated_oidc_compatibility": True}, flows
 
 
 def test_password_login_whoami_logout(client, gatehouse):
@@ -373,11 +375,14 @@ def test_logout_all(gatehouse, h1, version):
         assert_refused(whoami(gatehouse, t))
 
 
-def test_sso_redirect_is_answered_by_gatehouse(h1):
+def test_sso_redirect_is_answered_by_gatehouse(h1, gatehouse):
     r = h1.get("/_matrix/client/v3/login/sso/redirect", params={"redirectUrl": "https://example.org/"})
-    assert r.status_code == 404, r.text
-    assert r.json()["errcode"] == "M_UNRECOGNIZED"
-    assert r.json() != {"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"}, "Synapse's answer, not ours"
+    assert r.status_code == 303, r.text
+    assert r.headers["location"].startswith(gatehouse.base_url + "/complete-compat-sso/"), r.headers["location"]
+    # A redirectUrl with user info is refused with the pages' error page, never redirected.
+    r = h1.get("/_matrix/client/v3/login/sso/redirect", params={"redirectUrl": "https://user@example.org/"})
+    assert r.status_code == 400 and "location" not in r.headers, r.text
+    assert 'id="error-title"' in r.text
 
 
 @pytest.mark.parametrize("state_key", ["login", "logout", "refresh"])

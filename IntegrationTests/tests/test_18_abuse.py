@@ -881,7 +881,11 @@ def test_control_characters_h1(gatehouse, target, headers, host):
     r = raw_h1(gatehouse.port, request, timeout=15, close_wait=0)
     what = f"{request[:160]!r} -> {r.status}"
     assert 400 <= r.status < 500, f"{what} {r.raw[:300]!r}"
-    matrix_error(r.body, what)
+    if b"/login/sso/redirect" in target:
+        # Legacy SSO answers browsers: its refusals are the pages' HTML error page (as MAS's).
+        assert b'id="error-title"' in r.body, what
+    else:
+        matrix_error(r.body, what)
     assert_served(gatehouse, f"after {request[:80]!r}")
 
 
