@@ -333,7 +333,7 @@ import Testing
             #expect(posted.status == 200 && posted.location == nil)
             #expect(posted.text.contains(#"<form id="form-post" method="post" action="https://app.example.com/callback">"#))
             #expect(posted.text.contains(#"name="state" value="xyz""#) && posted.text.contains(#"name="iss" value="https://auth.example.test/""#))
-            #expect(posted.text.contains(#"<button id="submit" type="submit">"#), "works without JavaScript")
+            #expect(posted.text.contains(#"<button id="form-post-continue" type="submit">"#), "works without JavaScript")
             let csp = try #require(posted.headers.first(name: "Content-Security-Policy"))
             #expect(csp.contains("script-src 'self'") && csp.contains("form-action 'self' https://app.example.com"))
         }

@@ -42,7 +42,9 @@ enum PageAssets {
 
     /// Submits the form_post response form at once (the page works without it: the user presses
     /// Continue).
-    static let formPostScript = "document.getElementById(\"form-post\").submit();\n"
+    /// `HTMLFormElement.prototype.submit` is called directly because a control named or with the
+    /// id `submit` (as in an overridden template) would shadow `form.submit`.
+    static let formPostScript = "HTMLFormElement.prototype.submit.call(document.getElementById(\"form-post\"));\n"
 
     static func respond(to request: LocalRequest) -> LocalResponse {
         guard request.method == .GET || request.method == .HEAD else {

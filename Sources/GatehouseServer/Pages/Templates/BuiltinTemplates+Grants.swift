@@ -35,7 +35,7 @@ extension BuiltinTemplates {
         <form id="form-post" method="post" action="{{redirect_uri}}">
         {{#fields}}<input type="hidden" name="{{name}}" value="{{value}}">
         {{/fields}}
-        <button id="submit" type="submit">Continue</button>
+        <button id="form-post-continue" type="submit">Continue</button>
         </form>
         <script src="/assets/form-post.js"></script>
         {{/content}}
