@@ -521,6 +521,24 @@ import Testing
         }
     }
 
+    /// MSC3824: a client that asks for registration gets the registration page first (when offered).
+    @Test func legacySSOWithActionRegister() async throws {
+        var options = PagesFixture.Options()
+        options.registration = true
+        try await withPages(options) { fixture in
+            let responder = CompatSSOResponderForTests(endpoint: try #require(fixture.service.ssoRedirect))
+            let start = await fixture.send(
+                .GET, "/_matrix/client/v3/login/sso/redirect?redirectUrl=https%3A%2F%2Fclient.example%2F&org.matrix.msc3824.action=register",
+                responder: responder)
+            let login = try #require(fixture.ssoLogins.logins.withLock { Array($0.values) }.first)
+            let location = try #require(start.location)
+            #expect(location == PagesFixture.issuer + "complete-compat-sso/\(login.id)?org.matrix.msc3824.action=register")
+            let path = String(location.dropFirst(PagesFixture.issuer.count - 1))
+            #expect(await fixture.get(path).location == "/register?kind=continue_compat_sso_login&id=\(login.id)")
+            #expect(await fixture.get("/complete-compat-sso/\(login.id)").location == "/login?kind=continue_compat_sso_login&id=\(login.id)")
+        }
+    }
+
     @Test func legacySSOLoginsExpireAfter30Minutes() async throws {
         try await withPages { fixture in
             try await fixture.register("alice")

@@ -5,8 +5,9 @@ import NIOHTTP1
 
 /// `GET /_matrix/client/{version}/login/sso/redirect[/{idp}]?redirectUrl=…` (legacy SSO, MAS
 /// `compat/login_sso_redirect.rs`): validates `redirectUrl`, stores a ``CompatSSOLogin`` and sends
-/// the browser to `/complete-compat-sso/{id}`. Served by the `matrix-compat` service (its routes),
-/// answered with the pages' error page when the URL is refused.
+/// the browser to `/complete-compat-sso/{id}` (with `action=register` when the client asked for
+/// registration, MSC3824). Served by the `matrix-compat` service (its routes), answered with the
+/// pages' error page when the URL is refused.
 public struct CompatSSORedirectEndpoint: Sendable {
     let context: PagesContext
 
@@ -45,7 +46,15 @@ public struct CompatSSORedirectEndpoint: Sendable {
             context.logger.error("sso redirect: store failed", metadata: ["error": "\(error)"])
             return context.errorPage(.internalError).localResponse(setCookie: nil)
         }
-        return PageResponse.redirect(context.issuer + "complete-compat-sso/" + login.id).localResponse(setCookie: nil)
+        // MSC3824: `action=register` (or its unstable name) asks for the registration page first.
+        var action: [(String, String)] = []
+        for name in ["action", "org.matrix.msc3824.action"] {
+            if case .value(let value) = FormURLEncoded.single(name, in: query), value == "login" || value == "register" {
+                action.append((name, value))
+            }
+        }
+        return PageResponse.redirect(FormURLEncoded.appendingQuery(to: context.issuer + "complete-compat-sso/" + login.id, action))
+            .localResponse(setCookie: nil)
     }
 }
 
@@ -60,7 +69,8 @@ extension PagesResponder {
         let now = context.clock.now()
         guard now.timeIntervalSince(login.createdAt) <= PagesContext.ssoLoginLifetime else { throw .ssoLoginExpired }
         guard page.session != nil, let user = page.user else {
-            return .redirect(Continuation.url("/login", .compatSSOLogin(loginId)))
+            let wantsRegistration = page.query("action") == "register" || page.query("org.matrix.msc3824.action") == "register"
+            return .redirect(Continuation.url(wantsRegistration && context.registrationEnabled ? "/register" : "/login", .compatSSOLogin(loginId)))
         }
         let host = (try? URIReference.parse(login.redirectURL).get()).map { $0.host.isEmpty ? $0.scheme + ":" : $0.host } ?? login.redirectURL
         guard page.isPost else {

@@ -33,7 +33,14 @@ struct PagesResponder: LocalResponder {
             clientAddress: ClientAddress.resolve(
                 peer: request.peerAddress, forwardedFor: request.headers["x-forwarded-for"], trustedProxies: context.trustedProxies))
         if let sessionId = page.cookie.sessionId {
-            let found = try? await context.repositories.browserSessions.find(id: sessionId)
+            let found: (BrowserSession, User)?
+            do {
+                found = try await context.repositories.browserSessions.find(id: sessionId)
+            } catch {
+                // The visitor continues as signed out; the store's failure is the admin's to see.
+                context.logger.error("pages: store failed", metadata: ["operation": "find browser session", "error": "\(error)"])
+                found = nil
+            }
             if let (session, user) = found, session.finishedAt == nil, user.isActive {
                 page.session = session
                 page.user = user
