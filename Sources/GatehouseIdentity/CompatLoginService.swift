@@ -424,7 +424,7 @@ public struct CompatLoginService: Sendable {
         }
         guard failed else { return }
         do {
-            let remaining = try await store.compatSessions.activeSessions(userId: userId).map(\.deviceId)
+            let remaining = try await store.activeDeviceIds(userId: userId)
             try await queue.enqueue(.syncDevices(.init(localpart: localpart, devices: remaining)), clock: clock, random: random)
         } catch {
             logger.error("logout: could not queue the device clean-up", metadata: ["user": "\(localpart)", "error": "\(error)"])
@@ -466,12 +466,5 @@ public struct CompatLoginService: Sendable {
 
     private func seconds(_ duration: Duration) -> TimeInterval {
         Double(milliseconds(duration)) / 1000
-    }
-}
-
-extension Optional {
-    fileprivate func asyncMap<T>(_ transform: (Wrapped) async throws -> T?) async rethrows -> T? {
-        guard let value = self else { return nil }
-        return try await transform(value)
     }
 }
