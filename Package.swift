@@ -155,7 +155,10 @@ let package = Package(
         ),
         .testTarget(
             name: "GatehouseIdentityTests",
-            dependencies: ["GatehouseIdentity", "GatehouseSQLite", "GatehouseTesting", .product(name: "NIOPosix", package: "swift-nio")]
+            dependencies: [
+                "GatehouseIdentity", "GatehouseSQLite", "GatehouseTesting", .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .testTarget(
             name: "GatehouseSQLiteTests",

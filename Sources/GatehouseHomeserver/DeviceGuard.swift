@@ -43,14 +43,13 @@ public final class DeviceGuard: Sendable {
         }
     }
 
-    /// Whether an unfinished session of the user uses the device (a compat session today; OAuth 2.0
-    /// sessions must be added here when they exist).
+    /// Whether an unfinished session of the user, compat or OAuth 2.0, uses the device.
     /// - Parameters:
     ///   - localpart: the user.
     ///   - deviceId: the device.
     public func isInUse(localpart: String, deviceId: String) async throws -> Bool {
         guard let user = try await store.users.find(username: localpart) else { return false }
-        return try await store.compatSessions.activeSession(userId: user.id, deviceId: deviceId) != nil
+        return try await store.activeDeviceIds(userId: user.id).contains(deviceId)
     }
 
     private func acquire(_ key: String) async {

@@ -342,7 +342,7 @@ public struct AccountService: Sendable {
 
     private func activeDevices(userId: String) async throws(AccountError) -> [String] {
         do {
-            return try await store.compatSessions.activeSessions(userId: userId).map(\.deviceId)
+            return try await store.activeDeviceIds(userId: userId)
         } catch {
             throw .storage(error)
         }

@@ -397,7 +397,7 @@ public struct CompatLoginService: Sendable {
         }
         guard failed else { return }
         do {
-            let remaining = try await store.compatSessions.activeSessions(userId: userId).map(\.deviceId)
+            let remaining = try await store.activeDeviceIds(userId: userId)
             try await queue.enqueue(.syncDevices(.init(localpart: localpart, devices: remaining)), clock: clock, random: random)
         } catch {
             logger.error("logout: could not queue the device clean-up", metadata: ["user": "\(localpart)", "error": "\(error)"])

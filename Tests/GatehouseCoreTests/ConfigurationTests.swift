@@ -205,7 +205,9 @@ struct ConfigurationTests {
         ("log: {access: maybe}", "log.access: expected true or false"),
         ("server: {threads: 1000}", "server.threads: 1000 is out of range"),
         ("experimental: {compat_token_ttl: 5}", "experimental.compat_token_ttl: 5 is out of range"),
-        ("experimental: {access_token_ttl: 300}", "experimental.access_token_ttl: unknown key"),
+        ("experimental: {access_token_ttl: 90000}", "experimental.access_token_ttl: 90000 is out of range"),
+        ("experimental: {refresh_token_ttl: 300}", "experimental.refresh_token_ttl: unknown key"),
+        ("rate_limiting: {device_authorization: {burst: 0}}", "rate_limiting.device_authorization.burst: 0 is out of range"),
         ("proxy: {}", "proxy: unknown key"),
     ])
     func optionalSectionErrors(extra: String, message: String) throws {
@@ -395,7 +397,7 @@ struct ConfigurationTests {
             ("rate_limiting: {login: {per_user: {burst: 1}}}",
              "rate_limiting.login.per_user: unknown key. Known keys here: per_account, per_ip"),
             ("rate_limiting: {registration: {burst: 1, per_second: 1}}",
-             "rate_limiting.registration: unknown key. Known keys here: client_registration, login"),
+             "rate_limiting.registration: unknown key. Known keys here: client_registration, device_authorization, login"),
             ("rate_limiting: {login: [1]}", "rate_limiting.login: expected a mapping"),
         ]
         for (extra, message) in problems {

@@ -135,3 +135,20 @@ struct ClientRegistrationRateLimitConfigurationTests {
             .contains("rate_limiting.client_registration.per_second: must be more than 0") == true)
     }
 }
+
+/// `rate_limiting.device_authorization` and `experimental.access_token_ttl`.
+struct DeviceAuthorizationAndTokenLifetimeConfigurationTests {
+    @Test func defaultsAndConfiguredValues() throws {
+        let fixture = try ConfigFixture()
+        let defaults = try fixture.load(ConfigFixture.valid)
+        #expect(defaults.rateLimiting.deviceAuthorization == RateLimitConfiguration(burst: 10, perSecond: 1.0 / 60.0))
+        #expect(defaults.experimental.accessTokenTTL == .seconds(300))
+        let config = try fixture.load(
+            ConfigFixture.valid + "\nrate_limiting: {device_authorization: {burst: 3}}\nexperimental: {access_token_ttl: 900, compat_token_ttl: 120}\n")
+        #expect(config.rateLimiting.deviceAuthorization == RateLimitConfiguration(burst: 3, perSecond: 1.0 / 60.0))
+        #expect(config.experimental.accessTokenTTL == .seconds(900))
+        #expect(config.experimental.compatTokenTTL == .seconds(120))
+        #expect(fixture.errors(ConfigFixture.valid + "\nexperimental: {access_token_ttl: 59}\n").first?
+            .contains("experimental.access_token_ttl: 59 is out of range") == true)
+    }
+}

@@ -544,9 +544,12 @@ private final class SectionReader {
     func readExperimental(_ node: ConfigNode?) throws -> ExperimentalConfiguration {
         var experimental = ExperimentalConfiguration()
         guard let node else { return experimental }
-        let map = try node.mapping(allowed: ["compat_token_ttl"])
-        if let ttl = map["compat_token_ttl"] {
-            experimental.compatTokenTTL = .seconds(try ttl.int(range: 60...86_400))
+        let map = try node.mapping(allowed: ["compat_token_ttl", "access_token_ttl"])
+        if let ttl = map["compat_token_ttl"], let seconds = attempt({ try ttl.int(range: 60...86_400) }) {
+            experimental.compatTokenTTL = .seconds(seconds)
+        }
+        if let ttl = map["access_token_ttl"], let seconds = attempt({ try ttl.int(range: 60...86_400) }) {
+            experimental.accessTokenTTL = .seconds(seconds)
         }
         return experimental
     }
@@ -589,7 +592,7 @@ private final class SectionReader {
     func readRateLimiting(_ node: ConfigNode?) throws -> RateLimitingConfiguration {
         var config = RateLimitingConfiguration.default
         guard let node else { return config }
-        let map = try node.mapping(allowed: ["login", "client_registration"])
+        let map = try node.mapping(allowed: ["login", "client_registration", "device_authorization"])
         if let loginNode = map["login"] {
             let login = try loginNode.mapping(allowed: ["per_ip", "per_account"])
             if let limiter = login["per_ip"], let value = attempt({ try readRateLimit(limiter, defaults: config.login.perIP) }) {
@@ -601,6 +604,9 @@ private final class SectionReader {
         }
         if let limiter = map["client_registration"], let value = attempt({ try readRateLimit(limiter, defaults: config.clientRegistration) }) {
             config.clientRegistration = value
+        }
+        if let limiter = map["device_authorization"], let value = attempt({ try readRateLimit(limiter, defaults: config.deviceAuthorization) }) {
+            config.deviceAuthorization = value
         }
         return config
     }

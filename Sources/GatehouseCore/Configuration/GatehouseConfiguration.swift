@@ -241,6 +241,8 @@ public struct LogConfiguration: Sendable {
 public struct ExperimentalConfiguration: Sendable {
     /// `compat_token_ttl`: lifetime of compat access tokens issued with a refresh token (MAS default 300 s).
     public var compatTokenTTL: Duration = .seconds(300)
+    /// `access_token_ttl`: lifetime of OAuth 2.0 access tokens (`mat_`, MAS default 300 s).
+    public var accessTokenTTL: Duration = .seconds(300)
 
     public init() {}
 }

@@ -46,6 +46,13 @@ public enum FormURLEncoded {
         case duplicate
     }
 
+    /// One decoded name or value (`+` is a space, `%XX` a byte), e.g. a part of an HTTP Basic
+    /// credential (RFC 6749 §2.3.1); `nil` for a bad escape or invalid UTF-8.
+    /// - Parameter text: the encoded text.
+    public static func decodeComponent(_ text: some StringProtocol) -> String? {
+        Array(text.utf8).withUnsafeBytes { decode($0) }
+    }
+
     static func decode(_ bytes: UnsafeRawBufferPointer) -> String? {
         // Fast path: nothing to unescape.
         if !bytes.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) {

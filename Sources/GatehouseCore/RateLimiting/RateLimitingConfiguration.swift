@@ -8,9 +8,15 @@ public struct RateLimitingConfiguration: Sendable, Equatable {
     /// no such limit; registration is open and unauthenticated and every new client is a row in the
     /// store, so one address may not fill it.
     public var clientRegistration: RateLimitConfiguration
+    /// `rate_limiting.device_authorization`: RFC 8628 device authorizations (`POST /oauth2/device`)
+    /// per client address. Not in MAS: each request stores a pending grant with a user code, so one
+    /// address may neither fill the store nor use up the user-code space.
+    public var deviceAuthorization: RateLimitConfiguration
 
     /// 10 registrations per address at once, then 10 per hour (identical registrations count too).
     public static let defaultClientRegistration = RateLimitConfiguration(burst: 10, perSecond: 10.0 / 3600.0)
+    /// 10 device authorizations per address at once, then one per minute.
+    public static let defaultDeviceAuthorization = RateLimitConfiguration(burst: 10, perSecond: 1.0 / 60.0)
 
     /// MAS's defaults (see ``LoginRateLimitingConfiguration/default``) and ``defaultClientRegistration``.
     public static let `default` = RateLimitingConfiguration(login: .default)
@@ -18,9 +24,14 @@ public struct RateLimitingConfiguration: Sendable, Equatable {
     /// - Parameters:
     ///   - login: the limits applied to password checks.
     ///   - clientRegistration: the limit on dynamic client registrations per address.
-    public init(login: LoginRateLimitingConfiguration, clientRegistration: RateLimitConfiguration = defaultClientRegistration) {
+    ///   - deviceAuthorization: the limit on device authorizations per address.
+    public init(
+        login: LoginRateLimitingConfiguration, clientRegistration: RateLimitConfiguration = defaultClientRegistration,
+        deviceAuthorization: RateLimitConfiguration = defaultDeviceAuthorization
+    ) {
         self.login = login
         self.clientRegistration = clientRegistration
+        self.deviceAuthorization = deviceAuthorization
     }
 }
 

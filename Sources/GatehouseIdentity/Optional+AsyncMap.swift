@@ -1,0 +1,8 @@
+extension Optional {
+    /// `map` for an async transform that may itself find nothing.
+    /// - Parameter transform: the lookup.
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T?) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
+    }
+}
