@@ -444,7 +444,7 @@ import Testing
 
             let prefilled = await fixture.get("/link?code=bcdf-ghjk")
             #expect(prefilled.text.contains(#"<form id="link-form""#) && prefilled.text.contains(#"value="bcdf-ghjk""#))
-            let unknown = await fixture.post("/link", [("code", "ZZZZZZZZ")])
+            let unknown = await fixture.post("/link", [("code", "ZZZZ-ZZZZ")])
             #expect(unknown.status == 400 && unknown.text.contains(#"class="error""#))
             let found = await fixture.post("/link", [("code", " bcdf-ghjk ")])
             #expect(found.status == 303 && found.location == "/device/\(grant.id)")
@@ -467,7 +467,7 @@ import Testing
             try await fixture.register("alice")
             try await fixture.addClient(redirectURIs: ["https://app.example.com/callback"])
             let now = fixture.clock.now()
-            for (id, code) in [("01JDEVICEGRANT00000000000A", "AAAAAAAA"), ("01JDEVICEGRANT00000000000B", "BBBBBBBB")] {
+            for (id, code) in [("01JDEVICEGRANT00000000000A", "CCCCCCCC"), ("01JDEVICEGRANT00000000000B", "DDDDDDDD")] {
                 try await fixture.deviceGrants.create(DeviceCodeGrant(
                     id: id, clientId: "01JCLIENT0000000000000000A", scope: "openid", deviceCodeHash: id, userCode: code, createdAt: now,
                     expiresAt: now.addingTimeInterval(600)))
@@ -478,7 +478,7 @@ import Testing
             #expect(fixture.deviceGrants.grants.withLock { $0["01JDEVICEGRANT00000000000B"]?.status } == .rejected)
             #expect(await fixture.get("/device/01JDEVICEGRANT00000000000B").text.contains("Access denied"))
             fixture.clock.advance(by: 601)
-            #expect(await fixture.post("/link", [("code", "AAAAAAAA")]).status == 400)
+            #expect(await fixture.post("/link", [("code", "CCCCCCCC")]).status == 400)
             #expect(await fixture.get("/device/01JDEVICEGRANT00000000000A").status == 400)
         }
     }

@@ -11,35 +11,30 @@ import NIOHTTP1
 /// The user's side of the device authorization grant (RFC 8628 §3.3): `GET|POST /link` takes the
 /// user code, `GET|POST /device/{grant}` asks for consent and records the decision.
 extension PagesResponder {
-    /// `GET|POST /link[?code=…]`: the code is matched case-insensitively (spaces and dashes the
-    /// user may type around it are ignored); guesses are rate-limited per client address.
+    /// `GET|POST /link[?code=…]`: the code is matched however it is typed (``UserCode/normalized(_:)``);
+    /// guesses are rate-limited per client address.
     func link(_ page: inout PageRequest) async throws(PageError) -> PageResponse {
         guard page.isPost else {
             return linkForm(page, status: .ok, error: nil, code: page.query("code") ?? "")
         }
         let typed = page.field("code") ?? ""
-        let code = Self.normalizedUserCode(typed)
-        guard !code.isEmpty else { return linkForm(page, status: .badRequest, error: "Enter the code shown on your device.", code: typed) }
+        guard !typed.trimmingCharacters(in: .whitespaces).isEmpty else {
+            return linkForm(page, status: .badRequest, error: "Enter the code shown on your device.", code: typed)
+        }
         if let retryAfter = context.userCodeLimiter.check(page.clientAddress ?? "(no client address)").retryAfterMilliseconds {
             var response = linkForm(page, status: .tooManyRequests, error: "Too many attempts. Wait a moment and try again.", code: typed)
             response.extraHeaders.append(("Retry-After", String((retryAfter + 999) / 1000)))
             return response
         }
-        var found = try await context.storage("find device grant") { try await context.repositories.deviceGrants.findPending(userCode: code) }
-        let asTyped = typed.uppercased().trimmingCharacters(in: .whitespaces)
-        if found == nil, asTyped != code {
-            // Codes stored with a separator (`ABCD-EFGH`) are also found as typed.
-            found = try await context.storage("find device grant") { try await context.repositories.deviceGrants.findPending(userCode: asTyped) }
+        // However it is typed (case, dash, spaces); text that cannot be a code is not looked up.
+        var found: DeviceCodeGrant?
+        if let code = UserCode.normalized(typed) {
+            found = try await context.storage("find device grant") { try await context.repositories.deviceGrants.findPending(userCode: code) }
         }
         guard let grant = found, grant.expiresAt > context.clock.now() else {
             return linkForm(page, status: .badRequest, error: "This code is not valid or has expired. Check it on your device.", code: typed)
         }
         return .redirect("/device/\(grant.id)")
-    }
-
-    /// Upper-case, without spaces or dashes: the form users type codes in varies.
-    static func normalizedUserCode(_ text: String) -> String {
-        String(text.uppercased().filter { !$0.isWhitespace && $0 != "-" })
     }
 
     func linkForm(_ page: PageRequest, status: HTTPResponseStatus, error: String?, code: String) -> PageResponse {
