@@ -1,8 +1,10 @@
+import CryptoExtras
 import Foundation
 import GatehouseAuth
 import GatehouseCore
 import GatehouseHomeserver
 import GatehouseIdentity
+import GatehouseSQLite
 import GatehouseStorage
 import NIOHTTP1
 import Testing
@@ -587,6 +589,61 @@ import Testing
             let login = try await compat.login(request)
             #expect(login.userId == "@alice:example.test")
             await #expect(throws: CompatError.invalidLoginToken) { _ = try await compat.login(request) }
+        }
+    }
+
+    /// A user locked or deactivated while signed in is signed out on the next page, and cannot sign in again.
+    @Test func lockedAndDeactivatedUsersAreSignedOut() async throws {
+        try await withPages { fixture in
+            let alice = try await fixture.register("alice")
+            let bob = try await fixture.register("bob")
+            try await fixture.signIn()
+            try await fixture.store.users.setLocked(userId: alice.id, at: fixture.clock.now())
+            #expect(await fixture.get("/account/").location == "/login")
+            _ = await fixture.get("/login")
+            let locked = await fixture.post("/login", [("username", "alice"), ("password", "correct horse")])
+            #expect(locked.status == 401 && locked.text.contains("This account is locked."))
+            try await fixture.signIn("bob")
+            try await fixture.store.users.setDeactivated(userId: bob.id, at: fixture.clock.now())
+            #expect(await fixture.get("/account/").location == "/login")
+            _ = await fixture.get("/login")
+            let deactivated = await fixture.post("/login", [("username", "bob"), ("password", "correct horse")])
+            #expect(deactivated.status == 401 && deactivated.text.contains("Invalid username or password."), "as a wrong password")
+        }
+    }
+
+    /// Through the default route table and a running server: the pages answer with their headers,
+    /// and a form without the cookie's CSRF token is refused.
+    @Test func pagesThroughTheDefaultRoutes() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-pages-gw-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SQLiteStore.open(path: "\(directory)/gatehouse.db")
+        defer { try? store.close() }
+        let pem = try _RSA.Signing.PrivateKey(keySize: .bits2048).pemRepresentation.split(separator: "\n").map { "          " + $0 }
+        let secrets = """
+            secrets:
+              encryption: "\(String(repeating: "ab", count: 32))"
+              keys:
+                - kid: rsa-1
+                  key: |
+            \(pem.joined(separator: "\n"))
+            """
+        try await withTestGateway(routes: DefaultRoutes.text, upstreams: ["synapse": 1], extraYAML: secrets, identityStore: store) { port in
+            let login = try await request(port: port, "GET /login HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            #expect(login.status == 200 && login.body.contains(#"<form id="login-form""#))
+            let headers = Dictionary(login.headers.map { ($0.0.lowercased(), $0.1) }, uniquingKeysWith: { first, _ in first })
+            #expect(headers["content-security-policy"]?.contains("frame-ancestors 'none'") == true)
+            #expect(headers["referrer-policy"] == "no-referrer" && headers["x-frame-options"] == "DENY" && headers["cache-control"] == "no-store")
+            #expect(headers["set-cookie"]?.hasPrefix("__Host-gatehouse-session=") == true)
+            let forged = try await request(port: port, """
+                POST /login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 28\r\n\r\nusername=alice&password=pass
+                """)
+            #expect(forged.status == 403 && forged.body.contains(#"id="error-title""#))
+            let css = try await request(port: port, "GET /assets/gatehouse.css HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            #expect(css.status == 200)
+            let sso = try await request(port: port, "GET /complete-compat-sso/01JNOSUCHLOGIN HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            #expect(sso.status == 404 && sso.body.contains(#"id="error-title""#))
         }
     }
 
