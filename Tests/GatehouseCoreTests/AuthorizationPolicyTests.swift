@@ -54,6 +54,7 @@ struct AuthorizationPolicyTests {
             "urn:matrix:client:api:* urn:matrix:client:device:ABCDEFGHIJ urn:matrix:client:device:ABCDEFGHIK",
             "urn:matrix:client:api:* urn:matrix:client:device:ABCDEFGHI", "urn:matrix:client:api:* urn:matrix:client:device:ABCDEFGHI\"J",
             "urn:matrix:client:device:ABCDEFGHIJ", "urn:synapse:admin:*", "openid email", "urn:matrix:client:api:guest",
+            "urn:matrix:client:api:* urn:matrix:client:device:" + String(repeating: "A", count: 256),
         ] {
             #expect(throws: AuthorizationScope.Problem.self, "\(refused)") { try AuthorizationScope.resolve(refused, random: random).get() }
         }

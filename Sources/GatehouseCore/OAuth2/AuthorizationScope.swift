@@ -3,7 +3,7 @@
 /// - known tokens only: `openid`, the Matrix C-S API scope, one device scope, `urn:synapse:admin:*`;
 /// - stable (`urn:matrix:client:…`) and unstable MSC2967 (`urn:matrix:org.matrix.msc2967.client:…`)
 ///   spellings are never mixed in one request;
-/// - at most one device scope, whose id matches `[A-Za-z0-9._~!$&'()*+,;=:@/-]{10,}`, and only with
+/// - at most one device scope, whose id matches `[A-Za-z0-9._~!$&'()*+,;=:@/-]{10,255}`, and only with
 ///   the API scope; when the API scope comes without one, a device scope with a fresh id (ten
 ///   upper-case letters and digits) is added in the same spelling;
 /// - `urn:synapse:admin:*` only with the API scope (whether the user may have it is decided at
@@ -67,8 +67,9 @@ public struct AuthorizationScope: Sendable, Equatable {
                 guard result.deviceId == nil else {
                     return .failure(Problem(description: "The request names more than one device scope"))
                 }
-                guard device.utf8.count >= 10, device.utf8.allSatisfy(deviceIdCharacters.contains) else {
-                    return .failure(Problem(description: "The device ID must be at least 10 characters of A-Z a-z 0-9 ._~!$&'()*+,;=:@/-"))
+                // MAS's pattern, and at most 255 bytes as Synapse stores device ids (``DeviceId``).
+                guard (10...255).contains(device.utf8.count), device.utf8.allSatisfy(deviceIdCharacters.contains) else {
+                    return .failure(Problem(description: "The device ID must be 10 to 255 characters of A-Z a-z 0-9 ._~!$&'()*+,;=:@/-"))
                 }
                 result.deviceId = device
             }
