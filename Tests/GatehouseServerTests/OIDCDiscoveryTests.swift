@@ -20,22 +20,33 @@ struct OIDCDiscoveryTests {
         try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
     }
 
-    /// What this build advertises: registration, but no authorize/token/revocation/userinfo/device endpoint yet.
+    /// What this build advertises: registration and the token endpoints, no authorize endpoint yet.
     @Test func thisBuildsDocument() throws {
         let discovery = DiscoveryEndpoint(publicBase: Self.base, capabilities: .thisBuild(signingAlgorithms: [.rs256, .es256]))
         let response = discovery.respond(to: try Self.get("/.well-known/openid-configuration"))
         #expect(response.status == .ok)
         #expect(response.headers["Content-Type"] == ["application/json"])
         #expect(String(buffer: response.body) == """
-            {"issuer":"https://matrix.example.org/","jwks_uri":"https://matrix.example.org/oauth2/keys.json",\
+            {"issuer":"https://matrix.example.org/","token_endpoint":"https://matrix.example.org/oauth2/token",\
+            "jwks_uri":"https://matrix.example.org/oauth2/keys.json",\
             "registration_endpoint":"https://matrix.example.org/oauth2/registration",\
             "scopes_supported":["openid","urn:matrix:client:api:*","urn:synapse:admin:*"],"response_types_supported":["code"],\
-            "introspection_endpoint":"https://matrix.example.org/oauth2/introspect","subject_types_supported":["public"],\
-            "id_token_signing_alg_values_supported":["ES256","RS256"],"claim_types_supported":["normal"],\
+            "grant_types_supported":["authorization_code","refresh_token","client_credentials","urn:ietf:params:oauth:grant-type:device_code"],\
+            "token_endpoint_auth_methods_supported":["client_secret_basic","client_secret_post","none"],\
+            "revocation_endpoint":"https://matrix.example.org/oauth2/revoke",\
+            "revocation_endpoint_auth_methods_supported":["client_secret_basic","client_secret_post","none"],\
+            "introspection_endpoint":"https://matrix.example.org/oauth2/introspect",\
+            "userinfo_endpoint":"https://matrix.example.org/oauth2/userinfo","subject_types_supported":["public"],\
+            "id_token_signing_alg_values_supported":["ES256","RS256"],"userinfo_signing_alg_values_supported":["ES256","RS256"],\
+            "claim_types_supported":["normal"],\
             "claims_supported":["iss","sub","aud","iat","exp","nonce","auth_time","at_hash","c_hash"],\
             "claims_parameter_supported":false,"request_parameter_supported":false,"request_uri_parameter_supported":false,\
+            "device_authorization_endpoint":"https://matrix.example.org/oauth2/device",\
             "account_management_uri":"https://matrix.example.org/account/"}
             """)
+        // Without a Synapse client to create devices with, the token endpoints are not offered.
+        let bare = try Self.json(DiscoveryEndpoint.render(publicBase: Self.base, capabilities: .thisBuild(signingAlgorithms: [], issuesTokens: false)))
+        #expect(bare["token_endpoint"] == nil && bare["device_authorization_endpoint"] == nil && bare["registration_endpoint"] != nil)
     }
 
     /// The document once every endpoint has landed (each is one line in ``ProviderCapabilities``).

@@ -14,12 +14,20 @@ struct ProviderCapabilities: Sendable {
     var signingAlgorithms: [SigningAlgorithm]
 
     /// The endpoints served today. Add an endpoint here when its handler lands.
-    static let servedEndpoints: Set<ProviderEndpoint> = [.jwks, .introspection, .registration]
+    static let servedEndpoints: Set<ProviderEndpoint> = Set<ProviderEndpoint>([.jwks, .introspection, .registration]).union(tokenEndpoints)
+
+    /// The endpoints that issue, revoke or read tokens; served only with a Synapse client to create
+    /// devices with (``OAuth2Service/TokenIssuing``).
+    static let tokenEndpoints: Set<ProviderEndpoint> = [.token, .revocation, .userinfo, .deviceAuthorization]
 
     /// What this build offers with the given signing algorithms.
-    /// - Parameter signingAlgorithms: the algorithms of `secrets.keys`.
-    static func thisBuild(signingAlgorithms: [SigningAlgorithm]) -> ProviderCapabilities {
+    /// - Parameters:
+    ///   - signingAlgorithms: the algorithms of `secrets.keys`.
+    ///   - issuesTokens: whether the token endpoints are served.
+    static func thisBuild(signingAlgorithms: [SigningAlgorithm], issuesTokens: Bool = true) -> ProviderCapabilities {
         // No registration page yet: `prompt=create` is not offered.
-        ProviderCapabilities(endpoints: servedEndpoints, passwordRegistration: false, signingAlgorithms: signingAlgorithms)
+        ProviderCapabilities(
+            endpoints: issuesTokens ? servedEndpoints : servedEndpoints.subtracting(tokenEndpoints), passwordRegistration: false,
+            signingAlgorithms: signingAlgorithms)
     }
 }
