@@ -54,16 +54,22 @@ def test_document_advertises_only_what_is_served(gatehouse, discovery):
     assert doc["id_token_signing_alg_values_supported"] == ["ES256", "RS256"]
     assert doc["claims_supported"] == ["iss", "sub", "aud", "iat", "exp", "nonce", "auth_time", "at_hash", "c_hash"]
     assert doc["registration_endpoint"] == issuer + "oauth2/registration"
+    assert doc["token_endpoint"] == issuer + "oauth2/token"
+    assert doc["grant_types_supported"] == [
+        "authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:device_code"]
+    assert doc["token_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post", "none"]
     # Not built yet: never advertised, so no client starts a flow that cannot finish.
-    for missing in ["authorization_endpoint", "token_endpoint", "revocation_endpoint",
-                    "userinfo_endpoint", "device_authorization_endpoint", "grant_types_supported",
-                    "prompt_values_supported", "code_challenge_methods_supported"]:
+    for missing in ["authorization_endpoint", "prompt_values_supported", "code_challenge_methods_supported"]:
         assert missing not in doc, missing
     urls = {k: v for k, v in doc.items() if k.endswith("_endpoint") or k == "jwks_uri"}
-    assert set(urls) == {"jwks_uri", "introspection_endpoint", "registration_endpoint"}
+    assert set(urls) == {"jwks_uri", "introspection_endpoint", "registration_endpoint", "token_endpoint", "revocation_endpoint",
+                         "userinfo_endpoint", "device_authorization_endpoint"}
     # Answered by Gatehouse: introspection wants Synapse's secret (401), registration a JSON body
-    # (400 with an RFC 7591 error), the JWKS is public.
-    expected = {"jwks_uri": ("GET", 200), "introspection_endpoint": ("POST", 401), "registration_endpoint": ("POST", 400)}
+    # (400 with an RFC 7591 error), the token-side endpoints a form with client credentials (400),
+    # userinfo a bearer token (401); the JWKS is public.
+    expected = {"jwks_uri": ("GET", 200), "introspection_endpoint": ("POST", 401), "registration_endpoint": ("POST", 400),
+                "token_endpoint": ("POST", 400), "revocation_endpoint": ("POST", 400), "userinfo_endpoint": ("GET", 401),
+                "device_authorization_endpoint": ("POST", 400)}
     with http_client(gatehouse.base_url, http2=False) as c:
         for key, url in urls.items():
             assert url.startswith(issuer), (key, url)

@@ -58,7 +58,19 @@ struct ServeCommand: AsyncParsableCommand {
         let devices = DeviceGuard(store: store)
         let jobs = JobRunner(
             repository: store.jobs, client: synapse, clock: clock, devices: devices, logger: Logger(label: "gatehouse.jobs"))
-        let oauth2 = OAuth2Service(configuration: configuration, store: store, clock: clock)
+        var signer: IDTokenSigner?
+        do {
+            if let secrets = configuration.secrets, !secrets.keys.isEmpty {
+                signer = try await IDTokenSigner(issuer: configuration.http.publicBase, secrets: secrets, clock: clock)
+            }
+        } catch {
+            printError("secrets.keys: cannot sign id_tokens: \(error)")
+            throw ExitCode(1)
+        }
+        let oauth2 = OAuth2Service(
+            configuration: configuration, store: store,
+            tokenIssuing: .init(synapse: synapse, queue: JobQueue(repository: store.jobs, runner: jobs), devices: devices, signer: signer),
+            clock: clock)
         let hasher: PasswordHasher
         do {
             // Hashing threads: one per core, at least two, bounded so a login storm cannot take the proxy's CPU.

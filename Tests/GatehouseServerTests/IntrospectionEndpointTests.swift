@@ -181,19 +181,19 @@ struct EdgeTokenCheckTests {
         let check = EdgeTokenCheck(validator: fixture.endpoint.validator)
         let (token, _) = try await fixture.issue()
         let bearer: HTTPHeaders = ["Authorization": "Bearer \(token)"]
-        guard case .lookup(let hash) = check.decide(method: .GET, headers: bearer, query: nil) else {
+        guard case .lookup(let hash, _) = check.decide(method: .GET, headers: bearer, query: nil) else {
             Issue.record("an unknown token must be looked up")
             return
         }
-        #expect(await check.resolve(hash: hash))
+        #expect(await check.resolve(hash: hash, kind: .compatAccessToken))
         #expect(check.decide(method: .GET, headers: bearer, query: nil) == .forward, "now cached")
         #expect(check.decide(method: .GET, headers: [:], query: "access_token=\(token)&x=1") == .forward)
 
         let session = try #require(try await fixture.store.compatSessions.activeSessions(userId: fixture.user.id).first)
         try await fixture.store.compatSessions.finish(sessionId: session.id, at: fixture.clock.now())
         // The revocation moved the store's counter, so memory is dropped and the store says no.
-        #expect(check.decide(method: .GET, headers: bearer, query: nil) == .lookup(hash: hash))
-        #expect(await check.resolve(hash: hash) == false)
+        #expect(check.decide(method: .GET, headers: bearer, query: nil) == .lookup(hash: hash, kind: .compatAccessToken))
+        #expect(await check.resolve(hash: hash, kind: .compatAccessToken) == false)
         #expect(check.decide(method: .GET, headers: bearer, query: nil) == .refuse, "and from then on memory refuses it")
 
         // Not Gatehouse's to judge: appservice tokens, other formats, no token, federation signatures.
@@ -215,11 +215,11 @@ struct EdgeTokenCheckTests {
         let session = try #require(sessions.first(where: { $0.deviceId == "DEAD" }))
         try await fixture.store.compatSessions.finish(sessionId: session.id, at: fixture.clock.now())
         for token in [dead, live] {
-            guard case .lookup(let hash) = check.decide(method: .GET, headers: ["Authorization": "Bearer \(token)"], query: nil) else {
+            guard case .lookup(let hash, _) = check.decide(method: .GET, headers: ["Authorization": "Bearer \(token)"], query: nil) else {
                 Issue.record("first sight of a token is a lookup")
                 return
             }
-            #expect(await check.resolve(hash: hash) == (token == live))
+            #expect(await check.resolve(hash: hash, kind: .compatAccessToken) == (token == live))
         }
         let missing = { (message: String) in EdgeTokenCheck.Decision.ambiguous(MatrixError(status: 401, code: .missingToken, message: message)) }
 

@@ -20,7 +20,7 @@ struct OIDCDiscoveryTests {
         try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
     }
 
-    /// What this build advertises: registration and /authorize, but no token/revocation/userinfo/device endpoint yet.
+    /// What this build advertises: every endpoint; `prompt=create` only with registration (below).
     @Test func thisBuildsDocument() throws {
         let discovery = DiscoveryEndpoint(publicBase: Self.base, capabilities: .thisBuild(signingAlgorithms: [.rs256, .es256]))
         let response = discovery.respond(to: try Self.get("/.well-known/openid-configuration"))
@@ -28,17 +28,26 @@ struct OIDCDiscoveryTests {
         #expect(response.headers["Content-Type"] == ["application/json"])
         #expect(String(buffer: response.body) == """
             {"issuer":"https://matrix.example.org/","authorization_endpoint":"https://matrix.example.org/authorize",\
-            "jwks_uri":"https://matrix.example.org/oauth2/keys.json",\
+            "token_endpoint":"https://matrix.example.org/oauth2/token","jwks_uri":"https://matrix.example.org/oauth2/keys.json",\
             "registration_endpoint":"https://matrix.example.org/oauth2/registration",\
             "scopes_supported":["openid","urn:matrix:client:api:*","urn:synapse:admin:*"],"response_types_supported":["code"],\
             "response_modes_supported":["form_post","query","fragment"],\
+            "grant_types_supported":["authorization_code","refresh_token","client_credentials","urn:ietf:params:oauth:grant-type:device_code"],\
+            "token_endpoint_auth_methods_supported":["client_secret_basic","client_secret_post","none"],\
+            "revocation_endpoint":"https://matrix.example.org/oauth2/revoke",\
+            "revocation_endpoint_auth_methods_supported":["client_secret_basic","client_secret_post","none"],\
             "introspection_endpoint":"https://matrix.example.org/oauth2/introspect","code_challenge_methods_supported":["S256"],\
-            "subject_types_supported":["public"],\
-            "id_token_signing_alg_values_supported":["ES256","RS256"],"display_values_supported":["page"],"claim_types_supported":["normal"],\
+            "userinfo_endpoint":"https://matrix.example.org/oauth2/userinfo","subject_types_supported":["public"],\
+            "id_token_signing_alg_values_supported":["ES256","RS256"],"userinfo_signing_alg_values_supported":["ES256","RS256"],\
+            "display_values_supported":["page"],"claim_types_supported":["normal"],\
             "claims_supported":["iss","sub","aud","iat","exp","nonce","auth_time","at_hash","c_hash"],\
             "claims_parameter_supported":false,"request_parameter_supported":false,"request_uri_parameter_supported":false,\
-            "prompt_values_supported":["login"],"account_management_uri":"https://matrix.example.org/account/"}
+            "prompt_values_supported":["login"],"device_authorization_endpoint":"https://matrix.example.org/oauth2/device",\
+            "account_management_uri":"https://matrix.example.org/account/"}
             """)
+        // Without a Synapse client to create devices with, the token endpoints are not offered.
+        let bare = try Self.json(DiscoveryEndpoint.render(publicBase: Self.base, capabilities: .thisBuild(signingAlgorithms: [], issuesTokens: false)))
+        #expect(bare["token_endpoint"] == nil && bare["device_authorization_endpoint"] == nil && bare["registration_endpoint"] != nil)
     }
 
     /// `prompt=create` is offered exactly when `account.password_registration_enabled` is on.

@@ -14,7 +14,7 @@ import ServiceLifecycle
 /// Runs a real ``GatehouseServer`` in-process on an ephemeral plain-HTTP port, with a route table and
 /// upstreams given as text, for the duration of `body`. With `identityStore`, proxied requests get
 /// the edge token check against that store and `local oauth2` rules the `oauth2` service (with
-/// `clock` and `random`).
+/// `clock` and `random`; with `tokenIssuing`, the token endpoints too).
 func withTestGateway<T>(
     routes: String,
     upstreams: [String: Int],
@@ -22,6 +22,7 @@ func withTestGateway<T>(
     identityStore: (any IdentityStore)? = nil,
     clock: any WallClock = SystemClock(),
     random: any RandomSource = SystemRandom(),
+    tokenIssuing: OAuth2Service.TokenIssuing? = nil,
     _ body: (_ port: Int) async throws -> T
 ) async throws -> T {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-test-\(UUID().uuidString)").path
@@ -48,7 +49,9 @@ func withTestGateway<T>(
     let bundle = try ConfigurationBundle.load(path: "\(directory)/gatehouse.yaml")
     var logger = Logger(label: "test")
     logger.logLevel = .critical
-    let oauth2 = identityStore.map { OAuth2Service(configuration: bundle.configuration, store: $0, clock: clock, random: random) }
+    let oauth2 = identityStore.map {
+        OAuth2Service(configuration: bundle.configuration, store: $0, tokenIssuing: tokenIssuing, clock: clock, random: random)
+    }
     var responders: [LocalServiceName: any LocalResponder] = [.health: HealthResponder()]
     if let oauth2 { responders[.oauth2] = oauth2.responder }
     // With a store, the HTML pages too (password checks with bcrypt at its lowest cost; no registration).

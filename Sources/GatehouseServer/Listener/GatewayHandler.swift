@@ -633,12 +633,12 @@ final class GatewayHandler: ChannelDuplexHandler {
         case .ambiguous(let error):
             logError = "ambiguous_token"
             abortProxy(error)
-        case .lookup(let hash):
+        case .lookup(let hash, let kind):
             // Reads stay held meanwhile (no upstream yet), so at most one read's worth is buffered.
             let expected = generation
             let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
             let promise = context.eventLoop.makePromise(of: Bool.self)
-            promise.completeWithTask { await check.resolve(hash: hash) }
+            promise.completeWithTask { await check.resolve(hash: hash, kind: kind) }
             promise.futureResult.whenSuccess { forward in
                 let handler = bound.value
                 guard handler.generation == expected, case .proxy = handler.mode, handler.context?.channel.isActive == true else { return }

@@ -19,7 +19,7 @@ struct EdgeTokenCheck: Sendable {
         /// A Gatehouse token that is not active.
         case refuse
         /// Not in memory: ask the store (off the event loop), then decide.
-        case lookup(hash: String)
+        case lookup(hash: String, kind: TokenKind)
         /// Synapse could read more than one token, or one Gatehouse cannot read exactly as it would
         /// (see ``AccessToken``): answer this error (401 `M_MISSING_TOKEN`) instead of forwarding.
         case ambiguous(MatrixError)
@@ -41,18 +41,23 @@ struct EdgeTokenCheck: Sendable {
         case .ambiguous(let message): return .ambiguous(MatrixError(status: 401, code: .missingToken, message: message))
         case .token(let value): token = value
         }
-        guard case .success(.compatAccessToken) = TokenFormat.check(token) else { return .forward }
+        let kind: TokenKind
+        switch TokenFormat.check(token) {
+        case .success(.compatAccessToken): kind = .compatAccessToken
+        case .success(.accessToken): kind = .accessToken
+        default: return .forward
+        }
         let hash = TokenHasher.sha256Hex(token)
         switch validator.cached(hash: hash) {
         case .known(let entry): return validator.isActive(entry) ? .forward : .refuse
-        case .unknown: return .lookup(hash: hash)
+        case .unknown: return .lookup(hash: hash, kind: kind)
         }
     }
 
     /// Whether to forward after asking the store. A store failure forwards: Synapse will then ask
     /// introspection itself, which reports the failure rather than guessing.
-    func resolve(hash: String) async -> Bool {
-        guard let entry = try? await validator.lookup(hash: hash, kind: .compatAccessToken) else { return true }
+    func resolve(hash: String, kind: TokenKind) async -> Bool {
+        guard let entry = try? await validator.lookup(hash: hash, kind: kind) else { return true }
         return validator.isActive(entry)
     }
 }

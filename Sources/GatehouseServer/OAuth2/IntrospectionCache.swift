@@ -21,30 +21,42 @@ final class IntrospectionCache: Sendable {
     }
 
     struct ActiveToken: Sendable, Equatable {
+        /// What kind of session the token belongs to, with what the answer needs of it.
+        enum Family: Sendable, Equatable {
+            /// A compat session: one device, maybe Synapse admin.
+            case compat(deviceId: String, isSynapseAdmin: Bool)
+            /// An OAuth 2.0 session: its client and granted scope; `tokenId` is the `jti`.
+            case oauth2(clientId: String, scope: String, tokenId: String)
+        }
+
         var isRefreshToken: Bool
-        var userId: String
-        var username: String
+        /// `nil` for OAuth 2.0 `client_credentials` sessions, which act for no user.
+        var userId: String?
+        var username: String?
         var sessionId: String
-        var deviceId: String
-        var isSynapseAdmin: Bool
+        var family: Family
         var issuedAt: Date
         var expiresAt: Date?
         /// The introspection answer, prepared when the entry is made.
         private(set) var json: IntrospectionJSON?
 
         init(
-            isRefreshToken: Bool, userId: String, username: String, sessionId: String, deviceId: String, isSynapseAdmin: Bool,
-            issuedAt: Date, expiresAt: Date?
+            isRefreshToken: Bool, userId: String?, username: String?, sessionId: String, family: Family, issuedAt: Date, expiresAt: Date?
         ) {
             self.isRefreshToken = isRefreshToken
             self.userId = userId
             self.username = username
             self.sessionId = sessionId
-            self.deviceId = deviceId
-            self.isSynapseAdmin = isSynapseAdmin
+            self.family = family
             self.issuedAt = issuedAt
             self.expiresAt = expiresAt
             self.json = IntrospectionJSON(self)
+        }
+
+        /// Whether the token is an OAuth 2.0 (`mat_`/`mar_`) token.
+        var isOAuth2: Bool {
+            if case .oauth2 = family { return true }
+            return false
         }
     }
 

@@ -72,7 +72,7 @@ struct IntrospectionEndpoint: Sendable {
         case .failure(let error):
             return error.response
         case .success(let query):
-            guard let kind = compatKind(of: query) else { return Self.inactive }
+            guard let kind = tokenKind(of: query) else { return Self.inactive }
             guard case .known(let entry) = validator.cached(hash: TokenHasher.sha256Hex(query.token)) else { return nil }
             return render(entry, kind: kind, query: query)
         }
@@ -80,7 +80,7 @@ struct IntrospectionEndpoint: Sendable {
 
     func respond(to request: LocalRequest) async -> LocalResponse {
         if let response = immediateResponse(to: request) { return response }
-        guard case .success(let query) = parse(request), let kind = compatKind(of: query) else { return Self.inactive }
+        guard case .success(let query) = parse(request), let kind = tokenKind(of: query) else { return Self.inactive }
         do {
             let entry = try await validator.lookup(hash: TokenHasher.sha256Hex(query.token), kind: kind)
             return render(entry, kind: kind, query: query)
@@ -90,13 +90,15 @@ struct IntrospectionEndpoint: Sendable {
         }
     }
 
-    /// The compat token kind the request is about, or `nil` when the answer is simply "inactive"
-    /// (bad format or checksum, a kind not issued by this build, or a hint that contradicts it).
-    private func compatKind(of query: Query) -> TokenKind? {
+    /// The token kind the request is about, or `nil` when the answer is simply "inactive" (bad format
+    /// or checksum, a kind not issued by this build, or a hint that contradicts it).
+    private func tokenKind(of query: Query) -> TokenKind? {
         guard case .success(let kind) = TokenFormat.check(query.token) else { return nil }
         switch (kind, query.hint) {
         case (.compatAccessToken, nil), (.compatAccessToken, "access_token"),
-            (.compatRefreshToken, nil), (.compatRefreshToken, "refresh_token"):
+            (.compatRefreshToken, nil), (.compatRefreshToken, "refresh_token"),
+            (.accessToken, nil), (.accessToken, "access_token"),
+            (.refreshToken, nil), (.refreshToken, "refresh_token"):
             return kind
         default:
             return nil

@@ -14,13 +14,21 @@ struct ProviderCapabilities: Sendable {
     var signingAlgorithms: [SigningAlgorithm]
 
     /// The endpoints served today. Add an endpoint here when its handler lands.
-    static let servedEndpoints: Set<ProviderEndpoint> = [.jwks, .introspection, .registration, .authorization]
+    static let servedEndpoints: Set<ProviderEndpoint> = Set<ProviderEndpoint>([.jwks, .introspection, .registration, .authorization])
+        .union(tokenEndpoints)
+
+    /// The endpoints that issue, revoke or read tokens; served only with a Synapse client to create
+    /// devices with (``OAuth2Service/TokenIssuing``).
+    static let tokenEndpoints: Set<ProviderEndpoint> = [.token, .revocation, .userinfo, .deviceAuthorization]
 
     /// What this build offers with the given signing algorithms.
     /// - Parameters:
     ///   - signingAlgorithms: the algorithms of `secrets.keys`.
+    ///   - issuesTokens: whether the token endpoints are served.
     ///   - passwordRegistration: `account.password_registration_enabled` (the registration page).
-    static func thisBuild(signingAlgorithms: [SigningAlgorithm], passwordRegistration: Bool = false) -> ProviderCapabilities {
-        ProviderCapabilities(endpoints: servedEndpoints, passwordRegistration: passwordRegistration, signingAlgorithms: signingAlgorithms)
+    static func thisBuild(signingAlgorithms: [SigningAlgorithm], issuesTokens: Bool = true, passwordRegistration: Bool = false) -> ProviderCapabilities {
+        ProviderCapabilities(
+            endpoints: issuesTokens ? servedEndpoints : servedEndpoints.subtracting(tokenEndpoints), passwordRegistration: passwordRegistration,
+            signingAlgorithms: signingAlgorithms)
     }
 }

@@ -41,16 +41,25 @@ final class TokenValidator: Sendable {
         return cache.entry(forHash: hash).map(CachedAnswer.known) ?? .unknown
     }
 
-    /// Reads the store, caches the answer and records activity for active tokens.
+    /// Reads the store, caches the answer and records activity for active tokens. The first lookup
+    /// that finds an OAuth 2.0 access token active records its first use before answering: from then
+    /// on, presenting the refresh token that preceded it again is a replay, not a lost answer.
     func lookup(hash: String, kind: TokenKind) async throws -> IntrospectionCache.Entry {
         cache.observe(counter: try await store.changeCounter())
         let generation = cache.generation
-        let entry = try await read(hash: hash, kind: kind)
+        let (entry, firstUse) = try await read(hash: hash, kind: kind)
+        if let firstUse {
+            try await store.oauth2Sessions.markUsed(accessTokenId: firstUse, at: clock.now())
+        }
         cache.store(entry, forHash: hash, generation: generation)
         if case .active(let token) = entry {
             let store = self.store
             let now = clock.now()
-            Task { try? await store.compatSessions.touch(sessionId: token.sessionId, at: now) }
+            if token.isOAuth2 {
+                Task { try? await store.oauth2Sessions.touch(sessionId: token.sessionId, at: now) }
+            } else {
+                Task { try? await store.compatSessions.touch(sessionId: token.sessionId, at: now) }
+            }
         }
         return entry
     }
@@ -61,24 +70,48 @@ final class TokenValidator: Sendable {
         return token.expiresAt.map { $0 > clock.now() } ?? true
     }
 
-    private func read(hash: String, kind: TokenKind) async throws -> IntrospectionCache.Entry {
+    /// The entry, and the id of an OAuth 2.0 access token seen active for the first time.
+    private func read(hash: String, kind: TokenKind) async throws -> (IntrospectionCache.Entry, String?) {
         let now = clock.now()
-        if kind == .compatRefreshToken {
+        switch kind {
+        case .compatRefreshToken:
             guard let (token, session, user) = try await store.compatSessions.lookupRefreshToken(hash: hash),
                 token.consumedAt == nil, token.revokedAt == nil, session.finishedAt == nil, user.isActive
-            else { return .inactive }
-            return .active(.init(
-                isRefreshToken: true, userId: user.id, username: user.username, sessionId: session.id, deviceId: session.deviceId,
-                isSynapseAdmin: session.isSynapseAdmin, issuedAt: token.createdAt, expiresAt: nil))
+            else { return (.inactive, nil) }
+            return (.active(.init(
+                isRefreshToken: true, userId: user.id, username: user.username, sessionId: session.id,
+                family: .compat(deviceId: session.deviceId, isSynapseAdmin: session.isSynapseAdmin), issuedAt: token.createdAt,
+                expiresAt: nil)), nil)
+        case .compatAccessToken:
+            guard let found = try await store.compatSessions.lookupAccessToken(hash: hash),
+                found.token.revokedAt == nil, found.session.finishedAt == nil, found.user.isActive,
+                found.token.expiresAt.map({ $0 > now }) ?? true
+            else { return (.inactive, nil) }
+            return (.active(.init(
+                isRefreshToken: false, userId: found.user.id, username: found.user.username, sessionId: found.session.id,
+                family: .compat(deviceId: found.session.deviceId, isSynapseAdmin: found.session.isSynapseAdmin),
+                issuedAt: found.token.createdAt, expiresAt: found.token.expiresAt)), nil)
+        case .accessToken:
+            guard let found = try await store.oauth2Sessions.lookupAccessToken(hash: hash),
+                found.token.revokedAt == nil, found.token.expiresAt > now, found.session.finishedAt == nil,
+                found.user?.isActive ?? (found.session.userId == nil)
+            else { return (.inactive, nil) }
+            return (.active(.init(
+                isRefreshToken: false, userId: found.user?.id, username: found.user?.username, sessionId: found.session.id,
+                family: .oauth2(clientId: found.session.clientId, scope: found.session.scope, tokenId: found.token.id),
+                issuedAt: found.token.createdAt, expiresAt: found.token.expiresAt)), found.token.firstUsedAt == nil ? found.token.id : nil)
+        case .refreshToken:
+            guard let found = try await store.oauth2Sessions.lookupRefreshToken(hash: hash),
+                found.token.consumedAt == nil, found.token.revokedAt == nil, found.session.finishedAt == nil,
+                found.user?.isActive ?? (found.session.userId == nil)
+            else { return (.inactive, nil) }
+            return (.active(.init(
+                isRefreshToken: true, userId: found.user?.id, username: found.user?.username, sessionId: found.session.id,
+                family: .oauth2(clientId: found.session.clientId, scope: found.session.scope, tokenId: found.token.id),
+                issuedAt: found.token.createdAt, expiresAt: nil)), nil)
+        case .personalAccessToken:
+            return (.inactive, nil)
         }
-        guard let found = try await store.compatSessions.lookupAccessToken(hash: hash),
-            found.token.revokedAt == nil, found.session.finishedAt == nil, found.user.isActive,
-            found.token.expiresAt.map({ $0 > now }) ?? true
-        else { return .inactive }
-        return .active(.init(
-            isRefreshToken: false, userId: found.user.id, username: found.user.username, sessionId: found.session.id,
-            deviceId: found.session.deviceId, isSynapseAdmin: found.session.isSynapseAdmin, issuedAt: found.token.createdAt,
-            expiresAt: found.token.expiresAt))
     }
 
     private func currentRevision() -> Int? {
