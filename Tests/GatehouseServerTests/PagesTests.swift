@@ -55,6 +55,36 @@ import Testing
         }
     }
 
+    /// The anonymous login page is answered on the event loop (no task hop), with a fresh cookie whose
+    /// CSRF token is in the form; a signed-in visitor or a continuation takes the asynchronous path.
+    @Test func anonymousLoginPageIsServedOnTheEventLoop() async throws {
+        try await withPages { fixture in
+            func request(_ target: String, cookie: String?) -> LocalRequest {
+                var headers = HTTPHeaders()
+                if let cookie { headers.add(name: "Cookie", value: "\(SessionCookie.name)=\(cookie)") }
+                return LocalRequest(method: .GET, target: try! CanonicalPath.parse(target).get(), headers: headers, body: .init(), peerAddress: nil, isTLS: true)
+            }
+            let responder = fixture.service.responder
+            let first = try #require(responder.immediateResponse(to: request("/login", cookie: nil)))
+            let reply = Reply(first)
+            let set = try #require(reply.headers.first(name: "Set-Cookie"))
+            let value = String(set.dropFirst(SessionCookie.name.count + 1).prefix { $0 != ";" })
+            let contents = try #require(fixture.service.cookieForTests.open(value, now: fixture.clock.now()))
+            #expect(reply.status == 200 && reply.csrfField == SessionCookie.csrfToken(for: contents))
+            #expect(reply.headers.first(name: "Content-Security-Policy") != nil)
+            // The same cookie again: the same token, no new cookie.
+            let again = Reply(try #require(responder.immediateResponse(to: request("/login", cookie: value))))
+            #expect(again.csrfField == reply.csrfField && again.headers.first(name: "Set-Cookie") == nil)
+            #expect(again.text == (await responder.respond(to: request("/login", cookie: value))).body.getString(at: 0, length: again.text.utf8.count))
+
+            try await fixture.register("alice")
+            try await fixture.signIn()
+            #expect(responder.immediateResponse(to: request("/login", cookie: fixture.cookie)) == nil)
+            #expect(responder.immediateResponse(to: request("/login?kind=continue_device_grant&id=X", cookie: nil)) == nil)
+            #expect(responder.immediateResponse(to: request("/account/", cookie: nil)) == nil)
+        }
+    }
+
     @Test func loginAndLogout() async throws {
         try await withPages { fixture in
             let alice = try await fixture.register("alice")

@@ -10,8 +10,15 @@ public struct SystemRandom: RandomSource {
     public init() {}
 
     public func bytes(_ count: Int) -> [UInt8] {
+        // Eight bytes per draw: each draw is a system call, and pages, tokens and cookies ask often.
         var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        var result: [UInt8] = []
+        result.reserveCapacity(count + 7)
+        while result.count < count {
+            withUnsafeBytes(of: generator.next()) { result.append(contentsOf: $0) }
+        }
+        result.removeLast(result.count - count)
+        return result
     }
 }
 

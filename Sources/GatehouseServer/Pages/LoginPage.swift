@@ -117,18 +117,27 @@ extension PagesResponder {
     func loginForm(
         _ page: PageRequest, continuation: Continuation?, status: HTTPResponseStatus, error: String?, username: String
     ) async throws(PageError) -> PageResponse {
-        var values: [String: Any] = [
-            "action": Continuation.url("/login", continuation), "username": username,
-        ]
-        if let error { values["error"] = error }
-        if page.session != nil { values["reauth"] = true }
-        if context.registrationEnabled { values["register_link"] = Continuation.url("/register", continuation) }
+        var clientName: String?
         if case .authorizationGrant(let id) = continuation,
             let grant = try await context.storage("find grant", { try await context.repositories.authorizationGrants.find(id: id) }),
             let client = try await context.storage("find client", { try await context.repositories.clients.find(id: grant.clientId) })
         {
-            values["client_name"] = ClientPresentation(client).name
+            clientName = ClientPresentation(client).name
         }
+        let values = Self.loginValues(
+            context, continuation: continuation, error: error, username: username, reauth: page.session != nil, clientName: clientName)
         return .page(status, context.render("login", values, csrf: page.csrf))
+    }
+
+    /// The values of the login template.
+    static func loginValues(
+        _ context: PagesContext, continuation: Continuation?, error: String?, username: String, reauth: Bool, clientName: String?
+    ) -> [String: Any] {
+        var values: [String: Any] = ["action": Continuation.url("/login", continuation), "username": username]
+        if let error { values["error"] = error }
+        if reauth { values["reauth"] = true }
+        if context.registrationEnabled { values["register_link"] = Continuation.url("/register", continuation) }
+        if let clientName { values["client_name"] = clientName }
+        return values
     }
 }

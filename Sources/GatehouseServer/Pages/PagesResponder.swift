@@ -10,9 +10,39 @@ import NIOHTTP1
 /// checks the form's `csrf` field against the cookie before any handler runs.
 struct PagesResponder: LocalResponder {
     let context: PagesContext
+    /// The login page of an anonymous visitor, rendered once (only its CSRF token varies).
+    let anonymousLogin: PrerenderedPage
+
+    init(context: PagesContext) {
+        self.context = context
+        anonymousLogin = PrerenderedPage { csrf in
+            context.render("login", Self.loginValues(context, continuation: nil, error: nil, username: "", reauth: false, clientName: nil), csrf: csrf)
+        }
+    }
+
+    /// Assets, and the anonymous login page (the most viewed page) on the event loop: no session to
+    /// look up, so no task hop.
+    func immediateResponse(to request: LocalRequest) -> LocalResponse? {
+        let path = request.target.canonicalPath
+        if path.hasPrefix("/assets/") { return PageAssets.respond(to: request) }
+        guard path == "/login", request.method == .GET || request.method == .HEAD, request.target.query == nil else { return nil }
+        let now = context.clock.now()
+        var contents: SessionCookieContents
+        var changed = false
+        if let value = SessionCookie.value(in: request.headers["cookie"]), let opened = context.cookie.open(value, now: now) {
+            // A signed-in visitor's session must be looked up: the asynchronous path.
+            guard opened.sessionId == nil else { return nil }
+            contents = opened
+        } else {
+            contents = context.cookie.fresh(at: now)
+            changed = true
+        }
+        let html = anonymousLogin.render(csrf: SessionCookie.csrfToken(for: contents))
+        return PageResponse.page(.ok, html).localResponse(setCookie: changed ? context.cookie.setCookie(contents) : nil)
+    }
 
     func respond(to request: LocalRequest) async -> LocalResponse {
-        if request.target.canonicalPath.hasPrefix("/assets/") { return PageAssets.respond(to: request) }
+        if let response = immediateResponse(to: request) { return response }
         var page = await prepare(request)
         let response: PageResponse
         do {
