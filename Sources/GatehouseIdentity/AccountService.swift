@@ -133,19 +133,20 @@ public struct AccountService: Sendable {
         }
     }
 
-    /// Locks a user: Synapse marks the account locked and every session ends, devices included.
+    /// Locks a user: Synapse marks the account locked and every session ends (compat, OAuth 2.0 and
+    /// the browser sessions of the HTML pages), devices included.
     ///
     /// Stricter than MAS, which keeps sessions across a lock: Synapse caches each introspection
     /// answer for two minutes, so a locked user's tokens would keep working that long. Deleting the
     /// devices makes Synapse ask again on the very next request, and the answer is "inactive".
     /// - Returns: the sessions ended and what happened in Synapse.
-    public func lockUser(username: String) async throws(AccountError) -> ([CompatSession], SynapseOutcome) {
+    public func lockUser(username: String) async throws(AccountError) -> ([SessionSummary], SynapseOutcome) {
         let user = try await requireUser(username)
         let now = clock.now()
-        var finished: [CompatSession] = []
+        var finished: [SessionSummary] = []
         try await storing {
             try await store.users.setLocked(userId: user.id, at: now)
-            finished = try await store.compatSessions.finishAll(userId: user.id, at: now)
+            finished = try await finishAllSessions(of: user, at: now)
         }
         onRevocation()
         let locked = try await perform(.provisionUser(.init(localpart: user.username, locked: true)))
@@ -166,7 +167,7 @@ public struct AccountService: Sendable {
         let user = try await requireUser(username)
         let now = clock.now()
         try await storing {
-            _ = try await store.compatSessions.finishAll(userId: user.id, at: now)
+            _ = try await finishAllSessions(of: user, at: now)
             try await store.users.setDeactivated(userId: user.id, at: now)
         }
         onRevocation()
@@ -189,21 +190,39 @@ public struct AccountService: Sendable {
         }
     }
 
-    /// Ends every session of a user and removes their devices from Synapse.
-    /// - Returns: the sessions ended, and what happened in Synapse.
-    public func killSessions(username: String) async throws(AccountError) -> ([CompatSession], SynapseOutcome) {
+    /// Ends every session of a user (compat, OAuth 2.0 and browser sessions) and removes their
+    /// devices from Synapse.
+    /// - Returns: the sessions ended (browser sessions, which own no device, are not listed), and what
+    ///   happened in Synapse.
+    public func killSessions(username: String) async throws(AccountError) -> ([SessionSummary], SynapseOutcome) {
         let user = try await requireUser(username)
-        return try await endSessions(of: user) { now in try await store.compatSessions.finishAll(userId: user.id, at: now) }
+        return try await endSessions(of: user) { now in try await finishAllSessions(of: user, at: now) }
+    }
+
+    /// Finishes every unfinished session of the user: compat, OAuth 2.0, and the browser sessions (so
+    /// the HTML pages cannot start new grants with an old cookie).
+    private func finishAllSessions(of user: User, at now: Date) async throws -> [SessionSummary] {
+        let compat = try await store.compatSessions.finishAll(userId: user.id, at: now).map(SessionSummary.init)
+        let oauth2 = try await store.oauth2Sessions.finishAll(userId: user.id, at: now).map(SessionSummary.init)
+        try await store.browserSessions.finishAll(userId: user.id, at: now)
+        return Self.ordered(compat + oauth2)
+    }
+
+    /// Oldest first, as the store lists each kind.
+    private static func ordered(_ sessions: [SessionSummary]) -> [SessionSummary] {
+        sessions.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
     }
 
     // MARK: Sessions
 
-    /// Every session of a user, finished or not, oldest first.
+    /// Every session of a user, compat and OAuth 2.0, finished or not, oldest first.
     /// - Parameter username: the user, named as for every `manage` command.
     public func listSessions(username: String) async throws(AccountError) -> [SessionSummary] {
         let user = try await requireUser(username)
         do {
-            return try await store.compatSessions.sessions(userId: user.id).map(SessionSummary.init)
+            let compat = try await store.compatSessions.sessions(userId: user.id).map(SessionSummary.init)
+            let oauth2 = try await store.oauth2Sessions.sessions(userId: user.id).map(SessionSummary.init)
+            return Self.ordered(compat + oauth2)
         } catch {
             throw .storage(error)
         }
@@ -216,30 +235,47 @@ public struct AccountService: Sendable {
     /// - Returns: the session as it is now (finished), and what happened in Synapse.
     /// - Throws: ``AccountError`` for an unknown or already finished session.
     public func endSession(id sessionId: String) async throws(AccountError) -> (SessionSummary, SynapseOutcome) {
-        var session: CompatSession?
+        var compat: CompatSession?
+        var oauth2: OAuth2Session?
         var user: User?
         do {
-            session = try await store.compatSessions.find(sessionId: sessionId)
-            if let session { user = try await store.users.find(id: session.userId) }
+            compat = try await store.compatSessions.find(sessionId: sessionId)
+            if compat == nil { oauth2 = try await store.oauth2Sessions.find(sessionId: sessionId) }
+            if let userId = compat?.userId ?? oauth2?.userId { user = try await store.users.find(id: userId) }
         } catch {
             throw .storage(error)
         }
-        guard let session, let user else { throw .sessionNotFound(sessionId) }
-        if let finishedAt = session.finishedAt { throw .sessionFinished(sessionId, at: finishedAt) }
-        let (ended, outcome) = try await endSessions(of: user) { now in
-            try await store.compatSessions.finish(sessionId: session.id, at: now)
-            return try await store.compatSessions.find(sessionId: session.id).map { [$0] } ?? []
+        guard let summary = compat.map(SessionSummary.init) ?? oauth2.map(SessionSummary.init) else { throw .sessionNotFound(sessionId) }
+        if let finishedAt = summary.finishedAt { throw .sessionFinished(sessionId, at: finishedAt) }
+        let finish = { (now: Date) async throws -> [SessionSummary] in
+            if compat != nil {
+                try await store.compatSessions.finish(sessionId: sessionId, at: now)
+                return try await store.compatSessions.find(sessionId: sessionId).map { [SessionSummary($0)] } ?? []
+            }
+            _ = try await store.oauth2Sessions.finish(sessionId: sessionId, at: now)
+            return try await store.oauth2Sessions.find(sessionId: sessionId).map { [SessionSummary($0)] } ?? []
         }
-        return (ended.first.map(SessionSummary.init) ?? SessionSummary(session), outcome)
+        guard let user else {
+            // A client_credentials session acts for no user and owns no device: nothing in Synapse.
+            do {
+                let ended = try await finish(clock.now())
+                onRevocation()
+                return (ended.first ?? summary, .notNeeded)
+            } catch {
+                throw .storage(error)
+            }
+        }
+        let (ended, outcome) = try await endSessions(of: user, finish)
+        return (ended.first ?? summary, outcome)
     }
 
     /// The one way sessions end from here: `finish` ends them in the store (revoking their tokens and
     /// moving the store revision), this process's caches are told, then Synapse's device list is made
     /// the devices of the sessions that remain (`sync_devices`, queued when Synapse is unreachable).
     private func endSessions(
-        of user: User, _ finish: (Date) async throws -> [CompatSession]
-    ) async throws(AccountError) -> ([CompatSession], SynapseOutcome) {
-        let finished: [CompatSession]
+        of user: User, _ finish: (Date) async throws -> [SessionSummary]
+    ) async throws(AccountError) -> ([SessionSummary], SynapseOutcome) {
+        let finished: [SessionSummary]
         do {
             finished = try await finish(clock.now())
         } catch {
@@ -296,6 +332,9 @@ public struct AccountService: Sendable {
         try await storing {
             if let previous = try await store.compatSessions.activeSession(userId: user.id, deviceId: device) {
                 try await store.compatSessions.finish(sessionId: previous.id, at: now)
+            }
+            for previous in try await store.oauth2Sessions.activeSessions(userId: user.id) where previous.deviceId == device {
+                _ = try await store.oauth2Sessions.finish(sessionId: previous.id, at: now)
             }
             try await store.compatSessions.create(session: session, accessToken: accessToken, refreshToken: nil)
         }

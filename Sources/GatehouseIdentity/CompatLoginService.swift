@@ -229,6 +229,10 @@ public struct CompatLoginService: Sendable {
                 try await store.compatSessions.finish(sessionId: previous.id, at: now)
                 replaced = true
             }
+            // A device has one session, whatever kind of login made the one it replaces.
+            for previous in try await store.oauth2Sessions.activeSessions(userId: user.id) where previous.deviceId == device {
+                replaced = try await store.oauth2Sessions.finish(sessionId: previous.id, at: now) || replaced
+            }
             try await store.compatSessions.create(session: session, accessToken: accessRow, refreshToken: refresh?.1)
         } catch {
             logger.error("login: store failed after the device was created", metadata: ["error": "\(error)"])

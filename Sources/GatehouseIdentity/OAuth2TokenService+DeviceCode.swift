@@ -30,7 +30,8 @@ extension OAuth2TokenService {
         switch grant.status {
         case .pending:
             if let last = grant.lastPolledAt, now.timeIntervalSince(last) < Self.seconds(configuration.deviceCodePollInterval) {
-                throw OAuth2TokenError(.slowDown, "Polled too often; wait \(Self.wholeSeconds(configuration.deviceCodePollInterval)) s more between requests")
+                let interval = Self.wholeSeconds(configuration.deviceCodePollInterval)
+                throw OAuth2TokenError(.slowDown, "Polled too often; wait \(interval) s more between requests")
             }
             throw OAuth2TokenError(.authorizationPending, "The user has not approved the request yet")
         case .rejected:

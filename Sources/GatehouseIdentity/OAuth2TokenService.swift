@@ -112,7 +112,8 @@ public struct OAuth2TokenService: Sendable {
     }
 
     var terminator: OAuth2SessionTerminator {
-        OAuth2SessionTerminator(store: store, synapse: synapse, queue: queue, clock: clock, random: random, onRevocation: onRevocation, logger: logger)
+        OAuth2SessionTerminator(
+            store: store, synapse: synapse, queue: queue, clock: clock, random: random, onRevocation: onRevocation, logger: logger)
     }
 
     // MARK: Token endpoint
@@ -252,7 +253,8 @@ public struct OAuth2TokenService: Sendable {
             // The code was replayed while Synapse was asked (the replay marked the grant): nothing is
             // issued, and the device goes unless another session uses it.
             if replaced { onRevocation() }
-            logger.warning("token: the grant was used again during its exchange; no session was created", metadata: ["user": "\(start.user.username)"])
+            logger.warning(
+                "token: the grant was used again during its exchange; no session was created", metadata: ["user": "\(start.user.username)"])
             if let deviceId = session.deviceId { await queueOrphanRemoval(localpart: start.user.username, deviceId: deviceId) }
             throw .invalidGrant("The grant was already used")
         } catch {

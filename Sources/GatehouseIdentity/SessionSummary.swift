@@ -8,24 +8,23 @@ import GatehouseStorage
 /// One session of a user as an administrator sees it (`gatehouse manage list-sessions`), whatever
 /// kind of login made it.
 ///
-/// Compatibility sessions (`/login`, `issue-compatibility-token`) are the only kind today; OAuth 2.0
-/// sessions join as ``Kind-swift.enum/oauth2`` with their `clientId`, so the listing's columns and
-/// JSON keys stay the same when they arrive (as MAS lists both in `mas-cli manage`'s and the admin
-/// API's session views).
+/// Compatibility sessions (`/login`, `issue-compatibility-token`) and OAuth 2.0 sessions (with their
+/// `clientId`) share one shape, as MAS lists both in `mas-cli manage`'s and the admin API's session
+/// views.
 public struct SessionSummary: Sendable, Equatable {
     /// How the session was started.
     public enum Kind: String, Sendable, CaseIterable {
         /// The Matrix legacy login layer (MAS's "compat" sessions).
         case compat
-        /// An OAuth 2.0 grant (not issued yet).
+        /// An OAuth 2.0 grant (`/oauth2/token`).
         case oauth2
     }
 
     /// The session's ULID, what `end-session` takes.
     public var id: String
     public var kind: Kind
-    /// The Matrix device the session owns.
-    public var deviceId: String
+    /// The Matrix device the session owns; `nil` for an OAuth 2.0 session without a device scope.
+    public var deviceId: String?
     /// The OAuth 2.0 client; always `nil` for compat sessions.
     public var clientId: String?
     public var createdAt: Date
@@ -43,7 +42,7 @@ public struct SessionSummary: Sendable, Equatable {
     ///   - lastActiveAt: the last recorded activity.
     ///   - finishedAt: the end, if it ended.
     public init(
-        id: String, kind: Kind, deviceId: String, clientId: String? = nil, createdAt: Date, lastActiveAt: Date? = nil, finishedAt: Date? = nil
+        id: String, kind: Kind, deviceId: String?, clientId: String? = nil, createdAt: Date, lastActiveAt: Date? = nil, finishedAt: Date? = nil
     ) {
         self.id = id
         self.kind = kind
@@ -60,6 +59,14 @@ public struct SessionSummary: Sendable, Equatable {
         self.init(
             id: session.id, kind: .compat, deviceId: session.deviceId, createdAt: session.createdAt, lastActiveAt: session.lastActiveAt,
             finishedAt: session.finishedAt)
+    }
+
+    /// The summary of an OAuth 2.0 session.
+    /// - Parameter session: the stored session.
+    public init(_ session: OAuth2Session) {
+        self.init(
+            id: session.id, kind: .oauth2, deviceId: session.deviceId, clientId: session.clientId, createdAt: session.createdAt,
+            lastActiveAt: session.lastActiveAt, finishedAt: session.finishedAt)
     }
 
     /// Not ended yet.

@@ -157,7 +157,9 @@ public struct SQLiteOAuth2SessionRepository: OAuth2SessionRepository {
     /// - Throws: ``StorageError/conflict(_:)`` when the token was already consumed or revoked, its
     ///   session is finished, or the new tokens do not belong to it; ``StorageError/notFound(_:)`` for
     ///   an unknown token.
-    public func rotate(consumed refreshTokenId: String, newAccessToken: OAuth2AccessToken, newRefreshToken: OAuth2RefreshToken, at: Date) async throws {
+    public func rotate(
+        consumed refreshTokenId: String, newAccessToken: OAuth2AccessToken, newRefreshToken: OAuth2RefreshToken, at: Date
+    ) async throws {
         try await pool.mutate { db in
             guard let consumed = try Self.fetchRefreshToken(db, id: refreshTokenId) else {
                 throw StorageError.notFound("no OAuth 2.0 refresh token with id \(refreshTokenId)")
@@ -283,7 +285,8 @@ public struct SQLiteOAuth2SessionRepository: OAuth2SessionRepository {
 
     private static func insert(_ db: Database, _ token: OAuth2AccessToken) throws {
         try db.execute(
-            sql: "INSERT INTO oauth2_access_tokens (\(Columns.select(Columns.oauth2AccessToken))) VALUES (\(Columns.placeholders(Columns.oauth2AccessToken)))",
+            sql: "INSERT INTO oauth2_access_tokens (\(Columns.select(Columns.oauth2AccessToken))) "
+                + "VALUES (\(Columns.placeholders(Columns.oauth2AccessToken)))",
             arguments: [
                 token.id, token.sessionId, token.tokenHash, token.createdAt.storedMilliseconds, token.expiresAt.storedMilliseconds,
                 token.revokedAt.storedMilliseconds, token.firstUsedAt.storedMilliseconds,
@@ -292,7 +295,8 @@ public struct SQLiteOAuth2SessionRepository: OAuth2SessionRepository {
 
     private static func insert(_ db: Database, _ token: OAuth2RefreshToken) throws {
         try db.execute(
-            sql: "INSERT INTO oauth2_refresh_tokens (\(Columns.select(Columns.oauth2RefreshToken))) VALUES (\(Columns.placeholders(Columns.oauth2RefreshToken)))",
+            sql: "INSERT INTO oauth2_refresh_tokens (\(Columns.select(Columns.oauth2RefreshToken))) "
+                + "VALUES (\(Columns.placeholders(Columns.oauth2RefreshToken)))",
             arguments: [
                 token.id, token.sessionId, token.accessTokenId, token.tokenHash, token.createdAt.storedMilliseconds,
                 token.consumedAt.storedMilliseconds, token.revokedAt.storedMilliseconds, token.nextRefreshTokenId,
@@ -305,8 +309,9 @@ public struct SQLiteOAuth2SessionRepository: OAuth2SessionRepository {
         let time = at.storedMilliseconds
         try db.execute(sql: "UPDATE oauth2_sessions SET finished_at = ? WHERE id = ? AND finished_at IS NULL", arguments: [time, sessionId])
         guard db.changesCount == 1 else { return false }
-        try db.execute(sql: "UPDATE oauth2_access_tokens SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL", arguments: [time, sessionId])
-        try db.execute(sql: "UPDATE oauth2_refresh_tokens SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL", arguments: [time, sessionId])
+        for table in ["oauth2_access_tokens", "oauth2_refresh_tokens"] {
+            try db.execute(sql: "UPDATE \(table) SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL", arguments: [time, sessionId])
+        }
         return true
     }
 

@@ -132,7 +132,7 @@ struct ManageCommand: AsyncParsableCommand {
         func run() async throws {
             try await IdentityContext.open(options).run { context in
                 let (sessions, outcome) = try await context.accounts.killSessions(username: username)
-                print("ended \(sessions.count) session(s) of \(username): \(sessions.map(\.deviceId).joined(separator: ", "))")
+                print("ended \(sessions.count) session(s) of \(username): \(sessions.map { $0.deviceId ?? $0.id }.joined(separator: ", "))")
                 print(outcome.summary)
             }
         }
@@ -168,7 +168,7 @@ struct ManageCommand: AsyncParsableCommand {
         func run() async throws {
             try await IdentityContext.open(options).run { context in
                 let (session, outcome) = try await context.accounts.endSession(id: sessionId)
-                print("ended \(session.kind.rawValue) session \(session.id) (device \(session.deviceId))")
+                print("ended \(session.kind.rawValue) session \(session.id) (device \(session.deviceId ?? "-"))")
                 print(outcome.summary)
             }
         }

@@ -98,7 +98,7 @@ struct AccountServiceTests {
         #expect(fixture.synapse.user("carol")?.devices.keys.sorted() == ["ONE", "TWO"])
         let before = fixture.revocations.count
         let (ended, outcome) = try await fixture.accounts.lockUser(username: "carol")
-        #expect(ended.map(\.deviceId).sorted() == ["ONE", "TWO"])
+        #expect(ended.compactMap(\.deviceId).sorted() == ["ONE", "TWO"])
         #expect(outcome == .done)
         #expect(fixture.synapse.user("carol")?.locked == true)
         #expect(fixture.synapse.user("carol")?.devices.isEmpty == true)

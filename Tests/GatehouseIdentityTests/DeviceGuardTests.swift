@@ -74,4 +74,23 @@ struct DeviceGuardTests {
             #expect(try await !deviceGuard.isInUse(localpart: "alice", deviceId: "PHONE"))
         }
     }
+
+    @Test func anOAuth2SessionKeepsItsDeviceInUseToo() async throws {
+        try await Self.withStore { store in
+            let deviceGuard = DeviceGuard(store: store)
+            let now = Date(timeIntervalSince1970: 1_800_000_000)
+            let user = try await store.users.create(User(id: ULID.make(at: now, random: SystemRandom()), username: "bob", createdAt: now))
+            let session = OAuth2Session(
+                id: ULID.make(at: now, random: SystemRandom()), clientId: "client", userId: user.id,
+                scope: "urn:matrix:client:api:* urn:matrix:client:device:TABLET", deviceId: "TABLET", createdAt: now)
+            let token = OAuth2AccessToken(
+                id: ULID.make(at: now, random: SystemRandom()), sessionId: session.id, tokenHash: String(repeating: "b", count: 64), createdAt: now,
+                expiresAt: now.addingTimeInterval(300))
+            try await store.oauth2Sessions.create(session: session, accessToken: token, refreshToken: nil, grantId: nil)
+            #expect(try await deviceGuard.isInUse(localpart: "bob", deviceId: "TABLET"), "an orphan clean-up must not delete it")
+            #expect(try await store.activeDeviceIds(userId: user.id) == ["TABLET"])
+            _ = try await store.oauth2Sessions.finish(sessionId: session.id, at: now)
+            #expect(try await !deviceGuard.isInUse(localpart: "bob", deviceId: "TABLET"))
+        }
+    }
 }

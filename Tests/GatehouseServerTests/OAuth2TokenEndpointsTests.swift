@@ -183,6 +183,9 @@ struct OAuth2TokenEndpointsTests {
             let notAllowed = try await fixture.post("/oauth2/token", "grant_type=client_credentials&client_id=public")
             #expect(notAllowed.status == 401 && TokenEndpointsFixture.error(notAllowed) == "unauthorized_client")
 
+            let empty = try await fixture.post(
+                "/oauth2/token", "", headers: [TokenEndpointsFixture.basic("service", TokenEndpointsFixture.secret)], contentType: "text/plain")
+            #expect(empty.status == 400 && TokenEndpointsFixture.error(empty) == "invalid_request", "an empty body is an empty form: no grant_type")
             let json = try await fixture.post("/oauth2/token", #"{"grant_type":"client_credentials"}"#, contentType: "application/json")
             #expect(json.status == 400 && TokenEndpointsFixture.error(json) == "invalid_request")
             let duplicate = try await fixture.post("/oauth2/token", "grant_type=refresh_token&grant_type=refresh_token&client_id=public")

@@ -28,8 +28,8 @@ enum ClientFacingHeaders {
         ]))
     }
 
-    /// The refusal of a request that is not `POST` with a form body, or `nil` when it is one
-    /// (answers the preflight too).
+    /// The refusal of a request that is not `POST` with a form (or empty) body, or `nil` when it is
+    /// one (answers the preflight too).
     static func refusal(of request: LocalRequest) -> LocalResponse? {
         if request.method == .OPTIONS { return preflight(methods: "POST") }
         guard request.method == .POST else {
@@ -37,7 +37,9 @@ enum ClientFacingHeaders {
             response.headers.add(name: "Allow", value: "POST, OPTIONS")
             return finish(response)
         }
-        guard isForm(request) else {
+        // An empty body is an empty form, whatever its (usually absent) media type: credentials may
+        // all be in the Authorization header.
+        guard isForm(request) || request.body.readableBytes == 0 else {
             return finish(OAuth2Error(
                 status: .badRequest, code: .invalidRequest,
                 description: "Send the parameters as a form with Content-Type: application/x-www-form-urlencoded").response)
