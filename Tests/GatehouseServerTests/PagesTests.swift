@@ -14,6 +14,8 @@ import Testing
 /// The HTML pages and `GET /authorize`, driven like a browser (a cookie jar, the forms' CSRF
 /// fields): every page's success and error paths, with the manual clock and seeded randomness.
 @Suite struct PagesTests {
+    static let alice = [("username", "alice"), ("password", "correct horse")]
+
     // MARK: Headers, cookie, CSRF
 
     @Test func everyPageCarriesTheSecurityHeadersAndTheCookie() async throws {
@@ -62,7 +64,8 @@ import Testing
             func request(_ target: String, cookie: String?) -> LocalRequest {
                 var headers = HTTPHeaders()
                 if let cookie { headers.add(name: "Cookie", value: "\(SessionCookie.name)=\(cookie)") }
-                return LocalRequest(method: .GET, target: try! CanonicalPath.parse(target).get(), headers: headers, body: .init(), peerAddress: nil, isTLS: true)
+                return LocalRequest(
+                    method: .GET, target: try! CanonicalPath.parse(target).get(), headers: headers, body: .init(), peerAddress: nil, isTLS: true)
             }
             let responder = fixture.service.responder
             let first = try #require(responder.immediateResponse(to: request("/login", cookie: nil)))
@@ -213,7 +216,9 @@ import Testing
                 let reply = await fixture.get(PagesFixture.authorize(redirect: redirect))
                 #expect(reply.status == 303 && reply.location?.hasPrefix("/login?kind=continue_authorization_grant") == true, "\(redirect)")
             }
-            for redirect in ["http://127.0.0.1:5/callback/", "http://localhost:5/callback", "http://127.0.0.2:5/callback", "https://127.0.0.1:5/callback"] {
+            for redirect in [
+                "http://127.0.0.1:5/callback/", "http://localhost:5/callback", "http://127.0.0.2:5/callback", "https://127.0.0.1:5/callback",
+            ] {
                 #expect(await fixture.get(PagesFixture.authorize(redirect: redirect)).status == 400, "\(redirect)")
             }
             // Only native clients get the port exception.
@@ -294,18 +299,20 @@ import Testing
             let device = try #require(grant.scope.split(separator: " ").first { $0.hasPrefix(MatrixScope.devicePrefix) })
             let deviceId = device.dropFirst(MatrixScope.devicePrefix.count)
             #expect(deviceId.count == 10 && deviceId.allSatisfy { $0.isUppercase || $0.isNumber })
-            #expect(grant.state == "opaque+state" && grant.nonce == "n-1" && grant.codeChallenge == PagesFixture.challenge && grant.responseMode == .query)
+            #expect(grant.state == "opaque+state" && grant.nonce == "n-1")
+            #expect(grant.codeChallenge == PagesFixture.challenge && grant.responseMode == .query)
 
             let login = await fixture.get(try #require(start.location))
             #expect(login.text.contains(#"value="alice""#), "login_hint prefills the username")
             #expect(login.text.contains("Example App"))
-            let signedIn = await fixture.post("/login?kind=continue_authorization_grant&id=\(grant.id)", [("username", "alice"), ("password", "correct horse")])
+            let signedIn = await fixture.post("/login?kind=continue_authorization_grant&id=\(grant.id)", PagesTests.alice)
             #expect(signedIn.location == "/consent/\(grant.id)")
 
             let consent = await fixture.get("/consent/\(grant.id)")
             #expect(consent.status == 200)
             for fragment in [
-                #"<form id="consent-form""#, #"id="consent" type="submit" name="action" value="consent""#, #"id="reject" type="submit" name="action" value="reject""#,
+                #"<form id="consent-form""#, #"id="consent" type="submit" name="action" value="consent""#,
+                #"id="reject" type="submit" name="action" value="reject""#,
                 "Example App", "https://app.example.com/", #"id="unverified-warning""#, String(deviceId), "Read and send messages",
             ] {
                 #expect(consent.text.contains(fragment), "missing \(fragment)")
@@ -331,7 +338,8 @@ import Testing
             try await fixture.addClient(redirectURIs: ["com.example.app:/cb"], native: true, origin: .config)
             try await fixture.signIn()
             let start = await fixture.get(PagesFixture.authorize(
-                redirect: "com.example.app:/cb", scope: "urn:matrix:org.matrix.msc2967.client:api:* urn:matrix:org.matrix.msc2967.client:device:MYDEVICE01"))
+                redirect: "com.example.app:/cb",
+                scope: "urn:matrix:org.matrix.msc2967.client:api:* urn:matrix:org.matrix.msc2967.client:device:MYDEVICE01"))
             let grant = try #require(fixture.grants.grants.withLock { Array($0.values) }.first)
             #expect(start.location == "/consent/\(grant.id)")
             #expect(grant.scope == "urn:matrix:org.matrix.msc2967.client:api:* urn:matrix:org.matrix.msc2967.client:device:MYDEVICE01")
@@ -340,7 +348,8 @@ import Testing
             #expect(consent.text.contains("MYDEVICE01"))
             #expect(consent.headers.first(name: "Content-Security-Policy")?.contains("form-action 'self' com.example.app:") == true)
             let declined = await fixture.post("/consent/\(grant.id)", [("action", "reject")])
-            #expect(declined.location == "com.example.app:/cb?error=access_denied&error_description=The%20user%20declined&state=xyz&iss=https%3A%2F%2Fauth.example.test%2F")
+            #expect(declined.location == "com.example.app:/cb?error=access_denied&error_description=The%20user%20declined&state=xyz"
+                + "&iss=https%3A%2F%2Fauth.example.test%2F")
             #expect(fixture.grants.grants.withLock { $0[grant.id]?.cancelledAt } != nil)
             #expect(await fixture.post("/consent/\(grant.id)", [("action", "consent")]).status == 400)
         }
@@ -384,7 +393,7 @@ import Testing
             #expect(login.status == 200 && login.text.contains("enter your password again"))
             #expect(await fixture.get("/consent/\(grant.id)").location == "/login?kind=continue_authorization_grant&id=\(grant.id)", "no skipping")
             fixture.clock.advance(by: 5)
-            let again = await fixture.post("/login?kind=continue_authorization_grant&id=\(grant.id)", [("username", "alice"), ("password", "correct horse")])
+            let again = await fixture.post("/login?kind=continue_authorization_grant&id=\(grant.id)", PagesTests.alice)
             #expect(again.location == "/consent/\(grant.id)")
             #expect(await fixture.get("/consent/\(grant.id)").status == 200)
             #expect(fixture.browserSessions.sessions.withLock { $0.count } == 1, "the same session, re-authenticated")
@@ -439,7 +448,10 @@ import Testing
             let grant = try #require(fixture.grants.grants.withLock { Array($0.values) }.first)
             #expect(start.location == "/register?kind=continue_authorization_grant&id=\(grant.id)")
             let form = await fixture.get(try #require(start.location))
-            for fragment in [#"<form id="register-form""#, #"id="password_confirm""#, #"id="accept_terms" name="accept_terms" type="checkbox""#, "https://example.test/terms"] {
+            for fragment in [
+                #"<form id="register-form""#, #"id="password_confirm""#, #"id="accept_terms" name="accept_terms" type="checkbox""#,
+                "https://example.test/terms",
+            ] {
                 #expect(form.text.contains(fragment), "missing \(fragment)")
             }
             let action = try #require(start.location)
@@ -470,7 +482,8 @@ import Testing
             try await fixture.addClient(redirectURIs: ["https://app.example.com/callback"])
             let now = fixture.clock.now()
             let grant = DeviceCodeGrant(
-                id: "01JDEVICEGRANT000000000000", clientId: "01JCLIENT0000000000000000A", scope: "urn:matrix:client:api:* urn:matrix:client:device:TVDEVICE01",
+                id: "01JDEVICEGRANT000000000000", clientId: "01JCLIENT0000000000000000A",
+                scope: "urn:matrix:client:api:* urn:matrix:client:device:TVDEVICE01",
                 deviceCodeHash: "hash", userCode: "BCDFGHJK", createdAt: now, expiresAt: now.addingTimeInterval(600))
             try await fixture.deviceGrants.create(grant)
 
@@ -481,7 +494,7 @@ import Testing
             let found = await fixture.post("/link", [("code", " bcdf-ghjk ")])
             #expect(found.status == 303 && found.location == "/device/\(grant.id)")
             #expect(await fixture.get("/device/\(grant.id)").location == "/login?kind=continue_device_grant&id=\(grant.id)")
-            let signedIn = await fixture.post("/login?kind=continue_device_grant&id=\(grant.id)", [("username", "alice"), ("password", "correct horse")])
+            let signedIn = await fixture.post("/login?kind=continue_device_grant&id=\(grant.id)", PagesTests.alice)
             #expect(signedIn.location == "/device/\(grant.id)")
             let consent = await fixture.get("/device/\(grant.id)")
             #expect(consent.text.contains(#"<form id="device-consent-form""#) && consent.text.contains("TVDEVICE01") && consent.text.contains("BCDFGHJK"))
@@ -537,7 +550,7 @@ import Testing
             let toLogin = await fixture.get("/complete-compat-sso/\(login.id)")
             #expect(toLogin.location == "/login?kind=continue_compat_sso_login&id=\(login.id)")
             _ = await fixture.get(try #require(toLogin.location))
-            let signedIn = await fixture.post("/login?kind=continue_compat_sso_login&id=\(login.id)", [("username", "alice"), ("password", "correct horse")])
+            let signedIn = await fixture.post("/login?kind=continue_compat_sso_login&id=\(login.id)", PagesTests.alice)
             #expect(signedIn.location == "/complete-compat-sso/\(login.id)")
             let page = await fixture.get("/complete-compat-sso/\(login.id)")
             #expect(page.text.contains(#"<form id="sso-consent-form""#) && page.text.contains(#"<strong id="redirect-host">client.example</strong>"#))
@@ -607,7 +620,7 @@ import Testing
             let id = try #require(start.location?.split(separator: "/").last.map(String.init))
             let toLogin = await fixture.get("/complete-compat-sso/\(id)")
             _ = await fixture.get(try #require(toLogin.location))
-            #expect(await fixture.post(try #require(toLogin.location), [("username", "alice"), ("password", "correct horse")]).status == 303)
+            #expect(await fixture.post(try #require(toLogin.location), PagesTests.alice).status == 303)
             _ = await fixture.get("/complete-compat-sso/\(id)")
             let done = await fixture.post("/complete-compat-sso/\(id)", [("action", "consent")])
             let token = try #require(done.locationParameters()["loginToken"])
@@ -631,7 +644,7 @@ import Testing
             try await fixture.store.users.setLocked(userId: alice.id, at: fixture.clock.now())
             #expect(await fixture.get("/account/").location == "/login")
             _ = await fixture.get("/login")
-            let locked = await fixture.post("/login", [("username", "alice"), ("password", "correct horse")])
+            let locked = await fixture.post("/login", PagesTests.alice)
             #expect(locked.status == 401 && locked.text.contains("This account is locked."))
             try await fixture.signIn("bob")
             try await fixture.store.users.setDeactivated(userId: bob.id, at: fixture.clock.now())
@@ -667,7 +680,8 @@ import Testing
             #expect(headers["referrer-policy"] == "no-referrer" && headers["x-frame-options"] == "DENY" && headers["cache-control"] == "no-store")
             #expect(headers["set-cookie"]?.hasPrefix("__Host-gatehouse-session=") == true)
             let forged = try await request(port: port, """
-                POST /login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 28\r\n\r\nusername=alice&password=pass
+                POST /login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+                Content-Length: 28\r\n\r\nusername=alice&password=pass
                 """)
             #expect(forged.status == 403 && forged.body.contains(#"id="error-title""#))
             let css = try await request(port: port, "GET /assets/gatehouse.css HTTP/1.1\r\nHost: localhost\r\n\r\n")

@@ -78,7 +78,8 @@ extension TemplatesConfiguration {
         guard let pathNode = map["path"] else { return TemplatesConfiguration() }
         let path = FilePaths.absolute(try pathNode.string(), relativeTo: directory)
         guard FileAccess.mode(of: path) != nil else {
-            throw pathNode.error("the directory \(path) does not exist", fix: "Create it (NAME.html files there replace built-in templates) or remove the key")
+            throw pathNode.error(
+                "the directory \(path) does not exist", fix: "Create it (NAME.html files there replace built-in templates) or remove the key")
         }
         return TemplatesConfiguration(path: path)
     }

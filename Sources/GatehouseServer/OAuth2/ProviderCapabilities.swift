@@ -26,7 +26,9 @@ struct ProviderCapabilities: Sendable {
     ///   - signingAlgorithms: the algorithms of `secrets.keys`.
     ///   - issuesTokens: whether the token endpoints are served.
     ///   - passwordRegistration: `account.password_registration_enabled` (the registration page).
-    static func thisBuild(signingAlgorithms: [SigningAlgorithm], issuesTokens: Bool = true, passwordRegistration: Bool = false) -> ProviderCapabilities {
+    static func thisBuild(
+        signingAlgorithms: [SigningAlgorithm], issuesTokens: Bool = true, passwordRegistration: Bool = false
+    ) -> ProviderCapabilities {
         ProviderCapabilities(
             endpoints: issuesTokens ? servedEndpoints : servedEndpoints.subtracting(tokenEndpoints), passwordRegistration: passwordRegistration,
             signingAlgorithms: signingAlgorithms)

@@ -91,7 +91,8 @@ extension PagesResponder {
         default: throw .badRequest("The form did not say whether to allow or deny.")
         }
         do {
-            try await context.repositories.deviceGrants.decide(id: grant.id, approved: approved, userId: user.id, browserSessionId: session.id, at: now)
+            try await context.repositories.deviceGrants.decide(
+                id: grant.id, approved: approved, userId: user.id, browserSessionId: session.id, at: now)
         } catch let error as StorageError where error.isConflict {
             throw .grantAnswered
         } catch {

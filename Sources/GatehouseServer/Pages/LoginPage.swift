@@ -19,29 +19,26 @@ extension PagesResponder {
     func postLogin(_ page: inout PageRequest) async throws(PageError) -> PageResponse {
         let continuation = try continuationOfQuery(page)
         let username = page.field("username") ?? ""
+        func again(_ status: HTTPResponseStatus, _ message: String) async throws(PageError) -> PageResponse {
+            try await loginForm(page, continuation: continuation, status: status, error: message, username: username)
+        }
         guard !username.isEmpty, let password = page.field("password"), !password.isEmpty else {
-            return try await loginForm(page, continuation: continuation, status: .badRequest, error: "Enter your username and password.", username: username)
+            return try await again(.badRequest, "Enter your username and password.")
         }
         let user: User
         do {
             user = try await context.passwords.authenticate(name: username, password: password, clientAddress: page.clientAddress)
         } catch {
             switch error {
-            case .invalidCredentials:
-                return try await loginForm(page, continuation: continuation, status: .unauthorized, error: "Invalid username or password.", username: username)
-            case .userLocked:
-                return try await loginForm(page, continuation: continuation, status: .unauthorized, error: "This account is locked.", username: username)
-            case .disabled:
-                return try await loginForm(page, continuation: continuation, status: .badRequest, error: "Password sign-in is disabled on this server.", username: username)
+            case .invalidCredentials: return try await again(.unauthorized, "Invalid username or password.")
+            case .userLocked: return try await again(.unauthorized, "This account is locked.")
+            case .disabled: return try await again(.badRequest, "Password sign-in is disabled on this server.")
             case .rateLimited(let retryAfter):
-                var response = try await loginForm(
-                    page, continuation: continuation, status: .tooManyRequests, error: "Too many attempts. Wait a moment and try again.", username: username)
+                var response = try await again(.tooManyRequests, "Too many attempts. Wait a moment and try again.")
                 response.extraHeaders.append(("Retry-After", String((retryAfter + 999) / 1000)))
                 return response
-            case .overloaded:
-                return try await loginForm(page, continuation: continuation, status: .serviceUnavailable, error: "The server is busy. Try again in a moment.", username: username)
-            case .internalError:
-                throw .internalError
+            case .overloaded: return try await again(.serviceUnavailable, "The server is busy. Try again in a moment.")
+            case .internalError: throw .internalError
             }
         }
         try await signIn(&page, user: user)
@@ -55,14 +52,19 @@ extension PagesResponder {
         var contents = context.cookie.fresh(at: now)
         contents.freshLoginGrantId = page.cookie.freshLoginGrantId
         if let session = page.session, session.userId == user.id {
-            try await context.storage("reauthenticate") { try await context.repositories.browserSessions.reauthenticate(id: session.id, at: now) }
+            try await context.storage("reauthenticate") {
+                try await context.repositories.browserSessions.reauthenticate(id: session.id, at: now)
+            }
             contents.sessionId = session.id
         } else {
             if let previous = page.session {
-                _ = try await context.storage("finish browser session") { try await context.repositories.browserSessions.finish(id: previous.id, at: now) }
+                _ = try await context.storage("finish browser session") {
+                    try await context.repositories.browserSessions.finish(id: previous.id, at: now)
+                }
             }
             let session = BrowserSession(
-                id: ULID.make(at: now, random: context.random), userId: user.id, createdAt: now, authenticatedAt: now, userAgent: page.userAgent)
+                id: ULID.make(at: now, random: context.random), userId: user.id, createdAt: now, authenticatedAt: now,
+                userAgent: page.userAgent)
             try await context.storage("create browser session") { try await context.repositories.browserSessions.create(session) }
             contents.sessionId = session.id
             page.session = session
@@ -76,7 +78,9 @@ extension PagesResponder {
     func postLogout(_ page: inout PageRequest) async throws(PageError) -> PageResponse {
         let now = context.clock.now()
         if let session = page.session {
-            _ = try await context.storage("finish browser session") { try await context.repositories.browserSessions.finish(id: session.id, at: now) }
+            _ = try await context.storage("finish browser session") {
+                try await context.repositories.browserSessions.finish(id: session.id, at: now)
+            }
         }
         page.session = nil
         page.user = nil

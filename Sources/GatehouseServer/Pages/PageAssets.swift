@@ -8,7 +8,8 @@ enum PageAssets {
     /// always visible.
     static let stylesheet = """
         *,*::before,*::after{box-sizing:border-box}
-        html{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;font-size:100%;line-height:1.5;color:#1b1d22;background:#f4f5f7}
+        html{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;font-size:100%;line-height:1.5;color:#1b1d22;
+        background:#f4f5f7}
         body{margin:0;min-height:100vh;display:flex;flex-direction:column}
         header.site,footer.site{padding:0.75rem 1.25rem}
         header.site{background:#1b1d22;color:#fff}
@@ -21,11 +22,13 @@ enum PageAssets {
         a{color:#0b5cad}
         a:hover{color:#07417a}
         label{display:block;font-weight:600;margin:1rem 0 0.25rem}
-        input[type=text],input[type=password]{display:block;width:100%;padding:0.625rem 0.75rem;font:inherit;color:inherit;background:#fff;border:1px solid #6b717c;border-radius:0.375rem}
+        input[type=text],input[type=password]{display:block;width:100%;padding:0.625rem 0.75rem;font:inherit;color:inherit;background:#fff;
+        border:1px solid #6b717c;border-radius:0.375rem}
         .check{display:flex;gap:0.5rem;align-items:flex-start;margin:1rem 0}
         .check label{display:inline;margin:0;font-weight:400}
         .check input{margin-top:0.35rem}
-        button{display:inline-block;margin:1.25rem 0.5rem 0 0;padding:0.625rem 1.25rem;font:inherit;font-weight:600;color:#fff;background:#0b5cad;border:1px solid #0b5cad;border-radius:0.375rem;cursor:pointer}
+        button{display:inline-block;margin:1.25rem 0.5rem 0 0;padding:0.625rem 1.25rem;font:inherit;font-weight:600;color:#fff;background:#0b5cad;
+        border:1px solid #0b5cad;border-radius:0.375rem;cursor:pointer}
         button:hover{background:#07417a}
         button.secondary{color:#1b1d22;background:#fff;border-color:#6b717c}
         button.secondary:hover{background:#eceef1}
@@ -37,7 +40,10 @@ enum PageAssets {
         dl.client dt{font-weight:600}
         dl.client dd{margin:0;overflow-wrap:anywhere}
         ul.scopes{padding-left:1.25rem}
-        @media (prefers-color-scheme:dark){html{color:#e8eaed;background:#111317}main{background:#1b1d22;border-color:#3a3f48}a{color:#8ab8f0}a:hover{color:#b3d1f6}footer.site{color:#b4b9c2}.help,.small{color:#b4b9c2}input[type=text],input[type=password]{background:#111317;border-color:#8a909b}button.secondary{color:#e8eaed;background:#1b1d22;border-color:#8a909b}button.secondary:hover{background:#2a2e35}.error{color:#ffb4b4;background:#3a1214;border-color:#ff8a8a}.warning{color:#ffd88a;background:#33270a;border-color:#d9a52a}}
+        @media (prefers-color-scheme:dark){html{color:#e8eaed;background:#111317}main{background:#1b1d22;border-color:#3a3f48}a{color:#8ab8f0}
+        a:hover{color:#b3d1f6}footer.site{color:#b4b9c2}.help,.small{color:#b4b9c2}input[type=text],input[type=password]{background:#111317;
+        border-color:#8a909b}button.secondary{color:#e8eaed;background:#1b1d22;border-color:#8a909b}button.secondary:hover{background:#2a2e35}
+        .error{color:#ffb4b4;background:#3a1214;border-color:#ff8a8a}.warning{color:#ffd88a;background:#33270a;border-color:#d9a52a}}
         """
 
     /// Submits the form_post response form at once (the page works without it: the user presses

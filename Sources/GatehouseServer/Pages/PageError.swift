@@ -71,7 +71,8 @@ enum PageError: Error, Equatable {
         case .ssoLoginExpired: "Logins must be completed within 30 minutes. Start again from your Matrix client."
         case .ssoLoginUsed: "Start again from your Matrix client to sign in once more."
         case .adminScopeRefused:
-            "The application asks for server administration rights (urn:synapse:admin:*), which your account does not have. Ask the application to sign in without them."
+            "The application asks for server administration rights (urn:synapse:admin:*), which your account does not have. "
+                + "Ask the application to sign in without them."
         case .registrationDisabled: "This server does not offer account registration."
         case .pagesUnavailable:
             "The server's administrator has not configured secrets.encryption, which the sign-in pages need to protect their cookies."

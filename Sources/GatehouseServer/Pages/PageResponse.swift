@@ -29,7 +29,8 @@ struct PageResponse: Sendable {
     var contentSecurityPolicy: String {
         var formAction = "'self'"
         for source in formActionSources where !formAction.contains(source) { formAction += " " + source }
-        var policy = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action \(formAction); frame-ancestors 'none'; base-uri 'none'"
+        var policy = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action \(formAction); "
+            + "frame-ancestors 'none'; base-uri 'none'"
         if allowsScript { policy += "; script-src 'self'" }
         return policy
     }

@@ -16,7 +16,8 @@ struct PagesResponder: LocalResponder {
     init(context: PagesContext) {
         self.context = context
         anonymousLogin = PrerenderedPage { csrf in
-            context.render("login", Self.loginValues(context, continuation: nil, error: nil, username: "", reauth: false, clientName: nil), csrf: csrf)
+            let values = Self.loginValues(context, continuation: nil, error: nil, username: "", reauth: false, clientName: nil)
+            return context.render("login", values, csrf: csrf)
         }
     }
 

@@ -47,7 +47,9 @@ extension PagesResponder {
         return .redirect(continuation?.target ?? "/account/")
     }
 
-    func registerForm(_ page: PageRequest, continuation: Continuation?, status: HTTPResponseStatus, error: String?, username: String) -> PageResponse {
+    func registerForm(
+        _ page: PageRequest, continuation: Continuation?, status: HTTPResponseStatus, error: String?, username: String
+    ) -> PageResponse {
         var values: [String: Any] = [
             "action": Continuation.url("/register", continuation), "login_link": Continuation.url("/login", continuation),
             "username": username, "minimum_password_length": PagesContext.minimumPasswordLength,

@@ -4,7 +4,8 @@ extension BuiltinTemplates {
         {{$title}}Allow access?{{/title}}
         {{$content}}
         <h1>Allow {{client_name}} to access your account?</h1>
-        {{#unverified}}<p class="warning" role="note" id="unverified-warning"><strong>Unverified application.</strong> This application registered itself; {{branding.service_name}} cannot vouch for it. Continue only if you trust {{client_host}}.</p>{{/unverified}}
+        {{#unverified}}<p class="warning" role="note" id="unverified-warning"><strong>Unverified application.</strong> This application registered
+        itself; {{branding.service_name}} cannot vouch for it. Continue only if you trust {{client_host}}.</p>{{/unverified}}
         <dl class="client">
         <dt>Application</dt><dd id="client-name">{{client_name}}</dd>
         {{#client_uri}}<dt>Website</dt><dd><a id="client-uri" href="{{client_uri}}">{{client_uri}}</a></dd>{{/client_uri}}
@@ -52,7 +53,8 @@ extension BuiltinTemplates {
         <form id="link-form" method="post" action="/link">
         <input type="hidden" name="csrf" value="{{csrf}}">
         <label for="code">Code</label>
-        <input id="code" name="code" type="text" value="{{code}}" autocomplete="off" autocapitalize="characters" spellcheck="false" required autofocus>
+        <input id="code" name="code" type="text" value="{{code}}" autocomplete="off" autocapitalize="characters" spellcheck="false" required
+        autofocus>
         <button id="submit" type="submit">Continue</button>
         </form>
         {{/content}}
@@ -64,7 +66,8 @@ extension BuiltinTemplates {
         {{$title}}Allow the device?{{/title}}
         {{$content}}
         <h1>Allow {{client_name}} on another device to access your account?</h1>
-        {{#unverified}}<p class="warning" role="note" id="unverified-warning"><strong>Unverified application.</strong> This application registered itself; {{branding.service_name}} cannot vouch for it.</p>{{/unverified}}
+        {{#unverified}}<p class="warning" role="note" id="unverified-warning"><strong>Unverified application.</strong> This application registered
+        itself; {{branding.service_name}} cannot vouch for it.</p>{{/unverified}}
         <dl class="client">
         <dt>Application</dt><dd id="client-name">{{client_name}}</dd>
         {{#client_uri}}<dt>Website</dt><dd><a id="client-uri" href="{{client_uri}}">{{client_uri}}</a></dd>{{/client_uri}}
@@ -100,7 +103,8 @@ extension BuiltinTemplates {
         {{$title}}Continue to the application?{{/title}}
         {{$content}}
         <h1>Sign in to {{redirect_host}}?</h1>
-        <p>An application at <strong id="redirect-host">{{redirect_host}}</strong> asks to sign in to your account <strong>{{user_id}}</strong>. It will get full access to your account.</p>
+        <p>An application at <strong id="redirect-host">{{redirect_host}}</strong> asks to sign in to your account <strong>{{user_id}}</strong>. It
+        will get full access to your account.</p>
         <p class="small">You will be sent to {{redirect_url}}</p>
         <form id="sso-consent-form" method="post" action="{{action}}">
         <input type="hidden" name="csrf" value="{{csrf}}">

@@ -68,7 +68,8 @@ enum BuiltinTemplates {
         <form id="login-form" method="post" action="{{action}}">
         <input type="hidden" name="csrf" value="{{csrf}}">
         <label for="username">Username</label>
-        <input id="username" name="username" type="text" value="{{username}}" autocomplete="username" autocapitalize="none" spellcheck="false" required{{^username}} autofocus{{/username}}>
+        <input id="username" name="username" type="text" value="{{username}}" autocomplete="username" autocapitalize="none" spellcheck="false"
+        required{{^username}} autofocus{{/username}}>
         <label for="password">Password</label>
         <input id="password" name="password" type="password" autocomplete="current-password" required{{#username}} autofocus{{/username}}>
         <button id="submit" type="submit">Continue</button>
@@ -101,10 +102,12 @@ enum BuiltinTemplates {
         <form id="register-form" method="post" action="{{action}}">
         <input type="hidden" name="csrf" value="{{csrf}}">
         <label for="username">Username</label>
-        <input id="username" name="username" type="text" value="{{username}}" autocomplete="username" autocapitalize="none" spellcheck="false" aria-describedby="username-help" required autofocus>
+        <input id="username" name="username" type="text" value="{{username}}" autocomplete="username" autocapitalize="none" spellcheck="false"
+        aria-describedby="username-help" required autofocus>
         <p class="help" id="username-help">Lower-case letters, digits and . _ = - / + only. Your Matrix ID will be @name:{{server_name}}.</p>
         <label for="password">Password</label>
-        <input id="password" name="password" type="password" autocomplete="new-password" minlength="{{minimum_password_length}}" aria-describedby="password-help" required>
+        <input id="password" name="password" type="password" autocomplete="new-password" minlength="{{minimum_password_length}}"
+        aria-describedby="password-help" required>
         <p class="help" id="password-help">At least {{minimum_password_length}} characters.</p>
         <label for="password_confirm">Password again</label>
         <input id="password_confirm" name="password_confirm" type="password" autocomplete="new-password" required>
