@@ -1,3 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// `branding` (MAS's section): how the HTML pages name the service and which documents they link.
 public struct BrandingConfiguration: Sendable, Equatable {
     /// `branding.service_name`: shown in every page's title and header.
@@ -77,9 +83,10 @@ extension TemplatesConfiguration {
         let map = try node.mapping(allowed: ["path"])
         guard let pathNode = map["path"] else { return TemplatesConfiguration() }
         let path = FilePaths.absolute(try pathNode.string(), relativeTo: directory)
-        guard FileAccess.mode(of: path) != nil else {
+        // Listing it proves a readable directory (a symbolic link to one included).
+        guard (try? FileManager.default.contentsOfDirectory(atPath: path)) != nil else {
             throw pathNode.error(
-                "the directory \(path) does not exist", fix: "Create it (NAME.html files there replace built-in templates) or remove the key")
+                "\(path) is not a readable directory", fix: "Create it (NAME.html files there replace built-in templates) or remove the key")
         }
         return TemplatesConfiguration(path: path)
     }
