@@ -58,18 +58,21 @@ def test_document_advertises_only_what_is_served(gatehouse, discovery):
     assert doc["grant_types_supported"] == [
         "authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:device_code"]
     assert doc["token_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post", "none"]
-    # Not built yet: never advertised, so no client starts a flow that cannot finish.
-    for missing in ["authorization_endpoint", "prompt_values_supported", "code_challenge_methods_supported"]:
-        assert missing not in doc, missing
+    assert doc["authorization_endpoint"] == issuer + "authorize"
+    assert doc["response_modes_supported"] == ["form_post", "query", "fragment"]
+    assert doc["code_challenge_methods_supported"] == ["S256"]
+    # `create` only with the registration page (the shared instance turns it on when the binary knows the key).
+    registration = gatehouse.optional_config_applied
+    assert doc["prompt_values_supported"] == (["login", "create"] if registration else ["login"])
     urls = {k: v for k, v in doc.items() if k.endswith("_endpoint") or k == "jwks_uri"}
     assert set(urls) == {"jwks_uri", "introspection_endpoint", "registration_endpoint", "token_endpoint", "revocation_endpoint",
-                         "userinfo_endpoint", "device_authorization_endpoint"}
+                         "userinfo_endpoint", "device_authorization_endpoint", "authorization_endpoint"}
     # Answered by Gatehouse: introspection wants Synapse's secret (401), registration a JSON body
     # (400 with an RFC 7591 error), the token-side endpoints a form with client credentials (400),
-    # userinfo a bearer token (401); the JWKS is public.
+    # userinfo a bearer token (401), /authorize a client (400, the HTML error page); the JWKS is public.
     expected = {"jwks_uri": ("GET", 200), "introspection_endpoint": ("POST", 401), "registration_endpoint": ("POST", 400),
                 "token_endpoint": ("POST", 400), "revocation_endpoint": ("POST", 400), "userinfo_endpoint": ("GET", 401),
-                "device_authorization_endpoint": ("POST", 400)}
+                "device_authorization_endpoint": ("POST", 400), "authorization_endpoint": ("GET", 400)}
     with http_client(gatehouse.base_url, http2=False) as c:
         for key, url in urls.items():
             assert url.startswith(issuer), (key, url)
