@@ -691,6 +691,45 @@ import Testing
         }
     }
 
+    /// The authorization code and device flows on the SQLite repositories (foreign keys, states and
+    /// transactions as in production).
+    @Test func flowsOnTheSQLiteStore() async throws {
+        var options = PagesFixture.Options()
+        options.sqlite = true
+        try await withPages(options) { fixture in
+            let alice = try await fixture.register("alice")
+            let clientId = try await fixture.addClient(redirectURIs: ["https://app.example.com/callback"])
+            let start = await fixture.get(PagesFixture.authorize())
+            let login = try #require(start.location)
+            let grantId = try #require(login.split(separator: "=").last.map(String.init))
+            _ = await fixture.get(login)
+            #expect(await fixture.post(login, PagesTests.alice).location == "/consent/\(grantId)")
+            _ = await fixture.get("/consent/\(grantId)")
+            let answer = await fixture.post("/consent/\(grantId)", [("action", "consent")])
+            let code = try #require(answer.locationParameters()["code"])
+            let stored = try #require(try await fixture.store.authorizationGrants.find(id: grantId))
+            #expect(stored.codeHash == TokenHasher.sha256Hex(code) && stored.userId == alice.id && stored.browserSessionId != nil)
+            let browserSessionId = try #require(stored.browserSessionId)
+            let browser = try #require(try await fixture.store.browserSessions.find(id: browserSessionId))
+            #expect(browser.1.id == alice.id && browser.0.finishedAt == nil)
+
+            let now = fixture.clock.now()
+            try await fixture.store.deviceGrants.create(DeviceCodeGrant(
+                id: "01JDEVICEGRANTSQLITE000000", clientId: clientId, scope: "urn:matrix:client:api:* urn:matrix:client:device:TVDEVICE02",
+                deviceCodeHash: TokenHasher.sha256Hex("device-code"), userCode: "BCDFGHJK", createdAt: now, expiresAt: now.addingTimeInterval(600)))
+            _ = await fixture.get("/link")
+            #expect(await fixture.post("/link", [("code", "bcdf-ghjk")]).location == "/device/01JDEVICEGRANTSQLITE000000")
+            _ = await fixture.get("/device/01JDEVICEGRANTSQLITE000000")
+            #expect(await fixture.post("/device/01JDEVICEGRANTSQLITE000000", [("action", "consent")]).status == 303)
+            let device = try #require(try await fixture.store.deviceGrants.find(id: "01JDEVICEGRANTSQLITE000000"))
+            #expect(device.status == .approved && device.userId == alice.id)
+
+            _ = await fixture.get("/account/")
+            #expect(await fixture.post("/logout", []).location == "/login")
+            #expect(try await fixture.store.browserSessions.find(id: browser.0.id)?.0.finishedAt != nil)
+        }
+    }
+
     // MARK: Configuration
 
     @Test func templatesCanBeOverriddenFromADirectory() async throws {
