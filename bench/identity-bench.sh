@@ -110,7 +110,7 @@ run_wrk() {  # name connections url [script]
   rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/$name.wrk")
   # Scenarios whose requests can fail by design count successes only (see bench/lua/*.lua).
   grep -q '^ok_per_sec' "$WORK/$name.wrk" && rps=$(awk '/^ok_per_sec/ {print $2}' "$WORK/$name.wrk")
-  grep -q '^warning' "$WORK/$name.wrk" && grep '^warning' "$WORK/$name.wrk" >&2
+  grep -E '^warning|first failure' "$WORK/$name.wrk" >&2 || true
   p50=$(awk '$1=="50%" {print $2}' "$WORK/$name.wrk")
   p99=$(awk '$1=="99%" {print $2}' "$WORK/$name.wrk")
   non2xx=$(awk '/Non-2xx/ {print $5}' "$WORK/$name.wrk")
@@ -136,7 +136,7 @@ run_wrk proxy+storm 16 "$BASE/_matrix/client/versions"
 wait "$STORM" || true
 if curl -s "$BASE/.well-known/openid-configuration" | grep -q '"token_endpoint"'; then
   mkdir -p "$WORK/oauth"
-  python3 "$HERE/oauth_setup.py" "$BASE" bench bench-password "${CODES:-$((DURATION * 1500))}" 8 "$WORK/oauth" >&2
+  python3 "$HERE/oauth_setup.py" "$BASE" bench bench-password "${CODES:-$((DURATION * 1500))}" 16 "$WORK/oauth" >&2
   run_wrk login-page 64 "$BASE/login"
   SCENARIO_TOKEN=$(cat "$WORK/oauth/access_token") run_wrk introspect-oauth 64 "$BASE/oauth2/introspect" "$HERE/lua/introspect.lua"
   run_wrk code-exchange 8 "$BASE/oauth2/token" "$HERE/lua/code-exchange.lua"

@@ -43,7 +43,12 @@ function request()
 end
 
 function response(status, headers, body)
-  if status == 200 then ok = ok + 1 end
+  if status == 200 then
+    ok = ok + 1
+  elseif not reported and status ~= 200 then
+    reported = true
+    io.stderr:write("code-exchange: first failure: HTTP " .. status .. " " .. body .. "\n")
+  end
 end
 
 function done(summary, latency, requests)

@@ -1,7 +1,8 @@
 -- POST /oauth2/token with grant_type=refresh_token, chaining each answer's new refresh token into a
 -- later request (every refresh token is used exactly once, as a client does).
 -- Environment: GH_OAUTH_DIR, written by oauth_setup.py (client_id, refresh.txt with at least as many
--- tokens as connections). Prints "ok_per_sec N" (successful refreshes per second).
+-- tokens as connections, plus spares: wrk asks for one request more than it sends).
+-- Prints "ok_per_sec N" (successful refreshes per second).
 local threads = {}
 
 function setup(thread)
@@ -27,6 +28,10 @@ function request()
 end
 
 function response(status, headers, body)
+  if status ~= 200 and not reported then
+    reported = true
+    io.stderr:write("refresh: first failure: HTTP " .. status .. " " .. body .. "\n")
+  end
   if status == 200 then
     ok = ok + 1
     local token = body:match('"refresh_token"%s*:%s*"(mar_[%w_]+)"')
