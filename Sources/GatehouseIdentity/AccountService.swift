@@ -304,7 +304,7 @@ public struct AccountService: Sendable {
         if user.deactivatedAt != nil { throw .userInactive(user.username, "deactivated") }
         if user.lockedAt != nil { throw .userInactive(user.username, "locked") }
         if let deviceId, let problem = DeviceId.validate(deviceId) { throw .invalidDeviceId(deviceId, problem.description) }
-        let device = deviceId ?? random.string(length: 10, alphabet: Alphabet.upper)
+        let device = deviceId ?? DeviceId.generate(random: random)
         let token = try await devices.withLock(localpart: user.username, deviceId: device) { () async throws(AccountError) -> String in
             try await startCompatSession(user: user, device: device, synapseAdmin: synapseAdmin)
         }

@@ -194,7 +194,7 @@ public struct CompatLoginService: Sendable {
     /// by then. The ``DeviceGuard`` lock keeps that job away while this login works on the device.
     private func startSession(user: User, deviceId: String?, displayName: String?, wantsRefresh: Bool) async throws(CompatError) -> LoginResult {
         // A requested device ID was checked in `login` already.
-        let device = deviceId ?? random.string(length: 10, alphabet: Alphabet.upper)
+        let device = deviceId ?? DeviceId.generate(random: random)
         return try await devices.withLock(localpart: user.username, deviceId: device) { () async throws(CompatError) -> LoginResult in
             try await startSessionLocked(user: user, device: device, displayName: displayName, wantsRefresh: wantsRefresh)
         }

@@ -69,13 +69,13 @@ public struct DeviceAuthorizationService: Sendable {
     ///   - credentials: the client's credentials (any registered method).
     ///   - form: optional `scope`.
     /// - Throws: the client authentication errors; `unauthorized_client` when the client may not use
-    ///   the device code grant; `invalid_scope` (``GrantScope``); `temporarily_unavailable`.
+    ///   the device code grant; `invalid_scope` (``AuthorizationScope``); `temporarily_unavailable`.
     public func authorize(credentials: ClientCredentials, form: OAuth2Form) async throws(OAuth2TokenError) -> Authorization {
         let client = try await authenticator.authenticate(credentials)
         guard client.metadata.grantTypes.contains(GrantType.deviceCode) else {
             throw .unauthorizedClient("The client is not allowed to use the device code grant")
         }
-        let scope = try GrantScope.resolve(try form.optional("scope"), random: random)
+        let scope = try AuthorizationScope.resolve(try form.optional("scope"), for: .interactive, random: random).orInvalidScope().text
         let now = clock.now()
         let deviceCode = random.string(length: Self.deviceCodeLength, alphabet: Alphabet.base62)
         let lifetime = OAuth2TokenService.seconds(configuration.lifetime)

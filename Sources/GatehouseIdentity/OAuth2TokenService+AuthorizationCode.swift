@@ -64,8 +64,7 @@ extension OAuth2TokenService {
         guard let (browserSession, user) = browser, browserSession.finishedAt == nil, user.id == grant.userId, user.isActive else {
             throw .invalidGrant("The session that authorized this code has ended")
         }
-        try requireAdminIfAsked(grant.scope, user: user)
-        let deviceId = try OAuth2Scope.deviceId(of: grant.scope)
+        let deviceId = try grantedDevice(scope: grant.scope, user: user)
         return try await startSession(
             SessionStart(
                 user: user, client: client, scope: grant.scope, deviceId: deviceId, browserSessionId: browserSession.id, grantId: grant.id,

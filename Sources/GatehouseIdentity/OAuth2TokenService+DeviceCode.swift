@@ -60,8 +60,7 @@ extension OAuth2TokenService {
             throw .unavailable
         }
         guard let user, user.isActive else { throw .invalidGrant("The user who approved the request is no longer active") }
-        try requireAdminIfAsked(grant.scope, user: user)
-        let deviceId = try OAuth2Scope.deviceId(of: grant.scope)
+        let deviceId = try grantedDevice(scope: grant.scope, user: user)
         return try await startSession(
             SessionStart(
                 user: user, client: client, scope: grant.scope, deviceId: deviceId, browserSessionId: grant.browserSessionId,

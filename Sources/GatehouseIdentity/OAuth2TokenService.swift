@@ -279,11 +279,16 @@ public struct OAuth2TokenService: Sendable {
         }
     }
 
-    /// Refuses a Synapse admin scope for a user who may not have it (a second check after consent).
-    func requireAdminIfAsked(_ scope: String, user: User) throws(OAuth2TokenError) {
-        if OAuth2Scope.wantsSynapseAdmin(scope) && !user.isAdmin {
+    /// Checks a stored grant's scope again against the scope policy (``AuthorizationScope``), now for
+    /// the user it is issued to (a second check after consent: the user may have lost admin rights).
+    /// - Returns: the grant's device, if it has one.
+    /// - Throws: `invalid_scope` when the policy refuses the scope or the user may not have it.
+    func grantedDevice(scope: String, user: User) throws(OAuth2TokenError) -> String? {
+        let checked = try AuthorizationScope.check(scope, for: .interactive).orInvalidScope()
+        guard checked.allows(administrator: user.isAdmin) else {
             throw .invalidScope("\(MatrixScope.synapseAdmin) is only for administrators")
         }
+        return checked.deviceId
     }
 
     static func wholeSeconds(_ duration: Duration) -> Int {

@@ -34,20 +34,14 @@ enum OAuth2Scope {
     static func tokens(_ scope: String) -> [String] {
         scope.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
     }
+}
 
-    /// The device of a scope: the id of its device scope tokens (either spelling), `nil` when there
-    /// is none.
-    /// - Throws: `invalid_scope` when it names two devices or a device id Synapse cannot take.
-    static func deviceId(of scope: String) throws(OAuth2TokenError) -> String? {
-        let ids = Set(tokens(scope).compactMap(MatrixScope.deviceId(in:)))
-        guard ids.count <= 1 else { throw .invalidScope("The scope names more than one device") }
-        guard let id = ids.first else { return nil }
-        if let problem = DeviceId.validate(id) { throw .invalidScope("Invalid device id in the scope: \(problem.description)") }
-        return id
-    }
-
-    /// Whether the scope asks for Synapse's admin API.
-    static func wantsSynapseAdmin(_ scope: String) -> Bool {
-        tokens(scope).contains(MatrixScope.synapseAdmin)
+extension Result where Success == AuthorizationScope, Failure == AuthorizationScope.Problem {
+    /// The scope the policy (``AuthorizationScope``) accepts, or its refusal as `invalid_scope`.
+    func orInvalidScope() throws(OAuth2TokenError) -> AuthorizationScope {
+        switch self {
+        case .success(let scope): return scope
+        case .failure(let problem): throw .invalidScope(problem.description)
+        }
     }
 }

@@ -3,11 +3,8 @@ import Testing
 
 @testable import GatehouseCore
 
-private struct CountingBytes: RandomSource {
-    func bytes(_ count: Int) -> [UInt8] { (0..<count).map { UInt8($0 % 36) } }
-}
-
-/// The pure parts of `/authorize`: redirect URI matching and the Matrix scope policy.
+/// The pure parts of `/authorize`: redirect URI matching and form encoding (the scope policy is
+/// `AuthorizationScopeTests`).
 struct AuthorizationPolicyTests {
     @Test func redirectURIsMatchExactly() {
         let registered = ["https://app.example.com/cb", "com.example.app:/cb", "http://127.0.0.1/cb", "http://[::1]:80/cb", "http://localhost:9/cb"]
@@ -36,30 +33,6 @@ struct AuthorizationPolicyTests {
     @Test func aMissingRedirectURIUsesTheOnlyOneRegistered() {
         #expect(RedirectURIMatcher.resolve(requested: nil, registered: ["https://a.example/cb"], isNative: false) == "https://a.example/cb")
         #expect(RedirectURIMatcher.resolve(requested: nil, registered: ["https://a.example/cb", "https://a.example/2"], isNative: false) == nil)
-    }
-
-    @Test func scopePolicy() throws {
-        let random = CountingBytes()
-        let generated = try AuthorizationScope.resolve("openid urn:matrix:client:api:*", random: random).get()
-        #expect(generated.deviceGenerated && generated.deviceId == "ABCDEFGHIJ")
-        #expect(generated.text == "openid urn:matrix:client:api:* urn:matrix:client:device:ABCDEFGHIJ")
-        let unstable = try AuthorizationScope.resolve("urn:matrix:org.matrix.msc2967.client:api:*", random: random).get()
-        #expect(unstable.text == "urn:matrix:org.matrix.msc2967.client:api:* urn:matrix:org.matrix.msc2967.client:device:ABCDEFGHIJ")
-        let chosen = try AuthorizationScope.resolve("urn:matrix:client:api:* urn:matrix:client:device:my.device~1 urn:synapse:admin:*", random: random).get()
-        #expect(chosen.deviceId == "my.device~1" && !chosen.deviceGenerated && chosen.requestsAdmin)
-        #expect(try AuthorizationScope.resolve("openid", random: random).get().deviceId == nil)
-        #expect(try AuthorizationScope.resolve(nil, random: random).get().tokens.isEmpty)
-        for refused in [
-            "urn:matrix:client:api:* urn:matrix:org.matrix.msc2967.client:api:*", "urn:matrix:org.matrix.msc2967.client:api:* urn:matrix:client:device:ABCDEFGHIJ",
-            "urn:matrix:client:api:* urn:matrix:client:device:ABCDEFGHIJ urn:matrix:client:device:ABCDEFGHIK",
-            "urn:matrix:client:api:* urn:matrix:client:device:ABCDEFGHI", "urn:matrix:client:api:* urn:matrix:client:device:ABCDEFGHI\"J",
-            "urn:matrix:client:device:ABCDEFGHIJ", "urn:synapse:admin:*", "openid email", "urn:matrix:client:api:guest",
-            "urn:matrix:client:api:* urn:matrix:client:device:" + String(repeating: "A", count: 256),
-        ] {
-            #expect(throws: AuthorizationScope.Problem.self, "\(refused)") { try AuthorizationScope.resolve(refused, random: random).get() }
-        }
-        let stored = AuthorizationScope.stored(chosen.text)
-        #expect(stored.deviceId == "my.device~1" && stored.requestsAdmin && stored.requestsClientAPI && !stored.requestsOpenID)
     }
 
     @Test func formEncodingRoundTrips() {

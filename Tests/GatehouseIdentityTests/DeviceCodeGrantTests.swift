@@ -137,6 +137,10 @@ struct DeviceCodeGrantTests {
         }
         await expectOAuth2Error(.invalidScope) { try await authorize(fixture, scope: "urn:synapse:admin:*") }
         await expectOAuth2Error(.invalidScope) { try await authorize(fixture, scope: "bad\"token") }
+        // The same policy as /authorize (AuthorizationScope): MAS's device id pattern, unknown scopes refused.
+        await expectOAuth2Error(.invalidScope) { try await authorize(fixture, scope: "urn:matrix:client:api:* urn:matrix:client:device:SHORT") }
+        await expectOAuth2Error(.invalidScope) { try await authorize(fixture, scope: "openid profile") }
+        #expect(try await grant(fixture, try await authorize(fixture, scope: "openid email")).scope == "openid email")
         try await fixture.close()
     }
 }

@@ -298,7 +298,7 @@ import Testing
             // A device scope with a generated id (10 upper-case letters and digits) is stored.
             let device = try #require(grant.scope.split(separator: " ").first { $0.hasPrefix(MatrixScope.devicePrefix) })
             let deviceId = device.dropFirst(MatrixScope.devicePrefix.count)
-            #expect(deviceId.count == 10 && deviceId.allSatisfy { $0.isUppercase || $0.isNumber })
+            #expect(deviceId.count == 10 && deviceId.utf8.allSatisfy { Alphabet.base62.contains($0) })
             #expect(grant.state == "opaque+state" && grant.nonce == "n-1")
             #expect(grant.codeChallenge == PagesFixture.challenge && grant.responseMode == .query)
 

@@ -29,6 +29,16 @@ public enum DeviceId {
         }
     }
 
+    /// Length of the device IDs Gatehouse generates.
+    public static let generatedLength = 10
+
+    /// A new device ID, for compat logins, compatibility tokens and OAuth 2.0 grants alike: ten
+    /// characters of `A-Za-z0-9`, as MAS generates them (`Device::generate`, rand's `Alphanumeric`).
+    /// - Parameter random: the randomness source.
+    public static func generate(random: some RandomSource) -> String {
+        random.string(length: generatedLength, alphabet: Alphabet.base62)
+    }
+
     /// Checks a device ID.
     /// - Parameter deviceId: the candidate.
     /// - Returns: why it is refused, or `nil` when it is fine.

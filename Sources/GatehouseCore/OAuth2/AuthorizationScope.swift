@@ -1,15 +1,28 @@
-/// The scope of an interactive grant (authorization code or device code) after Gatehouse's scope
-/// policy (MAS's `authorization_grant` policy, docs/reference/scopes.md):
-/// - known tokens only: `openid`, the Matrix C-S API scope, one device scope, `urn:synapse:admin:*`;
-/// - stable (`urn:matrix:client:…`) and unstable MSC2967 (`urn:matrix:org.matrix.msc2967.client:…`)
-///   spellings are never mixed in one request;
-/// - at most one device scope, whose id matches `[A-Za-z0-9._~!$&'()*+,;=:@/-]{10,255}`, and only with
-///   the API scope; when the API scope comes without one, a device scope with a fresh id (ten
-///   upper-case letters and digits) is added in the same spelling;
-/// - `urn:synapse:admin:*` only with the API scope (whether the user may have it is decided at
-///   consent, where the user is known).
+/// Gatehouse's scope policy, the one place that decides which scope a grant may carry (MAS's
+/// `authorization_grant` policy and docs/reference/scopes.md, mas-surface.md §4). Used by
+/// `GET /authorize`, the device authorization endpoint, `client_credentials`, and the token endpoint
+/// when it reads a stored grant back.
+/// - Known tokens only: `openid`, `email`, `urn:mas:graphql:*` (any grant); the Matrix C-S API scope,
+///   one device scope and `urn:synapse:admin:*` (interactive grants only: authorization code and
+///   device code, where a user is present). `urn:mas:admin` is refused: Gatehouse has no MAS admin API.
+/// - Stable (`urn:matrix:client:…`) and unstable MSC2967 (`urn:matrix:org.matrix.msc2967.client:…`)
+///   spellings are never mixed in one request.
+/// - At most one device scope, whose id matches MAS's `[A-Za-z0-9._~!$&'()*+,;=:@/-]{10,}` and is at
+///   most 255 bytes (``DeviceId/maximumBytes``), and only with the API scope. When the API scope
+///   comes without one, a device scope with a fresh id (``DeviceId/generate(random:)``) is added in the
+///   same spelling.
+/// - `urn:synapse:admin:*` only with the API scope, and only for an administrator: whether the user
+///   is one is known at consent and at the token endpoint (``allows(administrator:)``).
 public struct AuthorizationScope: Sendable, Equatable {
-    /// The scope tokens to store, in request order, a generated device scope last.
+    /// Which kind of grant asks: Matrix scopes need a user, so only interactive grants may carry them.
+    public enum Grant: Sendable {
+        /// `authorization_code` and `urn:ietf:params:oauth:grant-type:device_code`.
+        case interactive
+        /// `client_credentials`: a client acting for itself.
+        case clientCredentials
+    }
+
+    /// The scope tokens to store, in request order without repeats, a generated device scope last.
     public var tokens: [String]
     /// The Matrix device the grant creates, if any.
     public var deviceId: String?
@@ -21,6 +34,8 @@ public struct AuthorizationScope: Sendable, Equatable {
     public var requestsClientAPI: Bool
     /// Whether `openid` is requested.
     public var requestsOpenID: Bool
+    /// Whether `email` is requested.
+    public var requestsEmail: Bool
 
     /// The stored form: tokens separated by one space.
     public var text: String { tokens.joined(separator: " ") }
@@ -30,27 +45,61 @@ public struct AuthorizationScope: Sendable, Equatable {
         public var description: String
     }
 
-    /// The characters a device id may use, as in MAS.
+    /// Scopes any grant may carry.
+    static let plainScopes: Set<String> = ["openid", "email", "urn:mas:graphql:*"]
+    /// The characters a requested device id may use, as in MAS.
     static let deviceIdCharacters = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~!$&'()*+,;=:@/-".utf8)
-    /// Generated device ids: upper-case letters and digits.
-    static let generatedDeviceAlphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".utf8)
+    /// MAS's shortest requested device id.
+    static let minimumDeviceIdLength = 10
 
     /// Applies the policy to a `scope` parameter.
     /// - Parameters:
     ///   - scope: the parameter as sent (`nil` or empty: no scope).
+    ///   - grant: the kind of grant asking.
     ///   - random: for a generated device id.
-    public static func resolve(_ scope: String?, random: any RandomSource) -> Result<AuthorizationScope, Problem> {
-        let tokens = (scope ?? "").split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+    public static func resolve(_ scope: String?, for grant: Grant = .interactive, random: any RandomSource) -> Result<AuthorizationScope, Problem> {
+        switch check(scope, for: grant) {
+        case .failure(let problem):
+            return .failure(problem)
+        case .success(var result):
+            if result.requestsClientAPI && result.deviceId == nil {
+                let device = DeviceId.generate(random: random)
+                let unstable = result.tokens.contains(MatrixScope.unstableClientAPI)
+                result.deviceId = device
+                result.deviceGenerated = true
+                result.tokens.append((unstable ? MatrixScope.unstableDevicePrefix : MatrixScope.devicePrefix) + device)
+            }
+            return .success(result)
+        }
+    }
+
+    /// Applies the policy without adding anything: for a scope already recorded (the token endpoint
+    /// checks a stored grant again), or as the first step of ``resolve(_:for:random:)``.
+    /// - Parameters:
+    ///   - scope: the scope (`nil` or empty: no scope).
+    ///   - grant: the kind of grant asking.
+    public static func check(_ scope: String?, for grant: Grant = .interactive) -> Result<AuthorizationScope, Problem> {
         var result = AuthorizationScope(
-            tokens: [], deviceId: nil, deviceGenerated: false, requestsAdmin: false, requestsClientAPI: false, requestsOpenID: false)
+            tokens: [], deviceId: nil, deviceGenerated: false, requestsAdmin: false, requestsClientAPI: false, requestsOpenID: false,
+            requestsEmail: false)
         var stable = false
         var unstable = false
-        for token in tokens {
+        for token in (scope ?? "").split(separator: " ", omittingEmptySubsequences: true).map(String.init) {
             guard MatrixScope.isValidToken(token) else { return .failure(Problem(description: "The scope contains an invalid token")) }
             if result.tokens.contains(token) { continue }
+            if plainScopes.contains(token) {
+                if token == "openid" { result.requestsOpenID = true }
+                if token == "email" { result.requestsEmail = true }
+                result.tokens.append(token)
+                continue
+            }
+            guard token.hasPrefix("urn:matrix:") || token.hasPrefix("urn:synapse:") else {
+                return .failure(Problem(description: "The scope \(token) is not supported"))
+            }
+            guard grant == .interactive else {
+                return .failure(Problem(description: "\(token) cannot be granted to a client acting for itself"))
+            }
             switch token {
-            case "openid":
-                result.requestsOpenID = true
             case MatrixScope.clientAPI:
                 stable = true
                 result.requestsClientAPI = true
@@ -67,8 +116,8 @@ public struct AuthorizationScope: Sendable, Equatable {
                 guard result.deviceId == nil else {
                     return .failure(Problem(description: "The request names more than one device scope"))
                 }
-                // MAS's pattern, and at most 255 bytes as Synapse stores device ids (``DeviceId``).
-                guard (10...255).contains(device.utf8.count), device.utf8.allSatisfy(deviceIdCharacters.contains) else {
+                guard (minimumDeviceIdLength...DeviceId.maximumBytes).contains(device.utf8.count), device.utf8.allSatisfy(deviceIdCharacters.contains)
+                else {
                     return .failure(Problem(description: "The device ID must be 10 to 255 characters of A-Z a-z 0-9 ._~!$&'()*+,;=:@/-"))
                 }
                 result.deviceId = device
@@ -81,16 +130,10 @@ public struct AuthorizationScope: Sendable, Equatable {
         if !result.requestsClientAPI && (result.deviceId != nil || result.requestsAdmin) {
             return .failure(Problem(description: "Device and admin scopes require the Client-Server API scope \(MatrixScope.clientAPI)"))
         }
-        if result.requestsClientAPI && result.deviceId == nil {
-            let device = random.string(length: 10, alphabet: generatedDeviceAlphabet)
-            result.deviceId = device
-            result.deviceGenerated = true
-            result.tokens.append((unstable ? MatrixScope.unstableDevicePrefix : MatrixScope.devicePrefix) + device)
-        }
         return .success(result)
     }
 
-    /// The scope of a stored grant, read back (its device scope is already present).
+    /// The scope of a stored grant, read back for display (its device scope is already present).
     /// - Parameter text: the stored scope.
     public static func stored(_ text: String) -> AuthorizationScope {
         let tokens = text.split(separator: " ").map(String.init)
@@ -98,6 +141,12 @@ public struct AuthorizationScope: Sendable, Equatable {
             tokens: tokens, deviceId: tokens.lazy.compactMap(MatrixScope.deviceId(in:)).first, deviceGenerated: false,
             requestsAdmin: tokens.contains(MatrixScope.synapseAdmin),
             requestsClientAPI: tokens.contains(MatrixScope.clientAPI) || tokens.contains(MatrixScope.unstableClientAPI),
-            requestsOpenID: tokens.contains("openid"))
+            requestsOpenID: tokens.contains("openid"), requestsEmail: tokens.contains("email"))
+    }
+
+    /// Whether a user may have this scope: `urn:synapse:admin:*` is for administrators only.
+    /// - Parameter administrator: whether the user is a Gatehouse administrator.
+    public func allows(administrator: Bool) -> Bool {
+        !requestsAdmin || administrator
     }
 }

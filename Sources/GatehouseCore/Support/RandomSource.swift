@@ -45,6 +45,4 @@ extension RandomSource {
 public enum Alphabet {
     /// `0-9A-Za-z`.
     public static let base62: [UInt8] = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
-    /// Upper-case letters, as Synapse uses for generated device ids.
-    public static let upper: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
 }

@@ -24,6 +24,7 @@ struct ClientPresentation {
     static func describe(_ scope: AuthorizationScope, userId: String) -> [String] {
         var lines: [String] = []
         if scope.requestsOpenID { lines.append("See your Matrix ID (\(userId))") }
+        if scope.requestsEmail { lines.append("See your email address") }
         if scope.requestsClientAPI { lines.append("Read and send messages and use every feature of your Matrix account") }
         if scope.requestsAdmin { lines.append("Administer the server (Synapse admin API)") }
         if lines.isEmpty { lines.append("Know that you signed in (no access to your account)") }
@@ -49,7 +50,7 @@ extension PagesResponder {
             throw .invalidAuthorizationRequest(AuthorizationRequest.TargetProblem.unknownClient.description)
         }
         let scope = AuthorizationScope.stored(grant.scope)
-        if scope.requestsAdmin && !user.isAdmin { throw .adminScopeRefused }
+        if !scope.allows(administrator: user.isAdmin) { throw .adminScopeRefused }
         let target = AuthorizationRequest.Target(redirectURI: grant.redirectURI, responseMode: grant.responseMode)
 
         guard page.isPost else {

@@ -71,7 +71,7 @@ extension PagesResponder {
             throw .grantNotFound
         }
         let scope = AuthorizationScope.stored(grant.scope)
-        if scope.requestsAdmin && !user.isAdmin { throw .adminScopeRefused }
+        if !scope.allows(administrator: user.isAdmin) { throw .adminScopeRefused }
 
         guard page.isPost else {
             let presentation = ClientPresentation(client)
