@@ -22,17 +22,27 @@ public final class RawOrigin: Sendable {
         public var connection: Int
     }
 
+    /// What the origin saw.
+    struct State {
+        var requests: [Received] = []
+        var errors: [String] = []
+        var connections = 0
+        var closedConnections = 0
+    }
+
     private let channel: any Channel
-    private let state: NIOLockedValueBox<(requests: [Received], errors: [String], connections: Int)>
+    private let state: NIOLockedValueBox<State>
 
     public var port: Int { channel.localAddress!.port! }
     public var requests: [Received] { state.withLockedValue { $0.requests } }
     /// Byte sequences that were not a well-formed request.
     public var errors: [String] { state.withLockedValue { $0.errors } }
     public var connections: Int { state.withLockedValue { $0.connections } }
+    /// Accepted connections that have closed since (either side closing them).
+    public var closedConnections: Int { state.withLockedValue { $0.closedConnections } }
 
     public init(group: any EventLoopGroup) async throws {
-        let state = NIOLockedValueBox<(requests: [Received], errors: [String], connections: Int)>(([], [], 0))
+        let state = NIOLockedValueBox(State())
         self.state = state
         self.channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -50,7 +60,7 @@ public final class RawOrigin: Sendable {
 
     /// Forgets what was received so far.
     public func reset() {
-        state.withLockedValue { $0 = ([], [], $0.connections) }
+        state.withLockedValue { $0 = State(connections: $0.connections, closedConnections: $0.closedConnections) }
     }
 
     public func stop() async throws {
@@ -62,13 +72,18 @@ private final class RawOriginHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private let state: NIOLockedValueBox<(requests: [RawOrigin.Received], errors: [String], connections: Int)>
+    private let state: NIOLockedValueBox<RawOrigin.State>
     private let connection: Int
     private var buffer: [UInt8] = []
 
-    init(state: NIOLockedValueBox<(requests: [RawOrigin.Received], errors: [String], connections: Int)>, connection: Int) {
+    init(state: NIOLockedValueBox<RawOrigin.State>, connection: Int) {
         self.state = state
         self.connection = connection
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        state.withLockedValue { $0.closedConnections += 1 }
+        context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

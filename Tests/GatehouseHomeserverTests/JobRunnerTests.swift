@@ -250,16 +250,24 @@ struct JobRunnerTests {
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
                 let job = try await harness.enqueue(.provisionUser(.init(localpart: "dave")))
-                let failedOnce = await eventually { await harness.repository.job(job.id)?.attempts == 1 }
+                // The failure is recorded (not merely the claim, which counts the attempt first): its retry
+                // time is fixed before the clock moves. The bound only limits how long a failing test hangs.
+                let failedOnce = await eventually(timeout: .seconds(60)) {
+                    let stored = await harness.repository.job(job.id)
+                    return stored?.attempts == 1 && stored?.lastError != nil
+                }
                 #expect(failedOnce)
-                // Polling goes on, but nothing is due until the clock reaches the retry time.
-                try await Task.sleep(for: .milliseconds(100))
+                let retryAt = try #require(await harness.repository.job(job.id)?.runAt)
+                #expect(retryAt > harness.clock.now() && retryAt <= harness.clock.now().addingTimeInterval(1))
+                // Nothing is due until the clock reaches the retry time: a round now runs nothing.
+                #expect(await harness.runPending() == (0, 0))
                 #expect(await harness.repository.job(job.id)?.attempts == 1)
 
                 harness.fake.down = false
                 harness.clock.advance(by: 1)
-                let completed = await eventually { await harness.repository.job(job.id)?.completedAt != nil }
+                let completed = await eventually(timeout: .seconds(60)) { await harness.repository.job(job.id)?.completedAt != nil }
                 #expect(completed)
+                #expect(await harness.repository.job(job.id)?.attempts == 2)
                 #expect(harness.fake.user("dave") != nil)
                 await group.triggerGracefulShutdown()
                 try await tasks.next()

@@ -106,13 +106,19 @@ struct EdgeLimitsTests {
         let origin = try await RawOrigin(group: MultiThreadedEventLoopGroup.singleton)
         try await withTestGateway(routes: Self.routes, upstreams: ["raw": origin.port], extraYAML: "timeouts: {send: 1s}") { port in
             let size = 32 << 20
-            let (received, closed) = try await blocking {
-                let client = try RawHTTPClient(port: port, timeoutSeconds: 10, receiveBufferBytes: 4096)
+            let (cut, received, closed) = try await blocking {
+                let client = try RawHTTPClient(port: port, timeoutSeconds: 30, receiveBufferBytes: 4096)
                 try client.send("GET /raw/big/\(size / 1024) HTTP/1.1\r\nHost: x\r\n\r\n")
-                // Not reading: the connection stays unwritable on the server's side.
-                Thread.sleep(forTimeInterval: 3)
-                return client.drain()
+                // Not reading: the connection stays unwritable on the server's side. Reading before the
+                // server gives up would let the transfer go on, so wait for the event that follows the
+                // cut, the upstream connection closing, without touching the socket. The bound only
+                // limits how long a failing test hangs.
+                let deadline = Date().addingTimeInterval(60)
+                while origin.closedConnections == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+                let (received, closed) = client.drain()
+                return (origin.closedConnections > 0, received, closed)
             }
+            #expect(cut, "the upstream connection of the cut client is closed")
             #expect(closed, "the server gave up on a client that took nothing")
             #expect(received < size)
             #expect(try await request(port: port, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n").status == 200)
