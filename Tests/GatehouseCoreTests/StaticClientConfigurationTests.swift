@@ -136,6 +136,27 @@ struct ClientRegistrationRateLimitConfigurationTests {
     }
 }
 
+/// `rate_limiting.registration` (MAS's name, shape and default).
+struct RegistrationRateLimitConfigurationTests {
+    @Test func defaultAndConfiguredLimit() throws {
+        let fixture = try ConfigFixture()
+        #expect(try fixture.load(ConfigFixture.valid).rateLimiting.registration == RateLimitConfiguration(burst: 3, perSecond: 3.0 / 3600.0))
+        let config = try fixture.load(ConfigFixture.valid + "\nrate_limiting: {registration: {burst: 5, per_second: 0.01}}\n")
+        #expect(config.rateLimiting.registration == RateLimitConfiguration(burst: 5, perSecond: 0.01))
+        #expect(config.rateLimiting.login == .default && config.rateLimiting.clientRegistration == RateLimitingConfiguration.defaultClientRegistration)
+        let partial = try fixture.load(ConfigFixture.valid + "\nrate_limiting: {registration: {per_second: 0.5}}\n")
+        #expect(partial.rateLimiting.registration == RateLimitConfiguration(burst: 3, perSecond: 0.5))
+        for (yaml, message) in [
+            ("rate_limiting: {registration: {per_second: 0}}", "rate_limiting.registration.per_second: must be more than 0"),
+            ("rate_limiting: {registration: {burst: 0}}", "rate_limiting.registration.burst"),
+            ("rate_limiting: {registration: {burst: 2, per_hour: 3}}", "rate_limiting.registration.per_hour"),
+        ] {
+            let errors = fixture.errors(ConfigFixture.valid + "\n" + yaml + "\n")
+            #expect(errors.contains { $0.contains(message) }, "\(yaml): \(errors)")
+        }
+    }
+}
+
 /// `rate_limiting.device_authorization` and `experimental.access_token_ttl`.
 struct DeviceAuthorizationAndTokenLifetimeConfigurationTests {
     @Test func defaultsAndConfiguredValues() throws {

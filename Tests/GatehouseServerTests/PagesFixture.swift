@@ -48,6 +48,8 @@ final class PagesFixture {
         var templatesPath: String?
         var encryption = true
         var perIP = RateLimitConfiguration(burst: 1000, perSecond: 1000)
+        /// `rate_limiting` YAML for the configuration (e.g. `{registration: {burst: 1}}`).
+        var rateLimitingYAML: String?
         /// Use the SQLite repositories of the store instead of the in-memory grant fakes.
         var sqlite = false
     }
@@ -94,6 +96,7 @@ final class PagesFixture {
 
             """
         if let path = options.templatesPath { yaml += "templates: {path: \"\(path)\"}\n" }
+        if let limits = options.rateLimitingYAML { yaml += "rate_limiting: \(limits)\n" }
         var configuration = try ConfigurationLoader.parse(yaml: yaml, file: "\(directory)/gatehouse.yaml")
         if options.encryption { configuration.secrets = SecretsConfiguration(encryption: Array(repeating: 7, count: 32), keys: []) }
         self.configuration = configuration

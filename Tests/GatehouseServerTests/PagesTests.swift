@@ -474,6 +474,28 @@ import Testing
         }
     }
 
+    @Test func registrationsPerAddressFollowTheConfiguredLimit() async throws {
+        var options = PagesFixture.Options()
+        options.registration = true
+        options.rateLimitingYAML = "{registration: {burst: 1, per_second: 0.001}}"
+        try await withPages(options) { fixture async throws in
+            _ = await fixture.get("/register")
+            let fields = [("password", "long enough"), ("password_confirm", "long enough")]
+            let first = await fixture.post("/register", [("username", "first")] + fields)
+            #expect(first.status == 303)
+            _ = await fixture.post("/logout", [])
+            _ = await fixture.get("/register")
+            let limited = await fixture.post("/register", [("username", "second")] + fields)
+            #expect(limited.status == 429 && limited.text.contains(#"class="error""#))
+            #expect(limited.headers.first(name: "Retry-After") == "1000")
+            let refused = try await fixture.store.users.find(username: "second")
+            #expect(refused == nil, "a limited attempt creates no account")
+            fixture.clock.advance(by: 1000)
+            _ = await fixture.get("/register")
+            #expect(await fixture.post("/register", [("username", "second")] + fields).status == 303)
+        }
+    }
+
     // MARK: Device grant
 
     @Test func linkAndDeviceConsent() async throws {

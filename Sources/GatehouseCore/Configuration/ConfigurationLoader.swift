@@ -592,7 +592,7 @@ private final class SectionReader {
     func readRateLimiting(_ node: ConfigNode?) throws -> RateLimitingConfiguration {
         var config = RateLimitingConfiguration.default
         guard let node else { return config }
-        let map = try node.mapping(allowed: ["login", "client_registration", "device_authorization"])
+        let map = try node.mapping(allowed: ["login", "client_registration", "device_authorization", "registration"])
         if let loginNode = map["login"] {
             let login = try loginNode.mapping(allowed: ["per_ip", "per_account"])
             if let limiter = login["per_ip"], let value = attempt({ try readRateLimit(limiter, defaults: config.login.perIP) }) {
@@ -607,6 +607,9 @@ private final class SectionReader {
         }
         if let limiter = map["device_authorization"], let value = attempt({ try readRateLimit(limiter, defaults: config.deviceAuthorization) }) {
             config.deviceAuthorization = value
+        }
+        if let limiter = map["registration"], let value = attempt({ try readRateLimit(limiter, defaults: config.registration) }) {
+            config.registration = value
         }
         return config
     }

@@ -12,11 +12,16 @@ public struct RateLimitingConfiguration: Sendable, Equatable {
     /// per client address. Not in MAS: each request stores a pending grant with a user code, so one
     /// address may neither fill the store nor use up the user-code space.
     public var deviceAuthorization: RateLimitConfiguration
+    /// `rate_limiting.registration` (MAS's name and default): account registrations on the
+    /// registration page per client address.
+    public var registration: RateLimitConfiguration
 
     /// 10 registrations per address at once, then 10 per hour (identical registrations count too).
     public static let defaultClientRegistration = RateLimitConfiguration(burst: 10, perSecond: 10.0 / 3600.0)
     /// 10 device authorizations per address at once, then one per minute.
     public static let defaultDeviceAuthorization = RateLimitConfiguration(burst: 10, perSecond: 1.0 / 60.0)
+    /// MAS's default: 3 registrations per address at once, then 3 per hour.
+    public static let defaultRegistration = RateLimitConfiguration(burst: 3, perSecond: 3.0 / 3600.0)
 
     /// MAS's defaults (see ``LoginRateLimitingConfiguration/default``) and ``defaultClientRegistration``.
     public static let `default` = RateLimitingConfiguration(login: .default)
@@ -25,13 +30,15 @@ public struct RateLimitingConfiguration: Sendable, Equatable {
     ///   - login: the limits applied to password checks.
     ///   - clientRegistration: the limit on dynamic client registrations per address.
     ///   - deviceAuthorization: the limit on device authorizations per address.
+    ///   - registration: the limit on account registrations per address.
     public init(
         login: LoginRateLimitingConfiguration, clientRegistration: RateLimitConfiguration = defaultClientRegistration,
-        deviceAuthorization: RateLimitConfiguration = defaultDeviceAuthorization
+        deviceAuthorization: RateLimitConfiguration = defaultDeviceAuthorization, registration: RateLimitConfiguration = defaultRegistration
     ) {
         self.login = login
         self.clientRegistration = clientRegistration
         self.deviceAuthorization = deviceAuthorization
+        self.registration = registration
     }
 }
 

@@ -83,7 +83,7 @@ public struct PagesService: Sendable {
             registrationEnabled: configuration.account.passwordRegistrationEnabled && accounts != nil, templates: templates,
             cookie: SessionCookie(encryptionKey: secrets.encryption, random: random), repositories: repositories, passwords: passwords,
             accounts: accounts, userCodeLimiter: RateLimiter(burst: max(limits.burst, 10), perSecond: limits.perSecond, clock: clock),
-            registrationLimiter: RateLimiter(burst: 3, perSecond: 3.0 / 3600.0, clock: clock),
+            registrationLimiter: RateLimiter(configuration.rateLimiting.registration, clock: clock),
             trustedProxies: configuration.http.trustedProxies, clock: clock, random: random, logger: logger)
         responder = PagesResponder(context: context)
         ssoRedirect = CompatSSORedirectEndpoint(context: context)
@@ -104,7 +104,7 @@ struct PagesContext: Sendable {
     let accounts: AccountService?
     /// Guesses of device user codes per client address.
     let userCodeLimiter: RateLimiter
-    /// Registrations per client address (MAS's `rate_limiting.registration` default: 3 an hour).
+    /// Registrations per client address (`rate_limiting.registration`, MAS's default 3 an hour).
     let registrationLimiter: RateLimiter
     let trustedProxies: [IPNetwork]
     let clock: any WallClock
