@@ -396,8 +396,8 @@ struct ConfigurationTests {
              "rate_limiting.login.per_ip.rate: unknown key. Known keys here: burst, per_second"),
             ("rate_limiting: {login: {per_user: {burst: 1}}}",
              "rate_limiting.login.per_user: unknown key. Known keys here: per_account, per_ip"),
-            ("rate_limiting: {registration: {burst: 1, per_second: 1}}",
-             "rate_limiting.registration: unknown key. Known keys here: client_registration, device_authorization, login"),
+            ("rate_limiting: {account_recovery: {per_ip: {burst: 1, per_second: 1}}}",
+             "rate_limiting.account_recovery: unknown key. Known keys here: client_registration, device_authorization, login, registration"),
             ("rate_limiting: {login: [1]}", "rate_limiting.login: expected a mapping"),
         ]
         for (extra, message) in problems {
