@@ -235,10 +235,12 @@ struct JobRunnerTests {
                 #expect(done, "the enqueue woke the runner")
                 #expect(harness.fake.user("carol") != nil)
 
+                // An idle runner waits an hour for its next round unless shutdown wakes it; the 60 s bound
+                // only limits how long a failing test hangs.
                 let started = ContinuousClock.now
                 await group.triggerGracefulShutdown()
                 try await tasks.next()
-                #expect(ContinuousClock.now - started < .seconds(2), "an idle runner stops at once")
+                #expect(ContinuousClock.now - started < .seconds(60), "shutdown woke the idle runner")
             }
         }
     }
