@@ -120,8 +120,9 @@ struct EdgeLimitsTests {
                 // limits how long a failing test hangs.
                 let deadline = Date().addingTimeInterval(60)
                 while origin.closedConnections == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+                let cut = origin.closedConnections > 0
                 let (received, closed) = client.drain()
-                return (origin.closedConnections > 0, received, closed)
+                return (cut, received, closed)
             }
             #expect(cut, "the upstream connection of the cut client is closed")
             #expect(closed, "the server gave up on a client that took nothing")
