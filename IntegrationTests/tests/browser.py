@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException
+from selenium.common.exceptions import NoSuchElementException, WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -86,6 +86,10 @@ class Browser:
                     f"--user-data-dir={self.profile}"):
             opts.add_argument(arg)
         opts.accept_insecure_certs = True
+        # No password-manager bubbles or leak checks over the pages (they would cover the screenshots).
+        opts.add_experimental_option("prefs", {"credentials_enable_service": False,
+                                               "profile.password_manager_enabled": False,
+                                               "profile.password_manager_leak_detection": False})
         opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
         self.driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=opts)
         self.driver.set_page_load_timeout(PAGE_TIMEOUT)
@@ -104,7 +108,8 @@ class Browser:
         self._settled(step)
 
     def _settled(self, step: str) -> None:
-        WebDriverWait(self.driver, PAGE_TIMEOUT).until(
+        # A page may navigate on its own (form_post's self-submitting form): retry across that.
+        WebDriverWait(self.driver, PAGE_TIMEOUT, ignored_exceptions=(WebDriverException,)).until(
             lambda d: d.execute_script("return document.readyState") == "complete")
         self._collect_responses()
         self.shot(step)
