@@ -102,8 +102,15 @@ class Browser:
 
     def click(self, element_id: str, step: str) -> None:
         """Click the element with this id (a submit button), wait for the next document, screenshot it."""
+        self._press(self.driver.find_element(By.ID, element_id), step)
+
+    def submit(self, form_id: str, step: str) -> None:
+        """Press form#form_id's (first) submit button."""
+        self._press(self.in_form(form_id, "[type=submit]"), step)
+
+    def _press(self, button: WebElement, step: str) -> None:
         before = self.driver.find_element(By.TAG_NAME, "html")
-        self.driver.find_element(By.ID, element_id).click()
+        button.click()
         WebDriverWait(self.driver, PAGE_TIMEOUT).until(expected_conditions.staleness_of(before))
         self._settled(step)
 
