@@ -271,3 +271,46 @@ def test_prompt_create_registers_a_new_user(gatehouse, metadata, browser, loopba
         login = c.post("/_matrix/client/v3/login", json={
             "type": "m.login.password", "identifier": {"type": "m.id.user", "user": name}, "password": password})
     assert login.status_code == 200 and login.json()["user_id"] == user_id(name), login.text
+
+
+# --------------------------------------------------------------------------- login variants and account state
+def test_prompt_login_asks_for_the_password_again(gatehouse, metadata, browser, loopback):
+    name = register_user(gatehouse, "oauth-hana")
+    first = authorize_in_browser(browser, gatehouse, metadata, loopback, name)
+    again = start_flow(gatehouse, metadata, loopback, client=first.client, prompt="login")
+    browser.get(again.auth.url, "authorize-prompt-login")
+    grant = expect_login_page(browser)           # despite the browser session
+    browser.login(name, PASSWORD, "consent")
+    expect_consent_page(browser, again, grant)
+    browser.decide("consent-form", "consent", "redirected-with-code")
+    expect_redirect(again, loopback, metadata)
+    assert_token_answer(again.exchange(metadata, gatehouse), again.auth.device_id)
+
+
+def test_login_hint_prefills_the_username(gatehouse, metadata, browser, loopback):
+    name = register_user(gatehouse, "oauth-ivo")
+    flow = start_flow(gatehouse, metadata, loopback, login_hint=f"mxid:{user_id(name)}")
+    browser.get(flow.auth.url, "authorize-with-hint")
+    expect_login_page(browser)
+    assert browser.in_form("login-form", "#username").get_attribute("value") == name
+    browser.in_form("login-form", "#password").send_keys(PASSWORD)
+    browser.click("submit", "consent")
+    expect_consent_page(browser, flow)
+
+
+def test_deactivated_user_loses_tokens_and_browser_session(gatehouse, metadata, browser, loopback):
+    """ASVS 7.4.2 and Synapse CVE-2023-32682: deactivation ends every session; no way back in."""
+    name = register_user(gatehouse, "oauth-jon")
+    flow = authorize_in_browser(browser, gatehouse, metadata, loopback, name)
+    tokens = assert_token_answer(flow.exchange(metadata, gatehouse), flow.auth.device_id)
+    assert_whoami(gatehouse, tokens["access_token"], name, flow.auth.device_id)
+    gatehouse.manage("deactivate-user", name)
+    assert_refused(gatehouse, tokens["access_token"])
+    oauth_error(refresh(gatehouse, metadata, flow, tokens["refresh_token"]), "invalid_grant")
+    retry = start_flow(gatehouse, metadata, loopback, client=flow.client)
+    browser.get(retry.auth.url, "authorize-after-deactivation")
+    expect_login_page(browser)                   # the browser session ended with the account
+    browser.login(name, PASSWORD, "login-refused")
+    expect_login_page(browser)
+    assert browser.responses[-1].status == 401, browser.responses[-1]
+    assert loopback.nothing_arrived()

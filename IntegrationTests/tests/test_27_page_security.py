@@ -166,3 +166,16 @@ def test_unregistered_redirect_uri_shows_the_error_page(gatehouse, metadata, bro
         assert loopback.nothing_arrived() and evil.nothing_arrived(), "a refused redirect URI was visited"
     finally:
         evil.stop()
+
+
+def test_logout_ends_the_browser_session(gatehouse, metadata, browser, loopback):
+    name = register_user(gatehouse, "pages-lou")
+    browser.get(f"{gatehouse.base_url}/login", "login")
+    browser.login(name, PASSWORD, "signed-in")
+    browser.expect_form("logout-form")
+    browser.submit("logout-form", "signed-out")
+    assert browser.path == "/login", browser.url
+    assert [r.status for r in browser.responses if r.path == "/logout"] == [303]
+    flow = start_flow(gatehouse, metadata, loopback)
+    browser.get(flow.auth.url, "authorize-after-logout")
+    expect_login_page(browser)
