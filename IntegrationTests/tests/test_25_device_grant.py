@@ -44,13 +44,13 @@ def approve_in_browser(b: Browser, url: str, user: str, user_code: str, action: 
                        wrong_code_first: bool = False) -> list[str]:
     """Walk the pages from the verification URI to the device consent page, whatever their order
     (login before or after the code entry), and press `action` there; returns the forms passed."""
-    b.get(url, "verification-uri")
+    b.get(url)
     seen: list[str] = []
     for _ in range(6):
         forms = b.form_ids()
         if "login-form" in forms:
             seen.append("login-form")
-            b.login(user, PASSWORD, "after-login")
+            b.login(user, PASSWORD)
         elif "link-form" in forms:
             seen.append("link-form")
             b.expect_form("link-form")
@@ -60,7 +60,7 @@ def approve_in_browser(b: Browser, url: str, user: str, user_code: str, action: 
                 wrong_code_first = False
                 field.clear()
                 field.send_keys("ZZZZ-ZZZZ" if user_code != "ZZZZ-ZZZZ" else "YYYY-YYYY")
-                b.click("submit", "wrong-code")
+                b.click("submit", "wrong-code-refused")
                 assert "link-form" in b.form_ids(), "a wrong user code was accepted"
                 assert b.driver.find_elements("css selector", ".error"), "no error for a wrong user code"
                 field = b.in_form("link-form", "#code")
@@ -69,12 +69,12 @@ def approve_in_browser(b: Browser, url: str, user: str, user_code: str, action: 
             elif (field.get_attribute("value") or "") != user_code:
                 assert not field.get_attribute("value"), f"prefilled with {field.get_attribute('value')!r}"
                 field.send_keys(user_code)
-            b.click("submit", "after-code")
+            b.click("submit")
         elif "device-consent-form" in forms:
             seen.append("device-consent-form")
             assert b.path.startswith("/device/"), b.url
             assert "Device test TV" in b.text, "the device consent page does not name the client"
-            b.decide("device-consent-form", action, f"after-{action}")
+            b.decide("device-consent-form", action, f"{action}-done")
             assert "device-consent-form" not in b.form_ids()
             return seen
         else:
