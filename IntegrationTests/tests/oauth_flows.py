@@ -52,11 +52,11 @@ class Flow:
 
 
 def start_flow(gatehouse, metadata: dict, loopback: LoopbackReceiver, client: NativeClient | None = None,
-               device_id: str | None = None, **extra: str) -> Flow:
+               device_id: str | None = None, extra_scope: str = "", **extra: str) -> Flow:
     client = client or register_native_client(gatehouse, loopback.url("/callback"),
                                               registration_endpoint=metadata["registration_endpoint"])
     device_id = device_id or new_device_id()
-    scope = matrix_scope(device_id)
+    scope = " ".join(filter(None, [matrix_scope(device_id), extra_scope]))
     session = oauth_session(client, scope)
     return Flow(client, session, authorization_request(metadata, session, device_id, scope, state=new_state(), **extra))
 

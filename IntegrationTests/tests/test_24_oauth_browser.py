@@ -21,7 +21,7 @@ from joserfc.jwk import KeySet
 
 from harness import http_client
 from oauth_client import (DEVICE_CODE_GRANT, assert_refused, assert_token_answer, assert_whoami, bearer,
-                          discover, oauth_error, s256, token_request, user_id)
+                          discover, oauth_error, register_native_client, s256, token_request, user_id)
 from oauth_flows import (PASSWORD, authorize_in_browser, expect_consent_page, expect_login_page,
                          expect_redirect, register_user, start_flow)
 
@@ -314,3 +314,42 @@ def test_deactivated_user_loses_tokens_and_browser_session(gatehouse, metadata, 
     expect_login_page(browser)
     assert browser.responses[-1].status == 401, browser.responses[-1]
     assert loopback.nothing_arrived()
+
+
+# --------------------------------------------------------------------------- redirect URI port, admin scope
+def test_loopback_redirect_uri_registered_without_a_port(gatehouse, metadata, browser, loopback):
+    """RFC 8252 §7.3: a native app registers http://127.0.0.1/callback and listens on any port."""
+    name = register_user(gatehouse, "oauth-kai")
+    client = register_native_client(gatehouse, "http://127.0.0.1/callback",
+                                    registration_endpoint=metadata["registration_endpoint"])
+    client.redirect_uri = loopback.url("/callback")      # the port the app got from the OS
+    flow = authorize_in_browser(browser, gatehouse, metadata, loopback, name,
+                                flow=start_flow(gatehouse, metadata, loopback, client=client))
+    tokens = assert_token_answer(flow.exchange(metadata, gatehouse), flow.auth.device_id)
+    assert_whoami(gatehouse, tokens["access_token"], name, flow.auth.device_id)
+
+
+def test_admin_scope_only_for_admins(gatehouse, synapse, metadata, browser_factory, loopback):
+    admin_scope = "urn:synapse:admin:*"
+    plain = register_user(gatehouse, "oauth-lea")
+    refused = start_flow(gatehouse, metadata, loopback, extra_scope=admin_scope)
+    b = browser_factory("non-admin")
+    b.get(refused.auth.url, "authorize-login")
+    expect_login_page(b)
+    b.login(plain, PASSWORD, "admin-scope-refused")
+    assert b.has("error-title"), f"a non-admin was offered the admin scope at {b.url}:\n{b.text[:800]}"
+    assert b.responses[-1].status == 403, b.responses[-1]
+    assert loopback.nothing_arrived()
+
+    gatehouse.manage("register-user", "oauth-max", "--password", PASSWORD, "--admin")
+    granted = authorize_in_browser(browser_factory("admin"), gatehouse, metadata, loopback, "oauth-max",
+                                   flow=start_flow(gatehouse, metadata, loopback, extra_scope=admin_scope))
+    tokens = assert_token_answer(granted.exchange(metadata, gatehouse), granted.auth.device_id)
+    assert admin_scope in tokens["scope"].split(), tokens
+    # Synapse honours it: its admin API (not reachable through Gatehouse) answers this token, and
+    # refuses one without the scope (admin rights come from the scope, not from Synapse's database).
+    url = f"{synapse.url}/_synapse/admin/v2/users/{user_id('oauth-max')}"
+    r = httpx.get(url, headers=bearer(tokens["access_token"]), trust_env=False, timeout=30)
+    assert r.status_code == 200 and r.json()["name"] == user_id("oauth-max"), r.text
+    r = httpx.get(url, headers=bearer(gatehouse.alice_token), trust_env=False, timeout=30)
+    assert r.status_code == 403 and r.json()["errcode"] == "M_FORBIDDEN", r.text
