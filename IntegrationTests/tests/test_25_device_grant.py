@@ -93,9 +93,13 @@ def test_device_grant_approved_in_a_second_browser(gatehouse, metadata, loopback
 
     tokens = assert_token_answer(poll_until_decided(gatehouse, metadata, client, grant), device)
     assert_whoami(gatehouse, tokens["access_token"], name, device)
-    # The device code is single-use.
+    # The device code is single-use, and so is the user code.
     again = poll_device_token(gatehouse, metadata, client, grant["device_code"])
     oauth_error(again, "invalid_grant", (400,))
+    approver.get(grant["verification_uri_complete"], "link-used-code")
+    approver.click("submit", "used-code-refused")
+    assert "link-form" in approver.form_ids() and approver.driver.find_elements("css selector", ".error"), approver.text
+    assert approver.responses[-1].status == 400, approver.responses[-1]
 
 
 def test_device_grant_rejected(gatehouse, metadata, loopback, browser_factory):
