@@ -111,8 +111,20 @@ class Browser:
     def _press(self, button: WebElement, step: str | None = None) -> None:
         before = self.driver.find_element(By.TAG_NAME, "html")
         button.click()
-        WebDriverWait(self.driver, PAGE_TIMEOUT).until(expected_conditions.staleness_of(before))
+        WebDriverWait(self.driver, PAGE_TIMEOUT).until(lambda d: self._is_gone(before))
         self._settled(step)
+
+    @staticmethod
+    def _is_gone(element: WebElement) -> bool:
+        """Whether the document `element` belongs to has been replaced. Chromium reports a node of a
+        document that is being torn down either as stale or, in a narrow window, as an inspector
+        error "Node with given id does not belong to the document": both mean it is gone."""
+        try:
+            return expected_conditions.staleness_of(element)(None)
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return True
+            raise
 
     def _settled(self, step: str | None = None) -> None:
         # A page may navigate on its own (form_post's self-submitting form): retry across that.
