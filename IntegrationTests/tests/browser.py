@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException
+from selenium.common.exceptions import NoSuchElementException, WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -86,30 +86,65 @@ class Browser:
                     f"--user-data-dir={self.profile}"):
             opts.add_argument(arg)
         opts.accept_insecure_certs = True
+        # No password-manager bubbles or leak checks over the pages (they would cover the screenshots).
+        opts.add_experimental_option("prefs", {"credentials_enable_service": False,
+                                               "profile.password_manager_enabled": False,
+                                               "profile.password_manager_leak_detection": False})
         opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
         self.driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=opts)
         self.driver.set_page_load_timeout(PAGE_TIMEOUT)
 
     # ------------------------------------------------------------------ navigation
-    def get(self, url: str, step: str) -> None:
+    def get(self, url: str, step: str | None = None) -> None:
         """Open `url` (following redirects) and screenshot the page it ends on."""
         self.driver.get(url)
         self._settled(step)
 
-    def click(self, element_id: str, step: str) -> None:
+    def click(self, element_id: str, step: str | None = None) -> None:
         """Click the element with this id (a submit button), wait for the next document, screenshot it."""
+        self._press(self.driver.find_element(By.ID, element_id), step)
+
+    def submit(self, form_id: str, step: str | None = None) -> None:
+        """Press form#form_id's (first) submit button."""
+        self._press(self.in_form(form_id, "[type=submit]"), step)
+
+    def _press(self, button: WebElement, step: str | None = None) -> None:
         before = self.driver.find_element(By.TAG_NAME, "html")
-        self.driver.find_element(By.ID, element_id).click()
-        WebDriverWait(self.driver, PAGE_TIMEOUT).until(expected_conditions.staleness_of(before))
+        button.click()
+        WebDriverWait(self.driver, PAGE_TIMEOUT).until(lambda d: self._is_gone(before))
         self._settled(step)
 
-    def _settled(self, step: str) -> None:
-        WebDriverWait(self.driver, PAGE_TIMEOUT).until(
+    @staticmethod
+    def _is_gone(element: WebElement) -> bool:
+        """Whether the document `element` belongs to has been replaced. Chromium reports a node of a
+        document that is being torn down either as stale or, in a narrow window, as an inspector
+        error "Node with given id does not belong to the document": both mean it is gone."""
+        try:
+            return expected_conditions.staleness_of(element)(None)
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+
+    def _settled(self, step: str | None = None) -> None:
+        # A page may navigate on its own (form_post's self-submitting form): retry across that.
+        WebDriverWait(self.driver, PAGE_TIMEOUT, ignored_exceptions=(WebDriverException,)).until(
             lambda d: d.execute_script("return document.readyState") == "complete")
         self._collect_responses()
         self.shot(step)
 
-    def shot(self, step: str) -> Path:
+    def page_name(self) -> str:
+        """What the page is, for a screenshot's name: its form ("login" for form#login-form), else its
+        h1's id ("error-title"), else its path's last segment."""
+        for form_id in self.form_ids():
+            if form_id:
+                return form_id.removesuffix("-form")
+        headings = [h.get_attribute("id") for h in self.driver.find_elements(By.TAG_NAME, "h1")]
+        return next((h for h in headings if h), None) or self.path.rstrip("/").rsplit("/", 1)[-1] or "root"
+
+    def shot(self, step: str | None = None) -> Path:
+        """Screenshot the page as <test>[-label]-NN-<step>.png (step None: named after the page)."""
+        step = step or self.page_name()
         self.step += 1
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{self.prefix}-{self.step:02d}-{artifact_name(step)}.png"
@@ -178,7 +213,7 @@ class Browser:
         assert csrf.get_attribute("type") == "hidden" and csrf.get_attribute("value"), "form without a CSRF token"
 
     # ------------------------------------------------------------------ the contract's forms
-    def login(self, username: str, password: str, step: str = "after-login") -> None:
+    def login(self, username: str, password: str, step: str | None = None) -> None:
         """Fill form#login-form and submit it."""
         self.expect_form("login-form")
         user = self.in_form("login-form", "#username")
@@ -190,7 +225,7 @@ class Browser:
         secret.send_keys(password)
         self.click("submit", step)
 
-    def register(self, username: str, password: str, step: str = "after-register") -> None:
+    def register(self, username: str, password: str, step: str | None = None) -> None:
         """Fill form#register-form (ticking the terms box when there is one) and submit it."""
         self.expect_form("register-form")
         self.in_form("register-form", "[name=username]").send_keys(username)
@@ -201,7 +236,7 @@ class Browser:
             terms[0].click()
         self.click("submit", step)
 
-    def decide(self, form_id: str, action: str, step: str) -> None:
+    def decide(self, form_id: str, action: str, step: str | None = None) -> None:
         """Press the consent or reject button (name=action, value and id = `action`) of form#form_id."""
         self.expect_form(form_id)
         button = self.in_form(form_id, f"#{action}")

@@ -90,9 +90,13 @@ RELAXED_LOGIN_LIMITS = {"rate_limiting": {
 
 
 # What the browser tests need of the shared instance beyond `config generate`'s secrets: the
-# registration page for prompt=create. Applied only when the binary knows the key (the
-# configuration loader refuses unknown keys; see Gatehouse.optional_config_applied).
-BROWSER_FLOWS = {"account": {"password_registration_enabled": True}}
+# registration page for prompt=create, and device authorizations from 127.0.0.1 beyond the default
+# 10. Applied only when the binary knows the keys (the configuration loader refuses unknown keys;
+# see Gatehouse.optional_config_applied).
+BROWSER_FLOWS = {
+    "account": {"password_registration_enabled": True},
+    "rate_limiting": {"device_authorization": {"burst": 10000, "per_second": 1000}},
+}
 
 
 def _new_gatehouse(name, workdir, synapse, secret_file, bulk, port=None, internal_port=None, extra_config=None,
