@@ -19,6 +19,8 @@
 # For code-exchange and refresh the req/s column counts successful grants only (ok_per_sec).
 # Targets: introspect ≥ 50% of health req/s; proxy p99 during the storm ≤ 2× without it;
 # introspect-oauth within noise of introspect; login-page ≥ 50% of health req/s (≤ 2× its cost).
+# Those two pairs are also measured interleaved (ROUNDS=5 rounds of ROUND_SECONDS=3 s, each pair in
+# turn) and reported as the median and range of the per-round ratios: trust those on a busy machine.
 # Results: a table on stdout and in bench/results/identity-<time>.txt. Everything binds 127.0.0.1
 # and every process started is stopped at the end.
 # PROFILE=<scenario> records a CPU profile of Gatehouse during that scenario (perf, cpu-clock) into
@@ -118,6 +120,14 @@ run_wrk() {  # name connections url [script]
   eval "RPS_${name//[-+]/_}=$rps; P99_${name//[-+]/_}=$p99"
 }
 
+rate_of() {  # name connections url [script]: req/s of a short run, nothing printed but the rate
+  local name=$1 conns=$2 url=$3 script=${4:-}
+  local args=(-t 1 -c "$conns" -d "${ROUND_SECONDS:-3}s")
+  [ -n "$script" ] && args+=(-s "$script")
+  GH_TOKEN=${SCENARIO_TOKEN:-$TOKEN} GH_SECRET=$SECRET taskset -c "$OTHER_CPUS" wrk "${args[@]}" "$url" 2>&1 |
+    awk '/Requests\/sec/ {print $2}'
+}
+
 {
 echo "Gatehouse $("$BIN" --version), $(nproc) CPUs, $DURATION s per scenario, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
@@ -142,6 +152,17 @@ if curl -s "$BASE/.well-known/openid-configuration" | grep -q '"token_endpoint"'
   run_wrk code-exchange 8 "$BASE/oauth2/token" "$HERE/lua/code-exchange.lua"
   run_wrk refresh 8 "$BASE/oauth2/token" "$HERE/lua/refresh.lua"
   OAUTH=1
+  # The two targets compare pairs of scenarios; a loaded machine moves every rate between scenarios,
+  # so the pairs are also measured interleaved: ROUNDS rounds of ROUND_SECONDS each, in turn.
+  OAUTH_TOKEN=$(cat "$WORK/oauth/access_token")
+  : >"$WORK/rounds.txt"
+  for round in $(seq "${ROUNDS:-5}"); do
+    h=$(rate_of health 64 "$BASE/health")
+    l=$(rate_of login-page 64 "$BASE/login")
+    c=$(rate_of introspect 64 "$BASE/oauth2/introspect" "$HERE/lua/introspect.lua")
+    o=$(SCENARIO_TOKEN=$OAUTH_TOKEN rate_of introspect-oauth 64 "$BASE/oauth2/introspect" "$HERE/lua/introspect.lua")
+    echo "$round $h $l $c $o" >>"$WORK/rounds.txt"
+  done
 fi
 echo
 echo "storm: $(awk '/Requests\/sec/ {print $2}' "$WORK/storm.wrk") logins/s with 200 connections (non-2xx: $(awk '/Non-2xx/ {print $5}' "$WORK/storm.wrk"))"
@@ -149,6 +170,15 @@ echo "introspect / health = $(python3 -c "print(f'{$RPS_introspect / $RPS_health
 if [ -n "${OAUTH:-}" ]; then
   echo "introspect-oauth / introspect = $(python3 -c "print(f'{$RPS_introspect_oauth / $RPS_introspect:.2f}')")"
   echo "login-page / health = $(python3 -c "print(f'{$RPS_login_page / $RPS_health:.2f}')")"
+  python3 - "$WORK/rounds.txt" <<'PY2'
+import statistics, sys
+rows = [list(map(float, line.split()[1:])) for line in open(sys.argv[1]) if line.strip()]
+def summary(values):
+    return f"{statistics.median(values):.2f} [{min(values):.2f}-{max(values):.2f}]"
+print(f"interleaved, {len(rows)} rounds (median [min-max] of the per-round ratios):")
+print(f"  login-page / health = {summary([l / h for h, l, c, o in rows])}")
+print(f"  introspect-oauth / introspect = {summary([o / c for h, l, c, o in rows])}")
+PY2
 fi
 echo "peak RSS of Gatehouse: $(awk '/VmHWM/ {print $2, $3}' /proc/$GH_PID/status)"
 } | tee "$HERE/results/identity-$(date -u +%Y%m%dT%H%M%SZ).txt"
