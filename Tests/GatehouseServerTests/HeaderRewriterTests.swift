@@ -36,6 +36,28 @@ struct HeaderRewriterTests {
         #expect(!chunked.headers.contains(name: "x-forwarded-for"))
     }
 
+    /// The size checked against the upstream's header limit is counted while the head is rewritten;
+    /// it must be what the encoder then writes, whatever the framing and forwarding headers added.
+    @Test(arguments: [HeaderRewriter.BodyFraming.absent, .contentLength(0), .contentLength(123_456), .chunked])
+    func serializedSizeIsCountedWhileRewriting(framing: HeaderRewriter.BodyFraming) throws {
+        var headers = HTTPHeaders()
+        headers.add(name: "Host", value: "matrix.example.org")
+        headers.add(name: "Authorization", value: "Bearer syt_YWxpY2U_TGhbGTLXNnRmOYvkjodM_1mCNv7")
+        headers.add(name: "Connection", value: "keep-alive, X-Hop")
+        headers.add(name: "X-Hop", value: "dropped")
+        headers.add(name: "X-Forwarded-For", value: "6.6.6.6")
+        headers.add(name: "Content-Length", value: "7")
+        headers.add(name: "User-Agent", value: "Élément/1.0 (UTF-8 bytes)")
+        let head = HTTPRequestHead(version: .http1_1, method: .PUT, uri: "/ignored", headers: headers)
+        for (peer, scheme) in [("192.0.2.1", "https"), (nil, "http")] as [(String?, String)] {
+            let rewritten = HeaderRewriter.upstreamRequest(
+                from: head, target: "/_matrix/client/v3/rooms/%21a%3Ab/send?x=1", peerAddress: peer, scheme: scheme, framing: framing)
+            #expect(rewritten.serializedSize == HeaderRewriter.serializedSize(of: rewritten.head))
+            let (bytes, _) = try UpstreamRequestEncoderTests.encode([.head(rewritten.head)])
+            #expect(rewritten.serializedSize == bytes.utf8.count)
+        }
+    }
+
     @Test func downstreamResponseHeadGetsHSTSAndLosesHopByHop() {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")

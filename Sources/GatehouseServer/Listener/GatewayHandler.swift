@@ -612,15 +612,15 @@ final class GatewayHandler: ChannelDuplexHandler {
         if framing == .absent, !info.isHTTP2, Self.usuallyCarriesBody(head.method) {
             upstreamFraming = .contentLength(0)
         }
-        let rewritten = HeaderRewriter.upstreamRequestHead(
+        let rewritten = HeaderRewriter.upstreamRequest(
             from: head, target: target.forwardTarget, peerAddress: info.peerAddress, scheme: info.scheme, framing: upstreamFraming)
-        if HeaderRewriter.serializedSize(of: rewritten) > pool.configuration.maxRequestHeaderBytes {
+        if rewritten.serializedSize > pool.configuration.maxRequestHeaderBytes {
             // The upstream would drop the connection (Twisted does past 16 KiB): say so, not 502.
             logError = "upstream_header_limit"
             if expectsBody { closeAfterResponse = true }
             return respond(MatrixError(status: 431, code: .unknown, message: "Request header fields too large for the homeserver"))
         }
-        upstreamHead = rewritten
+        upstreamHead = rewritten.head
         upstreamTimeout = TimeAmount(route.rule.options.upstreamTimeout ?? runtime.timeouts.upstream)
         bodyDeadline = TimeAmount(runtime.timeouts.bodyTotal)
         mode = .proxy(pool)

@@ -25,6 +25,13 @@ enum HeaderRewriter {
         case chunked
     }
 
+    /// A rewritten request head and the bytes it takes on the wire (see ``serializedSize(of:)``),
+    /// counted while the head is built.
+    struct UpstreamRequest {
+        var head: HTTPRequestHead
+        var serializedSize: Int
+    }
+
     /// The request head sent upstream: HTTP/1.1, the client's exact target bytes, hop-by-hop and
     /// client forwarding headers removed, `X-Forwarded-For`/`-Proto` set from the connection.
     /// - Parameters:
@@ -36,9 +43,19 @@ enum HeaderRewriter {
     static func upstreamRequestHead(
         from head: HTTPRequestHead, target: Substring, peerAddress: String?, scheme: String, framing: BodyFraming
     ) -> HTTPRequestHead {
+        upstreamRequest(from: head, target: target, peerAddress: peerAddress, scheme: scheme, framing: framing).head
+    }
+
+    /// ``upstreamRequestHead(from:target:peerAddress:scheme:framing:)`` with its serialized size,
+    /// summed in the same pass over the headers.
+    static func upstreamRequest(
+        from head: HTTPRequestHead, target: Substring, peerAddress: String?, scheme: String, framing: BodyFraming
+    ) -> UpstreamRequest {
         let connectionTokens = connectionTokens(in: head.headers)
         var headers = HTTPHeaders()
         headers.reserveCapacity(head.headers.count + 3)
+        // Request line: method, space, target, " HTTP/1.1" and CRLF; then the blank line.
+        var size = head.method.rawValue.utf8.count + target.utf8.count + 14
         for (name, value) in head.headers {
             // Most header names are none of these; only those that might be are lower-cased.
             if !connectionTokens.isEmpty || HeaderName.mayBeDropped(name) {
@@ -50,17 +67,26 @@ enum HeaderRewriter {
                 }
             }
             headers.add(name: name, value: value)
+            size += name.utf8.count + value.utf8.count + 4
         }
-        if let peerAddress { headers.add(name: "X-Forwarded-For", value: peerAddress) }
+        if let peerAddress {
+            headers.add(name: "X-Forwarded-For", value: peerAddress)
+            size += 15 + peerAddress.utf8.count + 4
+        }
         headers.add(name: "X-Forwarded-Proto", value: scheme)
+        size += 17 + scheme.utf8.count + 4
         switch framing {
         case .absent: break
-        case .contentLength(let length): headers.add(name: "Content-Length", value: String(length))
-        case .chunked: headers.add(name: "Transfer-Encoding", value: "chunked")
+        case .contentLength(let length):
+            let value = String(length)
+            headers.add(name: "Content-Length", value: value)
+            size += 14 + value.utf8.count + 4
+        case .chunked:
+            headers.add(name: "Transfer-Encoding", value: "chunked")
+            size += 17 + 7 + 4
         }
-        var upstream = HTTPRequestHead(version: .http1_1, method: head.method, uri: String(target), headers: headers)
-        upstream.version = .http1_1
-        return upstream
+        let upstream = HTTPRequestHead(version: .http1_1, method: head.method, uri: String(target), headers: headers)
+        return UpstreamRequest(head: upstream, serializedSize: size)
     }
 
     /// The bytes `head` takes on the wire as an HTTP/1.1 request head (request line, header lines,
