@@ -58,6 +58,34 @@ struct HeaderRewriterTests {
         }
     }
 
+    /// The byte lists used when `Connection` names no header are the same sets the general path uses.
+    @Test func byteNameListsMatchTheHeaderSets() {
+        let names = { (list: [StaticString]) in Set(list.map { "\($0)" }) }
+        #expect(names(HeaderName.hopByHop) == HeaderRewriter.hopByHop)
+        #expect(names(HeaderName.droppedUpstream) == HeaderRewriter.hopByHop.union(HeaderRewriter.clientForwarding).union(["content-length"]))
+        #expect(HeaderName.droppedUpstream.count == names(HeaderName.droppedUpstream).count, "no name twice")
+    }
+
+    @Test func droppedNamesAreRecognisedInAnyLetterCase() {
+        var headers = HTTPHeaders()
+        for name in ["KEEP-ALIVE", "x-FORWARDED-for", "Te", "EXPECT", "Content-LENGTH", "Upgrade", "Proxy-Authorization", "Forwarded"] {
+            headers.add(name: name, value: "1")
+        }
+        headers.add(name: "Connection", value: "Keep-Alive")
+        headers.add(name: "X-Kept", value: "1")
+        headers.add(name: "Trailers", value: "not a hop-by-hop name")
+        let request = HeaderRewriter.upstreamRequestHead(
+            from: HTTPRequestHead(version: .http1_1, method: .GET, uri: "/", headers: headers), target: "/", peerAddress: nil, scheme: "https",
+            framing: .absent)
+        #expect(request.headers.map(\.name) == ["X-Kept", "Trailers", "X-Forwarded-Proto"])
+        headers.add(name: "STRICT-transport-security", value: "max-age=1")
+        let response = HeaderRewriter.downstreamResponseHead(
+            from: HTTPResponseHead(version: .http1_1, status: .ok, headers: headers), hsts: "max-age=2", close: false)
+        #expect(response.headers.map(\.name) == ["x-FORWARDED-for", "EXPECT", "Content-LENGTH", "Forwarded", "X-Kept", "Trailers",
+            "Strict-Transport-Security"])
+        #expect(response.headers["strict-transport-security"] == ["max-age=2"])
+    }
+
     @Test func downstreamResponseHeadGetsHSTSAndLosesHopByHop() {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")

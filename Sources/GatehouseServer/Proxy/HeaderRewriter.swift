@@ -57,8 +57,10 @@ enum HeaderRewriter {
         // Request line: method, space, target, " HTTP/1.1" and CRLF; then the blank line.
         var size = head.method.rawValue.utf8.count + target.utf8.count + 14
         for (name, value) in head.headers {
-            // Most header names are none of these; only those that might be are lower-cased.
-            if !connectionTokens.isEmpty || HeaderName.mayBeDropped(name) {
+            // Most header names are none of these: they are told apart without a lower-cased copy.
+            if connectionTokens.isEmpty {
+                if HeaderName.mayBeDropped(name), HeaderName.isOne(of: HeaderName.droppedUpstream, name) { continue }
+            } else {
                 let lower = name.lowercased()
                 if hopByHop.contains(lower) || clientForwarding.contains(lower) || lower == "content-length"
                     || connectionTokens.contains(lower)
@@ -107,7 +109,13 @@ enum HeaderRewriter {
         var headers = HTTPHeaders()
         headers.reserveCapacity(head.headers.count + 2)
         for (name, value) in head.headers {
-            if !connectionTokens.isEmpty || HeaderName.mayBeDropped(name) {
+            if connectionTokens.isEmpty {
+                if HeaderName.mayBeDropped(name), HeaderName.isOne(of: HeaderName.hopByHop, name)
+                    || (hsts != nil && HeaderName.isOne(of: HeaderName.strictTransportSecurity, name))
+                {
+                    continue
+                }
+            } else {
                 let lower = name.lowercased()
                 if hopByHop.contains(lower) || connectionTokens.contains(lower)
                     || (hsts != nil && lower == "strict-transport-security")
@@ -128,7 +136,7 @@ enum HeaderRewriter {
         var tokens: Set<String> = []
         for value in headers["connection"] {
             // The usual values name no header: skip the parsing.
-            if value.count <= 10, ["keep-alive", "close"].contains(value.lowercased()) { continue }
+            if HeaderName.isOne(of: HeaderName.plainConnectionValues, value) { continue }
             for token in value.split(separator: ",") {
                 let trimmed = token.trimmingCharacters(in: " \t").lowercased()
                 if !trimmed.isEmpty && trimmed != "keep-alive" && trimmed != "close" { tokens.insert(trimmed) }
@@ -140,6 +148,38 @@ enum HeaderRewriter {
 
 /// Cheap pre-checks on header names, so the common header costs no allocation.
 enum HeaderName {
+    /// ``HeaderRewriter/hopByHop`` as byte strings.
+    static let hopByHop: [StaticString] = [
+        "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "proxy-authenticate",
+        "proxy-authorization",
+    ]
+    /// What ``HeaderRewriter/upstreamRequestHead(from:target:peerAddress:scheme:framing:)`` drops when
+    /// `Connection` names no header: hop-by-hop, ``HeaderRewriter/clientForwarding`` and `content-length`.
+    static let droppedUpstream: [StaticString] =
+        hopByHop + [
+            "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "forwarded", "x-real-ip", "expect",
+            "content-length",
+        ]
+    static let strictTransportSecurity: [StaticString] = ["strict-transport-security"]
+    /// `Connection` values that name no header.
+    static let plainConnectionValues: [StaticString] = ["keep-alive", "close"]
+
+    /// Whether `name` is one of the lower-case `names`, ignoring ASCII case; allocates nothing.
+    static func isOne(of names: [StaticString], _ name: String) -> Bool {
+        var name = name
+        return name.withUTF8 { bytes in
+            names.contains { candidate in
+                guard candidate.utf8CodeUnitCount == bytes.count else { return false }
+                let expected = candidate.utf8Start
+                for index in 0..<bytes.count {
+                    let byte = bytes[index]
+                    if (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte) != expected[index] { return false }
+                }
+                return true
+            }
+        }
+    }
+
     /// First bytes (lower-cased) of every name a rewrite may drop: connection, content-length, expect,
     /// forwarded, keep-alive, proxy-*, strict-transport-security, te, trailer, transfer-encoding,
     /// upgrade, x-forwarded-*, x-real-ip; plus anything listed in a `Connection` header, which can be
