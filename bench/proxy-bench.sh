@@ -51,6 +51,11 @@
 #   LOCATION_OP='~'             nginx regex location modifier ('~*' = case-insensitive, as
 #                               Synapse's docker worker template uses)
 #   SCENARIOS=a,b,...           only these scenario ids;  TARGETS=direct,nginx,<GATEWAY_NAME>
+#   ROUNDS=1                    >1: interleaved mode: every target is started once and stays up, and
+#                               each round runs every scenario on every target in turn (DURATION
+#                               each; use short ones, e.g. 4); the table gets a row per round and a
+#                               summary of the per-round ratios to nginx (median [min-max]), which
+#                               drift far less than separate runs do on a shared machine
 #   PORT_BASE=28000             all ports are PORT_BASE+{8,9,80,443,444,445,1443,1444} (plus
 #                               GATEWAY_PLAIN_PORT when set); the script refuses to start if
 #                               one is taken by someone else

@@ -15,6 +15,7 @@ import re
 import resource
 import shlex
 import signal
+import statistics
 import socket
 import subprocess
 import sys
@@ -50,6 +51,7 @@ LOCATION_OP = env("LOCATION_OP", "~")       # nginx regex location modifier (~ o
 NGINX_EXTRA = env("NGINX_EXTRA", "")  # extra http{}-level directives for the nginx proxy (variants)
 PROXY_LOG_LEVEL = env("NGINX_LOG_LEVEL", "error")  # Debian default; 'warn' also logs every temp-file spill
 SCEN_FILTER = env("SCENARIOS", "")          # comma list of scenario ids (default: all)
+ROUNDS = int(env("ROUNDS", "1"))            # >1: interleaved (every target started once, rounds rotate)
 PIN = env("PIN", "split")                   # split | none
 NICE = env("NICE", "-20" if os.geteuid() == 0 else "")  # "0"/"" = off; see proxy-bench.sh
 NCPU = os.cpu_count() or 1
@@ -857,8 +859,8 @@ def tls_probe(port):
 
 
 def print_table(results):
-    base = {(r["scenario"]): r for r in results if r.get("target") == "direct" and "rps" in r}
-    ngx = {(r["scenario"]): r for r in results if r.get("target") == "nginx" and "rps" in r}
+    base = {(r["scenario"], r.get("round")): r for r in results if r.get("target") == "direct" and "rps" in r}
+    ngx = {(r["scenario"], r.get("round")): r for r in results if r.get("target") == "nginx" and "rps" in r}
     hdr = (f"{'scenario':19} {'target':9} {'req/s':>10} {'MB/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'err':>5} "
            f"{'proxy%':>7} {'us/req':>7} {'peakRSS':>8} {'x direct':>8} {'x nginx':>8} {'cpu/ngx':>7} {'other%':>6} {'wait%':>10}  cores busy%")
     lines = [hdr, "-" * len(hdr)]
@@ -866,9 +868,9 @@ def print_table(results):
         if "rps" not in r:
             lines.append(f"{r['scenario']:19} {r['target']:9} SKIPPED: {r.get('skipped')}")
             continue
-        b = base.get(BASELINE.get(r["workload"], ""))
+        b = base.get((BASELINE.get(r["workload"], ""), r.get("round")))
         xd = (r["rps"] / b["rps"]) if (b and r["target"] != "direct" and b.get("rps") and r["protocol"] != "h1s-close") else None
-        n = ngx.get(r["scenario"])
+        n = ngx.get((r["scenario"], r.get("round")))
         xn = (r["rps"] / n["rps"]) if (n and r["target"] not in ("nginx", "direct") and n.get("rps")) else None
         r["ratio_vs_direct"] = round(xd, 3) if xd else None
         r["ratio_vs_nginx"] = round(xn, 3) if xn else None
@@ -878,12 +880,35 @@ def print_table(results):
         r["cpu_per_req_vs_nginx"] = round(cn, 3) if cn else None
         rss = r.get("proxy_peak_rss_kib")
         cores = " ".join(f"{v['busy_pct']:.0f}" for v in r.get("cores", {}).values())
-        lines.append(f"{r['scenario']:19} {r['target']:9} {fmt(r.get('rps'), 0):>10} {fmt(r.get('mb_per_s')):>8} "
+        target = r["target"] + (f"#{r['round']}" if r.get("round") else "")
+        lines.append(f"{r['scenario']:19} {target:9} {fmt(r.get('rps'), 0):>10} {fmt(r.get('mb_per_s')):>8} "
                      f"{fmt(r.get('p50_ms'), 2):>8} {fmt(r.get('p99_ms'), 2):>8} {fmt(r.get('errors', 0)):>5} "
                      f"{fmt(r.get('proxy_cpu_pct')):>7} {fmt(r.get('proxy_cpu_us_per_req')):>7} "
                      f"{(fmt(rss / 1024) + 'M') if rss else '-':>8} {fmt(xd, 2) if xd else '-':>8} "
                      f"{fmt(xn, 2) if xn else '-':>8} {fmt(cn, 2) if cn else '-':>7} {fmt(r.get('other_cpu_pct')):>6} "
                      f"{fmt(r.get('proxy_rq_wait_pct'), 0) + '/' + fmt(r.get('loadgen_rq_wait_pct'), 0) + '/' + fmt(r.get('upstream_rq_wait_pct'), 0):>10}  {cores}")
+    if any(r.get("round") for r in results):
+        lines += ["", "interleaved rounds, per-round ratios to nginx: median [min-max]",
+                  f"{'scenario':19} {'target':9} {'rounds':>6} {'x nginx (req/s)':>24} {'cpu/ngx (us/req)':>24} {'us/req':>20}"]
+        seen = []
+        for r in results:
+            key = (r["scenario"], r["target"])
+            if r["target"] in ("nginx", "direct") or key in seen:
+                continue
+            seen.append(key)
+            same = [x for x in results if (x["scenario"], x["target"]) == key and "rps" in x]
+
+            def spread(values, nd=2):
+                values = sorted(v for v in values if v)
+                if not values:
+                    return "-"
+                return f"{fmt(statistics.median(values), nd)} [{fmt(values[0], nd)}-{fmt(values[-1], nd)}]"
+            lines.append(f"{key[0]:19} {key[1]:9} {len(same):>6} {spread(x.get('ratio_vs_nginx') for x in same):>24} "
+                         f"{spread(x.get('cpu_per_req_vs_nginx') for x in same):>24} "
+                         f"{spread((x.get('proxy_cpu_us_per_req') for x in same), 1):>20}")
+            ngx_us = [x.get("proxy_cpu_us_per_req") for x in results
+                      if (x["scenario"], x["target"]) == (key[0], "nginx") and "rps" in x]
+            lines.append(f"{key[0]:19} {'nginx':9} {len(ngx_us):>6} {'':>24} {'':>24} {spread(ngx_us, 1):>20}")
     return "\n".join(lines)
 
 
@@ -951,54 +976,83 @@ def main():
     want = set(x for x in SCEN_FILTER.split(",") if x)
     try:
         up = start_upstream()
-        for tname in TARGETS:
+
+        def open_target(tname):
             if tname == "direct":
-                t = Target("direct", "direct", DIRECT_SCEN,
-                           {"h1": f"http://{HOST}:{UP_FAST}", "h1-slow": f"http://{HOST}:{UP_SLOW}"}, None)
-                procs = []
-            elif tname == "nginx":
+                return Target("direct", "direct", DIRECT_SCEN,
+                              {"h1": f"http://{HOST}:{UP_FAST}", "h1-slow": f"http://{HOST}:{UP_SLOW}"}, None), []
+            if tname == "nginx":
                 p = start_nginx_proxy()
-                procs = [p]
-                t = Target("nginx", "nginx", PROXY_SCEN | NGINX_ONLY,
-                           {"h1": f"http://{HOST}:{NGX_PLAIN}", "h1s": f"https://{HOST}:{NGX_TLS}",
-                            "h2s": f"https://{HOST}:{NGX_TLS}", "h1s-close": f"https://{HOST}:{NGX_TLS}",
-                            "h1s-slow": f"https://{HOST}:{NGX_SLOW}", "h1s-docs": f"https://{HOST}:{NGX_DOCS}"},
-                           {"main": p, "slow": p})
-            elif tname == GATEWAY_NAME and GATEWAY_CMD:
+                return Target("nginx", "nginx", PROXY_SCEN | NGINX_ONLY,
+                              {"h1": f"http://{HOST}:{NGX_PLAIN}", "h1s": f"https://{HOST}:{NGX_TLS}",
+                               "h2s": f"https://{HOST}:{NGX_TLS}", "h1s-close": f"https://{HOST}:{NGX_TLS}",
+                               "h1s-slow": f"https://{HOST}:{NGX_SLOW}", "h1s-docs": f"https://{HOST}:{NGX_DOCS}"},
+                              {"main": p, "slow": p}), [p]
+            if tname == GATEWAY_NAME and GATEWAY_CMD:
                 trees = start_gateway(crt, key)
-                procs = list(trees.values())
                 urls = {"h1s": f"https://{HOST}:{GATEWAY_PORT}", "h2s": f"https://{HOST}:{GATEWAY_PORT}",
                         "h1s-close": f"https://{HOST}:{GATEWAY_PORT}"}
                 if GATEWAY_PLAIN_PORT:
                     urls["h1"] = f"http://{HOST}:{GATEWAY_PLAIN_PORT}"
                 if GATEWAY_SLOW_PORT:
                     urls["h1s-slow"] = f"https://{HOST}:{GATEWAY_SLOW_PORT}"
-                t = Target(GATEWAY_NAME, "gateway", PROXY_SCEN, urls, trees)
-            else:
-                log(f"unknown target {tname} (set GATEWAY_CMD for a gateway target)")
-                continue
+                return Target(GATEWAY_NAME, "gateway", PROXY_SCEN, urls, trees), list(trees.values())
+            log(f"unknown target {tname} (set GATEWAY_CMD for a gateway target)")
+            return None
+
+        def probe(t):
             if "h1s" in t.urls:
                 meta.setdefault("tls", {})[t.name] = tls_probe(int(t.urls["h1s"].rsplit(":", 1)[1]))
                 log(f"  TLS {t.name}: {meta['tls'][t.name]}")
-            for sid, proto, workload in SCENARIOS:
-                if sid not in t.scen or (want and sid not in want):
-                    continue
-                url = t.url(proto, workload)
-                if not url:
-                    continue
-                assert url.startswith(("http://127.0.0.1:", "https://127.0.0.1:"))
-                r = measure(t, sid, proto, workload, up)
-                results.append(r)
-                if "rps" in r:
-                    log(f"  {t.name:9} {sid:19} {fmt(r.get('rps'), 0):>9} req/s  p50 {fmt(r.get('p50_ms'), 2)} ms"
-                        f"  p99 {fmt(r.get('p99_ms'), 2)} ms  err {r.get('errors', 0)}"
-                        f"  proxy {fmt(r.get('proxy_cpu_pct'))}% {fmt(r.get('proxy_cpu_us_per_req'))}us/req")
-            # stop this target's proxy before the next one so they never share the cores
+
+        def run_one(t, sid, proto, workload, rnd):
+            if sid not in t.scen or (want and sid not in want):
+                return
+            url = t.url(proto, workload)
+            if not url:
+                return
+            assert url.startswith(("http://127.0.0.1:", "https://127.0.0.1:"))
+            r = measure(t, sid, proto, workload, up)
+            if rnd is not None:
+                r["round"] = rnd
+            results.append(r)
+            if "rps" in r:
+                log(f"  {t.name:9} {sid:19} {fmt(r.get('rps'), 0):>9} req/s  p50 {fmt(r.get('p50_ms'), 2)} ms"
+                    f"  p99 {fmt(r.get('p99_ms'), 2)} ms  err {r.get('errors', 0)}"
+                    f"  proxy {fmt(r.get('proxy_cpu_pct'))}% {fmt(r.get('proxy_cpu_us_per_req'))}us/req"
+                    + (f"  (round {rnd})" if rnd is not None else ""))
+
+        def close_target(procs):
             for p in procs:
                 for n, q in list(STARTED):
                     if q is p:
                         stop_proc(n, q)
                         STARTED.remove((n, q))
+
+        if ROUNDS > 1:
+            # Interleaved: every target runs from the start (an idle proxy uses no CPU), and each
+            # round measures every scenario on every target in turn, so slow drifts of the machine
+            # hit all targets alike; compare per-round ratios (their median is printed at the end).
+            opened = [o for o in (open_target(n) for n in TARGETS) if o]
+            for t, _ in opened:
+                probe(t)
+            for rnd in range(1, ROUNDS + 1):
+                for sid, proto, workload in SCENARIOS:
+                    for t, _ in opened:
+                        run_one(t, sid, proto, workload, rnd)
+            for _, procs in opened:
+                close_target(procs)
+        else:
+            for tname in TARGETS:
+                opened = open_target(tname)
+                if not opened:
+                    continue
+                t, procs = opened
+                probe(t)
+                for sid, proto, workload in SCENARIOS:
+                    run_one(t, sid, proto, workload, None)
+                # stop this target's proxy before the next one so they never share the cores
+                close_target(procs)
     finally:
         stop_all()
         if ag_prev is not None:

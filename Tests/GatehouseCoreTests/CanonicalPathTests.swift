@@ -78,8 +78,67 @@ struct CanonicalPathTests {
         #expect(throws: RequestTargetError.notOriginForm) { try CanonicalPath.parse("http://host?x").get() }
     }
 
+    /// The one-scan shortcut must agree with the byte-by-byte canonicalization on every path it takes,
+    /// and miss no unchanged path without an escape: a seeded run over paths made of the bytes that
+    /// matter (separators, dots, escapes, space, UTF-8, DEL).
+    @Test func theOneScanShortcutAgreesWithTheFullCanonicalization() {
+        let pieces = ["/", "/", "a", "_matrix", ".", "..", "%2E", "%2F", "%", "%6d", "~", " ", "é", "!r:x", "?", "\u{7F}"]
+        var generator = SplitMix64(seed: 9)
+        var shortcuts = 0
+        for _ in 0..<20_000 {
+            var path = "/"
+            for _ in 0..<Int(generator.next() % 7) { path += pieces[Int(generator.next() % UInt64(pieces.count))] }
+            let slow = CanonicalPath.canonicalizeByteByByte(path[...])
+            if CanonicalPath.isAlreadyCanonical(path[...]) {
+                shortcuts += 1
+                #expect(slow == .success(path), "\(path)")
+            } else if !path.contains("%") {
+                // Only escapes already in upper case (`%2F`) can be canonical and still take the long way.
+                #expect(slow != .success(path), "\(path) is already canonical but takes the long way")
+            }
+        }
+        #expect(shortcuts > 1_000, "the corpus exercises the shortcut")
+        #expect(CanonicalPath.isAlreadyCanonical("/_matrix/client/v3/sync"))
+        #expect(CanonicalPath.isAlreadyCanonical("/a/"))
+        #expect(!CanonicalPath.isAlreadyCanonical("/a/./b"))
+        #expect(!CanonicalPath.isAlreadyCanonical("/a/.."))
+        #expect(!CanonicalPath.isAlreadyCanonical("//a"))
+    }
+
+    /// The query starts at the first `?` byte, as Twisted splits it, even when a combining mark
+    /// follows it (which would hide the `?` from a search by Character).
+    @Test func theQueryStartsAtTheFirstQuestionMarkByte() throws {
+        let target = try CanonicalPath.parse("/_matrix/client/v3/sync?\u{301}&access_token=t").get()
+        #expect(target.canonicalPath == "/_matrix/client/v3/sync")
+        #expect(target.query == "\u{301}&access_token=t")
+        #expect(target.forwardTarget == "/_matrix/client/v3/sync?\u{301}&access_token=t")
+        let absolute = try CanonicalPath.parse("https://h.example/a?b?c").get()
+        #expect(absolute.forwardTarget == "/a?b?c")
+        #expect(absolute.query == "b?c")
+        #expect(CanonicalPath.parse("https://h.example?x=/a") == .failure(.notOriginForm))
+        #expect(CanonicalPath.parse("/a b#c") == .failure(.fragment))
+        #expect(CanonicalPath.parse("/a?b c") == .failure(.controlCharacter))
+    }
+
     @Test func dotsInsideSegmentsAreFine() {
         #expect(canonical("/_matrix/client/v3/rooms/m.room.name/state/...") == "/_matrix/client/v3/rooms/m.room.name/state/...")
         #expect(canonical("/.well-known/matrix/client") == "/.well-known/matrix/client")
+    }
+}
+
+/// A small seeded generator (SplitMix64), so the corpus is the same on every run.
+private struct SplitMix64 {
+    var state: UInt64
+
+    init(seed: UInt64) {
+        state = seed
+    }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

@@ -36,6 +36,56 @@ struct HeaderRewriterTests {
         #expect(!chunked.headers.contains(name: "x-forwarded-for"))
     }
 
+    /// The size checked against the upstream's header limit is counted while the head is rewritten;
+    /// it must be what the encoder then writes, whatever the framing and forwarding headers added.
+    @Test(arguments: [HeaderRewriter.BodyFraming.absent, .contentLength(0), .contentLength(123_456), .chunked])
+    func serializedSizeIsCountedWhileRewriting(framing: HeaderRewriter.BodyFraming) throws {
+        var headers = HTTPHeaders()
+        headers.add(name: "Host", value: "matrix.example.org")
+        headers.add(name: "Authorization", value: "Bearer syt_YWxpY2U_TGhbGTLXNnRmOYvkjodM_1mCNv7")
+        headers.add(name: "Connection", value: "keep-alive, X-Hop")
+        headers.add(name: "X-Hop", value: "dropped")
+        headers.add(name: "X-Forwarded-For", value: "6.6.6.6")
+        headers.add(name: "Content-Length", value: "7")
+        headers.add(name: "User-Agent", value: "Élément/1.0 (UTF-8 bytes)")
+        let head = HTTPRequestHead(version: .http1_1, method: .PUT, uri: "/ignored", headers: headers)
+        for (peer, scheme) in [("192.0.2.1", "https"), (nil, "http")] as [(String?, String)] {
+            let rewritten = HeaderRewriter.upstreamRequest(
+                from: head, target: "/_matrix/client/v3/rooms/%21a%3Ab/send?x=1", peerAddress: peer, scheme: scheme, framing: framing)
+            #expect(rewritten.serializedSize == HeaderRewriter.serializedSize(of: rewritten.head))
+            let (bytes, _) = try UpstreamRequestEncoderTests.encode([.head(rewritten.head)])
+            #expect(rewritten.serializedSize == bytes.utf8.count)
+        }
+    }
+
+    /// The byte lists used when `Connection` names no header are the same sets the general path uses.
+    @Test func byteNameListsMatchTheHeaderSets() {
+        let names = { (list: [StaticString]) in Set(list.map { "\($0)" }) }
+        #expect(names(HeaderName.hopByHop) == HeaderRewriter.hopByHop)
+        #expect(names(HeaderName.droppedUpstream) == HeaderRewriter.hopByHop.union(HeaderRewriter.clientForwarding).union(["content-length"]))
+        #expect(HeaderName.droppedUpstream.count == names(HeaderName.droppedUpstream).count, "no name twice")
+    }
+
+    @Test func droppedNamesAreRecognisedInAnyLetterCase() {
+        var headers = HTTPHeaders()
+        for name in ["KEEP-ALIVE", "x-FORWARDED-for", "Te", "EXPECT", "Content-LENGTH", "Upgrade", "Proxy-Authorization", "Forwarded"] {
+            headers.add(name: name, value: "1")
+        }
+        headers.add(name: "Connection", value: "Keep-Alive")
+        headers.add(name: "X-Kept", value: "1")
+        headers.add(name: "Trailers", value: "not a hop-by-hop name")
+        let request = HeaderRewriter.upstreamRequestHead(
+            from: HTTPRequestHead(version: .http1_1, method: .GET, uri: "/", headers: headers), target: "/", peerAddress: nil, scheme: "https",
+            framing: .absent)
+        #expect(request.headers.map(\.name) == ["X-Kept", "Trailers", "X-Forwarded-Proto"])
+        headers.add(name: "STRICT-transport-security", value: "max-age=1")
+        let response = HeaderRewriter.downstreamResponseHead(
+            from: HTTPResponseHead(version: .http1_1, status: .ok, headers: headers), hsts: "max-age=2", close: false)
+        #expect(response.headers.map(\.name) == ["x-FORWARDED-for", "EXPECT", "Content-LENGTH", "Forwarded", "X-Kept", "Trailers",
+            "Strict-Transport-Security"])
+        #expect(response.headers["strict-transport-security"] == ["max-age=2"])
+    }
+
     @Test func downstreamResponseHeadGetsHSTSAndLosesHopByHop() {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")

@@ -43,6 +43,30 @@ struct UpstreamRequestEncoderTests {
         #expect(bytes == "GET /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n14\r\n\(String(repeating: "a", count: 20))\r\n0\r\n\r\n")
     }
 
+    @Test func framingHeadersAreRecognisedInAnyLetterCase() throws {
+        let (length, _) = try Self.encode([
+            Self.head(.POST, [("CONTENT-length", "5")]), .body(.byteBuffer(ByteBuffer(string: "hello"))), .end(nil),
+        ])
+        #expect(length == "POST /x HTTP/1.1\r\nCONTENT-length: 5\r\n\r\nhello")
+        let (chunked, _) = try Self.encode([
+            Self.head(.POST, [("Transfer-ENCODING", "chunked")]), .body(.byteBuffer(ByteBuffer(string: "hello"))), .end(nil),
+        ])
+        #expect(chunked == "POST /x HTTP/1.1\r\nTransfer-ENCODING: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+    }
+
+    /// The loops the encoder runs over whole fields must classify every byte as the byte rules do.
+    @Test func fieldLoopsAgreeWithTheByteRules() {
+        for value in 0...255 {
+            let byte = UInt8(value)
+            withUnsafeBytes(of: byte) { bytes in
+                #expect(HTTPFieldSyntax.isToken(bytes) == HTTPFieldSyntax.isTokenByte(byte), "token \(byte)")
+                #expect(HTTPFieldSyntax.isTarget(bytes) == HTTPFieldSyntax.isTargetByte(byte), "target \(byte)")
+                #expect(HTTPFieldSyntax.isFieldValue(bytes) == HTTPFieldSyntax.isFieldValueByte(byte), "value \(byte)")
+            }
+        }
+        #expect(!HTTPFieldSyntax.isToken(UnsafeRawBufferPointer(start: nil, count: 0)), "a token is never empty")
+    }
+
     @Test func targetBytesNginxForwardsAreWrittenAsGiven() throws {
         let target = #"/sync?filter={"a":"|\^`"}&n=caf"# + "\u{e9}"
         let (bytes, _) = try Self.encode([Self.head(.GET, uri: target, [("Host", "h")]), .end(nil)])
@@ -57,6 +81,16 @@ struct UpstreamRequestEncoderTests {
         [Self.head(.GET, uri: "/a b", [("Host", "h")]), .end(nil)],
         [Self.head(.GET, uri: "/a\r\nX: y", [("Host", "h")]), .end(nil)],
         [Self.head(.GET, [("X-Bad", "a\r\nInjected: 1")]), .end(nil)],
+        [Self.head(.GET, [("X-Bad", "a\u{7F}")]), .end(nil)],
+        [Self.head(.GET, [("X Bad", "1")]), .end(nil)],
+        [Self.head(.GET, [("X-B\u{e9}d", "1")]), .end(nil)],
+        [Self.head(.GET, [("", "1")]), .end(nil)],
+        [Self.head(.RAW(value: ""), [("Host", "h")]), .end(nil)],
+        [Self.head(.RAW(value: "GET /x HTTP/1.1\r\nInjected:"), [("Host", "h")]), .end(nil)],
+        [Self.head(.GET, uri: "", [("Host", "h")]), .end(nil)],
+        [Self.head(.POST, [("CONTENT-LENGTH", "1"), ("transfer-ENCODING", "chunked")]), .end(nil)],
+        [Self.head(.POST, [("Content-Length", "+1")]), .end(nil)],
+        [Self.head(.POST, [("Transfer-Encoding", "gzip")]), .end(nil)],
     ] as [[HTTPClientRequestPart]])
     func anythingThatWouldNotBeExactlyOneRequestClosesTheConnection(parts: [HTTPClientRequestPart]) throws {
         let channel = EmbeddedChannel(handler: UpstreamRequestEncoder())

@@ -39,27 +39,25 @@ public enum CanonicalPath {
     /// - Parameter target: the request target from the request line or HTTP/2 `:path`.
     /// - Returns: the parsed target, or why it was refused.
     public static func parse(_ target: String) -> Result<RequestTarget, RequestTargetError> {
-        var origin = Substring(target)
-        // absolute-form (RFC 9112 §3.2.2): route on its path, forward origin-form.
-        if origin.hasPrefix("http://") || origin.hasPrefix("https://") {
-            let afterScheme = origin[origin.index(origin.firstIndex(of: ":")!, offsetBy: 3)...]
-            guard let slash = afterScheme.firstIndex(where: { $0 == "/" || $0 == "?" }), afterScheme[slash] == "/" else {
-                return .failure(.notOriginForm)
-            }
-            origin = afterScheme[slash...]
+        // One pass over the bytes finds where the origin form starts and the first `?`: no Character
+        // iteration, no Foundation.
+        let scanned = target.utf8.withContiguousStorageIfAvailable { scan(UnsafeRawBufferPointer($0)) }
+            ?? Array(target.utf8).withUnsafeBytes { scan($0) }
+        let parts: TargetParts
+        switch scanned {
+        case .success(let value): parts = value
+        case .failure(let error): return .failure(error)
         }
-        guard origin.hasPrefix("/") else { return .failure(.notOriginForm) }
-        // Byte search: `contains(String)` would go through Foundation on every request.
-        if origin.utf8.contains(UInt8(ascii: "#")) { return .failure(.fragment) }
-        // The target is forwarded as sent: a raw space or control byte anywhere in it (HTTP/2 lets
-        // them through `:path`) would split the upstream request line.
-        if origin.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) { return .failure(.controlCharacter) }
-
+        // Both offsets are at ASCII bytes (`/`, `?`), so they are character boundaries.
+        let utf8 = target.utf8
+        let originStart = utf8.index(utf8.startIndex, offsetBy: parts.origin)
+        let origin = Substring(utf8[originStart...])
         let path: Substring
         var query: Substring?
-        if let mark = origin.firstIndex(of: "?") {
-            path = origin[..<mark]
-            query = origin[origin.index(after: mark)...]
+        if let mark = parts.queryMark {
+            let markIndex = utf8.index(utf8.startIndex, offsetBy: mark)
+            path = Substring(utf8[originStart..<markIndex])
+            query = Substring(utf8[utf8.index(after: markIndex)...])
         } else {
             path = origin
         }
@@ -69,6 +67,51 @@ public enum CanonicalPath {
         case .failure(let error):
             return .failure(error)
         }
+    }
+
+    /// Byte offsets of the origin form (the path) and of the first `?` in a target.
+    private struct TargetParts {
+        var origin: Int
+        var queryMark: Int?
+    }
+
+    private static func scan(_ bytes: UnsafeRawBufferPointer) -> Result<TargetParts, RequestTargetError> {
+        var origin = 0
+        // absolute-form (RFC 9112 §3.2.2): route on its path, forward origin-form.
+        if let schemeEnd = absoluteFormSchemeEnd(bytes) {
+            origin = schemeEnd
+            while origin < bytes.count, bytes[origin] != UInt8(ascii: "/"), bytes[origin] != UInt8(ascii: "?") { origin += 1 }
+            guard origin < bytes.count, bytes[origin] == UInt8(ascii: "/") else { return .failure(.notOriginForm) }
+        }
+        guard origin < bytes.count, bytes[origin] == UInt8(ascii: "/") else { return .failure(.notOriginForm) }
+        var queryMark: Int?
+        var fragment = false
+        var control = false
+        for index in origin..<bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "#") { fragment = true }
+            // The target is forwarded as sent: a raw space or control byte anywhere in it (HTTP/2 lets
+            // them through `:path`) would split the upstream request line.
+            if byte <= 0x20 || byte == 0x7F { control = true }
+            if byte == UInt8(ascii: "?"), queryMark == nil { queryMark = index }
+        }
+        if fragment { return .failure(.fragment) }
+        if control { return .failure(.controlCharacter) }
+        return .success(TargetParts(origin: origin, queryMark: queryMark))
+    }
+
+    /// Where the authority starts when the target begins `http://` or `https://`.
+    private static func absoluteFormSchemeEnd(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        if hasPrefix(bytes, "http://") { return 7 }
+        if hasPrefix(bytes, "https://") { return 8 }
+        return nil
+    }
+
+    private static func hasPrefix(_ bytes: UnsafeRawBufferPointer, _ prefix: StaticString) -> Bool {
+        let count = prefix.utf8CodeUnitCount
+        guard bytes.count >= count else { return false }
+        for index in 0..<count where bytes[index] != prefix.utf8Start[index] { return false }
+        return true
     }
 
     private static let hexDigits: [UInt8] = Array("0123456789ABCDEF".utf8)
@@ -82,6 +125,42 @@ public enum CanonicalPath {
     }
 
     private static func canonicalize(_ path: Substring) -> Result<String, RequestTargetError> {
+        // Nearly every path a client sends is already in decision form: one scan, one copy.
+        if isAlreadyCanonical(path) { return .success(String(path)) }
+        return canonicalizeByteByByte(path)
+    }
+
+    /// Whether ``canonicalizeByteByByte(_:)`` would return `path` unchanged: it starts with `/`, has
+    /// no `%`, no byte outside printable ASCII, no empty segment but a trailing one, and no `.` or `..`
+    /// segment.
+    static func isAlreadyCanonical(_ path: Substring) -> Bool {
+        let scanned = path.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            guard bytes.first == UInt8(ascii: "/") else { return false }
+            var segmentStart = 1
+            var index = 1
+            while index <= bytes.count {
+                if index == bytes.count || bytes[index] == UInt8(ascii: "/") {
+                    let length = index - segmentStart
+                    if length == 0, index < bytes.count { return false }
+                    if length == 1 || length == 2, bytes[segmentStart] == UInt8(ascii: "."),
+                        length == 1 || bytes[segmentStart + 1] == UInt8(ascii: ".")
+                    {
+                        return false
+                    }
+                    segmentStart = index + 1
+                } else {
+                    let byte = bytes[index]
+                    if byte <= 0x20 || byte >= 0x7F || byte == UInt8(ascii: "%") { return false }
+                }
+                index += 1
+            }
+            return true
+        }
+        return scanned ?? false
+    }
+
+    /// The decision form, built byte by byte (see ``RequestTarget/canonicalPath``).
+    static func canonicalizeByteByByte(_ path: Substring) -> Result<String, RequestTargetError> {
         var output: [UInt8] = []
         output.reserveCapacity(path.utf8.count)
         var segment: [UInt8] = []

@@ -56,6 +56,8 @@ struct ChannelSetup: Sendable {
             // through the upstream response parser, which already refuses CR, LF and NUL in them.
             // Pipelining is handled by GatewayHandler itself: NIO's helper would stop and restart
             // reading around every request (two epoll_ctl calls each).
+            // Over TLS, a small response's head and body leave as one record.
+            if info.isTLS { try sync.addHandler(WriteCoalescingHandler()) }
             try sync.addHandler(SendTimeoutHandler(timeout: TimeAmount(runtime.timeouts.send)))
             try sync.configureHTTPServerPipeline(
                 position: .last, withPipeliningAssistance: false, withServerUpgrade: nil, withErrorHandling: false,
@@ -79,6 +81,8 @@ struct ChannelSetup: Sendable {
             let sync = channel.pipeline.syncOperations
             // Between TLS and the HTTP/2 handler: the streams' flushes leave as one write per tick, an
             // error GOAWAY ends the connection, and Gatehouse's settings apply from the first request.
+            // The frames written before a flush are sealed as one TLS record.
+            try sync.addHandler(WriteCoalescingHandler())
             try sync.addHandler(SendTimeoutHandler(timeout: TimeAmount(runtime.timeouts.send)))
             try sync.addHandler(FlushCoalescingHandler())
             try sync.addHandler(HTTP2GoAwayGuard(grace: .seconds(2)))

@@ -466,9 +466,15 @@ final class GatewayHandler: ChannelDuplexHandler {
             return codings.count == 1 && codings[0].lowercased() == "chunked" ? .chunked : nil
         }
         // HTTP/2 without Content-Length: a body may follow for methods that carry one.
-        switch head.method {
-        case .POST, .PUT, .PATCH: return .chunked
-        default: return .absent
+        return Self.usuallyCarriesBody(head.method) ? .chunked : .absent
+    }
+
+    /// POST, PUT and PATCH: the methods whose requests carry a body. A switch, not an array literal's
+    /// `contains`, which would build an array on every request.
+    private static func usuallyCarriesBody(_ method: HTTPMethod) -> Bool {
+        switch method {
+        case .POST, .PUT, .PATCH: true
+        default: false
         }
     }
 
@@ -603,18 +609,18 @@ final class GatewayHandler: ChannelDuplexHandler {
         head: HTTPRequestHead, target: RequestTarget, pool: UpstreamPool, framing: HeaderRewriter.BodyFraming, route: CompiledRoute
     ) {
         var upstreamFraming = framing
-        if framing == .absent, !info.isHTTP2, [.POST, .PUT, .PATCH].contains(head.method) {
+        if framing == .absent, !info.isHTTP2, Self.usuallyCarriesBody(head.method) {
             upstreamFraming = .contentLength(0)
         }
-        let rewritten = HeaderRewriter.upstreamRequestHead(
+        let rewritten = HeaderRewriter.upstreamRequest(
             from: head, target: target.forwardTarget, peerAddress: info.peerAddress, scheme: info.scheme, framing: upstreamFraming)
-        if HeaderRewriter.serializedSize(of: rewritten) > pool.configuration.maxRequestHeaderBytes {
+        if rewritten.serializedSize > pool.configuration.maxRequestHeaderBytes {
             // The upstream would drop the connection (Twisted does past 16 KiB): say so, not 502.
             logError = "upstream_header_limit"
             if expectsBody { closeAfterResponse = true }
             return respond(MatrixError(status: 431, code: .unknown, message: "Request header fields too large for the homeserver"))
         }
-        upstreamHead = rewritten
+        upstreamHead = rewritten.head
         upstreamTimeout = TimeAmount(route.rule.options.upstreamTimeout ?? runtime.timeouts.upstream)
         bodyDeadline = TimeAmount(runtime.timeouts.bodyTotal)
         mode = .proxy(pool)
@@ -689,7 +695,7 @@ final class GatewayHandler: ChannelDuplexHandler {
         upstreamReused = lease.reused
         upstreamKeepAlive = true
         lastMember = connection.memberIndex
-        memberDescription = "\(connection.member)"
+        memberDescription = connection.memberDescription
         connection.handler.exchange = self
         connection.channel.write(HTTPClientRequestPart.head(upstreamHead), promise: nil)
         requestBytesSent = true

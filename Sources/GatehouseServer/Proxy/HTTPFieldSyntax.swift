@@ -27,6 +27,32 @@ enum HTTPFieldSyntax {
         byte >= 0x20 ? byte != 0x7F : byte == 0x09
     }
 
+    /// `isTokenByte` as two 64-bit masks (bytes 0-63, 64-127), for loops over many bytes.
+    private static let tokenMaskLow: UInt64 = 0x03ff_6cfa_0000_0000
+    private static let tokenMaskHigh: UInt64 = 0x57ff_ffff_c7ff_fffe
+
+    /// Whether `bytes` is a non-empty token (a method or a field name).
+    static func isToken(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard !bytes.isEmpty else { return false }
+        for byte in bytes {
+            let mask = byte < 64 ? tokenMaskLow : byte < 128 ? tokenMaskHigh : 0
+            if mask >> UInt64(byte & 63) & 1 == 0 { return false }
+        }
+        return true
+    }
+
+    /// Whether every byte of `bytes` may appear in a request target (see ``isTargetByte(_:)``).
+    static func isTarget(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        for byte in bytes where byte <= 0x20 || byte == 0x7F { return false }
+        return true
+    }
+
+    /// Whether every byte of `bytes` may appear in a field value (see ``isFieldValueByte(_:)``).
+    static func isFieldValue(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        for byte in bytes where byte < 0x20 ? byte != 0x09 : byte == 0x7F { return false }
+        return true
+    }
+
     /// Whether every header name is a token and every value free of control bytes.
     static func headersAreValid(_ headers: some Sequence<(name: String, value: String)>) -> Bool {
         headers.allSatisfy { field in

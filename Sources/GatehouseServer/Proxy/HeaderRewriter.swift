@@ -25,6 +25,13 @@ enum HeaderRewriter {
         case chunked
     }
 
+    /// A rewritten request head and the bytes it takes on the wire (see ``serializedSize(of:)``),
+    /// counted while the head is built.
+    struct UpstreamRequest {
+        var head: HTTPRequestHead
+        var serializedSize: Int
+    }
+
     /// The request head sent upstream: HTTP/1.1, the client's exact target bytes, hop-by-hop and
     /// client forwarding headers removed, `X-Forwarded-For`/`-Proto` set from the connection.
     /// - Parameters:
@@ -36,12 +43,24 @@ enum HeaderRewriter {
     static func upstreamRequestHead(
         from head: HTTPRequestHead, target: Substring, peerAddress: String?, scheme: String, framing: BodyFraming
     ) -> HTTPRequestHead {
+        upstreamRequest(from: head, target: target, peerAddress: peerAddress, scheme: scheme, framing: framing).head
+    }
+
+    /// ``upstreamRequestHead(from:target:peerAddress:scheme:framing:)`` with its serialized size,
+    /// summed in the same pass over the headers.
+    static func upstreamRequest(
+        from head: HTTPRequestHead, target: Substring, peerAddress: String?, scheme: String, framing: BodyFraming
+    ) -> UpstreamRequest {
         let connectionTokens = connectionTokens(in: head.headers)
         var headers = HTTPHeaders()
         headers.reserveCapacity(head.headers.count + 3)
+        // Request line: method, space, target, " HTTP/1.1" and CRLF; then the blank line.
+        var size = head.method.rawValue.utf8.count + target.utf8.count + 14
         for (name, value) in head.headers {
-            // Most header names are none of these; only those that might be are lower-cased.
-            if !connectionTokens.isEmpty || HeaderName.mayBeDropped(name) {
+            // Most header names are none of these: they are told apart without a lower-cased copy.
+            if connectionTokens.isEmpty {
+                if HeaderName.mayBeDropped(name), HeaderName.isOne(of: HeaderName.droppedUpstream, name) { continue }
+            } else {
                 let lower = name.lowercased()
                 if hopByHop.contains(lower) || clientForwarding.contains(lower) || lower == "content-length"
                     || connectionTokens.contains(lower)
@@ -50,17 +69,26 @@ enum HeaderRewriter {
                 }
             }
             headers.add(name: name, value: value)
+            size += name.utf8.count + value.utf8.count + 4
         }
-        if let peerAddress { headers.add(name: "X-Forwarded-For", value: peerAddress) }
+        if let peerAddress {
+            headers.add(name: "X-Forwarded-For", value: peerAddress)
+            size += 15 + peerAddress.utf8.count + 4
+        }
         headers.add(name: "X-Forwarded-Proto", value: scheme)
+        size += 17 + scheme.utf8.count + 4
         switch framing {
         case .absent: break
-        case .contentLength(let length): headers.add(name: "Content-Length", value: String(length))
-        case .chunked: headers.add(name: "Transfer-Encoding", value: "chunked")
+        case .contentLength(let length):
+            let value = String(length)
+            headers.add(name: "Content-Length", value: value)
+            size += 14 + value.utf8.count + 4
+        case .chunked:
+            headers.add(name: "Transfer-Encoding", value: "chunked")
+            size += 17 + 7 + 4
         }
-        var upstream = HTTPRequestHead(version: .http1_1, method: head.method, uri: String(target), headers: headers)
-        upstream.version = .http1_1
-        return upstream
+        let upstream = HTTPRequestHead(version: .http1_1, method: head.method, uri: String(target), headers: headers)
+        return UpstreamRequest(head: upstream, serializedSize: size)
     }
 
     /// The bytes `head` takes on the wire as an HTTP/1.1 request head (request line, header lines,
@@ -81,7 +109,13 @@ enum HeaderRewriter {
         var headers = HTTPHeaders()
         headers.reserveCapacity(head.headers.count + 2)
         for (name, value) in head.headers {
-            if !connectionTokens.isEmpty || HeaderName.mayBeDropped(name) {
+            if connectionTokens.isEmpty {
+                if HeaderName.mayBeDropped(name), HeaderName.isOne(of: HeaderName.hopByHop, name)
+                    || (hsts != nil && HeaderName.isOne(of: HeaderName.strictTransportSecurity, name))
+                {
+                    continue
+                }
+            } else {
                 let lower = name.lowercased()
                 if hopByHop.contains(lower) || connectionTokens.contains(lower)
                     || (hsts != nil && lower == "strict-transport-security")
@@ -102,7 +136,7 @@ enum HeaderRewriter {
         var tokens: Set<String> = []
         for value in headers["connection"] {
             // The usual values name no header: skip the parsing.
-            if value.count <= 10, ["keep-alive", "close"].contains(value.lowercased()) { continue }
+            if HeaderName.isOne(of: HeaderName.plainConnectionValues, value) { continue }
             for token in value.split(separator: ",") {
                 let trimmed = token.trimmingCharacters(in: " \t").lowercased()
                 if !trimmed.isEmpty && trimmed != "keep-alive" && trimmed != "close" { tokens.insert(trimmed) }
@@ -114,6 +148,38 @@ enum HeaderRewriter {
 
 /// Cheap pre-checks on header names, so the common header costs no allocation.
 enum HeaderName {
+    /// ``HeaderRewriter/hopByHop`` as byte strings.
+    static let hopByHop: [StaticString] = [
+        "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "proxy-authenticate",
+        "proxy-authorization",
+    ]
+    /// What ``HeaderRewriter/upstreamRequestHead(from:target:peerAddress:scheme:framing:)`` drops when
+    /// `Connection` names no header: hop-by-hop, ``HeaderRewriter/clientForwarding`` and `content-length`.
+    static let droppedUpstream: [StaticString] =
+        hopByHop + [
+            "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "forwarded", "x-real-ip", "expect",
+            "content-length",
+        ]
+    static let strictTransportSecurity: [StaticString] = ["strict-transport-security"]
+    /// `Connection` values that name no header.
+    static let plainConnectionValues: [StaticString] = ["keep-alive", "close"]
+
+    /// Whether `name` is one of the lower-case `names`, ignoring ASCII case; allocates nothing.
+    static func isOne(of names: [StaticString], _ name: String) -> Bool {
+        var name = name
+        return name.withUTF8 { bytes in
+            names.contains { candidate in
+                guard candidate.utf8CodeUnitCount == bytes.count else { return false }
+                let expected = candidate.utf8Start
+                for index in 0..<bytes.count {
+                    let byte = bytes[index]
+                    if (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte) != expected[index] { return false }
+                }
+                return true
+            }
+        }
+    }
+
     /// First bytes (lower-cased) of every name a rewrite may drop: connection, content-length, expect,
     /// forwarded, keep-alive, proxy-*, strict-transport-security, te, trailer, transfer-encoding,
     /// upgrade, x-forwarded-*, x-real-ip; plus anything listed in a `Connection` header, which can be

@@ -9,6 +9,8 @@ final class UpstreamConnection {
     let channel: any Channel
     let memberIndex: Int
     let member: UpstreamMember
+    /// `member` as the access log and warnings name it, made once per connection rather than per request.
+    let memberDescription: String
     let handler: UpstreamHandler
     var idleSince: NIODeadline = .now()
 
@@ -16,6 +18,7 @@ final class UpstreamConnection {
         self.channel = channel
         self.memberIndex = memberIndex
         self.member = member
+        self.memberDescription = "\(member)"
         self.handler = handler
     }
 }
