@@ -91,11 +91,14 @@ import Testing
     @Test func loginAndLogout() async throws {
         try await withPages { fixture in
             let alice = try await fixture.register("alice")
-            _ = await fixture.get("/login")
+            let empty = await fixture.get("/login")
+            // The focus starts where typing starts: the username, or the password once a name is filled in.
+            #expect(Self.autofocused(empty.text) == "username")
             let anonymousCookie = fixture.cookie
             let wrong = await fixture.post("/login", [("username", "alice"), ("password", "nope")])
             #expect(wrong.status == 401 && wrong.text.contains(#"class="error""#) && wrong.text.contains("Invalid username or password."))
             #expect(wrong.text.contains(#"value="alice""#), "the username is kept")
+            #expect(Self.autofocused(wrong.text) == "password")
             let ok = await fixture.post("/login", [("username", "Alice"), ("password", "correct horse")])
             #expect(ok.status == 303 && ok.location == "/account/")
             #expect(fixture.cookie != anonymousCookie, "a new cookie (and CSRF secret) at sign-in")
@@ -111,6 +114,14 @@ import Testing
             #expect(fixture.browserSessions.sessions.withLock { $0.values.allSatisfy { $0.finishedAt != nil } })
             #expect(await fixture.get("/account/").location == "/login")
         }
+    }
+
+    /// The id of the one input that carries `autofocus`, if exactly one does.
+    static func autofocused(_ html: String) -> String? {
+        let inputs = html.components(separatedBy: "<input").dropFirst().map { $0.prefix { $0 != ">" } }
+        let focused = inputs.filter { $0.contains("autofocus") }
+        guard focused.count == 1, let id = focused[0].components(separatedBy: #"id=""#).dropFirst().first else { return nil }
+        return String(id.prefix { $0 != "\"" })
     }
 
     @Test func formsWithoutTheRightCSRFTokenAre403() async throws {

@@ -137,7 +137,10 @@ extension PagesResponder {
     static func loginValues(
         _ context: PagesContext, continuation: Continuation?, error: String?, username: String, reauth: Bool, clientName: String?
     ) -> [String: Any] {
-        var values: [String: Any] = ["action": Continuation.url("/login", continuation), "username": username]
+        var values: [String: Any] = ["action": Continuation.url("/login", continuation)]
+        // Absent rather than "": Mustache sections treat an empty string as true, and the template
+        // puts the focus on the password field only when a username is filled in.
+        if !username.isEmpty { values["username"] = username }
         if let error { values["error"] = error }
         if reauth { values["reauth"] = true }
         if context.registrationEnabled { values["register_link"] = Continuation.url("/register", continuation) }
