@@ -333,7 +333,7 @@ public struct AccountService: Sendable {
             if let previous = try await store.compatSessions.activeSession(userId: user.id, deviceId: device) {
                 try await store.compatSessions.finish(sessionId: previous.id, at: now)
             }
-            for previous in try await store.oauth2Sessions.activeSessions(userId: user.id) where previous.deviceId == device {
+            if let previous = try await store.oauth2Sessions.activeSession(userId: user.id, deviceId: device) {
                 _ = try await store.oauth2Sessions.finish(sessionId: previous.id, at: now)
             }
             try await store.compatSessions.create(session: session, accessToken: accessToken, refreshToken: nil)

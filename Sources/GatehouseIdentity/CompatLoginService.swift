@@ -230,7 +230,7 @@ public struct CompatLoginService: Sendable {
                 replaced = true
             }
             // A device has one session, whatever kind of login made the one it replaces.
-            for previous in try await store.oauth2Sessions.activeSessions(userId: user.id) where previous.deviceId == device {
+            if let previous = try await store.oauth2Sessions.activeSession(userId: user.id, deviceId: device) {
                 replaced = try await store.oauth2Sessions.finish(sessionId: previous.id, at: now) || replaced
             }
             try await store.compatSessions.create(session: session, accessToken: accessRow, refreshToken: refresh?.1)

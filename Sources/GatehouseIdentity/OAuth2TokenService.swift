@@ -244,7 +244,7 @@ public struct OAuth2TokenService: Sendable {
                     try await store.compatSessions.finish(sessionId: previous.id, at: session.createdAt)
                     replaced = true
                 }
-                for previous in try await store.oauth2Sessions.activeSessions(userId: start.user.id) where previous.deviceId == deviceId {
+                if let previous = try await store.oauth2Sessions.activeSession(userId: start.user.id, deviceId: deviceId) {
                     replaced = try await store.oauth2Sessions.finish(sessionId: previous.id, at: session.createdAt) || replaced
                 }
             }

@@ -73,6 +73,23 @@ public struct SQLiteOAuth2SessionRepository: OAuth2SessionRepository {
         try await pool.query { db in try Self.fetchSessions(db, userId: userId, activeOnly: true) }
     }
 
+    /// The unfinished session of a user on a device (the partial unique index
+    /// `oauth2_sessions_active_device` allows at most one).
+    /// - Parameters:
+    ///   - userId: the user.
+    ///   - deviceId: the device.
+    public func activeSession(userId: String, deviceId: String) async throws -> OAuth2Session? {
+        try await pool.query { db in
+            try Row.fetchOne(
+                db.cachedStatement(sql: """
+                    SELECT \(Columns.select(Columns.oauth2Session)) FROM oauth2_sessions
+                    WHERE user_id = ? AND device_id = ? AND finished_at IS NULL
+                    """),
+                arguments: [userId, deviceId]
+            )?.oauth2Session()
+        }
+    }
+
     /// Finishes a session and revokes all its tokens.
     /// - Parameters:
     ///   - sessionId: the session.

@@ -66,6 +66,9 @@ public protocol OAuth2SessionRepository: Sendable {
     func sessions(userId: String) async throws -> [OAuth2Session]
     /// Unfinished sessions of a user.
     func activeSessions(userId: String) async throws -> [OAuth2Session]
+    /// The unfinished session of a user on a device, if any (one indexed lookup: logins and code
+    /// exchanges ask this every time, whatever number of sessions the user has).
+    func activeSession(userId: String, deviceId: String) async throws -> OAuth2Session?
 
     /// Finishes a session and revokes all its tokens; `false` when it was already finished.
     func finish(sessionId: String, at: Date) async throws -> Bool

@@ -43,6 +43,19 @@ struct SQLiteOAuth2SessionRepositoryTests {
         }
     }
 
+    @Test func theActiveSessionOfADevice() async throws {
+        try await withStore { store, _ in
+            let (alice, first, _, _) = try await seed(store, device: "DEVICE1")
+            let (_, second, _, _) = try await seed(store, device: "DEVICE2")
+            #expect(try await store.oauth2Sessions.activeSession(userId: alice.id, deviceId: "DEVICE1") == first)
+            #expect(try await store.oauth2Sessions.activeSession(userId: alice.id, deviceId: "DEVICE2") == second)
+            #expect(try await store.oauth2Sessions.activeSession(userId: alice.id, deviceId: "DEVICE3") == nil)
+            #expect(try await store.oauth2Sessions.activeSession(userId: "user-other", deviceId: "DEVICE1") == nil)
+            _ = try await store.oauth2Sessions.finish(sessionId: first.id, at: Fixture.at(2))
+            #expect(try await store.oauth2Sessions.activeSession(userId: alice.id, deviceId: "DEVICE1") == nil, "finished sessions are not active")
+        }
+    }
+
     @Test func clientCredentialsSessionHasNoUser() async throws {
         try await withStore { store, _ in
             let session = Fixture.oauth2Session("session-cc", user: nil, device: nil)
