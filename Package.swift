@@ -92,7 +92,11 @@ let package = Package(
         ),
         .target(
             name: "GatehouseIdentity",
-            dependencies: ["GatehouseCore", "GatehouseStorage", "GatehouseAuth", "GatehouseHomeserver"]
+            dependencies: [
+                "GatehouseCore", "GatehouseStorage", "GatehouseAuth", "GatehouseHomeserver",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .target(
             name: "GatehouseServer",

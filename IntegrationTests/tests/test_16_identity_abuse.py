@@ -328,3 +328,34 @@ def test_readable_database_is_a_warning(generated):
     r = run("config", "check", "-c", str(generated / "gatehouse.yaml"), cwd=generated)
     assert r.returncode == 0, r.stderr
     assert "warning:" in r.stderr and "database.path" in r.stderr and f"chmod 600 {db_path}" in r.stderr, r.stderr
+
+
+def test_database_cleanup_deletes_only_dead_rows(generated):
+    """`database cleanup` on a real store file: a session finished 40 days ago goes with its tokens, a
+    live one and a job not yet done stay, and the command reports per table."""
+    config = str(generated / "gatehouse.yaml")
+    assert run("database", "migrate", "-c", config, cwd=generated).returncode == 0
+    now_ms = int(time.time() * 1000)
+    day_ms = 86_400_000
+    with sqlite3.connect(generated / "gatehouse.db") as db:
+        db.execute("INSERT INTO users (id, username, created_at) VALUES ('u1', 'alice', ?)", (now_ms - 60 * day_ms,))
+        for session, finished in (("old", now_ms - 40 * day_ms), ("live", None)):
+            db.execute("INSERT INTO compat_sessions (id, user_id, device_id, created_at, finished_at) VALUES (?, 'u1', ?, ?, ?)",
+                       (session, session.upper(), now_ms - 50 * day_ms, finished))
+            db.execute("INSERT INTO compat_access_tokens (id, session_id, token_hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?)",
+                       (f"at-{session}", session, f"hash-at-{session}", now_ms - 50 * day_ms, finished))
+            db.execute("INSERT INTO compat_refresh_tokens (id, session_id, access_token_id, token_hash, created_at, revoked_at)"
+                       " VALUES (?, ?, ?, ?, ?, ?)",
+                       (f"rt-{session}", session, f"at-{session}", f"hash-rt-{session}", now_ms - 50 * day_ms, finished))
+        db.execute("INSERT INTO jobs (id, kind, payload, run_at, created_at) VALUES ('job-pending', 'provision_user', '{}', ?, ?)",
+                   (now_ms - 40 * day_ms, now_ms - 40 * day_ms))
+    r = run("database", "cleanup", "-c", config, cwd=generated)
+    assert r.returncode == 0, r.stderr
+    assert "compat_sessions: 1 deleted" in r.stdout and "compat_access_tokens: 1 deleted" in r.stdout, r.stdout
+    assert "compat_refresh_tokens: 1 deleted" in r.stdout and "jobs: 0 deleted" in r.stdout, r.stdout
+    with sqlite3.connect(generated / "gatehouse.db") as db:
+        assert [row[0] for row in db.execute("SELECT id FROM compat_sessions")] == ["live"]
+        assert [row[0] for row in db.execute("SELECT id FROM compat_access_tokens")] == ["at-live"]
+        assert [row[0] for row in db.execute("SELECT id FROM jobs")] == ["job-pending"]
+    again = run("database", "cleanup", "-c", config, cwd=generated)
+    assert again.returncode == 0 and "compat_sessions: 0 deleted" in again.stdout, again.stdout

@@ -51,6 +51,8 @@ public final class SQLiteStore: IdentityStore {
     public let oauth2Sessions: any OAuth2SessionRepository
     /// Legacy SSO logins.
     public let compatSSOLogins: any CompatSSOLoginRepository
+    /// Deletion of rows past their retention.
+    public let retention: any RetentionRepository
 
     /// The connections; internal so that the repositories of later issues (and tests) share them.
     let pool: DatabasePool
@@ -67,6 +69,7 @@ public final class SQLiteStore: IdentityStore {
         self.deviceGrants = SQLiteDeviceCodeGrantRepository(pool: pool)
         self.oauth2Sessions = SQLiteOAuth2SessionRepository(pool: pool)
         self.compatSSOLogins = SQLiteCompatSSOLoginRepository(pool: pool)
+        self.retention = SQLiteRetentionRepository(pool: pool)
     }
 
     /// Opens (creating it when `migrate` is set) the database at `path`.

@@ -130,7 +130,11 @@ struct ServeCommand: AsyncParsableCommand {
         ])
         // Services stop in reverse order: the server drains first, the Synapse client closes last.
         let services = ServiceGroup(configuration: .init(
-            services: [.init(service: synapse), .init(service: jobs), .init(service: server)],
+            services: [
+                .init(service: synapse), .init(service: jobs),
+                .init(service: StoreCleanup(repository: store.retention, clock: clock, logger: Logger(label: "gatehouse.cleanup"))),
+                .init(service: server),
+            ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         do {

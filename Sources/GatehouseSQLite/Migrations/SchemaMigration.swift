@@ -20,6 +20,7 @@ enum SchemaMigrations {
         Migration0003RefreshSuccessor.migration,
         Migration0004OAuth2Clients.migration,
         Migration0005OAuth2Sessions.migration,
+        Migration0006RetentionIndexes.migration,
     ]
 
     /// Identifiers of ``all``, in order.
