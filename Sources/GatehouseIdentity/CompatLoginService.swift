@@ -295,6 +295,7 @@ public struct CompatLoginService: Sendable {
     /// OAuth 2.0 (MAS#2795): the token used last, whose successor was never used (the successor
     /// refresh token not presented, its access token never seen by Gatehouse or Synapse), is a client
     /// that lost the answer to its refresh; it gets a fresh pair once, and the unused successor dies.
+    /// Presentations racing each other are answered as if they had come one after the other.
     public func refresh(refreshToken: String) async throws(CompatError) -> RefreshResult {
         guard case .success(.compatRefreshToken) = TokenFormat.check(refreshToken) else { throw .invalidRefreshToken }
         let now = clock.now()
@@ -314,7 +315,18 @@ public struct CompatLoginService: Sendable {
         let (newRefresh, refreshRow) = newRefreshToken(session: session.id, accessTokenId: accessRow.id, now: now)
         do {
             try await store.compatSessions.rotate(consumed: old.id, newAccessToken: accessRow, newRefreshToken: refreshRow, at: now)
-        } catch let error as StorageError where error.isConflict || error.isNotFound {
+        } catch let error as StorageError where error.isConflict {
+            // A concurrent presentation of the same token rotated it first: this one is answered as
+            // if it had come a moment later, so the outcome never depends on the timing.
+            let current: CompatRefreshToken?
+            do {
+                current = try await store.compatSessions.findRefreshToken(id: old.id)
+            } catch {
+                throw .internalError
+            }
+            guard let current, current.consumedAt != nil || current.revokedAt != nil else { throw .invalidRefreshToken }
+            return try await replayed(current, session: session, user: user, now: now)
+        } catch let error as StorageError where error.isNotFound {
             throw .invalidRefreshToken
         } catch {
             throw .internalError

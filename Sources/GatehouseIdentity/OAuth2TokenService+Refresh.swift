@@ -15,7 +15,8 @@ extension OAuth2TokenService {
     /// and its device is deleted. One exception, MAS's (MAS#2795): the client that lost the answer to
     /// its refresh retries with the token it used last, whose successor refresh token was never used
     /// and whose successor access token was never introspected (`first_used_at` unset); it gets a
-    /// fresh pair once, and the unused successor dies.
+    /// fresh pair once, and the unused successor dies. Presentations racing each other are answered
+    /// as if they had come one after the other.
     func refresh(client: OAuth2Client, refreshToken: String) async throws(OAuth2TokenError) -> TokenResponse {
         guard case .success(.refreshToken) = TokenFormat.check(refreshToken) else { throw .invalidGrant("Invalid refresh token") }
         let now = clock.now()
@@ -35,7 +36,18 @@ extension OAuth2TokenService {
         let (accessToken, accessRow, newRefresh, refreshRow) = newPair(session: found.session.id, now: now)
         do {
             try await store.oauth2Sessions.rotate(consumed: old.id, newAccessToken: accessRow, newRefreshToken: refreshRow, at: now)
-        } catch let error as StorageError where error.isConflict || error.isNotFound {
+        } catch let error as StorageError where error.isConflict {
+            // A concurrent presentation of the same token rotated it first: this one is answered as
+            // if it had come a moment later, so the outcome never depends on the timing.
+            let current: OAuth2RefreshToken?
+            do {
+                current = try await store.oauth2Sessions.findRefreshToken(id: old.id)
+            } catch {
+                throw .unavailable
+            }
+            guard let current, current.consumedAt != nil || current.revokedAt != nil else { throw .invalidGrant("Invalid refresh token") }
+            return try await replayed(current, session: found.session, now: now)
+        } catch let error as StorageError where error.isNotFound {
             throw .invalidGrant("Invalid refresh token")
         } catch {
             throw .unavailable
