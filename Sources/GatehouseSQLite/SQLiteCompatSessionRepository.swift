@@ -166,15 +166,8 @@ public struct SQLiteCompatSessionRepository: CompatSessionRepository {
             try Self.insert(db, newRefreshToken)
             // The conditional UPDATE is the single point of truth for "used once": of two concurrent
             // rotations, only one sees a change.
-            try db.execute(
-                sql: "UPDATE compat_refresh_tokens SET consumed_at = ?, next_refresh_token_id = ? WHERE id = ? AND consumed_at IS NULL",
-                arguments: [at.storedMilliseconds, newRefreshToken.id, refreshTokenId])
-            guard db.changesCount == 1 else {
-                throw StorageError.conflict("refresh token \(refreshTokenId) was already used")
-            }
-            try db.execute(
-                sql: "UPDATE compat_access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                arguments: [at.storedMilliseconds, consumed.accessTokenId])
+            try TokenFamilyTables.compat.consume(
+                db, refreshTokenId: refreshTokenId, accessTokenId: consumed.accessTokenId, successorId: newRefreshToken.id, at: at)
         }
     }
 
@@ -215,31 +208,13 @@ public struct SQLiteCompatSessionRepository: CompatSessionRepository {
                 throw StorageError.conflict("compat session \(successor.sessionId) is finished")
             }
             try Self.requireTokens(newAccessToken, newRefreshToken, belongTo: session.id)
-            // Conditional updates are the single point of truth: of two concurrent retries (or a retry
-            // and a refresh with the successor), only one sees both changes.
-            let time = at.storedMilliseconds
-            try db.execute(
-                sql: """
-                    UPDATE compat_refresh_tokens SET revoked_at = ? WHERE id = ? AND session_id = ? AND next_refresh_token_id = ?
-                    AND consumed_at IS NOT NULL AND revoked_at IS NULL
-                    """,
-                arguments: [time, refreshTokenId, session.id, successorId])
-            guard db.changesCount == 1 else {
-                throw StorageError.conflict("refresh token \(refreshTokenId) is not the used predecessor of \(successorId)")
+            try TokenFamilyTables.compat.reissue(
+                db, replayed: refreshTokenId, successorId: successorId, successorAccessTokenId: successor.accessTokenId, sessionId: session.id,
+                newRefreshTokenId: newRefreshToken.id, at: at
+            ) {
+                try Self.insert(db, newAccessToken)
+                try Self.insert(db, newRefreshToken)
             }
-            try db.execute(
-                sql: "UPDATE compat_refresh_tokens SET revoked_at = ? WHERE id = ? AND consumed_at IS NULL AND revoked_at IS NULL",
-                arguments: [time, successorId])
-            guard db.changesCount == 1 else {
-                throw StorageError.conflict("refresh token \(successorId) was used or revoked")
-            }
-            try db.execute(
-                sql: "UPDATE compat_access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                arguments: [time, successor.accessTokenId])
-            try Self.insert(db, newAccessToken)
-            try Self.insert(db, newRefreshToken)
-            try db.execute(
-                sql: "UPDATE compat_refresh_tokens SET next_refresh_token_id = ? WHERE id = ?", arguments: [newRefreshToken.id, refreshTokenId])
         }
     }
 
@@ -365,12 +340,7 @@ public struct SQLiteCompatSessionRepository: CompatSessionRepository {
 
     /// Sets `finished_at` (if unset) and revokes every unrevoked token of the session.
     private static func finish(_ db: Database, sessionId: String, at: Date) throws {
-        let time = at.storedMilliseconds
-        try db.execute(sql: "UPDATE compat_sessions SET finished_at = ? WHERE id = ? AND finished_at IS NULL", arguments: [time, sessionId])
-        try db.execute(
-            sql: "UPDATE compat_access_tokens SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL", arguments: [time, sessionId])
-        try db.execute(
-            sql: "UPDATE compat_refresh_tokens SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL", arguments: [time, sessionId])
+        try TokenFamilyTables.compat.finish(db, sessionId: sessionId, at: at)
     }
 
     private static func fetchSession(_ db: Database, id: String) throws -> CompatSession? {

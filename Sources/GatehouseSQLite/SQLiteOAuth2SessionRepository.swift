@@ -191,15 +191,8 @@ public struct SQLiteOAuth2SessionRepository: OAuth2SessionRepository {
             // The new pair first: the successor link must point at an existing row.
             try Self.insert(db, newAccessToken)
             try Self.insert(db, newRefreshToken)
-            try db.execute(
-                sql: "UPDATE oauth2_refresh_tokens SET consumed_at = ?, next_refresh_token_id = ? WHERE id = ? AND consumed_at IS NULL",
-                arguments: [at.storedMilliseconds, newRefreshToken.id, refreshTokenId])
-            guard db.changesCount == 1 else {
-                throw StorageError.conflict("refresh token \(refreshTokenId) was already used")
-            }
-            try db.execute(
-                sql: "UPDATE oauth2_access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                arguments: [at.storedMilliseconds, consumed.accessTokenId])
+            try TokenFamilyTables.oauth2.consume(
+                db, refreshTokenId: refreshTokenId, accessTokenId: consumed.accessTokenId, successorId: newRefreshToken.id, at: at)
         }
     }
 
@@ -226,29 +219,13 @@ public struct SQLiteOAuth2SessionRepository: OAuth2SessionRepository {
                 throw StorageError.conflict("OAuth 2.0 session \(successor.sessionId) is finished")
             }
             try Self.requireTokens(newAccessToken, newRefreshToken, belongTo: session.id)
-            let time = at.storedMilliseconds
-            try db.execute(
-                sql: """
-                    UPDATE oauth2_refresh_tokens SET revoked_at = ? WHERE id = ? AND session_id = ? AND next_refresh_token_id = ?
-                    AND consumed_at IS NOT NULL AND revoked_at IS NULL
-                    """,
-                arguments: [time, refreshTokenId, session.id, successorId])
-            guard db.changesCount == 1 else {
-                throw StorageError.conflict("refresh token \(refreshTokenId) is not the used predecessor of \(successorId)")
+            try TokenFamilyTables.oauth2.reissue(
+                db, replayed: refreshTokenId, successorId: successorId, successorAccessTokenId: successor.accessTokenId, sessionId: session.id,
+                newRefreshTokenId: newRefreshToken.id, at: at
+            ) {
+                try Self.insert(db, newAccessToken)
+                try Self.insert(db, newRefreshToken)
             }
-            try db.execute(
-                sql: "UPDATE oauth2_refresh_tokens SET revoked_at = ? WHERE id = ? AND consumed_at IS NULL AND revoked_at IS NULL",
-                arguments: [time, successorId])
-            guard db.changesCount == 1 else {
-                throw StorageError.conflict("refresh token \(successorId) was used or revoked")
-            }
-            try db.execute(
-                sql: "UPDATE oauth2_access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                arguments: [time, successor.accessTokenId])
-            try Self.insert(db, newAccessToken)
-            try Self.insert(db, newRefreshToken)
-            try db.execute(
-                sql: "UPDATE oauth2_refresh_tokens SET next_refresh_token_id = ? WHERE id = ?", arguments: [newRefreshToken.id, refreshTokenId])
         }
     }
 
@@ -323,13 +300,7 @@ public struct SQLiteOAuth2SessionRepository: OAuth2SessionRepository {
     /// Sets `finished_at` and revokes every unrevoked token of the session.
     /// - Returns: whether the session was unfinished.
     private static func finish(_ db: Database, sessionId: String, at: Date) throws -> Bool {
-        let time = at.storedMilliseconds
-        try db.execute(sql: "UPDATE oauth2_sessions SET finished_at = ? WHERE id = ? AND finished_at IS NULL", arguments: [time, sessionId])
-        guard db.changesCount == 1 else { return false }
-        for table in ["oauth2_access_tokens", "oauth2_refresh_tokens"] {
-            try db.execute(sql: "UPDATE \(table) SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL", arguments: [time, sessionId])
-        }
-        return true
+        try TokenFamilyTables.oauth2.finish(db, sessionId: sessionId, at: at)
     }
 
     private static func fetchSession(_ db: Database, id: String) throws -> OAuth2Session? {
