@@ -5,7 +5,8 @@ struct HTTP1Field: Sendable, Equatable {
     var nameStart: UInt32
     /// Where the value starts (after the optional whitespace that follows the colon).
     var valueStart: UInt32
-    /// The value's length, optional whitespace at its end excluded.
+    /// The value's length up to the line's CR. Whitespace at its end is kept, as llhttp reported it
+    /// (RFC 9110 §5.5 leaves it out of the value): comparisons of values see it, as they did.
     var valueLength: UInt32
     var nameLength: UInt16
     /// The name, when it is one Gatehouse acts on.

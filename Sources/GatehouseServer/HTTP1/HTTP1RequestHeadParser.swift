@@ -101,12 +101,7 @@ struct HTTP1RequestHeadParser: Sendable {
         case .success(let value): version = value
         case .failure(let refusal): return .refused(refusal)
         }
-        guard targetEnd - targetStart <= limits.maxTargetBytes else { return .refused(.targetTooLong) }
-        let target: Target
-        switch Self.target(bytes, from: targetStart, to: targetEnd) {
-        case .success(let value): target = value
-        case .failure(let refusal): return .refused(refusal)
-        }
+        for index in targetStart..<targetEnd where !HTTP1Bytes.isTargetByte(bytes[index]) { return .refused(.invalidTarget) }
 
         var fields = HTTP1FieldList()
         let refusal = HTTP1HeadScanner.forEachFieldLine(bytes, startLineEnd: lineEnd, headEnd: headEnd) { start, end in
@@ -119,7 +114,9 @@ struct HTTP1RequestHeadParser: Sendable {
             }
         }
         if let refusal { return .refused(refusal) }
-        return decide(bytes, method: method, methodRange: headStart..<methodEnd, target: target, version: version, fields: fields, headEnd: headEnd)
+        return decide(
+            bytes, method: method, methodRange: headStart..<methodEnd, target: targetStart..<targetEnd, version: version, fields: fields,
+            headEnd: headEnd)
     }
 
     /// `HTTP/1.1` or `HTTP/1.0`; another well-formed version is unsupported, anything else malformed.
@@ -144,18 +141,11 @@ struct HTTP1RequestHeadParser: Sendable {
         var authority: Range<Int>?
     }
 
-    /// The target's bytes and form, as ``CanonicalPath`` accepts them (it is still what decides what
-    /// the path means; this only refuses earlier what it would refuse).
+    /// The target's form, as ``CanonicalPath`` accepts it (it is still what decides what the path
+    /// means; this only refuses earlier what it would refuse). Its bytes were checked already.
     private static func target(_ bytes: UnsafeRawBufferPointer, from: Int, to: Int) -> Result<Target, HTTP1Refusal> {
-        var queryMark: Int?
-        var fragment = false
-        for index in from..<to {
-            let byte = bytes[index]
-            guard HTTP1Bytes.isTargetByte(byte) else { return .failure(.invalidTarget) }
-            if byte == UInt8(ascii: "#") { fragment = true }
-            if byte == UInt8(ascii: "?"), queryMark == nil { queryMark = index }
-        }
-        if fragment { return .failure(.fragment) }
+        if HTTP1Bytes.find(UInt8(ascii: "#"), in: bytes, from: from, to: to) != nil { return .failure(.fragment) }
+        let queryMark = HTTP1Bytes.find(UInt8(ascii: "?"), in: bytes, from: from, to: to)
         if bytes[from] == UInt8(ascii: "/") {
             return .success(Target(range: from..<to, form: .origin, originStart: from, queryMark: queryMark))
         }
@@ -185,8 +175,10 @@ struct HTTP1RequestHeadParser: Sendable {
         guard colon - from <= Int(UInt16.max) else { return .failure(.headTooLarge) }
         var valueStart = colon + 1
         while valueStart < to, HTTP1Bytes.isBlank(bytes[valueStart]) { valueStart += 1 }
-        var valueEnd = to
-        while valueEnd > valueStart, HTTP1Bytes.isBlank(bytes[valueEnd - 1]) { valueEnd -= 1 }
+        // Trailing whitespace stays in the value, as llhttp reported it: checks that compare values
+        // (Host, Content-Length, Transfer-Encoding, Expect) then refuse or ignore it exactly as before,
+        // and headers are forwarded byte for byte as before.
+        let valueEnd = to
         for index in valueStart..<valueEnd where !HTTP1Bytes.isFieldValueByte(bytes[index]) { return .failure(.invalidFieldValue) }
         return .success(HTTP1Field(
             nameStart: UInt32(from), valueStart: UInt32(valueStart), valueLength: UInt32(valueEnd - valueStart),
@@ -196,7 +188,7 @@ struct HTTP1RequestHeadParser: Sendable {
     // MARK: Decisions
 
     private func decide(
-        _ bytes: UnsafeRawBufferPointer, method: HTTP1Method, methodRange: Range<Int>, target: Target, version: HTTP1Version,
+        _ bytes: UnsafeRawBufferPointer, method: HTTP1Method, methodRange: Range<Int>, target targetRange: Range<Int>, version: HTTP1Version,
         fields: HTTP1FieldList, headEnd: Int
     ) -> Outcome {
         var fields = fields
@@ -255,10 +247,21 @@ struct HTTP1RequestHeadParser: Sendable {
         if method == .trace || method == .connect { return .refused(.methodNotAllowed) }
 
         // Exactly one valid host, agreeing with an absolute-form target (RFC 9112 §3.2).
+        let parsedTarget = Self.target(bytes, from: targetRange.lowerBound, to: targetRange.upperBound)
         if hostCount > 1 || (hostCount == 0 && version == .http1_1) { return .refused(.invalidHost) }
         if let host {
             for index in host where !HTTP1Bytes.isHostByte(bytes[index]) { return .refused(.invalidHost) }
-            if let authority = target.authority, !HTTP1Bytes.equalsIgnoringCase(bytes, authority, host) { return .refused(.invalidHost) }
+            if case .success(let target) = parsedTarget, let authority = target.authority,
+                !HTTP1Bytes.equalsIgnoringCase(bytes, authority, host)
+            {
+                return .refused(.invalidHost)
+            }
+        }
+        guard targetRange.count <= limits.maxTargetBytes else { return .refused(.targetTooLong) }
+        let target: Target
+        switch parsedTarget {
+        case .success(let value): target = value
+        case .failure(let refusal): return .refused(refusal)
         }
 
         if connection.namesHeaders { connection.markListedFields(&fields, in: bytes) }
