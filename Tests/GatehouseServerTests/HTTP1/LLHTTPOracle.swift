@@ -47,7 +47,7 @@ enum LLHTTPOracle {
         var limits = NIOHTTPDecoderLimitConfiguration()
         limits.maxHeaderFieldSize = maxHeaderBytes
         limits.maxHeaderListSize = maxHeaderBytes
-        let decoder = HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop, limitConfiguration: limits)
+        let decoder = HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .forward, limitConfiguration: limits)
         let channel = EmbeddedChannel()
         defer { _ = try? channel.finish() }
         try! channel.pipeline.syncOperations.addHandler(HTTPRequestEncoder())
