@@ -15,7 +15,8 @@ import NIOCore
 ///
 /// Strictness (at least llhttp's): the size is `1*HEXDIG` (at most 16 digits, fitting in 63 bits), no
 /// whitespace around it, extensions `;name[=token|quoted-string]` only, every line ending in CRLF,
-/// CRLF right after each chunk's data, trailer lines valid header lines within a size limit.
+/// CRLF right after each chunk's data, trailer lines valid header lines within a size limit and none
+/// with a name Gatehouse acts on (framing, host, connection, credentials, forwarding).
 struct ChunkedBodyParser: Sendable {
     enum Event: Sendable {
         /// Body bytes, a slice of the caller's buffer (already consumed from it).
@@ -92,7 +93,11 @@ struct ChunkedBodyParser: Sendable {
                     }
                     guard lf > 0, bytes[lf - 1] == HTTP1Bytes.cr else { throw .invalidTrailers }
                     if lf == 1 { return (2, true) }
-                    guard case .success = HTTP1RequestHeadParser.field(bytes, from: 0, to: lf - 1) else { throw .invalidTrailers }
+                    // A trailer may not frame, route or carry what the head's rewriting decided (RFC 9110
+                    // §6.5.1): any name Gatehouse acts on is refused (llhttp refuses the framing ones).
+                    guard case .success(let field) = HTTP1RequestHeadParser.field(bytes, from: 0, to: lf - 1), field.name == .other else {
+                        throw .invalidTrailers
+                    }
                     return (lf + 1, false)
                 }
                 guard let line else { return nil }

@@ -1,6 +1,6 @@
 /// Finds where an HTTP/1 head ends in bytes that arrive over several reads, looking at each byte
-/// once: every LF must follow a CR (no bare LF), the first line is the start line, and the first
-/// empty line after it ends the head. The lines themselves are checked by the parser afterwards.
+/// once for LF and once for CR: every LF must follow a CR and no other CR may appear in a line (no
+/// bare LF or CR), the first line is the start line, and the first empty line after it ends the head. The lines themselves are checked by the parser afterwards.
 struct HTTP1HeadScanner: Sendable {
     enum Progress: Equatable {
         case needMore
@@ -31,7 +31,9 @@ struct HTTP1HeadScanner: Sendable {
     mutating func scan(_ bytes: UnsafeRawBufferPointer) -> Progress {
         if bytes.count < scanned { self = HTTP1HeadScanner(maxHeadBytes: maxHeadBytes, skipsLeadingEmptyLines: skipsLeadingEmptyLines) }
         while let lf = HTTP1Bytes.find(HTTP1Bytes.lf, in: bytes, from: scanned, to: bytes.count) {
-            guard lf > lineStart, bytes[lf - 1] == HTTP1Bytes.cr else { return .refused(.bareLineBreak) }
+            guard lf > lineStart, bytes[lf - 1] == HTTP1Bytes.cr,
+                HTTP1Bytes.find(HTTP1Bytes.cr, in: bytes, from: lineStart, to: lf - 1) == nil
+            else { return .refused(.bareLineBreak) }
             let next = lf + 1
             guard next <= maxHeadBytes else { return .refused(.headTooLarge) }
             if lf - 1 == lineStart {

@@ -83,6 +83,9 @@ struct ChunkedBodyParserTests {
         "5;a=\r\nhello\r\n0\r\n\r\n",
         "5;a=\"open\r\nhello\r\n0\r\n\r\n",
         "5\r\nhello\r\n0\r\nBad Trailer: 1\r\n\r\n",
+        "5\r\nhello\r\n0\r\nTransfer-Encoding: identity\r\n\r\n",
+        "5\r\nhello\r\n0\r\nContent-Length: 5\r\n\r\n",
+        "5\r\nhello\r\n0\r\nAuthorization: Bearer smuggled\r\n\r\n",
         "5\r\nhello\r\n0\r\nX: a\r\n b\r\n\r\n",
         "5\r\nhello\r\n0\r\nX: 1\n\r\n",
         "5\r\nhello\r\n0\r\n\n",
@@ -107,6 +110,7 @@ struct ChunkedBodyParserTests {
             if let why = Self.disagreement(body) { Issue.record("\(HTTP1DifferentialTests.describe(body)): \(why)") }
         }
         #expect(Self.mine(Array("5\r\nhello\r\n6\r\n world\r\n0\r\nX: 1\r\n\r\n".utf8)) == .body(Array("hello world".utf8)))
+        #expect(Self.mine(Array("5\r\nhello\r\n0\r\nAuthorization: Bearer smuggled\r\n\r\n".utf8)) == .refused)
     }
 
     @Test func aSeededFuzzRunFindsNoBodyAcceptedThatLLHTTPRefused() {
@@ -117,7 +121,7 @@ struct ChunkedBodyParserTests {
             if let why = Self.disagreement(body) { Issue.record("case \(number) \(HTTP1DifferentialTests.describe(body)): \(why)") }
             if case .body = Self.mine(body) { accepted += 1 }
         }
-        #expect(accepted > 100)
+        #expect(accepted > 50)
     }
 
     @Test func bodiesArrivingByteByByteReadTheSame() {
