@@ -148,6 +148,7 @@ struct HTTP1DifferentialTests {
         var rng = SeededGenerator(seed: Self.fuzzSeed)
         let seeds = HTTP1Corpus.validRequests + HTTP1Corpus.hostileRequests
         var stricter: [HTTP1Refusal: Int] = [:]
+        var examples: [String] = []
         var accepted = 0
         for number in 0..<Self.fuzzCases {
             let bytes = HTTP1Mutator.mutate(seeds.randomElement(using: &rng)!, using: &rng)
@@ -155,6 +156,7 @@ struct HTTP1DifferentialTests {
             case .agree:
                 if case .complete = Self.parse(bytes).0 { accepted += 1 }
             case .stricter(let refusal):
+                if stricter[refusal] == nil { examples.append("\(refusal): \(Self.describe(bytes))") }
                 stricter[refusal, default: 0] += 1
                 if !Self.stricterRefusals.contains(refusal) {
                     Issue.record("case \(number) \(Self.describe(bytes)): refused as \(refusal), which llhttp and the gateway accepted")
@@ -163,7 +165,7 @@ struct HTTP1DifferentialTests {
                 Issue.record("case \(number) \(Self.describe(bytes)): \(why)")
             }
         }
-        print("HTTP/1 fuzz: \(Self.fuzzCases) cases, \(accepted) accepted by both, stricter refusals \(stricter)")
+        print("HTTP/1 fuzz: \(Self.fuzzCases) cases, \(accepted) accepted by both, stricter refusals \(stricter), e.g. \(examples)")
         #expect(accepted > Self.fuzzCases / 20, "the mutations leave enough valid heads to compare decisions")
     }
 }
