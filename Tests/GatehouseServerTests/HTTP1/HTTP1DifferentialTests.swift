@@ -99,6 +99,13 @@ struct HTTP1DifferentialTests {
         let expects = head.headers["expect"].contains { $0.lowercased() == "100-continue" }
         if mine.expectsContinue != expects { return .mismatch("expect") }
         if mine.hostRange.map(text) != head.headers["host"].first { return .mismatch("host") }
+        // The NIO form handed to local responders is llhttp's head.
+        let converted = mine.httpRequestHead(in: buffer)
+        if converted.uri != head.uri || converted.version != head.version || converted.headers != head.headers
+            || (converted.method != head.method && head.method.rawValue != "MSEARCH")
+        {
+            return .mismatch("NIO form \(converted) vs \(head)")
+        }
         return .agree
     }
 
