@@ -1,3 +1,4 @@
+import GatehouseCore
 import NIOCore
 
 /// Gatehouse's own strict HTTP/1.1 request head parser, on bytes.
@@ -22,6 +23,20 @@ struct HTTP1RequestHeadParser: Sendable {
         var maxHeadBytes: Int
         /// `limits.max_request_target_bytes`.
         var maxTargetBytes: Int
+
+        /// - Parameters:
+        ///   - maxHeadBytes: `limits.max_header_bytes`.
+        ///   - maxTargetBytes: `limits.max_request_target_bytes`.
+        init(maxHeadBytes: Int, maxTargetBytes: Int) {
+            self.maxHeadBytes = maxHeadBytes
+            self.maxTargetBytes = maxTargetBytes
+        }
+
+        /// The configured limits.
+        /// - Parameter limits: the `limits` section.
+        init(_ limits: LimitsConfiguration) {
+            self.init(maxHeadBytes: limits.maxHeaderBytes, maxTargetBytes: limits.maxRequestTargetBytes)
+        }
     }
 
     enum Outcome: Sendable {
