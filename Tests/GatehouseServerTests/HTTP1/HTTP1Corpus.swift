@@ -1,5 +1,6 @@
-/// Request and response heads for the byte-level parser tests: valid ones, every smuggling shape of
-/// `security.md` and the framing tests, and seeded random variants of both.
+/// Request and response heads for the byte-level parser tests: valid ones, every smuggling shape of the
+/// security requirements (ambiguous framing, bare LF/CR, obs-fold, control bytes, hosts) and of the
+/// framing tests, and seeded random variants of both.
 enum HTTP1Corpus {
     static func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 

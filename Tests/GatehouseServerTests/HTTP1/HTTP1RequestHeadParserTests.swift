@@ -203,6 +203,11 @@ struct HTTP1RequestHeadParserTests {
         #expect(escaped.queryMayCarryAccessToken)
     }
 
+    @Test func aFieldIsSixteenBytesWithoutReferences() {
+        #expect(MemoryLayout<HTTP1Field>.stride == 16)
+        #expect(_isPOD(HTTP1Field.self), "a list of fields costs no retain/release")
+    }
+
     @Test func moreFieldsThanTheInlineCapacitySpillOver() throws {
         let headers = (0..<40).map { "X-\($0): \($0)\r\n" }.joined()
         let (head, buffer) = try Self.head("GET / HTTP/1.1\r\nHost: x\r\n\(headers)\r\n")
