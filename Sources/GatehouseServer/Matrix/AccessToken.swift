@@ -150,22 +150,24 @@ enum AccessToken {
 
     /// How many `access_token` arguments Twisted finds, and the first one's reading.
     private static func queryToken(_ query: Substring) -> (count: Int, first: Reading) {
-        let scan = { (bytes: UnsafeRawBufferPointer) -> (Int, Reading) in
-            guard mayNameParameter(bytes) else { return (0, .none) }
-            var count = 0
-            var first = Reading.none
-            parameterName.withUnsafeBytes { name in
-                SynapseQuery.forEachItem(in: bytes) { item in
-                    guard SynapseQuery.decodes(UnsafeRawBufferPointer(rebasing: bytes[item.start..<item.equals]), to: name) else { return true }
-                    count += 1
-                    if count == 1 { first = queryValue(UnsafeRawBufferPointer(rebasing: bytes[(item.equals + 1)..<item.end])) }
-                    return count < 2
-                }
+        if let result = query.utf8.withContiguousStorageIfAvailable({ queryToken(in: UnsafeRawBufferPointer($0)) }) { return result }
+        return Array(query.utf8).withUnsafeBytes { queryToken(in: $0) }
+    }
+
+    /// ``queryToken(_:)`` on the query's bytes (also read straight from a received buffer).
+    static func queryToken(in bytes: UnsafeRawBufferPointer) -> (count: Int, first: Reading) {
+        guard mayNameParameter(bytes) else { return (0, .none) }
+        var count = 0
+        var first = Reading.none
+        parameterName.withUnsafeBytes { name in
+            SynapseQuery.forEachItem(in: bytes) { item in
+                guard SynapseQuery.decodes(UnsafeRawBufferPointer(rebasing: bytes[item.start..<item.equals]), to: name) else { return true }
+                count += 1
+                if count == 1 { first = queryValue(UnsafeRawBufferPointer(rebasing: bytes[(item.equals + 1)..<item.end])) }
+                return count < 2
             }
-            return (count, first)
         }
-        if let result = query.utf8.withContiguousStorageIfAvailable({ scan(UnsafeRawBufferPointer($0)) }) { return result }
-        return Array(query.utf8).withUnsafeBytes { scan($0) }
+        return (count, first)
     }
 
     /// A cheap test that is `false` only when no item can name `access_token`.

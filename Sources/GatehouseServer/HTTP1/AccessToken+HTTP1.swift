@@ -1,0 +1,91 @@
+import NIOCore
+
+extension AccessToken {
+    /// ``read(headers:query:)`` on a parsed head's bytes: the same reading of the head that will be
+    /// forwarded (`Authorization` headers named in `Connection` are not), with no `String` but the
+    /// token itself. A query without `%` or `access_token=` (``HTTP1RequestHead/queryMayCarryAccessToken``)
+    /// is not walked.
+    /// - Parameters:
+    ///   - head: the parsed request head.
+    ///   - buffer: the buffer it was parsed from.
+    static func read(_ head: HTTP1RequestHead, in buffer: ByteBuffer) -> Reading {
+        buffer.withUnsafeReadableBytes { bytes in
+            var headerCount = 0
+            var bearerLike = 0
+            var header: Range<Int>?
+            for field in head.fields where field.name == .authorization && !field.isConnectionListed {
+                headerCount += 1
+                let value = twistedStripped(bytes, field.valueRange)
+                if isBearerLike(bytes, value) { bearerLike += 1 }
+                header = value
+            }
+            var queryCount = 0
+            var firstQueryValue = Reading.none
+            if head.queryMayCarryAccessToken, let query = head.queryRange {
+                (queryCount, firstQueryValue) = queryToken(in: UnsafeRawBufferPointer(rebasing: bytes[query]))
+            }
+
+            if headerCount > 0 && queryCount > 0 { return .ambiguous(Message.mixing) }
+            if let header {
+                if headerCount > 1 { return bearerLike > 0 ? .ambiguous(Message.tooManyHeaders) : .none }
+                return bearerToken(bytes, header)
+            }
+            if queryCount > 1 { return .ambiguous(Message.repeatedQuery) }
+            return firstQueryValue
+        }
+    }
+
+    /// ``bodyMayCarryToken(method:headers:)`` on a parsed head: a `POST` without a forwarded
+    /// `Authorization`, whose upstream body is not announced empty, with a form-like `Content-Type`.
+    /// - Parameters:
+    ///   - head: the parsed request head.
+    ///   - buffer: the buffer it was parsed from.
+    static func bodyMayCarryToken(_ head: HTTP1RequestHead, in buffer: ByteBuffer) -> Bool {
+        guard head.method == .post, head.authorizationCount == 0, head.upstreamFraming != .contentLength(0) else { return false }
+        return buffer.withUnsafeReadableBytes { bytes in
+            for field in head.fields where field.name == .contentType && !field.isConnectionListed {
+                let value = field.valueRange
+                if HTTP1Bytes.containsIgnoringCase(bytes, from: value.lowerBound, to: value.upperBound, "form-urlencoded")
+                    || HTTP1Bytes.containsIgnoringCase(bytes, from: value.lowerBound, to: value.upperBound, "multipart")
+                    || HTTP1Bytes.containsIgnoringCase(bytes, from: value.lowerBound, to: value.upperBound, "=?")
+                {
+                    return true
+                }
+            }
+            return false
+        }
+    }
+
+    /// Spaces and tabs at both ends removed, as Twisted stores a header value.
+    private static func twistedStripped(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> Range<Int> {
+        var low = range.lowerBound
+        var high = range.upperBound
+        while low < high, HTTP1Bytes.isBlank(bytes[low]) { low += 1 }
+        while high > low, HTTP1Bytes.isBlank(bytes[high - 1]) { high -= 1 }
+        return low..<high
+    }
+
+    /// Whether the value's first word is `bearer` in any case.
+    private static func isBearerLike(_ bytes: UnsafeRawBufferPointer, _ value: Range<Int>) -> Bool {
+        var end = value.lowerBound
+        while end < value.upperBound, !HTTP1Bytes.isBlank(bytes[end]) { end += 1 }
+        return HTTP1Bytes.equalsIgnoringCase(bytes, from: value.lowerBound, to: end, "bearer")
+    }
+
+    /// The token of a `Bearer` value split exactly as Synapse splits it (see ``read(headers:query:)``).
+    private static func bearerToken(_ bytes: UnsafeRawBufferPointer, _ value: Range<Int>) -> Reading {
+        guard isBearerLike(bytes, value) else { return .none }
+        let prefix: StaticString = "Bearer "
+        let tokenStart = value.lowerBound + prefix.utf8CodeUnitCount
+        guard tokenStart <= value.upperBound, HTTP1Bytes.equals(bytes, from: value.lowerBound, to: tokenStart, prefix) else {
+            return .ambiguous(Message.invalidHeader)
+        }
+        var ascii = true
+        for index in tokenStart..<value.upperBound {
+            if bytes[index] == HTTP1Bytes.space { return .ambiguous(Message.invalidHeader) }
+            if bytes[index] >= 0x80 { ascii = false }
+        }
+        guard ascii else { return .ambiguous(Message.notASCII) }
+        return .token(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[tokenStart..<value.upperBound]), as: UTF8.self))
+    }
+}

@@ -1,0 +1,154 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The byte-level primitives the HTTP/1 head parsers share: searches with `memchr`, byte classes as
+/// bit masks, ASCII case folding and decimal/hex numbers, all on raw bytes, so a head is judged
+/// without building a `String` or running a generic collection algorithm per request.
+enum HTTP1Bytes {
+    static let cr = UInt8(ascii: "\r")
+    static let lf = UInt8(ascii: "\n")
+    static let space = UInt8(ascii: " ")
+    static let tab = UInt8(ascii: "\t")
+    static let colon = UInt8(ascii: ":")
+    static let comma = UInt8(ascii: ",")
+
+    /// The offset of the first `byte` in `bytes[from..<to]`, or `nil`.
+    @inline(__always)
+    static func find(_ byte: UInt8, in bytes: UnsafeRawBufferPointer, from: Int, to: Int) -> Int? {
+        guard from < to, let base = bytes.baseAddress else { return nil }
+        guard let hit = memchr(base + from, Int32(byte), to - from) else { return nil }
+        return UnsafeRawPointer(hit) - base
+    }
+
+    // MARK: Byte classes
+
+    /// `tchar` of RFC 9110 §5.6.2 (methods, field names, chunk extension names) as two masks.
+    private static let tokenLow: UInt64 = 0x03ff_6cfa_0000_0000
+    private static let tokenHigh: UInt64 = 0x57ff_ffff_c7ff_fffe
+
+    @inline(__always)
+    static func isToken(_ byte: UInt8) -> Bool {
+        let mask = byte < 64 ? tokenLow : byte < 128 ? tokenHigh : 0
+        return mask >> UInt64(byte & 63) & 1 == 1
+    }
+
+    /// Whether `bytes[from..<to]` is a non-empty token.
+    static func isToken(_ bytes: UnsafeRawBufferPointer, from: Int, to: Int) -> Bool {
+        guard from < to else { return false }
+        for index in from..<to where !isToken(bytes[index]) { return false }
+        return true
+    }
+
+    /// Field-value bytes (RFC 9110 §5.5): HTAB, SP, VCHAR and obs-text; never NUL, CR, LF, DEL or
+    /// another control byte.
+    @inline(__always)
+    static func isFieldValueByte(_ byte: UInt8) -> Bool {
+        byte >= 0x20 ? byte != 0x7F : byte == 0x09
+    }
+
+    /// Request-target bytes as llhttp accepts them on a request line: visible ASCII only (no space,
+    /// no control byte, no DEL, no raw UTF-8).
+    @inline(__always)
+    static func isTargetByte(_ byte: UInt8) -> Bool {
+        byte > 0x20 && byte < 0x7F
+    }
+
+    /// `uri-host [":" port]` bytes: reg-name, IPv4 or bracketed IPv6 characters (RFC 3986 §3.2.2),
+    /// the set ``RequestAuthority`` accepts in `Host`.
+    static func isHostByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "%"), UInt8(ascii: "!"),
+            UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "*"),
+            UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "="), UInt8(ascii: ":"), UInt8(ascii: "["),
+            UInt8(ascii: "]"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    @inline(__always)
+    static func isBlank(_ byte: UInt8) -> Bool { byte == space || byte == tab }
+
+    // MARK: Case and comparison
+
+    @inline(__always)
+    static func lowered(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+    }
+
+    /// Whether `bytes[from..<to]` equals the lower-case ASCII `literal`, ignoring ASCII case.
+    @inline(__always)
+    static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, from: Int, to: Int, _ literal: StaticString) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard to - from == count else { return false }
+        let expected = literal.utf8Start
+        for index in 0..<count where lowered(bytes[from + index]) != expected[index] { return false }
+        return true
+    }
+
+    /// Whether `bytes[from..<to]` equals `literal` byte for byte.
+    @inline(__always)
+    static func equals(_ bytes: UnsafeRawBufferPointer, from: Int, to: Int, _ literal: StaticString) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard to - from == count else { return false }
+        return memcmp(bytes.baseAddress! + from, literal.utf8Start, count) == 0
+    }
+
+    /// Whether two byte ranges are equal ignoring ASCII case.
+    static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ lhs: Range<Int>, _ rhs: Range<Int>) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        for offset in 0..<lhs.count where lowered(bytes[lhs.lowerBound + offset]) != lowered(bytes[rhs.lowerBound + offset]) {
+            return false
+        }
+        return true
+    }
+
+    /// Whether `bytes[from..<to]` contains the lower-case ASCII `needle`, ignoring case.
+    static func containsIgnoringCase(_ bytes: UnsafeRawBufferPointer, from: Int, to: Int, _ needle: StaticString) -> Bool {
+        let count = needle.utf8CodeUnitCount
+        guard count > 0, to - from >= count else { return count == 0 }
+        let first = needle.utf8Start[0]
+        var index = from
+        while index <= to - count {
+            if lowered(bytes[index]) == first, equalsIgnoringCase(bytes, from: index, to: index + count, needle) { return true }
+            index += 1
+        }
+        return false
+    }
+
+    // MARK: Numbers
+
+    /// A decimal `1*DIGIT` that fits in an `Int`, or `nil`.
+    static func decimal(_ bytes: UnsafeRawBufferPointer, from: Int, to: Int) -> Int? {
+        guard from < to else { return nil }
+        var value = 0
+        for index in from..<to {
+            let digit = bytes[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times.addingReportingOverflow(Int(digit))
+            guard !overflow1, !overflow2 else { return nil }
+            value = sum
+        }
+        return value
+    }
+
+    /// The value of a hex digit, or `nil`.
+    @inline(__always)
+    static func hexValue(_ byte: UInt8) -> Int? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): Int(byte - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): Int(byte - UInt8(ascii: "a") + 10)
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): Int(byte - UInt8(ascii: "A") + 10)
+        default: nil
+        }
+    }
+}

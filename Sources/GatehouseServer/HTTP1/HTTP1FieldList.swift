@@ -1,0 +1,65 @@
+/// The header lines of a head in arrival order. The first 16 live inline, in the value itself (a
+/// Matrix client sends about ten), so parsing the usual head allocates nothing; more spill into an
+/// array.
+struct HTTP1FieldList: Sendable, RandomAccessCollection {
+    static let inlineCapacity = 16
+
+    private typealias Inline = (
+        HTTP1Field, HTTP1Field, HTTP1Field, HTTP1Field, HTTP1Field, HTTP1Field, HTTP1Field, HTTP1Field,
+        HTTP1Field, HTTP1Field, HTTP1Field, HTTP1Field, HTTP1Field, HTTP1Field, HTTP1Field, HTTP1Field
+    )
+    private static let empty = HTTP1Field(nameStart: 0, valueStart: 0, valueLength: 0, nameLength: 0, name: .other, isConnectionListed: false)
+
+    private var inline: Inline = (
+        empty, empty, empty, empty, empty, empty, empty, empty, empty, empty, empty, empty, empty, empty, empty, empty
+    )
+    private var overflow: [HTTP1Field] = []
+    private(set) var count = 0
+
+    init() {}
+
+    var startIndex: Int { 0 }
+    var endIndex: Int { count }
+
+    subscript(index: Int) -> HTTP1Field {
+        get {
+            precondition(index >= 0 && index < count, "field index out of range")
+            if index < Self.inlineCapacity {
+                return withUnsafeBytes(of: inline) { $0.load(fromByteOffset: index * MemoryLayout<HTTP1Field>.stride, as: HTTP1Field.self) }
+            }
+            return overflow[index - Self.inlineCapacity]
+        }
+        set {
+            precondition(index >= 0 && index < count, "field index out of range")
+            if index < Self.inlineCapacity {
+                withUnsafeMutableBytes(of: &inline) {
+                    $0.storeBytes(of: newValue, toByteOffset: index * MemoryLayout<HTTP1Field>.stride, as: HTTP1Field.self)
+                }
+            } else {
+                overflow[index - Self.inlineCapacity] = newValue
+            }
+        }
+    }
+
+    mutating func append(_ field: HTTP1Field) {
+        count += 1
+        if count <= Self.inlineCapacity {
+            self[count - 1] = field
+        } else {
+            overflow.append(field)
+        }
+    }
+
+    /// How many fields have `name`.
+    func count(of name: HTTP1FieldName) -> Int {
+        var result = 0
+        for field in self where field.name == name { result += 1 }
+        return result
+    }
+
+    /// The first field with `name`, if any.
+    func first(_ name: HTTP1FieldName) -> HTTP1Field? {
+        for field in self where field.name == name { return field }
+        return nil
+    }
+}

@@ -1,0 +1,61 @@
+import NIOCore
+
+/// Writes the response head relayed to an HTTP/1.1 client into one buffer, copying the upstream's
+/// bytes through the ranges of a parsed ``HTTP1ResponseHead``: ``HeaderRewriter``'s response edits
+/// without an `HTTPHeaders` or a `String` per header, so the proxy can send the head and the first
+/// body bytes in one write (one TLS record).
+///
+/// - status line: `HTTP/1.1`, the upstream's status code and reason phrase;
+/// - every header in order, except hop-by-hop ones and those the upstream named in `Connection`, and
+///   except `Strict-Transport-Security` on TLS listeners (Gatehouse sets its own);
+/// - `Strict-Transport-Security` (TLS listeners), `Transfer-Encoding: chunked` when the body is sent
+///   chunked (the upstream's own `Transfer-Encoding` is hop-by-hop), `Connection: close` when the
+///   client connection closes after this response; then the blank line.
+enum ResponseHeadRewriter {
+    /// Appends the client-facing response head to `output`.
+    /// - Parameters:
+    ///   - head: the parsed upstream response head.
+    ///   - source: the buffer `head` was parsed from (its reader index unchanged since).
+    ///   - hsts: the `Strict-Transport-Security` value, or `nil` on plain listeners.
+    ///   - chunked: whether the body goes to the client chunked (an upstream chunked or
+    ///     close-delimited body on a connection that stays open).
+    ///   - close: whether the client connection closes after this response.
+    ///   - output: where the head is appended.
+    /// - Returns: the number of bytes written.
+    @discardableResult
+    static func write(
+        _ head: HTTP1ResponseHead, from source: ByteBuffer, hsts: String?, chunked: Bool, close: Bool, into output: inout ByteBuffer
+    ) -> Int {
+        let start = output.writerIndex
+        output.reserveCapacity(minimumWritableBytes: head.headLength + head.fields.count + 64 + (hsts?.utf8.count ?? 0))
+        output.writeStaticString("HTTP/1.1 ")
+        output.writeInteger(UInt8(ascii: "0") + UInt8(head.status / 100))
+        output.writeInteger(UInt8(ascii: "0") + UInt8(head.status / 10 % 10))
+        output.writeInteger(UInt8(ascii: "0") + UInt8(head.status % 10))
+        output.writeInteger(HTTP1Bytes.space)
+        source.withUnsafeReadableBytes { bytes in
+            @inline(__always) func copy(_ range: Range<Int>) {
+                output.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[range]))
+            }
+            copy(head.reasonRange)
+            output.writeStaticString("\r\n")
+            for field in head.fields {
+                if field.name.isHopByHop || field.isConnectionListed { continue }
+                if hsts != nil && field.name == .strictTransportSecurity { continue }
+                copy(field.nameRange)
+                output.writeStaticString(": ")
+                copy(field.valueRange)
+                output.writeStaticString("\r\n")
+            }
+        }
+        if let hsts {
+            output.writeStaticString("Strict-Transport-Security: ")
+            output.writeString(hsts)
+            output.writeStaticString("\r\n")
+        }
+        if chunked { output.writeStaticString("Transfer-Encoding: chunked\r\n") }
+        if close { output.writeStaticString("Connection: close\r\n") }
+        output.writeStaticString("\r\n")
+        return output.writerIndex - start
+    }
+}

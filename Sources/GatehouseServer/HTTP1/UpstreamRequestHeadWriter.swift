@@ -1,0 +1,89 @@
+import NIOCore
+
+/// Writes the request head Gatehouse sends upstream into one buffer, copying the client's bytes
+/// through the ranges of a parsed ``HTTP1RequestHead``: the proxy phase's header edits
+/// (``HeaderRewriter``'s rules) without an `HTTPHeaders` or a `String` per header.
+///
+/// - request line: the method, the origin-form target exactly as the client sent it (an absolute-form
+///   target loses its scheme and authority), `HTTP/1.1`;
+/// - every header in order, except hop-by-hop ones, those named in `Connection`, the forwarding
+///   headers a client must not set (`X-Forwarded-*`, `Forwarded`, `X-Real-IP`), `Expect` (answered by
+///   Gatehouse) and `Content-Length`; written `name: value`;
+/// - `X-Forwarded-For` (the TCP peer, when known) and `X-Forwarded-Proto`;
+/// - the framing header as decided (`Content-Length: n` or `Transfer-Encoding: chunked`), then the
+///   blank line.
+///
+/// The output is byte for byte what ``HeaderRewriter`` and ``UpstreamRequestEncoder`` write for the
+/// same request (a test compares them). The bytes copied were checked by ``HTTP1RequestHeadParser``,
+/// so no CR, LF or NUL can reach the upstream from them.
+enum UpstreamRequestHeadWriter {
+    /// Appends the upstream request head to `output`.
+    /// - Parameters:
+    ///   - head: the parsed client head.
+    ///   - source: the buffer `head` was parsed from (its reader index unchanged since).
+    ///   - peerAddress: the TCP peer's IP address.
+    ///   - scheme: `https` or `http`, from the listener.
+    ///   - framing: the body framing sent upstream (``HTTP1RequestHead/upstreamFraming``).
+    ///   - output: where the head is appended.
+    /// - Returns: the number of bytes written, to check against the upstream's header limit.
+    @discardableResult
+    static func write(
+        _ head: HTTP1RequestHead, from source: ByteBuffer, peerAddress: String?, scheme: String, framing: HTTP1BodyFraming,
+        into output: inout ByteBuffer
+    ) -> Int {
+        let start = output.writerIndex
+        // Each kept line gains at most the space after its colon; the added lines are short.
+        output.reserveCapacity(minimumWritableBytes: head.headLength + head.fields.count + 96 + (peerAddress?.utf8.count ?? 0))
+        source.withUnsafeReadableBytes { bytes in
+            @inline(__always) func copy(_ range: Range<Int>) {
+                output.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[range]))
+            }
+            copy(head.methodRange)
+            output.writeInteger(HTTP1Bytes.space)
+            copy(head.originRange)
+            output.writeStaticString(" HTTP/1.1\r\n")
+            for field in head.fields where !field.isDroppedUpstream {
+                copy(field.nameRange)
+                output.writeStaticString(": ")
+                copy(field.valueRange)
+                output.writeStaticString("\r\n")
+            }
+        }
+        if let peerAddress {
+            output.writeStaticString("X-Forwarded-For: ")
+            output.writeString(peerAddress)
+            output.writeStaticString("\r\n")
+        }
+        output.writeStaticString("X-Forwarded-Proto: ")
+        output.writeString(scheme)
+        output.writeStaticString("\r\n")
+        switch framing {
+        case .none, .untilClose:
+            break
+        case .contentLength(let length):
+            output.writeStaticString("Content-Length: ")
+            writeDecimal(length, into: &output)
+            output.writeStaticString("\r\n")
+        case .chunked:
+            output.writeStaticString("Transfer-Encoding: chunked\r\n")
+        }
+        output.writeStaticString("\r\n")
+        return output.writerIndex - start
+    }
+
+    /// Writes a non-negative integer in decimal without building a `String`.
+    static func writeDecimal(_ value: Int, into output: inout ByteBuffer) {
+        precondition(value >= 0)
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 24 digits
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { scratch in
+            repeat {
+                scratch[23 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            } while rest > 0
+            output.writeBytes(UnsafeRawBufferPointer(rebasing: scratch[(24 - count)...]))
+        }
+    }
+}
