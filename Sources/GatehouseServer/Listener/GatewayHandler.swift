@@ -357,76 +357,36 @@ final class GatewayHandler: ChannelDuplexHandler {
         mode = .discard
         bodyLimit = runtime.limits.maxBodyBytes
 
-        let limits = runtime.limits
-        let bodyFraming = requestBodyFraming(head)
-        expectsBody = false
-        guard let bodyFraming else {
-            closeAfterResponse = true
-            respond(MatrixError(status: 400, code: .unknown, message: "Invalid Content-Length or Transfer-Encoding"))
-            return
+        let admitted: RequestAdmission.Admitted
+        switch RequestAdmission.decide(head, isHTTP2: info.isHTTP2, limits: runtime.limits, routes: runtime.routes, scratch: loop.scratch) {
+        case .admitted(let value):
+            admitted = value
+        case .refused(let refusal):
+            expectsBody = refusal.expectsBody
+            bodyLimit = refusal.bodyLimit
+            target = refusal.target
+            route = refusal.route
+            logError = refusal.logError
+            if refusal.closesConnection { closeAfterResponse = true }
+            if let (failing, error) = refusal.evaluationFailure {
+                runtime.logger.error(
+                    "route pattern could not be evaluated; request refused",
+                    metadata: ["rule": "\(failing.rule.source)", "pattern": "\(failing.rule.pattern)", "error": "\(error)"])
+            }
+            return respond(refusal.error)
         }
-        expectsBody = bodyFraming != .absent && bodyFraming != .contentLength(0)
-        let expectsBody = self.expectsBody
+        let parsed = admitted.target
+        let route = admitted.route
+        let bodyFraming = admitted.framing
+        expectsBody = admitted.expectsBody
+        target = parsed
+        self.route = route
+        bodyLimit = admitted.bodyLimit
+        let expectsBody = admitted.expectsBody
         // A request answered before its body was read cannot keep the connection in sync.
         func refuse(_ error: MatrixError) {
             if expectsBody { closeAfterResponse = true }
             respond(error)
-        }
-
-        // Before routing: TRACE would echo credentials back, and CONNECT would turn the connection into
-        // a tunnel; neither is part of the Matrix APIs. Both close the connection, body or not.
-        if head.method == .TRACE || head.method == .CONNECT {
-            closeAfterResponse = true
-            logError = "method_not_allowed"
-            return respond(MatrixError(status: 405, code: .unrecognized, message: "\(head.method.rawValue) requests are not allowed"))
-        }
-        // HTTP/1's parser refuses control bytes in header lines; HTTP/2 framing carries them, and
-        // they must never reach an HTTP/1 upstream (nor fail there as a misleading 502).
-        if info.isHTTP2, !HTTPFieldSyntax.headersAreValid(head.headers) {
-            closeAfterResponse = true
-            logError = "bad_header"
-            return respond(MatrixError(status: 400, code: .unknown, message: "A header contains a control character"))
-        }
-        if let problem = RequestAuthority.problem(in: head, isHTTP2: info.isHTTP2) {
-            closeAfterResponse = true
-            logError = "bad_host"
-            return respond(MatrixError(status: 400, code: .unknown, message: problem))
-        }
-        if head.uri.utf8.count > limits.maxRequestTargetBytes {
-            closeAfterResponse = true
-            return respond(MatrixError(status: 414, code: .unknown, message: "Request target too long"))
-        }
-        let parsed: RequestTarget
-        switch CanonicalPath.parse(head.uri) {
-        case .success(let value): parsed = value
-        case .failure(let error):
-            logError = "bad_target"
-            return refuse(MatrixError(status: 400, code: .unknown, message: error.message))
-        }
-        target = parsed
-        let route: CompiledRoute
-        switch runtime.routes.match(method: head.method.rawValue, path: parsed.canonicalPath, scratch: loop.scratch) {
-        case .matched(let matched):
-            route = matched
-        case .noMatch:
-            return refuse(MatrixError(status: 404, code: .unrecognized, message: "Unrecognized request"))
-        case .failed(let failing, let error):
-            // Never "no match": a later rule must not get a request an earlier rule could not judge.
-            logError = "route_\(error.shortDescription)@\(failing.rule.source)"
-            runtime.logger.error(
-                "route pattern could not be evaluated; request refused",
-                metadata: ["rule": "\(failing.rule.source)", "pattern": "\(failing.rule.pattern)", "error": "\(error)"])
-            return refuse(MatrixError(status: 500, code: .unknown, message: "Internal error"))
-        }
-        self.route = route
-        bodyLimit = route.rule.options.maxBodyBytes ?? limits.maxBodyBytes
-        if case .local(let service) = route.rule.action {
-            // A local service reads what it needs and no more, whatever the rule allows.
-            bodyLimit = min(bodyLimit, service.maxBodyBytes)
-        }
-        if case .contentLength(let length) = bodyFraming, length > bodyLimit {
-            logError = "body_too_large"
-            return refuse(MatrixError(status: 413, code: .tooLarge, message: "Request body too large (limit \(bodyLimit) bytes)"))
         }
         lastBodyActivity = startedAt
 
@@ -449,37 +409,8 @@ final class GatewayHandler: ChannelDuplexHandler {
         }
     }
 
-    /// How the client framed its body; `nil` when the framing is invalid.
-    private func requestBodyFraming(_ head: HTTPRequestHead) -> HeaderRewriter.BodyFraming? {
-        let lengths = head.headers["content-length"]
-        if let text = lengths.first {
-            // The HTTP/1 parser already refuses duplicates and CL+TE; HTTP/2 needs the check here.
-            guard lengths.count == 1, !text.isEmpty, text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let length = Int(text) else {
-                return nil
-            }
-            return .contentLength(length)
-        }
-        if !info.isHTTP2 {
-            let codings = head.headers["transfer-encoding"]
-            guard !codings.isEmpty else { return .absent }
-            // Only plain chunked is accepted: other codings would be silently lost re-framing the body.
-            return codings.count == 1 && codings[0].lowercased() == "chunked" ? .chunked : nil
-        }
-        // HTTP/2 without Content-Length: a body may follow for methods that carry one.
-        return Self.usuallyCarriesBody(head.method) ? .chunked : .absent
-    }
-
-    /// POST, PUT and PATCH: the methods whose requests carry a body. A switch, not an array literal's
-    /// `contains`, which would build an array on every request.
-    private static func usuallyCarriesBody(_ method: HTTPMethod) -> Bool {
-        switch method {
-        case .POST, .PUT, .PATCH: true
-        default: false
-        }
-    }
-
     private func sendContinueIfExpected(_ head: HTTPRequestHead) {
-        guard head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" }) else { return }
+        guard RequestAdmission.expectsContinue(head) else { return }
         context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
     }
 
@@ -609,7 +540,7 @@ final class GatewayHandler: ChannelDuplexHandler {
         head: HTTPRequestHead, target: RequestTarget, pool: UpstreamPool, framing: HeaderRewriter.BodyFraming, route: CompiledRoute
     ) {
         var upstreamFraming = framing
-        if framing == .absent, !info.isHTTP2, Self.usuallyCarriesBody(head.method) {
+        if framing == .absent, !info.isHTTP2, RequestAdmission.usuallyCarriesBody(head.method) {
             upstreamFraming = .contentLength(0)
         }
         let rewritten = HeaderRewriter.upstreamRequest(
