@@ -73,7 +73,7 @@ extension ConnectionStateMachine {
     }
 
     /// What to do with a request part that arrived.
-    enum PartDisposition {
+    enum PartDisposition: Equatable {
         /// Handle it now.
         case handle
         /// Keep it, in order, for ``ConnectionStateMachine/dequeue(isHead:downstreamWritable:)``.
