@@ -65,13 +65,6 @@ extension ConnectionStateMachine {
         case drainQueueNextTick
     }
 
-    /// What a request head leads to.
-    struct HeadAction {
-        /// Answer `100 Continue` first.
-        var sendContinue: Bool
-        var then: Action
-    }
-
     /// What to do with a request part that arrived.
     enum PartDisposition: Equatable {
         /// Handle it now.

@@ -132,7 +132,7 @@ extension ConnectionStateMachine {
 
         init() {}
 
-        init(head: RequestHead, startedAt: NIODeadline, closeAfterResponse: Bool) {
+        init(head: borrowing RequestHead, startedAt: NIODeadline, closeAfterResponse: Bool) {
             self.hasHead = true
             self.method = head.method
             self.target = head.target

@@ -279,7 +279,9 @@ struct ConnectionStateMachine {
     // MARK: Request events
 
     /// A request head was admitted and routed (or refused) by the caller.
-    mutating func requestHead(_ head: RequestHead, now: NIODeadline) -> HeadAction {
+    /// - Returns: whether to answer `100 Continue` first, and what follows (a tuple, so the caller
+    ///   takes both apart without copying the action).
+    mutating func requestHead(_ head: borrowing RequestHead, now: NIODeadline) -> (sendContinue: Bool, then: Action) {
         requestsThisRead += 1
         waitingSince = nil
         generation &+= 1
@@ -293,41 +295,42 @@ struct ConnectionStateMachine {
             request.logError = logError
             // A request answered before its body was read cannot keep the connection in sync.
             if closeConnection || head.expectsBody { request.closeAfterResponse = true }
-            return HeadAction(sendContinue: false, then: respond(error))
+            return (false, respond(error))
         case .respond(let response):
             if head.expectsBody { request.closeAfterResponse = true }
-            return HeadAction(sendContinue: false, then: answer(response))
+            return (false, answer(response))
         case .local(let service):
             mode = .local(service, body: ByteBuffer())
-            return HeadAction(sendContinue: head.expectsContinue, then: .none)
+            return (head.expectsContinue, .none)
         case .proxy(let proxy):
-            if case .refuseBeforeProxy(let error, let logError) = proxy.start {
+            switch proxy.start {
+            case .refuseBeforeProxy(let error, let logError):
                 // The head cannot go upstream (too large for it): said before any proxy state exists.
                 request.logError = logError
                 if head.expectsBody { request.closeAfterResponse = true }
-                return HeadAction(sendContinue: head.expectsContinue, then: respond(error))
-            }
-            request.upstreamTimeout = proxy.upstreamTimeout
-            request.upstreamMembers = proxy.upstreamMembers
-            request.upstreamHeadIsBodyless = proxy.upstreamHeadIsBodyless
-            request.bodyDeadline = configuration.proxyBodyDeadline
-            mode = .proxy
-            let then: Action
-            switch proxy.start {
+                return (head.expectsContinue, respond(error))
             case .forward:
+                startProxy(proxy)
                 request.tokenChecked = true
-                then = connectUpstreamIfReady()
+                return (head.expectsContinue, connectUpstreamIfReady())
             case .awaitTokenCheck:
                 // Reads stay held meanwhile (no upstream yet), so at most one read's worth is buffered.
-                then = .none
+                startProxy(proxy)
+                return (head.expectsContinue, .none)
             case .refuseToken(let error, let logError):
+                startProxy(proxy)
                 request.logError = logError
-                then = abortProxy(error)
-            case .refuseBeforeProxy:
-                preconditionFailure("handled above")
+                return (head.expectsContinue, abortProxy(error))
             }
-            return HeadAction(sendContinue: head.expectsContinue, then: then)
         }
+    }
+
+    private mutating func startProxy(_ proxy: borrowing ProxyPlan) {
+        request.upstreamTimeout = proxy.upstreamTimeout
+        request.upstreamMembers = proxy.upstreamMembers
+        request.upstreamHeadIsBodyless = proxy.upstreamHeadIsBodyless
+        request.bodyDeadline = configuration.proxyBodyDeadline
+        mode = .proxy
     }
 
     /// A piece of the request body.

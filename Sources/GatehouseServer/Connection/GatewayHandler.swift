@@ -60,12 +60,9 @@ final class GatewayHandler: ChannelDuplexHandler {
         self.runtime = runtime
         self.loop = loop
         self.info = info
-        let timeouts = runtime.timeouts
-        self.state = State(
-            configuration: State.Configuration(
-                isHTTP2: info.isHTTP2, headerTimeout: TimeAmount(timeouts.header), idleTimeout: TimeAmount(timeouts.idle),
-                bodyPause: TimeAmount(timeouts.body), localBodyDeadline: TimeAmount(timeouts.localBody),
-                proxyBodyDeadline: TimeAmount(timeouts.bodyTotal), proxyRequestBuffer: runtime.limits.proxyRequestBuffer))
+        var configuration = runtime.connectionConfiguration
+        configuration.isHTTP2 = info.isHTTP2
+        self.state = State(configuration: configuration)
     }
 
     // MARK: Channel events
@@ -261,36 +258,41 @@ final class GatewayHandler: ChannelDuplexHandler {
                 target: refusal.target, route: refusal.route,
                 decision: .refuse(refusal.error, logError: refusal.logError, closeConnection: refusal.closesConnection))
         }
-        let action = state.requestHead(facts, now: .now())
-        if action.sendContinue {
+        let (sendContinue, then) = state.requestHead(facts, now: .now())
+        if sendContinue {
             context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
         }
-        run(action.then)
+        run(then)
         if let lookup { checkToken(lookup.check, hash: lookup.hash, kind: lookup.kind) }
     }
 
-    /// The facts of an admitted head, with what its route decides.
+    /// The facts of an admitted head, with what its route decides. Built in one initialiser call:
+    /// the struct is not copied on its way to the state machine.
     private func route(
-        _ head: HTTPRequestHead, _ admitted: RequestAdmission.Admitted, lookup: inout (check: EdgeTokenCheck, hash: String, kind: TokenKind)?
+        _ head: HTTPRequestHead, _ admitted: consuming RequestAdmission.Admitted, lookup: inout (check: EdgeTokenCheck, hash: String, kind: TokenKind)?
     ) -> State.RequestHead {
-        var facts = State.RequestHead(
-            method: head.method, keepAlive: head.isKeepAlive, expectsBody: admitted.expectsBody, bodyLimit: admitted.bodyLimit,
-            target: admitted.target, route: admitted.route,             decision: .refuse(MatrixError(status: 500, code: .unknown, message: "Internal error"), logError: nil, closeConnection: false))
+        let decision: State.Decision
+        var expectsContinue = false
         switch admitted.route.rule.action {
         case .deny(let code):
-            facts.decision = .refuse(.denied(status: code), logError: nil, closeConnection: false)
+            decision = .refuse(.denied(status: code), logError: nil, closeConnection: false)
         case .redirect(let code, let location):
-            facts.decision = .respond(LocalResponse(status: HTTPResponseStatus(statusCode: code), headers: ["Location": location]))
+            decision = .respond(LocalResponse(status: HTTPResponseStatus(statusCode: code), headers: ["Location": location]))
         case .local(let service):
-            facts.expectsContinue = RequestAdmission.expectsContinue(head)
-            facts.decision = .local(service)
+            expectsContinue = RequestAdmission.expectsContinue(head)
+            decision = .local(service)
         case .proxy(let name):
-            // The table was compiled against the configured upstreams, so a missing pool cannot happen.
-            guard let pool = loop.pools[name] else { break }
-            facts.expectsContinue = RequestAdmission.expectsContinue(head)
-            facts.decision = .proxy(proxyPlan(head, admitted, pool: pool, lookup: &lookup))
+            if let pool = loop.pools[name] {
+                expectsContinue = RequestAdmission.expectsContinue(head)
+                decision = .proxy(proxyPlan(head, admitted, pool: pool, lookup: &lookup))
+            } else {
+                // The table was compiled against the configured upstreams, so this cannot happen.
+                decision = .refuse(MatrixError(status: 500, code: .unknown, message: "Internal error"), logError: nil, closeConnection: false)
+            }
         }
-        return facts
+        return State.RequestHead(
+            method: head.method, keepAlive: head.isKeepAlive, expectsBody: admitted.expectsBody, expectsContinue: expectsContinue,
+            bodyLimit: admitted.bodyLimit, target: admitted.target, route: admitted.route, decision: decision)
     }
 
     /// The head that goes upstream, and whether the edge token check lets it go.
@@ -302,35 +304,42 @@ final class GatewayHandler: ChannelDuplexHandler {
         if framing == .absent, !info.isHTTP2, RequestAdmission.usuallyCarriesBody(head.method) {
             framing = .contentLength(0)
         }
-        var plan = State.ProxyPlan(
-            upstreamTimeout: TimeAmount(admitted.route.rule.options.upstreamTimeout ?? runtime.timeouts.upstream),
-            upstreamMembers: pool.configuration.members.count,
-            // The upstream head carries Content-Length or Transfer-Encoding exactly when the framing says so.
-            upstreamHeadIsBodyless: framing == .absent, start: .forward)
+        let timeout = admitted.route.rule.options.upstreamTimeout.map { TimeAmount($0) } ?? runtime.upstreamTimeout
         let rewritten = HeaderRewriter.upstreamRequest(
             from: head, target: admitted.target.forwardTarget, peerAddress: info.peerAddress, scheme: info.scheme, framing: framing)
+        let start: State.ProxyPlan.Start
         if rewritten.serializedSize > pool.configuration.maxRequestHeaderBytes {
             // The upstream would drop the connection (Twisted does past 16 KiB): say so, not 502.
-            plan.start = .refuseBeforeProxy(
+            start = .refuseBeforeProxy(
                 MatrixError(status: 431, code: .unknown, message: "Request header fields too large for the homeserver"), logError: "upstream_header_limit")
-            return plan
+        } else {
+            upstreamHead = rewritten.head
+            self.pool = pool
+            start = tokenCheck(head, rewritten.head.headers, query: admitted.target.query, lookup: &lookup)
         }
-        upstreamHead = rewritten.head
-        self.pool = pool
-        guard let check = runtime.edgeTokenCheck else { return plan }
-        // Judged on the head Synapse will get: headers named in `Connection` are gone from it.
-        switch check.decide(method: head.method, headers: rewritten.head.headers, query: admitted.target.query) {
+        return State.ProxyPlan(
+            upstreamTimeout: timeout, upstreamMembers: pool.configuration.members.count,
+            // The upstream head carries Content-Length or Transfer-Encoding exactly when the framing says so.
+            upstreamHeadIsBodyless: framing == .absent, start: start)
+    }
+
+    /// The edge token check, judged on the head Synapse will get (headers named in `Connection` are
+    /// gone from it).
+    private func tokenCheck(
+        _ head: HTTPRequestHead, _ upstreamHeaders: HTTPHeaders, query: Substring?, lookup: inout (check: EdgeTokenCheck, hash: String, kind: TokenKind)?
+    ) -> State.ProxyPlan.Start {
+        guard let check = runtime.edgeTokenCheck else { return .forward }
+        switch check.decide(method: head.method, headers: upstreamHeaders, query: query) {
         case .forward:
-            break
+            return .forward
         case .refuse:
-            plan.start = .refuseToken(.inactiveToken, logError: "inactive_token")
+            return .refuseToken(.inactiveToken, logError: "inactive_token")
         case .ambiguous(let error):
-            plan.start = .refuseToken(error, logError: "ambiguous_token")
+            return .refuseToken(error, logError: "ambiguous_token")
         case .lookup(let hash, let kind):
-            plan.start = .awaitTokenCheck
             lookup = (check, hash, kind)
+            return .awaitTokenCheck
         }
-        return plan
     }
 
     private func checkToken(_ check: EdgeTokenCheck, hash: String, kind: TokenKind) {
