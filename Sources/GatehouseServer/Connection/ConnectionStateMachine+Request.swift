@@ -132,15 +132,16 @@ extension ConnectionStateMachine {
 
         init() {}
 
-        init(head: borrowing RequestHead, startedAt: NIODeadline, closeAfterResponse: Bool) {
-            self.hasHead = true
-            self.method = head.method
-            self.target = head.target
-            self.route = head.route
+        /// Fills a fresh value from the head that starts the request.
+        mutating func begin(_ head: borrowing RequestHead, startedAt: NIODeadline, closeAfterResponse: Bool) {
+            hasHead = true
+            method = head.method
+            target = head.target
+            route = head.route
             self.startedAt = startedAt
-            self.lastBodyActivity = startedAt
-            self.expectsBody = head.expectsBody
-            self.bodyLimit = head.bodyLimit
+            lastBodyActivity = startedAt
+            expectsBody = head.expectsBody
+            bodyLimit = head.bodyLimit
             self.closeAfterResponse = closeAfterResponse
         }
     }

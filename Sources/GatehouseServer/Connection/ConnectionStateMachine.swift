@@ -286,7 +286,10 @@ struct ConnectionStateMachine {
         waitingSince = nil
         generation &+= 1
         requestsOnConnection += 1
-        request = Request(head: head, startedAt: now, closeAfterResponse: !configuration.isHTTP2 && !head.keepAlive)
+        // The previous request's state goes in one assignment; the new one is then filled in place
+        // (an initialiser taking the head would build it aside and copy it in).
+        request = Request()
+        request.begin(head, startedAt: now, closeAfterResponse: !configuration.isHTTP2 && !head.keepAlive)
         request.bodyDeadline = configuration.localBodyDeadline
         mode = .discard
 

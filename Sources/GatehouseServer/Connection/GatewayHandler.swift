@@ -242,34 +242,36 @@ final class GatewayHandler: ChannelDuplexHandler {
         self.head = head
         upstreamHead = nil
         pool = nil
-        var lookup: (check: EdgeTokenCheck, hash: String, kind: TokenKind)?
-        let facts: State.RequestHead
+        var lookup: TokenLookup?
+        let (sendContinue, then): (Bool, State.Action)
+        // Each branch hands its facts to the state machine as a temporary: the struct is not copied.
         switch RequestAdmission.decide(head, isHTTP2: info.isHTTP2, limits: runtime.limits, routes: runtime.routes, scratch: loop.scratch) {
         case .admitted(let admitted):
-            facts = route(head, admitted, lookup: &lookup)
+            (sendContinue, then) = state.requestHead(route(head, admitted, lookup: &lookup), now: .now())
         case .refused(let refusal):
             if let (failing, error) = refusal.evaluationFailure {
                 runtime.logger.error(
                     "route pattern could not be evaluated; request refused",
                     metadata: ["rule": "\(failing.rule.source)", "pattern": "\(failing.rule.pattern)", "error": "\(error)"])
             }
-            facts = State.RequestHead(
-                method: head.method, keepAlive: head.isKeepAlive, expectsBody: refusal.expectsBody, bodyLimit: refusal.bodyLimit,
-                target: refusal.target, route: refusal.route,
-                decision: .refuse(refusal.error, logError: refusal.logError, closeConnection: refusal.closesConnection))
+            (sendContinue, then) = state.requestHead(
+                State.RequestHead(
+                    method: head.method, keepAlive: head.isKeepAlive, expectsBody: refusal.expectsBody, bodyLimit: refusal.bodyLimit,
+                    target: refusal.target, route: refusal.route,
+                    decision: .refuse(refusal.error, logError: refusal.logError, closeConnection: refusal.closesConnection)),
+                now: .now())
         }
-        let (sendContinue, then) = state.requestHead(facts, now: .now())
         if sendContinue {
             context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
         }
         run(then)
-        if let lookup { checkToken(lookup.check, hash: lookup.hash, kind: lookup.kind) }
+        if let lookup { checkToken(lookup) }
     }
 
     /// The facts of an admitted head, with what its route decides. Built in one initialiser call:
     /// the struct is not copied on its way to the state machine.
     private func route(
-        _ head: HTTPRequestHead, _ admitted: consuming RequestAdmission.Admitted, lookup: inout (check: EdgeTokenCheck, hash: String, kind: TokenKind)?
+        _ head: HTTPRequestHead, _ admitted: consuming RequestAdmission.Admitted, lookup: inout TokenLookup?
     ) -> State.RequestHead {
         let decision: State.Decision
         var expectsContinue = false
@@ -298,7 +300,7 @@ final class GatewayHandler: ChannelDuplexHandler {
     /// The head that goes upstream, and whether the edge token check lets it go.
     private func proxyPlan(
         _ head: HTTPRequestHead, _ admitted: RequestAdmission.Admitted, pool: UpstreamPool,
-        lookup: inout (check: EdgeTokenCheck, hash: String, kind: TokenKind)?
+        lookup: inout TokenLookup?
     ) -> State.ProxyPlan {
         var framing = admitted.framing
         if framing == .absent, !info.isHTTP2, RequestAdmission.usuallyCarriesBody(head.method) {
@@ -326,7 +328,7 @@ final class GatewayHandler: ChannelDuplexHandler {
     /// The edge token check, judged on the head Synapse will get (headers named in `Connection` are
     /// gone from it).
     private func tokenCheck(
-        _ head: HTTPRequestHead, _ upstreamHeaders: HTTPHeaders, query: Substring?, lookup: inout (check: EdgeTokenCheck, hash: String, kind: TokenKind)?
+        _ head: HTTPRequestHead, _ upstreamHeaders: HTTPHeaders, query: Substring?, lookup: inout TokenLookup?
     ) -> State.ProxyPlan.Start {
         guard let check = runtime.edgeTokenCheck else { return .forward }
         switch check.decide(method: head.method, headers: upstreamHeaders, query: query) {
@@ -337,12 +339,20 @@ final class GatewayHandler: ChannelDuplexHandler {
         case .ambiguous(let error):
             return .refuseToken(error, logError: "ambiguous_token")
         case .lookup(let hash, let kind):
-            lookup = (check, hash, kind)
+            lookup = TokenLookup(check: check, hash: hash, kind: kind)
             return .awaitTokenCheck
         }
     }
 
-    private func checkToken(_ check: EdgeTokenCheck, hash: String, kind: TokenKind) {
+    /// A token the edge check looks up in the store before the request may go on.
+    struct TokenLookup {
+        var check: EdgeTokenCheck
+        var hash: String
+        var kind: TokenKind
+    }
+
+    private func checkToken(_ lookup: TokenLookup) {
+        let (check, hash, kind) = (lookup.check, lookup.hash, lookup.kind)
         let expected = state.generation
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let promise = context.eventLoop.makePromise(of: Bool.self)
