@@ -12,36 +12,13 @@ extension ConnectionStateMachine {
         /// Whether a body follows the head (a non-zero Content-Length, or chunked).
         var expectsBody: Bool
         /// `Expect: 100-continue`: answered before the body is read, when the request goes on.
-        var expectsContinue: Bool
+        var expectsContinue = false
         /// The most body bytes the request may carry.
         var bodyLimit: Int
         /// For the access log: the target and the route, when they are known.
-        var target: RequestTarget?
-        var route: CompiledRoute?
+        var target: RequestTarget? = nil
+        var route: CompiledRoute? = nil
         var decision: Decision
-
-        /// - Parameters:
-        ///   - method: the request method.
-        ///   - keepAlive: whether the HTTP/1 connection may serve another request afterwards.
-        ///   - expectsBody: whether a body follows.
-        ///   - expectsContinue: whether the client waits for `100 Continue`.
-        ///   - bodyLimit: the most body bytes accepted.
-        ///   - target: the parsed target, if it was parsed.
-        ///   - route: the matched route, if one matched.
-        ///   - decision: what happens to the request.
-        init(
-            method: HTTPMethod, keepAlive: Bool, expectsBody: Bool, expectsContinue: Bool = false, bodyLimit: Int, target: RequestTarget? = nil,
-            route: CompiledRoute? = nil, decision: Decision
-        ) {
-            self.method = method
-            self.keepAlive = keepAlive
-            self.expectsBody = expectsBody
-            self.expectsContinue = expectsContinue
-            self.bodyLimit = bodyLimit
-            self.target = target
-            self.route = route
-            self.decision = decision
-        }
     }
 
     /// What happens to a request, as the admission and route phases decided it.

@@ -220,7 +220,7 @@ struct ConnectionStateMachine {
         return downstreamWritable()
     }
 
-    /// Whether a held `read()` is to be replayed now (the caller asks only when ``pendingRead``).
+    /// Whether a held `read()` is to be replayed now.
     mutating func resumeRead(
         downstreamWritable: @autoclosure () -> Bool, upstreamWritable: @autoclosure () -> Bool, now: @autoclosure () -> NIODeadline
     ) -> Bool {

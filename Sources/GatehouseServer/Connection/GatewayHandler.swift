@@ -168,7 +168,7 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     /// Replays a `read()` that was held, once the state machine allows it.
     private func resumeReadingIfAllowed() {
-        guard state.pendingRead, let context else { return }
+        guard let context else { return }
         if state.resumeRead(downstreamWritable: context.channel.isWritable, upstreamWritable: upstream?.channel.isWritable ?? true, now: .now()) {
             context.read()
         }
