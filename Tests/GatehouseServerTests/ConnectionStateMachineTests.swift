@@ -28,7 +28,8 @@ struct ConnectionStateMachineTests {
     }
 
     private func local(body: Bool = false, continue expectsContinue: Bool = false) -> State.RequestHead {
-        State.RequestHead(method: .POST, keepAlive: true, expectsBody: body, expectsContinue: expectsContinue, bodyLimit: 100, decision: .local(.health))
+        State.RequestHead(
+            method: .POST, keepAlive: true, expectsBody: body, expectsContinue: expectsContinue, bodyLimit: 100, decision: .local(.health))
     }
 
     private func bytes(_ count: Int) -> ByteBuffer {
@@ -220,7 +221,7 @@ struct ConnectionStateMachineTests {
         let retry = try #require(acquire(result29))
         #expect(retry.avoiding == 0)
         #expect(retry.retrying?.kind == .upstreamClosed)
-        #expect(state.upstreamAttached == false)
+        #expect(state.hasUpstream == false)
         let result30 = state.upstreamConnectFailed(member: "b", upstream: "synapse")
         let second = try #require(acquire(result30))
         #expect(second.retrying?.kind == .connectFailed)
@@ -296,7 +297,7 @@ struct ConnectionStateMachineTests {
         #expect(closed.releaseUpstream && closed.log)
         #expect(state.request.status == 200)
         #expect(state.request.logError == "client_closed")
-        #expect(state.upstreamAttached == false)
+        #expect(state.hasUpstream == false)
         // A client that leaves between requests leaves nothing to log.
         let result37 = state.connectionClosed()
         #expect(result37.log == false)
@@ -314,12 +315,16 @@ struct ConnectionStateMachineTests {
         var state = machine()
         let refuse = State.Decision.refuse(MatrixError(status: 404, code: .unrecognized, message: "no"), logError: nil, closeConnection: false)
         let bodiless = try #require(respond(
-            state.requestHead(State.RequestHead(method: .GET, keepAlive: true, expectsBody: false, bodyLimit: 0, decision: refuse), now: Self.start).then))
+            state.requestHead(
+                State.RequestHead(method: .GET, keepAlive: true, expectsBody: false, bodyLimit: 0, decision: refuse), now: Self.start
+            ).then))
         #expect(bodiless.closeAfterEnd == false)
         #expect(bodiless.connectionClose == false)
         guard case .finish = state.requestEnd(now: Self.start) else { throw Failure("answered and complete: finished") }
         let withBody = try #require(respond(
-            state.requestHead(State.RequestHead(method: .POST, keepAlive: true, expectsBody: true, bodyLimit: 0, decision: refuse), now: Self.start).then))
+            state.requestHead(
+                State.RequestHead(method: .POST, keepAlive: true, expectsBody: true, bodyLimit: 0, decision: refuse), now: Self.start
+            ).then))
         #expect(withBody.closeAfterEnd && withBody.connectionClose)
         #expect(state.connectionClosing)
     }

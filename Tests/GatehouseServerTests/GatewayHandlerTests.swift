@@ -137,7 +137,8 @@ struct GatewayHandlerTests {
         // /health takes no body: the 100 goes out, then the body over its limit is refused.
         try channel.writeInbound(HTTPServerRequestPart.head(
             HTTPRequestHead(
-                version: .http1_1, method: .GET, uri: "/health", headers: ["Host": "example.org", "Expect": "100-continue", "Transfer-Encoding": "chunked"])))
+                version: .http1_1, method: .GET, uri: "/health",
+                headers: ["Host": "example.org", "Expect": "100-continue", "Transfer-Encoding": "chunked"])))
         guard case .head(let interim) = try channel.readOutbound(as: HTTPServerResponsePart.self) else {
             Issue.record("no interim response")
             return

@@ -77,7 +77,7 @@ struct ConnectionStateMachine {
     private(set) var bodyTimerArmed = false
     private(set) var upstreamTimerArmed = false
     /// An upstream connection is attached to the current request.
-    private(set) var upstreamAttached = false
+    private(set) var hasUpstream = false
 
     init(configuration: Configuration) {
         self.configuration = configuration
@@ -189,7 +189,7 @@ struct ConnectionStateMachine {
         }
         // Requests held back by the per-read cap: on the next tick, after other channels' turn.
         action.drainQueueNextTick = !isBusy && queuedParts > 0
-        if request.upstreamNeedsFlush, upstreamAttached {
+        if request.upstreamNeedsFlush, hasUpstream {
             request.upstreamNeedsFlush = false
             action.flushUpstream = true
         }
@@ -213,7 +213,7 @@ struct ConnectionStateMachine {
     private func mayRead(downstreamWritable: () -> Bool, upstreamWritable: () -> Bool) -> Bool {
         if connectionClosing || queuedParts > 0 { return false }
         if case .proxy = mode, !request.requestComplete {
-            if upstreamAttached { return upstreamWritable() }
+            if hasUpstream { return upstreamWritable() }
             return request.pendingBodyBytes < configuration.proxyRequestBuffer
         }
         if isBusy && !request.requestComplete { return true }
@@ -244,8 +244,8 @@ struct ConnectionStateMachine {
         upstreamTimerArmed = false
         guard isBusy, !(request.requestComplete && request.responseComplete) else { return ClosedAction(releaseUpstream: false, log: false) }
         // The client went away mid-request: an upstream connection in mid-exchange cannot be reused.
-        let release = upstreamAttached
-        upstreamAttached = false
+        let release = hasUpstream
+        hasUpstream = false
         if request.status == 0 { request.status = 499 }
         if request.logError == nil { request.logError = "client_closed" }
         mode = .idle
@@ -366,7 +366,7 @@ struct ConnectionStateMachine {
                 request.logError = "unexpected_body"
                 return abortProxy(MatrixError(status: 400, code: .unknown, message: "Unexpected request body"))
             }
-            if upstreamAttached {
+            if hasUpstream {
                 request.bodyStreamed = true
                 request.upstreamNeedsFlush = true
                 return .writeUpstreamBody(buffer)
@@ -390,7 +390,7 @@ struct ConnectionStateMachine {
             mode = .awaitingLocal
             return .runLocal(service, body: body)
         case .proxy:
-            if upstreamAttached {
+            if hasUpstream {
                 request.upstreamNeedsFlush = false
                 request.lastUpstreamActivity = now()
                 return .writeUpstreamEnd
@@ -505,7 +505,7 @@ struct ConnectionStateMachine {
     /// - Returns: what to send on it: the head, the body gathered so far, and the end when the
     ///   request is complete; the caller flushes, arms the upstream timer and resumes reading.
     mutating func upstreamAttached(member: Int, description: String, reused: Bool, now: NIODeadline) -> SendUpstream {
-        upstreamAttached = true
+        hasUpstream = true
         request.upstreamReused = reused
         request.upstreamKeepAlive = true
         request.lastMember = member
@@ -565,7 +565,7 @@ struct ConnectionStateMachine {
 
     /// Gives up on the upstream and answers the client with `error`.
     private mutating func abortProxy(_ error: MatrixError) -> Action {
-        let release = upstreamAttached
+        let release = hasUpstream
         if release { detachUpstream() }
         guard !request.responseStarted else { return .close(releaseUpstream: release) }
         if !request.requestComplete { request.closeAfterResponse = true }
@@ -577,7 +577,7 @@ struct ConnectionStateMachine {
     }
 
     private mutating func detachUpstream() {
-        upstreamAttached = false
+        hasUpstream = false
         upstreamTimerArmed = false
     }
 
@@ -605,7 +605,7 @@ struct ConnectionStateMachine {
     /// The upstream's response ended.
     mutating func upstreamResponseEnd(now: NIODeadline) -> EndResponse? {
         request.lastUpstreamActivity = now
-        guard request.responseStarted, upstreamAttached else { return nil }
+        guard request.responseStarted, hasUpstream else { return nil }
         // The upstream connection can serve another request only if both messages ended cleanly.
         let reusable = request.upstreamKeepAlive && request.requestComplete
         detachUpstream()
@@ -620,7 +620,7 @@ struct ConnectionStateMachine {
 
     /// The upstream connection closed or failed (the caller has given it back to the pool).
     mutating func upstreamFailed(kind: ProxyError.Kind, upstream: String) -> Action {
-        guard upstreamAttached else { return .none }
+        guard hasUpstream else { return .none }
         detachUpstream()
         guard !request.responseComplete else { return .none }
         return proxyFailed(ProxyError(
@@ -676,13 +676,14 @@ struct ConnectionStateMachine {
     ///   connection back to the pool as not reusable.
     mutating func upstreamTimerFired(upstream: String, now: NIODeadline) -> UpstreamTimeout {
         upstreamTimerArmed = false
-        guard upstreamAttached, !request.responseComplete else { return .none }
+        guard hasUpstream, !request.responseComplete else { return .none }
         let idleFor = now - request.lastUpstreamActivity
         if idleFor < request.upstreamTimeout {
             upstreamTimerArmed = true
             return .rearm(in: request.upstreamTimeout - idleFor)
         }
         detachUpstream()
-        return .timedOut(proxyFailed(ProxyError(kind: .timeout, upstream: upstream, requestBytesSent: true, onReusedConnection: request.upstreamReused)))
+        let error = ProxyError(kind: .timeout, upstream: upstream, requestBytesSent: true, onReusedConnection: request.upstreamReused)
+        return .timedOut(proxyFailed(error))
     }
 }

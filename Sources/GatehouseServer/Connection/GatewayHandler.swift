@@ -313,7 +313,8 @@ final class GatewayHandler: ChannelDuplexHandler {
         if rewritten.serializedSize > pool.configuration.maxRequestHeaderBytes {
             // The upstream would drop the connection (Twisted does past 16 KiB): say so, not 502.
             start = .refuseBeforeProxy(
-                MatrixError(status: 431, code: .unknown, message: "Request header fields too large for the homeserver"), logError: "upstream_header_limit")
+                MatrixError(status: 431, code: .unknown, message: "Request header fields too large for the homeserver"),
+                logError: "upstream_header_limit")
         } else {
             upstreamHead = rewritten.head
             self.pool = pool
