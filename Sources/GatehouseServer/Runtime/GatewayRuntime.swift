@@ -13,6 +13,12 @@ public final class GatewayRuntime: Sendable {
     public let logger: Logger
     /// Refuses dead Gatehouse tokens before they reach the upstream; `nil` forwards every token.
     let edgeTokenCheck: EdgeTokenCheck?
+    /// The connection state machine's settings for an HTTP/1 connection, converted from the
+    /// configuration once (a `Duration` to `TimeAmount` conversion is 128-bit arithmetic, and an
+    /// HTTP/2 stream gets a state machine of its own).
+    let connectionConfiguration: ConnectionStateMachine.Configuration
+    /// `timeouts.upstream`, for rules without `timeout=`.
+    let upstreamTimeout: TimeAmount
 
     /// - Parameters:
     ///   - configuration: the validated configuration.
@@ -34,6 +40,12 @@ public final class GatewayRuntime: Sendable {
         self.accessLog = AccessLog(enabled: configuration.log.access)
         self.logger = logger
         self.edgeTokenCheck = oauth2?.edgeTokenCheck
+        let timeouts = configuration.timeouts
+        self.connectionConfiguration = ConnectionStateMachine.Configuration(
+            isHTTP2: false, headerTimeout: TimeAmount(timeouts.header), idleTimeout: TimeAmount(timeouts.idle),
+            bodyPause: TimeAmount(timeouts.body), localBodyDeadline: TimeAmount(timeouts.localBody),
+            proxyBodyDeadline: TimeAmount(timeouts.bodyTotal), proxyRequestBuffer: configuration.limits.proxyRequestBuffer)
+        self.upstreamTimeout = TimeAmount(timeouts.upstream)
     }
 
     var limits: LimitsConfiguration { configuration.limits }

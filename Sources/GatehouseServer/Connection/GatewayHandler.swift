@@ -1,0 +1,601 @@
+import GatehouseCore
+import NIOCore
+import NIOHTTP1
+
+/// Facts about the client connection a request arrived on, fixed when the connection is set up.
+struct ConnectionInfo: Sendable {
+    var isHTTP2: Bool
+    var isTLS: Bool
+    /// The TCP peer's IP address (what `X-Forwarded-For` is set to).
+    var peerAddress: String?
+    /// The `Strict-Transport-Security` value for TLS listeners.
+    var hsts: String?
+    var scheme: String { isTLS ? "https" : "http" }
+    var protocolName: String { isHTTP2 ? "h2" : "h1" }
+}
+
+/// Runs every request on one HTTP/1.1 connection or one HTTP/2 stream through Gatehouse's fixed
+/// phases: admission and route (``RequestAdmission`` and the route table), then a local responder
+/// or the proxy, then the access log.
+///
+/// A thin adapter over ``ConnectionStateMachine``: it turns channel and upstream events into the
+/// state machine's events and performs the actions it returns. It owns what the state machine must
+/// not: the channel context, the scheduled timers, the upstream pool and connection, and the parsed
+/// heads (the client's and the one sent upstream).
+///
+/// The proxy phase stays on the event loop: the upstream connection comes from this loop's pool, and
+/// request and response parts are written straight through in both directions. Backpressure is
+/// applied by holding `read()` on whichever side is ahead, so memory stays bounded whatever the body
+/// sizes.
+final class GatewayHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+    typealias State = ConnectionStateMachine
+
+    /// See ``ConnectionStateMachine/maxPipelinedRequests``.
+    static let maxPipelinedRequests = State.maxPipelinedRequests
+
+    private let runtime: GatewayRuntime
+    private let loop: LoopContext
+    private let info: ConnectionInfo
+    private var context: ChannelHandlerContext!
+    private var state: State
+
+    /// The current request's head as the client sent it, and as it goes upstream.
+    private var head: HTTPRequestHead?
+    private var upstreamHead: HTTPRequestHead?
+    /// The pool of the current proxied request, and the connection it is using.
+    private var pool: UpstreamPool?
+    private var upstream: UpstreamConnection?
+    /// Parts of pipelined HTTP/1 requests waiting for the current one to finish (counted by the
+    /// state machine, which decides when they go on).
+    private var queue = CircularBuffer<HTTPServerRequestPart>()
+
+    private var waitTimer: Scheduled<Void>?
+    private var bodyTimer: Scheduled<Void>?
+    private var upstreamTimer: Scheduled<Void>?
+
+    init(runtime: GatewayRuntime, loop: LoopContext, info: ConnectionInfo) {
+        self.runtime = runtime
+        self.loop = loop
+        self.info = info
+        var configuration = runtime.connectionConfiguration
+        configuration.isHTTP2 = info.isHTTP2
+        self.state = State(configuration: configuration)
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { startWaiting() }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        startWaiting()
+        context.fireChannelActive()
+    }
+
+    private func startWaiting() {
+        if let delay = state.connectionStarted(now: .now()) { armWaitTimer(in: delay) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        cancelTimers()
+        releaseUpstream(reusable: false)
+        // The context holds this handler: keeping it would make a cycle that outlives the channel.
+        self.context = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        cancelTimers()
+        let closed = state.connectionClosed()
+        if closed.releaseUpstream { releaseUpstream(reusable: false) }
+        if closed.log { writeAccessLog() }
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        switch state.partArrived(isHead: part.isHead, downstreamWritable: context.channel.isWritable) {
+        case .handle:
+            handle(part)
+        case .queue:
+            queue.append(part)
+        case .drop:
+            break
+        case .overflow(let closeNow):
+            queue.removeAll()
+            if closeNow { context.close(promise: nil) }
+        }
+    }
+
+    private func handle(_ part: HTTPServerRequestPart) {
+        switch part {
+        case .head(let head):
+            beginRequest(head)
+        case .body(let buffer):
+            run(state.requestBody(buffer, now: .now()))
+        case .end:
+            cancelBodyTimer()
+            run(state.requestEnd(now: .now()))
+        }
+    }
+
+    /// Hands queued pipelined requests over, one at a time, then reads again.
+    private func drainQueue() {
+        guard context != nil else { return }
+        while let next = queue.first {
+            guard state.dequeue(isHead: next.isHead, downstreamWritable: context.channel.isWritable) else { return }
+            queue.removeFirst()
+            handle(next)
+            if state.connectionClosing {
+                queue.removeAll()
+                state.queueCleared()
+                return
+            }
+        }
+        resumeReadingIfAllowed()
+    }
+
+    private func drainQueueOnNextTick() {
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute { bound.value.drainQueue() }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent, !info.isHTTP2 {
+            if state.quiesce() { context.close(promise: nil) }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        let action = state.readComplete(now: .now())
+        if let delay = action.scheduleBodyTimer { armBodyTimer(in: delay) }
+        if action.drainQueueNextTick { drainQueueOnNextTick() }
+        if action.flushUpstream, let upstream { upstream.channel.flush() }
+        context.fireChannelReadComplete()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if state.readRequested(downstreamWritable: context.channel.isWritable, upstreamWritable: upstream?.channel.isWritable ?? true) {
+            context.read()
+        }
+    }
+
+    /// Replays a `read()` that was held, once the state machine allows it.
+    private func resumeReadingIfAllowed() {
+        guard let context else { return }
+        if state.resumeRead(downstreamWritable: context.channel.isWritable, upstreamWritable: upstream?.channel.isWritable ?? true, now: .now()) {
+            context.read()
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            upstream?.handler.resumeReads()
+            switch state.downstreamBecameWritable() {
+            case .drainQueue: drainQueue()
+            default: resumeReadingIfAllowed()
+            }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let parserError = error as? HTTPParserError {
+            // Ambiguous or malformed HTTP/1: answer once and close; nothing of it is forwarded.
+            let headerOverflow: Bool
+            if case .headerOverflow = parserError { headerOverflow = true } else { headerOverflow = false }
+            return run(state.parserError(headerOverflow: headerOverflow, now: .now()))
+        }
+        runtime.logger.debug("connection error", metadata: ["error": "\(error)", "peer": "\(info.peerAddress ?? "-")"])
+        context.close(promise: nil)
+    }
+
+    // MARK: Actions
+
+    private func run(_ action: State.Action) {
+        switch action {
+        case .none:
+            break
+        case .close(let releaseUpstream):
+            if releaseUpstream { self.releaseUpstream(reusable: false) }
+            context.close(promise: nil)
+        case .respond(let respond):
+            write(respond)
+        case .runLocal(let service, let body):
+            runLocal(service, body: body)
+        case .acquireUpstream(let avoiding, let retrying):
+            if let retrying {
+                runtime.logger.debug("retrying upstream request", metadata: ["error": "\(retrying)", "attempt": "\(state.request.attempts)"])
+            }
+            acquireUpstream(avoiding: avoiding)
+        case .writeUpstreamBody(let buffer):
+            upstream?.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+        case .writeUpstreamEnd:
+            upstream?.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        case .finish(let finish):
+            writeAccessLog()
+            if let delay = finish.scheduleWaitTimer { armWaitTimer(in: delay) }
+            switch finish.next {
+            case .none: break
+            case .resumeRead: resumeReadingIfAllowed()
+            case .drainQueue: drainQueue()
+            case .drainQueueNextTick: drainQueueOnNextTick()
+            }
+        case .dropQueue:
+            queue.removeAll()
+        case .scheduleWaitTimer(let delay):
+            armWaitTimer(in: delay)
+        case .scheduleBodyTimer(let delay):
+            armBodyTimer(in: delay)
+        }
+    }
+
+    // MARK: Admission and route phases
+
+    private func beginRequest(_ head: HTTPRequestHead) {
+        self.head = head
+        upstreamHead = nil
+        pool = nil
+        var lookup: TokenLookup?
+        let (sendContinue, then): (Bool, State.Action)
+        // Each branch hands its facts to the state machine as a temporary: the struct is not copied.
+        switch RequestAdmission.decide(head, isHTTP2: info.isHTTP2, limits: runtime.limits, routes: runtime.routes, scratch: loop.scratch) {
+        case .admitted(let admitted):
+            (sendContinue, then) = state.requestHead(route(head, admitted, lookup: &lookup), now: .now())
+        case .refused(let refusal):
+            if let (failing, error) = refusal.evaluationFailure {
+                runtime.logger.error(
+                    "route pattern could not be evaluated; request refused",
+                    metadata: ["rule": "\(failing.rule.source)", "pattern": "\(failing.rule.pattern)", "error": "\(error)"])
+            }
+            (sendContinue, then) = state.requestHead(
+                State.RequestHead(
+                    method: head.method, keepAlive: head.isKeepAlive, expectsBody: refusal.expectsBody, bodyLimit: refusal.bodyLimit,
+                    target: refusal.target, route: refusal.route,
+                    decision: .refuse(refusal.error, logError: refusal.logError, closeConnection: refusal.closesConnection)),
+                now: .now())
+        }
+        if sendContinue {
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+        }
+        run(then)
+        if let lookup { checkToken(lookup) }
+    }
+
+    /// The facts of an admitted head, with what its route decides. Built in one initialiser call:
+    /// the struct is not copied on its way to the state machine.
+    private func route(
+        _ head: HTTPRequestHead, _ admitted: consuming RequestAdmission.Admitted, lookup: inout TokenLookup?
+    ) -> State.RequestHead {
+        let decision: State.Decision
+        var expectsContinue = false
+        switch admitted.route.rule.action {
+        case .deny(let code):
+            decision = .refuse(.denied(status: code), logError: nil, closeConnection: false)
+        case .redirect(let code, let location):
+            decision = .respond(LocalResponse(status: HTTPResponseStatus(statusCode: code), headers: ["Location": location]))
+        case .local(let service):
+            expectsContinue = RequestAdmission.expectsContinue(head)
+            decision = .local(service)
+        case .proxy(let name):
+            if let pool = loop.pools[name] {
+                expectsContinue = RequestAdmission.expectsContinue(head)
+                decision = .proxy(proxyPlan(head, admitted, pool: pool, lookup: &lookup))
+            } else {
+                // The table was compiled against the configured upstreams, so this cannot happen.
+                decision = .refuse(MatrixError(status: 500, code: .unknown, message: "Internal error"), logError: nil, closeConnection: false)
+            }
+        }
+        return State.RequestHead(
+            method: head.method, keepAlive: head.isKeepAlive, expectsBody: admitted.expectsBody, expectsContinue: expectsContinue,
+            bodyLimit: admitted.bodyLimit, target: admitted.target, route: admitted.route, decision: decision)
+    }
+
+    /// The head that goes upstream, and whether the edge token check lets it go.
+    private func proxyPlan(
+        _ head: HTTPRequestHead, _ admitted: RequestAdmission.Admitted, pool: UpstreamPool,
+        lookup: inout TokenLookup?
+    ) -> State.ProxyPlan {
+        var framing = admitted.framing
+        if framing == .absent, !info.isHTTP2, RequestAdmission.usuallyCarriesBody(head.method) {
+            framing = .contentLength(0)
+        }
+        let timeout = admitted.route.rule.options.upstreamTimeout.map { TimeAmount($0) } ?? runtime.upstreamTimeout
+        let rewritten = HeaderRewriter.upstreamRequest(
+            from: head, target: admitted.target.forwardTarget, peerAddress: info.peerAddress, scheme: info.scheme, framing: framing)
+        let start: State.ProxyPlan.Start
+        if rewritten.serializedSize > pool.configuration.maxRequestHeaderBytes {
+            // The upstream would drop the connection (Twisted does past 16 KiB): say so, not 502.
+            start = .refuseBeforeProxy(
+                MatrixError(status: 431, code: .unknown, message: "Request header fields too large for the homeserver"),
+                logError: "upstream_header_limit")
+        } else {
+            upstreamHead = rewritten.head
+            self.pool = pool
+            start = tokenCheck(head, rewritten.head.headers, query: admitted.target.query, lookup: &lookup)
+        }
+        return State.ProxyPlan(
+            upstreamTimeout: timeout, upstreamMembers: pool.configuration.members.count,
+            // The upstream head carries Content-Length or Transfer-Encoding exactly when the framing says so.
+            upstreamHeadIsBodyless: framing == .absent, start: start)
+    }
+
+    /// The edge token check, judged on the head Synapse will get (headers named in `Connection` are
+    /// gone from it).
+    private func tokenCheck(
+        _ head: HTTPRequestHead, _ upstreamHeaders: HTTPHeaders, query: Substring?, lookup: inout TokenLookup?
+    ) -> State.ProxyPlan.Start {
+        guard let check = runtime.edgeTokenCheck else { return .forward }
+        switch check.decide(method: head.method, headers: upstreamHeaders, query: query) {
+        case .forward:
+            return .forward
+        case .refuse:
+            return .refuseToken(.inactiveToken, logError: "inactive_token")
+        case .ambiguous(let error):
+            return .refuseToken(error, logError: "ambiguous_token")
+        case .lookup(let hash, let kind):
+            lookup = TokenLookup(check: check, hash: hash, kind: kind)
+            return .awaitTokenCheck
+        }
+    }
+
+    /// A token the edge check looks up in the store before the request may go on.
+    struct TokenLookup {
+        var check: EdgeTokenCheck
+        var hash: String
+        var kind: TokenKind
+    }
+
+    private func checkToken(_ lookup: TokenLookup) {
+        let (check, hash, kind) = (lookup.check, lookup.hash, lookup.kind)
+        let expected = state.generation
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let promise = context.eventLoop.makePromise(of: Bool.self)
+        promise.completeWithTask { await check.resolve(hash: hash, kind: kind) }
+        promise.futureResult.whenSuccess { forward in
+            let handler = bound.value
+            guard handler.context?.channel.isActive == true else { return }
+            handler.run(handler.state.tokenChecked(forward: forward, generation: expected))
+        }
+    }
+
+    // MARK: Local phase
+
+    private func runLocal(_ service: LocalServiceName, body: ByteBuffer) {
+        guard let head, let target = state.request.target, let responder = runtime.responders[service] else { return }
+        let request = LocalRequest(
+            method: head.method, target: target, headers: head.headers, body: body, peerAddress: info.peerAddress, isTLS: info.isTLS)
+        if let response = responder.immediateResponse(to: request) {
+            return run(state.localResponse(response, generation: state.generation))
+        }
+        let promise = context.eventLoop.makePromise(of: LocalResponse.self)
+        promise.completeWithTask { await responder.respond(to: request) }
+        let expected = state.generation
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        promise.futureResult.whenSuccess { response in
+            let handler = bound.value
+            guard handler.context?.channel.isActive == true else { return }
+            handler.run(handler.state.localResponse(response, generation: expected))
+        }
+    }
+
+    /// Writes a response of Gatehouse's own, whole.
+    private func write(_ respond: State.Respond) {
+        if respond.releaseUpstream { releaseUpstream(reusable: false) }
+        if let error = respond.proxyError {
+            runtime.logger.warning("proxy error", metadata: ["error": "\(error)", "member": "\(state.request.memberDescription ?? "-")"])
+        }
+        let response = respond.response
+        var headers = response.headers
+        headers.replaceOrAdd(name: "Content-Length", value: String(response.body.readableBytes))
+        headers.add(name: "Date", value: loop.dates.current())
+        if let hsts = info.hsts { headers.replaceOrAdd(name: "Strict-Transport-Security", value: hsts) }
+        if respond.connectionClose { headers.replaceOrAdd(name: "Connection", value: "close") }
+        let version = info.isHTTP2 ? HTTPVersion.http2 : HTTPVersion.http1_1
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: response.status, headers: headers))), promise: nil)
+        if response.body.readableBytes > 0, !respond.omitBody {
+            context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
+        }
+        writeEnd(closeAfter: respond.closeAfterEnd)
+        if respond.resumeReadAfter { resumeReadingIfAllowed() }
+    }
+
+    /// Writes the end of the response (closing the channel after it when told), then finishes the
+    /// exchange as the state machine says.
+    private func writeEnd(closeAfter: Bool) {
+        let promise: EventLoopPromise<Void>? = closeAfter ? context.eventLoop.makePromise() : nil
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
+        if let promise {
+            let channel = context.channel
+            promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        }
+        run(state.responseWritten(now: .now()))
+    }
+
+    // MARK: Proxy phase
+
+    private func acquireUpstream(avoiding: Int?) {
+        guard let pool else { return }
+        let expected = state.generation
+        pool.acquire(avoiding: avoiding) { [self] result in
+            guard state.wantsUpstream(generation: expected), context?.channel.isActive == true else {
+                if case .success(let lease) = result { pool.release(lease.connection, reusable: true) }
+                return
+            }
+            switch result {
+            case .success(let lease):
+                attach(lease)
+            case .failure(let error):
+                run(state.upstreamConnectFailed(member: "\(error.member)", upstream: pool.configuration.name))
+            }
+        }
+    }
+
+    private func attach(_ lease: UpstreamLease) {
+        guard let upstreamHead else { return }
+        let connection = lease.connection
+        upstream = connection
+        connection.handler.exchange = self
+        let send = state.upstreamAttached(
+            member: connection.memberIndex, description: connection.memberDescription, reused: lease.reused, now: .now())
+        connection.channel.write(HTTPClientRequestPart.head(upstreamHead), promise: nil)
+        for buffer in send.body {
+            connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+        }
+        if send.end { connection.channel.write(HTTPClientRequestPart.end(nil), promise: nil) }
+        connection.channel.flush()
+        if let delay = send.scheduleUpstreamTimer { armUpstreamTimer(in: delay) }
+        resumeReadingIfAllowed()
+    }
+
+    /// Gives the upstream connection back to its pool (kept for reuse when `reusable`).
+    private func releaseUpstream(reusable: Bool) {
+        guard let connection = upstream else { return }
+        upstream = nil
+        cancelUpstreamTimer()
+        guard let pool else {
+            connection.handler.exchange = nil
+            connection.channel.close(promise: nil)
+            return
+        }
+        pool.release(connection, reusable: reusable)
+    }
+
+    // MARK: Timers
+
+    private func armWaitTimer(in delay: TimeAmount) {
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        waitTimer = context.eventLoop.scheduleTask(in: delay) { bound.value.waitTimerFired() }
+    }
+
+    private func waitTimerFired() {
+        waitTimer = nil
+        run(state.waitTimerFired(now: .now()))
+    }
+
+    private func armBodyTimer(in delay: TimeAmount) {
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        bodyTimer = context.eventLoop.scheduleTask(in: delay) { bound.value.bodyTimerFired() }
+    }
+
+    private func bodyTimerFired() {
+        bodyTimer = nil
+        run(state.bodyTimerFired(now: .now()))
+    }
+
+    private func cancelBodyTimer() {
+        bodyTimer?.cancel()
+        bodyTimer = nil
+    }
+
+    private func armUpstreamTimer(in delay: TimeAmount) {
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        upstreamTimer = context.eventLoop.scheduleTask(in: delay) { bound.value.upstreamTimerFired() }
+    }
+
+    private func upstreamTimerFired() {
+        upstreamTimer = nil
+        switch state.upstreamTimerFired(upstream: pool?.configuration.name ?? "-", now: .now()) {
+        case .none:
+            break
+        case .rearm(let delay):
+            armUpstreamTimer(in: delay)
+        case .timedOut(let action):
+            releaseUpstream(reusable: false)
+            run(action)
+        }
+    }
+
+    private func cancelUpstreamTimer() {
+        upstreamTimer?.cancel()
+        upstreamTimer = nil
+    }
+
+    private func cancelTimers() {
+        waitTimer?.cancel()
+        waitTimer = nil
+        cancelBodyTimer()
+        cancelUpstreamTimer()
+    }
+
+    // MARK: Log phase
+
+    private func writeAccessLog() {
+        guard runtime.accessLog.enabled else { return }
+        let request = state.request
+        let path: Substring = request.target.map { Substring($0.canonicalPath) } ?? "-"
+        let action = request.route.map { "\($0.rule.action)" } ?? "-"
+        runtime.accessLog.write(.init(
+            peer: info.peerAddress ?? "-", method: request.method?.rawValue ?? "-", path: path, query: request.target?.query,
+            proto: info.protocolName, rule: request.route.map { "\($0.rule.source)" } ?? "-", action: action.replacingSpaces(),
+            member: request.memberDescription, status: request.status, bytesIn: request.bytesIn, bytesOut: request.bytesOut,
+            durationNanoseconds: (NIODeadline.now() - request.startedAt).nanoseconds, error: request.logError))
+    }
+}
+
+// MARK: - Upstream events
+
+extension GatewayHandler: UpstreamExchange {
+    func upstreamReceived(_ part: HTTPClientResponsePart) {
+        switch part {
+        case .head(let responseHead):
+            guard case .forward(let close) = state.upstreamResponseHead(
+                status: Int(responseHead.status.code), keepAlive: responseHead.isKeepAlive, now: .now())
+            else { return }
+            var outgoing = HeaderRewriter.downstreamResponseHead(from: responseHead, hsts: info.hsts, close: close)
+            if info.isHTTP2 { outgoing.version = .http2 }
+            context.write(wrapOutboundOut(.head(outgoing)), promise: nil)
+        case .body(let buffer):
+            guard state.upstreamResponseBody(bytes: buffer.readableBytes, now: .now()) else { return }
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            // Backpressure from the client to the upstream: read no more until the client takes this.
+            if !context.channel.isWritable { upstream?.handler.pauseReads() }
+        case .end:
+            guard let end = state.upstreamResponseEnd(now: .now()) else { return }
+            releaseUpstream(reusable: end.reusable)
+            writeEnd(closeAfter: end.closeAfterEnd)
+        }
+    }
+
+    func upstreamReadComplete() {
+        context.flush()
+    }
+
+    func upstreamWritabilityChanged(isWritable: Bool) {
+        if isWritable { resumeReadingIfAllowed() }
+    }
+
+    func upstreamFailed(_ error: (any Error)?) {
+        guard upstream != nil else { return }
+        releaseUpstream(reusable: false)
+        let kind: ProxyError.Kind =
+            switch error {
+            case is HTTPParserError: .badUpstreamResponse
+            case is UpstreamEncodingError: .unforwardable
+            default: .upstreamClosed
+            }
+        run(state.upstreamFailed(kind: kind, upstream: pool?.configuration.name ?? "-"))
+    }
+}
+
+extension String {
+    fileprivate func replacingSpaces() -> String {
+        String(map { $0 == " " ? ":" : $0 })
+    }
+}
+
+@available(*, unavailable)
+extension GatewayHandler: Sendable {}
+
+extension HTTPServerRequestPart {
+    fileprivate var isHead: Bool {
+        if case .head = self { return true }
+        return false
+    }
+}
