@@ -78,8 +78,8 @@ def main() -> None:
     args = parser.parse_args()
 
     before, after = load(args.before), load(args.after)
-    stacks = set(names for stack in after for names in stack) | set(n for s in before for n in s)
-    readable = demangle(sorted(stacks))
+    names = {name for stack in list(before) + list(after) for name in stack}
+    readable = demangle(sorted(names))
     sites = collections.Counter()
     total = 0
     for stack in set(before) | set(after):
