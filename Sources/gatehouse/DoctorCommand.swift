@@ -27,7 +27,7 @@ struct DoctorCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the report as JSON.")
     var json = false
 
-    @Option(name: .long, help: "A PEM file of extra trusted certificates, e.g. the development self-signed certificate.")
+    @Option(name: .long, help: "A PEM file of extra trusted CA certificates, or of the exact certificate to accept (e.g. the development self-signed one).")
     var caFile: String?
 
     func run() async throws {

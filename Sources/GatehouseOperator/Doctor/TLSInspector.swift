@@ -6,6 +6,7 @@ import NIOTLS
 /// Opens two TLS connections to the public URL: one that accepts any certificate, to read the leaf
 /// whatever is wrong with it, and one that verifies the chain against the system's roots (and an
 /// optional extra CA file) without checking the host name, to tell "untrusted" from "wrong name".
+/// A leaf that is itself in the CA file counts as trusted (a pinned development certificate).
 public struct TLSInspector: Sendable {
     let group: any EventLoopGroup
     /// A PEM file of extra trusted certificates (`doctor --ca-file`), e.g. the self-signed one.
@@ -51,6 +52,13 @@ public struct TLSInspector: Sendable {
             _ = try await handshake(host: host, port: port, configuration: verifying)
             return .success(TLSInspection(certificate: summary, trustFailure: nil))
         } catch {
+            // BoringSSL does not take a leaf certificate (CA:FALSE, like the development one) as a trust
+            // anchor; naming that exact certificate in --ca-file trusts it all the same.
+            if let caFile, let pinned = try? NIOSSLCertificate.fromPEMFile(caFile),
+                let leafDER = try? leaf.toDERBytes(), pinned.contains(where: { (try? $0.toDERBytes()) == leafDER })
+            {
+                return .success(TLSInspection(certificate: summary, trustFailure: nil))
+            }
             return .success(TLSInspection(certificate: summary, trustFailure: "\(error)"))
         }
     }
