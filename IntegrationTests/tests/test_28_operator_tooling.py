@@ -277,3 +277,37 @@ def test_migrate_config_yields_a_config_synapse_loads_and_that_delegates_to_gate
         assert checks["synapse_secret"]["status"] == "ok" and checks["issuer_match"]["status"] == "ok", checks
     finally:
         stop_process(proc, 30)
+
+
+# --------------------------------------------------------------------------- config generate --synapse-config
+def test_config_generate_takes_synapse_settings(gatehouse, tmp_path):
+    homeserver = tmp_path / "homeserver.yaml"
+    homeserver.write_text(
+        'server_name: "example.org"\n'
+        'public_baseurl: "https://matrix.example.org/"\n'
+        "listeners:\n"
+        "  - port: 8448\n    type: http\n    resources: [{names: [federation]}]\n"
+        "  - port: 8008\n    type: http\n    bind_addresses: ['0.0.0.0']\n    resources: [{names: [client]}]\n"
+        "bcrypt_rounds: 11\n"
+        "password_config:\n  pepper: \"a-pepper-from-synapse\"\n"
+        "enable_registration: true\n"
+        "enable_registration_captcha: true\n")
+    out = tmp_path / "gh" / "gatehouse.yaml"
+    r = gatehouse.cli("config", "generate", "--output", str(out), "--synapse-config", str(homeserver))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "matrix_authentication_service:\n  enabled: true\n  endpoint: \"http://127.0.0.1:8081/\"" in r.stdout
+    assert f'secret_path: "{tmp_path}/gh/synapse_secret"' in r.stdout
+    assert "enable_registration_captcha" in r.stdout, "settings not carried over are named"
+    cfg = yaml.safe_load(out.read_text())
+    assert cfg["http"]["public_base"] == "https://matrix.example.org/"
+    assert cfg["matrix"]["homeserver"] == "example.org"
+    assert cfg["matrix"]["endpoint"] == "http://127.0.0.1:8008/"
+    assert cfg["passwords"]["schemes"] == [
+        {"version": 1, "algorithm": "bcrypt", "cost": 11, "unicode_normalization": True,
+         "secret_file": f"{tmp_path}/gh/synapse_pepper"},
+        {"version": 2, "algorithm": "argon2id"}]
+    assert cfg["account"]["password_registration_enabled"] is True
+    pepper = tmp_path / "gh" / "synapse_pepper"
+    assert pepper.read_text().strip() == "a-pepper-from-synapse" and (pepper.stat().st_mode & 0o777) == 0o600
+    check = gatehouse.cli("config", "check", "-c", str(out))
+    assert check.returncode == 0, check.stderr
