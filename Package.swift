@@ -121,10 +121,26 @@ let package = Package(
                 .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),
+        // Operator tooling behind `gatehouse doctor`, `synapse migrate-config` and `config generate
+        // --synapse-config`: the checks and the YAML edits, kept out of the CLI so they are unit-tested.
+        .target(
+            name: "GatehouseOperator",
+            dependencies: [
+                "GatehouseCore",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+            ]
+        ),
         .executableTarget(
             name: "gatehouse",
             dependencies: [
                 "GatehouseCore",
+                "GatehouseOperator",
                 "GatehouseServer",
                 "GatehouseStorage",
                 "GatehouseSQLite",
@@ -163,6 +179,10 @@ let package = Package(
                 "GatehouseIdentity", "GatehouseSQLite", "GatehouseTesting", .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
+        ),
+        .testTarget(
+            name: "GatehouseOperatorTests",
+            dependencies: ["GatehouseOperator", "GatehouseCore", .product(name: "Yams", package: "Yams")]
         ),
         .testTarget(
             name: "GatehouseSQLiteTests",

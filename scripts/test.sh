@@ -12,6 +12,9 @@ scripts/validate.sh
 echo "== build (debug, with tests)" >&2
 swift build --build-tests
 
+echo "== example configurations (config check)" >&2
+scripts/check-examples.sh .build/debug/gatehouse
+
 echo "== unit and in-process tests" >&2
 swift test --skip-build
 

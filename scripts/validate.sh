@@ -3,6 +3,7 @@
 #  - time and randomness are injected: no Date(), .random(...) outside Sources/GatehouseCore/Support
 #    (WallClock, RandomSource) and test support, so expiry and token logic stay testable;
 #  - the default route table embedded in the binary matches routes/matrix.routes;
+#  - examples/workers/synapse-workers.routes is what scripts/generate-worker-routes.py makes;
 #  - nothing refers to files outside the repository.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -29,6 +30,10 @@ if ! cmp -s "$tmp" routes/matrix.routes; then
   status=1
 fi
 rm -f "$tmp"
+
+if ! scripts/generate-worker-routes.py --check; then
+  status=1
+fi
 
 # The development workspace's folders; spelled in pieces so this check does not match itself.
 outside='\.\./shar''ed|/wor''k/'

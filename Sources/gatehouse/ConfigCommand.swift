@@ -3,6 +3,7 @@ import Crypto
 import CryptoExtras
 import Foundation
 import GatehouseCore
+import GatehouseOperator
 import GatehouseServer
 
 /// `gatehouse config check|generate`.
@@ -60,11 +61,16 @@ struct ConfigCommand: ParsableCommand {
         @Option(name: .long, help: "The configuration file to write; the other files go beside it.")
         var output: String
 
-        @Option(name: .long, help: "The homeserver's server_name.")
-        var serverName: String = "localhost"
+        @Option(name: .long, help: "The homeserver's server_name (default: --synapse-config's server_name, else localhost).")
+        var serverName: String?
 
-        @Option(name: .long, help: "The public URL clients use (default https://SERVER_NAME:8443/).")
+        @Option(name: .long, help: "The public URL clients use (default: --synapse-config's public_baseurl, else https://SERVER_NAME:8443/).")
         var publicBase: String?
+
+        @Option(
+            name: .long,
+            help: "Synapse's homeserver.yaml: server_name, public_baseurl, the client listener, password settings (bcrypt rounds and pepper) and registration are taken from it.")
+        var synapseConfig: String?
 
         @Option(name: .long, help: "The public TLS listener address.")
         var listen: String = "0.0.0.0:8443"
@@ -72,8 +78,8 @@ struct ConfigCommand: ParsableCommand {
         @Option(name: .long, help: "A plain-HTTP loopback listener for Synapse; pass an empty string for none.")
         var internalListen: String = "127.0.0.1:8081"
 
-        @Option(name: .long, help: "Where Synapse listens (its client/federation listener).")
-        var synapseURL: String = "http://127.0.0.1:8008/"
+        @Option(name: .long, help: "Where Synapse listens (default: --synapse-config's client listener, else http://127.0.0.1:8008/).")
+        var synapseURL: String?
 
         @Option(name: .long, help: "The SQLite database file.")
         var database: String = "gatehouse.db"
@@ -102,6 +108,9 @@ struct ConfigCommand: ParsableCommand {
         }
 
         func run() throws {
+            let homeserver = try readHomeserver()
+            let serverName = self.serverName ?? homeserver?.serverName ?? "localhost"
+            let synapseURL = self.synapseURL ?? homeserver?.clientListenerURL ?? "http://127.0.0.1:8008/"
             let files = FileManager.default
             let configPath = FilePaths.absolute(output, relativeTo: files.currentDirectoryPath)
             let directory = FilePaths.directory(of: configPath)
@@ -165,17 +174,26 @@ struct ConfigCommand: ParsableCommand {
             }
             written.append(encryptionPath)
 
+            // Synapse's pepper, for the bcrypt scheme that verifies imported hashes.
+            var pepperPath: String?
+            if let pepper = homeserver?.passwords.pepper {
+                let path = place("synapse_pepper")
+                try write(pepper + "\n", to: path, mode: 0o600)
+                written.append(path)
+                pepperPath = path
+            }
+
             let routesPath = place(DefaultRoutes.fileName)
             try write(DefaultRoutes.text, to: routesPath)
             written.append(routesPath)
 
             let port = BindAddress.parse(listen)?.port ?? 8443
             let template = ConfigurationTemplate(
-                serverName: serverName, publicBase: publicBase ?? "https://\(serverName):\(port)/", listen: listen,
+                serverName: serverName, publicBase: publicBase ?? homeserver?.publicBaseURL ?? "https://\(serverName):\(port)/", listen: listen,
                 internalListen: internalListen.isEmpty ? nil : internalListen, synapseURL: synapseURL,
                 databasePath: database, secretPath: secretPath, certificateFile: certificatePath, keyFile: keyPath,
                 routesFile: DefaultRoutes.fileName, encryptionFile: encryptionPath, signingKeys: signingKeys)
-            try write(template.render(), to: configPath)
+            try write(template.render() + (homeserver?.gatehouseSections(pepperFile: pepperPath) ?? ""), to: configPath)
             written.append(configPath)
 
             // Never hand out a file that would not load.
@@ -187,7 +205,36 @@ struct ConfigCommand: ParsableCommand {
             }
             print("wrote:")
             for path in written { print("  \(path)") }
-            print("Synapse needs: matrix_authentication_service: {enabled: true, endpoint: \"http://\(internalListen.isEmpty ? listen : internalListen)/\", secret_path: \"\(secretPath)\"}")
+            let endpoint = internalListen.isEmpty ? "https://\(listen)/" : "http://\(internalListen)/"
+            print("")
+            print("Synapse's homeserver.yaml needs (the same shared secret; Synapse reads secret_path once, at start):")
+            print("")
+            print(HomeserverConfig.matrixAuthenticationServiceSnippet(endpoint: endpoint, secretPath: secretPath))
+            if let homeserver {
+                print("")
+                print("and, with delegation on, no password_config.enabled: true, enable_registration: true or SSO providers (Synapse refuses them).")
+                let notes = homeserver.settingsNotCarriedOver
+                if !notes.isEmpty {
+                    print("")
+                    print("Not carried over from \(synapseConfig ?? "homeserver.yaml"):")
+                    for note in notes { print("  - \(note)") }
+                }
+            }
+        }
+
+        /// The `--synapse-config` file, parsed; `nil` without the option.
+        private func readHomeserver() throws -> HomeserverConfig? {
+            guard let synapseConfig else { return nil }
+            guard let data = FileManager.default.contents(atPath: synapseConfig) else {
+                printError("cannot read \(synapseConfig)")
+                throw ExitCode(1)
+            }
+            do {
+                return try HomeserverConfig(text: String(decoding: data, as: UTF8.self))
+            } catch {
+                printError("\(synapseConfig): \(error)")
+                throw ExitCode(1)
+            }
         }
     }
 }

@@ -8,7 +8,10 @@ struct Gatehouse: AsyncParsableCommand {
         commandName: "gatehouse",
         abstract: "TLS edge, router and authentication service in front of a Matrix homeserver.",
         version: GatehouseVersion.string,
-        subcommands: [ServeCommand.self, ConfigCommand.self, RoutesCommand.self, ManageCommand.self, ClientsCommand.self, DatabaseCommand.self]
+        subcommands: [
+            ServeCommand.self, ConfigCommand.self, RoutesCommand.self, ManageCommand.self, ClientsCommand.self, DatabaseCommand.self,
+            DoctorCommand.self, SynapseCommand.self,
+        ]
     )
 }
 

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# check-examples.sh [GATEHOUSE_BIN] - loads every example configuration (examples/*/gatehouse.yaml)
+# with `gatehouse config check`, so none goes stale (run by scripts/test.sh after the build).
+# Each example is copied into a temporary installation: /etc/gatehouse/ and /var/lib/gatehouse/ in
+# it are replaced by temporary directories holding what an admin would have made there, namely
+# the files `gatehouse config generate` writes (shared secret, OAuth 2.0 keys, matrix.routes, a
+# TLS pair, also under certbot's names), plus the example's own files.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+BIN=${1:-.build/debug/gatehouse}
+[ -x "$BIN" ] || { echo "check-examples: $BIN not found; build first" >&2; exit 1; }
+
+scripts/generate-worker-routes.py --check
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+status=0
+count=0
+for config in examples/*/gatehouse.yaml; do
+  example=$(dirname "$config")
+  root="$tmp/$(basename "$example")"
+  mkdir -p "$root/etc" "$root/var"
+  "$BIN" config generate --output "$root/etc/generated.yaml" --server-name example.org >/dev/null
+  cp "$root/etc/tls/cert.pem" "$root/etc/tls/fullchain.pem"
+  install -m 600 "$root/etc/tls/key.pem" "$root/etc/tls/privkey.pem"
+  cp -R "$example"/. "$root/etc/"
+  sed -e "s#/etc/gatehouse/#$root/etc/#g" -e "s#/var/lib/gatehouse/#$root/var/#g" "$config" >"$root/etc/gatehouse.yaml"
+  if out=$("$BIN" config check -c "$root/etc/gatehouse.yaml" 2>&1); then
+    count=$((count + 1))
+  else
+    echo "check-examples: $config does not load:" >&2
+    echo "$out" >&2
+    status=1
+  fi
+done
+[ "$status" = 0 ] && echo "check-examples: $count example configurations load" >&2
+exit "$status"
