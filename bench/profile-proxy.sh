@@ -4,6 +4,7 @@
 # binary and load give the same count whatever else runs), or a perf profile (cpu-clock) of a load run.
 #
 #   bench/profile-proxy.sh                         callgrind, h1s-small and h2s-small
+#   SCENARIOS=h1s-fallthrough bench/profile-proxy.sh   a path no worker regex matches (routing cost)
 #   MODE=perf bench/profile-proxy.sh               perf record -e cpu-clock -g during a wrk/h2load run
 #   SCENARIOS=h1s-small GATEHOUSE_BIN=/tmp/gh bench/profile-proxy.sh
 #
@@ -45,6 +46,7 @@ mkdir -p "$OUT"
 UPSTREAM_PORT=$((PORT_BASE + 8))
 TLS_PORT=$((PORT_BASE + 2443))
 PATH_SMALL='/_matrix/client/v3/sync?since=s72594_4483_1934_1_12_7_3_1066_0_1&timeout=30000&filter=0'
+PATH_FALLTHROUGH='/_matrix/client/v3/thirdparty/protocols'
 AUTH='Authorization: Bearer syt_YWxpY2U_TGhbGTLXNnRmOYvkjodM_1mCNv7'
 UA='User-Agent: proxy-bench (Element-like client)'
 
@@ -87,6 +89,7 @@ load() {  # load <scenario> <requests or 0> <seconds>
   case "$scenario" in
     h1s-small) taskset -c 1 h2load --h1 -c "$CONNS" -m 1 "${size[@]}" -H "$AUTH" -H "$UA" "https://127.0.0.1:$TLS_PORT$PATH_SMALL" ;;
     h2s-small) taskset -c 1 h2load -c "$H2_CLIENTS" -m "$H2_STREAMS" "${size[@]}" -H "$AUTH" -H "$UA" "https://127.0.0.1:$TLS_PORT$PATH_SMALL" ;;
+    h1s-fallthrough) taskset -c 1 h2load --h1 -c "$CONNS" -m 1 "${size[@]}" -H "$AUTH" -H "$UA" "https://127.0.0.1:$TLS_PORT$PATH_FALLTHROUGH" ;;
     *) echo "unknown scenario $scenario" >&2; exit 2 ;;
   esac
 }

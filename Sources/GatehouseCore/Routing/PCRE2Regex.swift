@@ -19,12 +19,20 @@ public final class PCRE2Regex: @unchecked Sendable {
     }
 
     /// - Parameter pattern: a PCRE2 pattern; it is compiled in UTF mode.
-    public init(_ pattern: String) throws(CompileError) {
+    public convenience init(_ pattern: String) throws(CompileError) {
+        try self.init(pattern, extraOptions: 0)
+    }
+
+    /// - Parameters:
+    ///   - pattern: a PCRE2 pattern; it is compiled in UTF mode.
+    ///   - extraOptions: compile options besides `PCRE2_UTF` (``CombinedRoutePattern`` adds `PCRE2_ANCHORED`).
+    ///   - jit: whether to JIT-compile it (not for a pattern that is only inspected).
+    init(_ pattern: String, extraOptions: UInt32, jit: Bool = true) throws(CompileError) {
         var errorCode: Int32 = 0
         var errorOffset = 0
         let compiled: OpaquePointer? = pattern.withCString { cString in
             cString.withMemoryRebound(to: UInt8.self, capacity: pattern.utf8.count) { bytes in
-                pcre2_compile_8(bytes, pattern.utf8.count, PCRE2_UTF, &errorCode, &errorOffset, nil)
+                pcre2_compile_8(bytes, pattern.utf8.count, PCRE2_UTF | extraOptions, &errorCode, &errorOffset, nil)
             }
         }
         guard let compiled else {
@@ -35,11 +43,43 @@ public final class PCRE2Regex: @unchecked Sendable {
         }
         self.code = compiled
         self.pattern = pattern
-        self.isJITCompiled = pcre2_jit_compile_8(compiled, PCRE2_JIT_COMPLETE) == 0
+        self.isJITCompiled = jit && pcre2_jit_compile_8(compiled, PCRE2_JIT_COMPLETE) == 0
     }
 
     deinit {
         pcre2_code_free_8(code)
+    }
+
+    /// Whether the pattern can only match at the start of the subject: PCRE2 found every top-level
+    /// alternative to begin with `^` (not multi-line), `\A`, `\G` or a dot-all `.*`.
+    var isAnchored: Bool {
+        var options: UInt32 = 0
+        guard pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_ALLOPTIONS), &options) == 0 else { return false }
+        return options & PCRE2_ANCHORED != 0
+    }
+
+    /// How many capture groups the pattern has.
+    var captureCount: Int {
+        var count: UInt32 = 0
+        guard pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_CAPTURECOUNT), &count) == 0 else { return -1 }
+        return Int(count)
+    }
+
+    /// The name of the last `(*MARK:NAME)` passed on the way to the match that `scratch` holds, read as
+    /// a decimal number; `nil` when there is none or it is not a number. Only meaningful right after
+    /// ``match(_:scratch:)-(UnsafeRawBufferPointer,_)`` returned `.matched` with the same scratch.
+    /// - Parameter scratch: the match data of that match.
+    func numericMark(in scratch: MatchScratch) -> Int? {
+        // The name is zero-terminated and lives in the compiled pattern: no copy, no allocation.
+        guard var byte = pcre2_get_mark_8(scratch.matchData), byte.pointee != 0 else { return nil }
+        var value = 0
+        while byte.pointee != 0 {
+            let digit = Int(byte.pointee) &- 48
+            guard digit >= 0, digit <= 9, value < Int.max / 10 - 9 else { return nil }
+            value = value * 10 + digit
+            byte += 1
+        }
+        return value
     }
 
     /// What matching `subject` gave: a match (its byte range), no match, or an error (a limit was hit),

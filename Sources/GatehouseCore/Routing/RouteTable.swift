@@ -17,9 +17,12 @@ public final class CompiledRoute: Sendable {
 ///
 /// Built once when the configuration loads: every pattern is compiled (with JIT) and every upstream and
 /// service name checked, so a bad rule stops startup instead of failing a request. Rules whose pattern
-/// is a plain literal (`^/health$`) are also entered into a dictionary; for such a path the candidate
-/// rules (every rule, in order, whose pattern matches that exact path) are worked out here, so a lookup
-/// costs one hash and keeps "first match wins" exactly.
+/// is a plain literal (`^/health$`) are also entered into a dictionary; for such a path the winning
+/// rule of each method class (the first rule, in order, that allows it and whose pattern matches that
+/// exact path) is worked out here, so a lookup costs one hash and keeps "first match wins" exactly.
+/// Other paths are matched against the rules of the request's ``RouteMethodClass`` with one
+/// ``RouteMatchPlan`` per class: runs of rules combined into one PCRE2 pattern, so the cost of a path
+/// that falls through many rules hardly grows with their number.
 ///
 /// A pattern whose match ends in an error (a PCRE2 limit, see ``MatchLimits``) decides the request as
 /// surely as a match would: ``match(method:path:scratch:)`` reports it, and the request is refused.
@@ -29,7 +32,10 @@ public struct RouteTable: Sendable {
     public let routes: [CompiledRoute]
     /// The bounds every match of this table runs with.
     public let limits: MatchLimits
+    /// For each literal path, the winning rule's index per ``RouteMethodClass`` (-1: none).
     private let exact: [String: [Int]]
+    /// The plan of each ``RouteMethodClass``, by raw value; classes with the same rules share one.
+    let plans: [RouteMatchPlan]
 
     /// What the table decides for a request.
     public enum Match {
@@ -49,6 +55,9 @@ public struct RouteTable: Sendable {
     public init(rules: [RouteRule], upstreams: Set<String>, limits: MatchLimits = .default) throws(RouteFileError) {
         var compiled: [CompiledRoute] = []
         for (index, rule) in rules.enumerated() {
+            if let unknown = rule.methods?.first(where: { !RouteFileParser.knownMethods.contains($0) }) {
+                throw RouteFileError(source: rule.source, message: "unknown method '\(unknown)'")
+            }
             if case .proxy(let name) = rule.action, !upstreams.contains(name) {
                 let known = upstreams.isEmpty ? "none are configured" : "known: \(upstreams.sorted().joined(separator: ", "))"
                 throw RouteFileError(source: rule.source, message: "unknown upstream '\(name)' (\(known)); define it under `upstreams:` in the config")
@@ -66,7 +75,17 @@ public struct RouteTable: Sendable {
             let outcomes = compiled.map { $0.regex.match(literal, scratch: scratch) }
             // A pattern that fails on this path must fail each request too: leave the path to the walk.
             guard !outcomes.contains(where: { if case .failed = $0 { true } else { false } }) else { continue }
-            exact[literal] = outcomes.indices.filter { outcomes[$0].isMatch }
+            exact[literal] = RouteMethodClass.allCases.map { methodClass in
+                compiled.firstIndex { outcomes[$0.index].isMatch && methodClass.isAllowed(by: $0.rule) } ?? -1
+            }
+        }
+        var plansByRules: [[Int]: RouteMatchPlan] = [:]
+        self.plans = RouteMethodClass.allCases.map { methodClass in
+            let applying = compiled.filter { methodClass.isAllowed(by: $0.rule) }
+            if let plan = plansByRules[applying.map(\.index)] { return plan }
+            let plan = RouteMatchPlan(routes: applying)
+            plansByRules[plan.routeIndexes] = plan
+            return plan
         }
         self.routes = compiled
         self.limits = limits
@@ -98,12 +117,26 @@ public struct RouteTable: Sendable {
     ///   - path: a canonical path from ``CanonicalPath``.
     ///   - scratch: this thread's match data (set to this table's limits here).
     public func match(method: String, path: String, scratch: MatchScratch) -> Match {
-        if let candidates = exact[path] {
-            for index in candidates where routes[index].rule.allows(method: method) {
-                return .matched(routes[index])
-            }
-            return .noMatch
+        let methodClass = RouteMethodClass(method: method).rawValue
+        if let winners = exact[path] {
+            let index = winners[methodClass]
+            return index < 0 ? .noMatch : .matched(routes[index])
         }
+        scratch.use(limits)
+        var subject = path
+        return subject.withUTF8 { bytes in
+            plans[methodClass].match(UnsafeRawBufferPointer(bytes), routes: routes, scratch: scratch)
+        }
+    }
+
+    /// The same decision as ``match(method:path:scratch:)``, taken by trying every rule on its own, in
+    /// order: what the combined patterns must always agree with (tests compare the two), and what a
+    /// combined match that ends in an error falls back to.
+    /// - Parameters:
+    ///   - method: the request method, upper case.
+    ///   - path: a canonical path from ``CanonicalPath``.
+    ///   - scratch: this thread's match data (set to this table's limits here).
+    public func matchRuleByRule(method: String, path: String, scratch: MatchScratch) -> Match {
         scratch.use(limits)
         var subject = path
         return subject.withUTF8 { bytes in
