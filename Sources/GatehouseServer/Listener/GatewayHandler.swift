@@ -108,6 +108,8 @@ final class GatewayHandler: ChannelDuplexHandler {
     // Gathering a proxied body before an upstream connection is taken.
     /// The edge token check has let the request through.
     private var tokenChecked = false
+    /// The user of the request's token, as the edge token check resolved it (for `sticky_user` pools).
+    private var tokenUser: StickyKey?
     /// An upstream connection has been asked for.
     private var upstreamRequested = false
     /// Body bytes received and not yet written upstream.
@@ -351,6 +353,7 @@ final class GatewayHandler: ChannelDuplexHandler {
         lastMember = nil
         memberDescription = nil
         tokenChecked = false
+        tokenUser = nil
         upstreamRequested = false
         pendingBodyBytes = 0
         bodyDeadline = TimeAmount(runtime.timeouts.localBody)
@@ -630,7 +633,8 @@ final class GatewayHandler: ChannelDuplexHandler {
         }
         // Judged on the head Synapse will get: headers named in `Connection` are gone from it.
         switch check.decide(method: head.method, headers: upstreamHead?.headers ?? head.headers, query: target.query) {
-        case .forward:
+        case .forward(let user):
+            tokenUser = user
             tokenChecked = true
             connectUpstreamIfReady()
         case .refuse:
@@ -643,12 +647,13 @@ final class GatewayHandler: ChannelDuplexHandler {
             // Reads stay held meanwhile (no upstream yet), so at most one read's worth is buffered.
             let expected = generation
             let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            let promise = context.eventLoop.makePromise(of: Bool.self)
+            let promise = context.eventLoop.makePromise(of: EdgeTokenCheck.Decision.self)
             promise.completeWithTask { await check.resolve(hash: hash, kind: kind) }
-            promise.futureResult.whenSuccess { forward in
+            promise.futureResult.whenSuccess { decision in
                 let handler = bound.value
                 guard handler.generation == expected, case .proxy = handler.mode, handler.context?.channel.isActive == true else { return }
-                if forward {
+                if case .forward(let user) = decision {
+                    handler.tokenUser = user
                     handler.tokenChecked = true
                     handler.connectUpstreamIfReady()
                 } else {
@@ -673,7 +678,11 @@ final class GatewayHandler: ChannelDuplexHandler {
     private func acquireUpstream(_ pool: UpstreamPool) {
         attempts += 1
         let expected = generation
-        pool.acquire(avoiding: lastMember) { [self] result in
+        let sticky = pool.isSticky
+            ? StickyKey.forRequest(
+                user: tokenUser, peer: info.peerAddress, headers: head?.headers ?? [:], trustedProxies: runtime.configuration.http.trustedProxies)
+            : nil
+        pool.acquire(avoiding: lastMember, sticky: sticky) { [self] result in
             guard expected == generation, case .proxy = mode, context?.channel.isActive == true else {
                 if case .success(let lease) = result { pool.release(lease.connection, reusable: true) }
                 return
