@@ -502,3 +502,34 @@ struct ConfigurationSecretsTests {
         #expect(try ConfigurationLoader.load(path: "\(fixture.directory)/gatehouse.yaml").warnings.isEmpty)
     }
 }
+
+/// `examples/workers.routes` carries the configuration it needs in its header; loaded as written, it
+/// is what `gatehouse config check` accepts.
+struct WorkersExampleTests {
+    @Test func theWorkersExampleLoadsWithAStickySyncPool() throws {
+        let example = try String(
+            contentsOf: RouteTableTests.repositoryRoot.appendingPathComponent("examples/workers.routes"), encoding: .utf8)
+        let lines = example.split(separator: "\n", omittingEmptySubsequences: false)
+        let start = try #require(lines.firstIndex(of: "# --- configuration ---"))
+        let end = try #require(lines.firstIndex(of: "# --- end ---"))
+        let snippet = lines[(start + 1)..<end].map { $0.dropFirst(2) }.joined(separator: "\n")
+        let fixture = try ConfigFixture()
+        try fixture.write(example, to: "workers.routes")
+        // The fixture's configuration, with its routes and upstreams replaced by the example's.
+        let base = ConfigFixture.valid
+            .replacingOccurrences(of: "routes: {files: [matrix.routes]}\n", with: "")
+            .replacingOccurrences(of: "upstreams:\n  synapse: {members: [\"http://127.0.0.1:8008/\"]}\n", with: "")
+        #expect(!base.contains("upstreams:") && !base.contains("routes:"))
+        try fixture.write(base + "\n" + snippet + "\n", to: "gatehouse.yaml")
+        let bundle = try ConfigurationBundle.load(path: "\(fixture.directory)/gatehouse.yaml")
+        #expect(bundle.configuration.upstreams["sync_workers"]?.balance == .stickyUser)
+        #expect(bundle.configuration.upstreams["sync_workers"]?.members.count == 3)
+        #expect(bundle.configuration.upstreams["federation_workers"]?.balance == .roundRobin)
+        let sync = bundle.routes.match(method: "GET", path: "/_matrix/client/v3/sync", scratch: MatchScratch())
+        guard case .matched(let route) = sync else {
+            Issue.record("/sync must be routed")
+            return
+        }
+        #expect(route.rule.action == .proxy("sync_workers"))
+    }
+}

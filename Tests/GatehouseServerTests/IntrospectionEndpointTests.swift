@@ -178,29 +178,30 @@ struct IntrospectionEndpointTests {
 struct EdgeTokenCheckTests {
     @Test func deadGatehouseTokensAreRefusedOthersForwarded() async throws {
         let fixture = try await IntrospectionFixture()
-        let check = EdgeTokenCheck(validator: fixture.endpoint.validator)
+        let check = EdgeTokenCheck(validator: fixture.endpoint.validator, serverName: "example.org")
+        let alice = EdgeTokenCheck.Decision.forward(user: StickyKey("@alice:example.org"))
         let (token, _) = try await fixture.issue()
         let bearer: HTTPHeaders = ["Authorization": "Bearer \(token)"]
         guard case .lookup(let hash, _) = check.decide(method: .GET, headers: bearer, query: nil) else {
             Issue.record("an unknown token must be looked up")
             return
         }
-        #expect(await check.resolve(hash: hash, kind: .compatAccessToken))
-        #expect(check.decide(method: .GET, headers: bearer, query: nil) == .forward, "now cached")
-        #expect(check.decide(method: .GET, headers: [:], query: "access_token=\(token)&x=1") == .forward)
+        #expect(await check.resolve(hash: hash, kind: .compatAccessToken) == alice, "forwarded, as alice's")
+        #expect(check.decide(method: .GET, headers: bearer, query: nil) == alice, "now cached")
+        #expect(check.decide(method: .GET, headers: [:], query: "access_token=\(token)&x=1") == alice)
 
         let session = try #require(try await fixture.store.compatSessions.activeSessions(userId: fixture.user.id).first)
         try await fixture.store.compatSessions.finish(sessionId: session.id, at: fixture.clock.now())
         // The revocation moved the store's counter, so memory is dropped and the store says no.
         #expect(check.decide(method: .GET, headers: bearer, query: nil) == .lookup(hash: hash, kind: .compatAccessToken))
-        #expect(await check.resolve(hash: hash, kind: .compatAccessToken) == false)
+        #expect(await check.resolve(hash: hash, kind: .compatAccessToken) == .refuse)
         #expect(check.decide(method: .GET, headers: bearer, query: nil) == .refuse, "and from then on memory refuses it")
 
         // Not Gatehouse's to judge: appservice tokens, other formats, no token, federation signatures.
-        #expect(check.decide(method: .GET, headers: ["Authorization": "Bearer as_token_of_a_bridge"], query: nil) == .forward)
-        #expect(check.decide(method: .GET, headers: ["Authorization": "Bearer syt_YWxpY2U_TGhbGTLXNnRmOYvkjodM_1mCNv7"], query: nil) == .forward)
-        #expect(check.decide(method: .GET, headers: [:], query: nil) == .forward)
-        #expect(check.decide(method: .PUT, headers: ["Authorization": "X-Matrix origin=a,key=\"k\",sig=\"s\""], query: nil) == .forward)
+        #expect(check.decide(method: .GET, headers: ["Authorization": "Bearer as_token_of_a_bridge"], query: nil) == .forward(user: nil))
+        #expect(check.decide(method: .GET, headers: ["Authorization": "Bearer syt_YWxpY2U_TGhbGTLXNnRmOYvkjodM_1mCNv7"], query: nil) == .forward(user: nil))
+        #expect(check.decide(method: .GET, headers: [:], query: nil) == .forward(user: nil))
+        #expect(check.decide(method: .PUT, headers: ["Authorization": "X-Matrix origin=a,key=\"k\",sig=\"s\""], query: nil) == .forward(user: nil))
         #expect(MatrixError.inactiveToken.json == #"{"errcode":"M_UNKNOWN_TOKEN","error":"Token is not active","soft_logout":false}"#)
     }
 
@@ -208,7 +209,8 @@ struct EdgeTokenCheckTests {
     /// ambiguous; none is forwarded or looked up as something else.
     @Test func deadTokenIsRefusedInEverySpellingSynapseReads() async throws {
         let fixture = try await IntrospectionFixture()
-        let check = EdgeTokenCheck(validator: fixture.endpoint.validator)
+        let check = EdgeTokenCheck(validator: fixture.endpoint.validator, serverName: "example.org")
+        let alice = EdgeTokenCheck.Decision.forward(user: StickyKey("@alice:example.org"))
         let (dead, _) = try await fixture.issue(device: "DEAD")
         let (live, _) = try await fixture.issue(device: "LIVE")
         let sessions = try await fixture.store.compatSessions.activeSessions(userId: fixture.user.id)
@@ -219,7 +221,7 @@ struct EdgeTokenCheckTests {
                 Issue.record("first sight of a token is a lookup")
                 return
             }
-            #expect(await check.resolve(hash: hash, kind: .compatAccessToken) == (token == live))
+            #expect(await check.resolve(hash: hash, kind: .compatAccessToken) == (token == live ? alice : .refuse))
         }
         let missing = { (message: String) in EdgeTokenCheck.Decision.ambiguous(MatrixError(status: 401, code: .missingToken, message: message)) }
 
@@ -263,13 +265,13 @@ struct EdgeTokenCheckTests {
         #expect(check.decide(method: .POST, headers: form, query: Substring("access_token=\(live)")) == missing(AccessToken.Message.formBody))
         var formWithHeader = form
         formWithHeader.add(name: "Authorization", value: "Bearer \(live)")
-        #expect(check.decide(method: .POST, headers: formWithHeader, query: nil) == .forward, "with a header a body token only makes Synapse refuse")
+        #expect(check.decide(method: .POST, headers: formWithHeader, query: nil) == alice, "with a header a body token only makes Synapse refuse")
 
         // The live token goes through in the spellings clients use.
-        #expect(check.decide(method: .GET, headers: liveHeader, query: "since=1") == .forward)
-        #expect(check.decide(method: .GET, headers: [:], query: Substring("access_token=\(live)")) == .forward)
-        #expect(check.decide(method: .GET, headers: [:], query: Substring("access%5Ftoken=\(live)")) == .forward)
-        #expect(check.decide(method: .POST, headers: ["Authorization": "Bearer \(live)", "Content-Type": "application/json"], query: nil) == .forward)
+        #expect(check.decide(method: .GET, headers: liveHeader, query: "since=1") == alice)
+        #expect(check.decide(method: .GET, headers: [:], query: Substring("access_token=\(live)")) == alice)
+        #expect(check.decide(method: .GET, headers: [:], query: Substring("access%5Ftoken=\(live)")) == alice)
+        #expect(check.decide(method: .POST, headers: ["Authorization": "Bearer \(live)", "Content-Type": "application/json"], query: nil) == alice)
     }
 }
 

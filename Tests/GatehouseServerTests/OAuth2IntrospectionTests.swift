@@ -100,7 +100,8 @@ struct OAuth2IntrospectionTests {
 
     @Test func edgeCheckRefusesDeadOAuthTokens() async throws {
         let fixture = try await IntrospectionFixture()
-        let check = EdgeTokenCheck(validator: fixture.endpoint.validator)
+        let check = EdgeTokenCheck(validator: fixture.endpoint.validator, serverName: "example.org")
+        let alice = EdgeTokenCheck.Decision.forward(user: StickyKey("@alice:example.org"))
         let issued = try await fixture.issueOAuth2()
         let bearer: HTTPHeaders = ["Authorization": "Bearer \(issued.access)"]
         guard case .lookup(let hash, let kind) = check.decide(method: .GET, headers: bearer, query: nil) else {
@@ -108,15 +109,15 @@ struct OAuth2IntrospectionTests {
             return
         }
         #expect(kind == .accessToken)
-        #expect(await check.resolve(hash: hash, kind: kind))
-        #expect(check.decide(method: .GET, headers: bearer, query: nil) == .forward)
+        #expect(await check.resolve(hash: hash, kind: kind) == alice)
+        #expect(check.decide(method: .GET, headers: bearer, query: nil) == alice)
         #expect(try await fixture.store.oauth2Sessions.findAccessToken(id: issued.accessRow.id)?.firstUsedAt != nil, "the client used it")
         _ = try await fixture.store.oauth2Sessions.finish(sessionId: issued.session.id, at: fixture.clock.now())
         #expect(check.decide(method: .GET, headers: bearer, query: nil) == .lookup(hash: hash, kind: .accessToken))
-        #expect(await check.resolve(hash: hash, kind: .accessToken) == false)
+        #expect(await check.resolve(hash: hash, kind: .accessToken) == .refuse)
         #expect(check.decide(method: .GET, headers: bearer, query: nil) == .refuse)
         // A refresh token is not an access token: Synapse refuses it itself.
-        #expect(check.decide(method: .GET, headers: ["Authorization": "Bearer \(issued.refresh)"], query: nil) == .forward)
+        #expect(check.decide(method: .GET, headers: ["Authorization": "Bearer \(issued.refresh)"], query: nil) == .forward(user: nil))
     }
 
     /// Revoking through `/oauth2/revoke` refuses the token at once on a proxied route, although it

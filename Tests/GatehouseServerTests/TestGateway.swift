@@ -14,10 +14,12 @@ import ServiceLifecycle
 /// Runs a real ``GatehouseServer`` in-process on an ephemeral plain-HTTP port, with a route table and
 /// upstreams given as text, for the duration of `body`. With `identityStore`, proxied requests get
 /// the edge token check against that store and `local oauth2` rules the `oauth2` service (with
-/// `clock` and `random`; with `tokenIssuing`, the token endpoints too).
+/// `clock` and `random`; with `tokenIssuing`, the token endpoints too). `pools` adds upstream
+/// entries written out in YAML (`name: {members: [...], balance: ...}`), for pools of several members.
 func withTestGateway<T>(
     routes: String,
     upstreams: [String: Int],
+    pools: [String] = [],
     extraYAML: String = "",
     identityStore: (any IdentityStore)? = nil,
     clock: any WallClock = SystemClock(),
@@ -29,7 +31,7 @@ func withTestGateway<T>(
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: directory) }
     try routes.write(toFile: "\(directory)/test.routes", atomically: true, encoding: .utf8)
-    let upstreamYAML = upstreams.map { name, port in "  \(name): {members: [\"http://127.0.0.1:\(port)\"], fail_timeout: 0}" }
+    let upstreamYAML = (upstreams.map { name, port in "  \(name): {members: [\"http://127.0.0.1:\(port)\"], fail_timeout: 0}" } + pools.map { "  \($0)" })
         .joined(separator: "\n")
     let yaml = """
         http:

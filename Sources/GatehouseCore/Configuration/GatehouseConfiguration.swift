@@ -141,6 +141,10 @@ public struct UpstreamConfiguration: Sendable {
     public enum Balance: String, Sendable, CaseIterable {
         case roundRobin = "round_robin"
         case leastConnections = "least_connections"
+        /// Every request of one user to the same member (rendezvous hashing on the Matrix user ID the
+        /// edge token check resolved, else on the client address); a down member's users move to
+        /// their next choice until it is back. For Synapse workers that keep per-user state (sync).
+        case stickyUser = "sticky_user"
     }
 
     public var name: String

@@ -45,6 +45,8 @@ final class GatewayHandler: ChannelDuplexHandler {
     /// The current request's head as the client sent it, and as it goes upstream.
     private var head: HTTPRequestHead?
     private var upstreamHead: HTTPRequestHead?
+    /// The user of the request's token as the edge token check resolved it (for `sticky_user` pools).
+    private var tokenUser: StickyKey?
     /// The pool of the current proxied request, and the connection it is using.
     private var pool: UpstreamPool?
     private var upstream: UpstreamConnection?
@@ -241,6 +243,7 @@ final class GatewayHandler: ChannelDuplexHandler {
     private func beginRequest(_ head: HTTPRequestHead) {
         self.head = head
         upstreamHead = nil
+        tokenUser = nil
         pool = nil
         var lookup: TokenLookup?
         let (sendContinue, then): (Bool, State.Action)
@@ -333,7 +336,8 @@ final class GatewayHandler: ChannelDuplexHandler {
     ) -> State.ProxyPlan.Start {
         guard let check = runtime.edgeTokenCheck else { return .forward }
         switch check.decide(method: head.method, headers: upstreamHeaders, query: query) {
-        case .forward:
+        case .forward(let user):
+            tokenUser = user
             return .forward
         case .refuse:
             return .refuseToken(.inactiveToken, logError: "inactive_token")
@@ -356,11 +360,16 @@ final class GatewayHandler: ChannelDuplexHandler {
         let (check, hash, kind) = (lookup.check, lookup.hash, lookup.kind)
         let expected = state.generation
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let promise = context.eventLoop.makePromise(of: Bool.self)
+        let promise = context.eventLoop.makePromise(of: EdgeTokenCheck.Decision.self)
         promise.completeWithTask { await check.resolve(hash: hash, kind: kind) }
-        promise.futureResult.whenSuccess { forward in
+        promise.futureResult.whenSuccess { decision in
             let handler = bound.value
             guard handler.context?.channel.isActive == true else { return }
+            var forward = false
+            if case .forward(let user) = decision, handler.state.generation == expected {
+                handler.tokenUser = user
+                forward = true
+            }
             handler.run(handler.state.tokenChecked(forward: forward, generation: expected))
         }
     }
@@ -423,7 +432,11 @@ final class GatewayHandler: ChannelDuplexHandler {
     private func acquireUpstream(avoiding: Int?) {
         guard let pool else { return }
         let expected = state.generation
-        pool.acquire(avoiding: avoiding) { [self] result in
+        let sticky = pool.isSticky
+            ? StickyKey.forRequest(
+                user: tokenUser, peer: info.peerAddress, headers: head?.headers ?? [:], trustedProxies: runtime.configuration.http.trustedProxies)
+            : nil
+        pool.acquire(avoiding: avoiding, sticky: sticky) { [self] result in
             guard state.wantsUpstream(generation: expected), context?.channel.isActive == true else {
                 if case .success(let lease) = result { pool.release(lease.connection, reusable: true) }
                 return

@@ -10,12 +10,18 @@ import NIOHTTP1
 /// active (or that it does not own: appservice tokens and anything not in its format go through
 /// untouched for Synapse to judge). It reads the token exactly as Synapse will (``AccessToken``), and
 /// refuses a request where Synapse might read a different one.
+///
+/// For an active token it also says whose it is (as a ``StickyKey`` of the Matrix user ID), which
+/// `balance: sticky_user` pools choose their member by.
 struct EdgeTokenCheck: Sendable {
     let validator: TokenValidator
+    /// Synapse's `server_name`: a token's user is `@username:serverName`.
+    let serverName: String
 
-    enum Decision: Equatable {
-        /// No access token, not a Gatehouse token, or an active one.
-        case forward
+    enum Decision: Equatable, Sendable {
+        /// No access token, not a Gatehouse token, or an active one; `user` is the key of an active
+        /// token's user (`nil` otherwise, and for tokens that act for no user).
+        case forward(user: StickyKey?)
         /// A Gatehouse token that is not active.
         case refuse
         /// Not in memory: ask the store (off the event loop), then decide.
@@ -37,7 +43,7 @@ struct EdgeTokenCheck: Sendable {
         }
         let token: String
         switch AccessToken.read(headers: headers, query: query) {
-        case .none: return .forward
+        case .none: return .forward(user: nil)
         case .ambiguous(let message): return .ambiguous(MatrixError(status: 401, code: .missingToken, message: message))
         case .token(let value): token = value
         }
@@ -45,19 +51,26 @@ struct EdgeTokenCheck: Sendable {
         switch TokenFormat.check(token) {
         case .success(.compatAccessToken): kind = .compatAccessToken
         case .success(.accessToken): kind = .accessToken
-        default: return .forward
+        default: return .forward(user: nil)
         }
         let hash = TokenHasher.sha256Hex(token)
         switch validator.cached(hash: hash) {
-        case .known(let entry): return validator.isActive(entry) ? .forward : .refuse
+        case .known(let entry): return decision(for: entry)
         case .unknown: return .lookup(hash: hash, kind: kind)
         }
     }
 
-    /// Whether to forward after asking the store. A store failure forwards: Synapse will then ask
-    /// introspection itself, which reports the failure rather than guessing.
-    func resolve(hash: String, kind: TokenKind) async -> Bool {
-        guard let entry = try? await validator.lookup(hash: hash, kind: kind) else { return true }
-        return validator.isActive(entry)
+    /// The decision after asking the store: ``Decision/forward(user:)`` or ``Decision/refuse``. A
+    /// store failure forwards (with no user): Synapse will then ask introspection itself, which
+    /// reports the failure rather than guessing.
+    func resolve(hash: String, kind: TokenKind) async -> Decision {
+        guard let entry = try? await validator.lookup(hash: hash, kind: kind) else { return .forward(user: nil) }
+        return decision(for: entry)
+    }
+
+    private func decision(for entry: IntrospectionCache.Entry) -> Decision {
+        guard validator.isActive(entry) else { return .refuse }
+        guard case .active(let token) = entry, let username = token.username else { return .forward(user: nil) }
+        return .forward(user: StickyKey(localpart: username, serverName: serverName))
     }
 }

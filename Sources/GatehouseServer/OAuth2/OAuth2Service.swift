@@ -81,7 +81,7 @@ public struct OAuth2Service: Sendable {
                     limiter: RateLimiter(configuration.rateLimiting.deviceAuthorization, clock: clock),
                     trustedProxies: configuration.http.trustedProxies)
             })
-        edgeTokenCheck = EdgeTokenCheck(validator: validator)
+        edgeTokenCheck = EdgeTokenCheck(validator: validator, serverName: configuration.matrix.homeserver)
         invalidateCaches = invalidate
     }
 }

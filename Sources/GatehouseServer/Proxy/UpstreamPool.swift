@@ -33,13 +33,15 @@ struct UpstreamLease {
 /// The connections of one upstream pool on one event loop.
 ///
 /// One pool per loop means a request and its upstream connection always share a thread: no locks, no
-/// hops, and the proxy path never leaves the event loop. Members are chosen round robin or by fewest
-/// active connections; a member that refused a connection is skipped for `fail_timeout`.
+/// hops, and the proxy path never leaves the event loop. Members are chosen round robin, by fewest
+/// active connections, or by the request's ``StickyKey`` (``RendezvousHashing``); a member that
+/// refused a connection is skipped for `fail_timeout`.
 final class UpstreamPool {
     let configuration: UpstreamConfiguration
     let eventLoop: any EventLoop
     private let logger: Logger
     private let addresses: [SocketAddress?]
+    private let rendezvous: RendezvousHashing
     private var idle: [[UpstreamConnection]]
     private var active: [Int]
     private var downUntil: [NIODeadline]
@@ -53,19 +55,26 @@ final class UpstreamPool {
         self.logger = logger
         // IP literals are resolved once here; names are resolved per connection by NIO.
         self.addresses = configuration.members.map { try? SocketAddress(ipAddress: $0.host, port: $0.port) }
+        self.rendezvous = RendezvousHashing(members: configuration.members)
         let count = configuration.members.count
         self.idle = Array(repeating: [], count: count)
         self.active = Array(repeating: 0, count: count)
         self.downUntil = Array(repeating: .uptimeNanoseconds(0), count: count)
     }
 
+    /// Whether members are chosen by the request's ``StickyKey`` (`balance: sticky_user`).
+    var isSticky: Bool { configuration.balance == .stickyUser }
+
     /// Hands out a connection: an idle one of the chosen member when there is one, else a new one.
     /// - Parameters:
     ///   - avoiding: a member to skip if another is available (the one that just failed).
+    ///   - sticky: the request's key, for a `sticky_user` pool (others ignore it).
     ///   - completion: called on this pool's event loop.
-    func acquire(avoiding: Int? = nil, _ completion: @escaping (Result<UpstreamLease, UpstreamConnectError>) -> Void) {
+    func acquire(
+        avoiding: Int? = nil, sticky: StickyKey? = nil, _ completion: @escaping (Result<UpstreamLease, UpstreamConnectError>) -> Void
+    ) {
         eventLoop.preconditionInEventLoop()
-        let member = chooseMember(avoiding: avoiding)
+        let member = chooseMember(avoiding: avoiding, sticky: sticky)
         while let connection = idle[member].popLast() {
             guard connection.channel.isActive else { continue }
             active[member] += 1
@@ -101,10 +110,15 @@ final class UpstreamPool {
         idle = idle.map { _ in [] }
     }
 
-    private func chooseMember(avoiding: Int?) -> Int {
+    private func chooseMember(avoiding: Int?, sticky: StickyKey?) -> Int {
         let count = configuration.members.count
         if count == 1 { return 0 }
         let now = NIODeadline.now()
+        if let sticky, isSticky,
+            let member = rendezvous.member(for: sticky, where: { downUntil[$0] <= now && $0 != avoiding })
+        {
+            return member
+        }
         let candidates = (0..<count).filter { downUntil[$0] <= now && $0 != avoiding }
         guard !candidates.isEmpty else {
             // Every member is marked down: try the one that has been down longest rather than none.
@@ -113,7 +127,8 @@ final class UpstreamPool {
         switch configuration.balance {
         case .leastConnections:
             return candidates.min { active[$0] < active[$1] }!
-        case .roundRobin:
+        case .roundRobin, .stickyUser:
+            // A sticky pool gets here only for a request with no key at all (no peer address).
             for offset in 0..<count {
                 let member = (nextMember + offset) % count
                 if candidates.contains(member) {
