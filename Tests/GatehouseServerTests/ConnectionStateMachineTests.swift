@@ -261,6 +261,47 @@ struct ConnectionStateMachineTests {
         #expect(state.request.logError == "timeout")
     }
 
+    @Test func aKeepAliveConnectionKeepsOneUpstreamTimerAcrossRequests() throws {
+        var state = machine()
+        _ = state.connectionStarted(now: Self.start)
+        func attach(_ head: State.RequestHead, at now: NIODeadline) -> TimeAmount? {
+            _ = state.requestHead(head, now: now)
+            _ = state.requestEnd(now: now)
+            return state.upstreamAttached(member: 0, description: "a", reused: true, now: now).scheduleUpstreamTimer
+        }
+        func finishResponse(at now: NIODeadline) {
+            _ = state.upstreamResponseHead(status: 200, keepAlive: true, now: now)
+            _ = state.upstreamResponseEnd(now: now)
+            _ = state.responseWritten(now: now)
+        }
+        #expect(attach(proxied(), at: Self.start) == .seconds(30), "the first exchange schedules it")
+        finishResponse(at: Self.start)
+        #expect(state.upstreamTimerArmed, "a clean end keeps it for the next exchange")
+        #expect(attach(proxied(), at: Self.start + .seconds(1)) == nil, "the next one with the same timeout reuses it")
+        // It fires at the first exchange's deadline and re-arms for what the current one has left.
+        guard case .rearm(let rest) = state.upstreamTimerFired(upstream: "synapse", now: Self.start + .seconds(30)) else {
+            throw Failure("the current exchange is within its timeout")
+        }
+        #expect(rest == .seconds(1))
+        finishResponse(at: Self.start + .seconds(30))
+        // Firing between exchanges does nothing, and the next exchange schedules it again.
+        guard case .none = state.upstreamTimerFired(upstream: "synapse", now: Self.start + .seconds(31)) else {
+            throw Failure("nothing to time out between requests")
+        }
+        #expect(state.upstreamTimerArmed == false)
+        #expect(attach(proxied(), at: Self.start + .seconds(41)) == .seconds(30))
+        finishResponse(at: Self.start + .seconds(41))
+        // A route whose timeout ends before the kept timer fires (+71 s) gets its own.
+        let short = State.RequestHead(
+            method: .GET, keepAlive: true, expectsBody: false, bodyLimit: 1000,
+            decision: .proxy(State.ProxyPlan(upstreamTimeout: .seconds(5), upstreamMembers: 1, upstreamHeadIsBodyless: true, start: .forward)))
+        #expect(attach(short, at: Self.start + .seconds(42)) == .seconds(5))
+        guard case .timedOut(let action) = state.upstreamTimerFired(upstream: "synapse", now: Self.start + .seconds(47)) else {
+            throw Failure("the short timeout applies")
+        }
+        #expect(respond(action)?.response.status.code == 504)
+    }
+
     @Test func aBodyThatPausesTooLongIsAnswered408AndTheConnectionCloses() throws {
         var state = machine()
         _ = state.requestHead(local(body: true), now: Self.start)

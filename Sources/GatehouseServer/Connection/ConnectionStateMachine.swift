@@ -76,6 +76,11 @@ struct ConnectionStateMachine {
     private(set) var waitTimerArmed = false
     private(set) var bodyTimerArmed = false
     private(set) var upstreamTimerArmed = false
+    /// When the armed upstream timer fires. An HTTP/1 connection keeps its timer from one request to
+    /// the next (it only checks the idle time of whatever exchange is current when it fires), so a
+    /// keep-alive connection schedules one timer per `upstreamTimeout`, not one per request; a request
+    /// whose timeout ends sooner than that gets its own.
+    private var upstreamTimerDeadline: NIODeadline?
     /// An upstream connection is attached to the current request.
     private(set) var hasUpstream = false
 
@@ -241,7 +246,7 @@ struct ConnectionStateMachine {
     mutating func connectionClosed() -> ClosedAction {
         waitTimerArmed = false
         bodyTimerArmed = false
-        upstreamTimerArmed = false
+        disarmUpstreamTimer()
         guard isBusy, !(request.requestComplete && request.responseComplete) else { return ClosedAction(releaseUpstream: false, log: false) }
         // The client went away mid-request: an upstream connection in mid-exchange cannot be reused.
         let release = hasUpstream
@@ -518,7 +523,9 @@ struct ConnectionStateMachine {
         }
         request.pendingBodyBytes = 0
         request.lastUpstreamActivity = now
-        let armTimer = !upstreamTimerArmed
+        let deadline = now + request.upstreamTimeout
+        let armTimer = !upstreamTimerArmed || (upstreamTimerDeadline ?? deadline) > deadline
+        if armTimer { upstreamTimerDeadline = deadline }
         upstreamTimerArmed = true
         // `.end` is not queued but derived from `requestComplete`, so a bodiless request that is
         // retried on another connection is sent whole again.
@@ -535,7 +542,7 @@ struct ConnectionStateMachine {
     /// Retries on another member when the error allows it, else answers the client (or cuts the
     /// connection when part of the response is already with it).
     private mutating func proxyFailed(_ error: ProxyError) -> Action {
-        upstreamTimerArmed = false
+        disarmUpstreamTimer()
         request.logError = error.shortDescription
         guard !request.responseStarted else {
             // Part of the response is already with the client: the only honest signal left is to cut
@@ -576,9 +583,16 @@ struct ConnectionStateMachine {
         return .respond(respond)
     }
 
-    private mutating func detachUpstream() {
+    /// - Parameter keepingTimer: the exchange ended cleanly; the upstream timer stays armed for the
+    ///   connection's next exchange (the caller keeps it scheduled).
+    private mutating func detachUpstream(keepingTimer: Bool = false) {
         hasUpstream = false
+        if !keepingTimer { disarmUpstreamTimer() }
+    }
+
+    private mutating func disarmUpstreamTimer() {
         upstreamTimerArmed = false
+        upstreamTimerDeadline = nil
     }
 
     /// The upstream's response head arrived.
@@ -608,7 +622,7 @@ struct ConnectionStateMachine {
         guard request.responseStarted, hasUpstream else { return nil }
         // The upstream connection can serve another request only if both messages ended cleanly.
         let reusable = request.upstreamKeepAlive && request.requestComplete
-        detachUpstream()
+        detachUpstream(keepingTimer: true)
         if !request.requestComplete {
             // Answered before the client finished its body: HTTP/1 closes after the response,
             // HTTP/2 drains the rest of the stream (bounded by the rule's body limit).
@@ -675,11 +689,12 @@ struct ConnectionStateMachine {
     /// - Returns: `.rearm` to wait on, else what follows the timeout once the caller has given the
     ///   connection back to the pool as not reusable.
     mutating func upstreamTimerFired(upstream: String, now: NIODeadline) -> UpstreamTimeout {
-        upstreamTimerArmed = false
+        disarmUpstreamTimer()
         guard hasUpstream, !request.responseComplete else { return .none }
         let idleFor = now - request.lastUpstreamActivity
         if idleFor < request.upstreamTimeout {
             upstreamTimerArmed = true
+            upstreamTimerDeadline = now + (request.upstreamTimeout - idleFor)
             return .rearm(in: request.upstreamTimeout - idleFor)
         }
         detachUpstream()

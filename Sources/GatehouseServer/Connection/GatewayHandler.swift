@@ -468,10 +468,11 @@ final class GatewayHandler: ChannelDuplexHandler {
     }
 
     /// Gives the upstream connection back to its pool (kept for reuse when `reusable`).
-    private func releaseUpstream(reusable: Bool) {
+    /// - Parameter keepingTimer: the state machine keeps the upstream timer for the next exchange.
+    private func releaseUpstream(reusable: Bool, keepingTimer: Bool = false) {
         guard let connection = upstream else { return }
         upstream = nil
-        cancelUpstreamTimer()
+        if !keepingTimer { cancelUpstreamTimer() }
         guard let pool else {
             connection.handler.exchange = nil
             connection.channel.close(promise: nil)
@@ -507,7 +508,9 @@ final class GatewayHandler: ChannelDuplexHandler {
         bodyTimer = nil
     }
 
+    /// Schedules the upstream timer, replacing one still scheduled (there is never more than one).
     private func armUpstreamTimer(in delay: TimeAmount) {
+        upstreamTimer?.cancel()
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         upstreamTimer = context.eventLoop.scheduleTask(in: delay) { bound.value.upstreamTimerFired() }
     }
@@ -571,7 +574,7 @@ extension GatewayHandler: UpstreamExchange {
             if !context.channel.isWritable { upstream?.handler.pauseReads() }
         case .end:
             guard let end = state.upstreamResponseEnd(now: .now()) else { return }
-            releaseUpstream(reusable: end.reusable)
+            releaseUpstream(reusable: end.reusable, keepingTimer: state.upstreamTimerArmed)
             writeEnd(closeAfter: end.closeAfterEnd)
         }
     }
