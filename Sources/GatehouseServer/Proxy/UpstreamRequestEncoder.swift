@@ -33,7 +33,8 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler {
             switch unwrapOutboundIn(data) {
             case .head(let head):
                 guard !inMessage else { throw UpstreamEncodingError.headWhileMessageOpen }
-                var buffer = context.channel.allocator.buffer(capacity: 256)
+                // Sized exactly: a buffer the head outgrows is reallocated (three allocations per request).
+                var buffer = context.channel.allocator.buffer(capacity: HeaderRewriter.serializedSize(of: head))
                 framing = try Self.serialize(head, into: &buffer)
                 inMessage = true
                 context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
