@@ -101,7 +101,7 @@ struct OAuth2IntrospectionTests {
     @Test func edgeCheckRefusesDeadOAuthTokens() async throws {
         let fixture = try await IntrospectionFixture()
         let check = EdgeTokenCheck(validator: fixture.endpoint.validator, serverName: "example.org")
-        let alice = EdgeTokenCheck.Decision.forward(user: StickyKey("@alice:example.org"))
+        let alice = EdgeTokenCheck.Decision.forward(user: "alice")
         let issued = try await fixture.issueOAuth2()
         let bearer: HTTPHeaders = ["Authorization": "Bearer \(issued.access)"]
         guard case .lookup(let hash, let kind) = check.decide(method: .GET, headers: bearer, query: nil) else {

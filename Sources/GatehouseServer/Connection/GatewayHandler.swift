@@ -45,8 +45,8 @@ final class GatewayHandler: ChannelDuplexHandler {
     /// The current request's head as the client sent it, and as it goes upstream.
     private var head: HTTPRequestHead?
     private var upstreamHead: HTTPRequestHead?
-    /// The user of the request's token as the edge token check resolved it (for `sticky_user` pools).
-    private var tokenUser: StickyKey?
+    /// The localpart of the request's token as the edge token check resolved it (for `sticky_user` pools).
+    private var tokenUser: String?
     /// The pool of the current proxied request, and the connection it is using.
     private var pool: UpstreamPool?
     private var upstream: UpstreamConnection?
@@ -434,7 +434,8 @@ final class GatewayHandler: ChannelDuplexHandler {
         let expected = state.generation
         let sticky = pool.isSticky
             ? StickyKey.forRequest(
-                user: tokenUser, peer: info.peerAddress, headers: head?.headers ?? [:], trustedProxies: runtime.configuration.http.trustedProxies)
+                user: tokenUser.flatMap { runtime.edgeTokenCheck?.stickyKey(localpart: $0) }, peer: info.peerAddress,
+                headers: head?.headers ?? [:], trustedProxies: runtime.configuration.http.trustedProxies)
             : nil
         pool.acquire(avoiding: avoiding, sticky: sticky) { [self] result in
             guard state.wantsUpstream(generation: expected), context?.channel.isActive == true else {

@@ -11,17 +11,18 @@ import NIOHTTP1
 /// untouched for Synapse to judge). It reads the token exactly as Synapse will (``AccessToken``), and
 /// refuses a request where Synapse might read a different one.
 ///
-/// For an active token it also says whose it is (as a ``StickyKey`` of the Matrix user ID), which
-/// `balance: sticky_user` pools choose their member by.
+/// For an active token it also says whose it is (the localpart), which `balance: sticky_user` pools
+/// choose their member by (``stickyKey(localpart:)``); the key is hashed only for such pools, never on
+/// every proxied request.
 struct EdgeTokenCheck: Sendable {
     let validator: TokenValidator
     /// Synapse's `server_name`: a token's user is `@username:serverName`.
     let serverName: String
 
     enum Decision: Equatable, Sendable {
-        /// No access token, not a Gatehouse token, or an active one; `user` is the key of an active
-        /// token's user (`nil` otherwise, and for tokens that act for no user).
-        case forward(user: StickyKey?)
+        /// No access token, not a Gatehouse token, or an active one; `user` is the localpart of an
+        /// active token's user (`nil` otherwise, and for tokens that act for no user).
+        case forward(user: String?)
         /// A Gatehouse token that is not active.
         case refuse
         /// Not in memory: ask the store (off the event loop), then decide.
@@ -68,9 +69,14 @@ struct EdgeTokenCheck: Sendable {
         return decision(for: entry)
     }
 
+    /// The sticky key of a user this check resolved: the Matrix user ID `@localpart:serverName`.
+    func stickyKey(localpart: String) -> StickyKey {
+        StickyKey(localpart: localpart, serverName: serverName)
+    }
+
     private func decision(for entry: IntrospectionCache.Entry) -> Decision {
         guard validator.isActive(entry) else { return .refuse }
         guard case .active(let token) = entry, let username = token.username else { return .forward(user: nil) }
-        return .forward(user: StickyKey(localpart: username, serverName: serverName))
+        return .forward(user: username)
     }
 }
