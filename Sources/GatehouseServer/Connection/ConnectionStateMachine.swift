@@ -617,11 +617,13 @@ struct ConnectionStateMachine {
     }
 
     /// The upstream's response ended.
-    mutating func upstreamResponseEnd(now: NIODeadline) -> EndResponse? {
+    /// - Parameter reusable: whether the upstream connection may carry another request (its
+    ///   response's keep-alive, and nothing after the response).
+    mutating func upstreamResponseEnd(reusable upstreamReusable: Bool = true, now: NIODeadline) -> EndResponse? {
         request.lastUpstreamActivity = now
         guard request.responseStarted, hasUpstream else { return nil }
         // The upstream connection can serve another request only if both messages ended cleanly.
-        let reusable = request.upstreamKeepAlive && request.requestComplete
+        let reusable = upstreamReusable && request.upstreamKeepAlive && request.requestComplete
         detachUpstream(keepingTimer: true)
         if !request.requestComplete {
             // Answered before the client finished its body: HTTP/1 closes after the response,

@@ -217,9 +217,9 @@ final class GatewayHandler: ChannelDuplexHandler {
             }
             acquireUpstream(avoiding: avoiding)
         case .writeUpstreamBody(let buffer):
-            upstream?.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+            upstream?.handler.sendBody(buffer)
         case .writeUpstreamEnd:
-            upstream?.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+            if let upstream, upstream.handler.sendEnd() { upstream.channel.flush() }
         case .finish(let finish):
             writeAccessLog()
             if let delay = finish.scheduleWaitTimer { armWaitTimer(in: delay) }
@@ -458,11 +458,12 @@ final class GatewayHandler: ChannelDuplexHandler {
         connection.handler.exchange = self
         let send = state.upstreamAttached(
             member: connection.memberIndex, description: connection.memberDescription, reused: lease.reused, now: .now())
-        connection.channel.write(HTTPClientRequestPart.head(upstreamHead), promise: nil)
-        for buffer in send.body {
-            connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+        // A head or body that does not fit its framing fails the connection (and this exchange) at once.
+        guard connection.handler.sendHead(upstreamHead, method: upstreamHead.method == .HEAD ? .head : .get) else { return }
+        for buffer in send.body where upstream === connection {
+            connection.handler.sendBody(buffer)
         }
-        if send.end { connection.channel.write(HTTPClientRequestPart.end(nil), promise: nil) }
+        if send.end, upstream === connection { connection.handler.sendEnd() }
         connection.channel.flush()
         if let delay = send.scheduleUpstreamTimer { armUpstreamTimer(in: delay) }
         resumeReadingIfAllowed()
@@ -559,25 +560,26 @@ final class GatewayHandler: ChannelDuplexHandler {
 // MARK: - Upstream events
 
 extension GatewayHandler: UpstreamExchange {
-    func upstreamReceived(_ part: HTTPClientResponsePart) {
-        switch part {
-        case .head(let responseHead):
-            guard case .forward(let close) = state.upstreamResponseHead(
-                status: Int(responseHead.status.code), keepAlive: responseHead.isKeepAlive, now: .now())
-            else { return }
-            var outgoing = HeaderRewriter.downstreamResponseHead(from: responseHead, hsts: info.hsts, close: close)
-            if info.isHTTP2 { outgoing.version = .http2 }
-            context.write(wrapOutboundOut(.head(outgoing)), promise: nil)
-        case .body(let buffer):
-            guard state.upstreamResponseBody(bytes: buffer.readableBytes, now: .now()) else { return }
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-            // Backpressure from the client to the upstream: read no more until the client takes this.
-            if !context.channel.isWritable { upstream?.handler.pauseReads() }
-        case .end:
-            guard let end = state.upstreamResponseEnd(now: .now()) else { return }
-            releaseUpstream(reusable: end.reusable, keepingTimer: state.upstreamTimerArmed)
-            writeEnd(closeAfter: end.closeAfterEnd)
-        }
+    func upstreamResponseHead(_ responseHead: HTTP1ResponseHead, bytes: ByteBuffer) {
+        guard case .forward(let close) = state.upstreamResponseHead(
+            status: responseHead.status, keepAlive: responseHead.keepAlive, now: .now())
+        else { return }
+        let outgoing = responseHead.clientResponseHead(
+            in: bytes, version: info.isHTTP2 ? .http2 : .http1_1, hsts: info.hsts, close: close)
+        context.write(wrapOutboundOut(.head(outgoing)), promise: nil)
+    }
+
+    func upstreamResponseBody(_ buffer: ByteBuffer) {
+        guard state.upstreamResponseBody(bytes: buffer.readableBytes, now: .now()) else { return }
+        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        // Backpressure from the client to the upstream: read no more until the client takes this.
+        if !context.channel.isWritable { upstream?.handler.pauseReads() }
+    }
+
+    func upstreamResponseEnd(reusable: Bool) {
+        guard let end = state.upstreamResponseEnd(reusable: reusable, now: .now()) else { return }
+        releaseUpstream(reusable: end.reusable, keepingTimer: state.upstreamTimerArmed)
+        writeEnd(closeAfter: end.closeAfterEnd)
     }
 
     func upstreamReadComplete() {
@@ -593,7 +595,7 @@ extension GatewayHandler: UpstreamExchange {
         releaseUpstream(reusable: false)
         let kind: ProxyError.Kind =
             switch error {
-            case is HTTPParserError: .badUpstreamResponse
+            case let failure as UpstreamResponseReader.Failure: failure == .truncated ? .upstreamClosed : .badUpstreamResponse
             case is UpstreamEncodingError: .unforwardable
             default: .upstreamClosed
             }
