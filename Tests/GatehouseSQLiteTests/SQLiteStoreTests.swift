@@ -34,7 +34,7 @@ struct SQLiteStoreTests {
                 tables == [
                     "browser_sessions", "compat_access_tokens", "compat_login_tokens", "compat_refresh_tokens", "compat_sessions",
                     "compat_sso_logins", "grdb_migrations", "jobs", "oauth2_access_tokens", "oauth2_authorization_grants", "oauth2_clients",
-                    "oauth2_device_code_grants", "oauth2_refresh_tokens", "oauth2_sessions", "store_revision", "user_passwords", "users",
+                    "oauth2_device_code_grants", "oauth2_refresh_tokens", "oauth2_sessions", "store_revision", "user_emails", "user_passwords", "users",
                 ])
         }
     }
