@@ -182,11 +182,29 @@ struct ImportSynapseTests {
         _ = try await setup.importer(probe: AnsweringProbe(status: 200)).run(dryRun: true, progress: SilentProgress())
         _ = try await setup.importer(probe: AnsweringProbe(status: 404)).run(dryRun: true, progress: SilentProgress())
 
-        FileManager.default.createFile(atPath: setup.synapse.path + "-wal", contents: Data())
+        // Another process with the database open in WAL mode, as Synapse keeps it while it runs.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        holder.arguments = [
+            "python3", "-c",
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('PRAGMA journal_mode=WAL'); "
+                + "c.execute('SELECT COUNT(*) FROM users').fetchall(); print('open', flush=True); sys.stdin.read()",
+            setup.synapse.path,
+        ]
+        let input = Pipe()
+        let output = Pipe()
+        holder.standardInput = input
+        holder.standardOutput = output
+        try holder.run()
+        #expect(String(decoding: output.fileHandleForReading.availableData, as: UTF8.self).hasPrefix("open"))
+        #expect(SQLiteSynapseDatabase.isOpenInAnotherProcess(setup.synapse.path))
         await #expect(throws: SynapseImportError.synapseRunning("")) {
             try await setup.importer().run(dryRun: false, progress: SilentProgress())
         }
-        try FileManager.default.removeItem(atPath: setup.synapse.path + "-wal")
+        _ = try await setup.importer().run(dryRun: true, progress: SilentProgress())
+        try input.fileHandleForWriting.close()
+        holder.waitUntilExit()
+        #expect(!SQLiteSynapseDatabase.isOpenInAnotherProcess(setup.synapse.path), "closed: the import may run")
         #expect(try await setup.store.users.list().isEmpty, "nothing was written by any refusal")
 
         for version in [79, 95] {

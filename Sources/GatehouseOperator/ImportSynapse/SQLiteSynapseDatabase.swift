@@ -5,13 +5,18 @@ import Foundation
 #endif
 import GRDB
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Synapse's SQLite file, opened read-only with the system libsqlite3 (through GRDB, as Gatehouse's
 /// own store).
 ///
-/// Everything is read in one read transaction. Synapse runs SQLite in WAL mode, where the `-wal` file
-/// exists for as long as any process has the database open and is removed when the last one closes
-/// it cleanly: for a real import, its presence means Synapse is still running (or crashed, leaving
-/// writes not yet folded into the file; starting and stopping Synapse once settles that).
+/// Everything is read in one read transaction. Synapse runs SQLite in WAL mode, where every
+/// connection holds a shared POSIX lock on one byte of the `-shm` file for as long as it is open
+/// (SQLite's "DMS" lock): for a real import, such a lock held by another process means Synapse is
+/// still running, and the import refuses. (A database in rollback-journal mode shows no such sign
+/// while idle; the importer's health check of Synapse's listener covers that case.)
 public struct SQLiteSynapseDatabase: SynapseDatabase {
     /// The database file (`database.args.database`).
     public let path: String
@@ -23,8 +28,8 @@ public struct SQLiteSynapseDatabase: SynapseDatabase {
 
     public func read(progress: any ImportProgress, exclusive: Bool) async throws(SynapseImportError) -> SynapseSnapshot {
         guard FileManager.default.fileExists(atPath: path) else { throw .cannotOpen("\(path) does not exist") }
-        if exclusive, FileManager.default.fileExists(atPath: path + "-wal") {
-            throw .synapseRunning("\(path)-wal exists, which SQLite keeps only while the database is open")
+        if exclusive, Self.isOpenInAnotherProcess(path) {
+            throw .synapseRunning("another process has \(path) open")
         }
         var configuration = Configuration()
         configuration.readonly = true
@@ -46,6 +51,23 @@ public struct SQLiteSynapseDatabase: SynapseDatabase {
         } catch {
             throw .readFailed("\(error)")
         }
+    }
+
+    /// Whether another process holds SQLite's shared-memory "DMS" lock of the WAL-mode database
+    /// `path`: byte 128 of `path-shm` (`UNIX_SHM_DMS` in SQLite's `os_unix.c`), read-locked by every
+    /// open connection. Asked with `F_GETLK`, which takes no lock; locks of this process never count.
+    /// - Parameter path: the database file.
+    static func isOpenInAnotherProcess(_ path: String) -> Bool {
+        let fd = open(path + "-shm", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var lock = flock()
+        lock.l_type = Int16(F_WRLCK)
+        lock.l_whence = Int16(SEEK_SET)
+        lock.l_start = 128
+        lock.l_len = 1
+        guard fcntl(fd, F_GETLK, &lock) == 0 else { return false }
+        return lock.l_type != Int16(F_UNLCK)
     }
 
     private static func readAll(_ db: Database, progress: any ImportProgress) throws -> SynapseSnapshot {
