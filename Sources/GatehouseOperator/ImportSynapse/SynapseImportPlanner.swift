@@ -147,31 +147,21 @@ public struct SynapseImportPlanner: Sendable {
             accessByRefresh[refreshId] = row
         }
 
-        for row in snapshot.accessTokens {
-            guard let refreshId = row.refreshTokenId, refreshTokens[refreshId] != nil else {
-                let decision = session(for: row, sessions: sessions, users: users)
-                    .flatMap { sessionId in
-                        Self.tokenProblem(row.token, kind: .compatAccessToken, state: state)
-                            .map { Result<String, SkipReason>.failure($0) } ?? .success(sessionId)
-                    }
-                switch decision {
-                case .failure(let reason):
-                    report.skipped(.accessTokens, reason)
-                case .success(let sessionId):
-                    if let validUntil = row.validUntil, validUntil <= now {
-                        report.skipped(.accessTokens, .expired)
-                        continue
-                    }
-                    let token = CompatAccessToken(
-                        id: ULID.make(at: now, random: random), sessionId: sessionId, tokenHash: TokenHasher.sha256Hex(row.token),
-                        createdAt: now, expiresAt: row.validUntil)
-                    state.tokenHashes.insert(token.tokenHash)
-                    batch.accessTokens.append(token)
-                    report.imported(.accessTokens)
-                }
-                continue
+        // Access tokens without a refresh token; the others are imported (or not) with their pair below.
+        for row in snapshot.accessTokens where row.refreshTokenId.map({ refreshTokens[$0] == nil }) ?? true {
+            switch session(for: row, sessions: sessions, users: users, tokens: [(row.token, .compatAccessToken)], state: state) {
+            case .failure(let reason):
+                report.skipped(.accessTokens, reason)
+            case .success where row.validUntil.map({ $0 <= now }) == true:
+                report.skipped(.accessTokens, .expired)
+            case .success(let sessionId):
+                let token = CompatAccessToken(
+                    id: ULID.make(at: now, random: random), sessionId: sessionId, tokenHash: TokenHasher.sha256Hex(row.token),
+                    createdAt: now, expiresAt: row.validUntil)
+                state.tokenHashes.insert(token.tokenHash)
+                batch.accessTokens.append(token)
+                report.imported(.accessTokens)
             }
-            // Imported (or not) together with its refresh token, below.
         }
 
         for row in snapshot.refreshTokens {
@@ -184,12 +174,8 @@ public struct SynapseImportPlanner: Sendable {
                 report.skipped(.accessTokens, .superseded)
                 continue
             }
-            let decision = session(for: access, sessions: sessions, users: users).flatMap { sessionId in
-                (Self.tokenProblem(row.token, kind: .compatRefreshToken, state: state)
-                    ?? Self.tokenProblem(access.token, kind: .compatAccessToken, state: state))
-                    .map { Result<String, SkipReason>.failure($0) } ?? .success(sessionId)
-            }
-            switch decision {
+            let tokens: [(String, TokenKind)] = [(row.token, .compatRefreshToken), (access.token, .compatAccessToken)]
+            switch session(for: access, sessions: sessions, users: users, tokens: tokens, state: state) {
             case .failure(let reason):
                 report.skipped(.refreshTokens, reason)
                 report.skipped(.accessTokens, reason)
@@ -218,22 +204,27 @@ public struct SynapseImportPlanner: Sendable {
         return String(userId.dropFirst().dropLast(suffix.count))
     }
 
-    /// The compat session an access token belongs to, or why it has none.
+    /// The compat session the tokens of `row` go into, or why they are not imported: the user, the
+    /// kind of token and the device come first, then each token's format and whether the store has it.
+    /// - Parameters:
+    ///   - row: the access token row (of a pair, for refresh tokens).
+    ///   - sessions: the sessions by Synapse user and device.
+    ///   - users: the imported or existing users.
+    ///   - tokens: the token texts to import with the kind each must be.
+    ///   - state: what the store holds, with what this run added so far.
     private func session(
-        for row: SynapseAccessTokenRow, sessions: [String: String], users: [String: (id: String, isAdmin: Bool)]
+        for row: SynapseAccessTokenRow, sessions: [String: String], users: [String: (id: String, isAdmin: Bool)],
+        tokens: [(String, TokenKind)], state: ImportBaseline
     ) -> Result<String, SkipReason> {
         guard users[row.userId] != nil else { return .failure(.userNotImported) }
         guard row.puppetsUserId == nil else { return .failure(.puppet) }
         guard let deviceId = row.deviceId else { return .failure(.noDevice) }
         guard let session = sessions[Self.deviceKey(row.userId, deviceId)] else { return .failure(.deviceNotImported) }
+        for (token, kind) in tokens {
+            guard TokenFormat.synapseKind(of: token) == kind else { return .failure(.notSynapseToken) }
+            guard !state.tokenHashes.contains(TokenHasher.sha256Hex(token)) else { return .failure(.alreadyImported) }
+        }
         return .success(session)
-    }
-
-    /// Why `token` cannot be imported as `kind`: not Synapse's format, or already stored.
-    private static func tokenProblem(_ token: String, kind: TokenKind, state: ImportBaseline) -> SkipReason? {
-        guard TokenFormat.synapseKind(of: token) == kind else { return .notSynapseToken }
-        guard !state.tokenHashes.contains(TokenHasher.sha256Hex(token)) else { return .alreadyImported }
-        return nil
     }
 
     private static func deviceKey(_ userId: String, _ deviceId: String) -> String { "\(userId) \(deviceId)" }

@@ -39,9 +39,11 @@ enum SynapseQueries {
         "SELECT reltuples::bigint FROM pg_class WHERE oid = 'public.\(table.rawValue)'::regclass"
     }
 
-    /// Other sessions connected to the same database: Synapse keeps a pool of them while it runs.
+    /// Other client sessions connected to the same database: Synapse keeps a pool of them while it
+    /// runs (autovacuum workers and other server processes do not count).
     static let otherConnections = """
-        SELECT COUNT(*)::bigint FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+        SELECT COUNT(*)::bigint FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
         """
 
     /// Keeps Synapse from writing the tables while they are read (a running Synapse holding a write
