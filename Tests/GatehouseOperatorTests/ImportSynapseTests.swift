@@ -235,7 +235,7 @@ struct ImportSynapseTests {
         #expect(try settings("database:\n  name: sqlite3\n  args:\n    database: /var/lib/synapse/homeserver.db\n") == .sqlite(path: "/var/lib/synapse/homeserver.db"))
         let postgres = try settings(
             "database:\n  name: psycopg2\n  args:\n    user: synapse\n    password: pw\n    dbname: synapse\n    host: db.internal\n    port: 5433\n    cp_min: 5\n")
-        #expect(postgres == .postgres(.init(host: "db.internal", port: 5433, user: "synapse", password: "pw", database: "synapse", requiresTLS: false)))
+        #expect(postgres == .postgres(.init(host: "db.internal", port: 5433, user: "synapse", password: "pw", database: "synapse", tls: .prefer)))
         #expect(!postgres.summary.contains("pw"), "the summary never shows the password")
         guard case .postgres(let socket) = try settings(
             "database:\n  name: psycopg2\n  args: {user: synapse, database: synapse, sslmode: require}\n")
@@ -243,7 +243,15 @@ struct ImportSynapseTests {
             Issue.record("psycopg2 is PostgreSQL")
             return
         }
-        #expect(socket.isUnixSocket && socket.unixSocketPath == "/var/run/postgresql/.s.PGSQL.5432" && socket.requiresTLS)
+        #expect(socket.isUnixSocket && socket.unixSocketPath == "/var/run/postgresql/.s.PGSQL.5432" && socket.tls == .require)
+        guard case .postgres(let verified) = try settings(
+            "database:\n  name: psycopg2\n  args: {user: s, dbname: s, host: db, sslmode: verify-full, sslrootcert: /etc/ssl/db-ca.pem}\n")
+        else {
+            Issue.record("psycopg2 is PostgreSQL")
+            return
+        }
+        #expect(verified.tls == .verifyFull && verified.rootCertificate == "/etc/ssl/db-ca.pem")
+        #expect(throws: HomeserverConfigError.self) { try settings("database:\n  name: psycopg2\n  args: {user: s, dbname: s, sslmode: maybe}\n") }
         #expect(throws: HomeserverConfigError.self) { try settings("database:\n  name: mysql\n") }
         #expect(throws: HomeserverConfigError.self) { try settings("database:\n  name: psycopg2\n  args: {user: synapse}\n") }
         #expect(throws: HomeserverConfigError.self) { try settings("report_stats: false\n") }

@@ -49,8 +49,22 @@ public struct PostgresSynapseDatabase: SynapseDatabase {
             return PostgresConnection.Configuration(
                 unixSocketPath: settings.unixSocketPath, username: settings.user, password: settings.password, database: settings.database)
         }
-        let tls: PostgresConnection.Configuration.TLS =
-            settings.requiresTLS ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable
+        var client = TLSConfiguration.makeClientConfiguration()
+        if let root = settings.rootCertificate { client.trustRoots = .file(root) }
+        let tls: PostgresConnection.Configuration.TLS
+        switch settings.tls {
+        case .disable:
+            tls = .disable
+        case .prefer, .require:
+            // libpq encrypts without checking the certificate in these modes.
+            client.certificateVerification = .none
+            tls = settings.tls == .prefer ? .prefer(try NIOSSLContext(configuration: client)) : .require(try NIOSSLContext(configuration: client))
+        case .verifyCA:
+            client.certificateVerification = .noHostnameVerification
+            tls = .require(try NIOSSLContext(configuration: client))
+        case .verifyFull:
+            tls = .require(try NIOSSLContext(configuration: client))
+        }
         return PostgresConnection.Configuration(
             host: settings.host, port: settings.port, username: settings.user, password: settings.password, database: settings.database,
             tls: tls)

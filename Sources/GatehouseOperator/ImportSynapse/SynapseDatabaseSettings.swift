@@ -27,9 +27,35 @@ public struct PostgresConnectionSettings: Sendable, Equatable {
     public var password: String?
     /// `dbname` (or `database`, which psycopg2 also accepts).
     public var database: String
-    /// `sslmode`: `disable` (and libpq's default `prefer`, which falls back to plain) connect without
-    /// TLS unless the value asks for it (`require`, `verify-ca`, `verify-full`).
-    public var requiresTLS: Bool
+    /// `sslmode`, with libpq's meaning.
+    public var tls: TLSMode
+    /// `sslrootcert`: the CA file that `verify-ca` and `verify-full` check the server against (the
+    /// system's trust store when absent).
+    public var rootCertificate: String?
+
+    /// libpq's `sslmode` values.
+    public enum TLSMode: String, Sendable, Equatable {
+        /// `disable` and `allow`: plain.
+        case disable
+        /// `prefer` (libpq's default): TLS when the server offers it, certificate not checked.
+        case prefer
+        /// `require`: TLS, certificate not checked.
+        case require
+        /// `verify-ca`: TLS with a certificate from a trusted CA, any name.
+        case verifyCA = "verify-ca"
+        /// `verify-full`: TLS with a trusted certificate for the host name.
+        case verifyFull = "verify-full"
+
+        /// The mode for an `sslmode` value; `nil` for an unknown one.
+        /// - Parameter sslmode: the value in `database.args`.
+        public init?(sslmode: String) {
+            if sslmode == "allow" {
+                self = .disable
+            } else {
+                self.init(rawValue: sslmode)
+            }
+        }
+    }
 
     /// - Parameters:
     ///   - host: host name, address or socket directory.
@@ -37,14 +63,18 @@ public struct PostgresConnectionSettings: Sendable, Equatable {
     ///   - user: role name.
     ///   - password: its password, if the server asks for one.
     ///   - database: database name.
-    ///   - requiresTLS: whether to insist on TLS.
-    public init(host: String, port: Int, user: String, password: String?, database: String, requiresTLS: Bool) {
+    ///   - tls: the `sslmode`.
+    ///   - rootCertificate: the `sslrootcert` file.
+    public init(
+        host: String, port: Int, user: String, password: String?, database: String, tls: TLSMode = .prefer, rootCertificate: String? = nil
+    ) {
         self.host = host
         self.port = port
         self.user = user
         self.password = password
         self.database = database
-        self.requiresTLS = requiresTLS
+        self.tls = tls
+        self.rootCertificate = rootCertificate
     }
 
     /// Whether ``host`` names a Unix socket directory.
@@ -81,10 +111,12 @@ extension HomeserverConfig {
             guard !user.isEmpty else { throw .unsupported("database.args.user: the PostgreSQL role is not named") }
             let port = args?["port"]?.int ?? args?["port"]?.string.flatMap(Int.init) ?? 5432
             let sslmode = args?["sslmode"]?.string ?? "prefer"
+            guard let tls = PostgresConnectionSettings.TLSMode(sslmode: sslmode) else {
+                throw .unsupported("database.args.sslmode: \"\(sslmode)\" is not one of disable, allow, prefer, require, verify-ca, verify-full")
+            }
             return .postgres(PostgresConnectionSettings(
                 host: args?["host"]?.string ?? "/var/run/postgresql", port: port, user: user,
-                password: args?["password"]?.string, database: name,
-                requiresTLS: ["require", "verify-ca", "verify-full"].contains(sslmode)))
+                password: args?["password"]?.string, database: name, tls: tls, rootCertificate: args?["sslrootcert"]?.string))
         case let other:
             throw .unsupported("database.name: \(other.map { "\"\($0)\"" } ?? "missing"); Synapse supports sqlite3 and psycopg2")
         }
