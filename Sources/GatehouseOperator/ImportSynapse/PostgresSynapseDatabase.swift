@@ -15,6 +15,7 @@ import PostgresNIO
 /// a pool of connections open while it runs), then takes `SHARE` locks on the tables it reads so
 /// nothing can write them meanwhile.
 public struct PostgresSynapseDatabase: SynapseDatabase {
+    /// Synapse's `database.args`.
     public let settings: PostgresConnectionSettings
     private let logger: Logger
 

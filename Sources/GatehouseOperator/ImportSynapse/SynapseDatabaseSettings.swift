@@ -22,8 +22,11 @@ public enum SynapseDatabaseSettings: Sendable, Equatable {
 public struct PostgresConnectionSettings: Sendable, Equatable {
     /// `host`: a name or address, or a directory holding the server's Unix socket (starts with `/`).
     public var host: String
+    /// `port` (default 5432).
     public var port: Int
+    /// `user`: the role.
     public var user: String
+    /// `password`, when the server asks for one.
     public var password: String?
     /// `dbname` (or `database`, which psycopg2 also accepts).
     public var database: String
@@ -121,7 +124,4 @@ extension HomeserverConfig {
             throw .unsupported("database.name: \(other.map { "\"\($0)\"" } ?? "missing"); Synapse supports sqlite3 and psycopg2")
         }
     }
-
-    /// Whether Synapse lets guests register (`allow_guest_access`); their accounts are not imported.
-    public var allowsGuestAccess: Bool { root["allow_guest_access"]?.bool ?? false }
 }

@@ -32,7 +32,9 @@ public struct SynapseImportPlanner: Sendable {
     /// The `version` of the bcrypt scheme in `passwords.schemes`; `nil` when there is none (hashes are
     /// then skipped; the importer refuses earlier when any user has one).
     public let bcryptVersion: Int?
+    /// The import time (lock and deactivation times, token creation).
     public let clock: any WallClock
+    /// For the ULIDs of new rows.
     public let random: any RandomSource
 
     /// - Parameters:

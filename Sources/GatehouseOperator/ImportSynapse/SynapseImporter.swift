@@ -41,12 +41,17 @@ public struct SynapseImporter: Sendable {
         }
     }
 
+    /// Names, password scheme and the Synapse health URL.
     public let settings: Settings
+    /// Synapse's database.
     public let database: any SynapseDatabase
     /// `nil` for a dry run against a store that does not exist yet (nothing to compare with).
     public let store: (any AccountImportRepository)?
+    /// Asks Synapse's health endpoint (`nil`: not asked).
     public let probe: (any HTTPProbing)?
+    /// The import time.
     public let clock: any WallClock
+    /// For the ids of new rows.
     public let random: any RandomSource
 
     /// - Parameters:
