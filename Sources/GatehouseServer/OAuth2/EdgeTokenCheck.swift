@@ -8,8 +8,10 @@ import NIOHTTP1
 /// replaced session's token would keep working that long. Gatehouse sees every client request, so
 /// it refuses a token it knows to be dead at once, on every route, and only forwards tokens that are
 /// active (or that it does not own: appservice tokens and anything not in its format go through
-/// untouched for Synapse to judge). It reads the token exactly as Synapse will (``AccessToken``), and
-/// refuses a request where Synapse might read a different one.
+/// untouched for Synapse to judge). Synapse's own `syt_` tokens count as Gatehouse's: after
+/// `gatehouse import-synapse` the store holds those that stay valid, and any other `syt_` token is dead
+/// once Synapse delegates authentication. It reads the token exactly as Synapse will (``AccessToken``),
+/// and refuses a request where Synapse might read a different one.
 ///
 /// For an active token it also says whose it is (the localpart), which `balance: sticky_user` pools
 /// choose their member by (``stickyKey(localpart:)``); the key is hashed only for such pools, never on
@@ -49,7 +51,7 @@ struct EdgeTokenCheck: Sendable {
         case .token(let value): token = value
         }
         let kind: TokenKind
-        switch TokenFormat.check(token) {
+        switch TokenFormat.classify(token) {
         case .success(.compatAccessToken): kind = .compatAccessToken
         case .success(.accessToken): kind = .accessToken
         default: return .forward(user: nil)
