@@ -1,5 +1,6 @@
 import GatehouseAuth
 import GatehouseCore
+import NIOCore
 import NIOHTTP1
 
 /// The proxy's own check of Gatehouse-issued access tokens, before a request reaches Synapse.
@@ -41,11 +42,26 @@ struct EdgeTokenCheck: Sendable {
     ///   - headers: the request headers, as they will be forwarded.
     ///   - query: the query string without `?`, exactly as it will be forwarded.
     func decide(method: HTTPMethod, headers: HTTPHeaders, query: Substring?) -> Decision {
-        if AccessToken.bodyMayCarryToken(method: method, headers: headers) {
+        decide(
+            reading: AccessToken.read(headers: headers, query: query),
+            bodyMayCarryToken: AccessToken.bodyMayCarryToken(method: method, headers: headers))
+    }
+
+    /// ``decide(method:headers:query:)`` on a head parsed as bytes (the HTTP/1.1 proxy path), read
+    /// the same way without building headers.
+    /// - Parameters:
+    ///   - head: the request head.
+    ///   - bytes: the buffer it was parsed from.
+    func decide(_ head: HTTP1RequestHead, in bytes: ByteBuffer) -> Decision {
+        decide(reading: AccessToken.read(head, in: bytes), bodyMayCarryToken: AccessToken.bodyMayCarryToken(head, in: bytes))
+    }
+
+    private func decide(reading: AccessToken.Reading, bodyMayCarryToken: Bool) -> Decision {
+        if bodyMayCarryToken {
             return .ambiguous(MatrixError(status: 401, code: .missingToken, message: AccessToken.Message.formBody))
         }
         let token: String
-        switch AccessToken.read(headers: headers, query: query) {
+        switch reading {
         case .none: return .forward(user: nil)
         case .ambiguous(let message): return .ambiguous(MatrixError(status: 401, code: .missingToken, message: message))
         case .token(let value): token = value

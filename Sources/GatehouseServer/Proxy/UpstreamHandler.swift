@@ -66,6 +66,22 @@ final class UpstreamHandler: ChannelDuplexHandler {
         }
     }
 
+    /// Writes a head already written as bytes (``UpstreamRequestHeadWriter``) that announces
+    /// `framing` (not flushed).
+    /// - Returns: `false` when a request is still open on this connection and it was failed.
+    func sendHead(bytes: ByteBuffer, framing: HTTP1BodyFraming, method: HTTP1Method) -> Bool {
+        guard let context else { return false }
+        do {
+            try writer.head(announcing: framing)
+            reader.expectResponse(to: method)
+            context.write(wrapOutboundOut(bytes), promise: nil)
+            return true
+        } catch {
+            fail(error)
+            return false
+        }
+    }
+
     /// Writes a piece of the request body in the head's framing (not flushed).
     /// - Returns: `false` when the body does not fit the framing and the connection was failed.
     @discardableResult
