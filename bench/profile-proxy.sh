@@ -47,7 +47,8 @@ UPSTREAM_PORT=$((PORT_BASE + 8))
 TLS_PORT=$((PORT_BASE + 2443))
 PATH_SMALL='/_matrix/client/v3/sync?since=s72594_4483_1934_1_12_7_3_1066_0_1&timeout=30000&filter=0'
 PATH_FALLTHROUGH='/_matrix/client/v3/thirdparty/protocols'
-AUTH='Authorization: Bearer syt_YWxpY2U_TGhbGTLXNnRmOYvkjodM_1mCNv7'
+# A token Gatehouse does not own (appservice-style), forwarded untouched (see proxy_bench.py).
+AUTH='Authorization: Bearer as_YWxpY2U_TGhbGTLXNnRmOYvkjodM_1mCNv7'
 UA='User-Agent: proxy-bench (Element-like client)'
 
 if [ ! -f "$WORKDIR/upstream.conf" ]; then

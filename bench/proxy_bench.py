@@ -96,7 +96,9 @@ UP_FAST, UP_SLOW = PORT_BASE + 8, PORT_BASE + 9
 NGX_PLAIN, NGX_TLS, NGX_SLOW, NGX_DOCS = PORT_BASE + 80, PORT_BASE + 443, PORT_BASE + 444, PORT_BASE + 445
 
 # request shapes
-AUTH = "Authorization: Bearer syt_YWxpY2U_TGhbGTLXNnRmOYvkjodM_1mCNv7"
+# A token Gatehouse does not own (an appservice-style one), forwarded untouched: the edge token check
+# reads it and lets it go. (`syt_` tokens are Gatehouse's since import-synapse: an unknown one is refused.)
+AUTH = "Authorization: Bearer as_YWxpY2U_TGhbGTLXNnRmOYvkjodM_1mCNv7"
 UA = "User-Agent: proxy-bench (Element-like client)"
 PATHS = {
     "small": "/_matrix/client/v3/sync?since=s72594_4483_1934_1_12_7_3_1066_0_1&timeout=30000&filter=0",
