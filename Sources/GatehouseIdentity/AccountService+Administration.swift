@@ -35,8 +35,6 @@ extension AccountService {
     /// Ends one browser session of the HTML pages (MAS's "user session"): its cookie no longer
     /// counts. It owns no device, so Synapse is not involved; OAuth 2.0 sessions it consented to keep
     /// running, as in MAS.
-    ///
-    /// Reconcile with the account page's sign-out (branch account-page), which ends browser sessions too.
     /// - Parameter id: the browser session's id.
     /// - Returns: the session as it is now (finished).
     /// - Throws: ``AccountError`` for an unknown or already finished session.
