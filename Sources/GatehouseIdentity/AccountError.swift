@@ -74,4 +74,6 @@ public struct AccountError: Error, CustomStringConvertible, Sendable {
     public var isInvalidUsername: Bool { code == .invalidUsername }
     public var isSessionNotFound: Bool { code == .sessionNotFound }
     public var isSessionFinished: Bool { code == .sessionFinished }
+    public var isPasswordsDisabled: Bool { code == .passwordsDisabled }
+    public var isSynapseRefused: Bool { code == .synapseRefused }
 }

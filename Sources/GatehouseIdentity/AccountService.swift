@@ -85,13 +85,15 @@ public struct AccountService: Sendable {
     ///   - admin: may obtain Synapse admin scope.
     ///   - displayName: set in Synapse.
     ///   - emails: set as 3PIDs in Synapse.
+    ///   - checkHomeserver: ask Synapse whether the name is free first (the admin API's
+    ///     `skip_homeserver_check` turns it off, as in MAS).
     public func registerUser(
-        username: String, password: String?, admin: Bool, displayName: String?, emails: [String]
+        username: String, password: String?, admin: Bool, displayName: String?, emails: [String], checkHomeserver: Bool = true
     ) async throws(AccountError) -> (User, SynapseOutcome) {
         let localpart = try validLocalpart(username)
         if try await findUser(localpart) != nil { throw .userExists(localpart) }
         do {
-            if try await !synapse.isLocalpartAvailable(localpart) {
+            if checkHomeserver, try await !synapse.isLocalpartAvailable(localpart) {
                 throw AccountError.takenInSynapse(localpart)
             }
         } catch let error as SynapseError where error.isRetryable {
@@ -419,7 +421,7 @@ public struct AccountService: Sendable {
 
     /// The user an admin named: the name is made canonical first (`ALICE` and `@alice:server` are
     /// `alice`), and a name no account can have is refused with the reason rather than looked up.
-    private func requireUser(_ username: String) async throws(AccountError) -> User {
+    func requireUser(_ username: String) async throws(AccountError) -> User {
         let localpart: String
         switch Localpart.canonical(username, serverName: serverName) {
         case .success(let canonical): localpart = canonical
@@ -429,7 +431,7 @@ public struct AccountService: Sendable {
         return user
     }
 
-    private func storing(_ body: () async throws -> Void) async throws(AccountError) {
+    func storing(_ body: () async throws -> Void) async throws(AccountError) {
         do {
             try await body()
         } catch {

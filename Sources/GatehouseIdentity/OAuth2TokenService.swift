@@ -30,14 +30,17 @@ public struct OAuth2TokenService: Sendable {
         public var authorizationCodeTTL: Duration
         /// The minimum time between two device code polls (RFC 8628 §3.2 `interval`).
         public var deviceCodePollInterval: Duration
+        /// Clients that may obtain `urn:mas:admin` with `client_credentials` (`admin_api.clients`).
+        public var adminClients: Set<String>
 
         public init(
             accessTokenTTL: Duration = .seconds(300), authorizationCodeTTL: Duration = .seconds(600),
-            deviceCodePollInterval: Duration = DeviceAuthorizationService.Configuration.defaultInterval
+            deviceCodePollInterval: Duration = DeviceAuthorizationService.Configuration.defaultInterval, adminClients: Set<String> = []
         ) {
             self.accessTokenTTL = accessTokenTTL
             self.authorizationCodeTTL = authorizationCodeTTL
             self.deviceCodePollInterval = deviceCodePollInterval
+            self.adminClients = adminClients
         }
     }
 

@@ -41,7 +41,7 @@ public final class GatehouseServer: Service {
             let hsts = listener.tls.flatMap { $0.hstsMaxAge > 0 ? "max-age=\($0.hstsMaxAge)" : nil }
             let admission = ConnectionAdmission(
                 listener: listener.name, maxTotal: maxConnections, maxPerAddress: limits.maxConnectionsPerAddress, logger: runtime.logger)
-            return (listener, ChannelSetup(runtime: runtime, contexts: contexts, tls: tls, hsts: hsts, admission: admission))
+            return (listener, ChannelSetup(runtime: runtime.serving(listener: listener.name), contexts: contexts, tls: tls, hsts: hsts, admission: admission))
         }
     }
 

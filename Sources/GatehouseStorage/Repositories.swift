@@ -176,6 +176,8 @@ public protocol IdentityStore: Sendable {
     var compatSSOLogins: any CompatSSOLoginRepository { get }
     /// Deletion of rows past their retention (``RetentionPolicy``).
     var retention: any RetentionRepository { get }
+    /// The paginated, filtered reads of the admin API.
+    var adminListings: any AdminListingRepository { get }
     /// A number that changes whenever any process commits a change that can affect an authorization
     /// decision (everything but activity timestamps); caches compare it to notice changes made
     /// elsewhere (e.g. by `gatehouse manage lock-user`).

@@ -91,15 +91,16 @@ struct ServeCommand: AsyncParsableCommand {
             perAccount: RateLimiter(burst: limits.perAccount.burst, perSecond: limits.perAccount.perSecond, clock: clock),
             devices: devices, clock: clock, onRevocation: oauth2.invalidateCaches)
 
-        // The HTML pages share the password check (and its rate limits) with POST /login, and
-        // register users through the same account service as `gatehouse manage`.
+        // The HTML pages and the admin API change accounts through the same service as `gatehouse manage`;
+        // the pages share the password check (and its rate limits) with POST /login.
+        let accounts = AccountService(
+            store: store, synapse: synapse, runner: jobs, hasher: hasher, serverName: configuration.matrix.homeserver, devices: devices,
+            clock: clock, onRevocation: oauth2.invalidateCaches)
         let pages: PagesService
         do {
             pages = try PagesService(
                 configuration: configuration, repositories: PagesRepositories(store: store), passwords: compat.passwords,
-                accounts: AccountService(
-                    store: store, synapse: synapse, runner: jobs, hasher: hasher, serverName: configuration.matrix.homeserver, devices: devices,
-                    clock: clock, onRevocation: oauth2.invalidateCaches),
+                accounts: accounts,
                 clock: clock, logger: Logger(label: "gatehouse.pages"))
         } catch {
             printError("pages: \(error)")
@@ -116,6 +117,7 @@ struct ServeCommand: AsyncParsableCommand {
                 .matrixCompat: MatrixCompatResponder(
                     service: compat, trustedProxies: configuration.http.trustedProxies, ssoRedirect: pages.ssoRedirect),
                 .pages: pages.responder,
+                .adminAPI: AdminAPIService(configuration: configuration, store: store, accounts: accounts, clock: clock).responder,
             ], logger: logger, oauth2: oauth2)
         let server: GatehouseServer
         do {

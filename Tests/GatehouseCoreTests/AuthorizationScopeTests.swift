@@ -66,7 +66,7 @@ struct AuthorizationScopeTests {
             // devices and admin only with the API scope
             "urn:matrix:client:device:ABCDEFGHIJ", "urn:synapse:admin:*",
             // unknown or unsupported tokens, invalid token characters
-            "openid profile", "urn:matrix:client:api:guest", "urn:mas:admin", "openid bad\\token",
+            "openid profile", "urn:matrix:client:api:guest", "openid bad\\token",
         ] {
             #expect(throws: AuthorizationScope.Problem.self, "\(refused)") { try resolve(refused) }
         }
@@ -75,7 +75,7 @@ struct AuthorizationScopeTests {
     @Test func aClientActingForItselfGetsNoMatrixScope() {
         for refused in [
             "urn:matrix:client:api:*", "urn:matrix:org.matrix.msc2967.client:api:*", "urn:matrix:client:device:ABCDEFGHIJ",
-            "urn:matrix:client:api:* urn:matrix:client:device:ABCDEFGHIJ", "urn:synapse:admin:*", "urn:mas:admin", "openid profile",
+            "urn:matrix:client:api:* urn:matrix:client:device:ABCDEFGHIJ", "urn:synapse:admin:*", "openid profile",
         ] {
             #expect(throws: AuthorizationScope.Problem.self, "\(refused)") { try resolve(refused, for: .clientCredentials) }
         }
@@ -87,6 +87,15 @@ struct AuthorizationScopeTests {
         let withDevice = try AuthorizationScope.check("urn:matrix:client:api:* urn:matrix:client:device:TVDEVICE01 urn:synapse:admin:*").get()
         #expect(withDevice.deviceId == "TVDEVICE01" && !withDevice.deviceGenerated)
         #expect(throws: AuthorizationScope.Problem.self) { try AuthorizationScope.check("urn:matrix:client:api:* urn:matrix:client:device:D").get() }
+    }
+
+    @Test func theAdminAPIScopeIsKnownAndForAdministratorsOnly() throws {
+        let interactive = try resolve("openid urn:mas:admin")
+        #expect(interactive.requestsAdminAPI && interactive.deviceId == nil)
+        #expect(interactive.allows(administrator: true) && !interactive.allows(administrator: false))
+        // Which client may hold it through client_credentials is the token service's decision.
+        #expect(try resolve("urn:mas:admin", for: .clientCredentials).text == "urn:mas:admin")
+        #expect(AuthorizationScope.stored("urn:mas:admin openid").requestsAdminAPI)
     }
 
     @Test func theAdminScopeIsForAdministratorsOnly() throws {

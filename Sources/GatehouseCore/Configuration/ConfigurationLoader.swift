@@ -93,7 +93,7 @@ private final class SectionReader {
         self.file = file
         let sections: Set = [
             "http", "matrix", "database", "routes", "upstreams", "limits", "timeouts", "log", "server", "passwords", "rate_limiting", "experimental",
-            "clients", "secrets", "branding", "templates", "account",
+            "clients", "secrets", "branding", "templates", "account", "admin_api",
         ]
         guard let top = attempt({ try root.mapping(allowed: sections) }) else { return nil }
         let http = attempt { try readHTTP(try top.required("http", hint: "Add an `http:` section with `public_base` and `listeners`")) }
@@ -113,7 +113,8 @@ private final class SectionReader {
         let branding = attempt { try BrandingConfiguration.read(top["branding"]) }
         let templates = attempt { try TemplatesConfiguration.read(top["templates"], directory: directory) }
         let account = attempt { try AccountConfiguration.read(top["account"]) }
-        guard let branding, let templates, let account else { return nil }
+        let adminAPI = attempt { try AdminAPIConfiguration.read(top["admin_api"], listeners: http?.listeners ?? [], clients: clients ?? []) }
+        guard let branding, let templates, let account, let adminAPI else { return nil }
         guard let http, let matrix, let database, let upstreams, let routes, let limits, let timeouts, let log, let server,
             let passwords, let rateLimiting, let experimental, let clients, let secrets
         else {
@@ -123,7 +124,7 @@ private final class SectionReader {
             http: http, matrix: matrix, database: database, routes: routes, upstreams: upstreams,
             limits: limits, timeouts: timeouts, log: log, server: server, passwords: passwords, rateLimiting: rateLimiting,
             experimental: experimental, clients: clients, secrets: secrets, branding: branding, templates: templates, account: account,
-            sourceFile: file)
+            adminAPI: adminAPI, sourceFile: file)
     }
 
     func path(_ node: ConfigNode) throws -> String {

@@ -32,6 +32,8 @@ public struct GatehouseConfiguration: Sendable {
     public var templates: TemplatesConfiguration = TemplatesConfiguration()
     /// `account`: what users may do on the HTML pages (registration).
     public var account: AccountConfiguration = AccountConfiguration()
+    /// `admin_api`: where the administration API is served and which clients may use it (off when absent).
+    public var adminAPI: AdminAPIConfiguration = AdminAPIConfiguration()
     /// Absolute path of the file this was loaded from.
     public var sourceFile: String
     /// Problems that do not stop Gatehouse but that an admin should fix (a database other accounts can

@@ -4,7 +4,9 @@
 /// when it reads a stored grant back.
 /// - Known tokens only: `openid`, `email`, `urn:mas:graphql:*` (any grant); the Matrix C-S API scope,
 ///   one device scope and `urn:synapse:admin:*` (interactive grants only: authorization code and
-///   device code, where a user is present). `urn:mas:admin` is refused: Gatehouse has no MAS admin API.
+///   device code, where a user is present). `urn:mas:admin` (the admin API) for any grant here; who
+///   may hold it is decided with the grant's subject: an administrator (``allows(administrator:)``), or
+///   a client listed in `admin_api.clients` for `client_credentials`.
 /// - Stable (`urn:matrix:client:…`) and unstable MSC2967 (`urn:matrix:org.matrix.msc2967.client:…`)
 ///   spellings are never mixed in one request.
 /// - At most one device scope, whose id matches MAS's `[A-Za-z0-9._~!$&'()*+,;=:@/-]{10,}` and is at
@@ -30,6 +32,8 @@ public struct AuthorizationScope: Sendable, Equatable {
     public var deviceGenerated: Bool
     /// Whether `urn:synapse:admin:*` is requested.
     public var requestsAdmin: Bool
+    /// Whether `urn:mas:admin` (Gatehouse's admin API, MAS's name) is requested.
+    public var requestsAdminAPI: Bool = false
     /// Whether the Client-Server API scope is requested.
     public var requestsClientAPI: Bool
     /// Whether `openid` is requested.
@@ -44,6 +48,9 @@ public struct AuthorizationScope: Sendable, Equatable {
     public struct Problem: Error, Equatable, Sendable {
         public var description: String
     }
+
+    /// The scope of the admin API (`/api/admin/v1`), under MAS's name so MAS's tools keep working.
+    public static let adminAPI = "urn:mas:admin"
 
     /// Scopes any grant may carry.
     static let plainScopes: Set<String> = ["openid", "email", "urn:mas:graphql:*"]
@@ -93,6 +100,11 @@ public struct AuthorizationScope: Sendable, Equatable {
                 result.tokens.append(token)
                 continue
             }
+            if token == adminAPI {
+                result.requestsAdminAPI = true
+                result.tokens.append(token)
+                continue
+            }
             guard token.hasPrefix("urn:matrix:") || token.hasPrefix("urn:synapse:") else {
                 return .failure(Problem(description: "The scope \(token) is not supported"))
             }
@@ -139,14 +151,15 @@ public struct AuthorizationScope: Sendable, Equatable {
         let tokens = text.split(separator: " ").map(String.init)
         return AuthorizationScope(
             tokens: tokens, deviceId: tokens.lazy.compactMap(MatrixScope.deviceId(in:)).first, deviceGenerated: false,
-            requestsAdmin: tokens.contains(MatrixScope.synapseAdmin),
+            requestsAdmin: tokens.contains(MatrixScope.synapseAdmin), requestsAdminAPI: tokens.contains(adminAPI),
             requestsClientAPI: tokens.contains(MatrixScope.clientAPI) || tokens.contains(MatrixScope.unstableClientAPI),
             requestsOpenID: tokens.contains("openid"), requestsEmail: tokens.contains("email"))
     }
 
-    /// Whether a user may have this scope: `urn:synapse:admin:*` is for administrators only.
+    /// Whether a user may have this scope: `urn:synapse:admin:*` and `urn:mas:admin` are for
+    /// administrators only.
     /// - Parameter administrator: whether the user is a Gatehouse administrator.
     public func allows(administrator: Bool) -> Bool {
-        !requestsAdmin || administrator
+        !(requestsAdmin || requestsAdminAPI) || administrator
     }
 }

@@ -44,6 +44,11 @@ GET        ^/health$                                                  local heal
 *          ^/authorize$                                               local pages          max_body=0
 *          ^/(login|logout|register|consent|account|device|link|complete-compat-sso|recover|assets)(/|$)  local pages  max_body=64KiB
 
+# The admin API (MAS's shape, /api/admin/v1/...) and its OpenAPI document. Answered only on the
+# listeners named in `admin_api.listeners` (404 on the others, as an unknown path).
+*          ^/api/admin/v1(/|$)                                        local admin-api      max_body=64KiB
+GET        ^/api/spec\.json$                                          local admin-api      max_body=0
+
 # Long-polls: held by Synapse up to the client's timeout, so allow well beyond the usual 30 s.
 GET        ^/_matrix/client/(r0|v3)/sync$                             proxy synapse        timeout=300s
 GET        ^/_matrix/client/unstable/org\.matrix\.simplified_msc3575/sync$  proxy synapse  timeout=300s

@@ -29,13 +29,16 @@ public enum LocalServiceName: String, Sendable, CaseIterable {
     case oauth2
     /// The HTML pages (login, consent, account).
     case pages
+    /// The administration API (`/api/admin/v1/…`, `/api/spec.json`), answered only on the listeners
+    /// of `admin_api.listeners`.
+    case adminAPI = "admin-api"
 
     /// The largest request body the service ever needs; a rule's `max_body=` can only lower it.
     /// Health and discovery take none, the rest small forms and JSON documents.
     public var maxBodyBytes: Int {
         switch self {
         case .health: 0
-        case .matrixCompat, .oauth2, .pages: 64 * 1024
+        case .matrixCompat, .oauth2, .pages, .adminAPI: 64 * 1024
         }
     }
 }

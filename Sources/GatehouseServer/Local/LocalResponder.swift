@@ -97,3 +97,17 @@ public struct UnavailableServiceResponder: LocalResponder {
         immediateResponse(to: request)!
     }
 }
+
+/// Answers a local service that this listener does not serve (the admin API outside
+/// `admin_api.listeners`) exactly like a path no rule matches, so the service is not revealed.
+public struct NotServedResponder: LocalResponder {
+    public init() {}
+
+    public func immediateResponse(to request: LocalRequest) -> LocalResponse? {
+        .matrix(MatrixError(status: 404, code: .unrecognized, message: "Unrecognized request"))
+    }
+
+    public func respond(to request: LocalRequest) async -> LocalResponse {
+        immediateResponse(to: request)!
+    }
+}

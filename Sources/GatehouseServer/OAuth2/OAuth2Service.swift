@@ -55,7 +55,9 @@ public struct OAuth2Service: Sendable {
         let tokens = tokenIssuing.map { issuing in
             OAuth2TokenService(
                 store: store, synapse: issuing.synapse, queue: issuing.queue, signer: issuing.signer, idTokenAlgorithm: keys.first?.algorithm,
-                configuration: .init(accessTokenTTL: configuration.experimental.accessTokenTTL), devices: issuing.devices, clock: clock,
+                configuration: .init(
+                    accessTokenTTL: configuration.experimental.accessTokenTTL, adminClients: Set(configuration.adminAPI.clients)),
+                devices: issuing.devices, clock: clock,
                 random: random, onRevocation: invalidate)
         }
         let publicBase = configuration.http.publicBase

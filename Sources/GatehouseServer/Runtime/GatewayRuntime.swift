@@ -48,6 +48,28 @@ public final class GatewayRuntime: Sendable {
         self.upstreamTimeout = TimeAmount(timeouts.upstream)
     }
 
+    /// A copy of `base` with other responders, sharing everything else (access log, edge check).
+    private init(_ base: GatewayRuntime, responders: [LocalServiceName: any LocalResponder]) {
+        self.configuration = base.configuration
+        self.routes = base.routes
+        self.responders = responders
+        self.accessLog = base.accessLog
+        self.logger = base.logger
+        self.edgeTokenCheck = base.edgeTokenCheck
+        self.connectionConfiguration = base.connectionConfiguration
+        self.upstreamTimeout = base.upstreamTimeout
+    }
+
+    /// The runtime of one listener: the admin API answers only on the listeners of
+    /// `admin_api.listeners`; elsewhere its paths get `404`, as if no rule matched them.
+    /// - Parameter listener: `http.listeners[].name`.
+    func serving(listener: String) -> GatewayRuntime {
+        guard !configuration.adminAPI.isServed(on: listener) else { return self }
+        var responders = self.responders
+        responders[.adminAPI] = NotServedResponder()
+        return GatewayRuntime(self, responders: responders)
+    }
+
     var limits: LimitsConfiguration { configuration.limits }
     var timeouts: TimeoutsConfiguration { configuration.timeouts }
 }
