@@ -209,7 +209,7 @@ public struct AccountService: Sendable {
     }
 
     /// Oldest first, as the store lists each kind.
-    private static func ordered(_ sessions: [SessionSummary]) -> [SessionSummary] {
+    static func ordered(_ sessions: [SessionSummary]) -> [SessionSummary] {
         sessions.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
     }
 
@@ -272,7 +272,7 @@ public struct AccountService: Sendable {
     /// The one way sessions end from here: `finish` ends them in the store (revoking their tokens and
     /// moving the store revision), this process's caches are told, then Synapse's device list is made
     /// the devices of the sessions that remain (`sync_devices`, queued when Synapse is unreachable).
-    private func endSessions(
+    func endSessions(
         of user: User, _ finish: (Date) async throws -> [SessionSummary]
     ) async throws(AccountError) -> ([SessionSummary], SynapseOutcome) {
         let finished: [SessionSummary]
@@ -363,7 +363,7 @@ public struct AccountService: Sendable {
     // MARK: Helpers
 
     /// Queues `job` and attempts it at once.
-    private func perform(_ job: HomeserverJob) async throws(AccountError) -> SynapseOutcome {
+    func perform(_ job: HomeserverJob) async throws(AccountError) -> SynapseOutcome {
         let queued: Job
         do {
             queued = try await queue.enqueue(job, clock: clock, random: random)
@@ -387,7 +387,7 @@ public struct AccountService: Sendable {
         }
     }
 
-    private func hashPassword(_ password: String, userId: String) async throws(AccountError) -> PasswordRecord {
+    func hashPassword(_ password: String, userId: String) async throws(AccountError) -> PasswordRecord {
         guard hasher.isEnabled else { throw .passwordsDisabled }
         do {
             let (version, hash) = try await hasher.hash(password)
@@ -429,7 +429,7 @@ public struct AccountService: Sendable {
         return user
     }
 
-    private func storing(_ body: () async throws -> Void) async throws(AccountError) {
+    func storing(_ body: () async throws -> Void) async throws(AccountError) {
         do {
             try await body()
         } catch {

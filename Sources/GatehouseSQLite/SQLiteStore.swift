@@ -55,6 +55,8 @@ public final class SQLiteStore: IdentityStore {
     public let retention: any RetentionRepository
     /// The bulk writes of `gatehouse import-synapse`.
     public let accountImport: any AccountImportRepository
+    /// Batched "last used at / from" of sessions.
+    public let sessionActivity: any SessionActivityRepository
 
     /// The connections; internal so that the repositories of later issues (and tests) share them.
     let pool: DatabasePool
@@ -73,6 +75,7 @@ public final class SQLiteStore: IdentityStore {
         self.compatSSOLogins = SQLiteCompatSSOLoginRepository(pool: pool)
         self.retention = SQLiteRetentionRepository(pool: pool)
         self.accountImport = SQLiteAccountImportRepository(pool: pool)
+        self.sessionActivity = SQLiteSessionActivityRepository(pool: pool)
     }
 
     /// Opens (creating it when `migrate` is set) the database at `path`.
