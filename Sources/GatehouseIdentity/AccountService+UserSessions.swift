@@ -127,7 +127,7 @@ extension AccountService {
             try await storing { _ = try await store.browserSessions.finish(id: browser.id, at: clock.now()) }
             return .notNeeded
         case .device(let summary):
-            let (_, outcome) = try await endSessions(of: user) { now in
+            let (_, outcome) = try await endSessionsDeletingDevices(of: user) { now in
                 switch summary.kind {
                 case .compat: try await store.compatSessions.finish(sessionId: summary.id, at: now)
                 case .oauth2: _ = try await store.oauth2Sessions.finish(sessionId: summary.id, at: now)
@@ -148,7 +148,7 @@ extension AccountService {
         userId: String, keepingBrowserSession: String?
     ) async throws(AccountError) -> ([SessionSummary], SynapseOutcome) {
         let user = try await requireUser(id: userId)
-        return try await endSessions(of: user) { now in
+        return try await endSessionsDeletingDevices(of: user) { now in
             let compat = try await store.compatSessions.finishAll(userId: user.id, at: now).map(SessionSummary.init)
             let oauth2 = try await store.oauth2Sessions.finishAll(userId: user.id, at: now).map(SessionSummary.init)
             for browser in try await store.browserSessions.activeSessions(userId: user.id) where browser.id != keepingBrowserSession {
@@ -257,6 +257,39 @@ extension AccountService {
     }
 
     // MARK: Helpers
+
+    /// Ends sessions as ``endSessions(of:_:)`` does, but deletes their devices in Synapse directly
+    /// (`delete_device`, one call per device no remaining session uses) so the caller knows the
+    /// outcome before it answers; a Synapse failure queues a `sync_devices` job with the devices that
+    /// remain and reports ``SynapseOutcome/queued(jobId:reason:)``.
+    func endSessionsDeletingDevices(
+        of user: User, _ finish: (Date) async throws -> [SessionSummary]
+    ) async throws(AccountError) -> ([SessionSummary], SynapseOutcome) {
+        let finished: [SessionSummary]
+        do {
+            finished = try await finish(clock.now())
+        } catch {
+            throw .storage(error)
+        }
+        onRevocation()
+        let remaining = try await activeDevices(userId: user.id)
+        let gone = Set(finished.compactMap(\.deviceId)).subtracting(remaining).sorted()
+        guard !gone.isEmpty else { return (finished, .notNeeded) }
+        do {
+            for deviceId in gone {
+                try await synapse.deleteDevice(localpart: user.username, deviceId: deviceId)
+            }
+            return (finished, .done)
+        } catch {
+            let job: Job
+            do {
+                job = try await queue.enqueue(.syncDevices(.init(localpart: user.username, devices: remaining)), clock: clock, random: random)
+            } catch let storeError {
+                throw .storage(storeError)
+            }
+            return (finished, .queued(jobId: job.id, reason: "\(error)"))
+        }
+    }
 
     /// The user with this id.
     func requireUser(id userId: String) async throws(AccountError) -> User {

@@ -379,7 +379,7 @@ public struct AccountService: Sendable {
         }
     }
 
-    private func activeDevices(userId: String) async throws(AccountError) -> [String] {
+    func activeDevices(userId: String) async throws(AccountError) -> [String] {
         do {
             return try await store.activeDeviceIds(userId: userId)
         } catch {

@@ -61,7 +61,7 @@ extension BuiltinTemplates {
         <dt>Last active</dt><dd>{{#last_active}}<time datetime="{{last_active_iso}}">{{last_active}}</time>{{/last_active}}{{^last_active}}Not
         recorded yet{{/last_active}}{{#last_address}} from {{last_address}}{{/last_address}}</dd>
         </dl>
-        <p><a class="button danger" href="/account/sessions/{{id}}/end">Sign out</a></p>
+        <p><a class="button danger" href="/account/sessions/{{id}}/end" aria-label="Sign out {{name}}">Sign out</a></p>
         </li>
         {{/sessions}}
         </ul>
