@@ -21,6 +21,9 @@ public struct AccountError: Error, CustomStringConvertible, Sendable {
         case passwordsDisabled
         case sessionNotFound
         case sessionFinished
+        case deviceNotFound
+        case invalidDisplayName
+        case invalidPassword
     }
 
     private let code: Code
@@ -66,6 +69,21 @@ public struct AccountError: Error, CustomStringConvertible, Sendable {
         AccountError(.sessionFinished, "session \(sessionId) already ended at \(finishedAt.formatted(.iso8601)); nothing was changed")
     }
     static let passwordsDisabled = AccountError(.passwordsDisabled, "password login is disabled (`passwords.enabled: false`)")
+    /// A session id that is unknown, finished, or another user's: one answer for all three, so a user
+    /// never learns whether someone else's session exists.
+    static func sessionNotFound(ofUser sessionId: String) -> AccountError {
+        AccountError(.sessionNotFound, "you have no active session \(JSONText.quote(sessionId))")
+    }
+    /// No active session of the user owns this device (or it is another user's).
+    static func deviceNotFound(_ deviceId: String) -> AccountError {
+        AccountError(.deviceNotFound, "you have no active session on device \(JSONText.quote(deviceId))")
+    }
+    static func invalidDisplayName(_ reason: String) -> AccountError {
+        AccountError(.invalidDisplayName, "the name is not valid: \(reason)")
+    }
+    static func invalidPassword(_ reason: String) -> AccountError {
+        AccountError(.invalidPassword, "the new password is not valid: \(reason)")
+    }
 
     public var isUserNotFound: Bool { code == .userNotFound }
     public var isUserExists: Bool { code == .userExists }
@@ -74,6 +92,9 @@ public struct AccountError: Error, CustomStringConvertible, Sendable {
     public var isInvalidUsername: Bool { code == .invalidUsername }
     public var isSessionNotFound: Bool { code == .sessionNotFound }
     public var isSessionFinished: Bool { code == .sessionFinished }
-    public var isPasswordsDisabled: Bool { code == .passwordsDisabled }
+    public var isDeviceNotFound: Bool { code == .deviceNotFound }
+    public var isInvalidDisplayName: Bool { code == .invalidDisplayName }
+    public var isInvalidPassword: Bool { code == .invalidPassword }
     public var isSynapseRefused: Bool { code == .synapseRefused }
+    public var isPasswordsDisabled: Bool { code == .passwordsDisabled }
 }

@@ -211,7 +211,7 @@ public struct AccountService: Sendable {
     }
 
     /// Oldest first, as the store lists each kind.
-    private static func ordered(_ sessions: [SessionSummary]) -> [SessionSummary] {
+    static func ordered(_ sessions: [SessionSummary]) -> [SessionSummary] {
         sessions.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
     }
 
@@ -274,7 +274,7 @@ public struct AccountService: Sendable {
     /// The one way sessions end from here: `finish` ends them in the store (revoking their tokens and
     /// moving the store revision), this process's caches are told, then Synapse's device list is made
     /// the devices of the sessions that remain (`sync_devices`, queued when Synapse is unreachable).
-    private func endSessions(
+    func endSessions(
         of user: User, _ finish: (Date) async throws -> [SessionSummary]
     ) async throws(AccountError) -> ([SessionSummary], SynapseOutcome) {
         let finished: [SessionSummary]
@@ -365,7 +365,7 @@ public struct AccountService: Sendable {
     // MARK: Helpers
 
     /// Queues `job` and attempts it at once.
-    private func perform(_ job: HomeserverJob) async throws(AccountError) -> SynapseOutcome {
+    func perform(_ job: HomeserverJob) async throws(AccountError) -> SynapseOutcome {
         let queued: Job
         do {
             queued = try await queue.enqueue(job, clock: clock, random: random)
@@ -381,7 +381,7 @@ public struct AccountService: Sendable {
         }
     }
 
-    private func activeDevices(userId: String) async throws(AccountError) -> [String] {
+    func activeDevices(userId: String) async throws(AccountError) -> [String] {
         do {
             return try await store.activeDeviceIds(userId: userId)
         } catch {
@@ -389,7 +389,7 @@ public struct AccountService: Sendable {
         }
     }
 
-    private func hashPassword(_ password: String, userId: String) async throws(AccountError) -> PasswordRecord {
+    func hashPassword(_ password: String, userId: String) async throws(AccountError) -> PasswordRecord {
         guard hasher.isEnabled else { throw .passwordsDisabled }
         do {
             let (version, hash) = try await hasher.hash(password)

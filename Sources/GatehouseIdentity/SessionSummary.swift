@@ -30,6 +30,10 @@ public struct SessionSummary: Sendable, Equatable {
     public var createdAt: Date
     /// The last request seen with one of its tokens, when recorded.
     public var lastActiveAt: Date?
+    /// The client address of that request, when recorded.
+    public var lastActiveAddress: String?
+    /// The device name the user (or the client at login) chose; `nil` when none was given.
+    public var displayName: String?
     /// When it ended; `nil` while active.
     public var finishedAt: Date?
 
@@ -41,8 +45,11 @@ public struct SessionSummary: Sendable, Equatable {
     ///   - createdAt: the start.
     ///   - lastActiveAt: the last recorded activity.
     ///   - finishedAt: the end, if it ended.
+    ///   - lastActiveAddress: the client address of the last recorded activity.
+    ///   - displayName: the device name.
     public init(
-        id: String, kind: Kind, deviceId: String?, clientId: String? = nil, createdAt: Date, lastActiveAt: Date? = nil, finishedAt: Date? = nil
+        id: String, kind: Kind, deviceId: String?, clientId: String? = nil, createdAt: Date, lastActiveAt: Date? = nil, finishedAt: Date? = nil,
+        lastActiveAddress: String? = nil, displayName: String? = nil
     ) {
         self.id = id
         self.kind = kind
@@ -51,6 +58,8 @@ public struct SessionSummary: Sendable, Equatable {
         self.createdAt = createdAt
         self.lastActiveAt = lastActiveAt
         self.finishedAt = finishedAt
+        self.lastActiveAddress = lastActiveAddress
+        self.displayName = displayName
     }
 
     /// The summary of a compat session.
@@ -58,7 +67,7 @@ public struct SessionSummary: Sendable, Equatable {
     public init(_ session: CompatSession) {
         self.init(
             id: session.id, kind: .compat, deviceId: session.deviceId, createdAt: session.createdAt, lastActiveAt: session.lastActiveAt,
-            finishedAt: session.finishedAt)
+            finishedAt: session.finishedAt, lastActiveAddress: session.lastActiveAddress, displayName: session.displayName)
     }
 
     /// The summary of an OAuth 2.0 session.
@@ -66,7 +75,8 @@ public struct SessionSummary: Sendable, Equatable {
     public init(_ session: OAuth2Session) {
         self.init(
             id: session.id, kind: .oauth2, deviceId: session.deviceId, clientId: session.clientId, createdAt: session.createdAt,
-            lastActiveAt: session.lastActiveAt, finishedAt: session.finishedAt)
+            lastActiveAt: session.lastActiveAt, finishedAt: session.finishedAt, lastActiveAddress: session.lastActiveAddress,
+            displayName: session.humanName)
     }
 
     /// Not ended yet.

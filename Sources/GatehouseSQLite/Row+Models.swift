@@ -15,7 +15,7 @@ enum Columns {
     static let user = ["id", "username", "created_at", "locked_at", "deactivated_at", "is_admin"]
     static let password = ["id", "user_id", "version", "hashed_password", "created_at"]
     static let compatSession = [
-        "id", "user_id", "device_id", "display_name", "is_synapse_admin", "created_at", "finished_at", "last_active_at",
+        "id", "user_id", "device_id", "display_name", "is_synapse_admin", "created_at", "finished_at", "last_active_at", "last_active_ip",
     ]
     static let compatAccessToken = ["id", "session_id", "token_hash", "created_at", "expires_at", "revoked_at"]
     static let compatRefreshToken = [
@@ -69,7 +69,7 @@ extension Row {
         CompatSession(
             id: self[p + "id"], userId: self[p + "user_id"], deviceId: self[p + "device_id"], displayName: self[p + "display_name"],
             isSynapseAdmin: self[p + "is_synapse_admin"], createdAt: date(p + "created_at"), finishedAt: optionalDate(p + "finished_at"),
-            lastActiveAt: optionalDate(p + "last_active_at"))
+            lastActiveAt: optionalDate(p + "last_active_at"), lastActiveAddress: self[p + "last_active_ip"])
     }
 
     /// Decodes a `compat_access_tokens` row.

@@ -6,9 +6,11 @@ import Foundation
 import GRDB
 import GatehouseStorage
 
-/// Column lists of the OAuth 2.0 tables (migration `0005_oauth2_sessions`), in model order.
+/// Column lists of the OAuth 2.0 tables (migrations `0005_oauth2_sessions` and `0008_session_activity`), in model order.
 extension Columns {
-    static let browserSession = ["id", "user_id", "created_at", "authenticated_at", "finished_at", "user_agent"]
+    static let browserSession = [
+        "id", "user_id", "created_at", "authenticated_at", "finished_at", "user_agent", "last_active_at", "last_active_ip",
+    ]
     static let authorizationGrant = [
         "id", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge", "response_mode", "login_hint", "created_at",
         "user_id", "browser_session_id", "fulfilled_at", "code_hash", "exchanged_at", "session_id", "cancelled_at",
@@ -19,6 +21,7 @@ extension Columns {
     ]
     static let oauth2Session = [
         "id", "client_id", "user_id", "scope", "device_id", "browser_session_id", "created_at", "finished_at", "last_active_at",
+        "last_active_ip", "human_name",
     ]
     static let oauth2AccessToken = ["id", "session_id", "token_hash", "created_at", "expires_at", "revoked_at", "first_used_at"]
     static let oauth2RefreshToken = [
@@ -48,7 +51,8 @@ extension Row {
         BrowserSession(
             id: self[p + "id"], userId: self[p + "user_id"], createdAt: storedDate(p + "created_at"),
             authenticatedAt: storedDate(p + "authenticated_at"), finishedAt: storedOptionalDate(p + "finished_at"),
-            userAgent: self[p + "user_agent"])
+            userAgent: self[p + "user_agent"], lastActiveAt: storedOptionalDate(p + "last_active_at"),
+            lastActiveAddress: self[p + "last_active_ip"])
     }
 
     /// Decodes an `oauth2_authorization_grants` row.
@@ -79,7 +83,8 @@ extension Row {
         OAuth2Session(
             id: self[p + "id"], clientId: self[p + "client_id"], userId: self[p + "user_id"], scope: self[p + "scope"],
             deviceId: self[p + "device_id"], browserSessionId: self[p + "browser_session_id"], createdAt: storedDate(p + "created_at"),
-            finishedAt: storedOptionalDate(p + "finished_at"), lastActiveAt: storedOptionalDate(p + "last_active_at"))
+            finishedAt: storedOptionalDate(p + "finished_at"), lastActiveAt: storedOptionalDate(p + "last_active_at"),
+            lastActiveAddress: self[p + "last_active_ip"], humanName: self[p + "human_name"])
     }
 
     /// Decodes an `oauth2_access_tokens` row.

@@ -74,11 +74,12 @@ public struct SQLiteAccountImportRepository: AccountImportRepository {
                 step()
             }
             let insertSession = try db.cachedStatement(
-                sql: "INSERT INTO compat_sessions (\(Columns.select(Columns.compatSession))) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+                sql: "INSERT INTO compat_sessions (\(Columns.select(Columns.compatSession))) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
             for session in batch.sessions {
                 try insertSession.execute(arguments: [
                     session.id, session.userId, session.deviceId, session.displayName, session.isSynapseAdmin,
                     session.createdAt.storedMilliseconds, session.finishedAt.storedMilliseconds, session.lastActiveAt.storedMilliseconds,
+                    session.lastActiveAddress,
                 ])
                 step()
             }

@@ -20,10 +20,10 @@ public struct SQLiteBrowserSessionRepository: BrowserSessionRepository {
     public func create(_ session: BrowserSession) async throws {
         try await pool.mutate { db in
             try db.execute(
-                sql: "INSERT INTO browser_sessions (\(Columns.select(Columns.browserSession))) VALUES (?, ?, ?, ?, ?, ?)",
+                sql: "INSERT INTO browser_sessions (\(Columns.select(Columns.browserSession))) VALUES (\(Columns.placeholders(Columns.browserSession)))",
                 arguments: [
                     session.id, session.userId, session.createdAt.storedMilliseconds, session.authenticatedAt.storedMilliseconds,
-                    session.finishedAt.storedMilliseconds, session.userAgent,
+                    session.finishedAt.storedMilliseconds, session.userAgent, session.lastActiveAt.storedMilliseconds, session.lastActiveAddress,
                 ])
         }
     }
@@ -81,6 +81,20 @@ public struct SQLiteBrowserSessionRepository: BrowserSessionRepository {
             try db.execute(
                 sql: "UPDATE browser_sessions SET finished_at = ? WHERE user_id = ? AND finished_at IS NULL",
                 arguments: [at.storedMilliseconds, userId])
+        }
+    }
+
+    /// The unfinished browser sessions of a user, oldest first.
+    /// - Parameter userId: the user.
+    public func activeSessions(userId: String) async throws -> [BrowserSession] {
+        try await pool.query { db in
+            try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT \(Columns.select(Columns.browserSession)) FROM browser_sessions
+                        WHERE user_id = ? AND finished_at IS NULL ORDER BY created_at, id
+                        """), arguments: [userId]
+            ).map { $0.browserSession() }
         }
     }
 

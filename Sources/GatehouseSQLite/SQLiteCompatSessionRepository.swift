@@ -33,10 +33,11 @@ public struct SQLiteCompatSessionRepository: CompatSessionRepository {
                 throw StorageError.conflict("device \(session.deviceId) of user \(session.userId) already has an unfinished session")
             }
             try db.execute(
-                sql: "INSERT INTO compat_sessions (\(Columns.select(Columns.compatSession))) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                sql: "INSERT INTO compat_sessions (\(Columns.select(Columns.compatSession))) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 arguments: [
                     session.id, session.userId, session.deviceId, session.displayName, session.isSynapseAdmin,
                     session.createdAt.storedMilliseconds, session.finishedAt.storedMilliseconds, session.lastActiveAt.storedMilliseconds,
+                    session.lastActiveAddress,
                 ])
             try Self.insert(db, accessToken)
             if let refreshToken {
@@ -281,6 +282,19 @@ public struct SQLiteCompatSessionRepository: CompatSessionRepository {
             try db.execute(
                 sql: "UPDATE compat_sessions SET last_active_at = ?1 WHERE id = ?2 AND (last_active_at IS NULL OR last_active_at < ?1)",
                 arguments: [at.storedMilliseconds, sessionId])
+        }
+    }
+
+    /// Sets the device name the user chose.
+    /// - Parameters:
+    ///   - sessionId: an unfinished session.
+    ///   - displayName: the name, or `nil` to clear it.
+    /// - Returns: `false` when there is no unfinished session with this id.
+    public func rename(sessionId: String, displayName: String?) async throws -> Bool {
+        try await pool.mutate { db in
+            try db.execute(
+                sql: "UPDATE compat_sessions SET display_name = ? WHERE id = ? AND finished_at IS NULL", arguments: [displayName, sessionId])
+            return db.changesCount == 1
         }
     }
 

@@ -35,6 +35,7 @@ public struct SQLiteOAuth2SessionRepository: OAuth2SessionRepository {
                 arguments: [
                     session.id, session.clientId, session.userId, session.scope, session.deviceId, session.browserSessionId,
                     session.createdAt.storedMilliseconds, session.finishedAt.storedMilliseconds, session.lastActiveAt.storedMilliseconds,
+                    session.lastActiveAddress, session.humanName,
                 ])
             try Self.insert(db, accessToken)
             if let refreshToken { try Self.insert(db, refreshToken) }
@@ -239,6 +240,19 @@ public struct SQLiteOAuth2SessionRepository: OAuth2SessionRepository {
             try db.execute(
                 sql: "UPDATE oauth2_sessions SET last_active_at = ?1 WHERE id = ?2 AND (last_active_at IS NULL OR last_active_at < ?1)",
                 arguments: [at.storedMilliseconds, sessionId])
+        }
+    }
+
+    /// Sets the name the user chose for the session.
+    /// - Parameters:
+    ///   - sessionId: an unfinished session.
+    ///   - humanName: the name, or `nil` to show the client's again.
+    /// - Returns: `false` when there is no unfinished session with this id.
+    public func rename(sessionId: String, humanName: String?) async throws -> Bool {
+        try await pool.mutate { db in
+            try db.execute(
+                sql: "UPDATE oauth2_sessions SET human_name = ? WHERE id = ? AND finished_at IS NULL", arguments: [humanName, sessionId])
+            return db.changesCount == 1
         }
     }
 

@@ -57,6 +57,8 @@ public final class SQLiteStore: IdentityStore {
     public let accountImport: any AccountImportRepository
     /// The paginated reads of the admin API.
     public let adminListings: any AdminListingRepository
+    /// Batched "last used at / from" of sessions.
+    public let sessionActivity: any SessionActivityRepository
 
     /// The connections; internal so that the repositories of later issues (and tests) share them.
     let pool: DatabasePool
@@ -76,6 +78,7 @@ public final class SQLiteStore: IdentityStore {
         self.retention = SQLiteRetentionRepository(pool: pool)
         self.accountImport = SQLiteAccountImportRepository(pool: pool)
         self.adminListings = SQLiteAdminListingRepository(pool: pool)
+        self.sessionActivity = SQLiteSessionActivityRepository(pool: pool)
     }
 
     /// Opens (creating it when `migrate` is set) the database at `path`.

@@ -79,10 +79,12 @@ public struct CompatSession: Sendable, Equatable {
     public var createdAt: Date
     public var finishedAt: Date?
     public var lastActiveAt: Date?
+    /// The client address of the last recorded use (see ``SessionActivity``).
+    public var lastActiveAddress: String?
 
     public init(
         id: String, userId: String, deviceId: String, displayName: String? = nil, isSynapseAdmin: Bool = false,
-        createdAt: Date, finishedAt: Date? = nil, lastActiveAt: Date? = nil
+        createdAt: Date, finishedAt: Date? = nil, lastActiveAt: Date? = nil, lastActiveAddress: String? = nil
     ) {
         self.id = id
         self.userId = userId
@@ -92,6 +94,7 @@ public struct CompatSession: Sendable, Equatable {
         self.createdAt = createdAt
         self.finishedAt = finishedAt
         self.lastActiveAt = lastActiveAt
+        self.lastActiveAddress = lastActiveAddress
     }
 }
 

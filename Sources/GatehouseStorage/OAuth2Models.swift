@@ -17,14 +17,23 @@ public struct BrowserSession: Sendable, Equatable {
     public var finishedAt: Date?
     /// The browser's `User-Agent` when the session started, for the session list.
     public var userAgent: String?
+    /// The last recorded page view (see ``SessionActivity``).
+    public var lastActiveAt: Date?
+    /// The client address of that page view.
+    public var lastActiveAddress: String?
 
-    public init(id: String, userId: String, createdAt: Date, authenticatedAt: Date, finishedAt: Date? = nil, userAgent: String? = nil) {
+    public init(
+        id: String, userId: String, createdAt: Date, authenticatedAt: Date, finishedAt: Date? = nil, userAgent: String? = nil,
+        lastActiveAt: Date? = nil, lastActiveAddress: String? = nil
+    ) {
         self.id = id
         self.userId = userId
         self.createdAt = createdAt
         self.authenticatedAt = authenticatedAt
         self.finishedAt = finishedAt
         self.userAgent = userAgent
+        self.lastActiveAt = lastActiveAt
+        self.lastActiveAddress = lastActiveAddress
     }
 }
 
@@ -175,10 +184,14 @@ public struct OAuth2Session: Sendable, Equatable {
     public var createdAt: Date
     public var finishedAt: Date?
     public var lastActiveAt: Date?
+    /// The client address of the last recorded use (see ``SessionActivity``).
+    public var lastActiveAddress: String?
+    /// The name the user gave the session (its device) on the account page; `nil` shows the client's name.
+    public var humanName: String?
 
     public init(
         id: String, clientId: String, userId: String?, scope: String, deviceId: String?, browserSessionId: String? = nil,
-        createdAt: Date, finishedAt: Date? = nil, lastActiveAt: Date? = nil
+        createdAt: Date, finishedAt: Date? = nil, lastActiveAt: Date? = nil, lastActiveAddress: String? = nil, humanName: String? = nil
     ) {
         self.id = id
         self.clientId = clientId
@@ -189,6 +202,8 @@ public struct OAuth2Session: Sendable, Equatable {
         self.createdAt = createdAt
         self.finishedAt = finishedAt
         self.lastActiveAt = lastActiveAt
+        self.lastActiveAddress = lastActiveAddress
+        self.humanName = humanName
     }
 }
 

@@ -15,6 +15,8 @@ public protocol BrowserSessionRepository: Sendable {
     func finish(id: String, at: Date) async throws -> Bool
     /// Finishes every unfinished browser session of a user (lock, deactivation, kill-sessions).
     func finishAll(userId: String, at: Date) async throws
+    /// The unfinished browser sessions of a user, oldest first (the account page).
+    func activeSessions(userId: String) async throws -> [BrowserSession]
 }
 
 /// Authorization grants of `/authorize`. Every method is one transaction.
@@ -91,6 +93,8 @@ public protocol OAuth2SessionRepository: Sendable {
 
     /// Records activity (best effort, may be coalesced).
     func touch(sessionId: String, at: Date) async throws
+    /// Sets the name the user chose for the session (`human_name`); `false` when there is no unfinished session with this id.
+    func rename(sessionId: String, humanName: String?) async throws -> Bool
 }
 
 /// Legacy SSO logins. Every method is one transaction.

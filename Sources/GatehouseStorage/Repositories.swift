@@ -78,6 +78,8 @@ public protocol CompatSessionRepository: Sendable {
 
     /// Records activity (best effort, may be coalesced).
     func touch(sessionId: String, at: Date) async throws
+    /// Sets the device name the user chose (`display_name`); `false` when there is no unfinished session with this id.
+    func rename(sessionId: String, displayName: String?) async throws -> Bool
 
     /// Stores a login token (`m.login.token`).
     func createLoginToken(_ token: CompatLoginToken) async throws
@@ -178,6 +180,8 @@ public protocol IdentityStore: Sendable {
     var retention: any RetentionRepository { get }
     /// The paginated, filtered reads of the admin API.
     var adminListings: any AdminListingRepository { get }
+    /// Batched "last used at / from" of sessions.
+    var sessionActivity: any SessionActivityRepository { get }
     /// A number that changes whenever any process commits a change that can affect an authorization
     /// decision (everything but activity timestamps); caches compare it to notice changes made
     /// elsewhere (e.g. by `gatehouse manage lock-user`).

@@ -67,10 +67,13 @@ struct ServeCommand: AsyncParsableCommand {
             printError("secrets.keys: cannot sign id_tokens: \(error)")
             throw ExitCode(1)
         }
+        // "Last used at / from" of sessions: recorded in memory by the edge check and the pages,
+        // written in batches by the flusher service.
+        let activity = SessionActivityRecorder()
         let oauth2 = OAuth2Service(
             configuration: configuration, store: store,
             tokenIssuing: .init(synapse: synapse, queue: JobQueue(repository: store.jobs, runner: jobs), devices: devices, signer: signer),
-            clock: clock)
+            clock: clock, activity: activity)
         let hasher: PasswordHasher
         do {
             // Hashing threads: one per core, at least two, bounded so a login storm cannot take the proxy's CPU.
@@ -101,7 +104,7 @@ struct ServeCommand: AsyncParsableCommand {
             pages = try PagesService(
                 configuration: configuration, repositories: PagesRepositories(store: store), passwords: compat.passwords,
                 accounts: accounts,
-                clock: clock, logger: Logger(label: "gatehouse.pages"))
+                clock: clock, logger: Logger(label: "gatehouse.pages"), activity: activity)
         } catch {
             printError("pages: \(error)")
             throw ExitCode(1)
@@ -135,6 +138,7 @@ struct ServeCommand: AsyncParsableCommand {
             services: [
                 .init(service: synapse), .init(service: jobs),
                 .init(service: StoreCleanup(repository: store.retention, clock: clock, logger: Logger(label: "gatehouse.cleanup"))),
+                .init(service: SessionActivityFlusher(recorder: activity, repository: store.sessionActivity)),
                 .init(service: server),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],

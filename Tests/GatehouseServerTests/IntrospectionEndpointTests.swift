@@ -1,6 +1,7 @@
 import Foundation
 import GatehouseAuth
 import GatehouseCore
+import GatehouseIdentity
 import GatehouseSQLite
 import GatehouseStorage
 import NIOCore
@@ -347,5 +348,35 @@ struct ImportedSynapseTokenTests {
         try await importTokens(fixture)
         let (_, json) = try await fixture.introspect(fixture.request(token: "syt_YWxpY2U_someOtherRandomPart_0abcde"))
         #expect(json["active"] as? Bool == false)
+    }
+}
+
+@Suite(.serialized)
+struct EdgeActivityTests {
+    /// Every forwarded use of an active token is recorded in memory with the address Gatehouse
+    /// forwards; nothing reaches the store until the flusher writes.
+    @Test func theEdgeCheckRecordsLastUseAndAddressInMemory() async throws {
+        let fixture = try await IntrospectionFixture()
+        let activity = SessionActivityRecorder()
+        let check = EdgeTokenCheck(
+            validator: TokenValidator(store: fixture.store, cache: IntrospectionCache(), clock: fixture.clock, activity: activity),
+            serverName: "example.org")
+        let (token, _) = try await fixture.issue(device: "EDGEDEVICE")
+        let session = try #require(try await fixture.store.compatSessions.activeSessions(userId: fixture.user.id).first)
+        var headers: HTTPHeaders = ["Authorization": "Bearer \(token)", "X-Forwarded-For": "192.0.2.44"]
+        guard case .lookup(let hash, let kind) = check.decide(method: .GET, headers: headers, query: nil) else {
+            Issue.record("an unknown token must be looked up")
+            return
+        }
+        _ = await check.resolve(hash: hash, kind: kind)
+        #expect(activity.pending(sessionId: session.id)?.address == nil, "the lookup records the time only")
+        fixture.clock.advance(by: 30)
+        #expect(check.decide(method: .GET, headers: headers, query: nil) == .forward(user: "alice"))
+        #expect(activity.pending(sessionId: session.id) == SessionActivity(
+            kind: .compat, sessionId: session.id, lastActiveAt: fixture.clock.now(), address: "192.0.2.44"))
+        headers.replaceOrAdd(name: "X-Forwarded-For", value: "192.0.2.45")
+        fixture.clock.advance(by: 30)
+        _ = check.decide(method: .GET, headers: headers, query: nil)
+        #expect(activity.drain() == [SessionActivity(kind: .compat, sessionId: session.id, lastActiveAt: fixture.clock.now(), address: "192.0.2.45")])
     }
 }

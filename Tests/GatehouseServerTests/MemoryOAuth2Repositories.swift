@@ -32,6 +32,12 @@ final class MemoryBrowserSessions: BrowserSessionRepository {
             for (id, session) in all where session.userId == userId && session.finishedAt == nil { all[id]?.finishedAt = at }
         }
     }
+
+    func activeSessions(userId: String) async throws -> [BrowserSession] {
+        sessions.withLock { all in
+            all.values.filter { $0.userId == userId && $0.finishedAt == nil }.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+        }
+    }
 }
 
 final class MemoryAuthorizationGrants: AuthorizationGrantRepository {

@@ -43,7 +43,10 @@ struct OIDCDiscoveryTests {
             "claims_supported":["iss","sub","aud","iat","exp","nonce","auth_time","at_hash","c_hash"],\
             "claims_parameter_supported":false,"request_parameter_supported":false,"request_uri_parameter_supported":false,\
             "prompt_values_supported":["login"],"device_authorization_endpoint":"https://matrix.example.org/oauth2/device",\
-            "account_management_uri":"https://matrix.example.org/account/"}
+            "account_management_uri":"https://matrix.example.org/account/",\
+            "account_management_actions_supported":["org.matrix.profile","org.matrix.devices_list","org.matrix.device_view",\
+            "org.matrix.device_delete","org.matrix.cross_signing_reset","org.matrix.sessions_list","org.matrix.session_view",\
+            "org.matrix.session_end"]}
             """)
         // Without a Synapse client to create devices with, the token endpoints are not offered.
         let bare = try Self.json(DiscoveryEndpoint.render(publicBase: Self.base, capabilities: .thisBuild(signingAlgorithms: [], issuesTokens: false)))
@@ -79,7 +82,10 @@ struct OIDCDiscoveryTests {
             "claims_supported":["iss","sub","aud","iat","exp","nonce","auth_time","at_hash","c_hash"],\
             "claims_parameter_supported":false,"request_parameter_supported":false,"request_uri_parameter_supported":false,\
             "prompt_values_supported":["login","create"],"device_authorization_endpoint":"https://matrix.example.org/oauth2/device",\
-            "account_management_uri":"https://matrix.example.org/account/"}
+            "account_management_uri":"https://matrix.example.org/account/",\
+            "account_management_actions_supported":["org.matrix.profile","org.matrix.devices_list","org.matrix.device_view",\
+            "org.matrix.device_delete","org.matrix.cross_signing_reset","org.matrix.sessions_list","org.matrix.session_view",\
+            "org.matrix.session_end"]}
             """)
     }
 

@@ -52,6 +52,8 @@ final class PagesFixture {
         var rateLimitingYAML: String?
         /// Use the SQLite repositories of the store instead of the in-memory grant fakes.
         var sqlite = false
+        /// Records page views of signed-in browsers.
+        var activity: SessionActivityRecorder?
     }
 
     let directory: String
@@ -68,6 +70,7 @@ final class PagesFixture {
     let deviceGrants = MemoryDeviceGrants()
     let ssoLogins = MemoryCompatSSOLogins()
     let service: PagesService
+    let passwords: PasswordAuthenticator
     let configuration: GatehouseConfiguration
     /// The browser's `__Host-gatehouse-session` value.
     var cookie: String?
@@ -100,7 +103,7 @@ final class PagesFixture {
         var configuration = try ConfigurationLoader.parse(yaml: yaml, file: "\(directory)/gatehouse.yaml")
         if options.encryption { configuration.secrets = SecretsConfiguration(encryption: Array(repeating: 7, count: 32), keys: []) }
         self.configuration = configuration
-        let passwords = PasswordAuthenticator(
+        passwords = PasswordAuthenticator(
             store: store, hasher: hasher, serverName: Self.serverName, perIP: RateLimiter(options.perIP, clock: clock),
             perAccount: RateLimiter(burst: 1000, perSecond: 1000, clock: clock), clock: clock, random: random)
         service = try PagesService(
@@ -110,7 +113,7 @@ final class PagesFixture {
                 : PagesRepositories(
                     users: store.users, clients: store.clients, browserSessions: browserSessions, authorizationGrants: grants,
                     deviceGrants: deviceGrants, compatSSOLogins: ssoLogins),
-            passwords: passwords, accounts: accounts, clock: clock, random: random)
+            passwords: passwords, accounts: accounts, clock: clock, random: random, activity: options.activity)
     }
 
     func close() async {

@@ -22,6 +22,7 @@ enum SchemaMigrations {
         Migration0005OAuth2Sessions.migration,
         Migration0006RetentionIndexes.migration,
         Migration0007UserEmails.migration,
+        Migration0008SessionActivity.migration,
     ]
 
     /// Identifiers of ``all``, in order.

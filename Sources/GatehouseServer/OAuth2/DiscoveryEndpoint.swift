@@ -80,6 +80,8 @@ struct DiscoveryEndpoint: Sendable {
         url(.deviceAuthorization)
         // Synapse refuses a document without it (MSC4191); the account pages come with the HTML pages.
         fields.append(("account_management_uri", JSONText.quote(publicBase + OAuth2Endpoints.accountManagement)))
+        // The deep links the account page answers (``AccountAction``), as MAS lists them.
+        fields.append(("account_management_actions_supported", list(AccountAction.advertised)))
         return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
     }
 

@@ -16,7 +16,9 @@ import NIOHTTP1
 ///
 /// For an active token it also says whose it is (the localpart), which `balance: sticky_user` pools
 /// choose their member by (``stickyKey(localpart:)``); the key is hashed only for such pools, never on
-/// every proxied request.
+/// every proxied request. Every forwarded use of an active token is recorded as its session's
+/// "last used at / from" in memory (``TokenValidator/recordUse(of:at:address:)``: one lock, no store
+/// write); the address is the `X-Forwarded-For` Gatehouse itself sets on the upstream head.
 struct EdgeTokenCheck: Sendable {
     let validator: TokenValidator
     /// Synapse's `server_name`: a token's user is `@username:serverName`.
@@ -74,7 +76,7 @@ struct EdgeTokenCheck: Sendable {
         }
         let hash = TokenHasher.sha256Hex(token)
         switch validator.cached(hash: hash) {
-        case .known(let entry): return decision(for: entry)
+        case .known(let entry): return decision(for: entry, address: headers.first(name: "x-forwarded-for"))
         case .unknown: return .lookup(hash: hash, kind: kind)
         }
     }
@@ -84,7 +86,7 @@ struct EdgeTokenCheck: Sendable {
     /// reports the failure rather than guessing.
     func resolve(hash: String, kind: TokenKind) async -> Decision {
         guard let entry = try? await validator.lookup(hash: hash, kind: kind) else { return .forward(user: nil) }
-        return decision(for: entry)
+        return decision(for: entry, address: nil)
     }
 
     /// The sticky key of a user this check resolved: the Matrix user ID `@localpart:serverName`.
@@ -92,9 +94,12 @@ struct EdgeTokenCheck: Sendable {
         StickyKey(localpart: localpart, serverName: serverName)
     }
 
-    private func decision(for entry: IntrospectionCache.Entry) -> Decision {
-        guard validator.isActive(entry) else { return .refuse }
-        guard case .active(let token) = entry, let username = token.username else { return .forward(user: nil) }
+    /// - Parameter address: the client address of the request, recorded as the session's last use
+    ///   (`nil` after a store lookup, which records the use itself).
+    private func decision(for entry: IntrospectionCache.Entry, address: String?) -> Decision {
+        guard validator.isActive(entry), case .active(let token) = entry else { return .refuse }
+        if address != nil { validator.recordUse(of: token, at: validator.clock.now(), address: address) }
+        guard let username = token.username else { return .forward(user: nil) }
         return .forward(user: username)
     }
 }

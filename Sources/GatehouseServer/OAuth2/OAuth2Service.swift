@@ -44,13 +44,14 @@ public struct OAuth2Service: Sendable {
     ///   - tokenIssuing: what the token endpoints need; `nil` leaves them out (and out of discovery).
     ///   - clock: the wall clock.
     ///   - random: randomness for generated identifiers, codes and tokens.
+    ///   - activity: where the edge check and introspection record session use (`nil`: not recorded).
     public init(
         configuration: GatehouseConfiguration, store: any IdentityStore, tokenIssuing: TokenIssuing? = nil,
-        clock: any WallClock = SystemClock(), random: any RandomSource = SystemRandom()
+        clock: any WallClock = SystemClock(), random: any RandomSource = SystemRandom(), activity: SessionActivityRecorder? = nil
     ) {
         let cache = IntrospectionCache()
         let invalidate: @Sendable () -> Void = { cache.invalidateAll() }
-        let validator = TokenValidator(store: store, cache: cache, clock: clock)
+        let validator = TokenValidator(store: store, cache: cache, clock: clock, activity: activity)
         let keys = configuration.secrets?.keys ?? []
         let tokens = tokenIssuing.map { issuing in
             OAuth2TokenService(

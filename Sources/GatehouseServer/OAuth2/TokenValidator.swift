@@ -5,6 +5,7 @@ import Foundation
 #endif
 import GatehouseAuth
 import GatehouseCore
+import GatehouseIdentity
 import GatehouseStorage
 import NIOPosix
 
@@ -18,13 +19,16 @@ final class TokenValidator: Sendable {
     let store: any IdentityStore
     let cache: IntrospectionCache
     let clock: any WallClock
+    /// Where uses of active tokens are recorded ("last used at / from"); `nil` records nothing.
+    let activity: SessionActivityRecorder?
     /// One synchronous revision reader per thread (event loop), made on first use.
     private let probes = ThreadSpecificVariable<ProbeBox>()
 
-    init(store: any IdentityStore, cache: IntrospectionCache, clock: any WallClock) {
+    init(store: any IdentityStore, cache: IntrospectionCache, clock: any WallClock, activity: SessionActivityRecorder? = nil) {
         self.store = store
         self.cache = cache
         self.clock = clock
+        self.activity = activity
     }
 
     /// What memory knows about a token.
@@ -43,7 +47,9 @@ final class TokenValidator: Sendable {
 
     /// Reads the store, caches the answer and records activity for active tokens. The first lookup
     /// that finds an OAuth 2.0 access token active records its first use before answering: from then
-    /// on, presenting the refresh token that preceded it again is a replay, not a lost answer.
+    /// on, presenting the refresh token that preceded it again is a replay, not a lost answer. A compat
+    /// session's first use after a lookup goes to the store too (its refresh rule reads
+    /// `last_active_at`); everything else goes to the activity recorder, which writes in batches.
     func lookup(hash: String, kind: TokenKind) async throws -> IntrospectionCache.Entry {
         cache.observe(counter: try await store.changeCounter())
         let generation = cache.generation
@@ -53,15 +59,23 @@ final class TokenValidator: Sendable {
         }
         cache.store(entry, forHash: hash, generation: generation)
         if case .active(let token) = entry {
-            let store = self.store
             let now = clock.now()
-            if token.isOAuth2 {
-                Task { try? await store.oauth2Sessions.touch(sessionId: token.sessionId, at: now) }
-            } else {
+            if !token.isOAuth2 {
+                let store = self.store
                 Task { try? await store.compatSessions.touch(sessionId: token.sessionId, at: now) }
             }
+            recordUse(of: token, at: now, address: nil)
         }
         return entry
+    }
+
+    /// Records a use of an active token's session in memory (a lock and a dictionary write).
+    /// - Parameters:
+    ///   - token: the active token.
+    ///   - at: the time of the use.
+    ///   - address: the client address, when known.
+    func recordUse(of token: IntrospectionCache.ActiveToken, at: Date, address: String?) {
+        activity?.record(token.isOAuth2 ? .oauth2 : .compat, sessionId: token.sessionId, at: at, address: address)
     }
 
     /// Whether `entry` is active at this moment (expiry is re-checked on every use).

@@ -91,10 +91,8 @@ extension PagesResponder {
     // MARK: Helpers
 
     func continuationOfQuery(_ page: PageRequest) throws(PageError) -> Continuation? {
-        let kind = page.query("kind")
-        let id = page.query("id")
-        if kind == nil && id == nil { return nil }
-        guard let continuation = Continuation(kind: kind, id: id) else {
+        if page.query("kind") == nil && page.query("id") == nil { return nil }
+        guard let continuation = Continuation(query: page.query) else {
             throw .badRequest("The link you followed is not valid (kind and id).")
         }
         return continuation

@@ -40,10 +40,28 @@ enum PageAssets {
         dl.client dt{font-weight:600}
         dl.client dd{margin:0;overflow-wrap:anywhere}
         ul.scopes{padding-left:1.25rem}
+        nav.account{display:flex;gap:1rem;margin:0 0 1rem;padding-bottom:0.5rem;border-bottom:1px solid #d5d8de}
+        nav.account a[aria-current=page]{font-weight:600;text-decoration:none;color:#1b1d22}
+        .notice{color:#0d5b1d;background:#e7f6ea;border:1px solid #1c7a32;border-radius:0.375rem;padding:0.5rem 0.75rem}
+        ul.sessions,ul.links{list-style:none;padding:0;margin:0}
+        ul.links li{margin:0.25rem 0}
+        li.session{border:1px solid #d5d8de;border-radius:0.375rem;padding:0.75rem;margin:0.75rem 0}
+        li.session h3{font-size:1rem;margin:0}
+        li.session dl.client{margin:0.5rem 0}
+        li.session p{margin:0}
+        .badge{font-size:0.75rem;font-weight:600;color:#fff;background:#4a4f59;border-radius:1rem;padding:0.1rem 0.5rem}
+        a.button{display:inline-block;margin:1.25rem 0.5rem 0 0;padding:0.625rem 1.25rem;font-weight:600;border:1px solid #6b717c;
+        border-radius:0.375rem;text-decoration:none}
+        li.session a.button{margin-top:0.5rem;padding:0.375rem 0.875rem}
+        a.button.secondary{color:#1b1d22;background:#fff}
+        button.danger,a.button.danger{color:#fff;background:#a4141b;border-color:#a4141b}
+        button.danger:hover,a.button.danger:hover{background:#7d0f14;color:#fff}
         @media (prefers-color-scheme:dark){html{color:#e8eaed;background:#111317}main{background:#1b1d22;border-color:#3a3f48}a{color:#8ab8f0}
         a:hover{color:#b3d1f6}footer.site{color:#b4b9c2}.help,.small{color:#b4b9c2}input[type=text],input[type=password]{background:#111317;
         border-color:#8a909b}button.secondary{color:#e8eaed;background:#1b1d22;border-color:#8a909b}button.secondary:hover{background:#2a2e35}
-        .error{color:#ffb4b4;background:#3a1214;border-color:#ff8a8a}.warning{color:#ffd88a;background:#33270a;border-color:#d9a52a}}
+        .error{color:#ffb4b4;background:#3a1214;border-color:#ff8a8a}.warning{color:#ffd88a;background:#33270a;border-color:#d9a52a}
+        .notice{color:#a8e6b4;background:#10301a;border-color:#4fb36a}nav.account a[aria-current=page]{color:#e8eaed}
+        nav.account,li.session{border-color:#3a3f48}a.button.secondary{color:#e8eaed;background:#1b1d22;border-color:#8a909b}}
         """
 
     /// Submits the form_post response form at once (the page works without it: the user presses

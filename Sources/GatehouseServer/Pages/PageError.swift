@@ -22,16 +22,28 @@ enum PageError: Error, Equatable {
     case pagesUnavailable
     case unavailable
     case internalError
+    /// An account page named a session that is not one of the user's active sessions (unknown,
+    /// finished or someone else's: the same answer, so nothing leaks).
+    case sessionNotFound
+    /// A deep link named a device none of the user's active sessions has.
+    case deviceNotFound(String)
+    /// Synapse refused a change; nothing was changed.
+    case homeserverRefused
+    /// Synapse could not be reached; nothing was changed.
+    case homeserverUnavailable
+    /// A session ended, but Synapse did not confirm its device was deleted (a job keeps trying).
+    case deviceRemovalUnconfirmed
 
     var status: HTTPResponseStatus {
         switch self {
-        case .notFound, .grantNotFound, .ssoLoginNotFound, .registrationDisabled: .notFound
+        case .notFound, .grantNotFound, .ssoLoginNotFound, .registrationDisabled, .sessionNotFound, .deviceNotFound: .notFound
         case .methodNotAllowed: .methodNotAllowed
         case .csrf, .adminScopeRefused: .forbidden
         case .badRequest, .invalidAuthorizationRequest, .grantAnswered, .deviceCodeExpired, .ssoLoginExpired, .ssoLoginUsed,
             .invalidRedirectURL:
             .badRequest
-        case .pagesUnavailable, .unavailable: .serviceUnavailable
+        case .pagesUnavailable, .unavailable, .homeserverUnavailable: .serviceUnavailable
+        case .homeserverRefused, .deviceRemovalUnconfirmed: .badGateway
         case .internalError: .internalServerError
         }
     }
@@ -55,6 +67,11 @@ enum PageError: Error, Equatable {
         case .pagesUnavailable: "Sign-in is not available"
         case .unavailable: "Try again later"
         case .internalError: "Something went wrong"
+        case .sessionNotFound: "Session not found"
+        case .deviceNotFound: "Device not found"
+        case .homeserverRefused: "The homeserver refused the change"
+        case .homeserverUnavailable: "The homeserver cannot be reached"
+        case .deviceRemovalUnconfirmed: "Signed out, but the device is not removed yet"
         }
     }
 
@@ -78,6 +95,14 @@ enum PageError: Error, Equatable {
             "The server's administrator has not configured secrets.encryption, which the sign-in pages need to protect their cookies."
         case .unavailable: "The server is busy or cannot reach the homeserver. Try again in a moment."
         case .internalError: "The server could not complete the request. Try again; if it keeps failing, tell the server's administrator."
+        case .sessionNotFound: "You have no active session with this ID. It may have been signed out already."
+        case .deviceNotFound(let deviceId):
+            "None of your active sessions uses the device \(deviceId). It may have been signed out already, or the link is wrong."
+        case .homeserverRefused: "Nothing was changed. Try again; if it keeps failing, tell the server's administrator."
+        case .homeserverUnavailable: "Nothing was changed. Try again in a moment."
+        case .deviceRemovalUnconfirmed:
+            "The session was signed out and its access token no longer works, but the homeserver did not confirm that the device "
+                + "was deleted. Gatehouse keeps trying; the device disappears from your device list once the homeserver accepts it."
         }
     }
 }

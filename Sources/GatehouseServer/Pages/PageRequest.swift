@@ -43,15 +43,29 @@ struct PageRequest {
 }
 
 /// Where the login (or registration) page continues once the user is signed in (MAS's
-/// `kind=…&id=…` post-auth actions).
+/// `kind=…&id=…` post-auth actions, and `kind=manage_account&action=…&device_id=…` for the account
+/// page's deep links).
 enum Continuation: Equatable {
     case authorizationGrant(String)
     case compatSSOLogin(String)
     case deviceGrant(String)
+    /// The account page, with the MSC4191 action (and device) of the link that led to the login.
+    case manageAccount(action: String?, deviceId: String?)
 
-    /// From `kind` and `id`; `nil` when either is missing or unknown.
-    init?(kind: String?, id: String?) {
-        guard let kind, let id, !id.isEmpty, id.utf8.count <= 64,
+    /// From the query of a login or registration page; `nil` when it names none, or names one wrongly
+    /// (the caller refuses that).
+    /// - Parameter query: reads one query parameter.
+    init?(query: (String) -> String?) {
+        let kind = query("kind")
+        if kind == "manage_account" {
+            let action = query("action")
+            let deviceId = query("device_id")
+            // Plain text carried back into a URL (always encoded); bounded so a link cannot grow without limit.
+            guard (action?.utf8.count ?? 0) <= 64, (deviceId?.utf8.count ?? 0) <= 255 else { return nil }
+            self = .manageAccount(action: action, deviceId: deviceId)
+            return
+        }
+        guard let kind, let id = query("id"), !id.isEmpty, id.utf8.count <= 64,
             id.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) || $0 == 0x2D || $0 == 0x5F })
         else { return nil }
         switch kind {
@@ -62,28 +76,24 @@ enum Continuation: Equatable {
         }
     }
 
-    var kind: String {
+    var parameters: [(String, String)] {
         switch self {
-        case .authorizationGrant: "continue_authorization_grant"
-        case .compatSSOLogin: "continue_compat_sso_login"
-        case .deviceGrant: "continue_device_grant"
+        case .authorizationGrant(let id): [("kind", "continue_authorization_grant"), ("id", id)]
+        case .compatSSOLogin(let id): [("kind", "continue_compat_sso_login"), ("id", id)]
+        case .deviceGrant(let id): [("kind", "continue_device_grant"), ("id", id)]
+        case .manageAccount(let action, let deviceId):
+            [("kind", "manage_account")] + (action.map { [("action", $0)] } ?? []) + (deviceId.map { [("device_id", $0)] } ?? [])
         }
     }
 
-    var id: String {
-        switch self {
-        case .authorizationGrant(let id), .compatSSOLogin(let id), .deviceGrant(let id): id
-        }
-    }
-
-    var parameters: [(String, String)] { [("kind", kind), ("id", id)] }
-
-    /// The page that goes on with the flow.
+    /// The page that goes on with the flow (always a path of Gatehouse's own).
     var target: String {
         switch self {
         case .authorizationGrant(let id): "/consent/\(id)"
         case .compatSSOLogin(let id): "/complete-compat-sso/\(id)"
         case .deviceGrant(let id): "/device/\(id)"
+        case .manageAccount(let action, let deviceId):
+            FormURLEncoded.appendingQuery(to: "/account/", (action.map { [("action", $0)] } ?? []) + (deviceId.map { [("device_id", $0)] } ?? []))
         }
     }
 

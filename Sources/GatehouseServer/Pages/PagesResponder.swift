@@ -75,6 +75,7 @@ struct PagesResponder: LocalResponder {
             if let (session, user) = found, session.finishedAt == nil, user.isActive {
                 page.session = session
                 page.user = user
+                context.activity?.record(.browser, sessionId: session.id, at: now, address: page.clientAddress)
             } else {
                 // Signed out elsewhere, ended by an admin, user locked: the cookie no longer signs in.
                 page.cookie.sessionId = nil
@@ -96,7 +97,7 @@ struct PagesResponder: LocalResponder {
         case ("logout", 1):
             guard page.isPost else { throw .methodNotAllowed }
             return try await postLogout(&page)
-        case ("account", _) where segments.count <= 1: return try accountPage(page)
+        case ("account", _): return try await account(&page, Array(segments.dropFirst()))
         case ("authorize", 1):
             guard !page.isPost else { throw .methodNotAllowed }
             return try await authorize(&page)
@@ -121,12 +122,5 @@ struct PagesResponder: LocalResponder {
         }
         page.form = form
         guard page.hadCookie, SessionCookie.csrfMatches(page.field("csrf"), page.cookie) else { throw .csrf }
-    }
-
-    /// `GET /account/`: who is signed in, and the sign-out button.
-    private func accountPage(_ page: PageRequest) throws(PageError) -> PageResponse {
-        guard !page.isPost else { throw .methodNotAllowed }
-        guard let user = page.user else { return .redirect("/login") }
-        return .page(.ok, context.render("account", ["user_id": context.userId(user)], csrf: page.csrf))
     }
 }

@@ -33,8 +33,8 @@ public struct PagesRepositories: Sendable {
     }
 }
 
-/// Builds the `pages` local service (login, consent, registration, device link, legacy SSO, and
-/// `GET /authorize`) and the legacy SSO start that the `matrix-compat` service hands over to it.
+/// Builds the `pages` local service (login, consent, registration, device link, legacy SSO, the
+/// account page with its MSC4191 deep links, and `GET /authorize`) and the legacy SSO start that the `matrix-compat` service hands over to it.
 public struct PagesService: Sendable {
     /// The responder to register for ``LocalServiceName/pages``.
     public let responder: any LocalResponder
@@ -66,10 +66,12 @@ public struct PagesService: Sendable {
     ///   - clock: the wall clock.
     ///   - random: ids, codes, tokens, cookie nonces.
     ///   - logger: failures worth an admin's attention.
+    ///   - activity: where page views of signed-in browsers are recorded ("last used at / from").
     /// - Throws: when a template of `templates.path` does not parse.
     public init(
         configuration: GatehouseConfiguration, repositories: PagesRepositories, passwords: PasswordAuthenticator, accounts: AccountService?,
-        clock: any WallClock = SystemClock(), random: any RandomSource = SystemRandom(), logger: Logger = Logger(label: "gatehouse.pages")
+        clock: any WallClock = SystemClock(), random: any RandomSource = SystemRandom(), logger: Logger = Logger(label: "gatehouse.pages"),
+        activity: SessionActivityRecorder? = nil
     ) throws {
         let templates = try PageTemplates(overridesFrom: configuration.templates.path)
         guard let secrets = configuration.secrets else {
@@ -84,7 +86,7 @@ public struct PagesService: Sendable {
             cookie: SessionCookie(encryptionKey: secrets.encryption, random: random), repositories: repositories, passwords: passwords,
             accounts: accounts, userCodeLimiter: RateLimiter(burst: max(limits.burst, 10), perSecond: limits.perSecond, clock: clock),
             registrationLimiter: RateLimiter(configuration.rateLimiting.registration, clock: clock),
-            trustedProxies: configuration.http.trustedProxies, clock: clock, random: random, logger: logger)
+            trustedProxies: configuration.http.trustedProxies, clock: clock, random: random, logger: logger, activity: activity)
         responder = PagesResponder(context: context)
         ssoRedirect = CompatSSORedirectEndpoint(context: context)
     }
@@ -110,6 +112,8 @@ struct PagesContext: Sendable {
     let clock: any WallClock
     let random: any RandomSource
     let logger: Logger
+    /// Records page views of signed-in browsers; `nil` records nothing.
+    var activity: SessionActivityRecorder? = nil
 
     /// The shortest password registration accepts (NIST SP 800-63B's minimum for user-chosen ones).
     static let minimumPasswordLength = 8

@@ -12,6 +12,13 @@ enum BuiltinTemplates {
         "error": error,
         "login": login,
         "account": account,
+        "account_nav": accountNav,
+        "account_sessions": accountSessions,
+        "account_session": accountSession,
+        "account_session_end": accountSessionEnd,
+        "account_password": accountPassword,
+        "account_cross_signing": accountCrossSigning,
+        "account_done": accountDone,
         "register": register,
         "consent": consent,
         "form_post": formPost,
@@ -75,20 +82,6 @@ enum BuiltinTemplates {
         <button id="submit" type="submit">Continue</button>
         </form>
         {{#register_link}}<p>No account yet? <a href="{{register_link}}">Create one</a></p>{{/register_link}}
-        {{/content}}
-        {{/layout}}
-        """
-
-    static let account = """
-        {{<layout}}
-        {{$title}}Your account{{/title}}
-        {{$content}}
-        <h1>Your account</h1>
-        <p>You are signed in as <strong>{{user_id}}</strong>.</p>
-        <form id="logout-form" method="post" action="/logout">
-        <input type="hidden" name="csrf" value="{{csrf}}">
-        <button id="logout" type="submit">Sign out</button>
-        </form>
         {{/content}}
         {{/layout}}
         """

@@ -1,0 +1,270 @@
+import Foundation
+import GatehouseAuth
+import GatehouseCore
+import GatehouseIdentity
+import GatehouseStorage
+import GatehouseTesting
+import NIOHTTP1
+import Testing
+
+@testable import GatehouseServer
+
+/// The account page and its MSC4191 deep links, on the SQLite store with the scripted Synapse.
+@Suite(.serialized)
+struct AccountPagesTests {
+    static let sqlite = PagesFixture.Options(sqlite: true)
+
+    /// A compat session with a device in Synapse; returns its session id.
+    static func device(_ fixture: PagesFixture, _ username: String, _ deviceId: String) async throws -> String {
+        _ = try await fixture.accounts.issueCompatibilityToken(username: username, deviceId: deviceId, synapseAdmin: false)
+        let user = try #require(try await fixture.store.users.find(username: username))
+        return try #require(try await fixture.store.compatSessions.activeSession(userId: user.id, deviceId: deviceId)).id
+    }
+
+    /// Signs in and opens the account page, whose forms carry the new cookie's CSRF token.
+    static func signIn(_ fixture: PagesFixture) async throws {
+        try await fixture.signIn()
+        _ = await fixture.get("/account/")
+    }
+
+    static func devices(_ fixture: PagesFixture, _ username: String) -> Set<String> {
+        Set(fixture.synapse.user(username)?.devices.keys.map { $0 } ?? [])
+    }
+
+    @Test func deepLinkWithoutASessionGoesThroughLoginAndEndsTheDevice() async throws {
+        try await withPages(Self.sqlite) { fixture in
+            try await fixture.register("alice")
+            let sessionId = try await Self.device(fixture, "alice", "PHONEDEVICE")
+            _ = try await Self.device(fixture, "alice", "LAPTOPDEVICE")
+            let link = "/account/?action=org.matrix.device_delete&device_id=PHONEDEVICE"
+            let toLogin = await fixture.get(link)
+            #expect(toLogin.status == 303)
+            #expect(toLogin.location == "/login?kind=manage_account&action=org.matrix.device_delete&device_id=PHONEDEVICE")
+            let login = try #require(toLogin.location)
+            #expect(await fixture.get(login).status == 200)
+            let signedIn = await fixture.post(login, [("username", "alice"), ("password", "correct horse")])
+            #expect(signedIn.status == 303 && signedIn.location == link, "back to the action after the login")
+            let confirm = await fixture.get(link)
+            #expect(confirm.status == 303 && confirm.location == "/account/sessions/\(sessionId)/end")
+            let page = await fixture.get("/account/sessions/\(sessionId)/end")
+            #expect(page.status == 200 && page.text.contains(#"<dd id="device-id">PHONEDEVICE</dd>"#) && page.text.contains(#"id="end-form""#))
+            #expect(Self.devices(fixture, "alice") == ["PHONEDEVICE", "LAPTOPDEVICE"], "nothing happens before the confirmation")
+
+            let ended = await fixture.post("/account/sessions/\(sessionId)/end", [])
+            #expect(ended.status == 303 && ended.location == "/account/sessions?notice=session-ended")
+            #expect(Self.devices(fixture, "alice") == ["LAPTOPDEVICE"], "deleted in Synapse before the page answered")
+            #expect(try await fixture.store.compatSessions.find(sessionId: sessionId)?.finishedAt != nil)
+            let list = await fixture.get("/account/sessions?notice=session-ended")
+            #expect(list.text.contains(#"id="account-notice""#) && list.text.contains("LAPTOPDEVICE") && !list.text.contains("PHONEDEVICE"))
+            // The same link again: the device is gone, and the page says so.
+            let again = await fixture.get(link)
+            #expect(again.status == 404 && again.text.contains("Device not found") && again.text.contains("PHONEDEVICE"))
+        }
+    }
+
+    static let deepLinks: [(String, String?, String)] = [
+        ("org.matrix.profile", nil, "200"), ("profile", nil, "200"), ("org.matrix.unknown_action", nil, "200"),
+        ("org.matrix.devices_list", nil, "/account/sessions"), ("org.matrix.sessions_list", nil, "/account/sessions"),
+        ("sessions_list", nil, "/account/sessions"),
+        ("org.matrix.device_view", "VIEWDEVICE", "/account/sessions/ID"), ("org.matrix.session_view", "VIEWDEVICE", "/account/sessions/ID"),
+        ("session_view", "VIEWDEVICE", "/account/sessions/ID"),
+        ("org.matrix.device_delete", "VIEWDEVICE", "/account/sessions/ID/end"), ("org.matrix.session_end", "VIEWDEVICE", "/account/sessions/ID/end"),
+        ("session_end", "VIEWDEVICE", "/account/sessions/ID/end"),
+        ("org.matrix.cross_signing_reset", nil, "/account/cross-signing-reset"),
+        ("org.matrix.device_view", nil, "400"), ("org.matrix.device_delete", "", "400"),
+    ]
+
+    @Test func everyDeepLinkIsAnsweredExactly() async throws {
+        try await withPages(Self.sqlite) { fixture in
+            try await fixture.register("alice")
+            let sessionId = try await Self.device(fixture, "alice", "VIEWDEVICE")
+            try await Self.signIn(fixture)
+            for (action, device, expected) in Self.deepLinks {
+                var parameters = [("action", action)]
+                if let device { parameters.append(("device_id", device)) }
+                let reply = await fixture.get(FormURLEncoded.appendingQuery(to: "/account/", parameters))
+                switch expected {
+                case "200": #expect(reply.status == 200 && reply.text.contains(#"id="profile-form""#), "\(action)")
+                case "400": #expect(reply.status == 400 && reply.text.contains("device_id is missing"), "\(action)")
+                default: #expect(reply.status == 303 && reply.location == expected.replacingOccurrences(of: "ID", with: sessionId), "\(action)")
+                }
+            }
+            // `/account` without the slash keeps the link.
+            #expect(await fixture.get("/account?action=org.matrix.profile").location == "/account/?action=org.matrix.profile")
+        }
+    }
+
+    @Test func anotherUsersSessionOrDeviceIsRefusedAndNeverLeaked() async throws {
+        try await withPages(Self.sqlite) { fixture in
+            try await fixture.register("alice")
+            try await fixture.register("bob")
+            let bobSession = try await Self.device(fixture, "bob", "BOBDEVICE1")
+            try await Self.signIn(fixture)
+            let foreign = await fixture.get("/account/sessions/\(bobSession)")
+            let unknown = await fixture.get("/account/sessions/01JNOSUCHSESSION0000000000")
+            #expect(foreign.status == 404 && unknown.status == 404)
+            #expect(foreign.text == unknown.text, "another user's session looks exactly like one that does not exist")
+            #expect(!foreign.text.contains("BOBDEVICE1") && !foreign.text.contains("bob"))
+            #expect(await fixture.get("/account/sessions/\(bobSession)/end").status == 404)
+            #expect(await fixture.post("/account/sessions/\(bobSession)/end", []).status == 404)
+            #expect(await fixture.post("/account/sessions/\(bobSession)", [("name", "Mine now")]).status == 404)
+            let deepLink = await fixture.get("/account/?action=org.matrix.device_delete&device_id=BOBDEVICE1")
+            let missing = await fixture.get("/account/?action=org.matrix.device_delete&device_id=NOSUCHDEVICE")
+            #expect(deepLink.status == 404 && deepLink.text.contains("Device not found"))
+            #expect(deepLink.text == missing.text.replacingOccurrences(of: "NOSUCHDEVICE", with: "BOBDEVICE1"), "no difference to a missing device")
+            #expect(!(await fixture.get("/account/sessions")).text.contains("BOBDEVICE1"))
+            #expect(Self.devices(fixture, "bob") == ["BOBDEVICE1"])
+            #expect(try await fixture.store.compatSessions.find(sessionId: bobSession)?.finishedAt == nil)
+            #expect(fixture.synapse.user("bob")?.devices["BOBDEVICE1"]?.displayName == nil)
+        }
+    }
+
+    @Test func everyAccountFormNeedsTheCSRFToken() async throws {
+        try await withPages(Self.sqlite) { fixture in
+            try await fixture.register("alice")
+            let sessionId = try await Self.device(fixture, "alice", "CSRFDEVICE")
+            try await Self.signIn(fixture)
+            let forms: [(String, [(String, String)])] = [
+                ("/account/profile", [("displayname", "Mallory")]),
+                ("/account/sessions/\(sessionId)", [("name", "Mallory's")]),
+                ("/account/sessions/\(sessionId)/end", []),
+                ("/account/sessions/end-others", []),
+                ("/account/password", [("current_password", "correct horse"), ("new_password", "mallory123"), ("new_password_confirm", "mallory123")]),
+                ("/account/cross-signing-reset", []),
+            ]
+            for (target, fields) in forms {
+                for csrf in ["", "forged-token"] {
+                    let reply = await fixture.send(.POST, target, form: [("csrf", csrf)] + fields)
+                    #expect(reply.status == 403 && reply.text.contains("This form has expired"), "\(target)")
+                }
+            }
+            let user = try #require(fixture.synapse.user("alice"))
+            #expect(user.displayName == nil && !user.crossSigningResetAllowed && user.devices["CSRFDEVICE"]?.displayName == nil)
+            #expect(Self.devices(fixture, "alice") == ["CSRFDEVICE"])
+            #expect(try await fixture.store.compatSessions.find(sessionId: sessionId)?.finishedAt == nil)
+            _ = try await fixture.passwords.authenticate(name: "alice", password: "correct horse", clientAddress: nil)
+        }
+    }
+
+    @Test func profileRenameAndTheSessionsList() async throws {
+        try await withPages(Self.sqlite) { fixture in
+            try await fixture.register("alice")
+            let sessionId = try await Self.device(fixture, "alice", "RENAMEDEVICE")
+            try await Self.signIn(fixture)
+            let saved = await fixture.post("/account/profile", [("displayname", "  Alice A.  ")])
+            #expect(saved.status == 303 && saved.location == "/account/?notice=profile-saved")
+            #expect(fixture.synapse.user("alice")?.displayName == "Alice A.")
+            let overview = await fixture.get("/account/?notice=profile-saved")
+            #expect(overview.text.contains(#"value="Alice A.""#) && overview.text.contains("Your display name was saved."))
+            #expect(await fixture.post("/account/profile", [("displayname", "")]).status == 303)
+            #expect(fixture.synapse.user("alice")?.displayName == nil, "an empty name removes it (unset_displayname)")
+            let tooLong = await fixture.post("/account/profile", [("displayname", String(repeating: "x", count: 300))])
+            #expect(tooLong.status == 400 && tooLong.text.contains("longer than 256"))
+
+            let renamed = await fixture.post("/account/sessions/\(sessionId)", [("name", "Work phone")])
+            #expect(renamed.status == 303 && renamed.location == "/account/sessions/\(sessionId)?notice=renamed")
+            #expect(fixture.synapse.user("alice")?.devices["RENAMEDEVICE"]?.displayName == "Work phone")
+            #expect(try await fixture.store.compatSessions.find(sessionId: sessionId)?.displayName == "Work phone")
+            let view = await fixture.get("/account/sessions/\(sessionId)")
+            #expect(view.text.contains(#"<h1 id="session-name">Work phone</h1>"#) && view.text.contains("RENAMEDEVICE"))
+            let empty = await fixture.post("/account/sessions/\(sessionId)", [("name", "   ")])
+            #expect(empty.status == 400 && empty.text.contains("it is empty"))
+
+            // Synapse refuses, or fails: nothing changes locally, and the page says so.
+            fixture.synapse.failNext(400, errcode: "M_INVALID_PARAM")
+            let refused = await fixture.post("/account/sessions/\(sessionId)", [("name", "Other name")])
+            #expect(refused.status == 502 && refused.text.contains("The homeserver refused the change"))
+            fixture.synapse.failNext(500)
+            let failed = await fixture.post("/account/sessions/\(sessionId)", [("name", "Other name")])
+            #expect(failed.status == 503 && failed.text.contains("The homeserver cannot be reached"))
+            #expect(try await fixture.store.compatSessions.find(sessionId: sessionId)?.displayName == "Work phone")
+
+            // The list: the device session and this browser, with its last use recorded at this request.
+            let list = await fixture.get("/account/sessions")
+            #expect(list.text.contains("RENAMEDEVICE") && list.text.contains("This browser") && list.text.contains(#"id="end-others""#))
+        }
+    }
+
+    @Test func endingFailsClosedWhenSynapseRefuses() async throws {
+        try await withPages(Self.sqlite) { fixture in
+            try await fixture.register("alice")
+            let sessionId = try await Self.device(fixture, "alice", "STUBBORNDEV")
+            try await Self.signIn(fixture)
+            fixture.synapse.failNext(500, times: 5)
+            let reply = await fixture.post("/account/sessions/\(sessionId)/end", [])
+            #expect(reply.status == 502 && reply.text.contains("Signed out, but the device is not removed yet"))
+            #expect(try await fixture.store.compatSessions.find(sessionId: sessionId)?.finishedAt != nil, "its token is dead anyway")
+            #expect(try await fixture.store.jobs.pending().count == 1, "the device deletion stays queued")
+        }
+    }
+
+    @Test func signOutEverywhereElseAndChangePassword() async throws {
+        try await withPages(Self.sqlite) { fixture in
+            try await fixture.register("alice")
+            _ = try await Self.device(fixture, "alice", "OTHERDEV01")
+            let other = try await Self.device(fixture, "alice", "OTHERDEV02")
+            let alice = try #require(try await fixture.store.users.find(username: "alice"))
+            let elsewhere = BrowserSession(id: "01JBROWSERELSEWHERE0000000", userId: alice.id, createdAt: fixture.clock.now(), authenticatedAt: fixture.clock.now())
+            try await fixture.store.browserSessions.create(elsewhere)
+            try await Self.signIn(fixture)
+            #expect(await fixture.post("/account/sessions/end-others", []).location == "/account/sessions?notice=others-ended")
+            #expect(Self.devices(fixture, "alice").isEmpty)
+            #expect(try await fixture.store.compatSessions.find(sessionId: other)?.finishedAt != nil)
+            #expect(try await fixture.store.browserSessions.find(id: elsewhere.id)?.0.finishedAt != nil, "the other browser is signed out")
+            #expect(await fixture.get("/account/").status == 200, "this browser stays signed in")
+
+            _ = try await Self.device(fixture, "alice", "OTHERDEV03")
+            let wrong = await fixture.post("/account/password", [
+                ("current_password", "wrong"), ("new_password", "battery staple"), ("new_password_confirm", "battery staple"),
+            ])
+            #expect(wrong.status == 401 && wrong.text.contains("The current password is wrong."))
+            let mismatch = await fixture.post("/account/password", [
+                ("current_password", "correct horse"), ("new_password", "battery staple"), ("new_password_confirm", "battery stapler"),
+            ])
+            #expect(mismatch.status == 400 && mismatch.text.contains("do not match"))
+            let short = await fixture.post("/account/password", [("current_password", "correct horse"), ("new_password", "short"), ("new_password_confirm", "short")])
+            #expect(short.status == 400 && short.text.contains("at least 8"))
+            let changed = await fixture.post("/account/password", [
+                ("current_password", "correct horse"), ("new_password", "battery staple"), ("new_password_confirm", "battery staple"),
+                ("end_others", "on"),
+            ])
+            #expect(changed.status == 303 && changed.location == "/account/?notice=password-changed-others-ended")
+            #expect(Self.devices(fixture, "alice").isEmpty, "other sessions ended with the change")
+            #expect(await fixture.get("/account/").status == 200, "this browser stays signed in")
+            _ = try await fixture.passwords.authenticate(name: "alice", password: "battery staple", clientAddress: nil)
+        }
+    }
+
+    @Test func crossSigningResetNeedsTheConfirmation() async throws {
+        try await withPages(Self.sqlite) { fixture in
+            try await fixture.register("alice")
+            try await Self.signIn(fixture)
+            let page = await fixture.get("/account/cross-signing-reset")
+            #expect(page.status == 200 && page.text.contains(#"id="confirm-reset""#))
+            #expect(fixture.synapse.user("alice")?.crossSigningResetAllowed == false, "looking is not confirming")
+            let done = await fixture.post("/account/cross-signing-reset", [])
+            #expect(done.status == 200 && done.text.contains("Identity reset allowed"))
+            #expect(fixture.synapse.user("alice")?.crossSigningResetAllowed == true)
+        }
+    }
+
+    @Test func browserPageViewsAreRecordedAsActivity() async throws {
+        let activity = SessionActivityRecorder()
+        var options = Self.sqlite
+        options.activity = activity
+        try await withPages(options) { fixture in
+            try await fixture.register("alice")
+            try await Self.signIn(fixture)
+            _ = await fixture.get("/account/")
+            let alice = try #require(try await fixture.store.users.find(username: "alice"))
+            let browser = try #require(try await fixture.accounts.activeSessions(userId: alice.id).browserSessions.first)
+            let pending = try #require(activity.pending(sessionId: browser.id))
+            #expect(pending.kind == .browser && pending.address == "192.0.2.10")
+            let list = await fixture.get("/account/sessions")
+            #expect(list.text.contains("from 192.0.2.10"), "the page shows activity not flushed yet")
+            await SessionActivityFlusher(recorder: activity, repository: fixture.store.sessionActivity).flush()
+            let stored = try #require(try await fixture.store.browserSessions.find(id: browser.id)?.0)
+            #expect(stored.lastActiveAddress == "192.0.2.10" && stored.lastActiveAt != nil)
+        }
+    }
+}
