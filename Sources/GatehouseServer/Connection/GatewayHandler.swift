@@ -544,6 +544,10 @@ final class GatewayHandler: ChannelDuplexHandler {
     // MARK: Log phase
 
     private func writeAccessLog() {
+        // Metrics hook (reload-metrics branch): each finished request is counted here, on this loop.
+        runtime.requestMetrics?.record(
+            route: state.request.route, status: state.request.status, wentUpstream: state.request.memberDescription != nil,
+            startedAt: state.request.startedAt, into: loop.metrics)
         guard runtime.accessLog.enabled else { return }
         let request = state.request
         let path: Substring = request.target.map { Substring($0.canonicalPath) } ?? "-"

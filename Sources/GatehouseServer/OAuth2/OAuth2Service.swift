@@ -1,3 +1,4 @@
+import CoreMetrics
 import GatehouseAuth
 import GatehouseCore
 import GatehouseHomeserver
@@ -44,13 +45,14 @@ public struct OAuth2Service: Sendable {
     ///   - tokenIssuing: what the token endpoints need; `nil` leaves them out (and out of discovery).
     ///   - clock: the wall clock.
     ///   - random: randomness for generated identifiers, codes and tokens.
+    ///   - metrics: where the introspection cache and token grant counters are made; `nil` records nothing.
     public init(
         configuration: GatehouseConfiguration, store: any IdentityStore, tokenIssuing: TokenIssuing? = nil,
-        clock: any WallClock = SystemClock(), random: any RandomSource = SystemRandom()
+        clock: any WallClock = SystemClock(), random: any RandomSource = SystemRandom(), metrics: (any MetricsFactory)? = nil
     ) {
         let cache = IntrospectionCache()
         let invalidate: @Sendable () -> Void = { cache.invalidateAll() }
-        let validator = TokenValidator(store: store, cache: cache, clock: clock)
+        let validator = TokenValidator(store: store, cache: cache, clock: clock, metrics: metrics)
         let keys = configuration.secrets?.keys ?? []
         let tokens = tokenIssuing.map { issuing in
             OAuth2TokenService(
@@ -72,7 +74,7 @@ public struct OAuth2Service: Sendable {
                 service: ClientRegistrationService(repository: store.clients, clock: clock, random: random),
                 limiter: RateLimiter(configuration.rateLimiting.clientRegistration, clock: clock),
                 trustedProxies: configuration.http.trustedProxies),
-            token: tokens.map(TokenEndpoint.init),
+            token: tokens.map { TokenEndpoint(service: $0, metrics: LoginMetrics(factory: metrics)) },
             revocation: tokens.map(RevocationEndpoint.init),
             userinfo: tokens.map(UserInfoEndpoint.init),
             deviceAuthorization: tokens.map { _ in

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import CoreMetrics
 import GatehouseAuth
 import GatehouseCore
 import GatehouseStorage
@@ -20,11 +21,17 @@ final class TokenValidator: Sendable {
     let clock: any WallClock
     /// One synchronous revision reader per thread (event loop), made on first use.
     private let probes = ThreadSpecificVariable<ProbeBox>()
+    /// `gatehouse_introspection_cache_total{result="hit"|"miss"}`, made once: counting is one relaxed
+    /// atomic add (swift-prometheus), no lock and no allocation on the proxy's edge check.
+    private let cacheHits: Counter?
+    private let cacheMisses: Counter?
 
-    init(store: any IdentityStore, cache: IntrospectionCache, clock: any WallClock) {
+    init(store: any IdentityStore, cache: IntrospectionCache, clock: any WallClock, metrics: (any MetricsFactory)? = nil) {
         self.store = store
         self.cache = cache
         self.clock = clock
+        self.cacheHits = metrics.map { Counter(label: "gatehouse_introspection_cache_total", dimensions: [("result", "hit")], factory: $0) }
+        self.cacheMisses = metrics.map { Counter(label: "gatehouse_introspection_cache_total", dimensions: [("result", "miss")], factory: $0) }
     }
 
     /// What memory knows about a token.
@@ -36,9 +43,17 @@ final class TokenValidator: Sendable {
 
     /// The cached entry for `hash`, valid as of now; never blocks beyond a shared-memory read.
     func cached(hash: String) -> CachedAnswer {
-        guard let revision = currentRevision() else { return .unknown }
+        guard let revision = currentRevision() else {
+            cacheMisses?.increment()
+            return .unknown
+        }
         cache.observe(counter: revision)
-        return cache.entry(forHash: hash).map(CachedAnswer.known) ?? .unknown
+        guard let entry = cache.entry(forHash: hash) else {
+            cacheMisses?.increment()
+            return .unknown
+        }
+        cacheHits?.increment()
+        return .known(entry)
     }
 
     /// Reads the store, caches the answer and records activity for active tokens. The first lookup
