@@ -4,15 +4,17 @@ Synapse.
 - A broken route file or configuration is refused on SIGHUP (the reason in the log) and the old
   rules keep serving; a fixed route file applies to new connections, while /sync long-polls that
   were in flight on connections opened before the reload (HTTP/1.1 and h2) complete normally.
+- A renewed certificate at the same paths is served to new connections after SIGHUP; a connection
+  opened before goes on.
 - `/metrics` on `metrics.address` counts a request under its rule (file:line and action) and
   status class, the compat password logins by outcome and the upstream latency; `gatehouse reload`
   finds the process through `server.pid_file`.
 """
 
-import re
+import shutil
 import signal
 import socket
-import subprocess
+import ssl
 import threading
 import time
 
@@ -131,6 +133,34 @@ def test_sighup_refuses_broken_files_and_applies_fixed_routes_without_dropping_l
         g.config.write_text(original_config)
         _hangup_and_wait(g, "reloaded the configuration")
     assert _status(g, PROBE).status_code == 404
+
+
+def test_sighup_serves_a_renewed_certificate_to_new_connections(workdir, synapse, secret_file, bulk):
+    directory = workdir / "gatehouse-renewal"
+    g = Gatehouse("renewal", directory, synapse_url=synapse.url, secret_file=secret_file, bulk_url=bulk.url)
+    g.start()
+    try:
+        cfg = yaml.safe_load(g.config.read_text())
+        tls = next(listener["tls"] for listener in cfg["http"]["listeners"] if listener.get("tls"))
+        cert, key = (directory / tls["certificate_file"]), (directory / tls["key_file"])
+        served = lambda: ssl.PEM_cert_to_DER_cert(ssl.get_server_certificate(("127.0.0.1", g.port)))
+        before = served()
+        assert before == ssl.PEM_cert_to_DER_cert(cert.read_text())
+        with http_client(g.base_url, http2=True) as opened_before:
+            assert opened_before.get("/health").status_code == 200
+            # A new pair, as a renewal would bring, written over the configured files.
+            renewed = directory / "renewed"
+            r = g.cli("config", "generate", "--output", str(renewed / "gatehouse.yaml"), "--server-name", SERVER_NAME)
+            assert r.returncode == 0, r.stderr
+            shutil.copyfile(renewed / "tls" / "cert.pem", cert)
+            shutil.copyfile(renewed / "tls" / "key.pem", key)   # keeps the file's 0600
+            _hangup_and_wait(g, "reloaded the configuration")
+            after = served()
+            assert after != before
+            assert after == ssl.PEM_cert_to_DER_cert((renewed / "tls" / "cert.pem").read_text())
+            assert opened_before.get("/health").status_code == 200
+    finally:
+        g.stop()
 
 
 def _metrics(port: int) -> dict[str, float]:

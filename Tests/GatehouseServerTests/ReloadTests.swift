@@ -29,17 +29,27 @@ final class ReloadFixture {
         try text.write(toFile: "\(directory)/test.routes", atomically: true, encoding: .utf8)
     }
 
+    /// Writes a self-signed pair as `cert.pem` and `key.pem` (for a `tls` listener).
+    func certificate() throws {
+        let pair = try SelfSignedCertificate.make(hostNames: ["localhost"])
+        try pair.certificatePEM.write(toFile: "\(directory)/cert.pem", atomically: true, encoding: .utf8)
+        try pair.keyPEM.write(toFile: "\(directory)/key.pem", atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: "\(directory)/key.pem")
+    }
+
     /// - Parameters:
     ///   - bind: the listener's address.
     ///   - database: `database.path`.
     ///   - extra: more top-level YAML.
-    func yaml(bind: String = "127.0.0.1:0", database: String = "test.db", extra: String = "") throws {
+    ///   - tlsListener: adds a second listener with `cert.pem` and `key.pem`.
+    func yaml(bind: String = "127.0.0.1:0", database: String = "test.db", extra: String = "", tlsListener: Bool = false) throws {
+        let tls = tlsListener ? "\n    - name: tls\n      binds: [{address: \"127.0.0.1:0\"}]\n      tls: {certificate_file: cert.pem, key_file: key.pem}" : ""
         let text = """
             http:
               public_base: http://localhost/
               listeners:
                 - name: test
-                  binds: [{address: "\(bind)"}]
+                  binds: [{address: "\(bind)"}]\(tls)
             matrix: {homeserver: localhost, endpoint: "http://127.0.0.1:1/", secret: "test-secret-of-at-least-32-bytes!"}
             database: {path: \(database)}
             routes: {files: [test.routes]}
@@ -173,6 +183,28 @@ struct ConfigurationReloaderTests {
             #expect(reason.contains("timeouts.upstream"))
             #expect(server.runtime.timeouts.upstream == .seconds(60))
             #expect(try await request(port: port, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n").status == 200)
+        }
+    }
+
+    @Test func aCertificateThatDoesNotLoadIsRefusedAndTheOldOneStays() async throws {
+        let fixture = try ReloadFixture()
+        try fixture.certificate()
+        try fixture.yaml(tlsListener: true)
+        try await withServer(fixture) { port, reloader, server in
+            let before = server.runtime
+            try "not a certificate".write(toFile: "\(fixture.directory)/cert.pem", atomically: true, encoding: .utf8)
+            guard case .rejected(let reason) = reloader.reload() else {
+                Issue.record("a broken certificate was applied")
+                return
+            }
+            #expect(reason.hasPrefix("TLS:"))
+            #expect(server.runtime === before)
+            #expect(try await request(port: port, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n").status == 200)
+
+            // A renewed pair at the same paths is read by the next reload.
+            try fixture.certificate()
+            #expect(reloader.reload() == .applied(changed: [], restartNeeded: []))
+            #expect(server.runtime !== before)
         }
     }
 
