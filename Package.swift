@@ -196,7 +196,9 @@ let package = Package(
         ),
         .testTarget(
             name: "GatehouseHomeserverTests",
-            dependencies: ["GatehouseHomeserver", "GatehouseStorage", "GatehouseTesting"]
+            dependencies: [
+                "GatehouseHomeserver", "GatehouseStorage", "GatehouseTesting", .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
         ),
         .testTarget(
             name: "GatehouseServerTests",

@@ -298,6 +298,22 @@ struct MetricsRecordingTests {
         #expect(metrics.registry.emitToString() == text)
     }
 
+    @Test func introspectionAnswersFromMemoryAndFromTheStoreAreCounted() async throws {
+        let fixture = try await IntrospectionFixture()
+        let metrics = GatehouseMetrics(upstreams: [])
+        let endpoint = IntrospectionEndpoint(
+            sharedSecret: fixture.secret,
+            validator: TokenValidator(store: fixture.store, cache: IntrospectionCache(), clock: fixture.clock, metrics: metrics.factory))
+        let (token, _) = try await fixture.issue()
+        // The first answer reads the store (its immediate check finds nothing), the second is cached.
+        #expect(endpoint.immediateResponse(to: fixture.request(token: token)) == nil)
+        _ = await endpoint.respond(to: fixture.request(token: token))
+        _ = await endpoint.respond(to: fixture.request(token: token))
+        let text = metrics.registry.emitToString()
+        #expect(text.contains("gatehouse_introspection_cache_total{result=\"miss\"} 1\n"))
+        #expect(text.contains("gatehouse_introspection_cache_total{result=\"hit\"} 1\n"))
+    }
+
     @Test func labelValuesAreEscaped() {
         #expect(GatehouseMetrics.escape("a\"b\\c\nd") == "a\\\"b\\\\c\\nd")
     }

@@ -21,8 +21,9 @@ final class TokenValidator: Sendable {
     let clock: any WallClock
     /// One synchronous revision reader per thread (event loop), made on first use.
     private let probes = ThreadSpecificVariable<ProbeBox>()
-    /// `gatehouse_introspection_cache_total{result="hit"|"miss"}`, made once: counting is one relaxed
-    /// atomic add (swift-prometheus), no lock and no allocation on the proxy's edge check.
+    /// `gatehouse_introspection_cache_total{result="hit"|"miss"}` (answered from memory, or from the
+    /// store), made once: counting is one relaxed atomic add (swift-prometheus), no lock and no
+    /// allocation on the proxy's edge check.
     private let cacheHits: Counter?
     private let cacheMisses: Counter?
 
@@ -43,15 +44,9 @@ final class TokenValidator: Sendable {
 
     /// The cached entry for `hash`, valid as of now; never blocks beyond a shared-memory read.
     func cached(hash: String) -> CachedAnswer {
-        guard let revision = currentRevision() else {
-            cacheMisses?.increment()
-            return .unknown
-        }
+        guard let revision = currentRevision() else { return .unknown }
         cache.observe(counter: revision)
-        guard let entry = cache.entry(forHash: hash) else {
-            cacheMisses?.increment()
-            return .unknown
-        }
+        guard let entry = cache.entry(forHash: hash) else { return .unknown }
         cacheHits?.increment()
         return .known(entry)
     }
@@ -60,6 +55,9 @@ final class TokenValidator: Sendable {
     /// that finds an OAuth 2.0 access token active records its first use before answering: from then
     /// on, presenting the refresh token that preceded it again is a replay, not a lost answer.
     func lookup(hash: String, kind: TokenKind) async throws -> IntrospectionCache.Entry {
+        // A miss is counted here, where the store is read, not in `cached(hash:)`: a caller may ask
+        // memory twice (an immediate answer, then the async one) before it reads the store once.
+        cacheMisses?.increment()
         cache.observe(counter: try await store.changeCounter())
         let generation = cache.generation
         let (entry, firstUse) = try await read(hash: hash, kind: kind)
