@@ -10,6 +10,10 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `gatehouse serve -c FILE`: runs the gateway until SIGTERM or SIGINT; SIGHUP reloads the
 /// configuration, routes and certificates (``ConfigurationReloader``).
 struct ServeCommand: AsyncParsableCommand {
@@ -18,6 +22,9 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigOption
 
     func run() async throws {
+        // SIGHUP's default action ends the process: until ReloadOnHangup traps it, a reload sent
+        // during start-up (systemd may send one as soon as the process exists) is ignored instead.
+        signal(SIGHUP, SIG_IGN)
         let bundle = try options.load()
         let configuration = bundle.configuration
         let level = Logger.Level(rawValue: configuration.log.level.rawValue) ?? .info

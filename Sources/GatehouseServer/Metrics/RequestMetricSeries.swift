@@ -6,8 +6,9 @@ import NIOCore
 /// reads and two increments on the loop's ``LoopMetrics``.
 ///
 /// A series is labelled with the rule's place (`file:line`) and its action, never the request path: the
-/// number of series is bounded by the route files, whatever clients send.
-struct RequestMetricSeries: Sendable {
+/// number of series is bounded by the route files, whatever clients send. A class, so that reaching it
+/// from the runtime on every request is at most one reference count, not one per array.
+final class RequestMetricSeries: Sendable {
     /// The slot of each rule, by ``CompiledRoute/index``.
     let ruleSlots: [Int]
     /// The upstream index of each rule (-1: not proxied).
@@ -16,6 +17,13 @@ struct RequestMetricSeries: Sendable {
     let unroutedSlot: Int
     /// Upper bounds of the upstream duration buckets, in nanoseconds.
     let latencyBounds: [Int64]
+
+    init(ruleSlots: [Int], ruleUpstreams: [Int], unroutedSlot: Int, latencyBounds: [Int64]) {
+        self.ruleSlots = ruleSlots
+        self.ruleUpstreams = ruleUpstreams
+        self.unroutedSlot = unroutedSlot
+        self.latencyBounds = latencyBounds
+    }
 
     /// Counts one finished request (the log phase).
     /// - Parameters:
