@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
@@ -127,12 +128,19 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        // Operator tooling behind `gatehouse doctor`, `synapse migrate-config` and `config generate
-        // --synapse-config`: the checks and the YAML edits, kept out of the CLI so they are unit-tested.
+        // Operator tooling behind `gatehouse doctor`, `synapse migrate-config`, `config generate
+        // --synapse-config` and `import-synapse`: the checks, the YAML edits and the Synapse database
+        // readers (SQLite through GRDB, PostgreSQL through postgres-nio), kept out of the CLI so they
+        // are unit-tested.
         .target(
             name: "GatehouseOperator",
             dependencies: [
                 "GatehouseCore",
+                "GatehouseStorage",
+                "GatehouseAuth",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -188,7 +196,10 @@ let package = Package(
         ),
         .testTarget(
             name: "GatehouseOperatorTests",
-            dependencies: ["GatehouseOperator", "GatehouseCore", .product(name: "Yams", package: "Yams")]
+            dependencies: [
+                "GatehouseOperator", "GatehouseCore", "GatehouseStorage", "GatehouseSQLite", "GatehouseAuth",
+                .product(name: "Yams", package: "Yams"), .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(
             name: "GatehouseSQLiteTests",

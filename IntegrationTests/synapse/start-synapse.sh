@@ -92,15 +92,25 @@ export no_proxy="127.0.0.1,localhost,::1" NO_PROXY="127.0.0.1,localhost,::1"
 
 # ---------------------------------------------------------------- 1. venv (cached)
 VENV="$CACHE_DIR/venv-$VERSION"
-venv_ok() { [ -x "$VENV/bin/python" ] && "$VENV/bin/python" - "$VERSION" <<'EOF' 2>/dev/null
+# psycopg2 (the binary wheel from PyPI: no compiler or libpq headers needed) lets Synapse run on
+# PostgreSQL, as the import-synapse test does.
+POSTGRES_DRIVER="psycopg2-binary==2.9.11"
+synapse_ok() { [ -x "$VENV/bin/python" ] && "$VENV/bin/python" - "$VERSION" <<'EOF' 2>/dev/null
 import sys, importlib.metadata as m
 sys.exit(0 if m.version("matrix-synapse") == sys.argv[1] else 1)
 EOF
 }
+driver_ok() { "$VENV/bin/python" -c 'import psycopg2' 2>/dev/null; }
+venv_ok() { synapse_ok && driver_ok; }
 if ! venv_ok; then
   mkdir -p "$CACHE_DIR"
   exec 9>"$CACHE_DIR/.install-$VERSION.lock"
   command -v flock >/dev/null && flock 9          # serialise concurrent installs
+  if synapse_ok && ! driver_ok; then               # a venv cached before the driver was added
+    log "adding $POSTGRES_DRIVER to $VENV"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$POSTGRES_DRIVER" >&2 \
+      || die "pip install $POSTGRES_DRIVER failed"
+  fi
   if ! venv_ok; then
     command -v "$PYTHON" >/dev/null || die "$PYTHON not found (Debian: apt-get install python3 python3-venv)"
     "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' \
@@ -111,8 +121,8 @@ if ! venv_ok; then
     rm -rf "$tmp"
     "$PYTHON" -m venv "$tmp" >&2 || { rm -rf "$tmp"; die "'$PYTHON -m venv' failed (Debian/Ubuntu: apt-get install python3-venv)"; }
     # Only 'python -m ...' is ever used, so the venv may be renamed after the install.
-    "$tmp/bin/python" -m pip install -q --disable-pip-version-check "matrix-synapse==$VERSION" >&2 \
-      || { rm -rf "$tmp"; die "pip install matrix-synapse==$VERSION failed"; }
+    "$tmp/bin/python" -m pip install -q --disable-pip-version-check "matrix-synapse==$VERSION" "$POSTGRES_DRIVER" >&2 \
+      || { rm -rf "$tmp"; die "pip install matrix-synapse==$VERSION $POSTGRES_DRIVER failed"; }
     rm -rf "$VENV"; mv "$tmp" "$VENV"
     log "installed in $(( $(date +%s) - t0 ))s"
   fi

@@ -297,7 +297,7 @@ public struct CompatLoginService: Sendable {
     /// that lost the answer to its refresh; it gets a fresh pair once, and the unused successor dies.
     /// Presentations racing each other are answered as if they had come one after the other.
     public func refresh(refreshToken: String) async throws(CompatError) -> RefreshResult {
-        guard case .success(.compatRefreshToken) = TokenFormat.check(refreshToken) else { throw .invalidRefreshToken }
+        guard case .success(.compatRefreshToken) = TokenFormat.classify(refreshToken) else { throw .invalidRefreshToken }
         let now = clock.now()
         let found: (CompatRefreshToken, CompatSession, User)?
         do {
@@ -384,7 +384,7 @@ public struct CompatLoginService: Sendable {
     // MARK: Helpers
 
     private func activeSession(of accessToken: String) async throws(CompatError) -> CompatAccessTokenLookup {
-        guard case .success(.compatAccessToken) = TokenFormat.check(accessToken) else { throw .unknownToken }
+        guard case .success(.compatAccessToken) = TokenFormat.classify(accessToken) else { throw .unknownToken }
         let found: CompatAccessTokenLookup?
         do {
             found = try await store.compatSessions.lookupAccessToken(hash: TokenHasher.sha256Hex(accessToken))

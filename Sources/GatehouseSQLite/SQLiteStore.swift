@@ -53,6 +53,8 @@ public final class SQLiteStore: IdentityStore {
     public let compatSSOLogins: any CompatSSOLoginRepository
     /// Deletion of rows past their retention.
     public let retention: any RetentionRepository
+    /// The bulk writes of `gatehouse import-synapse`.
+    public let accountImport: any AccountImportRepository
 
     /// The connections; internal so that the repositories of later issues (and tests) share them.
     let pool: DatabasePool
@@ -70,6 +72,7 @@ public final class SQLiteStore: IdentityStore {
         self.oauth2Sessions = SQLiteOAuth2SessionRepository(pool: pool)
         self.compatSSOLogins = SQLiteCompatSSOLoginRepository(pool: pool)
         self.retention = SQLiteRetentionRepository(pool: pool)
+        self.accountImport = SQLiteAccountImportRepository(pool: pool)
     }
 
     /// Opens (creating it when `migrate` is set) the database at `path`.

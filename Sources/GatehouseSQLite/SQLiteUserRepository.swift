@@ -132,6 +132,19 @@ public struct SQLiteUserRepository: UserRepository {
         }
     }
 
+    /// A user's email addresses, oldest first.
+    /// - Parameter userId: the user.
+    public func emails(userId: String) async throws -> [UserEmail] {
+        try await pool.query { db in
+            try Row.fetchAll(
+                db, sql: "SELECT id, user_id, email, created_at FROM user_emails WHERE user_id = ? ORDER BY created_at, id",
+                arguments: [userId]
+            ).map { row in
+                UserEmail(id: row["id"], userId: row["user_id"], email: row["email"], createdAt: Date(storedMilliseconds: row["created_at"]))
+            }
+        }
+    }
+
     // MARK: - Helpers
 
     private func update(userId: String, sql: String, _ arguments: StatementArguments) async throws {

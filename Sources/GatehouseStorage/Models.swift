@@ -47,6 +47,27 @@ public struct PasswordRecord: Sendable, Equatable {
     }
 }
 
+/// An email address of a user (MAS `user_emails`); imported from Synapse's email 3PIDs.
+public struct UserEmail: Sendable, Equatable {
+    public var id: String
+    public var userId: String
+    /// The address as Synapse stored it.
+    public var email: String
+    public var createdAt: Date
+
+    /// - Parameters:
+    ///   - id: a ULID.
+    ///   - userId: the user.
+    ///   - email: the address.
+    ///   - createdAt: when it was added (Synapse's `added_at` for imported ones).
+    public init(id: String, userId: String, email: String, createdAt: Date) {
+        self.id = id
+        self.userId = userId
+        self.email = email
+        self.createdAt = createdAt
+    }
+}
+
 /// A legacy (compatibility) login session: one Matrix device of one user.
 public struct CompatSession: Sendable, Equatable {
     public var id: String

@@ -24,6 +24,9 @@ public protocol UserRepository: Sendable {
     func addPassword(_ password: PasswordRecord) async throws
     /// The newest password of a user.
     func currentPassword(userId: String) async throws -> PasswordRecord?
+
+    /// A user's email addresses, oldest first.
+    func emails(userId: String) async throws -> [UserEmail]
 }
 
 extension UserRepository {

@@ -108,4 +108,25 @@ struct TokenFormatTests {
         #expect(TokenFormatError.invalidChecksum.shortDescription == "invalid_checksum")
         #expect(TokenFormatError.invalidChecksum != .invalidFormat)
     }
+
+    /// Synapse's own tokens, as `gatehouse import-synapse` carries them over: classified as compat
+    /// tokens by prefix (no checksum, as MAS), never by ``TokenFormat/check(_:)``.
+    @Test func synapseTokensAreClassifiedAsCompatTokens() {
+        // The shape Synapse mints: syt_<unpadded URL-safe base64 localpart>_<20 letters>_<base62 crc>.
+        let access = "syt_YWxpY2U_TGhbGTLXNnRmOYvkjodM_1mCNv7"
+        let refresh = "syr_YWxpY2U_pQkQUbJxWqbGydNhCBsf_2Lq0Tm"
+        #expect(TokenFormat.classify(access) == .success(.compatAccessToken))
+        #expect(TokenFormat.classify(refresh) == .success(.compatRefreshToken))
+        #expect(TokenFormat.classify("syt_Zm9vLWJhcg-_x_y") == .success(.compatAccessToken), "URL-safe base64 in the localpart")
+        #expect(TokenFormat.check(access) == .failure(.invalidFormat), "not Gatehouse's own format")
+
+        let mct = TokenFormat.generate(.compatAccessToken, random: CountingRandom())
+        #expect(TokenFormat.classify(mct) == .success(.compatAccessToken), "Gatehouse's tokens classify as before")
+        #expect(TokenFormat.classify("mct_cxG6gZXyvelQWW9XqfNbm5KAQovodf_XvJz44") == .failure(.invalidChecksum))
+
+        for refused in ["syt_", "syt", "sys_YWxpY2U_abc", "syt_YWxp Y2U", "syt_YWxp/Y2U", "syt_YWxp.Y2U", "SYT_YWxpY2U_abc",
+                        "syt_" + String(repeating: "a", count: 600)] {
+            #expect(TokenFormat.synapseKind(of: refused) == nil, "\(refused.prefix(20))")
+        }
+    }
 }

@@ -12,7 +12,7 @@ import Testing
 struct SQLiteStoreTests {
     @Test func freshFileIsMigratedWithTheConnectionSettings() async throws {
         try await withStore { store, _ in
-            #expect(SQLiteStore.knownMigrations == ["0001_initial", "0002_compat_login_tokens", "0003_compat_refresh_successor", "0004_oauth2_clients", "0005_oauth2_sessions", "0006_retention_indexes"])
+            #expect(SQLiteStore.knownMigrations == ["0001_initial", "0002_compat_login_tokens", "0003_compat_refresh_successor", "0004_oauth2_clients", "0005_oauth2_sessions", "0006_retention_indexes", "0007_user_emails"])
             #expect(try store.pendingMigrations() == [])
             #expect(try store.migrate() == [])
             #expect(try await store.changeCounter() == 0)
@@ -34,7 +34,7 @@ struct SQLiteStoreTests {
                 tables == [
                     "browser_sessions", "compat_access_tokens", "compat_login_tokens", "compat_refresh_tokens", "compat_sessions",
                     "compat_sso_logins", "grdb_migrations", "jobs", "oauth2_access_tokens", "oauth2_authorization_grants", "oauth2_clients",
-                    "oauth2_device_code_grants", "oauth2_refresh_tokens", "oauth2_sessions", "store_revision", "user_passwords", "users",
+                    "oauth2_device_code_grants", "oauth2_refresh_tokens", "oauth2_sessions", "store_revision", "user_emails", "user_passwords", "users",
                 ])
         }
     }
@@ -68,13 +68,13 @@ struct SQLiteStoreTests {
             try await rawQueue(directory.file()).write { db in
                 try db.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
             }
-            await expectStorageError(.unavailable(""), containing: "needs migrations 0001_initial, 0002_compat_login_tokens, 0003_compat_refresh_successor, 0004_oauth2_clients, 0005_oauth2_sessions, 0006_retention_indexes; run `gatehouse database migrate`") {
+            await expectStorageError(.unavailable(""), containing: "needs migrations 0001_initial, 0002_compat_login_tokens, 0003_compat_refresh_successor, 0004_oauth2_clients, 0005_oauth2_sessions, 0006_retention_indexes, 0007_user_emails; run `gatehouse database migrate`") {
                 _ = try SQLiteStore.open(path: directory.file(), migrate: false)
             }
 
             let maintenance = try SQLiteStore.openForMaintenance(path: directory.file())
-            #expect(try maintenance.pendingMigrations() == ["0001_initial", "0002_compat_login_tokens", "0003_compat_refresh_successor", "0004_oauth2_clients", "0005_oauth2_sessions", "0006_retention_indexes"])
-            #expect(try maintenance.migrate() == ["0001_initial", "0002_compat_login_tokens", "0003_compat_refresh_successor", "0004_oauth2_clients", "0005_oauth2_sessions", "0006_retention_indexes"])
+            #expect(try maintenance.pendingMigrations() == ["0001_initial", "0002_compat_login_tokens", "0003_compat_refresh_successor", "0004_oauth2_clients", "0005_oauth2_sessions", "0006_retention_indexes", "0007_user_emails"])
+            #expect(try maintenance.migrate() == ["0001_initial", "0002_compat_login_tokens", "0003_compat_refresh_successor", "0004_oauth2_clients", "0005_oauth2_sessions", "0006_retention_indexes", "0007_user_emails"])
             #expect(try maintenance.pendingMigrations() == [])
             try maintenance.close()
 

@@ -426,14 +426,19 @@ struct ConnectionStateMachineTests {
         var state = machine()
         _ = state.requestHead(proxied(), now: Self.start)
         _ = state.requestEnd(now: Self.start)
-        guard case .dropQueue = state.parserError(headerOverflow: false, now: Self.start) else { throw Failure("finish first") }
+        let malformed = MatrixError(status: 400, code: .unknown, message: "Malformed HTTP request")
+        guard case .dropQueue = state.parserError(malformed, logError: "malformed_start_line", now: Self.start) else {
+            throw Failure("finish first")
+        }
         #expect(state.request.closeAfterResponse)
         var idle = machine()
-        let result44 = idle.parserError(headerOverflow: true, now: Self.start)
+        let tooLarge = HTTP1Refusal.headTooLarge
+        let result44 = idle.parserError(
+            MatrixError(status: tooLarge.status, code: .unknown, message: tooLarge.message), logError: tooLarge.shortDescription, now: Self.start)
         let answer = try #require(respond(result44))
         #expect(answer.response.status.code == 431)
         #expect(answer.closeAfterEnd)
-        #expect(idle.request.logError == "bad_request")
+        #expect(idle.request.logError == "head_too_large")
     }
 
     @Test func anHTTP2BodyOnARequestAnnouncedBodilessIsRefused() throws {

@@ -7,7 +7,7 @@ import Testing
 
 @testable import GatehouseServer
 
-/// ``GatewayHandler`` on an `EmbeddedChannel`: request parts in, response parts out, no socket.
+/// ``GatewayHandler`` on an `EmbeddedChannel`: request bytes in, response bytes out, no socket.
 /// Local, deny and redirect routes only (upstream pools need a real event loop; the proxy path is
 /// covered by ``ConnectionStateMachineTests`` and the socket tests).
 struct GatewayHandlerTests {
@@ -54,36 +54,63 @@ struct GatewayHandlerTests {
     }
 
     private func send(_ channel: EmbeddedChannel, _ method: HTTPMethod, _ uri: String, headers: [(String, String)] = [], body: String? = nil) throws {
-        var fields = HTTPHeaders([("Host", "example.org")] + headers)
-        if let body { fields.add(name: "Content-Length", value: String(body.utf8.count)) }
-        try channel.writeInbound(HTTPServerRequestPart.head(HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: fields)))
-        if let body { try channel.writeInbound(HTTPServerRequestPart.body(ByteBuffer(string: body))) }
-        try channel.writeInbound(HTTPServerRequestPart.end(nil))
+        var text = "\(method.rawValue) \(uri) HTTP/1.1\r\nHost: example.org\r\n"
+        for (name, value) in headers { text += "\(name): \(value)\r\n" }
+        if let body { text += "Content-Length: \(body.utf8.count)\r\n" }
+        text += "\r\n" + (body ?? "")
+        try channel.writeInbound(ByteBuffer(string: text))
     }
 
-    /// The next whole response written: its head and its body as text.
-    private func response(_ channel: EmbeddedChannel) throws -> (head: HTTPResponseHead, body: String)? {
-        guard case .head(let head) = try channel.readOutbound(as: HTTPServerResponsePart.self) else { return nil }
-        var body = ""
-        while let part = try channel.readOutbound(as: HTTPServerResponsePart.self) {
-            switch part {
-            case .body(.byteBuffer(let buffer)): body += String(buffer: buffer)
-            case .end: return (head, body)
+    /// A response as the client reads it.
+    struct Response {
+        var status: HTTPResponseStatus
+        var headers: HTTPHeaders
+        var body: String
+    }
+
+    /// The client's side of the connection: the bytes written to it, read as responses.
+    final class Client {
+        let channel: EmbeddedChannel
+        private var received = ByteBuffer()
+
+        init(_ channel: EmbeddedChannel) {
+            self.channel = channel
+        }
+
+        /// The next whole response written (an interim 100 included), or `nil`.
+        func response(to method: HTTP1Method = .get) throws -> Response? {
+            while var buffer = try channel.readOutbound(as: ByteBuffer.self) { received.writeBuffer(&buffer) }
+            var parser = HTTP1ResponseHeadParser(maxHeadBytes: 1 << 16)
+            guard case .complete(let head) = parser.parse(received, requestMethod: method) else { return nil }
+            let length: Int
+            switch head.framing {
+            case .contentLength(let value): length = value
+            case .none: length = 0
             default: return nil
             }
+            guard received.readableBytes >= head.headLength + length else { return nil }
+            var headers = HTTPHeaders()
+            for field in head.fields {
+                headers.add(
+                    name: received.getString(at: received.readerIndex + field.nameRange.lowerBound, length: field.nameRange.count)!,
+                    value: received.getString(at: received.readerIndex + field.valueRange.lowerBound, length: field.valueRange.count)!)
+            }
+            received.moveReaderIndex(forwardBy: head.headLength)
+            let body = received.readString(length: length)!
+            return Response(status: HTTPResponseStatus(statusCode: head.status), headers: headers, body: body)
         }
-        return nil
     }
 
     @Test func keepAliveRequestsAreAnsweredOneAfterAnotherOnOneConnection() throws {
         let (channel, _) = try makeChannel()
+        let client = Client(channel)
         for _ in 0..<2 {
             try send(channel, .GET, "/health")
-            let answer = try #require(try response(channel))
-            #expect(answer.head.status == .ok)
+            let answer = try #require(try client.response())
+            #expect(answer.status == .ok)
             #expect(answer.body == "OK")
-            #expect(answer.head.headers["Content-Length"] == ["2"])
-            #expect(answer.head.headers["Connection"].isEmpty)
+            #expect(answer.headers["Content-Length"] == ["2"])
+            #expect(answer.headers["Connection"].isEmpty)
         }
         #expect(channel.isActive)
         _ = try? channel.finish()
@@ -91,77 +118,80 @@ struct GatewayHandlerTests {
 
     @Test func aBurstOfPipelinedRequestsIsCutAtTheCapPerReadAndTheRestAnsweredOnTheNextTick() throws {
         let (channel, _) = try makeChannel()
+        let client = Client(channel)
         // One read carrying more requests than the cap: the last waits for the next loop tick.
         let count = GatewayHandler.maxPipelinedRequests + 1
+        var bytes = ""
         for index in 0..<count {
-            let uri = index == count - 1 ? "/gone" : "/health"
-            channel.pipeline.fireChannelRead(
-                NIOAny(HTTPServerRequestPart.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: uri, headers: ["Host": "h"]))))
-            channel.pipeline.fireChannelRead(NIOAny(HTTPServerRequestPart.end(nil)))
+            bytes += "GET \(index == count - 1 ? "/gone" : "/health") HTTP/1.1\r\nHost: h\r\n\r\n"
         }
+        channel.pipeline.fireChannelRead(NIOAny(ByteBuffer(string: bytes)))
         channel.pipeline.fireChannelReadComplete()
         for _ in 0..<(count - 1) {
-            #expect(try response(channel)?.head.status == .ok)
+            #expect(try client.response()?.status == .ok)
         }
-        #expect(try channel.readOutbound(as: HTTPServerResponsePart.self) == nil, "the last one waits its turn")
+        #expect(try client.response() == nil, "the last one waits its turn")
         channel.embeddedEventLoop.run()
-        #expect(try response(channel)?.head.status == .forbidden)
+        #expect(try client.response()?.status == .forbidden)
         _ = try? channel.finish()
     }
 
     @Test func aRefusedRequestWithABodyClosesTheConnection() throws {
         let (channel, _) = try makeChannel()
-        try channel.writeInbound(HTTPServerRequestPart.head(
-            HTTPRequestHead(version: .http1_1, method: .POST, uri: "/gone", headers: ["Host": "example.org", "Content-Length": "100"])))
-        let answer = try #require(try response(channel))
-        #expect(answer.head.status == .forbidden)
-        #expect(answer.head.headers["Connection"] == ["close"])
+        try channel.writeInbound(ByteBuffer(string: "POST /gone HTTP/1.1\r\nHost: example.org\r\nContent-Length: 100\r\n\r\n"))
+        let answer = try #require(try Client(channel).response())
+        #expect(answer.status == .forbidden)
+        #expect(answer.headers["Connection"] == ["close"])
         #expect(channel.isActive == false)
     }
 
     @Test func aRedirectCarriesItsLocationAndHEADGetsNoBody() throws {
         let (channel, _) = try makeChannel()
+        let client = Client(channel)
         try send(channel, .GET, "/moved")
-        let redirect = try #require(try response(channel))
-        #expect(redirect.head.status == .movedPermanently)
-        #expect(redirect.head.headers["Location"] == ["https://example.org/new"])
+        let redirect = try #require(try client.response())
+        #expect(redirect.status == .movedPermanently)
+        #expect(redirect.headers["Location"] == ["https://example.org/new"])
         try send(channel, .HEAD, "/health")
-        let head = try #require(try response(channel))
-        #expect(head.head.headers["Content-Length"] == ["2"])
+        let head = try #require(try client.response(to: .head))
+        #expect(head.headers["Content-Length"] == ["2"])
         #expect(head.body.isEmpty)
         _ = try? channel.finish()
     }
 
     @Test func expectContinueIsAnsweredBeforeTheBody() throws {
         let (channel, _) = try makeChannel()
+        let client = Client(channel)
         // /health takes no body: the 100 goes out, then the body over its limit is refused.
-        try channel.writeInbound(HTTPServerRequestPart.head(
-            HTTPRequestHead(
-                version: .http1_1, method: .GET, uri: "/health",
-                headers: ["Host": "example.org", "Expect": "100-continue", "Transfer-Encoding": "chunked"])))
-        guard case .head(let interim) = try channel.readOutbound(as: HTTPServerResponsePart.self) else {
-            Issue.record("no interim response")
-            return
-        }
+        try channel.writeInbound(ByteBuffer(
+            string: "GET /health HTTP/1.1\r\nHost: example.org\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n"))
+        let interim = try #require(try client.response())
         #expect(interim.status == .continue)
-        try channel.writeInbound(HTTPServerRequestPart.body(ByteBuffer(string: "x")))
-        #expect(try response(channel)?.head.status == .payloadTooLarge)
+        try channel.writeInbound(ByteBuffer(string: "1\r\nx\r\n"))
+        #expect(try client.response()?.status == .payloadTooLarge)
         #expect(channel.isActive == false)
     }
 
-    @Test func aMalformedRequestIsAnswered400AndClosed() throws {
+    @Test(arguments: [
+        ("GET /a HTTP/1.1\r\nHost: h\r\nBad Name: 1\r\n\r\n", HTTPResponseStatus.badRequest),
+        ("GET /a HTTP/1.1\r\n\r\n", .badRequest),
+        ("FOO /a HTTP/1.1\r\nHost: h\r\n\r\n", .notImplemented),
+        ("GET /a HTTP/2.0\r\nHost: h\r\n\r\n", .httpVersionNotSupported),
+        ("GET /\(String(repeating: "a", count: 9000)) HTTP/1.1\r\nHost: h\r\n\r\n", .uriTooLong),
+    ])
+    func aMalformedRequestIsAnsweredAndClosed(bytes: String, status: HTTPResponseStatus) throws {
         let (channel, _) = try makeChannel()
-        channel.pipeline.fireErrorCaught(HTTPParserError.invalidHeaderToken)
-        let answer = try #require(try response(channel))
-        #expect(answer.head.status == .badRequest)
-        #expect(answer.head.headers["Connection"] == ["close"])
+        try channel.writeInbound(ByteBuffer(string: bytes))
+        let answer = try #require(try Client(channel).response())
+        #expect(answer.status == status)
+        #expect(answer.headers["Connection"] == ["close"])
         #expect(channel.isActive == false)
     }
 
     @Test func readsWaitWhileTheClientTakesNoResponsesAndResumeWhenItDoes() throws {
         let (channel, counter) = try makeChannel()
         try send(channel, .GET, "/health")
-        _ = try response(channel)
+        _ = try Client(channel).response()
         channel.isWritable = false
         let before = counter.reads
         channel.read()

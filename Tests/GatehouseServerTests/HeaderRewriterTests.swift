@@ -53,7 +53,7 @@ struct HeaderRewriterTests {
             let rewritten = HeaderRewriter.upstreamRequest(
                 from: head, target: "/_matrix/client/v3/rooms/%21a%3Ab/send?x=1", peerAddress: peer, scheme: scheme, framing: framing)
             #expect(rewritten.serializedSize == HeaderRewriter.serializedSize(of: rewritten.head))
-            let (bytes, _) = try UpstreamRequestEncoderTests.encode([.head(rewritten.head)])
+            let (bytes, _) = try UpstreamRequestWriterTests.encode([.head(rewritten.head)])
             #expect(rewritten.serializedSize == bytes.utf8.count)
         }
     }

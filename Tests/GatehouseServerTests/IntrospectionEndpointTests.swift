@@ -200,9 +200,16 @@ struct EdgeTokenCheckTests {
 
         // Not Gatehouse's to judge: appservice tokens, other formats, no token, federation signatures.
         #expect(check.decide(method: .GET, headers: ["Authorization": "Bearer as_token_of_a_bridge"], query: nil) == .forward(user: nil))
-        #expect(check.decide(method: .GET, headers: ["Authorization": "Bearer syt_YWxpY2U_TGhbGTLXNnRmOYvkjodM_1mCNv7"], query: nil) == .forward(user: nil))
         #expect(check.decide(method: .GET, headers: [:], query: nil) == .forward(user: nil))
         #expect(check.decide(method: .PUT, headers: ["Authorization": "X-Matrix origin=a,key=\"k\",sig=\"s\""], query: nil) == .forward(user: nil))
+        // Synapse's own token format is judged here since imports carry such tokens over: one the
+        // store does not hold is dead once Synapse delegates, so it is refused like any other.
+        let syt: HTTPHeaders = ["Authorization": "Bearer syt_YWxpY2U_TGhbGTLXNnRmOYvkjodM_1mCNv7"]
+        guard case .lookup(let sytHash, .compatAccessToken) = check.decide(method: .GET, headers: syt, query: nil) else {
+            Issue.record("a syt_ token is looked up")
+            return
+        }
+        #expect(await check.resolve(hash: sytHash, kind: .compatAccessToken) == .refuse)
         #expect(MatrixError.inactiveToken.json == #"{"errcode":"M_UNKNOWN_TOKEN","error":"Token is not active","soft_logout":false}"#)
     }
 
@@ -285,5 +292,60 @@ struct BearerSchemeTests {
         #expect(!BearerScheme.hasPrefix("Basic abc"))
         #expect(!BearerScheme.hasPrefix("Bearerabc"))
         #expect(!BearerScheme.hasPrefix(""))
+    }
+}
+
+/// Tokens `gatehouse import-synapse` carried over from Synapse: `syt_`/`syr_` stored as hashes.
+@Suite(.serialized)
+struct ImportedSynapseTokenTests {
+    static let access = "syt_YWxpY2U_TGhbGTLXNnRmOYvkjodM_1mCNv7"
+    static let refresh = "syr_YWxpY2U_pQkQUbJxWqbGydNhCBsf_2Lq0Tm"
+
+    /// Stores a session for device `OLDPHONE` with the two Synapse tokens, as an import does.
+    func importTokens(_ fixture: IntrospectionFixture, expiresIn: TimeInterval? = nil) async throws {
+        let now = fixture.clock.now()
+        var batch = AccountImportBatch()
+        let session = CompatSession(id: ULID.make(at: now, random: SystemRandom()), userId: fixture.user.id, deviceId: "OLDPHONE", createdAt: now)
+        let access = CompatAccessToken(
+            id: ULID.make(at: now, random: SystemRandom()), sessionId: session.id, tokenHash: TokenHasher.sha256Hex(Self.access),
+            createdAt: now, expiresAt: expiresIn.map { now.addingTimeInterval($0) })
+        batch.sessions = [session]
+        batch.accessTokens = [access]
+        batch.refreshTokens = [CompatRefreshToken(
+            id: ULID.make(at: now, random: SystemRandom()), sessionId: session.id, accessTokenId: access.id,
+            tokenHash: TokenHasher.sha256Hex(Self.refresh), createdAt: now)]
+        try await fixture.store.accountImport.write(batch) { _ in }
+    }
+
+    @Test func importedTokensIntrospectActiveForTheirUserAndDevice() async throws {
+        let fixture = try await IntrospectionFixture()
+        try await importTokens(fixture, expiresIn: 300)
+        let (status, json) = try await fixture.introspect(fixture.request(token: Self.access))
+        #expect(status == 200)
+        #expect(json["active"] as? Bool == true)
+        #expect(json["username"] as? String == "alice")
+        #expect(json["device_id"] as? String == "OLDPHONE")
+        #expect(json["expires_in"] as? Int == 300, "valid_until_ms carried over")
+        let (_, refresh) = try await fixture.introspect(fixture.request(token: Self.refresh, hint: "refresh_token"))
+        #expect(refresh["active"] as? Bool == true)
+        #expect(refresh["token_type"] as? String == "refresh_token")
+        let (_, mismatched) = try await fixture.introspect(fixture.request(token: Self.refresh, hint: "access_token"))
+        #expect(mismatched["active"] as? Bool == false, "a syr_ token is not an access token")
+
+        let check = EdgeTokenCheck(validator: fixture.endpoint.validator, serverName: "example.org")
+        #expect(
+            check.decide(method: .GET, headers: ["Authorization": "Bearer \(Self.access)"], query: nil) == .forward(user: "alice"),
+            "forwarded as alice's (known from the introspection above)")
+
+        fixture.clock.advance(by: 301)
+        let (_, expired) = try await fixture.introspect(fixture.request(token: Self.access))
+        #expect(expired["active"] as? Bool == false, "and it expires when Synapse said it would")
+    }
+
+    @Test func aSynapseTokenTheStoreDoesNotHoldIsInactive() async throws {
+        let fixture = try await IntrospectionFixture()
+        try await importTokens(fixture)
+        let (_, json) = try await fixture.introspect(fixture.request(token: "syt_YWxpY2U_someOtherRandomPart_0abcde"))
+        #expect(json["active"] as? Bool == false)
     }
 }

@@ -945,6 +945,48 @@ struct MatrixCompatTests {
         }
     }
 
+    /// A `syr_` refresh token imported from Synapse refreshes like Gatehouse's own (the new pair is
+    /// Gatehouse's format), and an imported `syt_` access token logs out.
+    @Test func importedSynapseTokensRefreshAndLogOut() async throws {
+        try await withFixture { fixture in
+            let alice = try await fixture.register("alice")
+            let now = fixture.clock.now()
+            let (syt1, syr1, syt2) = (
+                "syt_YWxpY2U_TGhbGTLXNnRmOYvkjodM_1mCNv7", "syr_YWxpY2U_pQkQUbJxWqbGydNhCBsf_2Lq0Tm", "syt_YWxpY2U_aBcDeFgHiJkLmNoPqRsT_0xYz12"
+            )
+            var batch = AccountImportBatch()
+            let phone = CompatSession(id: ULID.make(at: now, random: SystemRandom()), userId: alice.id, deviceId: "PHONE", createdAt: now)
+            let laptop = CompatSession(id: ULID.make(at: now, random: SystemRandom()), userId: alice.id, deviceId: "LAPTOP", createdAt: now)
+            let phoneAccess = CompatAccessToken(
+                id: ULID.make(at: now, random: SystemRandom()), sessionId: phone.id, tokenHash: TokenHasher.sha256Hex(syt1), createdAt: now,
+                expiresAt: now.addingTimeInterval(60))
+            batch.sessions = [phone, laptop]
+            batch.accessTokens = [
+                phoneAccess,
+                CompatAccessToken(id: ULID.make(at: now, random: SystemRandom()), sessionId: laptop.id, tokenHash: TokenHasher.sha256Hex(syt2), createdAt: now),
+            ]
+            batch.refreshTokens = [CompatRefreshToken(
+                id: ULID.make(at: now, random: SystemRandom()), sessionId: phone.id, accessTokenId: phoneAccess.id,
+                tokenHash: TokenHasher.sha256Hex(syr1), createdAt: now)]
+            try await fixture.store.accountImport.write(batch) { _ in }
+
+            let reply = await fixture.refresh(syr1)
+            #expect(reply.status == 200, "\(reply.text)")
+            let newAccess = try #require(reply.json["access_token"] as? String)
+            #expect(try TokenFormat.check(newAccess).get() == .compatAccessToken, "Gatehouse never mints syt_ tokens")
+            #expect(try TokenFormat.check(try #require(reply.json["refresh_token"] as? String)).get() == .compatRefreshToken)
+            #expect(try await fixture.lookup(newAccess).session.deviceId == "PHONE")
+            #expect(try await fixture.lookup(syt1).token.revokedAt != nil, "the imported access token dies with its refresh")
+            let next = await fixture.refresh(try #require(reply.json["refresh_token"] as? String))
+            #expect(next.status == 200, "and the chain goes on with Gatehouse's tokens: \(next.text)")
+            expectError(await fixture.refresh("syr_YWxpY2U_notImportedAtAllxxxx_0abcde"), 401, "M_UNKNOWN_TOKEN", "Invalid refresh token")
+
+            expectGolden(await fixture.logout(syt2), 200, "{}")
+            #expect(try await fixture.lookup(syt2).session.finishedAt != nil)
+            expectError(await fixture.logout(syt2), 401, "M_UNKNOWN_TOKEN", "Invalid access token")
+        }
+    }
+
     @Test func refreshErrors() async throws {
         try await withFixture { fixture in
             let alice = try await fixture.register("alice")

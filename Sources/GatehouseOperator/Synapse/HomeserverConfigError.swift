@@ -10,6 +10,7 @@ public struct HomeserverConfigError: Error, Sendable, Equatable, CustomStringCon
         case flowStyle
         case duplicateKey
         case editChangedOtherSettings
+        case unsupported
     }
 
     private let code: Code
@@ -65,6 +66,11 @@ public struct HomeserverConfigError: Error, Sendable, Equatable, CustomStringCon
             .editChangedOtherSettings,
             "the edited file would change other settings too (\(keys.joined(separator: ", "))); nothing was written. Make the change by hand, following the printed matrix_authentication_service section"
         )
+    }
+
+    /// A setting Gatehouse cannot use as written (the text names the key and what to do).
+    static func unsupported(_ detail: String) -> Self {
+        Self(.unsupported, detail)
     }
 
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }

@@ -21,6 +21,7 @@ enum SchemaMigrations {
         Migration0004OAuth2Clients.migration,
         Migration0005OAuth2Sessions.migration,
         Migration0006RetentionIndexes.migration,
+        Migration0007UserEmails.migration,
     ]
 
     /// Identifiers of ``all``, in order.

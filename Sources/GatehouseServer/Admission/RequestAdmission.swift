@@ -1,4 +1,5 @@
 import GatehouseCore
+import NIOCore
 import NIOHTTP1
 
 /// The admission phase: what a request head alone decides, before any I/O. Host and authority,
@@ -83,17 +84,57 @@ enum RequestAdmission {
         if let problem = RequestAuthority.problem(in: head, isHTTP2: isHTTP2) {
             return refuse(MatrixError(status: 400, code: .unknown, message: problem), "bad_host", close: true)
         }
-        if head.uri.utf8.count > limits.maxRequestTargetBytes {
+        return admit(
+            uri: head.uri, method: head.method, framing: framing, expectsBody: expectsBody, limits: limits, routes: routes, scratch: scratch)
+    }
+
+    /// ``decide(_:isHTTP2:limits:routes:scratch:)`` for a head parsed as bytes by
+    /// ``HTTP1RequestHeadParser``, which has already taken the decisions on the head alone (framing,
+    /// `TRACE`/`CONNECT`, the host, the target's form and length) and refused what they refuse.
+    /// - Parameters:
+    ///   - head: the parsed head.
+    ///   - bytes: the buffer it was parsed from.
+    ///   - limits: `limits.*` of the configuration.
+    ///   - routes: the compiled route table.
+    ///   - scratch: this event loop's match scratch space.
+    static func decide(
+        _ head: HTTP1RequestHead, in bytes: ByteBuffer, limits: LimitsConfiguration, routes: RouteTable, scratch: MatchScratch
+    ) -> Decision {
+        let framing: HeaderRewriter.BodyFraming =
+            switch head.framing {
+            case .none, .untilClose: .absent
+            case .contentLength(let length): .contentLength(length)
+            case .chunked: .chunked
+            }
+        return admit(
+            uri: head.string(head.targetRange, in: bytes), method: head.method.nioMethod(raw: head.methodString(in: bytes)),
+            framing: framing, expectsBody: head.expectsBody, limits: limits, routes: routes, scratch: scratch)
+    }
+
+    /// The checks of the target and the route, shared by both kinds of head.
+    private static func admit(
+        uri: String, method: HTTPMethod, framing: HeaderRewriter.BodyFraming, expectsBody: Bool, limits: LimitsConfiguration,
+        routes: RouteTable, scratch: MatchScratch
+    ) -> Decision {
+        func refuse(
+            _ error: MatrixError, _ logError: String?, close: Bool, bodyLimit: Int = limits.maxBodyBytes, target: RequestTarget? = nil,
+            route: CompiledRoute? = nil, failure: (route: CompiledRoute, error: PCRE2Regex.MatchError)? = nil
+        ) -> Decision {
+            .refused(Refusal(
+                error: error, logError: logError, closesConnection: close, expectsBody: expectsBody, bodyLimit: bodyLimit, target: target,
+                route: route, evaluationFailure: failure))
+        }
+        if uri.utf8.count > limits.maxRequestTargetBytes {
             return refuse(MatrixError(status: 414, code: .unknown, message: "Request target too long"), nil, close: true)
         }
         let target: RequestTarget
-        switch CanonicalPath.parse(head.uri) {
+        switch CanonicalPath.parse(uri) {
         case .success(let value): target = value
         case .failure(let error):
             return refuse(MatrixError(status: 400, code: .unknown, message: error.message), "bad_target", close: expectsBody)
         }
         let route: CompiledRoute
-        switch routes.match(method: head.method.rawValue, path: target.canonicalPath, scratch: scratch) {
+        switch routes.match(method: method.rawValue, path: target.canonicalPath, scratch: scratch) {
         case .matched(let matched):
             route = matched
         case .noMatch:

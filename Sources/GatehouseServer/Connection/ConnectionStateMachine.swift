@@ -258,7 +258,10 @@ struct ConnectionStateMachine {
     }
 
     /// The HTTP/1 parser refused what the client sent.
-    mutating func parserError(headerOverflow: Bool, now: NIODeadline) -> Action {
+    /// - Parameters:
+    ///   - error: the answer (400, or the parser's more precise status: 414, 431, 501, 505).
+    ///   - logError: the access log's error label.
+    mutating func parserError(_ error: MatrixError, logError: String, now: NIODeadline) -> Action {
         if isBusy && !request.responseComplete && request.hasHead && request.requestComplete {
             // A pipelined request after a good one is malformed: finish the good one, then close.
             request.closeAfterResponse = true
@@ -273,11 +276,7 @@ struct ConnectionStateMachine {
         }
         request.closeAfterResponse = true
         request.requestComplete = true
-        request.logError = "bad_request"
-        let error =
-            headerOverflow
-            ? MatrixError(status: 431, code: .unknown, message: "Request header fields too large")
-            : MatrixError(status: 400, code: .unknown, message: "Malformed HTTP request")
+        request.logError = logError
         return respond(error)
     }
 
@@ -617,11 +616,13 @@ struct ConnectionStateMachine {
     }
 
     /// The upstream's response ended.
-    mutating func upstreamResponseEnd(now: NIODeadline) -> EndResponse? {
+    /// - Parameter reusable: whether the upstream connection may carry another request (its
+    ///   response's keep-alive, and nothing after the response).
+    mutating func upstreamResponseEnd(reusable upstreamReusable: Bool = true, now: NIODeadline) -> EndResponse? {
         request.lastUpstreamActivity = now
         guard request.responseStarted, hasUpstream else { return nil }
         // The upstream connection can serve another request only if both messages ended cleanly.
-        let reusable = request.upstreamKeepAlive && request.requestComplete
+        let reusable = upstreamReusable && request.upstreamKeepAlive && request.requestComplete
         detachUpstream(keepingTimer: true)
         if !request.requestComplete {
             // Answered before the client finished its body: HTTP/1 closes after the response,

@@ -23,6 +23,11 @@ struct ConnectionInfo: Sendable {
 /// not: the channel context, the scheduled timers, the upstream pool and connection, and the parsed
 /// heads (the client's and the one sent upstream).
 ///
+/// An HTTP/1.1 connection carries bytes both ways: the handler reads requests with
+/// ``HTTP1RequestReader`` and writes responses as bytes (``HTTP1ResponseWriter``,
+/// ``ResponseHeadRewriter``), so a proxied request never becomes an `HTTPRequestHead`. An HTTP/2
+/// stream carries NIO's HTTP/1-style parts from the stream codec.
+///
 /// The proxy phase stays on the event loop: the upstream connection comes from this loop's pool, and
 /// request and response parts are written straight through in both directions. Backpressure is
 /// applied by holding `read()` on whichever side is ahead, so memory stays bounded whatever the body
@@ -42,9 +47,17 @@ final class GatewayHandler: ChannelDuplexHandler {
     private var context: ChannelHandlerContext!
     private var state: State
 
-    /// The current request's head as the client sent it, and as it goes upstream.
-    private var head: HTTPRequestHead?
+    /// HTTP/1.1: turns the client's bytes into requests (`nil` on HTTP/2 streams).
+    private var reader: HTTP1RequestReader?
+    /// The current request's head as the client sent it: parsed as bytes (HTTP/1.1) or by the
+    /// HTTP/2 stream codec.
+    private var clientHead: ClientHead?
+    /// The head that goes upstream: NIO's form (HTTP/2), or bytes with their framing (HTTP/1.1).
     private var upstreamHead: HTTPRequestHead?
+    private var upstreamHeadBytes: (bytes: ByteBuffer, framing: HTTP1BodyFraming)?
+    /// HTTP/1.1: the relayed response body goes to the client chunked (the upstream's was chunked or
+    /// read until close).
+    private var relayChunked = false
     /// The localpart of the request's token as the edge token check resolved it (for `sticky_user` pools).
     private var tokenUser: String?
     /// The pool of the current proxied request, and the connection it is using.
@@ -52,7 +65,7 @@ final class GatewayHandler: ChannelDuplexHandler {
     private var upstream: UpstreamConnection?
     /// Parts of pipelined HTTP/1 requests waiting for the current one to finish (counted by the
     /// state machine, which decides when they go on).
-    private var queue = CircularBuffer<HTTPServerRequestPart>()
+    private var queue = CircularBuffer<InboundPart>()
 
     private var waitTimer: Scheduled<Void>?
     private var bodyTimer: Scheduled<Void>?
@@ -65,6 +78,7 @@ final class GatewayHandler: ChannelDuplexHandler {
         var configuration = runtime.connectionConfiguration
         configuration.isHTTP2 = info.isHTTP2
         self.state = State(configuration: configuration)
+        if !info.isHTTP2 { reader = HTTP1RequestReader(limits: HTTP1RequestHeadParser.Limits(runtime.limits)) }
     }
 
     // MARK: Channel events
@@ -99,7 +113,31 @@ final class GatewayHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
+        guard reader != nil else {
+            switch unwrapInboundIn(data) {
+            case .head(let head): return arrived(.head(.stream(head)))
+            case .body(let buffer): return arrived(.body(buffer))
+            case .end: return arrived(.end)
+            }
+        }
+        reader!.append(HTTP1Inbound.unwrapInboundIn(data))
+        while let part = reader?.next() {
+            switch part {
+            case .head(let head, let bytes): arrived(.head(.bytes(head, bytes)))
+            case .body(let buffer): arrived(.body(buffer))
+            case .end: arrived(.end)
+            case .refused(let refusal):
+                // Malformed or over a limit: answered once, and the connection closed; nothing of it
+                // is forwarded.
+                runtime.logger.debug("request refused by the HTTP/1.1 parser", metadata: ["reason": "\(refusal.shortDescription)"])
+                return run(state.parserError(refusal.matrixError, logError: refusal.shortDescription, now: .now()))
+            }
+        }
+    }
+
+    /// A request part, from the HTTP/1.1 reader or the HTTP/2 stream codec: handled now, or queued
+    /// behind the current request.
+    private func arrived(_ part: InboundPart) {
         switch state.partArrived(isHead: part.isHead, downstreamWritable: context.channel.isWritable) {
         case .handle:
             handle(part)
@@ -113,7 +151,7 @@ final class GatewayHandler: ChannelDuplexHandler {
         }
     }
 
-    private func handle(_ part: HTTPServerRequestPart) {
+    private func handle(_ part: InboundPart) {
         switch part {
         case .head(let head):
             beginRequest(head)
@@ -188,12 +226,6 @@ final class GatewayHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let parserError = error as? HTTPParserError {
-            // Ambiguous or malformed HTTP/1: answer once and close; nothing of it is forwarded.
-            let headerOverflow: Bool
-            if case .headerOverflow = parserError { headerOverflow = true } else { headerOverflow = false }
-            return run(state.parserError(headerOverflow: headerOverflow, now: .now()))
-        }
         runtime.logger.debug("connection error", metadata: ["error": "\(error)", "peer": "\(info.peerAddress ?? "-")"])
         context.close(promise: nil)
     }
@@ -217,9 +249,9 @@ final class GatewayHandler: ChannelDuplexHandler {
             }
             acquireUpstream(avoiding: avoiding)
         case .writeUpstreamBody(let buffer):
-            upstream?.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+            upstream?.handler.sendBody(buffer)
         case .writeUpstreamEnd:
-            upstream?.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+            if let upstream, upstream.handler.sendEnd() { upstream.channel.flush() }
         case .finish(let finish):
             writeAccessLog()
             if let delay = finish.scheduleWaitTimer { armWaitTimer(in: delay) }
@@ -240,15 +272,23 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     // MARK: Admission and route phases
 
-    private func beginRequest(_ head: HTTPRequestHead) {
-        self.head = head
+    private func beginRequest(_ head: ClientHead) {
+        clientHead = head
         upstreamHead = nil
+        upstreamHeadBytes = nil
         tokenUser = nil
         pool = nil
         var lookup: TokenLookup?
         let (sendContinue, then): (Bool, State.Action)
+        let decision =
+            switch head {
+            case .bytes(let head, let bytes):
+                RequestAdmission.decide(head, in: bytes, limits: runtime.limits, routes: runtime.routes, scratch: loop.scratch)
+            case .stream(let head):
+                RequestAdmission.decide(head, isHTTP2: info.isHTTP2, limits: runtime.limits, routes: runtime.routes, scratch: loop.scratch)
+            }
         // Each branch hands its facts to the state machine as a temporary: the struct is not copied.
-        switch RequestAdmission.decide(head, isHTTP2: info.isHTTP2, limits: runtime.limits, routes: runtime.routes, scratch: loop.scratch) {
+        switch decision {
         case .admitted(let admitted):
             (sendContinue, then) = state.requestHead(route(head, admitted, lookup: &lookup), now: .now())
         case .refused(let refusal):
@@ -259,13 +299,17 @@ final class GatewayHandler: ChannelDuplexHandler {
             }
             (sendContinue, then) = state.requestHead(
                 State.RequestHead(
-                    method: head.method, keepAlive: head.isKeepAlive, expectsBody: refusal.expectsBody, bodyLimit: refusal.bodyLimit,
+                    method: head.method, keepAlive: head.keepAlive, expectsBody: refusal.expectsBody, bodyLimit: refusal.bodyLimit,
                     target: refusal.target, route: refusal.route,
                     decision: .refuse(refusal.error, logError: refusal.logError, closeConnection: refusal.closesConnection)),
                 now: .now())
         }
         if sendContinue {
-            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+            if case .stream(let head) = head {
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+            } else {
+                context.writeAndFlush(NIOAny(context.channel.allocator.buffer(staticString: HTTP1ResponseWriter.continueHead)), promise: nil)
+            }
         }
         run(then)
         if let lookup { checkToken(lookup) }
@@ -274,7 +318,7 @@ final class GatewayHandler: ChannelDuplexHandler {
     /// The facts of an admitted head, with what its route decides. Built in one initialiser call:
     /// the struct is not copied on its way to the state machine.
     private func route(
-        _ head: HTTPRequestHead, _ admitted: consuming RequestAdmission.Admitted, lookup: inout TokenLookup?
+        _ head: ClientHead, _ admitted: consuming RequestAdmission.Admitted, lookup: inout TokenLookup?
     ) -> State.RequestHead {
         let decision: State.Decision
         var expectsContinue = false
@@ -284,11 +328,11 @@ final class GatewayHandler: ChannelDuplexHandler {
         case .redirect(let code, let location):
             decision = .respond(LocalResponse(status: HTTPResponseStatus(statusCode: code), headers: ["Location": location]))
         case .local(let service):
-            expectsContinue = RequestAdmission.expectsContinue(head)
+            expectsContinue = head.expectsContinue
             decision = .local(service)
         case .proxy(let name):
             if let pool = loop.pools[name] {
-                expectsContinue = RequestAdmission.expectsContinue(head)
+                expectsContinue = head.expectsContinue
                 decision = .proxy(proxyPlan(head, admitted, pool: pool, lookup: &lookup))
             } else {
                 // The table was compiled against the configured upstreams, so this cannot happen.
@@ -296,46 +340,64 @@ final class GatewayHandler: ChannelDuplexHandler {
             }
         }
         return State.RequestHead(
-            method: head.method, keepAlive: head.isKeepAlive, expectsBody: admitted.expectsBody, expectsContinue: expectsContinue,
+            method: head.method, keepAlive: head.keepAlive, expectsBody: admitted.expectsBody, expectsContinue: expectsContinue,
             bodyLimit: admitted.bodyLimit, target: admitted.target, route: admitted.route, decision: decision)
     }
 
     /// The head that goes upstream, and whether the edge token check lets it go.
     private func proxyPlan(
-        _ head: HTTPRequestHead, _ admitted: RequestAdmission.Admitted, pool: UpstreamPool,
-        lookup: inout TokenLookup?
+        _ head: ClientHead, _ admitted: RequestAdmission.Admitted, pool: UpstreamPool, lookup: inout TokenLookup?
     ) -> State.ProxyPlan {
-        var framing = admitted.framing
-        if framing == .absent, !info.isHTTP2, RequestAdmission.usuallyCarriesBody(head.method) {
-            framing = .contentLength(0)
-        }
         let timeout = admitted.route.rule.options.upstreamTimeout.map { TimeAmount($0) } ?? runtime.upstreamTimeout
-        let rewritten = HeaderRewriter.upstreamRequest(
-            from: head, target: admitted.target.forwardTarget, peerAddress: info.peerAddress, scheme: info.scheme, framing: framing)
+        let size: Int
+        let bodyless: Bool
+        switch head {
+        case .bytes(let head, let bytes):
+            // The client's bytes, edited on their way into one buffer: no header becomes a String.
+            var output = context.channel.allocator.buffer(capacity: 0)
+            let framing = head.upstreamFraming
+            size = UpstreamRequestHeadWriter.write(
+                head, from: bytes, peerAddress: info.peerAddress, scheme: info.scheme, framing: framing, into: &output)
+            upstreamHeadBytes = (output, framing)
+            bodyless = framing == .none
+        case .stream(let head):
+            var framing = admitted.framing
+            if framing == .absent, !info.isHTTP2, RequestAdmission.usuallyCarriesBody(head.method) {
+                framing = .contentLength(0)
+            }
+            let rewritten = HeaderRewriter.upstreamRequest(
+                from: head, target: admitted.target.forwardTarget, peerAddress: info.peerAddress, scheme: info.scheme, framing: framing)
+            size = rewritten.serializedSize
+            upstreamHead = rewritten.head
+            // The upstream head carries Content-Length or Transfer-Encoding exactly when the framing says so.
+            bodyless = framing == .absent
+        }
         let start: State.ProxyPlan.Start
-        if rewritten.serializedSize > pool.configuration.maxRequestHeaderBytes {
+        if size > pool.configuration.maxRequestHeaderBytes {
             // The upstream would drop the connection (Twisted does past 16 KiB): say so, not 502.
+            upstreamHead = nil
+            upstreamHeadBytes = nil
             start = .refuseBeforeProxy(
                 MatrixError(status: 431, code: .unknown, message: "Request header fields too large for the homeserver"),
                 logError: "upstream_header_limit")
         } else {
-            upstreamHead = rewritten.head
             self.pool = pool
-            start = tokenCheck(head, rewritten.head.headers, query: admitted.target.query, lookup: &lookup)
+            start = tokenCheck(head, query: admitted.target.query, lookup: &lookup)
         }
         return State.ProxyPlan(
-            upstreamTimeout: timeout, upstreamMembers: pool.configuration.members.count,
-            // The upstream head carries Content-Length or Transfer-Encoding exactly when the framing says so.
-            upstreamHeadIsBodyless: framing == .absent, start: start)
+            upstreamTimeout: timeout, upstreamMembers: pool.configuration.members.count, upstreamHeadIsBodyless: bodyless, start: start)
     }
 
     /// The edge token check, judged on the head Synapse will get (headers named in `Connection` are
     /// gone from it).
-    private func tokenCheck(
-        _ head: HTTPRequestHead, _ upstreamHeaders: HTTPHeaders, query: Substring?, lookup: inout TokenLookup?
-    ) -> State.ProxyPlan.Start {
+    private func tokenCheck(_ head: ClientHead, query: Substring?, lookup: inout TokenLookup?) -> State.ProxyPlan.Start {
         guard let check = runtime.edgeTokenCheck else { return .forward }
-        switch check.decide(method: head.method, headers: upstreamHeaders, query: query) {
+        let decision =
+            switch head {
+            case .bytes(let head, let bytes): check.decide(head, in: bytes)
+            case .stream(let head): check.decide(method: head.method, headers: upstreamHead?.headers ?? [:], query: query)
+            }
+        switch decision {
         case .forward(let user):
             tokenUser = user
             return .forward
@@ -377,7 +439,7 @@ final class GatewayHandler: ChannelDuplexHandler {
     // MARK: Local phase
 
     private func runLocal(_ service: LocalServiceName, body: ByteBuffer) {
-        guard let head, let target = state.request.target, let responder = runtime.responders[service] else { return }
+        guard let head = clientHead?.nioHead, let target = state.request.target, let responder = runtime.responders[service] else { return }
         let request = LocalRequest(
             method: head.method, target: target, headers: head.headers, body: body, peerAddress: info.peerAddress, isTLS: info.isTLS)
         if let response = responder.immediateResponse(to: request) {
@@ -406,10 +468,17 @@ final class GatewayHandler: ChannelDuplexHandler {
         headers.add(name: "Date", value: loop.dates.current())
         if let hsts = info.hsts { headers.replaceOrAdd(name: "Strict-Transport-Security", value: hsts) }
         if respond.connectionClose { headers.replaceOrAdd(name: "Connection", value: "close") }
-        let version = info.isHTTP2 ? HTTPVersion.http2 : HTTPVersion.http1_1
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: response.status, headers: headers))), promise: nil)
-        if response.body.readableBytes > 0, !respond.omitBody {
-            context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
+        if reader != nil {
+            // Head and body in one buffer: one write, one TLS record.
+            var output = context.channel.allocator.buffer(capacity: 256 + (respond.omitBody ? 0 : response.body.readableBytes))
+            HTTP1ResponseWriter.write(status: response.status, headers: headers, body: response.body, omitBody: respond.omitBody, into: &output)
+            context.write(NIOAny(output), promise: nil)
+            relayChunked = false
+        } else {
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http2, status: response.status, headers: headers))), promise: nil)
+            if response.body.readableBytes > 0, !respond.omitBody {
+                context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
+            }
         }
         writeEnd(closeAfter: respond.closeAfterEnd)
         if respond.resumeReadAfter { resumeReadingIfAllowed() }
@@ -419,7 +488,16 @@ final class GatewayHandler: ChannelDuplexHandler {
     /// exchange as the state machine says.
     private func writeEnd(closeAfter: Bool) {
         let promise: EventLoopPromise<Void>? = closeAfter ? context.eventLoop.makePromise() : nil
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
+        if reader == nil {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
+        } else if relayChunked {
+            relayChunked = false
+            context.writeAndFlush(NIOAny(context.channel.allocator.buffer(staticString: ChunkedBodyWriter.end)), promise: promise)
+        } else if let promise {
+            context.writeAndFlush(NIOAny(context.channel.allocator.buffer(capacity: 0)), promise: promise)
+        } else {
+            context.flush()
+        }
         if let promise {
             let channel = context.channel
             promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
@@ -435,7 +513,8 @@ final class GatewayHandler: ChannelDuplexHandler {
         let sticky = pool.isSticky
             ? StickyKey.forRequest(
                 user: tokenUser.flatMap { runtime.edgeTokenCheck?.stickyKey(localpart: $0) }, peer: info.peerAddress,
-                headers: head?.headers ?? [:], trustedProxies: runtime.configuration.http.trustedProxies)
+                headers: tokenUser == nil ? clientHead?.nioHead.headers ?? [:] : [:],
+                trustedProxies: runtime.configuration.http.trustedProxies)
             : nil
         pool.acquire(avoiding: avoiding, sticky: sticky) { [self] result in
             guard state.wantsUpstream(generation: expected), context?.channel.isActive == true else {
@@ -452,17 +531,26 @@ final class GatewayHandler: ChannelDuplexHandler {
     }
 
     private func attach(_ lease: UpstreamLease) {
-        guard let upstreamHead else { return }
         let connection = lease.connection
         upstream = connection
         connection.handler.exchange = self
         let send = state.upstreamAttached(
             member: connection.memberIndex, description: connection.memberDescription, reused: lease.reused, now: .now())
-        connection.channel.write(HTTPClientRequestPart.head(upstreamHead), promise: nil)
-        for buffer in send.body {
-            connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+        // A head or body that does not fit its framing fails the connection (and this exchange) at once.
+        let method: HTTP1Method = state.request.method == .HEAD ? .head : .get
+        let sent =
+            if let (bytes, framing) = upstreamHeadBytes {
+                connection.handler.sendHead(bytes: bytes, framing: framing, method: method)
+            } else if let upstreamHead {
+                connection.handler.sendHead(upstreamHead, method: method)
+            } else {
+                false
+            }
+        guard sent else { return }
+        for buffer in send.body where upstream === connection {
+            connection.handler.sendBody(buffer)
         }
-        if send.end { connection.channel.write(HTTPClientRequestPart.end(nil), promise: nil) }
+        if send.end, upstream === connection { connection.handler.sendEnd() }
         connection.channel.flush()
         if let delay = send.scheduleUpstreamTimer { armUpstreamTimer(in: delay) }
         resumeReadingIfAllowed()
@@ -563,25 +651,43 @@ final class GatewayHandler: ChannelDuplexHandler {
 // MARK: - Upstream events
 
 extension GatewayHandler: UpstreamExchange {
-    func upstreamReceived(_ part: HTTPClientResponsePart) {
-        switch part {
-        case .head(let responseHead):
-            guard case .forward(let close) = state.upstreamResponseHead(
-                status: Int(responseHead.status.code), keepAlive: responseHead.isKeepAlive, now: .now())
-            else { return }
-            var outgoing = HeaderRewriter.downstreamResponseHead(from: responseHead, hsts: info.hsts, close: close)
-            if info.isHTTP2 { outgoing.version = .http2 }
+    func upstreamResponseHead(_ responseHead: HTTP1ResponseHead, bytes: ByteBuffer) {
+        guard case .forward(let close) = state.upstreamResponseHead(
+            status: responseHead.status, keepAlive: responseHead.keepAlive, now: .now())
+        else { return }
+        if reader != nil {
+            // An upstream body without a length goes on chunked, so the client connection stays usable.
+            relayChunked = responseHead.framing == .chunked || responseHead.framing == .untilClose
+            var output = context.channel.allocator.buffer(capacity: 0)
+            ResponseHeadRewriter.write(responseHead, from: bytes, hsts: info.hsts, chunked: relayChunked, close: close, into: &output)
+            context.write(NIOAny(output), promise: nil)
+        } else {
+            let outgoing = responseHead.clientResponseHead(in: bytes, version: .http2, hsts: info.hsts, close: close)
             context.write(wrapOutboundOut(.head(outgoing)), promise: nil)
-        case .body(let buffer):
-            guard state.upstreamResponseBody(bytes: buffer.readableBytes, now: .now()) else { return }
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-            // Backpressure from the client to the upstream: read no more until the client takes this.
-            if !context.channel.isWritable { upstream?.handler.pauseReads() }
-        case .end:
-            guard let end = state.upstreamResponseEnd(now: .now()) else { return }
-            releaseUpstream(reusable: end.reusable, keepingTimer: state.upstreamTimerArmed)
-            writeEnd(closeAfter: end.closeAfterEnd)
         }
+    }
+
+    func upstreamResponseBody(_ buffer: ByteBuffer) {
+        guard state.upstreamResponseBody(bytes: buffer.readableBytes, now: .now()) else { return }
+        if reader == nil {
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        } else if relayChunked {
+            var header = context.channel.allocator.buffer(capacity: 18)
+            ChunkedBodyWriter.writeChunkHeader(count: buffer.readableBytes, into: &header)
+            context.write(NIOAny(header), promise: nil)
+            context.write(NIOAny(buffer), promise: nil)
+            context.write(NIOAny(context.channel.allocator.buffer(staticString: "\r\n")), promise: nil)
+        } else {
+            context.write(NIOAny(buffer), promise: nil)
+        }
+        // Backpressure from the client to the upstream: read no more until the client takes this.
+        if !context.channel.isWritable { upstream?.handler.pauseReads() }
+    }
+
+    func upstreamResponseEnd(reusable: Bool) {
+        guard let end = state.upstreamResponseEnd(reusable: reusable, now: .now()) else { return }
+        releaseUpstream(reusable: end.reusable, keepingTimer: state.upstreamTimerArmed)
+        writeEnd(closeAfter: end.closeAfterEnd)
     }
 
     func upstreamReadComplete() {
@@ -597,7 +703,7 @@ extension GatewayHandler: UpstreamExchange {
         releaseUpstream(reusable: false)
         let kind: ProxyError.Kind =
             switch error {
-            case is HTTPParserError: .badUpstreamResponse
+            case let failure as UpstreamResponseReader.Failure: failure == .truncated ? .upstreamClosed : .badUpstreamResponse
             case is UpstreamEncodingError: .unforwardable
             default: .upstreamClosed
             }
@@ -614,9 +720,58 @@ extension String {
 @available(*, unavailable)
 extension GatewayHandler: Sendable {}
 
-extension HTTPServerRequestPart {
-    fileprivate var isHead: Bool {
+/// A request part as the handler queues it, whichever side parsed it.
+enum InboundPart {
+    case head(ClientHead)
+    case body(ByteBuffer)
+    case end
+
+    var isHead: Bool {
         if case .head = self { return true }
         return false
     }
+}
+
+/// A request head as it arrived: parsed as bytes on an HTTP/1.1 connection, or NIO's form from the
+/// HTTP/2 stream codec.
+enum ClientHead {
+    case bytes(HTTP1RequestHead, ByteBuffer)
+    case stream(HTTPRequestHead)
+
+    var method: HTTPMethod {
+        switch self {
+        case .bytes(let head, let bytes): head.method.nioMethod(raw: head.methodString(in: bytes))
+        case .stream(let head): head.method
+        }
+    }
+
+    var keepAlive: Bool {
+        switch self {
+        case .bytes(let head, _): head.keepAlive
+        case .stream(let head): head.isKeepAlive
+        }
+    }
+
+    /// `Expect: 100-continue`.
+    var expectsContinue: Bool {
+        switch self {
+        case .bytes(let head, _): head.expectsContinue
+        case .stream(let head): RequestAdmission.expectsContinue(head)
+        }
+    }
+
+    /// NIO's form, for local responders (which may keep a parsed form) and the rare paths that read
+    /// headers; the proxy path never builds it from bytes.
+    var nioHead: HTTPRequestHead {
+        switch self {
+        case .bytes(let head, let bytes): head.httpRequestHead(in: bytes)
+        case .stream(let head): head
+        }
+    }
+}
+
+/// Reads the bytes an HTTP/1.1 connection delivers (the handler's declared parts are the HTTP/2
+/// stream codec's).
+private final class HTTP1Inbound: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
 }

@@ -68,6 +68,17 @@ enum HTTP1Refusal: Error, Equatable, Sendable {
         }
     }
 
+    /// The answer to a refused request: ``status``, ``message`` and, as Synapse uses it for methods it
+    /// does not serve, `M_UNRECOGNIZED` for a refused method.
+    var matrixError: MatrixError {
+        let code: MatrixErrorCode =
+            switch self {
+            case .methodNotAllowed, .unknownMethod: .unrecognized
+            default: .unknown
+            }
+        return MatrixError(status: status, code: code, message: message)
+    }
+
     /// A short, stable name for logs and metrics.
     var shortDescription: String {
         switch self {

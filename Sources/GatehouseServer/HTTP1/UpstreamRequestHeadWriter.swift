@@ -13,7 +13,7 @@ import NIOCore
 /// - the framing header as decided (`Content-Length: n` or `Transfer-Encoding: chunked`), then the
 ///   blank line.
 ///
-/// The output is byte for byte what ``HeaderRewriter`` and ``UpstreamRequestEncoder`` write for the
+/// The output is byte for byte what ``HeaderRewriter`` and ``UpstreamRequestWriter`` write for the
 /// same request (a test compares them). The bytes copied were checked by ``HTTP1RequestHeadParser``,
 /// so no CR, LF or NUL can reach the upstream from them.
 enum UpstreamRequestHeadWriter {

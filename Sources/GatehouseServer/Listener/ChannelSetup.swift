@@ -44,24 +44,14 @@ struct ChannelSetup: Sendable {
     }
 
     private func configureHTTP1(_ channel: any Channel, loop: LoopContext, info: ConnectionInfo) -> EventLoopFuture<Void> {
-        var limits = NIOHTTPDecoderLimitConfiguration()
-        // The request target counts as one field for the parser; targets within this but over
-        // `max_request_target_bytes` get 414 from the handler, anything larger 431.
-        limits.maxHeaderFieldSize = runtime.limits.maxHeaderBytes
-        limits.maxHeaderListSize = runtime.limits.maxHeaderBytes
         let runtime = self.runtime
         return channel.eventLoop.makeCompletedFuture {
             let sync = channel.pipeline.syncOperations
-            // Outbound header validation is off: response headers are either Gatehouse's own or came
-            // through the upstream response parser, which already refuses CR, LF and NUL in them.
-            // Pipelining is handled by GatewayHandler itself: NIO's helper would stop and restart
-            // reading around every request (two epoll_ctl calls each).
+            // No HTTP codec: GatewayHandler reads requests and writes responses as bytes
+            // (HTTP1RequestReader, with the limits of `limits`), and handles pipelining itself.
             // Over TLS, a small response's head and body leave as one record.
             if info.isTLS { try sync.addHandler(WriteCoalescingHandler()) }
             try sync.addHandler(SendTimeoutHandler(timeout: TimeAmount(runtime.timeouts.send)))
-            try sync.configureHTTPServerPipeline(
-                position: .last, withPipeliningAssistance: false, withServerUpgrade: nil, withErrorHandling: false,
-                withOutboundHeaderValidation: false, withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
             try sync.addHandler(GatewayHandler(runtime: runtime, loop: loop, info: info))
         }
     }

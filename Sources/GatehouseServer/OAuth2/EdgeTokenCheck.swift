@@ -1,5 +1,6 @@
 import GatehouseAuth
 import GatehouseCore
+import NIOCore
 import NIOHTTP1
 
 /// The proxy's own check of Gatehouse-issued access tokens, before a request reaches Synapse.
@@ -8,8 +9,10 @@ import NIOHTTP1
 /// replaced session's token would keep working that long. Gatehouse sees every client request, so
 /// it refuses a token it knows to be dead at once, on every route, and only forwards tokens that are
 /// active (or that it does not own: appservice tokens and anything not in its format go through
-/// untouched for Synapse to judge). It reads the token exactly as Synapse will (``AccessToken``), and
-/// refuses a request where Synapse might read a different one.
+/// untouched for Synapse to judge). Synapse's own `syt_` tokens count as Gatehouse's: after
+/// `gatehouse import-synapse` the store holds those that stay valid, and any other `syt_` token is dead
+/// once Synapse delegates authentication. It reads the token exactly as Synapse will (``AccessToken``),
+/// and refuses a request where Synapse might read a different one.
 ///
 /// For an active token it also says whose it is (the localpart), which `balance: sticky_user` pools
 /// choose their member by (``stickyKey(localpart:)``); the key is hashed only for such pools, never on
@@ -39,17 +42,32 @@ struct EdgeTokenCheck: Sendable {
     ///   - headers: the request headers, as they will be forwarded.
     ///   - query: the query string without `?`, exactly as it will be forwarded.
     func decide(method: HTTPMethod, headers: HTTPHeaders, query: Substring?) -> Decision {
-        if AccessToken.bodyMayCarryToken(method: method, headers: headers) {
+        decide(
+            reading: AccessToken.read(headers: headers, query: query),
+            bodyMayCarryToken: AccessToken.bodyMayCarryToken(method: method, headers: headers))
+    }
+
+    /// ``decide(method:headers:query:)`` on a head parsed as bytes (the HTTP/1.1 proxy path), read
+    /// the same way without building headers.
+    /// - Parameters:
+    ///   - head: the request head.
+    ///   - bytes: the buffer it was parsed from.
+    func decide(_ head: HTTP1RequestHead, in bytes: ByteBuffer) -> Decision {
+        decide(reading: AccessToken.read(head, in: bytes), bodyMayCarryToken: AccessToken.bodyMayCarryToken(head, in: bytes))
+    }
+
+    private func decide(reading: AccessToken.Reading, bodyMayCarryToken: Bool) -> Decision {
+        if bodyMayCarryToken {
             return .ambiguous(MatrixError(status: 401, code: .missingToken, message: AccessToken.Message.formBody))
         }
         let token: String
-        switch AccessToken.read(headers: headers, query: query) {
+        switch reading {
         case .none: return .forward(user: nil)
         case .ambiguous(let message): return .ambiguous(MatrixError(status: 401, code: .missingToken, message: message))
         case .token(let value): token = value
         }
         let kind: TokenKind
-        switch TokenFormat.check(token) {
+        switch TokenFormat.classify(token) {
         case .success(.compatAccessToken): kind = .compatAccessToken
         case .success(.accessToken): kind = .accessToken
         default: return .forward(user: nil)

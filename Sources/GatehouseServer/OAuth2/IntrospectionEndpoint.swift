@@ -93,7 +93,7 @@ struct IntrospectionEndpoint: Sendable {
     /// The token kind the request is about, or `nil` when the answer is simply "inactive" (bad format
     /// or checksum, a kind not issued by this build, or a hint that contradicts it).
     private func tokenKind(of query: Query) -> TokenKind? {
-        guard case .success(let kind) = TokenFormat.check(query.token) else { return nil }
+        guard case .success(let kind) = TokenFormat.classify(query.token) else { return nil }
         switch (kind, query.hint) {
         case (.compatAccessToken, nil), (.compatAccessToken, "access_token"),
             (.compatRefreshToken, nil), (.compatRefreshToken, "refresh_token"),

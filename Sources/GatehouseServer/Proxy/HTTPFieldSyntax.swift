@@ -1,6 +1,6 @@
 /// The byte classes of HTTP/1.1 message syntax that decide where a request line or a header line
 /// ends. Checked at the edge for HTTP/2 requests (whose framing does not forbid these bytes) and again
-/// by ``UpstreamRequestEncoder`` before anything is written upstream.
+/// by ``UpstreamRequestWriter`` before anything is written upstream.
 enum HTTPFieldSyntax {
     /// `tchar` of RFC 9110 §5.6.2 (methods and field names).
     static func isTokenByte(_ byte: UInt8) -> Bool {

@@ -92,7 +92,7 @@ enum HeaderRewriter {
     }
 
     /// The bytes `head` takes on the wire as an HTTP/1.1 request head (request line, header lines,
-    /// blank line), as ``UpstreamRequestEncoder`` writes it.
+    /// blank line), as ``UpstreamRequestWriter`` writes it.
     static func serializedSize(of head: HTTPRequestHead) -> Int {
         var size = head.method.rawValue.utf8.count + head.uri.utf8.count + 14
         for (name, value) in head.headers { size += name.utf8.count + value.utf8.count + 4 }

@@ -4,18 +4,29 @@ import NIOHTTP1
 /// What an upstream connection reports to the request that is using it. Called on the event loop
 /// both share, so no hop is involved.
 protocol UpstreamExchange: AnyObject {
-    func upstreamReceived(_ part: HTTPClientResponsePart)
+    /// The final response head (1xx heads are not reported); its ranges point into `bytes`.
+    func upstreamResponseHead(_ head: HTTP1ResponseHead, bytes: ByteBuffer)
+    /// Body bytes, without the upstream's framing.
+    func upstreamResponseBody(_ buffer: ByteBuffer)
+    /// The response is complete; `reusable` when the connection may carry another request.
+    func upstreamResponseEnd(reusable: Bool)
     func upstreamReadComplete()
     func upstreamWritabilityChanged(isWritable: Bool)
+    /// The connection failed or closed mid-exchange (`error` is `nil` for a plain close).
     func upstreamFailed(_ error: (any Error)?)
 }
 
-/// The tail of an upstream connection's pipeline: passes response parts to the current exchange and
-/// holds `read()` while the client cannot take more (backpressure from client to upstream).
+/// The whole pipeline of an upstream connection: writes the request as bytes
+/// (``UpstreamRequestWriter``), reads the response on bytes (``UpstreamResponseReader``) and passes
+/// it to the current exchange, and holds `read()` while the client cannot take more (backpressure
+/// from client to upstream).
 final class UpstreamHandler: ChannelDuplexHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// The largest response head accepted from an upstream.
+    static let maxResponseHeadBytes = 64 * 1024
 
     /// The request using this connection; `nil` while it sits idle in the pool.
     var exchange: (any UpstreamExchange)?
@@ -24,6 +35,8 @@ final class UpstreamHandler: ChannelDuplexHandler {
     private var holdsReads = false
     private var pendingRead = false
     private var context: ChannelHandlerContext?
+    private var writer = UpstreamRequestWriter()
+    private var reader = UpstreamResponseReader(maxHeadBytes: UpstreamHandler.maxResponseHeadBytes)
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -31,6 +44,70 @@ final class UpstreamHandler: ChannelDuplexHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+    }
+
+    // MARK: Writing the request
+
+    /// Writes the head of a new request (not flushed).
+    /// - Parameters:
+    ///   - head: the head, rewritten by ``HeaderRewriter``.
+    ///   - method: its method as the response reader needs it (`HEAD` responses have no body).
+    /// - Returns: `false` when the head could not be written and the connection was failed.
+    func sendHead(_ head: HTTPRequestHead, method: HTTP1Method) -> Bool {
+        guard let context else { return false }
+        do {
+            let bytes = try writer.head(head, allocator: context.channel.allocator)
+            reader.expectResponse(to: method)
+            context.write(wrapOutboundOut(bytes), promise: nil)
+            return true
+        } catch {
+            fail(error)
+            return false
+        }
+    }
+
+    /// Writes a head already written as bytes (``UpstreamRequestHeadWriter``) that announces
+    /// `framing` (not flushed).
+    /// - Returns: `false` when a request is still open on this connection and it was failed.
+    func sendHead(bytes: ByteBuffer, framing: HTTP1BodyFraming, method: HTTP1Method) -> Bool {
+        guard let context else { return false }
+        do {
+            try writer.head(announcing: framing)
+            reader.expectResponse(to: method)
+            context.write(wrapOutboundOut(bytes), promise: nil)
+            return true
+        } catch {
+            fail(error)
+            return false
+        }
+    }
+
+    /// Writes a piece of the request body in the head's framing (not flushed).
+    /// - Returns: `false` when the body does not fit the framing and the connection was failed.
+    @discardableResult
+    func sendBody(_ body: ByteBuffer) -> Bool {
+        guard let context else { return false }
+        do {
+            try writer.body(body, allocator: context.channel.allocator) { context.write(wrapOutboundOut($0), promise: nil) }
+            return true
+        } catch {
+            fail(error)
+            return false
+        }
+    }
+
+    /// Writes the end of the request (not flushed).
+    /// - Returns: `false` when the body was shorter than announced and the connection was failed.
+    @discardableResult
+    func sendEnd() -> Bool {
+        guard let context else { return false }
+        do {
+            if let bytes = try writer.end(allocator: context.channel.allocator) { context.write(wrapOutboundOut(bytes), promise: nil) }
+            return true
+        } catch {
+            fail(error)
+            return false
+        }
     }
 
     /// Stops reading from the upstream until ``resumeReads()``.
@@ -55,14 +132,24 @@ final class UpstreamHandler: ChannelDuplexHandler {
         }
     }
 
+    // MARK: Reading the response
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        guard let exchange else {
-            // An idle keep-alive connection must stay silent; anything else means it is unusable.
-            context.close(promise: nil)
-            return
+        do {
+            try reader.read(unwrapInboundIn(data)) { event in
+                // The exchange may let go of the connection on any event (the client left, the end).
+                guard let exchange else { return }
+                switch event {
+                case .head(let head, let bytes): exchange.upstreamResponseHead(head, bytes: bytes)
+                case .body(let buffer): exchange.upstreamResponseBody(buffer)
+                case .end(let reusable): exchange.upstreamResponseEnd(reusable: reusable)
+                }
+            }
+        } catch {
+            // Bytes outside a response, or a response that breaks the rules: the connection is out
+            // of step, and nothing more is read from it.
+            fail(error)
         }
-        exchange.upstreamReceived(part)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -75,16 +162,33 @@ final class UpstreamHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         let exchange = self.exchange
-        self.exchange = nil
         onClose?()
         onClose = nil
+        writer.reset()
+        do {
+            if case .end(let reusable) = try reader.connectionClosed() {
+                exchange?.upstreamResponseEnd(reusable: reusable)
+                return
+            }
+        } catch {
+            self.exchange = nil
+            exchange?.upstreamFailed(error)
+            return
+        }
+        self.exchange = nil
         exchange?.upstreamFailed(nil)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        fail(error)
+    }
+
+    /// Closes the connection and tells the exchange why.
+    private func fail(_ error: any Error) {
         let exchange = self.exchange
         self.exchange = nil
-        context.close(promise: nil)
+        writer.reset()
+        context?.close(promise: nil)
         exchange?.upstreamFailed(error)
     }
 }

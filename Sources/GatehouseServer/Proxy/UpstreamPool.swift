@@ -147,12 +147,9 @@ final class UpstreamPool {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    // Gatehouse's own encoder: the framing it decided is the framing that is sent. The
-                    // decoder watches the requests going out, so it knows which responses have no body.
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(UpstreamRequestEncoder())
-                    try sync.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
-                    try sync.addHandler(UpstreamHandler())
+                    // One handler: the request goes out as bytes in exactly the framing Gatehouse
+                    // decided, and the response is read on bytes.
+                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
                 }
             }
         let future: EventLoopFuture<any Channel>

@@ -6,7 +6,7 @@ import Testing
 
 @testable import GatehouseServer
 
-/// The byte-level upstream head is what `HeaderRewriter` + `UpstreamRequestEncoder` wrote before, byte
+/// The byte-level upstream head is what `HeaderRewriter` + `UpstreamRequestWriter` write, byte
 /// for byte, for every request both paths accept: the corpus and the heads of the seeded fuzz run.
 struct UpstreamRequestHeadWriterTests {
     /// What the old path sends upstream for a head llhttp parsed.
@@ -19,14 +19,9 @@ struct UpstreamRequestHeadWriterTests {
             case .chunked: .chunked
             }
         let rewritten = HeaderRewriter.upstreamRequest(from: head, target: target.forwardTarget, peerAddress: peer, scheme: scheme, framing: rewriterFraming)
-        let channel = EmbeddedChannel(handler: UpstreamRequestEncoder())
-        defer { _ = try? channel.finish() }
-        try channel.writeOutbound(HTTPClientRequestPart.head(rewritten.head))
-        var bytes: [UInt8] = []
-        while let data = try channel.readOutbound(as: IOData.self) {
-            guard case .byteBuffer(var buffer) = data else { continue }
-            bytes += buffer.readBytes(length: buffer.readableBytes)!
-        }
+        var writer = UpstreamRequestWriter()
+        let buffer = try writer.head(rewritten.head, allocator: ByteBufferAllocator())
+        let bytes = Array(buffer.readableBytesView)
         #expect(bytes.count == rewritten.serializedSize)
         return bytes
     }

@@ -2,24 +2,21 @@ import NIOCore
 import NIOHTTP1
 
 /// Writes the request Gatehouse decided on to an upstream connection, byte for byte, with exactly the
-/// body framing the head carries.
+/// body framing the head carries. One per upstream connection (``UpstreamHandler`` holds it).
 ///
 /// NIO's `HTTPRequestEncoder` re-decides framing from the method: it treats `TRACE` as bodiless, drops
 /// the framing headers, and still writes the body bytes, which the upstream then reads as a second,
 /// unchecked request. Here nothing is re-decided. ``HeaderRewriter`` puts exactly one framing header on
-/// the head (or none, for a bodiless request), and this encoder enforces it: a `Content-Length` body
+/// the head (or none, for a bodiless request), and this writer enforces it: a `Content-Length` body
 /// must be exactly that long, a chunked body is chunk-encoded, and a body without framing is an error.
-/// Any violation fails the write and closes the connection before a stray byte can leave.
+/// Any violation throws before a stray byte is handed out, and the caller closes the connection.
 ///
 /// The target and header bytes are checked once more (no CR, LF, NUL, or other control bytes or spaces
 /// in the target): the inbound parsers already refuse them, and a proxy must not depend on a single
 /// check for what would split a request in two.
-final class UpstreamRequestEncoder: ChannelOutboundHandler {
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = IOData
-
+struct UpstreamRequestWriter {
     /// How the body of the request being written is framed.
-    private enum Framing {
+    enum Framing: Equatable {
         case none
         case length(remaining: Int)
         case chunked
@@ -28,72 +25,87 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler {
     private var framing = Framing.none
     private var inMessage = false
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        do {
-            switch unwrapOutboundIn(data) {
-            case .head(let head):
-                guard !inMessage else { throw UpstreamEncodingError.headWhileMessageOpen }
-                // Sized exactly: a buffer the head outgrows is reallocated (three allocations per request).
-                var buffer = context.channel.allocator.buffer(capacity: HeaderRewriter.serializedSize(of: head))
-                framing = try Self.serialize(head, into: &buffer)
-                inMessage = true
-                context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
-            case .body(let body):
-                guard inMessage else { throw UpstreamEncodingError.bodyOutsideMessage }
-                try writeBody(body, context: context, promise: promise)
-            case .end(let trailers):
-                guard inMessage else { throw UpstreamEncodingError.bodyOutsideMessage }
-                try writeEnd(trailers, context: context, promise: promise)
-            }
-        } catch {
-            // The connection is no longer in step with what was sent: nothing more may go out on it.
-            promise?.fail(error)
-            context.fireErrorCaught(error)
-            context.close(promise: nil)
-        }
+    /// Whether a request was started and its end not written yet.
+    var isInMessage: Bool { inMessage }
+
+    /// The bytes of `head`, whose framing headers decide how the body is written.
+    /// - Parameters:
+    ///   - head: the head to send (already rewritten by ``HeaderRewriter``).
+    ///   - allocator: the upstream channel's allocator.
+    mutating func head(_ head: HTTPRequestHead, allocator: ByteBufferAllocator) throws(UpstreamEncodingError) -> ByteBuffer {
+        guard !inMessage else { throw .headWhileMessageOpen }
+        // Sized exactly: a buffer the head outgrows is reallocated (three allocations per request).
+        var buffer = allocator.buffer(capacity: HeaderRewriter.serializedSize(of: head))
+        framing = try Self.serialize(head, into: &buffer)
+        inMessage = true
+        return buffer
     }
 
-    private func writeBody(_ body: IOData, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) throws {
+    /// Starts a request whose head was written elsewhere (``UpstreamRequestHeadWriter``) with `framing`.
+    /// - Parameter framing: the framing the written head announces.
+    mutating func head(announcing framing: HTTP1BodyFraming) throws(UpstreamEncodingError) {
+        guard !inMessage else { throw .headWhileMessageOpen }
+        switch framing {
+        case .none, .untilClose: self.framing = .none
+        case .contentLength(let length): self.framing = .length(remaining: length)
+        case .chunked: self.framing = .chunked
+        }
+        inMessage = true
+    }
+
+    /// Hands `emit` the buffers that carry `body` in the request's framing, in order.
+    /// - Parameters:
+    ///   - body: a piece of the body.
+    ///   - allocator: for the chunk header of a chunked body.
+    ///   - emit: called with each buffer to write.
+    mutating func body(
+        _ body: ByteBuffer, allocator: ByteBufferAllocator, _ emit: (ByteBuffer) -> Void
+    ) throws(UpstreamEncodingError) {
+        guard inMessage else { throw .bodyOutsideMessage }
         let count = body.readableBytes
         switch framing {
         case .none:
-            guard count == 0 else { throw UpstreamEncodingError.bodyWithoutFraming }
-            promise?.succeed()
+            guard count == 0 else { throw .bodyWithoutFraming }
         case .length(let remaining):
-            guard count <= remaining else { throw UpstreamEncodingError.bodyLongerThanContentLength }
+            guard count <= remaining else { throw .bodyLongerThanContentLength }
             framing = .length(remaining: remaining - count)
-            context.write(wrapOutboundOut(body), promise: promise)
+            if count > 0 { emit(body) }
         case .chunked:
             // A zero-length chunk would end the body: empty parts are simply not written.
-            guard count > 0 else {
-                promise?.succeed()
-                return
-            }
-            var prefix = context.channel.allocator.buffer(capacity: 12)
-            prefix.writeString(String(count, radix: 16))
-            prefix.writeStaticString("\r\n")
-            context.write(wrapOutboundOut(.byteBuffer(prefix)), promise: nil)
-            context.write(wrapOutboundOut(body), promise: nil)
-            context.write(wrapOutboundOut(.byteBuffer(context.channel.allocator.buffer(staticString: "\r\n"))), promise: promise)
+            guard count > 0 else { return }
+            var header = allocator.buffer(capacity: 18)
+            ChunkedBodyWriter.writeChunkHeader(count: count, into: &header)
+            emit(header)
+            emit(body)
+            emit(allocator.buffer(staticString: "\r\n"))
         }
     }
 
-    private func writeEnd(_ trailers: HTTPHeaders?, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) throws {
+    /// The bytes that end the request (the last chunk of a chunked body), if any. Trailers are never
+    /// forwarded: they would be the one place a client could add headers that skipped the head's
+    /// rewriting.
+    /// - Parameter allocator: the upstream channel's allocator.
+    mutating func end(allocator: ByteBufferAllocator) throws(UpstreamEncodingError) -> ByteBuffer? {
+        guard inMessage else { throw .bodyOutsideMessage }
         defer {
             inMessage = false
             framing = .none
         }
         switch framing {
         case .none:
-            promise?.succeed()
+            return nil
         case .length(let remaining):
-            guard remaining == 0 else { throw UpstreamEncodingError.bodyShorterThanContentLength }
-            promise?.succeed()
+            guard remaining == 0 else { throw .bodyShorterThanContentLength }
+            return nil
         case .chunked:
-            // Trailers are not forwarded: they would be the one place a client could add headers that
-            // skipped the head's rewriting.
-            context.write(wrapOutboundOut(.byteBuffer(context.channel.allocator.buffer(staticString: "0\r\n\r\n"))), promise: promise)
+            return allocator.buffer(staticString: ChunkedBodyWriter.end)
         }
+    }
+
+    /// Forgets a request that was abandoned (its connection is closed).
+    mutating func reset() {
+        inMessage = false
+        framing = .none
     }
 
     /// Writes `METHOD SP target SP HTTP/1.1 CRLF`, the headers and the blank line; returns the framing
@@ -101,11 +113,11 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler {
     ///
     /// Every piece is copied in first and its bytes checked where they landed: one tight loop over
     /// contiguous memory each, instead of walking each string's UTF-8 view.
-    private static func serialize(_ head: HTTPRequestHead, into buffer: inout ByteBuffer) throws -> Framing {
-        guard appendChecked(head.method.rawValue, to: &buffer, HTTPFieldSyntax.isToken) else { throw UpstreamEncodingError.invalidMethod }
+    static func serialize(_ head: HTTPRequestHead, into buffer: inout ByteBuffer) throws(UpstreamEncodingError) -> Framing {
+        guard appendChecked(head.method.rawValue, to: &buffer, HTTPFieldSyntax.isToken) else { throw .invalidMethod }
         buffer.writeInteger(UInt8(ascii: " "))
         guard appendChecked(head.uri, to: &buffer, { !$0.isEmpty && HTTPFieldSyntax.isTarget($0) }) else {
-            throw UpstreamEncodingError.invalidTarget
+            throw .invalidTarget
         }
         buffer.writeStaticString(" HTTP/1.1\r\n")
         var framing = Framing.none
@@ -117,14 +129,14 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler {
             }
             buffer.writeStaticString(": ")
             guard nameIsToken, appendChecked(value, to: &buffer, HTTPFieldSyntax.isFieldValue) else {
-                throw UpstreamEncodingError.invalidHeader
+                throw .invalidHeader
             }
             switch kind {
             case .contentLength:
-                guard case .none = framing, let length = Int(value), length >= 0 else { throw UpstreamEncodingError.conflictingFraming }
+                guard case .none = framing, let length = Int(value), length >= 0 else { throw .conflictingFraming }
                 framing = .length(remaining: length)
             case .transferEncoding:
-                guard case .none = framing, value == "chunked" else { throw UpstreamEncodingError.conflictingFraming }
+                guard case .none = framing, value == "chunked" else { throw .conflictingFraming }
                 framing = .chunked
             case .other:
                 break
@@ -189,5 +201,3 @@ enum UpstreamEncodingError: Error, Equatable {
     case bodyOutsideMessage
 }
 
-@available(*, unavailable)
-extension UpstreamRequestEncoder: Sendable {}
