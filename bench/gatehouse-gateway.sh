@@ -11,7 +11,9 @@
 # BENCH_ROUTES (`<group>\t<PCRE>` lines) BENCH_WORKDIR BENCH_INSTANCE=main|slow
 # BENCH_PROXY_THREADS. Also read: GATEHOUSE_BIN (default <repo>/.build/release/gatehouse),
 # LOCATION_OP (the harness's nginx location modifier: '~*' makes every pattern case-insensitive
-# here too), SLOW_CONNS (sizes the idle upstream pool of the slow instance).
+# here too), SLOW_CONNS (sizes the idle upstream pool of the slow instance), GATEHOUSE_METRICS=1
+# (turns Prometheus metrics on, `metrics.address` on a loopback port the kernel picks, to measure
+# what recording costs; off by default, as in a configuration without a `metrics` section).
 #
 # Output, in $BENCH_WORKDIR/gatehouse-$BENCH_INSTANCE/:
 #   gatehouse.yaml  TLS listener (+ plain listener), one upstream `synapse`, access log off
@@ -126,6 +128,9 @@ cfg_tmp=$dir/gatehouse.yaml.tmp
   echo "# nginx in the harness runs with 'access_log off', so no access log here either"
   echo "log: {level: warning, access: false}"
   echo "server: {threads: $threads}"
+  if [ "${GATEHOUSE_METRICS:-0}" = 1 ]; then
+    echo "metrics: {address: \"127.0.0.1:0\"}"
+  fi
 } >"$cfg_tmp"
 mv "$cfg_tmp" "$dir/gatehouse.yaml"
 

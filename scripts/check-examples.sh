@@ -33,5 +33,31 @@ for config in examples/*/gatehouse.yaml; do
     status=1
   fi
 done
+# The Grafana dashboard parses as JSON and charts only metrics that Gatehouse exports (the
+# `metrics` table of docs/configuration.md, whose names must appear in Sources/), so a renamed metric
+# cannot leave the dashboard or the table stale.
+if ! out=$(python3 - examples/monitoring/grafana-dashboard.json docs/configuration.md <<'PY' 2>&1
+import json, re, sys
+dashboard = json.load(open(sys.argv[1]))
+documented = set(re.findall(r"^\| `(gatehouse_[a-z0-9_]+)`", open(sys.argv[2]).read(), re.M))
+used = set()
+for panel in dashboard["panels"]:
+    for target in panel.get("targets", []):
+        used |= {re.sub(r"_(bucket|sum|count)$", "", name) for name in re.findall(r"gatehouse_[a-z0-9_]+", target["expr"])}
+unknown = sorted(used - documented)
+if unknown or not used:
+    sys.exit(f"metrics not exported (not in docs/configuration.md): {unknown or 'none used'}")
+import pathlib
+in_code = set()
+for source in pathlib.Path("Sources").rglob("*.swift"):
+    in_code |= set(re.findall(r"gatehouse_[a-z0-9_]+", source.read_text()))
+stale = sorted(documented - in_code)
+if stale:
+    sys.exit(f"docs/configuration.md documents metrics no source file names: {stale}")
+PY
+); then
+  echo "check-examples: examples/monitoring/grafana-dashboard.json: $out" >&2
+  status=1
+fi
 [ "$status" = 0 ] && echo "check-examples: $count example configurations load" >&2
 exit "$status"

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import CoreMetrics
 import GatehouseCore
 import GatehouseStorage
 import Logging
@@ -71,6 +72,9 @@ public final class JobRunner: Service, Sendable {
     private let ids = MonotonicULID()
     private let logger: Logger
     private let wakeup = Wakeup()
+    /// `gatehouse_jobs_pending`: jobs in the queue (due or not) at the start of the last round.
+    private let pendingGauge: Gauge?
+    private let metrics: (any MetricsFactory)?
 
     /// - Parameters:
     ///   - repository: the job store.
@@ -81,10 +85,14 @@ public final class JobRunner: Service, Sendable {
     ///     without it, `remove_orphan_device` jobs are kept and never performed.
     ///   - random: ids of the follow-up jobs the runner queues itself.
     ///   - logger: one line per failure (warning when retryable, error otherwise), debug per success.
+    ///   - metrics: where the queue depth and failure counters are made; `nil` records nothing.
     public init(
         repository: any JobRepository, client: SynapseClient, clock: any WallClock, configuration: Configuration = Configuration(),
-        devices: DeviceGuard? = nil, random: any RandomSource = SystemRandom(), logger: Logger = Logger(label: "gatehouse.jobs")
+        devices: DeviceGuard? = nil, random: any RandomSource = SystemRandom(), logger: Logger = Logger(label: "gatehouse.jobs"),
+        metrics: (any MetricsFactory)? = nil
     ) {
+        self.metrics = metrics
+        self.pendingGauge = metrics.map { Gauge(label: "gatehouse_jobs_pending", factory: $0) }
         self.repository = repository
         self.client = client
         self.clock = clock
@@ -158,6 +166,7 @@ public final class JobRunner: Service, Sendable {
         var unfinished: [Unfinished]
         do {
             unfinished = try await repository.pending().map(Unfinished.init)
+            pendingGauge?.record(unfinished.count)
         } catch {
             logger.error("cannot read the job queue; jobs wait for the next round", metadata: ["error": "\(error)"])
             return (0, 0)
@@ -191,6 +200,7 @@ public final class JobRunner: Service, Sendable {
                 "cannot read a queued homeserver job; it is kept and retried later",
                 metadata: metadata(job, retryAt: retryAt, error: "\(error)"))
             await reschedule(job, error: error.description, retryAt: retryAt, unfinished: &unfinished)
+            countFailure(kind: job.kind, reason: "unreadable")
             return .failed
         }
 
@@ -220,6 +230,7 @@ public final class JobRunner: Service, Sendable {
                 logger.error("homeserver job refused by Synapse; it is kept and retried later, but likely needs an admin", metadata: details)
             }
             await reschedule(job, error: error.description, retryAt: retryAt, unfinished: &unfinished)
+            countFailure(kind: job.kind, reason: error.shortDescription)
             return .failed
         }
 
@@ -311,6 +322,12 @@ public final class JobRunner: Service, Sendable {
             confirmation.confirmation = true
             return .removeOrphanDevice(confirmation)
         }
+    }
+
+    /// `gatehouse_jobs_failed_total{kind, reason}`: one failed attempt (the job stays queued).
+    private func countFailure(kind: String, reason: String) {
+        guard let metrics else { return }
+        Counter(label: "gatehouse_jobs_failed_total", dimensions: [("kind", kind), ("reason", reason)], factory: metrics).increment()
     }
 
     private func reschedule(_ job: Job, error: String, retryAt: Date, unfinished: inout [Unfinished]) async {

@@ -1,5 +1,6 @@
 import GatehouseCore
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOExtras
 import NIOPosix
@@ -9,12 +10,19 @@ import ServiceLifecycle
 /// The listening side of Gatehouse as a ``Service``: binds every configured address, serves until
 /// graceful shutdown, then stops accepting, lets in-flight requests finish within
 /// `timeouts.shutdown_grace` and closes what is left.
+///
+/// Each accepted connection takes the ``ServingSnapshot`` in force at that moment (one lock per
+/// connection, none per request) and keeps it until it closes; ``apply(_:)`` swaps in a reloaded one.
 public final class GatehouseServer: Service {
-    private let runtime: GatewayRuntime
     private let group: any EventLoopGroup
     private let contexts: LoopContexts
-    private let setups: [(ListenerConfiguration, ChannelSetup)]
+    /// The listeners as bound at start (a reload never rebinds), with their connection caps.
+    private let listeners: [(ListenerConfiguration, ConnectionAdmission)]
+    private let serving: NIOLockedValueBox<ServingSnapshot>
     private let onBound: @Sendable ([BoundListener]) -> Void
+
+    /// The runtime new connections are served with now.
+    public var runtime: GatewayRuntime { serving.withLockedValue { $0.runtime } }
 
     /// A bound address, reported once listening (port 0 in the configuration becomes the real port).
     public struct BoundListener: Sendable {
@@ -28,21 +36,39 @@ public final class GatehouseServer: Service {
     ///   - runtime: the compiled configuration and responders.
     ///   - group: the event loops serving connections and upstreams.
     ///   - onBound: called with the bound addresses once every listener is up.
-    public init(runtime: GatewayRuntime, group: any EventLoopGroup, onBound: @escaping @Sendable ([BoundListener]) -> Void = { _ in }) throws {
-        self.runtime = runtime
+    ///   - metrics: when given, its scrape counts open connections and sums the loops' request counters.
+    public init(
+        runtime: GatewayRuntime, group: any EventLoopGroup, metrics: GatehouseMetrics? = nil,
+        onBound: @escaping @Sendable ([BoundListener]) -> Void = { _ in }
+    ) throws {
         self.group = group
         self.onBound = onBound
         let contexts = LoopContexts(group: group, upstreams: runtime.configuration.upstreams, logger: runtime.logger)
         self.contexts = contexts
         let limits = runtime.limits
         let maxConnections = limits.maxConnections ?? FileDescriptorLimit.defaultMaxConnections(descriptors: FileDescriptorLimit.raiseToHardLimit())
-        self.setups = try runtime.configuration.http.listeners.map { listener in
-            let tls = try listener.tls.map { try TLSContextFactory.makeServerContext($0) }
-            let hsts = listener.tls.flatMap { $0.hstsMaxAge > 0 ? "max-age=\($0.hstsMaxAge)" : nil }
-            let admission = ConnectionAdmission(
-                listener: listener.name, maxTotal: maxConnections, maxPerAddress: limits.maxConnectionsPerAddress, logger: runtime.logger)
-            return (listener, ChannelSetup(runtime: runtime.serving(listener: listener.name), contexts: contexts, tls: tls, hsts: hsts, admission: admission))
+        let listeners = runtime.configuration.http.listeners.map { listener in
+            (listener, ConnectionAdmission(
+                listener: listener.name, maxTotal: maxConnections, maxPerAddress: limits.maxConnectionsPerAddress, logger: runtime.logger))
         }
+        self.listeners = listeners
+        self.serving = NIOLockedValueBox(try ServingSnapshot(runtime: runtime, listeners: listeners, contexts: contexts))
+        metrics?.attach(loops: contexts, admissions: listeners.map(\.1))
+    }
+
+    /// Serves new connections with `runtime` from now on; open connections keep what they have.
+    /// Its listeners must be the running ones (a ``ReloadPlan`` keeps them); the TLS certificate and key
+    /// files are read again here.
+    /// - Parameter runtime: a runtime from ``GatewayRuntime/reloaded(configuration:routes:)``.
+    /// - Throws: when a certificate or key cannot be loaded; nothing is changed then.
+    public func apply(_ runtime: GatewayRuntime) throws {
+        let snapshot = try ServingSnapshot(runtime: runtime, listeners: listeners, contexts: contexts)
+        serving.withLockedValue { $0 = snapshot }
+    }
+
+    /// The setup for a connection accepted now on the listener at `index` in `http.listeners`.
+    private func setup(for index: Int) -> ChannelSetup {
+        serving.withLockedValue { $0.setups[index] }
     }
 
     public func run() async throws {
@@ -50,9 +76,9 @@ public final class GatehouseServer: Service {
         var channels: [any Channel] = []
         var bound: [BoundListener] = []
         do {
-            for (listener, setup) in setups {
+            for (index, (listener, _)) in listeners.enumerated() {
                 for address in listener.binds {
-                    let channel = try await bootstrap(listener: listener.name, setup: setup, quiescing: quiescing)
+                    let channel = try await bootstrap(listener: listener.name, index: index, quiescing: quiescing)
                         .bind(host: address.host, port: address.port).get()
                     channels.append(channel)
                     let port = channel.localAddress?.port ?? address.port
@@ -71,6 +97,7 @@ public final class GatehouseServer: Service {
 
         // Serve until SIGTERM/SIGINT (or cancellation), then drain.
         try? await gracefulShutdown()
+        let runtime = self.runtime
         runtime.logger.info("shutting down: no new connections, draining in-flight requests",
             metadata: ["grace": "\(runtime.timeouts.shutdownGrace)"])
         let drained = group.next().makePromise(of: Void.self)
@@ -78,7 +105,7 @@ public final class GatehouseServer: Service {
         let finished = await withTaskGroup(of: Bool.self) { tasks in
             tasks.addTask { (try? await drained.futureResult.get()) != nil }
             tasks.addTask {
-                try? await Task.sleep(for: self.runtime.timeouts.shutdownGrace)
+                try? await Task.sleep(for: runtime.timeouts.shutdownGrace)
                 return false
             }
             let first = await tasks.next() ?? false
@@ -92,7 +119,7 @@ public final class GatehouseServer: Service {
         runtime.logger.info("stopped")
     }
 
-    private func bootstrap(listener: String, setup: ChannelSetup, quiescing: ServerQuiescingHelper) -> ServerBootstrap {
+    private func bootstrap(listener: String, index: Int, quiescing: ServerQuiescingHelper) -> ServerBootstrap {
         let logger = runtime.logger
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
@@ -108,7 +135,7 @@ public final class GatehouseServer: Service {
             }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
-            .childChannelInitializer { channel in setup.initialize(channel) }
+            .childChannelInitializer { channel in self.setup(for: index).initialize(channel) }
     }
 }
 

@@ -10,7 +10,7 @@ struct Gatehouse: AsyncParsableCommand {
         version: GatehouseVersion.string,
         subcommands: [
             ServeCommand.self, ConfigCommand.self, RoutesCommand.self, ManageCommand.self, ClientsCommand.self, DatabaseCommand.self,
-            DoctorCommand.self, SynapseCommand.self, ImportSynapseCommand.self,
+            DoctorCommand.self, SynapseCommand.self, ImportSynapseCommand.self, ReloadCommand.self,
         ]
     )
 }

@@ -10,13 +10,21 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
-/// `gatehouse serve -c FILE`: runs the gateway until SIGTERM or SIGINT.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `gatehouse serve -c FILE`: runs the gateway until SIGTERM or SIGINT; SIGHUP reloads the
+/// configuration, routes and certificates (``ConfigurationReloader``).
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run Gatehouse.")
 
     @OptionGroup var options: ConfigOption
 
     func run() async throws {
+        // SIGHUP's default action ends the process: until ReloadOnHangup traps it, a reload sent
+        // during start-up (systemd may send one as soon as the process exists) is ignored instead.
+        signal(SIGHUP, SIG_IGN)
         let bundle = try options.load()
         let configuration = bundle.configuration
         let level = Logger.Level(rawValue: configuration.log.level.rawValue) ?? .info
@@ -29,6 +37,8 @@ struct ServeCommand: AsyncParsableCommand {
         for warning in configuration.warnings {
             logger.warning("configuration: \(warning)")
         }
+        // Metrics off (no `metrics.address`): nothing is made, nothing is recorded.
+        let metrics = configuration.metrics.isEnabled ? GatehouseMetrics(upstreams: configuration.upstreams.keys) : nil
 
         // The store is opened (and migrated) before anything is bound: a store that cannot be used
         // stops startup with the reason.
@@ -57,7 +67,8 @@ struct ServeCommand: AsyncParsableCommand {
         // One device lock for the logins and the runner, so orphan clean-up never races a login.
         let devices = DeviceGuard(store: store)
         let jobs = JobRunner(
-            repository: store.jobs, client: synapse, clock: clock, devices: devices, logger: Logger(label: "gatehouse.jobs"))
+            repository: store.jobs, client: synapse, clock: clock, devices: devices, logger: Logger(label: "gatehouse.jobs"),
+            metrics: metrics?.factory)
         var signer: IDTokenSigner?
         do {
             if let secrets = configuration.secrets, !secrets.keys.isEmpty {
@@ -73,7 +84,7 @@ struct ServeCommand: AsyncParsableCommand {
         let oauth2 = OAuth2Service(
             configuration: configuration, store: store,
             tokenIssuing: .init(synapse: synapse, queue: JobQueue(repository: store.jobs, runner: jobs), devices: devices, signer: signer),
-            clock: clock, activity: activity)
+            clock: clock, activity: activity, metrics: metrics?.factory)
         let hasher: PasswordHasher
         do {
             // Hashing threads: one per core, at least two, bounded so a login storm cannot take the proxy's CPU.
@@ -118,13 +129,19 @@ struct ServeCommand: AsyncParsableCommand {
             responders: [
                 .health: HealthResponder(), .oauth2: oauth2.responder,
                 .matrixCompat: MatrixCompatResponder(
-                    service: compat, trustedProxies: configuration.http.trustedProxies, ssoRedirect: pages.ssoRedirect),
+                    service: compat, trustedProxies: configuration.http.trustedProxies, ssoRedirect: pages.ssoRedirect,
+                    metrics: LoginMetrics(factory: metrics?.factory)),
                 .pages: pages.responder,
                 .adminAPI: AdminAPIService(configuration: configuration, store: store, accounts: accounts, clock: clock).responder,
-            ], logger: logger, oauth2: oauth2)
+            ], logger: logger, oauth2: oauth2, metrics: metrics)
         let server: GatehouseServer
+        let pidFile = configuration.server.pidFile
         do {
-            server = try GatehouseServer(runtime: runtime, group: group)
+            // The PID file is written once every listener is bound, so `gatehouse reload` never
+            // signals a process that is still starting (SIGHUP before its handler would stop it).
+            server = try GatehouseServer(runtime: runtime, group: group, metrics: metrics) { _ in
+                if let pidFile { PIDFile.write(to: pidFile, logger: logger) }
+            }
         } catch {
             printError("cannot start: \(error)")
             throw ExitCode(1)
@@ -133,18 +150,25 @@ struct ServeCommand: AsyncParsableCommand {
             "config": "\(configuration.sourceFile)", "routes": "\(bundle.routes.routes.count) rules",
             "store": "\(configuration.database.path)",
         ])
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: synapse), .init(service: jobs),
+            .init(service: StoreCleanup(repository: store.retention, clock: clock, logger: Logger(label: "gatehouse.cleanup"))),
+            .init(service: SessionActivityFlusher(recorder: activity, repository: store.sessionActivity)),
+        ]
+        if let metrics, let address = configuration.metrics.address {
+            services.append(.init(service: MetricsServer(address: address, metrics: metrics, group: group, logger: logger)))
+        }
+        services.append(.init(service: ReloadOnHangup(
+            reloader: ConfigurationReloader(path: configuration.sourceFile, running: configuration, server: server, logger: logger))))
         // Services stop in reverse order: the server drains first, the Synapse client closes last.
-        let services = ServiceGroup(configuration: .init(
-            services: [
-                .init(service: synapse), .init(service: jobs),
-                .init(service: StoreCleanup(repository: store.retention, clock: clock, logger: Logger(label: "gatehouse.cleanup"))),
-                .init(service: SessionActivityFlusher(recorder: activity, repository: store.sessionActivity)),
-                .init(service: server),
-            ],
+        services.append(.init(service: server))
+        let serviceGroup = ServiceGroup(configuration: .init(
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
+        defer { if let pidFile { PIDFile.remove(pidFile) } }
         do {
-            try await services.run()
+            try await serviceGroup.run()
             try await hasher.shutdown()
             try store.close()
         } catch {

@@ -215,6 +215,18 @@ struct ConfigurationTests {
         #expect(errors.contains { $0.contains(message) }, "\(errors)")
     }
 
+    @Test func metricsAreOffUnlessAnAddressIsGivenAndANonLoopbackOneIsWarnedAbout() throws {
+        let fixture = try ConfigFixture()
+        #expect(try fixture.load(ConfigFixture.valid).metrics.address == nil)
+        let loopback = try fixture.load(ConfigFixture.valid + "\nmetrics: {address: \"127.0.0.1:9109\"}\nserver: {pid_file: run/gatehouse.pid}\n")
+        #expect(loopback.metrics.address == BindAddress(host: "127.0.0.1", port: 9109))
+        #expect(!loopback.warnings.contains { $0.keyPath == "metrics.address" })
+        #expect(loopback.server.pidFile == "\(fixture.directory)/run/gatehouse.pid")
+        let open = try fixture.load(ConfigFixture.valid + "\nmetrics: {address: \"0.0.0.0:9109\"}\n")
+        #expect(open.warnings.contains { $0.keyPath == "metrics.address" && $0.description.contains("no authentication") })
+        #expect(fixture.errors(ConfigFixture.valid + "\nmetrics: {address: nine}\n").contains { $0.contains("metrics.address: 'nine' is not host:port") })
+    }
+
     @Test func routeMatchLimitsAreConfigurable() throws {
         let fixture = try ConfigFixture()
         let yaml = ConfigFixture.valid.replacingOccurrences(

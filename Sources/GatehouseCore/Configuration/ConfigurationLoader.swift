@@ -93,7 +93,7 @@ private final class SectionReader {
         self.file = file
         let sections: Set = [
             "http", "matrix", "database", "routes", "upstreams", "limits", "timeouts", "log", "server", "passwords", "rate_limiting", "experimental",
-            "clients", "secrets", "branding", "templates", "account", "admin_api",
+            "clients", "secrets", "branding", "templates", "account", "admin_api", "metrics",
         ]
         guard let top = attempt({ try root.mapping(allowed: sections) }) else { return nil }
         let http = attempt { try readHTTP(try top.required("http", hint: "Add an `http:` section with `public_base` and `listeners`")) }
@@ -114,7 +114,8 @@ private final class SectionReader {
         let templates = attempt { try TemplatesConfiguration.read(top["templates"], directory: directory) }
         let account = attempt { try AccountConfiguration.read(top["account"]) }
         let adminAPI = attempt { try AdminAPIConfiguration.read(top["admin_api"], listeners: http?.listeners ?? [], clients: clients ?? []) }
-        guard let branding, let templates, let account, let adminAPI else { return nil }
+        let metrics = attempt { try readMetrics(top["metrics"]) }
+        guard let branding, let templates, let account, let adminAPI, let metrics else { return nil }
         guard let http, let matrix, let database, let upstreams, let routes, let limits, let timeouts, let log, let server,
             let passwords, let rateLimiting, let experimental, let clients, let secrets
         else {
@@ -124,7 +125,7 @@ private final class SectionReader {
             http: http, matrix: matrix, database: database, routes: routes, upstreams: upstreams,
             limits: limits, timeouts: timeouts, log: log, server: server, passwords: passwords, rateLimiting: rateLimiting,
             experimental: experimental, clients: clients, secrets: secrets, branding: branding, templates: templates, account: account,
-            adminAPI: adminAPI, sourceFile: file)
+            adminAPI: adminAPI, metrics: metrics, sourceFile: file)
     }
 
     func path(_ node: ConfigNode) throws -> String {
@@ -557,9 +558,26 @@ private final class SectionReader {
 
     func readServer(_ node: ConfigNode?) throws -> ServerConfiguration {
         guard let node else { return ServerConfiguration(threads: nil) }
-        let map = try node.mapping(allowed: ["threads"])
+        let map = try node.mapping(allowed: ["threads", "pid_file"])
         let threads = try map["threads"]?.int(range: 0...256)
-        return ServerConfiguration(threads: threads == 0 ? nil : threads)
+        let pidFile = try map["pid_file"].map { try path($0) }
+        return ServerConfiguration(threads: threads == 0 ? nil : threads, pidFile: pidFile)
+    }
+
+    func readMetrics(_ node: ConfigNode?) throws -> MetricsConfiguration {
+        guard let node else { return MetricsConfiguration() }
+        let map = try node.mapping(allowed: ["address"])
+        guard let addressNode = map["address"] else { return MetricsConfiguration() }
+        let text = try addressNode.string()
+        guard let address = BindAddress.parse(text) else {
+            throw addressNode.error("'\(text)' is not host:port", fix: "Use e.g. \"127.0.0.1:9109\" (loopback: only this machine can scrape)")
+        }
+        if !address.isLoopback {
+            warnings.append(addressNode.error(
+                "/metrics on \(address) is reachable from other machines and has no authentication",
+                fix: "Bind it to 127.0.0.1 or a private interface that only the monitoring can reach (firewall)"))
+        }
+        return MetricsConfiguration(address: address)
     }
 
     func readPasswords(_ node: ConfigNode?) throws -> PasswordsConfiguration {

@@ -34,6 +34,8 @@ public struct GatehouseConfiguration: Sendable {
     public var account: AccountConfiguration = AccountConfiguration()
     /// `admin_api`: where the administration API is served and which clients may use it (off when absent).
     public var adminAPI: AdminAPIConfiguration = AdminAPIConfiguration()
+    /// `metrics`: the Prometheus listener; off when the section is absent.
+    public var metrics: MetricsConfiguration = MetricsConfiguration()
     /// Absolute path of the file this was loaded from.
     public var sourceFile: String
     /// Problems that do not stop Gatehouse but that an admin should fix (a database other accounts can
@@ -72,6 +74,11 @@ public struct BindAddress: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// Whether only this machine can connect (127.0.0.0/8, ::1, `localhost`).
+    public var isLoopback: Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
 
     /// Parses `host:port`, `[v6]:port` or `:port` (all interfaces).
     /// - Parameter text: the address as written.
@@ -257,4 +264,24 @@ public struct ExperimentalConfiguration: Sendable {
 public struct ServerConfiguration: Sendable {
     /// Event-loop threads; `nil` uses one per core.
     public var threads: Int?
+    /// `server.pid_file`: where `serve` writes its process id, so `gatehouse reload` can find it;
+    /// `nil` writes none (under systemd, `systemctl reload` signals the main process itself).
+    public var pidFile: String? = nil
+}
+
+/// `metrics`: where Prometheus scrapes `GET /metrics`.
+///
+/// A listener of its own, plain HTTP and serving nothing else: the numbers tell how busy the
+/// homeserver is and which routes are used, so they belong on an address only the monitoring can
+/// reach (loopback, or a private interface behind a firewall), never on the public listener.
+public struct MetricsConfiguration: Sendable {
+    /// `metrics.address`: `nil` (the default) turns metrics off: nothing is recorded, nothing bound.
+    public var address: BindAddress?
+
+    public init(address: BindAddress? = nil) {
+        self.address = address
+    }
+
+    /// Whether requests are counted at all.
+    public var isEnabled: Bool { address != nil }
 }

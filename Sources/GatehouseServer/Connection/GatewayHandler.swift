@@ -394,7 +394,7 @@ final class GatewayHandler: ChannelDuplexHandler {
         guard let check = runtime.edgeTokenCheck else { return .forward }
         let decision =
             switch head {
-            case .bytes(let head, let bytes): check.decide(head, in: bytes)
+            case .bytes(let head, let bytes): check.decide(head, in: bytes, clientAddress: info.peerAddress)
             case .stream(let head): check.decide(method: head.method, headers: upstreamHead?.headers ?? [:], query: query)
             }
         switch decision {
@@ -632,6 +632,10 @@ final class GatewayHandler: ChannelDuplexHandler {
     // MARK: Log phase
 
     private func writeAccessLog() {
+        // Metrics hook (reload-metrics branch): each finished request is counted here, on this loop.
+        runtime.requestMetrics?.record(
+            route: state.request.route, status: state.request.status, wentUpstream: state.request.memberDescription != nil,
+            startedAt: state.request.startedAt, into: loop.metrics)
         guard runtime.accessLog.enabled else { return }
         let request = state.request
         let path: Substring = request.target.map { Substring($0.canonicalPath) } ?? "-"

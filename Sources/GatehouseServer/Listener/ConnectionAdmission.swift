@@ -31,6 +31,9 @@ final class ConnectionAdmission: Sendable {
         self.logger = logger
     }
 
+    /// Connections open now, for `/metrics` (read at scrape time, never on the request path).
+    var openConnections: Int { state.withLockedValue { $0.total } }
+
     /// Counts the connection in if it fits under both caps; it is counted out when it closes.
     /// - Returns: `false` when the connection must be refused.
     func admit(_ channel: any Channel) -> Bool {

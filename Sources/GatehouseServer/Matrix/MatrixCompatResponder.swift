@@ -13,15 +13,20 @@ public struct MatrixCompatResponder: LocalResponder {
     /// Legacy SSO through the HTML pages; `nil` answers `/login/sso/redirect` with an error and
     /// leaves `m.login.sso` out of the login flows.
     let ssoRedirect: CompatSSORedirectEndpoint?
+    let metrics: LoginMetrics
 
     /// - Parameters:
     ///   - service: the login service.
     ///   - trustedProxies: `http.trusted_proxies`, for the client address rate limits key on.
     ///   - ssoRedirect: the pages' legacy SSO start (``PagesService/ssoRedirect``).
-    public init(service: CompatLoginService, trustedProxies: [IPNetwork], ssoRedirect: CompatSSORedirectEndpoint? = nil) {
+    ///   - metrics: counts `POST /login` outcomes.
+    public init(
+        service: CompatLoginService, trustedProxies: [IPNetwork], ssoRedirect: CompatSSORedirectEndpoint? = nil, metrics: LoginMetrics = .off
+    ) {
         self.service = service
         self.trustedProxies = trustedProxies
         self.ssoRedirect = ssoRedirect
+        self.metrics = metrics
     }
 
     enum Endpoint {
@@ -108,15 +113,38 @@ public struct MatrixCompatResponder: LocalResponder {
 
     private func login(_ request: LocalRequest) async -> Result<LocalResponse, CompatRouteError> {
         let parsed = MatrixJSONBody.object(request).flatMap { body in loginRequest(body, request: request) }
-        guard case .success(let loginRequest) = parsed else { return parsed.map { _ in LocalResponse(status: .ok) } }
+        guard case .success(let loginRequest) = parsed else {
+            if case .failure(let error) = parsed { metrics.compatLogin(type: "other", outcome: Self.outcomeLabel(error)) }
+            return parsed.map { _ in LocalResponse(status: .ok) }
+        }
+        let type =
+            switch loginRequest.credentials {
+            case .password: "m.login.password"
+            case .loginToken: "m.login.token"
+            }
         do {
             let result = try await service.login(loginRequest)
             var body: [String: Any] = ["access_token": result.accessToken, "device_id": result.deviceId, "user_id": result.userId]
             if let refresh = result.refreshToken { body["refresh_token"] = refresh }
             if let expires = result.expiresInMilliseconds { body["expires_in_ms"] = expires }
+            metrics.compatLogin(type: type, outcome: "success")
             return .success(MatrixJSONBody.response(.ok, body))
         } catch {
+            metrics.compatLogin(type: type, outcome: Self.outcomeLabel(.service(error)))
             return .failure(.service(error))
+        }
+    }
+
+    /// The `outcome` label of a refused login: a fixed word per kind of refusal.
+    static func outcomeLabel(_ error: CompatRouteError) -> String {
+        switch error {
+        case .service(.invalidCredentials): "invalid_credentials"
+        case .service(.userLocked): "user_locked"
+        case .service(.rateLimited), .service(.overloaded): "rate_limited"
+        case .service(.invalidLoginToken), .service(.loginTokenExpired): "invalid_login_token"
+        case .service(.homeserverUnavailable): "homeserver_unavailable"
+        case .service(.internalError): "internal_error"
+        default: "bad_request"
         }
     }
 

@@ -46,7 +46,8 @@ struct EdgeTokenCheck: Sendable {
     func decide(method: HTTPMethod, headers: HTTPHeaders, query: Substring?) -> Decision {
         decide(
             reading: AccessToken.read(headers: headers, query: query),
-            bodyMayCarryToken: AccessToken.bodyMayCarryToken(method: method, headers: headers))
+            bodyMayCarryToken: AccessToken.bodyMayCarryToken(method: method, headers: headers),
+            address: { headers.first(name: "x-forwarded-for") })
     }
 
     /// ``decide(method:headers:query:)`` on a head parsed as bytes (the HTTP/1.1 proxy path), read
@@ -54,11 +55,15 @@ struct EdgeTokenCheck: Sendable {
     /// - Parameters:
     ///   - head: the request head.
     ///   - bytes: the buffer it was parsed from.
-    func decide(_ head: HTTP1RequestHead, in bytes: ByteBuffer) -> Decision {
-        decide(reading: AccessToken.read(head, in: bytes), bodyMayCarryToken: AccessToken.bodyMayCarryToken(head, in: bytes))
+    ///   - clientAddress: the address Gatehouse forwards as the client's (`X-Forwarded-For`), recorded
+    ///     as the session's last use.
+    func decide(_ head: HTTP1RequestHead, in bytes: ByteBuffer, clientAddress: String?) -> Decision {
+        decide(
+            reading: AccessToken.read(head, in: bytes), bodyMayCarryToken: AccessToken.bodyMayCarryToken(head, in: bytes),
+            address: { clientAddress })
     }
 
-    private func decide(reading: AccessToken.Reading, bodyMayCarryToken: Bool) -> Decision {
+    private func decide(reading: AccessToken.Reading, bodyMayCarryToken: Bool, address: () -> String?) -> Decision {
         if bodyMayCarryToken {
             return .ambiguous(MatrixError(status: 401, code: .missingToken, message: AccessToken.Message.formBody))
         }
@@ -76,7 +81,7 @@ struct EdgeTokenCheck: Sendable {
         }
         let hash = TokenHasher.sha256Hex(token)
         switch validator.cached(hash: hash) {
-        case .known(let entry): return decision(for: entry, address: headers.first(name: "x-forwarded-for"))
+        case .known(let entry): return decision(for: entry, address: address())
         case .unknown: return .lookup(hash: hash, kind: kind)
         }
     }

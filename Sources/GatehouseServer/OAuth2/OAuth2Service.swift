@@ -1,3 +1,4 @@
+import CoreMetrics
 import GatehouseAuth
 import GatehouseCore
 import GatehouseHomeserver
@@ -45,13 +46,15 @@ public struct OAuth2Service: Sendable {
     ///   - clock: the wall clock.
     ///   - random: randomness for generated identifiers, codes and tokens.
     ///   - activity: where the edge check and introspection record session use (`nil`: not recorded).
+    ///   - metrics: where the introspection cache and token grant counters are made; `nil` records nothing.
     public init(
         configuration: GatehouseConfiguration, store: any IdentityStore, tokenIssuing: TokenIssuing? = nil,
-        clock: any WallClock = SystemClock(), random: any RandomSource = SystemRandom(), activity: SessionActivityRecorder? = nil
+        clock: any WallClock = SystemClock(), random: any RandomSource = SystemRandom(), activity: SessionActivityRecorder? = nil,
+        metrics: (any MetricsFactory)? = nil
     ) {
         let cache = IntrospectionCache()
         let invalidate: @Sendable () -> Void = { cache.invalidateAll() }
-        let validator = TokenValidator(store: store, cache: cache, clock: clock, activity: activity)
+        let validator = TokenValidator(store: store, cache: cache, clock: clock, activity: activity, metrics: metrics)
         let keys = configuration.secrets?.keys ?? []
         let tokens = tokenIssuing.map { issuing in
             OAuth2TokenService(
@@ -75,7 +78,7 @@ public struct OAuth2Service: Sendable {
                 service: ClientRegistrationService(repository: store.clients, clock: clock, random: random),
                 limiter: RateLimiter(configuration.rateLimiting.clientRegistration, clock: clock),
                 trustedProxies: configuration.http.trustedProxies),
-            token: tokens.map(TokenEndpoint.init),
+            token: tokens.map { TokenEndpoint(service: $0, metrics: LoginMetrics(factory: metrics)) },
             revocation: tokens.map(RevocationEndpoint.init),
             userinfo: tokens.map(UserInfoEndpoint.init),
             deviceAuthorization: tokens.map { _ in

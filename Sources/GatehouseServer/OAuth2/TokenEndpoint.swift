@@ -12,6 +12,7 @@ import NIOHTTP1
 /// (``ClientFacingHeaders``).
 struct TokenEndpoint: Sendable {
     let service: OAuth2TokenService
+    var metrics: LoginMetrics = .off
 
     func immediateResponse(to request: LocalRequest) -> LocalResponse? {
         ClientFacingHeaders.refusal(of: request)
@@ -23,14 +24,22 @@ struct TokenEndpoint: Sendable {
     }
 
     private func exchange(_ request: LocalRequest) async -> LocalResponse {
+        var grantType = "other"
         do throws(OAuth2TokenError) {
             let form = try OAuth2Form.parse(request.body.readableBytesView).get()
+            // Only the grant types Gatehouse knows become label values: a client cannot add series.
+            if let sent = try? form.optional("grant_type"), Self.knownGrantTypes.contains(sent) { grantType = sent }
             let credentials = try ClientCredentials.parse(authorization: request.headers.first(name: "authorization"), form: form).get()
-            return Self.response(try await service.token(credentials: credentials, form: form))
+            let response = Self.response(try await service.token(credentials: credentials, form: form))
+            metrics.tokenGrant(grantType: grantType, outcome: "success")
+            return response
         } catch {
+            metrics.tokenGrant(grantType: grantType, outcome: error.code.rawValue)
             return OAuth2TokenRouteError.response(for: error)
         }
     }
+
+    static let knownGrantTypes: Set = [GrantType.authorizationCode, GrantType.refreshToken, GrantType.deviceCode, GrantType.clientCredentials]
 
     /// RFC 6749 §5.1, members in MAS's order of importance; absent values are left out.
     static func response(_ token: OAuth2TokenService.TokenResponse) -> LocalResponse {

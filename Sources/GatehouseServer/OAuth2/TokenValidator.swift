@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import CoreMetrics
 import GatehouseAuth
 import GatehouseCore
 import GatehouseIdentity
@@ -23,12 +24,22 @@ final class TokenValidator: Sendable {
     let activity: SessionActivityRecorder?
     /// One synchronous revision reader per thread (event loop), made on first use.
     private let probes = ThreadSpecificVariable<ProbeBox>()
+    /// `gatehouse_introspection_cache_total{result="hit"|"miss"}` (answered from memory, or from the
+    /// store), made once: counting is one relaxed atomic add (swift-prometheus), no lock and no
+    /// allocation on the proxy's edge check.
+    private let cacheHits: Counter?
+    private let cacheMisses: Counter?
 
-    init(store: any IdentityStore, cache: IntrospectionCache, clock: any WallClock, activity: SessionActivityRecorder? = nil) {
+    init(
+        store: any IdentityStore, cache: IntrospectionCache, clock: any WallClock, activity: SessionActivityRecorder? = nil,
+        metrics: (any MetricsFactory)? = nil
+    ) {
         self.store = store
         self.cache = cache
         self.clock = clock
         self.activity = activity
+        self.cacheHits = metrics.map { Counter(label: "gatehouse_introspection_cache_total", dimensions: [("result", "hit")], factory: $0) }
+        self.cacheMisses = metrics.map { Counter(label: "gatehouse_introspection_cache_total", dimensions: [("result", "miss")], factory: $0) }
     }
 
     /// What memory knows about a token.
@@ -42,7 +53,9 @@ final class TokenValidator: Sendable {
     func cached(hash: String) -> CachedAnswer {
         guard let revision = currentRevision() else { return .unknown }
         cache.observe(counter: revision)
-        return cache.entry(forHash: hash).map(CachedAnswer.known) ?? .unknown
+        guard let entry = cache.entry(forHash: hash) else { return .unknown }
+        cacheHits?.increment()
+        return .known(entry)
     }
 
     /// Reads the store, caches the answer and records activity for active tokens. The first lookup
@@ -51,6 +64,9 @@ final class TokenValidator: Sendable {
     /// session's first use after a lookup goes to the store too (its refresh rule reads
     /// `last_active_at`); everything else goes to the activity recorder, which writes in batches.
     func lookup(hash: String, kind: TokenKind) async throws -> IntrospectionCache.Entry {
+        // A miss is counted here, where the store is read, not in `cached(hash:)`: a caller may ask
+        // memory twice (an immediate answer, then the async one) before it reads the store once.
+        cacheMisses?.increment()
         cache.observe(counter: try await store.changeCounter())
         let generation = cache.generation
         let (entry, firstUse) = try await read(hash: hash, kind: kind)

@@ -2,9 +2,10 @@ import GatehouseCore
 import Logging
 import NIOCore
 
-/// Everything a connection needs that does not change while the process runs: the compiled route
-/// table, limits and timeouts, local responders and the access log. Immutable and shared by all event
-/// loops; per-loop mutable state lives in ``LoopContext``.
+/// Everything a connection needs that does not change while it is open: the compiled route table,
+/// limits and timeouts, local responders and the access log. Immutable and shared by all event loops;
+/// per-loop mutable state lives in ``LoopContext``. A reload builds a new one (``reloaded(configuration:routes:)``)
+/// that new connections pick up when they are accepted; open connections keep theirs.
 public final class GatewayRuntime: Sendable {
     public let configuration: GatehouseConfiguration
     public let routes: RouteTable
@@ -19,6 +20,10 @@ public final class GatewayRuntime: Sendable {
     let connectionConfiguration: ConnectionStateMachine.Configuration
     /// `timeouts.upstream`, for rules without `timeout=`.
     let upstreamTimeout: TimeAmount
+    /// The metric series of this route table; `nil` when metrics are off (nothing is recorded).
+    let requestMetrics: RequestMetricSeries?
+    /// What a reload keeps from this runtime.
+    private let metrics: GatehouseMetrics?
 
     /// - Parameters:
     ///   - configuration: the validated configuration.
@@ -26,20 +31,32 @@ public final class GatewayRuntime: Sendable {
     ///   - responders: local services by name; missing ones answer 501.
     ///   - logger: the process logger.
     ///   - oauth2: when given, proxied requests carrying Gatehouse tokens are checked at the edge.
-    public init(
+    ///   - metrics: when given, every request is counted (see ``GatehouseMetrics``).
+    public convenience init(
         configuration: GatehouseConfiguration, routes: RouteTable, responders: [LocalServiceName: any LocalResponder], logger: Logger,
-        oauth2: OAuth2Service? = nil
+        oauth2: OAuth2Service? = nil, metrics: GatehouseMetrics? = nil
     ) {
-        self.configuration = configuration
-        self.routes = routes
         var all = responders
         for service in LocalServiceName.allCases where all[service] == nil {
             all[service] = UnavailableServiceResponder(service: service)
         }
-        self.responders = all
+        self.init(
+            configuration: configuration, routes: routes, responders: all, logger: logger, edgeTokenCheck: oauth2?.edgeTokenCheck,
+            metrics: metrics)
+    }
+
+    private init(
+        configuration: GatehouseConfiguration, routes: RouteTable, responders: [LocalServiceName: any LocalResponder], logger: Logger,
+        edgeTokenCheck: EdgeTokenCheck?, metrics: GatehouseMetrics?
+    ) {
+        self.configuration = configuration
+        self.routes = routes
+        self.responders = responders
         self.accessLog = AccessLog(enabled: configuration.log.access)
         self.logger = logger
-        self.edgeTokenCheck = oauth2?.edgeTokenCheck
+        self.edgeTokenCheck = edgeTokenCheck
+        self.metrics = metrics
+        self.requestMetrics = metrics?.series(for: routes)
         let timeouts = configuration.timeouts
         self.connectionConfiguration = ConnectionStateMachine.Configuration(
             isHTTP2: false, headerTimeout: TimeAmount(timeouts.header), idleTimeout: TimeAmount(timeouts.idle),
@@ -58,6 +75,8 @@ public final class GatewayRuntime: Sendable {
         self.edgeTokenCheck = base.edgeTokenCheck
         self.connectionConfiguration = base.connectionConfiguration
         self.upstreamTimeout = base.upstreamTimeout
+        self.metrics = base.metrics
+        self.requestMetrics = base.requestMetrics
     }
 
     /// The runtime of one listener: the admin API answers only on the listeners of
@@ -68,6 +87,16 @@ public final class GatewayRuntime: Sendable {
         var responders = self.responders
         responders[.adminAPI] = NotServedResponder()
         return GatewayRuntime(self, responders: responders)
+    }
+
+    /// The same services, logger and metrics with a reloaded configuration and route table.
+    /// - Parameters:
+    ///   - configuration: the effective configuration of a ``ReloadPlan``.
+    ///   - routes: the route table compiled from it.
+    public func reloaded(configuration: GatehouseConfiguration, routes: RouteTable) -> GatewayRuntime {
+        GatewayRuntime(
+            configuration: configuration, routes: routes, responders: responders, logger: logger, edgeTokenCheck: edgeTokenCheck,
+            metrics: metrics)
     }
 
     var limits: LimitsConfiguration { configuration.limits }
@@ -82,6 +111,8 @@ final class LoopContext: @unchecked Sendable {
     let scratch = MatchScratch()
     let dates = HTTPDateCache()
     let pools: [String: UpstreamPool]
+    /// This loop's request counters, read by a scrape on this loop (see ``GatehouseMetrics``).
+    let metrics = LoopMetrics()
 
     init(eventLoop: any EventLoop, upstreams: [String: UpstreamConfiguration], logger: Logger) {
         self.eventLoop = eventLoop
@@ -101,6 +132,9 @@ final class LoopContexts: @unchecked Sendable {
         }
         self.contexts = contexts
     }
+
+    /// Every loop's context, for work that visits them all (a metrics scrape).
+    var all: [LoopContext] { Array(contexts.values) }
 
     func context(for loop: any EventLoop) -> LoopContext {
         guard let context = contexts[ObjectIdentifier(loop)] else {
