@@ -7,7 +7,7 @@ enum RequestAuthority {
     /// Why the request's host is unacceptable, or `nil` when it is fine.
     /// - Parameters:
     ///   - head: the request head (for HTTP/2, `:authority` has already become the `Host` header, and a
-    ///     conflicting `host` field shows up as a second value: see ``HTTP2AuthorityNormalizer``).
+    ///     conflicting `host` field shows up as a second value: see ``HTTP2StreamMessages/requestHead(_:endStream:)``).
     ///   - isHTTP2: whether the request came over HTTP/2.
     static func problem(in head: HTTPRequestHead, isHTTP2: Bool) -> String? {
         let hosts = head.headers["host"]

@@ -1,6 +1,8 @@
 import GatehouseCore
 import NIOCore
+import NIOHPACK
 import NIOHTTP1
+import NIOHTTP2
 
 /// Facts about the client connection a request arrived on, fixed when the connection is set up.
 struct ConnectionInfo: Sendable {
@@ -26,16 +28,17 @@ struct ConnectionInfo: Sendable {
 /// An HTTP/1.1 connection carries bytes both ways: the handler reads requests with
 /// ``HTTP1RequestReader`` and writes responses as bytes (``HTTP1ResponseWriter``,
 /// ``ResponseHeadRewriter``), so a proxied request never becomes an `HTTPRequestHead`. An HTTP/2
-/// stream carries NIO's HTTP/1-style parts from the stream codec.
+/// stream carries HEADERS and DATA payloads, converted here (``HTTP2StreamMessages``): no codec
+/// handler per stream.
 ///
 /// The proxy phase stays on the event loop: the upstream connection comes from this loop's pool, and
 /// request and response parts are written straight through in both directions. Backpressure is
 /// applied by holding `read()` on whichever side is ahead, so memory stays bounded whatever the body
 /// sizes.
 final class GatewayHandler: ChannelDuplexHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias InboundIn = HTTP2Frame.FramePayload
+    typealias OutboundIn = Never
+    typealias OutboundOut = HTTP2Frame.FramePayload
     typealias State = ConnectionStateMachine
 
     /// See ``ConnectionStateMachine/maxPipelinedRequests``.
@@ -58,6 +61,11 @@ final class GatewayHandler: ChannelDuplexHandler {
     /// HTTP/1.1: the relayed response body goes to the client chunked (the upstream's was chunked or
     /// read until close).
     private var relayChunked = false
+    /// HTTP/2: the stream's request head has arrived (a later HEADERS block is trailers).
+    private var streamHeadReceived = false
+    /// HTTP/2: the last response frame, held until the next one, a flush or the end, so the end
+    /// sets END_STREAM on it instead of costing a frame of its own.
+    private var pendingFrame: HTTP2Frame.FramePayload?
     /// The localpart of the request's token as the edge token check resolved it (for `sticky_user` pools).
     private var tokenUser: String?
     /// The pool of the current proxied request, and the connection it is using.
@@ -113,13 +121,7 @@ final class GatewayHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard reader != nil else {
-            switch unwrapInboundIn(data) {
-            case .head(let head): return arrived(.head(.stream(head)))
-            case .body(let buffer): return arrived(.body(buffer))
-            case .end: return arrived(.end)
-            }
-        }
+        guard reader != nil else { return streamRead(unwrapInboundIn(data)) }
         reader!.append(HTTP1Inbound.unwrapInboundIn(data))
         while let part = reader?.next() {
             switch part {
@@ -135,7 +137,31 @@ final class GatewayHandler: ChannelDuplexHandler {
         }
     }
 
-    /// A request part, from the HTTP/1.1 reader or the HTTP/2 stream codec: handled now, or queued
+    /// An HTTP/2 frame payload of this stream: the first HEADERS block is the request head, DATA the
+    /// body, END_STREAM the end (trailers are dropped, as they always were).
+    private func streamRead(_ payload: HTTP2Frame.FramePayload) {
+        switch payload {
+        case .headers(let block):
+            if !streamHeadReceived {
+                streamHeadReceived = true
+                do {
+                    arrived(.head(.stream(try HTTP2StreamMessages.requestHead(block.headers, endStream: block.endStream))))
+                } catch {
+                    runtime.logger.debug("malformed HTTP/2 request", metadata: ["reason": "\(error.reason)"])
+                    return context.close(promise: nil)
+                }
+            }
+            if block.endStream { arrived(.end) }
+        case .data(let data):
+            guard case .byteBuffer(let buffer) = data.data else { return }
+            if buffer.readableBytes > 0 || !data.endStream { arrived(.body(buffer)) }
+            if data.endStream { arrived(.end) }
+        default:
+            break
+        }
+    }
+
+    /// A request part, from the HTTP/1.1 reader or the HTTP/2 stream: handled now, or queued
     /// behind the current request.
     private func arrived(_ part: InboundPart) {
         switch state.partArrived(isHead: part.isHead, downstreamWritable: context.channel.isWritable) {
@@ -305,8 +331,8 @@ final class GatewayHandler: ChannelDuplexHandler {
                 now: .now())
         }
         if sendContinue {
-            if case .stream(let head) = head {
-                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+            if case .stream = head {
+                context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: [":status": "100"]))), promise: nil)
             } else {
                 context.writeAndFlush(NIOAny(context.channel.allocator.buffer(staticString: HTTP1ResponseWriter.continueHead)), promise: nil)
             }
@@ -475,13 +501,19 @@ final class GatewayHandler: ChannelDuplexHandler {
             context.write(NIOAny(output), promise: nil)
             relayChunked = false
         } else {
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http2, status: response.status, headers: headers))), promise: nil)
+            writeFrame(.headers(.init(headers: HTTP2StreamMessages.responseHeaders(status: response.status, headers: headers))))
             if response.body.readableBytes > 0, !respond.omitBody {
-                context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
+                writeFrame(.data(.init(data: .byteBuffer(response.body))))
             }
         }
         writeEnd(closeAfter: respond.closeAfterEnd)
         if respond.resumeReadAfter { resumeReadingIfAllowed() }
+    }
+
+    /// HTTP/2: writes the frame held back (if any) and holds `frame` in its place.
+    private func writeFrame(_ frame: HTTP2Frame.FramePayload) {
+        if let previous = pendingFrame { context.write(wrapOutboundOut(previous), promise: nil) }
+        pendingFrame = frame
     }
 
     /// Writes the end of the response (closing the channel after it when told), then finishes the
@@ -489,7 +521,20 @@ final class GatewayHandler: ChannelDuplexHandler {
     private func writeEnd(closeAfter: Bool) {
         let promise: EventLoopPromise<Void>? = closeAfter ? context.eventLoop.makePromise() : nil
         if reader == nil {
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
+            // END_STREAM on the last frame written, or an empty DATA frame when there is none.
+            var last = pendingFrame ?? .data(.init(data: .byteBuffer(context.channel.allocator.buffer(capacity: 0))))
+            pendingFrame = nil
+            switch last {
+            case .headers(var block):
+                block.endStream = true
+                last = .headers(block)
+            case .data(var data):
+                data.endStream = true
+                last = .data(data)
+            default:
+                break
+            }
+            context.writeAndFlush(wrapOutboundOut(last), promise: promise)
         } else if relayChunked {
             relayChunked = false
             context.writeAndFlush(NIOAny(context.channel.allocator.buffer(staticString: ChunkedBodyWriter.end)), promise: promise)
@@ -662,15 +707,14 @@ extension GatewayHandler: UpstreamExchange {
             ResponseHeadRewriter.write(responseHead, from: bytes, hsts: info.hsts, chunked: relayChunked, close: close, into: &output)
             context.write(NIOAny(output), promise: nil)
         } else {
-            let outgoing = responseHead.clientResponseHead(in: bytes, version: .http2, hsts: info.hsts, close: close)
-            context.write(wrapOutboundOut(.head(outgoing)), promise: nil)
+            writeFrame(.headers(.init(headers: HTTP2StreamMessages.responseHeaders(responseHead, in: bytes, hsts: info.hsts))))
         }
     }
 
     func upstreamResponseBody(_ buffer: ByteBuffer) {
         guard state.upstreamResponseBody(bytes: buffer.readableBytes, now: .now()) else { return }
         if reader == nil {
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            writeFrame(.data(.init(data: .byteBuffer(buffer))))
         } else if relayChunked {
             var header = context.channel.allocator.buffer(capacity: 18)
             ChunkedBodyWriter.writeChunkHeader(count: buffer.readableBytes, into: &header)
@@ -691,6 +735,10 @@ extension GatewayHandler: UpstreamExchange {
     }
 
     func upstreamReadComplete() {
+        if let frame = pendingFrame {
+            pendingFrame = nil
+            context.write(wrapOutboundOut(frame), promise: nil)
+        }
         context.flush()
     }
 

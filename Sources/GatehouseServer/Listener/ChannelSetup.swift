@@ -83,10 +83,8 @@ struct ChannelSetup: Sendable {
                 streamDelegate: HTTP2StreamEvents(lifecycle: NIOLoopBound(lifecycle, eventLoop: channel.eventLoop))
             ) { stream in
                 stream.eventLoop.makeCompletedFuture {
-                    let sync = stream.pipeline.syncOperations
-                    try sync.addHandler(HTTP2AuthorityNormalizer())
-                    try sync.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                    try sync.addHandler(GatewayHandler(runtime: runtime, loop: loop, info: info))
+                    // One handler per stream: GatewayHandler converts HEADERS and DATA itself.
+                    try stream.pipeline.syncOperations.addHandler(GatewayHandler(runtime: runtime, loop: loop, info: info))
                 }
             }
             try sync.addHandler(lifecycle)
