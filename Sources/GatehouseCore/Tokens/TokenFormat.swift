@@ -35,7 +35,12 @@ public enum TokenFormat {
     /// A token that passes may still be unknown, expired or revoked; that needs the database.
     /// - Parameter token: the bearer token as received.
     public static func check(_ token: String) -> Result<TokenKind, TokenFormatError> {
-        let bytes = Array(token.utf8)
+        // On the token's own UTF-8: the edge check runs this on every proxied request with a token.
+        var token = token
+        return token.withUTF8 { check(bytes: $0) }
+    }
+
+    private static func check(bytes: UnsafeBufferPointer<UInt8>) -> Result<TokenKind, TokenFormatError> {
         guard bytes.count == tokenLength,
             bytes[3] == UInt8(ascii: "_"), bytes[4 + randomLength] == UInt8(ascii: "_"),
             bytes[0..<3].allSatisfy(isBase62), bytes[4..<(4 + randomLength)].allSatisfy(isBase62),
@@ -43,14 +48,39 @@ public enum TokenFormat {
         else {
             return .failure(.invalidFormat)
         }
-        guard let kind = TokenKind(rawValue: String(decoding: bytes[0..<3], as: UTF8.self)) else {
+        guard let kind = TokenKind(rawValue: String(decoding: UnsafeBufferPointer(rebasing: bytes[0..<3]), as: UTF8.self)) else {
             return .failure(.unknownPrefix)
         }
-        let body = bytes[0..<(4 + randomLength)]
-        guard checksum(of: body).utf8.elementsEqual(bytes[(5 + randomLength)...]) else {
+        let crc = CRC32.checksum(UnsafeBufferPointer(rebasing: bytes[0..<(4 + randomLength)]))
+        guard checksum(crc, isEncodedAs: UnsafeBufferPointer(rebasing: bytes[(5 + randomLength)...])) else {
             return .failure(.invalidChecksum)
         }
         return .success(kind)
+    }
+
+    /// Whether `encoded` is ``encodeChecksum(_:)`` of `crc`, compared digit by digit without building
+    /// the string.
+    private static func checksum(_ crc: UInt32, isEncodedAs encoded: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard encoded.count == checksumLength else { return false }
+        var digits = 0
+        var rest = crc
+        repeat {
+            digits += 1
+            rest /= 62
+        } while rest > 0
+        let padding = checksumLength - digits
+        var remaining = crc
+        for index in 0..<checksumLength {
+            let expected: UInt8
+            if index < padding {
+                expected = UInt8(ascii: "0")
+            } else {
+                expected = Alphabet.base62[Int(remaining % 62)]
+                remaining /= 62
+            }
+            if encoded[index] != expected { return false }
+        }
+        return true
     }
 
     /// The six-character checksum of `body` (`"<prefix>_<random>"`), encoded as MAS does.

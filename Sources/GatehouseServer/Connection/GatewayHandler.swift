@@ -380,7 +380,7 @@ final class GatewayHandler: ChannelDuplexHandler {
         switch head {
         case .bytes(let head, let bytes):
             // The client's bytes, edited on their way into one buffer: no header becomes a String.
-            var output = context.channel.allocator.buffer(capacity: 0)
+            var output = context.channel.allocator.buffer(capacity: UpstreamRequestHeadWriter.capacity(for: head, peerAddress: info.peerAddress))
             let framing = head.upstreamFraming
             size = UpstreamRequestHeadWriter.write(
                 head, from: bytes, peerAddress: info.peerAddress, scheme: info.scheme, framing: framing, into: &output)
@@ -703,7 +703,7 @@ extension GatewayHandler: UpstreamExchange {
         if reader != nil {
             // An upstream body without a length goes on chunked, so the client connection stays usable.
             relayChunked = responseHead.framing == .chunked || responseHead.framing == .untilClose
-            var output = context.channel.allocator.buffer(capacity: 0)
+            var output = context.channel.allocator.buffer(capacity: ResponseHeadRewriter.capacity(for: responseHead, hsts: info.hsts))
             ResponseHeadRewriter.write(responseHead, from: bytes, hsts: info.hsts, chunked: relayChunked, close: close, into: &output)
             context.write(NIOAny(output), promise: nil)
         } else {

@@ -12,6 +12,13 @@ import NIOCore
 ///   chunked (the upstream's own `Transfer-Encoding` is hop-by-hop), `Connection: close` when the
 ///   client connection closes after this response; then the blank line.
 enum ResponseHeadRewriter {
+    /// The most bytes ``write(_:from:hsts:chunked:close:into:)`` writes for `head`: a buffer of this
+    /// size is never reallocated.
+    static func capacity(for head: HTTP1ResponseHead, hsts: String?) -> Int {
+        // Each kept line gains at most the space after its colon; the added lines fit in the rest.
+        head.headLength + head.fields.count + 96 + (hsts?.utf8.count ?? 0)
+    }
+
     /// Appends the client-facing response head to `output`.
     /// - Parameters:
     ///   - head: the parsed upstream response head.
@@ -27,7 +34,7 @@ enum ResponseHeadRewriter {
         _ head: HTTP1ResponseHead, from source: ByteBuffer, hsts: String?, chunked: Bool, close: Bool, into output: inout ByteBuffer
     ) -> Int {
         let start = output.writerIndex
-        output.reserveCapacity(minimumWritableBytes: head.headLength + head.fields.count + 64 + (hsts?.utf8.count ?? 0))
+        output.reserveCapacity(minimumWritableBytes: capacity(for: head, hsts: hsts))
         output.writeStaticString("HTTP/1.1 ")
         output.writeInteger(UInt8(ascii: "0") + UInt8(head.status / 100))
         output.writeInteger(UInt8(ascii: "0") + UInt8(head.status / 10 % 10))

@@ -17,6 +17,13 @@ import NIOCore
 /// same request (a test compares them). The bytes copied were checked by ``HTTP1RequestHeadParser``,
 /// so no CR, LF or NUL can reach the upstream from them.
 enum UpstreamRequestHeadWriter {
+    /// The most bytes ``write(_:from:peerAddress:scheme:framing:into:)`` writes for `head`: a buffer
+    /// of this size is never reallocated.
+    static func capacity(for head: HTTP1RequestHead, peerAddress: String?) -> Int {
+        // Each kept line gains at most the space after its colon; the added lines are short.
+        head.headLength + head.fields.count + 96 + (peerAddress?.utf8.count ?? 0)
+    }
+
     /// Appends the upstream request head to `output`.
     /// - Parameters:
     ///   - head: the parsed client head.
@@ -32,8 +39,7 @@ enum UpstreamRequestHeadWriter {
         into output: inout ByteBuffer
     ) -> Int {
         let start = output.writerIndex
-        // Each kept line gains at most the space after its colon; the added lines are short.
-        output.reserveCapacity(minimumWritableBytes: head.headLength + head.fields.count + 96 + (peerAddress?.utf8.count ?? 0))
+        output.reserveCapacity(minimumWritableBytes: capacity(for: head, peerAddress: peerAddress))
         source.withUnsafeReadableBytes { bytes in
             @inline(__always) func copy(_ range: Range<Int>) {
                 output.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[range]))
