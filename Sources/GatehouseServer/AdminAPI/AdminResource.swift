@@ -42,8 +42,8 @@ struct AdminResource {
             attributes: [
                 ("user_id", .string(session.userId)), ("device_id", .string(session.deviceId)), ("user_session_id", .null),
                 ("redirect_uri", .null), ("created_at", .date(session.createdAt)), ("user_agent", .null),
-                ("last_active_at", .date(session.lastActiveAt)), ("last_active_ip", .null), ("finished_at", .date(session.finishedAt)),
-                ("human_name", .string(session.displayName)),
+                ("last_active_at", .date(session.lastActiveAt)), ("last_active_ip", .string(session.lastActiveAddress)),
+                ("finished_at", .date(session.finishedAt)), ("human_name", .string(session.displayName)),
             ],
             selfPath: "\(AdminEndpoint.base)/compat-sessions/\(session.id)")
     }
@@ -55,7 +55,7 @@ struct AdminResource {
                 ("created_at", .date(session.createdAt)), ("finished_at", .date(session.finishedAt)), ("user_id", .string(session.userId)),
                 ("user_session_id", .string(session.browserSessionId)), ("client_id", .string(session.clientId)),
                 ("scope", .string(session.scope)), ("user_agent", .null), ("last_active_at", .date(session.lastActiveAt)),
-                ("last_active_ip", .null), ("human_name", .null),
+                ("last_active_ip", .string(session.lastActiveAddress)), ("human_name", .string(session.humanName)),
             ],
             selfPath: "\(AdminEndpoint.base)/oauth2-sessions/\(session.id)")
     }
@@ -65,7 +65,8 @@ struct AdminResource {
             type: "user-session", id: session.id,
             attributes: [
                 ("created_at", .date(session.createdAt)), ("finished_at", .date(session.finishedAt)), ("user_id", .string(session.userId)),
-                ("user_agent", .string(session.userAgent)), ("last_active_at", .null), ("last_active_ip", .null),
+                ("user_agent", .string(session.userAgent)), ("last_active_at", .date(session.lastActiveAt)),
+                ("last_active_ip", .string(session.lastActiveAddress)),
             ],
             selfPath: "\(AdminEndpoint.base)/user-sessions/\(session.id)")
     }
