@@ -25,9 +25,6 @@ struct UpstreamRequestWriter {
     private var framing = Framing.none
     private var inMessage = false
 
-    /// Whether a request was started and its end not written yet.
-    var isInMessage: Bool { inMessage }
-
     /// The bytes of `head`, whose framing headers decide how the body is written.
     /// - Parameters:
     ///   - head: the head to send (already rewritten by ``HeaderRewriter``).
