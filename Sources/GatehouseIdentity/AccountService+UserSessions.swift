@@ -265,14 +265,7 @@ extension AccountService {
     func endSessionsDeletingDevices(
         of user: User, _ finish: (Date) async throws -> [SessionSummary]
     ) async throws(AccountError) -> ([SessionSummary], SynapseOutcome) {
-        let finished: [SessionSummary]
-        do {
-            finished = try await finish(clock.now())
-        } catch {
-            throw .storage(error)
-        }
-        onRevocation()
-        let remaining = try await activeDevices(userId: user.id)
+        let (finished, remaining) = try await finishSessions(of: user, finish)
         let gone = Set(finished.compactMap(\.deviceId)).subtracting(remaining).sorted()
         guard !gone.isEmpty else { return (finished, .notNeeded) }
         do {
@@ -293,13 +286,7 @@ extension AccountService {
 
     /// The user with this id.
     func requireUser(id userId: String) async throws(AccountError) -> User {
-        let found: User?
-        do {
-            found = try await store.users.find(id: userId)
-        } catch {
-            throw .storage(error)
-        }
-        guard let found else { throw .userNotFound(userId) }
+        guard let found = try await user(id: userId) else { throw .userNotFound(userId) }
         return found
     }
 }

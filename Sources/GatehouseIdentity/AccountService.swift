@@ -277,6 +277,17 @@ public struct AccountService: Sendable {
     func endSessions(
         of user: User, _ finish: (Date) async throws -> [SessionSummary]
     ) async throws(AccountError) -> ([SessionSummary], SynapseOutcome) {
+        let (finished, remaining) = try await finishSessions(of: user, finish)
+        let outcome = try await perform(.syncDevices(.init(localpart: user.username, devices: remaining)))
+        return (finished, outcome)
+    }
+
+    /// The store half of ending sessions, shared by every way they end: `finish` ends them (revoking
+    /// their tokens), this process's caches are told.
+    /// - Returns: the sessions ended, and the devices the user's remaining sessions still use.
+    func finishSessions(
+        of user: User, _ finish: (Date) async throws -> [SessionSummary]
+    ) async throws(AccountError) -> (finished: [SessionSummary], remainingDevices: [String]) {
         let finished: [SessionSummary]
         do {
             finished = try await finish(clock.now())
@@ -284,9 +295,7 @@ public struct AccountService: Sendable {
             throw .storage(error)
         }
         onRevocation()
-        let remaining = try await activeDevices(userId: user.id)
-        let outcome = try await perform(.syncDevices(.init(localpart: user.username, devices: remaining)))
-        return (finished, outcome)
+        return (finished, try await activeDevices(userId: user.id))
     }
 
     // MARK: Compatibility sessions
