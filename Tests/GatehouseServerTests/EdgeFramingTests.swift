@@ -52,6 +52,40 @@ struct EdgeFramingTests {
         try await origin.stop()
     }
 
+    /// Gatehouse's own HTTP/1.1 reader (issue 9) holds partial framing between reads: a chunked body
+    /// that carries a whole request, with chunk extensions and a trailer, followed by a pipelined
+    /// request in the same write, or dribbled one byte per write, still reaches the origin as exactly
+    /// the two requests, the body whole and the trailer dropped.
+    @Test(arguments: [false, true])
+    func aChunkedBodyAndTheRequestAfterItReachTheOriginAsTwoRequestsHoweverTheBytesArrive(dribbled: Bool) async throws {
+        let origin = try await RawOrigin(group: MultiThreadedEventLoopGroup.singleton)
+        try await withTestGateway(routes: Self.routes, upstreams: ["raw": origin.port]) { port in
+            let smuggled = Array(Self.smuggled.utf8)
+            let half = smuggled.count / 2
+            let wire = "POST /raw/first HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + "\(String(half, radix: 16));ext=\"a b\"\r\n\(String(decoding: smuggled[..<half], as: UTF8.self))\r\n"
+                + "\(String(smuggled.count - half, radix: 16))\r\n\(String(decoding: smuggled[half...], as: UTF8.self))\r\n"
+                + "0\r\nX-Trailer: injected\r\n\r\n"
+                + "GET /raw/second HTTP/1.1\r\nHost: localhost\r\n\r\n"
+            let statuses = try await blocking {
+                let client = try RawHTTPClient(port: port)
+                if dribbled {
+                    for byte in Array(wire.utf8) { try client.send([byte]) }
+                } else {
+                    try client.send(wire)
+                }
+                return [try client.readResponse().status, try client.readResponse().status]
+            }
+            #expect(statuses == [200, 200])
+            let requests = origin.requests
+            #expect(origin.errors.isEmpty, "the origin received bytes that are not a request: \(origin.errors)")
+            #expect(requests.map(\.target) == ["/raw/first", "/raw/second"], "exactly the two requests, nothing smuggled")
+            #expect(requests.first?.body == smuggled, "the body arrives whole, as a body")
+            #expect(!(requests.first?.headers ?? []).contains { $0.lowercased().contains("x-trailer") }, "the trailer is dropped")
+        }
+        try await origin.stop()
+    }
+
     @Test(arguments: [false, true])
     func traceIsRefusedBeforeRoutingAndNothingReachesTheOrigin(chunked: Bool) async throws {
         let origin = try await RawOrigin(group: MultiThreadedEventLoopGroup.singleton)
