@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 
+import pymacaroons
 import pytest
 
 from harness import SERVER_NAME, h2_request, http_client, raw_h1, wait_until
@@ -128,6 +129,30 @@ def test_replaced_token_is_refused_in_every_spelling_synapse_reads(gatehouse, se
                         [("Authorization", f"Bearer {new}"), ("Content-Type", "application/json")],
                         json.dumps({"device_keys": {}}).encode())
     assert status == 200, f"keys/query with the live token: {status} {body!r}"
+    # The edge reads a form body whole: the live token in it works as Synapse reads it (the body is
+    # valid JSON too, so Synapse serves it).
+    form_json = json.dumps({"device_keys": {}, "x": f"&access_token={new}&"}).encode()
+    status, body = send(gatehouse, "POST", "/_matrix/client/v3/keys/query",
+                        [("Content-Type", "application/x-www-form-urlencoded")], form_json)
+    assert status == 200, f"keys/query with the live token in a form body: {status} {body!r}"
+
+
+@pytest.mark.parametrize("send", [h1, h2], ids=["h1", "h2"])
+def test_one_click_unsubscribe_reaches_synapse(gatehouse, synapse, send):
+    """A mail client's RFC 8058 one-click unsubscribe: a form-encoded POST (`List-Unsubscribe=One-Click`)
+    to the link in Synapse's notification email, which carries Synapse's own delete-pusher macaroon in
+    the query. It has no Authorization header, so the edge reads the body for a token before it lets
+    it go; Synapse must get it and answer."""
+    secret = (synapse.workdir / "macaroon_secret").read_text().strip().encode()
+    macaroon = pymacaroons.Macaroon(location=SERVER_NAME, identifier="key", key=secret)
+    for caveat in ["gen = 1", "type = delete_pusher", f"user_id = @unsubscriber:{SERVER_NAME}",
+                   "app_id = m.email", "pushkey = unsubscriber@example.org"]:
+        macaroon.add_first_party_caveat(caveat)
+    target = (f"/_synapse/client/unsubscribe?access_token={macaroon.serialize()}"
+              "&app_id=m.email&pushkey=unsubscriber%40example.org")
+    status, body = send(gatehouse, "POST", target, [("Content-Type", "application/x-www-form-urlencoded")],
+                        b"List-Unsubscribe=One-Click")
+    assert status == 200 and b"You have been unsubscribed" in body, f"{status} {body[:300]!r}"
 
 
 def test_access_log_redacts_tokens_in_every_spelling(gatehouse):

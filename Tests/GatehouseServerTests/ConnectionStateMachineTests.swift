@@ -406,6 +406,43 @@ struct ConnectionStateMachineTests {
         #expect(state.request.logError == "inactive_token")
     }
 
+    @Test func aFormBodyIsGatheredWholeForTheTokenCheckAndNeverBeyondItsLimit() throws {
+        let limit = AccessToken.formBodyLimit
+        func formHead() -> State.RequestHead {
+            State.RequestHead(
+                method: .POST, keepAlive: true, expectsBody: true, bodyLimit: 4 * limit,
+                decision: .proxy(State.ProxyPlan(upstreamTimeout: .seconds(30), upstreamMembers: 1, upstreamHeadIsBodyless: false, start: .awaitFormBody)))
+        }
+        // Past proxy_request_buffer (0 here) the body is still read, with no upstream taken, up to the end.
+        var state = machine(proxyRequestBuffer: 0)
+        guard case .none = state.requestHead(formHead(), now: Self.start).then else { throw Failure("waits for the body") }
+        guard case .none = state.requestBody(ByteBuffer(string: "List-Unsubscribe="), now: Self.start) else { throw Failure("no upstream yet") }
+        let readsOn = state.readRequested(downstreamWritable: true, upstreamWritable: true)
+        #expect(readsOn, "reads go on until the body is whole")
+        _ = state.requestBody(ByteBuffer(string: "One-Click"), now: Self.start)
+        guard case .checkFormBody(let parts) = state.requestEnd(now: Self.start) else { throw Failure("the whole body goes to the check") }
+        #expect(parts.map { $0.getString(at: $0.readerIndex, length: $0.readableBytes) ?? "" }.joined() == "List-Unsubscribe=One-Click")
+        guard case .acquireUpstream = state.tokenChecked(forward: true, generation: state.generation) else { throw Failure("then it goes") }
+
+        var ambiguous = machine()
+        _ = ambiguous.requestHead(formHead(), now: Self.start)
+        _ = ambiguous.requestBody(ByteBuffer(string: "access_token=a&access_token=b"), now: Self.start)
+        guard case .checkFormBody = ambiguous.requestEnd(now: Self.start) else { throw Failure("checked") }
+        let refusal = MatrixError(status: 401, code: .missingToken, message: AccessToken.Message.repeatedBody)
+        let refused = try #require(respond(ambiguous.tokenRefused(refusal, logError: "ambiguous_token", generation: ambiguous.generation)))
+        #expect(refused.response.status.code == 401)
+        #expect(ambiguous.request.logError == "ambiguous_token")
+
+        var large = machine()
+        _ = large.requestHead(formHead(), now: Self.start)
+        guard case .none = large.requestBody(ByteBuffer(repeating: UInt8(ascii: "a"), count: limit), now: Self.start) else { throw Failure("at the limit") }
+        let readsAtLimit = large.readRequested(downstreamWritable: true, upstreamWritable: true)
+        #expect(readsAtLimit, "the end may still come")
+        let tooLarge = try #require(respond(large.requestBody(ByteBuffer(string: "a"), now: Self.start)))
+        #expect(tooLarge.response.status.code == 413)
+        #expect(large.request.logError == "form_body_too_large")
+    }
+
     @Test func anAnswerBeforeTheBodyEndedClosesHTTP1ButDrainsHTTP2() throws {
         for http2 in [false, true] {
             var state = machine(http2: http2, proxyRequestBuffer: 0)

@@ -62,4 +62,62 @@ struct EdgeTokenReadingTests {
         }
         try await origin.stop()
     }
+
+    /// A form-encoded `POST` without an `Authorization` header is read whole before it goes: one
+    /// without a token in its body (a mail client's one-click unsubscribe, RFC 8058, whose URL carries
+    /// Synapse's own token in the query) reaches the upstream byte for byte, in one piece or chunked and
+    /// trickled; one whose body carries a Gatehouse token goes only when the token is live; a body too
+    /// large to read is refused, never forwarded unread.
+    @Test func formBodiesAreReadForTheirTokenThenForwarded() async throws {
+        let fixture = try await IntrospectionFixture()
+        let (dead, _) = try await fixture.issue(device: "DEAD")
+        let (live, _) = try await fixture.issue(device: "LIVE")
+        let sessions = try await fixture.store.compatSessions.activeSessions(userId: fixture.user.id)
+        let session = try #require(sessions.first(where: { $0.deviceId == "DEAD" }))
+        try await fixture.store.compatSessions.finish(sessionId: session.id, at: fixture.clock.now())
+
+        let origin = try await RawOrigin(group: MultiThreadedEventLoopGroup.singleton)
+        try await withTestGateway(routes: "*  ^/  proxy origin", upstreams: ["origin": origin.port], identityStore: fixture.store) { port in
+            let form = "Content-Type: application/x-www-form-urlencoded\r\n"
+            let unsubscribe = "/_synapse/client/unsubscribe?access_token=MDAxOGxvY2F0aW9uIHN5bmFwc2UK&app_id=m.email&pushkey=a%40example.org"
+            let oneClick = "List-Unsubscribe=One-Click"
+
+            let whole = try await request(
+                port: port, "POST \(unsubscribe) HTTP/1.1\r\nHost: x\r\n\(form)Content-Length: \(oneClick.utf8.count)\r\n\r\n\(oneClick)")
+            #expect(whole.status == 200, "\(whole.status) \(whole.body)")
+            let trickled = try await blocking {
+                let client = try RawHTTPClient(port: port)
+                try client.send("POST \(unsubscribe) HTTP/1.1\r\nHost: x\r\n\(form)Transfer-Encoding: chunked\r\n\r\n")
+                for byte in oneClick { try client.send("1\r\n\(byte)\r\n") }
+                try client.send("0\r\n\r\n")
+                return try client.readResponse()
+            }
+            #expect(trickled.status == 200, "\(trickled.status) \(trickled.body)")
+            let received = origin.requests
+            #expect(received.count == 2)
+            for request in received {
+                #expect(request.target == unsubscribe, "the target goes byte-exact")
+                #expect(String(decoding: request.body, as: UTF8.self) == oneClick)
+            }
+
+            let liveBody = "access_token=\(live)&x=1"
+            let forwarded = try await request(
+                port: port, "POST /echo HTTP/1.1\r\nHost: x\r\n\(form)Content-Length: \(liveBody.utf8.count)\r\n\r\n\(liveBody)")
+            #expect(forwarded.status == 200, "\(forwarded.status) \(forwarded.body)")
+            #expect(origin.requests.count == 3)
+            #expect(origin.requests.last.map { String(decoding: $0.body, as: UTF8.self) } == liveBody)
+
+            let deadBody = "x=1&access_token=\(dead)"
+            let refused = try await request(
+                port: port, "POST /echo HTTP/1.1\r\nHost: x\r\n\(form)Content-Length: \(deadBody.utf8.count)\r\n\r\n\(deadBody)")
+            #expect(refused.status == 401 && refused.body.contains("M_UNKNOWN_TOKEN"), "\(refused.status) \(refused.body)")
+
+            let large = String(repeating: "a", count: AccessToken.formBodyLimit + 1)
+            let tooLarge = try await request(
+                port: port, "POST /echo HTTP/1.1\r\nHost: x\r\n\(form)Content-Length: \(large.utf8.count)\r\n\r\n\(large)")
+            #expect(tooLarge.status == 413 && tooLarge.body.contains("M_TOO_LARGE"), "\(tooLarge.status) \(tooLarge.body)")
+            #expect(origin.requests.count == 3, "neither the dead token nor the unread body was forwarded")
+        }
+        try await origin.stop()
+    }
 }

@@ -268,10 +268,23 @@ struct EdgeTokenCheckTests {
         for query in ["access_token=\(dead)", "access%5Ftoken=\(dead)", "x=1;access_token=\(dead)", "access_token="] {
             #expect(check.decide(method: .GET, headers: liveHeader, query: Substring(query)) == missing(AccessToken.Message.mixing), "\(query)")
         }
-        // A form-encoded POST body, which Twisted merges into the query arguments, cannot be seen here.
+        // A form-encoded POST body, which Twisted merges into the query arguments, is read whole first.
         let form: HTTPHeaders = ["Content-Type": "application/x-www-form-urlencoded", "Content-Length": "40"]
-        #expect(check.decide(method: .POST, headers: form, query: nil) == missing(AccessToken.Message.formBody))
-        #expect(check.decide(method: .POST, headers: form, query: Substring("access_token=\(live)")) == missing(AccessToken.Message.formBody))
+        #expect(check.decide(method: .POST, headers: form, query: nil) == .awaitFormBody(headReading: .none))
+        #expect(
+            check.decide(method: .POST, headers: form, query: Substring("access_token=\(live)"))
+                == .awaitFormBody(headReading: .token(live)))
+        #expect(check.decide(method: .POST, headers: form, query: "access_token=a&access_token=b") == missing(AccessToken.Message.repeatedQuery))
+        let multipart: HTTPHeaders = ["Content-Type": "multipart/form-data; boundary=x", "Content-Length": "40"]
+        #expect(check.decide(method: .POST, headers: multipart, query: nil) == missing(AccessToken.Message.formBody))
+        func body(_ text: String, head: AccessToken.Reading = .none) -> EdgeTokenCheck.Decision {
+            check.decide(formBody: ByteBuffer(string: text), headReading: head, clientAddress: "192.0.2.1")
+        }
+        #expect(body("access_token=\(dead)") == .refuse)
+        #expect(body("x=1&access_token=\(live)") == alice)
+        #expect(body("List-Unsubscribe=One-Click") == .forward(user: nil))
+        #expect(body("List-Unsubscribe=One-Click", head: .token(live)) == alice)
+        #expect(body("access_token=\(live)", head: .token(live)) == missing(AccessToken.Message.queryAndBody))
         var formWithHeader = form
         formWithHeader.add(name: "Authorization", value: "Bearer \(live)")
         #expect(check.decide(method: .POST, headers: formWithHeader, query: nil) == alice, "with a header a body token only makes Synapse refuse")

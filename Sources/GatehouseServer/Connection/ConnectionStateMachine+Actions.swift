@@ -22,6 +22,10 @@ extension ConnectionStateMachine {
         case writeUpstreamBody(ByteBuffer)
         /// Write and flush the end of the request upstream.
         case writeUpstreamEnd
+        /// Let the edge token check read the whole form-encoded body (``ProxyPlan/Start/awaitFormBody``),
+        /// then report with ``ConnectionStateMachine/tokenChecked(forward:generation:)`` or
+        /// ``ConnectionStateMachine/tokenRefused(_:logError:generation:)``.
+        case checkFormBody([ByteBuffer])
         /// The exchange is over: log it, then arm the wait timer and go on as `Finish` says.
         case finish(Finish)
         /// Drop every queued pipelined part (the state machine has forgotten them already).

@@ -50,6 +50,9 @@ extension ConnectionStateMachine {
             case forward
             /// The edge token check is looking the token up (then ``ConnectionStateMachine/tokenChecked(forward:generation:)``).
             case awaitTokenCheck
+            /// The token may be in the form-encoded body: the body is gathered whole (at most
+            /// ``AccessToken/formBodyLimit``), then ``Action/checkFormBody(_:)``.
+            case awaitFormBody
             /// Refused before any proxy state exists (the head is too large for the upstream).
             case refuseBeforeProxy(MatrixError, logError: String)
             /// Refused by the edge token check.
@@ -88,6 +91,8 @@ extension ConnectionStateMachine {
         var upstreamHeadIsBodyless = false
         /// The edge token check has let the request through.
         var tokenChecked = false
+        /// The edge token check waits for the whole form-encoded body.
+        var awaitsFormBody = false
         /// An upstream connection has been asked for.
         var upstreamRequested = false
         /// Body received before an upstream connection was attached.

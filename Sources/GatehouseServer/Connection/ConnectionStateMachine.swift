@@ -219,6 +219,7 @@ struct ConnectionStateMachine {
         if connectionClosing || queuedParts > 0 { return false }
         if case .proxy = mode, !request.requestComplete {
             if hasUpstream { return upstreamWritable() }
+            if request.awaitsFormBody { return request.pendingBodyBytes <= AccessToken.formBodyLimit }
             return request.pendingBodyBytes < configuration.proxyRequestBuffer
         }
         if isBusy && !request.requestComplete { return true }
@@ -324,6 +325,10 @@ struct ConnectionStateMachine {
                 // Reads stay held meanwhile (no upstream yet), so at most one read's worth is buffered.
                 startProxy(proxy)
                 return (head.expectsContinue, .none)
+            case .awaitFormBody:
+                startProxy(proxy)
+                request.awaitsFormBody = true
+                return (head.expectsContinue, .none)
             case .refuseToken(let error, let logError):
                 startProxy(proxy)
                 request.logError = logError
@@ -377,6 +382,12 @@ struct ConnectionStateMachine {
             }
             request.pendingBody.append(buffer)
             request.pendingBodyBytes += buffer.readableBytes
+            if request.awaitsFormBody, request.pendingBodyBytes > AccessToken.formBodyLimit {
+                request.logError = "form_body_too_large"
+                return abortProxy(MatrixError(
+                    status: 413, code: .tooLarge,
+                    message: "A form-encoded body without an Authorization header is read for an access token, up to \(AccessToken.formBodyLimit) bytes"))
+            }
             return connectUpstreamIfReady()
         }
     }
@@ -398,6 +409,10 @@ struct ConnectionStateMachine {
                 request.upstreamNeedsFlush = false
                 request.lastUpstreamActivity = now()
                 return .writeUpstreamEnd
+            }
+            if request.awaitsFormBody {
+                request.awaitsFormBody = false
+                return .checkFormBody(request.pendingBody)
             }
             return connectUpstreamIfReady()
         }
@@ -480,6 +495,14 @@ struct ConnectionStateMachine {
         }
         request.logError = "inactive_token"
         return abortProxy(.inactiveToken)
+    }
+
+    /// The edge token check of the request of `generation` refused it with this error (a form body
+    /// that Synapse would read more than one token from).
+    mutating func tokenRefused(_ error: MatrixError, logError: String, generation: Int) -> Action {
+        guard generation == self.generation, case .proxy = mode else { return .none }
+        request.logError = logError
+        return abortProxy(error)
     }
 
     /// Takes an upstream connection once the request may go (its token passed the edge check) and

@@ -68,6 +68,8 @@ final class GatewayHandler: ChannelDuplexHandler {
     private var pendingFrame: HTTP2Frame.FramePayload?
     /// The localpart of the request's token as the edge token check resolved it (for `sticky_user` pools).
     private var tokenUser: String?
+    /// What the head said about the token while the edge check waits for a form-encoded body.
+    private var formBodyHeadReading: AccessToken.Reading?
     /// The pool of the current proxied request, and the connection it is using.
     private var pool: UpstreamPool?
     private var upstream: UpstreamConnection?
@@ -278,6 +280,8 @@ final class GatewayHandler: ChannelDuplexHandler {
             upstream?.handler.sendBody(buffer)
         case .writeUpstreamEnd:
             if let upstream, upstream.handler.sendEnd() { upstream.channel.flush() }
+        case .checkFormBody(let parts):
+            checkFormBody(parts)
         case .finish(let finish):
             writeAccessLog()
             if let delay = finish.scheduleWaitTimer { armWaitTimer(in: delay) }
@@ -303,6 +307,7 @@ final class GatewayHandler: ChannelDuplexHandler {
         upstreamHead = nil
         upstreamHeadBytes = nil
         tokenUser = nil
+        formBodyHeadReading = nil
         pool = nil
         var lookup: TokenLookup?
         let (sendContinue, then): (Bool, State.Action)
@@ -434,6 +439,30 @@ final class GatewayHandler: ChannelDuplexHandler {
         case .lookup(let hash, let kind):
             lookup = TokenLookup(check: check, hash: hash, kind: kind)
             return .awaitTokenCheck
+        case .awaitFormBody(let headReading):
+            formBodyHeadReading = headReading
+            return .awaitFormBody
+        }
+    }
+
+    /// The edge token check on a whole form-encoded body (``State/ProxyPlan/Start/awaitFormBody``).
+    private func checkFormBody(_ parts: [ByteBuffer]) {
+        let generation = state.generation
+        guard let check = runtime.edgeTokenCheck, let headReading = formBodyHeadReading else {
+            return run(state.tokenChecked(forward: false, generation: generation))
+        }
+        var body = parts.first ?? ByteBuffer()
+        for var part in parts.dropFirst() { body.writeBuffer(&part) }
+        switch check.decide(formBody: body, headReading: headReading, clientAddress: info.peerAddress) {
+        case .forward(let user):
+            tokenUser = user
+            run(state.tokenChecked(forward: true, generation: generation))
+        case .refuse, .awaitFormBody:
+            run(state.tokenChecked(forward: false, generation: generation))
+        case .ambiguous(let error):
+            run(state.tokenRefused(error, logError: "ambiguous_token", generation: generation))
+        case .lookup(let hash, let kind):
+            checkToken(TokenLookup(check: check, hash: hash, kind: kind))
         }
     }
 

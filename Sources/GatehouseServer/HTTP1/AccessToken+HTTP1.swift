@@ -35,24 +35,26 @@ extension AccessToken {
         }
     }
 
-    /// ``bodyMayCarryToken(method:headers:)`` on a parsed head: a `POST` without a forwarded
+    /// ``bodyCarrier(method:headers:)`` on a parsed head: a `POST` without a forwarded
     /// `Authorization`, whose upstream body is not announced empty, with a form-like `Content-Type`.
     /// - Parameters:
     ///   - head: the parsed request head.
     ///   - buffer: the buffer it was parsed from.
-    static func bodyMayCarryToken(_ head: HTTP1RequestHead, in buffer: ByteBuffer) -> Bool {
-        guard head.method == .post, head.authorizationCount == 0, head.upstreamFraming != .contentLength(0) else { return false }
+    static func bodyCarrier(_ head: HTTP1RequestHead, in buffer: ByteBuffer) -> BodyCarrier {
+        guard head.method == .post, head.authorizationCount == 0, head.upstreamFraming != .contentLength(0) else { return .none }
         return buffer.withUnsafeReadableBytes { bytes in
+            var carrier = BodyCarrier.none
             for field in head.fields where field.name == .contentType && !field.isConnectionListed {
-                let value = field.valueRange
-                if HTTP1Bytes.containsIgnoringCase(bytes, from: value.lowerBound, to: value.upperBound, "form-urlencoded")
-                    || HTTP1Bytes.containsIgnoringCase(bytes, from: value.lowerBound, to: value.upperBound, "multipart")
-                    || HTTP1Bytes.containsIgnoringCase(bytes, from: value.lowerBound, to: value.upperBound, "=?")
+                let (low, high) = (field.valueRange.lowerBound, field.valueRange.upperBound)
+                if HTTP1Bytes.containsIgnoringCase(bytes, from: low, to: high, "multipart")
+                    || HTTP1Bytes.containsIgnoringCase(bytes, from: low, to: high, "=?")
                 {
-                    return true
+                    carrier = .unreadable
+                } else if HTTP1Bytes.containsIgnoringCase(bytes, from: low, to: high, "form-urlencoded"), carrier == .none {
+                    carrier = .form
                 }
             }
-            return false
+            return carrier
         }
     }
 

@@ -1,5 +1,6 @@
 import GatehouseCore
 import GatehouseIdentity
+import NIOCore
 import NIOHTTP1
 
 /// The access token of a Client-Server API request, read exactly as Synapse reads it.
@@ -73,7 +74,8 @@ enum AccessToken {
         }
     }
 
-    /// Whether Synapse may read an `access_token` from the request **body**, which the edge cannot see.
+    /// Whether Synapse may read an `access_token` from the request **body**, and whether Gatehouse can
+    /// read it the same way.
     ///
     /// Twisted adds the fields of a non-empty `POST` body to the query arguments (replacing theirs)
     /// when the first `Content-Type` is `application/x-www-form-urlencoded` as Python's `email` package
@@ -81,21 +83,58 @@ enum AccessToken {
     /// one); `multipart/form-data` too, which Synapse aborts today but only on a plain spelling. With
     /// an `Authorization` header present a body token only makes Synapse refuse ("Mixing"), so only
     /// requests without one are in question.
+    enum BodyCarrier: Equatable {
+        /// Synapse reads nothing from the body.
+        case none
+        /// A form-encoded body: Gatehouse reads it whole (``read(headReading:formBody:)``) before it
+        /// decides, as mail clients' one-click unsubscribe `POST`s (RFC 8058) need.
+        case form
+        /// A body Gatehouse will not parse like Python would (multipart, an encoded `Content-Type`):
+        /// refused.
+        case unreadable
+    }
+
+    /// The largest form-encoded body without an `Authorization` header that the edge reads for a
+    /// token; a larger one is refused (413) rather than forwarded unread.
+    static let formBodyLimit = 64 * 1024
+
+    /// Where Synapse may find a token in the body of this request.
     /// - Parameters:
     ///   - method: the request method.
     ///   - headers: the request headers.
-    static func bodyMayCarryToken(method: HTTPMethod, headers: HTTPHeaders) -> Bool {
-        guard method == .POST else { return false }
-        var formLike = false
+    static func bodyCarrier(method: HTTPMethod, headers: HTTPHeaders) -> BodyCarrier {
+        guard method == .POST else { return .none }
+        var carrier = BodyCarrier.none
         for field in headers {
-            if isAuthorization(field.name) { return false }
-            if equalsIgnoringCase(field.name.utf8, "content-length"), field.value == "0" { return false }
+            if isAuthorization(field.name) { return .none }
+            if equalsIgnoringCase(field.name.utf8, "content-length"), field.value == "0" { return .none }
             if equalsIgnoringCase(field.name.utf8, "content-type") {
                 let value = field.value.utf8
-                formLike = formLike || contains(value, "form-urlencoded") || contains(value, "multipart") || contains(value, "=?")
+                if contains(value, "multipart") || contains(value, "=?") {
+                    carrier = .unreadable
+                } else if contains(value, "form-urlencoded"), carrier == .none {
+                    carrier = .form
+                }
             }
         }
-        return formLike
+        return carrier
+    }
+
+    /// The token Synapse reads from a request whose form-encoded body has arrived whole.
+    ///
+    /// Twisted parses the body like a query and replaces the query's arguments of the same name, so an
+    /// `access_token` in the body is the one Synapse reads. Gatehouse is stricter: one in the query and
+    /// one in the body is ambiguous, not "the body wins".
+    /// - Parameters:
+    ///   - headReading: ``read(headers:query:)`` of the head (no `Authorization` header: see
+    ///     ``BodyCarrier``), never ambiguous.
+    ///   - formBody: the whole body.
+    static func read(headReading: Reading, formBody: ByteBuffer) -> Reading {
+        let (count, first) = formBody.withUnsafeReadableBytes { queryToken(in: $0) }
+        if count == 0 { return headReading }
+        if headReading != .none { return .ambiguous(Message.queryAndBody) }
+        if count > 1 { return .ambiguous(Message.repeatedBody) }
+        return first
     }
 
     /// Synapse's messages where they exist (`MissingClientTokenError`), Gatehouse's otherwise.
@@ -106,7 +145,9 @@ enum AccessToken {
         static let repeatedQuery = "More than one access_token query parameter."
         static let unclearQuery = "The access_token query parameter must be plain ASCII with only %XX escapes."
         static let notASCII = "The access token must be ASCII."
-        static let formBody = "Send the access token in an Authorization header: form-encoded request bodies may not carry one here."
+        static let formBody = "Send the access token in an Authorization header: multipart or encoded form bodies may not carry one here."
+        static let queryAndBody = "An access_token in both the query and the form body."
+        static let repeatedBody = "More than one access_token in the form body."
     }
 
     // MARK: Header

@@ -32,6 +32,9 @@ struct EdgeTokenCheck: Sendable {
         case refuse
         /// Not in memory: ask the store (off the event loop), then decide.
         case lookup(hash: String, kind: TokenKind)
+        /// Synapse may read the token from the form-encoded body: decide once it has arrived whole
+        /// (``decide(formBody:headReading:clientAddress:)``) with what the head says.
+        case awaitFormBody(headReading: AccessToken.Reading)
         /// Synapse could read more than one token, or one Gatehouse cannot read exactly as it would
         /// (see ``AccessToken``): answer this error (401 `M_MISSING_TOKEN`) instead of forwarding.
         case ambiguous(MatrixError)
@@ -46,7 +49,7 @@ struct EdgeTokenCheck: Sendable {
     func decide(method: HTTPMethod, headers: HTTPHeaders, query: Substring?) -> Decision {
         decide(
             reading: AccessToken.read(headers: headers, query: query),
-            bodyMayCarryToken: AccessToken.bodyMayCarryToken(method: method, headers: headers),
+            bodyCarrier: AccessToken.bodyCarrier(method: method, headers: headers),
             address: { headers.first(name: "x-forwarded-for") })
     }
 
@@ -59,14 +62,32 @@ struct EdgeTokenCheck: Sendable {
     ///     as the session's last use.
     func decide(_ head: HTTP1RequestHead, in bytes: ByteBuffer, clientAddress: String?) -> Decision {
         decide(
-            reading: AccessToken.read(head, in: bytes), bodyMayCarryToken: AccessToken.bodyMayCarryToken(head, in: bytes),
+            reading: AccessToken.read(head, in: bytes), bodyCarrier: AccessToken.bodyCarrier(head, in: bytes),
             address: { clientAddress })
     }
 
-    private func decide(reading: AccessToken.Reading, bodyMayCarryToken: Bool, address: () -> String?) -> Decision {
-        if bodyMayCarryToken {
-            return .ambiguous(MatrixError(status: 401, code: .missingToken, message: AccessToken.Message.formBody))
+    /// The decision for a request whose form-encoded body has arrived whole, after
+    /// ``Decision/awaitFormBody(headReading:)``.
+    /// - Parameters:
+    ///   - formBody: the whole body.
+    ///   - headReading: what the head said.
+    ///   - clientAddress: the address Gatehouse forwards as the client's.
+    func decide(formBody: ByteBuffer, headReading: AccessToken.Reading, clientAddress: String?) -> Decision {
+        decide(AccessToken.read(headReading: headReading, formBody: formBody), address: { clientAddress })
+    }
+
+    private func decide(reading: AccessToken.Reading, bodyCarrier: AccessToken.BodyCarrier, address: () -> String?) -> Decision {
+        switch bodyCarrier {
+        case .none: break
+        case .unreadable: return .ambiguous(MatrixError(status: 401, code: .missingToken, message: AccessToken.Message.formBody))
+        case .form:
+            if case .ambiguous(let message) = reading { return .ambiguous(MatrixError(status: 401, code: .missingToken, message: message)) }
+            return .awaitFormBody(headReading: reading)
         }
+        return decide(reading, address: address)
+    }
+
+    private func decide(_ reading: AccessToken.Reading, address: () -> String?) -> Decision {
         let token: String
         switch reading {
         case .none: return .forward(user: nil)

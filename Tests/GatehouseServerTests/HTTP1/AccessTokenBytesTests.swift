@@ -68,9 +68,9 @@ struct AccessTokenBytesTests {
         let old = AccessToken.read(headers: upstream.headers, query: target.query)
         let new = AccessToken.read(head, in: source)
         if old != new { return "reading \(new) vs \(old)" }
-        let oldBody = AccessToken.bodyMayCarryToken(method: nioHead.method, headers: upstream.headers)
-        let newBody = AccessToken.bodyMayCarryToken(head, in: source)
-        if oldBody != newBody { return "body may carry a token: \(newBody) vs \(oldBody)" }
+        let oldBody = AccessToken.bodyCarrier(method: nioHead.method, headers: upstream.headers)
+        let newBody = AccessToken.bodyCarrier(head, in: source)
+        if oldBody != newBody { return "body carrier: \(newBody) vs \(oldBody)" }
         return nil
     }
 
