@@ -77,9 +77,8 @@ final class GatewayHandler: ChannelDuplexHandler {
     /// state machine, which decides when they go on).
     private var queue = CircularBuffer<InboundPart>()
 
-    private var waitTimer: Scheduled<Void>?
-    private var bodyTimer: Scheduled<Void>?
-    private var upstreamTimer: Scheduled<Void>?
+    /// The wait, body and upstream timers, on one scheduled callback.
+    private var timers = GatewayTimers()
 
     init(runtime: GatewayRuntime, loop: LoopContext, info: ConnectionInfo) {
         self.runtime = runtime
@@ -647,40 +646,64 @@ final class GatewayHandler: ChannelDuplexHandler {
     // MARK: Timers
 
     private func armWaitTimer(in delay: TimeAmount) {
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        waitTimer = context.eventLoop.scheduleTask(in: delay) { bound.value.waitTimerFired() }
-    }
-
-    private func waitTimerFired() {
-        waitTimer = nil
-        run(state.waitTimerFired(now: .now()))
+        arm(.wait, in: delay)
     }
 
     private func armBodyTimer(in delay: TimeAmount) {
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        bodyTimer = context.eventLoop.scheduleTask(in: delay) { bound.value.bodyTimerFired() }
-    }
-
-    private func bodyTimerFired() {
-        bodyTimer = nil
-        run(state.bodyTimerFired(now: .now()))
+        arm(.body, in: delay)
     }
 
     private func cancelBodyTimer() {
-        bodyTimer?.cancel()
-        bodyTimer = nil
+        disarm(.body)
     }
 
     /// Schedules the upstream timer, replacing one still scheduled (there is never more than one).
     private func armUpstreamTimer(in delay: TimeAmount) {
-        upstreamTimer?.cancel()
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        upstreamTimer = context.eventLoop.scheduleTask(in: delay) { bound.value.upstreamTimerFired() }
+        arm(.upstream, in: delay)
     }
 
-    private func upstreamTimerFired() {
-        upstreamTimer = nil
-        switch state.upstreamTimerFired(upstream: pool?.configuration.name ?? "-", now: .now()) {
+    private func cancelUpstreamTimer() {
+        disarm(.upstream)
+    }
+
+    private func cancelTimers() {
+        disarm(.wait)
+        disarm(.body)
+        disarm(.upstream)
+    }
+
+    private func arm(_ kind: GatewayTimers.Kind, in delay: TimeAmount) {
+        guard let at = timers.arm(kind, at: .now() + delay) else { return }
+        schedule(at: at)
+    }
+
+    private func disarm(_ kind: GatewayTimers.Kind) {
+        timers.disarm(kind)?.cancel()
+    }
+
+    private func schedule(at deadline: NIODeadline) {
+        guard let context,
+            let callback = try? context.eventLoop.scheduleCallback(at: deadline, handler: GatewayTimerCallback(handler: self))
+        else { return }
+        timers.scheduled(callback, at: deadline)?.cancel()
+    }
+
+    /// The scheduled callback fired: every timer that is due fires, then the next is scheduled.
+    func timerCallbackFired() {
+        timers.callbackFired()
+        let now = NIODeadline.now()
+        while let due = timers.takeDue(now: now) {
+            switch due {
+            case .wait: run(state.waitTimerFired(now: now))
+            case .body: run(state.bodyTimerFired(now: now))
+            case .upstream: upstreamTimerFired(now: now)
+            }
+        }
+        if let next = timers.unscheduledEarliest { schedule(at: next) }
+    }
+
+    private func upstreamTimerFired(now: NIODeadline) {
+        switch state.upstreamTimerFired(upstream: pool?.configuration.name ?? "-", now: now) {
         case .none:
             break
         case .rearm(let delay):
@@ -689,18 +712,6 @@ final class GatewayHandler: ChannelDuplexHandler {
             releaseUpstream(reusable: false)
             run(action)
         }
-    }
-
-    private func cancelUpstreamTimer() {
-        upstreamTimer?.cancel()
-        upstreamTimer = nil
-    }
-
-    private func cancelTimers() {
-        waitTimer?.cancel()
-        waitTimer = nil
-        cancelBodyTimer()
-        cancelUpstreamTimer()
     }
 
     // MARK: Log phase
