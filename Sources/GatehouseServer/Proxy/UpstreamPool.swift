@@ -145,6 +145,9 @@ final class UpstreamPool {
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(TimeAmount(configuration.connectTimeout))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            // One read (at most 64 KiB) per wake-up: the client's writability is looked at between
+            // reads, so a download holds about one read of it in memory, not four.
+            .channelOption(.maxMessagesPerRead, value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     // One handler: the request goes out as bytes in exactly the framing Gatehouse
