@@ -175,6 +175,42 @@ extension AccountServiceTests {
         try await fixture.close()
     }
 
+    /// A user imported from Synapse keeps its capitals (`Imported.Bob`); `gatehouse manage` finds it
+    /// by any spelling a login accepts, the id-addressed operations of the admin API find it by id, and
+    /// no new user may take a name that differs from it only in case (Synapse refuses those too).
+    @Test func aMixedCaseImportedUserIsFoundByNameAndById() async throws {
+        let fixture = try await AccountFixture()
+        let user = try await fixture.store.users.create(
+            User(id: ULID.make(at: Date(), random: SystemRandom()), username: "Imported.Bob", createdAt: Date()), password: nil)
+        fixture.synapse.addUser(FakeSynapse.User(localpart: "Imported.Bob"))
+        for name in ["Imported.Bob", "imported.bob", "IMPORTED.BOB", "@imported.bob:example.test"] {
+            _ = try await fixture.accounts.lockUser(username: name)
+            #expect(try await fixture.store.users.find(id: user.id)?.lockedAt != nil, "\(name)")
+            #expect(fixture.synapse.user("Imported.Bob")?.locked == true, "Synapse is told the stored localpart")
+            _ = try await fixture.accounts.unlockUser(username: name)
+            #expect(try await fixture.store.users.find(id: user.id)?.lockedAt == nil, "\(name)")
+        }
+        #expect(try await fixture.accounts.listSessions(username: "imported.bob").isEmpty)
+        _ = try await fixture.accounts.lockUser(id: user.id)
+        #expect(fixture.synapse.user("Imported.Bob")?.locked == true)
+        _ = try await fixture.accounts.unlockUser(id: user.id)
+        #expect(try await fixture.accounts.setAdmin(id: user.id, true).isAdmin)
+        try await fixture.accounts.setPassword(id: user.id, password: "correct horse")
+        #expect(try await fixture.store.users.currentPassword(userId: user.id) != nil)
+        _ = try await fixture.accounts.deactivateUser(id: user.id, erase: false)
+        #expect(fixture.synapse.user("Imported.Bob")?.deactivated == true)
+        _ = try await fixture.accounts.reactivateUser(id: user.id)
+        #expect(fixture.synapse.user("Imported.Bob")?.deactivated == false)
+        do {
+            _ = try await fixture.accounts.registerUser(username: "imported.bob", password: nil, admin: false, displayName: nil, emails: [])
+            Issue.record("a name differing only in case was registered")
+        } catch {
+            #expect(error.isUserExists && error.description.contains("Imported.Bob"), "\(error)")
+        }
+        await #expect(throws: AccountError.self) { try await fixture.accounts.lockUser(id: "01J9ZQ3B7N6Y2W8K4R5T0V1XZZ") }
+        try await fixture.close()
+    }
+
     @Test func issueCompatibilityTokenRefusesBadDeviceIdsBeforeSynapse() async throws {
         let fixture = try await AccountFixture()
         _ = try await fixture.accounts.registerUser(username: "gina", password: nil, admin: false, displayName: nil, emails: [])

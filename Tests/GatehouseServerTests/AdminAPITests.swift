@@ -158,6 +158,48 @@ struct AdminAPITests {
         }
     }
 
+    /// A user imported from Synapse may keep capitals in its localpart. Every operation the API
+    /// addresses by id goes through the id, so none answers 404 for it (they used to look the user up
+    /// again by a lower-cased username).
+    @Test func operationsByIdWorkOnAMixedCaseImportedUser() async throws {
+        try await F.run { fixture in
+            let token = try await fixture.token()
+            let user = try await fixture.store.users.create(
+                User(id: ULID.make(at: fixture.clock.now(), random: SystemRandom()), username: "Imported.Bob", createdAt: fixture.clock.now()),
+                password: nil)
+            fixture.synapse.addUser(FakeSynapse.User(localpart: "Imported.Bob"))
+            _ = try await fixture.accounts.issueCompatibilityToken(username: "imported.bob", deviceId: "BOBPHONE", synapseAdmin: false)
+            let path = "/api/admin/v1/users/\(user.id)"
+
+            let password = try await fixture.call("POST", "\(path)/set-password", token: token, json: #"{"password":"a new password"}"#)
+            #expect(password.status == 200, "\(password.body)")
+            let stored = try #require(try await fixture.store.users.currentPassword(userId: user.id))
+            #expect(try await fixture.hasher.verify("a new password", version: stored.version, hash: stored.hash) == .valid)
+
+            let admin = try await fixture.call("POST", "\(path)/set-admin", token: token, json: #"{"admin":true}"#)
+            #expect(try admin.status == 200 && F.attributes(admin)["admin"] as? Bool == true, "\(admin.body)")
+            #expect(try await fixture.store.users.find(id: user.id)?.isAdmin == true)
+
+            let lock = try await fixture.call("POST", "\(path)/lock", token: token)
+            #expect(try lock.status == 200 && F.attributes(lock)["locked_at"] is String, "\(lock.body)")
+            #expect(try F.attributes(lock)["username"] as? String == "Imported.Bob")
+            #expect(fixture.synapse.user("Imported.Bob")?.locked == true && fixture.synapse.user("Imported.Bob")?.devices.isEmpty == true)
+            let unlock = try await fixture.call("POST", "\(path)/unlock", token: token)
+            #expect(try unlock.status == 200 && F.attributes(unlock)["locked_at"] is NSNull, "\(unlock.body)")
+            #expect(fixture.synapse.user("Imported.Bob")?.locked == false)
+
+            let deactivate = try await fixture.call("POST", "\(path)/deactivate", token: token, json: #"{"skip_erase":true}"#)
+            #expect(try deactivate.status == 200 && F.attributes(deactivate)["deactivated_at"] is String, "\(deactivate.body)")
+            #expect(fixture.synapse.user("Imported.Bob")?.deactivated == true)
+            let reactivate = try await fixture.call("POST", "\(path)/reactivate", token: token)
+            #expect(try reactivate.status == 200 && F.attributes(reactivate)["deactivated_at"] is NSNull, "\(reactivate.body)")
+            #expect(fixture.synapse.user("Imported.Bob")?.deactivated == false)
+
+            let byName = try await fixture.call("GET", "/api/admin/v1/users/by-username/Imported.Bob", token: token)
+            #expect(try F.data(byName)["id"] as? String == user.id)
+        }
+    }
+
     @Test func listingUsersFiltersAndPagesBothWays() async throws {
         try await F.run { fixture in
             let token = try await fixture.token()
@@ -263,6 +305,35 @@ struct AdminAPITests {
             #expect(try F.ids(active).count == 1)
             let finished = try await fixture.call("GET", "/api/admin/v1/compat-sessions?filter[status]=finished", token: token)
             #expect(try F.ids(finished) == [sessionId])
+        }
+    }
+
+    /// Finishing goes through the account page's own service method, with its outcomes: a session
+    /// its user already signed out on the account page answers 400 "already finished" here, for every
+    /// kind, and an unknown id 404, with MAS's titles.
+    @Test func finishingASessionItsUserAlreadyEndedAnswersAlreadyFinished() async throws {
+        try await F.run { fixture in
+            let token = try await fixture.token()
+            let gina = try await fixture.seedUser("gina")
+            _ = try await fixture.accounts.issueCompatibilityToken(username: "gina", deviceId: "GINAPHONE", synapseAdmin: false)
+            let compat = try #require(try await fixture.store.compatSessions.activeSession(userId: gina.id, deviceId: "GINAPHONE"))
+            let (_, oauth) = try await fixture.userToken(gina, scope: "openid")
+            let browser = BrowserSession(
+                id: ULID.make(at: fixture.clock.now(), random: SystemRandom()), userId: gina.id, createdAt: fixture.clock.now(),
+                authenticatedAt: fixture.clock.now())
+            try await fixture.store.browserSessions.create(browser)
+            let unknownId = "01J9ZQ3B7N6Y2W8K4R5T0V1XZZ"
+            for (path, id, name) in [
+                ("compat-sessions", compat.id, "Compatibility session"), ("oauth2-sessions", oauth.id, "OAuth 2.0 session"),
+                ("user-sessions", browser.id, "User session"),
+            ] {
+                _ = try await fixture.accounts.endSession(id: id, requestedBy: .user(id: gina.id))
+                let finish = try await fixture.call("POST", "/api/admin/v1/\(path)/\(id)/finish", token: token)
+                #expect(finish.status == 400 && F.title(finish) == "\(name) with ID \(id) is already finished", "\(path): \(finish.body)")
+                let unknown = try await fixture.call("POST", "/api/admin/v1/\(path)/\(unknownId)/finish", token: token)
+                #expect(unknown.status == 404 && F.title(unknown) == "\(name) ID \(unknownId) not found", "\(path): \(unknown.body)")
+            }
+            #expect(fixture.synapse.user("gina")?.devices.isEmpty == true)
         }
     }
 
