@@ -268,6 +268,52 @@ struct AdminAPITests {
         }
     }
 
+    /// Pagination edge cases on the session lists and the in-memory client list: the filter stays in
+    /// the links, a page past the end is empty with no `next`, a page larger than the list has no
+    /// `prev`, and paging backward from the end returns every item once.
+    @Test func sessionAndClientListsPageAtTheEdges() async throws {
+        try await F.run { fixture in
+            let token = try await fixture.token()
+            let hana = try await fixture.seedUser("hana")
+            _ = try await fixture.seedUser("ivan")
+            _ = try await fixture.accounts.issueCompatibilityToken(username: "ivan", deviceId: "IVANPHONE", synapseAdmin: false)
+            for device in ["HANAONE", "HANATWO", "HANATHREE"] {
+                _ = try await fixture.accounts.issueCompatibilityToken(username: "hana", deviceId: device, synapseAdmin: false)
+            }
+            let all = try await fixture.store.compatSessions.activeSessions(userId: hana.id).map(\.id).sorted()
+            let base = "/api/admin/v1/compat-sessions?filter[user]=\(hana.id)"
+
+            let first = try await fixture.call("GET", "\(base)&page[first]=2", token: token)
+            #expect(try F.ids(first) == Array(all[0...1]) && F.link(first, "prev") == nil)
+            let next = try #require(try F.link(first, "next"))
+            #expect(next == "\(base)&page[after]=\(all[1])&page[first]=2", "the filter stays in the link")
+            let second = try await fixture.call("GET", next, token: token)
+            #expect(try F.ids(second) == [all[2]] && F.link(second, "next") == nil)
+
+            let pastTheEnd = try await fixture.call("GET", "\(base)&page[after]=\(all[2])", token: token)
+            #expect(try pastTheEnd.status == 200 && F.ids(pastTheEnd).isEmpty)
+            #expect(try F.link(pastTheEnd, "next") == nil && F.link(pastTheEnd, "prev") == nil)
+            #expect((try F.object(pastTheEnd)["meta"] as? [String: Any])?["count"] as? Int == 3, "the count is the filter's, not the page's")
+            let larger = try await fixture.call("GET", "\(base)&page[last]=10", token: token)
+            #expect(try F.ids(larger) == all && F.link(larger, "prev") == nil && F.link(larger, "next") == nil)
+            let unknownCursor = try await fixture.call("GET", "\(base)&page[before]=\(all[0])&page[last]=2", token: token)
+            #expect(try F.ids(unknownCursor).isEmpty && F.link(unknownCursor, "prev") == nil)
+
+            // The OAuth 2.0 clients are paged in memory with the same rules: backward from the end.
+            var backward: [String] = []
+            var path: String? = "/api/admin/v1/oauth2-clients?page[last]=2"
+            while let current = path {
+                let page = try await fixture.call("GET", current, token: token)
+                #expect(page.status == 200, "\(page.body)")
+                backward = try F.ids(page) + backward
+                path = try F.link(page, "prev")
+            }
+            #expect(backward == [F.adminClient, F.otherClient, F.publicClient])
+            let clientsPastTheEnd = try await fixture.call("GET", "/api/admin/v1/oauth2-clients?page[after]=\(F.publicClient)", token: token)
+            #expect(try F.ids(clientsPastTheEnd).isEmpty && F.link(clientsPastTheEnd, "next") == nil)
+        }
+    }
+
     @Test func compatSessionsListGetAndFinish() async throws {
         try await F.run { fixture in
             let token = try await fixture.token()
