@@ -401,7 +401,13 @@ public struct AccountService: Sendable {
 
     // MARK: Helpers
 
-    /// Queues `job` and attempts it at once.
+    /// How long ``perform(_:)`` waits for an attempt another process is making (a running server's
+    /// worker sees the queue move at once and may claim the job first); Synapse's own deadline is shorter.
+    static let attemptElsewhereWait: Duration = .seconds(15)
+
+    /// Queues `job` and attempts it at once. When another process (a running server's worker) claimed
+    /// it first, waits for that attempt rather than answering "queued" while Synapse is being told: a
+    /// `gatehouse manage register-user` followed at once by a login must find the user in Synapse.
     func perform(_ job: HomeserverJob) async throws(AccountError) -> SynapseOutcome {
         let queued: Job
         do {
@@ -410,11 +416,23 @@ public struct AccountService: Sendable {
             throw .storage(error)
         }
         _ = await runner.runPending(now: clock.now())
-        do {
-            guard let still = try await store.jobs.pending().first(where: { $0.id == queued.id }) else { return .done }
-            return .queued(jobId: still.id, reason: still.lastError ?? "Synapse was not reached")
-        } catch {
-            throw .storage(error)
+        let poll: Duration = .milliseconds(50)
+        var waited: Duration = .zero
+        while true {
+            let still: Job?
+            do {
+                still = try await store.jobs.pending().first(where: { $0.id == queued.id })
+            } catch {
+                throw .storage(error)
+            }
+            guard let still else { return .done }
+            // Claimed (an attempt is counted at the claim) and not failed yet: an attempt is in flight elsewhere.
+            let inFlightElsewhere = still.attempts > 0 && still.lastError == nil
+            guard inFlightElsewhere, waited < Self.attemptElsewhereWait else {
+                return .queued(jobId: still.id, reason: still.lastError ?? "Synapse was not reached")
+            }
+            try? await Task.sleep(for: poll)
+            waited += poll
         }
     }
 
