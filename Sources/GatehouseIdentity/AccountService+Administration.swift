@@ -15,7 +15,19 @@ extension AccountService {
     ///   - admin: the new value.
     /// - Returns: the user as stored now.
     public func setAdmin(username: String, _ admin: Bool) async throws(AccountError) -> User {
-        let user = try await requireUser(username)
+        try await setAdmin(of: try await requireUser(username), admin)
+    }
+
+    /// ``setAdmin(username:_:)`` for a user addressed by id (the admin API).
+    /// - Parameters:
+    ///   - id: the user's ULID.
+    ///   - admin: the new value.
+    /// - Returns: the user as stored now.
+    public func setAdmin(id: String, _ admin: Bool) async throws(AccountError) -> User {
+        try await setAdmin(of: try await requireUser(id: id), admin)
+    }
+
+    private func setAdmin(of user: User, _ admin: Bool) async throws(AccountError) -> User {
         try await storing { try await store.users.setAdmin(userId: user.id, admin) }
         var updated = user
         updated.isAdmin = admin
@@ -30,30 +42,5 @@ extension AccountService {
         } catch {
             throw .storage(error)
         }
-    }
-
-    /// Ends one browser session of the HTML pages (MAS's "user session"): its cookie no longer
-    /// counts. It owns no device, so Synapse is not involved; OAuth 2.0 sessions it consented to keep
-    /// running, as in MAS.
-    /// - Parameter id: the browser session's id.
-    /// - Returns: the session as it is now (finished).
-    /// - Throws: ``AccountError`` for an unknown or already finished session.
-    public func endBrowserSession(id: String) async throws(AccountError) -> BrowserSession {
-        let found: (BrowserSession, User)?
-        do {
-            found = try await store.browserSessions.find(id: id)
-        } catch {
-            throw .storage(error)
-        }
-        guard var session = found?.0 else { throw .sessionNotFound(id) }
-        if let finishedAt = session.finishedAt { throw .sessionFinished(id, at: finishedAt) }
-        let now = clock.now()
-        var ended = false
-        try await storing { ended = try await store.browserSessions.finish(id: id, at: now) }
-        // A concurrent sign-out won: report the session as finished, as the second caller would see it.
-        guard ended else { throw .sessionFinished(id, at: now) }
-        onRevocation()
-        session.finishedAt = now
-        return session
     }
 }

@@ -111,33 +111,6 @@ extension AccountService {
 
     // MARK: Ending sessions
 
-    /// Ends one session of the user: a compat or OAuth 2.0 session's tokens die at once and its device
-    /// is deleted in Synapse before this returns (``SynapseOutcome/queued(jobId:reason:)`` when Synapse
-    /// did not confirm: the job keeps trying); a browser session is signed out.
-    /// - Parameters:
-    ///   - id: the session id.
-    ///   - userId: the user.
-    /// - Returns: what happened in Synapse.
-    /// - Throws: ``AccountError/isSessionNotFound`` when it is unknown, finished, or another user's.
-    public func endSession(id: String, userId: String) async throws(AccountError) -> SynapseOutcome {
-        let session = try await activeSession(id: id, userId: userId)
-        let user = try await requireUser(id: userId)
-        switch session {
-        case .browser(let browser):
-            try await storing { _ = try await store.browserSessions.finish(id: browser.id, at: clock.now()) }
-            return .notNeeded
-        case .device(let summary):
-            let (_, outcome) = try await endSessionsDeletingDevices(of: user) { now in
-                switch summary.kind {
-                case .compat: try await store.compatSessions.finish(sessionId: summary.id, at: now)
-                case .oauth2: _ = try await store.oauth2Sessions.finish(sessionId: summary.id, at: now)
-                }
-                return [summary]
-            }
-            return outcome
-        }
-    }
-
     /// Ends every session of the user but one browser session (the page's "sign out everywhere else"):
     /// compat and OAuth 2.0 sessions with their devices, and the other browser sessions.
     /// - Parameters:

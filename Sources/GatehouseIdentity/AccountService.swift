@@ -91,7 +91,8 @@ public struct AccountService: Sendable {
         username: String, password: String?, admin: Bool, displayName: String?, emails: [String], checkHomeserver: Bool = true
     ) async throws(AccountError) -> (User, SynapseOutcome) {
         let localpart = try validLocalpart(username)
-        if try await findUser(localpart) != nil { throw .userExists(localpart) }
+        // Synapse refuses a name that differs from an existing one only in case; so does Gatehouse.
+        if let existing = try await findUser(localpart) { throw .userExists(existing.username) }
         do {
             if checkHomeserver, try await !synapse.isLocalpartAvailable(localpart) {
                 throw AccountError.takenInSynapse(localpart)
@@ -125,8 +126,22 @@ public struct AccountService: Sendable {
     }
 
     /// Replaces a user's password.
+    /// - Parameters:
+    ///   - username: the user, named as for every `manage` command.
+    ///   - password: the new password.
     public func setPassword(username: String, password: String) async throws(AccountError) {
-        let user = try await requireUser(username)
+        try await setPassword(of: try await requireUser(username), password: password)
+    }
+
+    /// Replaces a user's password (the admin API addresses users by id).
+    /// - Parameters:
+    ///   - id: the user's ULID.
+    ///   - password: the new password.
+    public func setPassword(id: String, password: String) async throws(AccountError) {
+        try await setPassword(of: try await requireUser(id: id), password: password)
+    }
+
+    private func setPassword(of user: User, password: String) async throws(AccountError) {
         let record = try await hashPassword(password, userId: user.id)
         do {
             try await store.users.addPassword(record)
@@ -143,7 +158,16 @@ public struct AccountService: Sendable {
     /// devices makes Synapse ask again on the very next request, and the answer is "inactive".
     /// - Returns: the sessions ended and what happened in Synapse.
     public func lockUser(username: String) async throws(AccountError) -> ([SessionSummary], SynapseOutcome) {
-        let user = try await requireUser(username)
+        try await lock(try await requireUser(username))
+    }
+
+    /// Locks a user addressed by id, as ``lockUser(username:)`` does.
+    /// - Parameter id: the user's ULID.
+    public func lockUser(id: String) async throws(AccountError) -> ([SessionSummary], SynapseOutcome) {
+        try await lock(try await requireUser(id: id))
+    }
+
+    private func lock(_ user: User) async throws(AccountError) -> ([SessionSummary], SynapseOutcome) {
         let now = clock.now()
         var finished: [SessionSummary] = []
         try await storing {
@@ -158,7 +182,16 @@ public struct AccountService: Sendable {
 
     /// Unlocks a user.
     public func unlockUser(username: String) async throws(AccountError) -> SynapseOutcome {
-        let user = try await requireUser(username)
+        try await unlock(try await requireUser(username))
+    }
+
+    /// Unlocks a user addressed by id.
+    /// - Parameter id: the user's ULID.
+    public func unlockUser(id: String) async throws(AccountError) -> SynapseOutcome {
+        try await unlock(try await requireUser(id: id))
+    }
+
+    private func unlock(_ user: User) async throws(AccountError) -> SynapseOutcome {
         try await storing { try await store.users.setLocked(userId: user.id, at: nil) }
         return try await perform(.provisionUser(.init(localpart: user.username, locked: false)))
     }
@@ -166,7 +199,18 @@ public struct AccountService: Sendable {
     /// Deactivates a user: sessions end, tokens die, and Synapse deactivates the account (and erases
     /// it, with `erase`).
     public func deactivateUser(username: String, erase: Bool) async throws(AccountError) -> SynapseOutcome {
-        let user = try await requireUser(username)
+        try await deactivate(try await requireUser(username), erase: erase)
+    }
+
+    /// Deactivates a user addressed by id, as ``deactivateUser(username:erase:)`` does.
+    /// - Parameters:
+    ///   - id: the user's ULID.
+    ///   - erase: also erase the account in Synapse.
+    public func deactivateUser(id: String, erase: Bool) async throws(AccountError) -> SynapseOutcome {
+        try await deactivate(try await requireUser(id: id), erase: erase)
+    }
+
+    private func deactivate(_ user: User, erase: Bool) async throws(AccountError) -> SynapseOutcome {
         let now = clock.now()
         try await storing {
             _ = try await finishAllSessions(of: user, at: now)
@@ -178,7 +222,16 @@ public struct AccountService: Sendable {
 
     /// Reactivates a deactivated user (it needs a new password or token to log in again).
     public func reactivateUser(username: String) async throws(AccountError) -> SynapseOutcome {
-        let user = try await requireUser(username)
+        try await reactivate(try await requireUser(username))
+    }
+
+    /// Reactivates a user addressed by id.
+    /// - Parameter id: the user's ULID.
+    public func reactivateUser(id: String) async throws(AccountError) -> SynapseOutcome {
+        try await reactivate(try await requireUser(id: id))
+    }
+
+    private func reactivate(_ user: User) async throws(AccountError) -> SynapseOutcome {
         try await storing { try await store.users.setDeactivated(userId: user.id, at: nil) }
         return try await perform(.reactivateUser(.init(localpart: user.username)))
     }
@@ -230,45 +283,20 @@ public struct AccountService: Sendable {
         }
     }
 
-    /// Ends one session: its tokens die at once (in this process through `onRevocation`, in a running
-    /// server through the store revision its caches check) and its device is removed from Synapse,
-    /// exactly as ``killSessions(username:)`` does for all of them.
+    /// Ends one compat or OAuth 2.0 session for `gatehouse manage end-session`, through
+    /// ``endSession(id:kinds:requestedBy:)`` as an administrator: its tokens die at once and its
+    /// device is deleted in Synapse before this returns (or the deletion is queued).
     /// - Parameter sessionId: the id `list-sessions` shows.
     /// - Returns: the session as it is now (finished), and what happened in Synapse.
-    /// - Throws: ``AccountError`` for an unknown or already finished session.
+    /// - Throws: ``AccountError/isSessionNotFound`` for an unknown id, ``AccountError/isSessionFinished``
+    ///   for a session already ended.
     public func endSession(id sessionId: String) async throws(AccountError) -> (SessionSummary, SynapseOutcome) {
-        var compat: CompatSession?
-        var oauth2: OAuth2Session?
-        var user: User?
-        do {
-            compat = try await store.compatSessions.find(sessionId: sessionId)
-            if compat == nil { oauth2 = try await store.oauth2Sessions.find(sessionId: sessionId) }
-            if let userId = compat?.userId ?? oauth2?.userId { user = try await store.users.find(id: userId) }
-        } catch {
-            throw .storage(error)
+        let (ended, outcome) = try await endSession(id: sessionId, kinds: [.compat, .oauth2], requestedBy: .administrator)
+        switch ended {
+        case .compat(let session): return (SessionSummary(session), outcome)
+        case .oauth2(let session): return (SessionSummary(session), outcome)
+        case .browser: throw .sessionNotFound(sessionId)  // not asked for: never reached
         }
-        guard let summary = compat.map(SessionSummary.init) ?? oauth2.map(SessionSummary.init) else { throw .sessionNotFound(sessionId) }
-        if let finishedAt = summary.finishedAt { throw .sessionFinished(sessionId, at: finishedAt) }
-        let finish = { (now: Date) async throws -> [SessionSummary] in
-            if compat != nil {
-                try await store.compatSessions.finish(sessionId: sessionId, at: now)
-                return try await store.compatSessions.find(sessionId: sessionId).map { [SessionSummary($0)] } ?? []
-            }
-            _ = try await store.oauth2Sessions.finish(sessionId: sessionId, at: now)
-            return try await store.oauth2Sessions.find(sessionId: sessionId).map { [SessionSummary($0)] } ?? []
-        }
-        guard let user else {
-            // A client_credentials session acts for no user and owns no device: nothing in Synapse.
-            do {
-                let ended = try await finish(clock.now())
-                onRevocation()
-                return (ended.first ?? summary, .notNeeded)
-            } catch {
-                throw .storage(error)
-            }
-        }
-        let (ended, outcome) = try await endSessions(of: user, finish)
-        return (ended.first ?? summary, outcome)
     }
 
     /// The one way sessions end from here: `finish` ends them in the store (revoking their tokens and
@@ -373,7 +401,13 @@ public struct AccountService: Sendable {
 
     // MARK: Helpers
 
-    /// Queues `job` and attempts it at once.
+    /// How long ``perform(_:)`` waits for an attempt another process is making (a running server's
+    /// worker sees the queue move at once and may claim the job first); Synapse's own deadline is shorter.
+    static let attemptElsewhereWait: Duration = .seconds(15)
+
+    /// Queues `job` and attempts it at once. When another process (a running server's worker) claimed
+    /// it first, waits for that attempt rather than answering "queued" while Synapse is being told: a
+    /// `gatehouse manage register-user` followed at once by a login must find the user in Synapse.
     func perform(_ job: HomeserverJob) async throws(AccountError) -> SynapseOutcome {
         let queued: Job
         do {
@@ -382,11 +416,23 @@ public struct AccountService: Sendable {
             throw .storage(error)
         }
         _ = await runner.runPending(now: clock.now())
-        do {
-            guard let still = try await store.jobs.pending().first(where: { $0.id == queued.id }) else { return .done }
-            return .queued(jobId: still.id, reason: still.lastError ?? "Synapse was not reached")
-        } catch {
-            throw .storage(error)
+        let poll: Duration = .milliseconds(50)
+        var waited: Duration = .zero
+        while true {
+            let still: Job?
+            do {
+                still = try await store.jobs.pending().first(where: { $0.id == queued.id })
+            } catch {
+                throw .storage(error)
+            }
+            guard let still else { return .done }
+            // Claimed (an attempt is counted at the claim) and not failed yet: an attempt is in flight elsewhere.
+            let inFlightElsewhere = still.attempts > 0 && still.lastError == nil
+            guard inFlightElsewhere, waited < Self.attemptElsewhereWait else {
+                return .queued(jobId: still.id, reason: still.lastError ?? "Synapse was not reached")
+            }
+            try? await Task.sleep(for: poll)
+            waited += poll
         }
     }
 
@@ -420,23 +466,26 @@ public struct AccountService: Sendable {
         return localpart
     }
 
+    /// The user with this localpart, or one whose localpart differs only in ASCII case (as a login
+    /// finds it: users imported from Synapse may have capitals).
     private func findUser(_ localpart: String) async throws(AccountError) -> User? {
         do {
-            return try await store.users.find(username: localpart)
+            return try await store.users.find(usernameIgnoringCase: localpart)
         } catch {
             throw .storage(error)
         }
     }
 
-    /// The user an admin named: the name is made canonical first (`ALICE` and `@alice:server` are
-    /// `alice`), and a name no account can have is refused with the reason rather than looked up.
+    /// The user an admin named, found as a login finds it: `ALICE`, `alice` and `@alice:server` name
+    /// `alice`, and a user imported from Synapse as `Bob` is found by `Bob` and `bob` alike. A name no
+    /// account can have is refused with the reason rather than looked up.
     func requireUser(_ username: String) async throws(AccountError) -> User {
-        let localpart: String
-        switch Localpart.canonical(username, serverName: serverName) {
-        case .success(let canonical): localpart = canonical
-        case .failure(let problem): throw .invalidUsername(username, problem.description)
+        if case .failure(let problem) = Localpart.canonical(username, serverName: serverName) {
+            throw .invalidUsername(username, problem.description)
         }
-        guard let user = try await findUser(localpart) else { throw .userNotFound(username) }
+        guard let typed = Localpart.from(username, serverName: serverName), let user = try await findUser(typed) else {
+            throw .userNotFound(username)
+        }
         return user
     }
 

@@ -175,6 +175,57 @@ extension AccountServiceTests {
         try await fixture.close()
     }
 
+    /// A user imported from Synapse keeps its capitals (`Imported.Bob`); `gatehouse manage` finds it
+    /// by any spelling a login accepts, the id-addressed operations of the admin API find it by id, and
+    /// no new user may take a name that differs from it only in case (Synapse refuses those too).
+    @Test func aMixedCaseImportedUserIsFoundByNameAndById() async throws {
+        let fixture = try await AccountFixture()
+        let user = try await fixture.store.users.create(
+            User(id: ULID.make(at: Date(), random: SystemRandom()), username: "Imported.Bob", createdAt: Date()), password: nil)
+        fixture.synapse.addUser(FakeSynapse.User(localpart: "Imported.Bob"))
+        for name in ["Imported.Bob", "imported.bob", "IMPORTED.BOB", "@imported.bob:example.test"] {
+            _ = try await fixture.accounts.lockUser(username: name)
+            #expect(try await fixture.store.users.find(id: user.id)?.lockedAt != nil, "\(name)")
+            #expect(fixture.synapse.user("Imported.Bob")?.locked == true, "Synapse is told the stored localpart")
+            _ = try await fixture.accounts.unlockUser(username: name)
+            #expect(try await fixture.store.users.find(id: user.id)?.lockedAt == nil, "\(name)")
+        }
+        #expect(try await fixture.accounts.listSessions(username: "imported.bob").isEmpty)
+        _ = try await fixture.accounts.lockUser(id: user.id)
+        #expect(fixture.synapse.user("Imported.Bob")?.locked == true)
+        _ = try await fixture.accounts.unlockUser(id: user.id)
+        #expect(try await fixture.accounts.setAdmin(id: user.id, true).isAdmin)
+        try await fixture.accounts.setPassword(id: user.id, password: "correct horse")
+        #expect(try await fixture.store.users.currentPassword(userId: user.id) != nil)
+        _ = try await fixture.accounts.deactivateUser(id: user.id, erase: false)
+        #expect(fixture.synapse.user("Imported.Bob")?.deactivated == true)
+        _ = try await fixture.accounts.reactivateUser(id: user.id)
+        #expect(fixture.synapse.user("Imported.Bob")?.deactivated == false)
+        do {
+            _ = try await fixture.accounts.registerUser(username: "imported.bob", password: nil, admin: false, displayName: nil, emails: [])
+            Issue.record("a name differing only in case was registered")
+        } catch {
+            #expect(error.isUserExists && error.description.contains("Imported.Bob"), "\(error)")
+        }
+        await #expect(throws: AccountError.self) { try await fixture.accounts.lockUser(id: "01J9ZQ3B7N6Y2W8K4R5T0V1XZZ") }
+        try await fixture.close()
+    }
+
+    /// A running server's worker may claim a job `gatehouse manage` just queued before the command's
+    /// own attempt does; the command then waits for that attempt and reports it done, instead of
+    /// "queued" while Synapse is being told (a login right after `register-user` found no user).
+    @Test func aJobAnotherProcessIsRunningIsWaitedFor() async throws {
+        let fixture = try await AccountFixture()
+        let elsewhere = ClaimedElsewhere(store: fixture.store.jobs, client: fixture.client)
+        let runner = JobRunner(repository: elsewhere, client: fixture.client, clock: SystemClock())
+        let accounts = AccountService(store: fixture.store, synapse: fixture.client, runner: runner, hasher: fixture.hasher, serverName: "example.test")
+        let (_, outcome) = try await accounts.registerUser(username: "hugo", password: nil, admin: false, displayName: nil, emails: [])
+        #expect(outcome == .done)
+        #expect(fixture.synapse.user("hugo") != nil, "provisioned by the other process before the command answered")
+        #expect(elsewhere.claimed == 1)
+        try await fixture.close()
+    }
+
     @Test func issueCompatibilityTokenRefusesBadDeviceIdsBeforeSynapse() async throws {
         let fixture = try await AccountFixture()
         _ = try await fixture.accounts.registerUser(username: "gina", password: nil, admin: false, displayName: nil, emails: [])
@@ -281,5 +332,37 @@ extension AccountServiceTests {
         _ = await fixture.runner.runPending(now: Date().addingTimeInterval(3600))
         #expect(fixture.synapse.user("jade")?.devices.keys.sorted() == ["TWO"])
         try await fixture.close()
+    }
+}
+
+/// Job storage as this process sees it while another process's runner is faster: every claim is won
+/// by "the other process", which provisions the user in Synapse a moment later and completes the job.
+private final class ClaimedElsewhere: JobRepository, @unchecked Sendable {
+    let store: any JobRepository
+    let client: SynapseClient
+    private let lock = NSLock()
+    private var claims = 0
+    var claimed: Int { lock.withLock { claims } }
+
+    init(store: any JobRepository, client: SynapseClient) {
+        self.store = store
+        self.client = client
+    }
+
+    func enqueue(_ job: Job) async throws { try await store.enqueue(job) }
+    func complete(jobId: String, at: Date) async throws { try await store.complete(jobId: jobId, at: at) }
+    func fail(jobId: String, error: String, retryAt: Date) async throws { try await store.fail(jobId: jobId, error: error, retryAt: retryAt) }
+    func pending() async throws -> [Job] { try await store.pending() }
+
+    func claimNext(now: Date, leaseUntil: Date) async throws -> Job? {
+        guard let job = try await store.claimNext(now: now, leaseUntil: leaseUntil) else { return nil }
+        lock.withLock { claims += 1 }
+        let (store, client) = (store, client)
+        Task {
+            try await Task.sleep(for: .milliseconds(300))
+            try await HomeserverJob(kind: job.kind, payload: job.payload).perform(on: client)
+            try await store.complete(jobId: job.id, at: Date())
+        }
+        return nil
     }
 }

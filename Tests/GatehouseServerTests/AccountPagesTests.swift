@@ -1,7 +1,9 @@
+import CryptoExtras
 import Foundation
 import GatehouseAuth
 import GatehouseCore
 import GatehouseIdentity
+import GatehouseSQLite
 import GatehouseStorage
 import GatehouseTesting
 import NIOHTTP1
@@ -25,6 +27,19 @@ struct AccountPagesTests {
     static func signIn(_ fixture: PagesFixture) async throws {
         try await fixture.signIn()
         _ = await fixture.get("/account/")
+    }
+
+    /// An OAuth 2.0 session of `user` without a device (as a client with only `openid` has); returns its id.
+    static func oauth2Session(_ fixture: PagesFixture, _ user: User, clientId: String) async throws -> String {
+        let now = fixture.clock.now()
+        let session = OAuth2Session(
+            id: ULID.make(at: now, random: SystemRandom()), clientId: clientId, userId: user.id, scope: "openid", deviceId: nil, createdAt: now)
+        let token = OAuth2AccessToken(
+            id: ULID.make(at: now, random: SystemRandom()), sessionId: session.id,
+            tokenHash: TokenHasher.sha256Hex(TokenFormat.generate(.accessToken, random: SystemRandom())), createdAt: now,
+            expiresAt: now.addingTimeInterval(300))
+        try await fixture.store.oauth2Sessions.create(session: session, accessToken: token, refreshToken: nil, grantId: nil)
+        return session.id
     }
 
     static func devices(_ fixture: PagesFixture, _ username: String) -> Set<String> {
@@ -116,6 +131,46 @@ struct AccountPagesTests {
             #expect(Self.devices(fixture, "bob") == ["BOBDEVICE1"])
             #expect(try await fixture.store.compatSessions.find(sessionId: bobSession)?.finishedAt == nil)
             #expect(fixture.synapse.user("bob")?.devices["BOBDEVICE1"]?.displayName == nil)
+        }
+    }
+
+    /// Signing out a session that already ended (a second click, another tab, an administrator was
+    /// faster) answers 400 "already ended" for the user's own session of every kind, the outcome the
+    /// admin API answers 400 too; another user's session, ended or not, stays a 404 exactly like an
+    /// unknown id.
+    @Test func endingASessionTwiceSaysItAlreadyEndedForEveryKind() async throws {
+        try await withPages(Self.sqlite) { fixture in
+            let alice = try await fixture.register("alice")
+            try await fixture.register("bob")
+            let compat = try await Self.device(fixture, "alice", "TWICEDEVICE")
+            let clientId = try await fixture.addClient(redirectURIs: ["https://app.example.com/callback"])
+            let oauth2 = try await Self.oauth2Session(fixture, alice, clientId: clientId)
+            let browser = BrowserSession(
+                id: "01JBROWSERTWICE00000000000", userId: alice.id, createdAt: fixture.clock.now(), authenticatedAt: fixture.clock.now())
+            try await fixture.store.browserSessions.create(browser)
+            let bobEnded = try await Self.device(fixture, "bob", "BOBENDED01")
+            _ = try await fixture.accounts.endSession(id: bobEnded, requestedBy: .administrator)
+            let bobActive = try await Self.device(fixture, "bob", "BOBACTIVE1")
+            try await Self.signIn(fixture)
+            for id in [compat, oauth2, browser.id] {
+                let first = await fixture.post("/account/sessions/\(id)/end", [])
+                #expect(first.status == 303 && first.location == "/account/sessions?notice=session-ended", "\(id): \(first.text)")
+                let second = await fixture.post("/account/sessions/\(id)/end", [])
+                #expect(second.status == 400 && second.text.contains("This session has already ended"), "\(id): \(second.status)")
+            }
+            #expect(Self.devices(fixture, "alice").isEmpty)
+            let adminEnded = try await Self.device(fixture, "alice", "ADMINENDED")
+            _ = try await fixture.accounts.endSession(id: adminEnded, requestedBy: .administrator)
+            #expect(await fixture.post("/account/sessions/\(adminEnded)/end", []).status == 400, "ended by an administrator: the same answer")
+
+            let unknown = await fixture.post("/account/sessions/01JNOSUCHSESSION0000000000/end", [])
+            #expect(unknown.status == 404)
+            for id in [bobEnded, bobActive] {
+                let foreign = await fixture.post("/account/sessions/\(id)/end", [])
+                #expect(foreign.status == 404 && foreign.text == unknown.text, "another user's session leaks nothing")
+            }
+            #expect(Self.devices(fixture, "bob") == ["BOBACTIVE1"])
+            #expect(try await fixture.store.compatSessions.find(sessionId: bobActive)?.finishedAt == nil)
         }
     }
 
@@ -265,6 +320,61 @@ struct AccountPagesTests {
             await SessionActivityFlusher(recorder: activity, repository: fixture.store.sessionActivity).flush()
             let stored = try #require(try await fixture.store.browserSessions.find(id: browser.id)?.0)
             #expect(stored.lastActiveAddress == "192.0.2.10" && stored.lastActiveAt != nil)
+        }
+    }
+
+    /// Every address a built-in page links to or posts to (`href="/…"`, `action="/…"`, with `{{id}}`
+    /// filled in) is answered by the pages through the default route table: none is proxied to
+    /// Synapse or refused as unknown.
+    @Test func everyLinkOfThePagesIsRoutedToThePages() throws {
+        let table = try RouteTable(rules: RouteFileParser.parse(DefaultRoutes.text, file: "matrix.routes"), upstreams: ["synapse"])
+        let pattern = try Regex(#"(?:href|action)="(/[^"]*)""#)
+        var checked = Set<String>()
+        for (name, template) in BuiltinTemplates.all {
+            for match in template.matches(of: pattern) {
+                guard let captured = match.output[1].substring else { continue }
+                let target = String(captured).replacingOccurrences(of: "{{id}}", with: "01J9ZQ3B7N6Y2W8K4R5T0V1XZZ")
+                #expect(!target.contains("{{"), "\(name): \(target) has a placeholder this test does not fill")
+                let path = try CanonicalPath.parse(target).get().canonicalPath
+                for method in ["GET", "POST"] {
+                    var action: RouteAction?
+                    if case .matched(let route) = table.match(method: method, path: path, scratch: MatchScratch()) { action = route.rule.action }
+                    #expect(action == .local(.pages), "\(name): \(method) \(target) is routed to \(String(describing: action))")
+                }
+                checked.insert(target)
+            }
+        }
+        #expect(checked.isSuperset(of: [
+            "/account/", "/account/sessions", "/account/password", "/account/profile", "/account/cross-signing-reset", "/logout",
+            "/account/sessions/end-others", "/account/sessions/01J9ZQ3B7N6Y2W8K4R5T0V1XZZ/end", "/assets/gatehouse.css",
+        ]))
+    }
+
+    /// `/.well-known/change-password` (W3C "A Well-Known URL for Changing Passwords"): password
+    /// managers are sent to the account page's password form, which the pages answer (through the
+    /// login when there is no browser session).
+    @Test func theChangePasswordURLLeadsToThePasswordForm() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-change-password-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SQLiteStore.open(path: "\(directory)/gatehouse.db")
+        defer { try? store.close() }
+        let pem = try _RSA.Signing.PrivateKey(keySize: .bits2048).pemRepresentation.split(separator: "\n").map { "          " + $0 }
+        let secrets = """
+            secrets:
+              encryption: "\(String(repeating: "ab", count: 32))"
+              keys:
+                - kid: rsa-1
+                  key: |
+            \(pem.joined(separator: "\n"))
+            """
+        try await withTestGateway(routes: DefaultRoutes.text, upstreams: ["synapse": 1], extraYAML: secrets, identityStore: store) { port in
+            for method in ["GET", "HEAD"] {
+                let change = try await request(port: port, "\(method) /.well-known/change-password HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                #expect(change.status == 302 && change.header("Location") == "/account/password", "\(method)")
+            }
+            let form = try await request(port: port, "GET /account/password HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            #expect(form.status == 303 && form.header("Location") == "/login", "the pages answer it: \(form.status) \(form.body)")
         }
     }
 }

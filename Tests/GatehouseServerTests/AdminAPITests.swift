@@ -158,6 +158,48 @@ struct AdminAPITests {
         }
     }
 
+    /// A user imported from Synapse may keep capitals in its localpart. Every operation the API
+    /// addresses by id goes through the id, so none answers 404 for it (they used to look the user up
+    /// again by a lower-cased username).
+    @Test func operationsByIdWorkOnAMixedCaseImportedUser() async throws {
+        try await F.run { fixture in
+            let token = try await fixture.token()
+            let user = try await fixture.store.users.create(
+                User(id: ULID.make(at: fixture.clock.now(), random: SystemRandom()), username: "Imported.Bob", createdAt: fixture.clock.now()),
+                password: nil)
+            fixture.synapse.addUser(FakeSynapse.User(localpart: "Imported.Bob"))
+            _ = try await fixture.accounts.issueCompatibilityToken(username: "imported.bob", deviceId: "BOBPHONE", synapseAdmin: false)
+            let path = "/api/admin/v1/users/\(user.id)"
+
+            let password = try await fixture.call("POST", "\(path)/set-password", token: token, json: #"{"password":"a new password"}"#)
+            #expect(password.status == 200, "\(password.body)")
+            let stored = try #require(try await fixture.store.users.currentPassword(userId: user.id))
+            #expect(try await fixture.hasher.verify("a new password", version: stored.version, hash: stored.hash) == .valid)
+
+            let admin = try await fixture.call("POST", "\(path)/set-admin", token: token, json: #"{"admin":true}"#)
+            #expect(try admin.status == 200 && F.attributes(admin)["admin"] as? Bool == true, "\(admin.body)")
+            #expect(try await fixture.store.users.find(id: user.id)?.isAdmin == true)
+
+            let lock = try await fixture.call("POST", "\(path)/lock", token: token)
+            #expect(try lock.status == 200 && F.attributes(lock)["locked_at"] is String, "\(lock.body)")
+            #expect(try F.attributes(lock)["username"] as? String == "Imported.Bob")
+            #expect(fixture.synapse.user("Imported.Bob")?.locked == true && fixture.synapse.user("Imported.Bob")?.devices.isEmpty == true)
+            let unlock = try await fixture.call("POST", "\(path)/unlock", token: token)
+            #expect(try unlock.status == 200 && F.attributes(unlock)["locked_at"] is NSNull, "\(unlock.body)")
+            #expect(fixture.synapse.user("Imported.Bob")?.locked == false)
+
+            let deactivate = try await fixture.call("POST", "\(path)/deactivate", token: token, json: #"{"skip_erase":true}"#)
+            #expect(try deactivate.status == 200 && F.attributes(deactivate)["deactivated_at"] is String, "\(deactivate.body)")
+            #expect(fixture.synapse.user("Imported.Bob")?.deactivated == true)
+            let reactivate = try await fixture.call("POST", "\(path)/reactivate", token: token)
+            #expect(try reactivate.status == 200 && F.attributes(reactivate)["deactivated_at"] is NSNull, "\(reactivate.body)")
+            #expect(fixture.synapse.user("Imported.Bob")?.deactivated == false)
+
+            let byName = try await fixture.call("GET", "/api/admin/v1/users/by-username/Imported.Bob", token: token)
+            #expect(try F.data(byName)["id"] as? String == user.id)
+        }
+    }
+
     @Test func listingUsersFiltersAndPagesBothWays() async throws {
         try await F.run { fixture in
             let token = try await fixture.token()
@@ -226,6 +268,52 @@ struct AdminAPITests {
         }
     }
 
+    /// Pagination edge cases on the session lists and the in-memory client list: the filter stays in
+    /// the links, a page past the end is empty with no `next`, a page larger than the list has no
+    /// `prev`, and paging backward from the end returns every item once.
+    @Test func sessionAndClientListsPageAtTheEdges() async throws {
+        try await F.run { fixture in
+            let token = try await fixture.token()
+            let hana = try await fixture.seedUser("hana")
+            _ = try await fixture.seedUser("ivan")
+            _ = try await fixture.accounts.issueCompatibilityToken(username: "ivan", deviceId: "IVANPHONE", synapseAdmin: false)
+            for device in ["HANAONE", "HANATWO", "HANATHREE"] {
+                _ = try await fixture.accounts.issueCompatibilityToken(username: "hana", deviceId: device, synapseAdmin: false)
+            }
+            let all = try await fixture.store.compatSessions.activeSessions(userId: hana.id).map(\.id).sorted()
+            let base = "/api/admin/v1/compat-sessions?filter[user]=\(hana.id)"
+
+            let first = try await fixture.call("GET", "\(base)&page[first]=2", token: token)
+            #expect(try F.ids(first) == Array(all[0...1]) && F.link(first, "prev") == nil)
+            let next = try #require(try F.link(first, "next"))
+            #expect(next == "\(base)&page[after]=\(all[1])&page[first]=2", "the filter stays in the link")
+            let second = try await fixture.call("GET", next, token: token)
+            #expect(try F.ids(second) == [all[2]] && F.link(second, "next") == nil)
+
+            let pastTheEnd = try await fixture.call("GET", "\(base)&page[after]=\(all[2])", token: token)
+            #expect(try pastTheEnd.status == 200 && F.ids(pastTheEnd).isEmpty)
+            #expect(try F.link(pastTheEnd, "next") == nil && F.link(pastTheEnd, "prev") == nil)
+            #expect((try F.object(pastTheEnd)["meta"] as? [String: Any])?["count"] as? Int == 3, "the count is the filter's, not the page's")
+            let larger = try await fixture.call("GET", "\(base)&page[last]=10", token: token)
+            #expect(try F.ids(larger) == all && F.link(larger, "prev") == nil && F.link(larger, "next") == nil)
+            let unknownCursor = try await fixture.call("GET", "\(base)&page[before]=\(all[0])&page[last]=2", token: token)
+            #expect(try F.ids(unknownCursor).isEmpty && F.link(unknownCursor, "prev") == nil)
+
+            // The OAuth 2.0 clients are paged in memory with the same rules: backward from the end.
+            var backward: [String] = []
+            var path: String? = "/api/admin/v1/oauth2-clients?page[last]=2"
+            while let current = path {
+                let page = try await fixture.call("GET", current, token: token)
+                #expect(page.status == 200, "\(page.body)")
+                backward = try F.ids(page) + backward
+                path = try F.link(page, "prev")
+            }
+            #expect(backward == [F.adminClient, F.otherClient, F.publicClient])
+            let clientsPastTheEnd = try await fixture.call("GET", "/api/admin/v1/oauth2-clients?page[after]=\(F.publicClient)", token: token)
+            #expect(try F.ids(clientsPastTheEnd).isEmpty && F.link(clientsPastTheEnd, "next") == nil)
+        }
+    }
+
     @Test func compatSessionsListGetAndFinish() async throws {
         try await F.run { fixture in
             let token = try await fixture.token()
@@ -263,6 +351,35 @@ struct AdminAPITests {
             #expect(try F.ids(active).count == 1)
             let finished = try await fixture.call("GET", "/api/admin/v1/compat-sessions?filter[status]=finished", token: token)
             #expect(try F.ids(finished) == [sessionId])
+        }
+    }
+
+    /// Finishing goes through the account page's own service method, with its outcomes: a session
+    /// its user already signed out on the account page answers 400 "already finished" here, for every
+    /// kind, and an unknown id 404, with MAS's titles.
+    @Test func finishingASessionItsUserAlreadyEndedAnswersAlreadyFinished() async throws {
+        try await F.run { fixture in
+            let token = try await fixture.token()
+            let gina = try await fixture.seedUser("gina")
+            _ = try await fixture.accounts.issueCompatibilityToken(username: "gina", deviceId: "GINAPHONE", synapseAdmin: false)
+            let compat = try #require(try await fixture.store.compatSessions.activeSession(userId: gina.id, deviceId: "GINAPHONE"))
+            let (_, oauth) = try await fixture.userToken(gina, scope: "openid")
+            let browser = BrowserSession(
+                id: ULID.make(at: fixture.clock.now(), random: SystemRandom()), userId: gina.id, createdAt: fixture.clock.now(),
+                authenticatedAt: fixture.clock.now())
+            try await fixture.store.browserSessions.create(browser)
+            let unknownId = "01J9ZQ3B7N6Y2W8K4R5T0V1XZZ"
+            for (path, id, name) in [
+                ("compat-sessions", compat.id, "Compatibility session"), ("oauth2-sessions", oauth.id, "OAuth 2.0 session"),
+                ("user-sessions", browser.id, "User session"),
+            ] {
+                _ = try await fixture.accounts.endSession(id: id, requestedBy: .user(id: gina.id))
+                let finish = try await fixture.call("POST", "/api/admin/v1/\(path)/\(id)/finish", token: token)
+                #expect(finish.status == 400 && F.title(finish) == "\(name) with ID \(id) is already finished", "\(path): \(finish.body)")
+                let unknown = try await fixture.call("POST", "/api/admin/v1/\(path)/\(unknownId)/finish", token: token)
+                #expect(unknown.status == 404 && F.title(unknown) == "\(name) ID \(unknownId) not found", "\(path): \(unknown.body)")
+            }
+            #expect(fixture.synapse.user("gina")?.devices.isEmpty == true)
         }
     }
 

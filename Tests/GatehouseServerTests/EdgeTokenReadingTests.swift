@@ -1,4 +1,5 @@
 import GatehouseCore
+import GatehouseIdentity
 import GatehouseTesting
 import NIOPosix
 import Testing
@@ -119,5 +120,30 @@ struct EdgeTokenReadingTests {
             #expect(origin.requests.count == 3, "neither the dead token nor the unread body was forwarded")
         }
         try await origin.stop()
+    }
+
+    /// The first request with a token that is not in memory goes through a store lookup; that use is
+    /// recorded with the client's address as well as the time, so the session's `last_active_ip` is
+    /// set after one proxied request (the lookup path used to record the time only).
+    @Test func theFirstProxiedUseOfAnUncachedTokenRecordsTheClientAddress() async throws {
+        let fixture = try await IntrospectionFixture()
+        let (token, _) = try await fixture.issue(device: "FIRSTUSE")
+        let session = try #require(try await fixture.store.compatSessions.activeSessions(userId: fixture.user.id).first)
+        #expect(session.lastActiveAddress == nil)
+        let activity = SessionActivityRecorder()
+        let origin = try await FakeOrigin(group: MultiThreadedEventLoopGroup.singleton)
+        try await withTestGateway(
+            routes: "*  ^/  proxy origin", upstreams: ["origin": origin.port], identityStore: fixture.store, clock: fixture.clock,
+            activity: activity
+        ) { port in
+            let response = try await request(port: port, "GET /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\n\r\n")
+            #expect(response.status == 200, "\(response.body)")
+        }
+        try await origin.stop()
+        #expect(origin.requests.count == 1)
+        #expect(await SessionActivityFlusher(recorder: activity, repository: fixture.store.sessionActivity).flush() == 1)
+        let stored = try #require(try await fixture.store.compatSessions.find(sessionId: session.id))
+        #expect(stored.lastActiveAddress == "127.0.0.1")
+        #expect(stored.lastActiveAt != nil)
     }
 }

@@ -184,19 +184,19 @@ struct EdgeTokenCheckTests {
         #expect(check.stickyKey(localpart: "alice") == StickyKey("@alice:example.org"), "the key is the Matrix user ID")
         let (token, _) = try await fixture.issue()
         let bearer: HTTPHeaders = ["Authorization": "Bearer \(token)"]
-        guard case .lookup(let hash, _) = check.decide(method: .GET, headers: bearer, query: nil) else {
+        guard case .lookup(let hash, _, _) = check.decide(method: .GET, headers: bearer, query: nil) else {
             Issue.record("an unknown token must be looked up")
             return
         }
-        #expect(await check.resolve(hash: hash, kind: .compatAccessToken) == alice, "forwarded, as alice's")
+        #expect(await check.resolve(hash: hash, kind: .compatAccessToken, address: nil) == alice, "forwarded, as alice's")
         #expect(check.decide(method: .GET, headers: bearer, query: nil) == alice, "now cached")
         #expect(check.decide(method: .GET, headers: [:], query: "access_token=\(token)&x=1") == alice)
 
         let session = try #require(try await fixture.store.compatSessions.activeSessions(userId: fixture.user.id).first)
         try await fixture.store.compatSessions.finish(sessionId: session.id, at: fixture.clock.now())
         // The revocation moved the store's counter, so memory is dropped and the store says no.
-        #expect(check.decide(method: .GET, headers: bearer, query: nil) == .lookup(hash: hash, kind: .compatAccessToken))
-        #expect(await check.resolve(hash: hash, kind: .compatAccessToken) == .refuse)
+        #expect(check.decide(method: .GET, headers: bearer, query: nil) == .lookup(hash: hash, kind: .compatAccessToken, address: nil))
+        #expect(await check.resolve(hash: hash, kind: .compatAccessToken, address: nil) == .refuse)
         #expect(check.decide(method: .GET, headers: bearer, query: nil) == .refuse, "and from then on memory refuses it")
 
         // Not Gatehouse's to judge: appservice tokens, other formats, no token, federation signatures.
@@ -206,11 +206,11 @@ struct EdgeTokenCheckTests {
         // Synapse's own token format is judged here since imports carry such tokens over: one the
         // store does not hold is dead once Synapse delegates, so it is refused like any other.
         let syt: HTTPHeaders = ["Authorization": "Bearer syt_YWxpY2U_TGhbGTLXNnRmOYvkjodM_1mCNv7"]
-        guard case .lookup(let sytHash, .compatAccessToken) = check.decide(method: .GET, headers: syt, query: nil) else {
+        guard case .lookup(let sytHash, .compatAccessToken, _) = check.decide(method: .GET, headers: syt, query: nil) else {
             Issue.record("a syt_ token is looked up")
             return
         }
-        #expect(await check.resolve(hash: sytHash, kind: .compatAccessToken) == .refuse)
+        #expect(await check.resolve(hash: sytHash, kind: .compatAccessToken, address: nil) == .refuse)
         #expect(MatrixError.inactiveToken.json == #"{"errcode":"M_UNKNOWN_TOKEN","error":"Token is not active","soft_logout":false}"#)
     }
 
@@ -226,11 +226,11 @@ struct EdgeTokenCheckTests {
         let session = try #require(sessions.first(where: { $0.deviceId == "DEAD" }))
         try await fixture.store.compatSessions.finish(sessionId: session.id, at: fixture.clock.now())
         for token in [dead, live] {
-            guard case .lookup(let hash, _) = check.decide(method: .GET, headers: ["Authorization": "Bearer \(token)"], query: nil) else {
+            guard case .lookup(let hash, _, _) = check.decide(method: .GET, headers: ["Authorization": "Bearer \(token)"], query: nil) else {
                 Issue.record("first sight of a token is a lookup")
                 return
             }
-            #expect(await check.resolve(hash: hash, kind: .compatAccessToken) == (token == live ? alice : .refuse))
+            #expect(await check.resolve(hash: hash, kind: .compatAccessToken, address: nil) == (token == live ? alice : .refuse))
         }
         let missing = { (message: String) in EdgeTokenCheck.Decision.ambiguous(MatrixError(status: 401, code: .missingToken, message: message)) }
 
@@ -377,12 +377,15 @@ struct EdgeActivityTests {
         let (token, _) = try await fixture.issue(device: "EDGEDEVICE")
         let session = try #require(try await fixture.store.compatSessions.activeSessions(userId: fixture.user.id).first)
         var headers: HTTPHeaders = ["Authorization": "Bearer \(token)", "X-Forwarded-For": "192.0.2.44"]
-        guard case .lookup(let hash, let kind) = check.decide(method: .GET, headers: headers, query: nil) else {
+        guard case .lookup(let hash, let kind, let address) = check.decide(method: .GET, headers: headers, query: nil) else {
             Issue.record("an unknown token must be looked up")
             return
         }
-        _ = await check.resolve(hash: hash, kind: kind)
-        #expect(activity.pending(sessionId: session.id)?.address == nil, "the lookup records the time only")
+        #expect(address == "192.0.2.44", "the lookup carries the address it will record")
+        _ = await check.resolve(hash: hash, kind: kind, address: address)
+        #expect(activity.pending(sessionId: session.id) == SessionActivity(
+            kind: .compat, sessionId: session.id, lastActiveAt: fixture.clock.now(), address: "192.0.2.44"),
+            "the first use, read from the store, records the time and the address")
         fixture.clock.advance(by: 30)
         #expect(check.decide(method: .GET, headers: headers, query: nil) == .forward(user: "alice"))
         #expect(activity.pending(sessionId: session.id) == SessionActivity(

@@ -104,17 +104,17 @@ struct OAuth2IntrospectionTests {
         let alice = EdgeTokenCheck.Decision.forward(user: "alice")
         let issued = try await fixture.issueOAuth2()
         let bearer: HTTPHeaders = ["Authorization": "Bearer \(issued.access)"]
-        guard case .lookup(let hash, let kind) = check.decide(method: .GET, headers: bearer, query: nil) else {
+        guard case .lookup(let hash, let kind, _) = check.decide(method: .GET, headers: bearer, query: nil) else {
             Issue.record("an unknown token must be looked up")
             return
         }
         #expect(kind == .accessToken)
-        #expect(await check.resolve(hash: hash, kind: kind) == alice)
+        #expect(await check.resolve(hash: hash, kind: kind, address: nil) == alice)
         #expect(check.decide(method: .GET, headers: bearer, query: nil) == alice)
         #expect(try await fixture.store.oauth2Sessions.findAccessToken(id: issued.accessRow.id)?.firstUsedAt != nil, "the client used it")
         _ = try await fixture.store.oauth2Sessions.finish(sessionId: issued.session.id, at: fixture.clock.now())
-        #expect(check.decide(method: .GET, headers: bearer, query: nil) == .lookup(hash: hash, kind: .accessToken))
-        #expect(await check.resolve(hash: hash, kind: .accessToken) == .refuse)
+        #expect(check.decide(method: .GET, headers: bearer, query: nil) == .lookup(hash: hash, kind: .accessToken, address: nil))
+        #expect(await check.resolve(hash: hash, kind: .accessToken, address: nil) == .refuse)
         #expect(check.decide(method: .GET, headers: bearer, query: nil) == .refuse)
         // A refresh token is not an access token: Synapse refuses it itself.
         #expect(check.decide(method: .GET, headers: ["Authorization": "Bearer \(issued.refresh)"], query: nil) == .forward(user: nil))

@@ -14,7 +14,8 @@ import ServiceLifecycle
 /// Runs a real ``GatehouseServer`` in-process on an ephemeral plain-HTTP port, with a route table and
 /// upstreams given as text, for the duration of `body`. With `identityStore`, proxied requests get
 /// the edge token check against that store and `local oauth2` rules the `oauth2` service (with
-/// `clock` and `random`; with `tokenIssuing`, the token endpoints too). `pools` adds upstream
+/// `clock` and `random`; with `tokenIssuing`, the token endpoints too; with `activity`, the uses the
+/// edge check sees are recorded there). `pools` adds upstream
 /// entries written out in YAML (`name: {members: [...], balance: ...}`), for pools of several members.
 func withTestGateway<T>(
     routes: String,
@@ -25,6 +26,7 @@ func withTestGateway<T>(
     clock: any WallClock = SystemClock(),
     random: any RandomSource = SystemRandom(),
     tokenIssuing: OAuth2Service.TokenIssuing? = nil,
+    activity: SessionActivityRecorder? = nil,
     _ body: (_ port: Int) async throws -> T
 ) async throws -> T {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-test-\(UUID().uuidString)").path
@@ -52,7 +54,8 @@ func withTestGateway<T>(
     var logger = Logger(label: "test")
     logger.logLevel = .critical
     let oauth2 = identityStore.map {
-        OAuth2Service(configuration: bundle.configuration, store: $0, tokenIssuing: tokenIssuing, clock: clock, random: random)
+        OAuth2Service(
+            configuration: bundle.configuration, store: $0, tokenIssuing: tokenIssuing, clock: clock, random: random, activity: activity)
     }
     var responders: [LocalServiceName: any LocalResponder] = [.health: HealthResponder()]
     if let oauth2 { responders[.oauth2] = oauth2.responder }

@@ -44,6 +44,10 @@ GET        ^/health$                                                  local heal
 *          ^/authorize$                                               local pages          max_body=0
 *          ^/(login|logout|register|consent|account|device|link|complete-compat-sso|recover|assets)(/|$)  local pages  max_body=64KiB
 
+# Password managers open /.well-known/change-password to offer "change password" (W3C "A Well-Known
+# URL for Changing Passwords", RFC 8615): the account page's password form.
+GET        ^/\.well-known/change-password$                            redirect 302 /account/password
+
 # The admin API (MAS's shape, /api/admin/v1/...) and its OpenAPI document. Answered only on the
 # listeners named in `admin_api.listeners` (404 on the others, as an unknown path).
 *          ^/api/admin/v1(/|$)                                        local admin-api      max_body=64KiB

@@ -4,8 +4,9 @@ import GatehouseStorage
 
 /// `/api/admin/v1/compat-sessions…`, `/oauth2-sessions…`, `/user-sessions…` and `/oauth2-clients…`.
 /// An id of one kind never finds a session of another kind (404), and finishing goes through
-/// ``AccountService``, which deletes the device in Synapse before answering, as every other way of
-/// ending a session does.
+/// ``AccountService/endSession(id:kinds:requestedBy:)``, the account page's way too: it deletes the
+/// device in Synapse before answering, and its outcomes map to MAS's answers here (unknown: 404,
+/// already finished: 400).
 extension AdminAPIResponder {
     // MARK: Compat sessions
 
@@ -28,10 +29,8 @@ extension AdminAPIResponder {
 
     /// POST /compat-sessions/{id}/finish: 400 when it already is (MAS), nothing changed.
     func finishCompatSession(id: String) async throws(AdminAPIError) -> AdminJSON {
-        let session = try await requireCompatSession(id: id)
-        if session.finishedAt != nil { throw .alreadyFinished("Compatibility session", session.id) }
-        try await endSession(session.id, kind: "Compatibility session")
-        return AdminResource.compatSession(try await requireCompatSession(id: session.id)).document
+        guard case .compat(let session) = try await endSession(id, kind: .compat) else { throw .internalError }
+        return AdminResource.compatSession(session).document
     }
 
     // MARK: OAuth 2.0 sessions
@@ -55,10 +54,8 @@ extension AdminAPIResponder {
 
     /// POST /oauth2-sessions/{id}/finish
     func finishOAuth2Session(id: String) async throws(AdminAPIError) -> AdminJSON {
-        let session = try await requireOAuth2Session(id: id)
-        if session.finishedAt != nil { throw .alreadyFinished("OAuth 2.0 session", session.id) }
-        try await endSession(session.id, kind: "OAuth 2.0 session")
-        return AdminResource.oauth2Session(try await requireOAuth2Session(id: session.id)).document
+        guard case .oauth2(let session) = try await endSession(id, kind: .oauth2) else { throw .internalError }
+        return AdminResource.oauth2Session(session).document
     }
 
     // MARK: User (browser) sessions
@@ -82,15 +79,8 @@ extension AdminAPIResponder {
 
     /// POST /user-sessions/{id}/finish
     func finishUserSession(id: String) async throws(AdminAPIError) -> AdminJSON {
-        let session = try await requireUserSession(id: id)
-        if session.finishedAt != nil { throw .alreadyFinished("User session", session.id) }
-        do throws(AccountError) {
-            return AdminResource.userSession(try await accounts.endBrowserSession(id: session.id)).document
-        } catch where error.isSessionFinished {
-            throw .alreadyFinished("User session", session.id)
-        } catch {
-            throw .account(error)
-        }
+        guard case .browser(let session) = try await endSession(id, kind: .browser) else { throw .internalError }
+        return AdminResource.userSession(session).document
     }
 
     // MARK: OAuth 2.0 clients
@@ -117,14 +107,23 @@ extension AdminAPIResponder {
 
     // MARK: Helpers
 
-    /// Ends a compat or OAuth 2.0 session through the account service (tokens revoked, caches told,
-    /// device deleted in Synapse or queued).
-    private func endSession(_ id: String, kind: String) async throws(AdminAPIError) {
+    /// Ends a session of one kind through the account service (tokens revoked, caches told, device
+    /// deleted in Synapse or queued), mapping its outcomes to MAS's answers.
+    /// - Returns: the session as it is now.
+    private func endSession(_ id: String, kind: AccountService.EndableKind) async throws(AdminAPIError) -> AccountService.EndedSession {
+        let id = try validID(id)
+        let name =
+            switch kind {
+            case .compat: "Compatibility session"
+            case .oauth2: "OAuth 2.0 session"
+            case .browser: "User session"
+            }
         do throws(AccountError) {
-            _ = try await accounts.endSession(id: id)
+            return try await accounts.endSession(id: id, kinds: [kind], requestedBy: .administrator).0
+        } catch where error.isSessionNotFound {
+            throw .notFound(name, id)
         } catch where error.isSessionFinished {
-            // Another request finished it between our read and this call.
-            throw .alreadyFinished(kind, id)
+            throw .alreadyFinished(name, id)
         } catch {
             throw .account(error)
         }

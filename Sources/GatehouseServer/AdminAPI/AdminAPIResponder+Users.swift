@@ -2,8 +2,9 @@ import GatehouseCore
 import GatehouseIdentity
 import GatehouseStorage
 
-/// `/api/admin/v1/users…`: reads from the store, changes through ``AccountService`` (by username,
-/// exactly as `gatehouse manage` calls it).
+/// `/api/admin/v1/users…`: reads from the store, changes through ``AccountService``: the operations
+/// `gatehouse manage` calls, addressed by the path's user id (never by a username re-derived from it:
+/// a user imported from Synapse may have capitals in its localpart).
 extension AdminAPIResponder {
     /// GET /users: `filter[admin]`, `filter[status]` (`active`, `locked`, `deactivated`), `filter[search]`.
     func listUsers(_ request: LocalRequest) async throws(AdminAPIError) -> AdminJSON {
@@ -39,50 +40,50 @@ extension AdminAPIResponder {
 
     /// POST /users/{id}/set-password `{"password", "skip_password_check"?}`.
     func setPassword(id: String, _ request: LocalRequest) async throws(AdminAPIError) -> AdminJSON {
-        let user = try await requireUserModel(id: id)
+        let id = try await requireUserModel(id: id).id
         let body = try bodyObject(request, optional: false)
         guard let password = try string("password", in: body), !password.isEmpty else { throw .invalidBody("`password` is required") }
         // Gatehouse has no password complexity policy yet, so `skip_password_check` changes nothing.
         _ = try bool("skip_password_check", in: body)
-        try await account { () async throws(AccountError) in try await accounts.setPassword(username: user.username, password: password) }
-        return try await requireUser(id: user.id).document
+        try await account { () async throws(AccountError) in try await accounts.setPassword(id: id, password: password) }
+        return try await requireUser(id: id).document
     }
 
     /// POST /users/{id}/set-admin `{"admin": bool}`.
     func setAdmin(id: String, _ request: LocalRequest) async throws(AdminAPIError) -> AdminJSON {
-        let user = try await requireUserModel(id: id)
+        let id = try await requireUserModel(id: id).id
         guard let admin = try bool("admin", in: try bodyObject(request, optional: false)) else { throw .invalidBody("`admin` is required") }
-        let updated = try await account { () async throws(AccountError) in try await accounts.setAdmin(username: user.username, admin) }
+        let updated = try await account { () async throws(AccountError) in try await accounts.setAdmin(id: id, admin) }
         return AdminResource.user(updated).document
     }
 
-    /// POST /users/{id}/lock: every session ends and its device goes (see ``AccountService/lockUser(username:)``).
+    /// POST /users/{id}/lock: every session ends and its device goes (see ``AccountService/lockUser(id:)``).
     func lock(id: String) async throws(AdminAPIError) -> AdminJSON {
-        let user = try await requireUserModel(id: id)
-        _ = try await account { () async throws(AccountError) in try await accounts.lockUser(username: user.username) }
-        return try await requireUser(id: user.id).document
+        let id = try await requireUserModel(id: id).id
+        _ = try await account { () async throws(AccountError) in try await accounts.lockUser(id: id) }
+        return try await requireUser(id: id).document
     }
 
     /// POST /users/{id}/unlock
     func unlock(id: String) async throws(AdminAPIError) -> AdminJSON {
-        let user = try await requireUserModel(id: id)
-        _ = try await account { () async throws(AccountError) in try await accounts.unlockUser(username: user.username) }
-        return try await requireUser(id: user.id).document
+        let id = try await requireUserModel(id: id).id
+        _ = try await account { () async throws(AccountError) in try await accounts.unlockUser(id: id) }
+        return try await requireUser(id: id).document
     }
 
     /// POST /users/{id}/deactivate `{"skip_erase"?}`: Synapse erases the account unless `skip_erase`, as in MAS.
     func deactivate(id: String, _ request: LocalRequest) async throws(AdminAPIError) -> AdminJSON {
-        let user = try await requireUserModel(id: id)
+        let id = try await requireUserModel(id: id).id
         let skipErase = try bool("skip_erase", in: try bodyObject(request, optional: true)) ?? false
-        _ = try await account { () async throws(AccountError) in try await accounts.deactivateUser(username: user.username, erase: !skipErase) }
-        return try await requireUser(id: user.id).document
+        _ = try await account { () async throws(AccountError) in try await accounts.deactivateUser(id: id, erase: !skipErase) }
+        return try await requireUser(id: id).document
     }
 
     /// POST /users/{id}/reactivate
     func reactivate(id: String) async throws(AdminAPIError) -> AdminJSON {
-        let user = try await requireUserModel(id: id)
-        _ = try await account { () async throws(AccountError) in try await accounts.reactivateUser(username: user.username) }
-        return try await requireUser(id: user.id).document
+        let id = try await requireUserModel(id: id).id
+        _ = try await account { () async throws(AccountError) in try await accounts.reactivateUser(id: id) }
+        return try await requireUser(id: id).document
     }
 
     /// The user of a path id as a resource.

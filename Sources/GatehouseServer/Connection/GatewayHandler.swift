@@ -435,8 +435,8 @@ final class GatewayHandler: ChannelDuplexHandler {
             return .refuseToken(.inactiveToken, logError: "inactive_token")
         case .ambiguous(let error):
             return .refuseToken(error, logError: "ambiguous_token")
-        case .lookup(let hash, let kind):
-            lookup = TokenLookup(check: check, hash: hash, kind: kind)
+        case .lookup(let hash, let kind, let address):
+            lookup = TokenLookup(check: check, hash: hash, kind: kind, address: address)
             return .awaitTokenCheck
         case .awaitFormBody(let headReading):
             formBodyHeadReading = headReading
@@ -460,8 +460,8 @@ final class GatewayHandler: ChannelDuplexHandler {
             run(state.tokenChecked(forward: false, generation: generation))
         case .ambiguous(let error):
             run(state.tokenRefused(error, logError: "ambiguous_token", generation: generation))
-        case .lookup(let hash, let kind):
-            checkToken(TokenLookup(check: check, hash: hash, kind: kind))
+        case .lookup(let hash, let kind, let address):
+            checkToken(TokenLookup(check: check, hash: hash, kind: kind, address: address))
         }
     }
 
@@ -470,14 +470,15 @@ final class GatewayHandler: ChannelDuplexHandler {
         var check: EdgeTokenCheck
         var hash: String
         var kind: TokenKind
+        var address: String?
     }
 
     private func checkToken(_ lookup: TokenLookup) {
-        let (check, hash, kind) = (lookup.check, lookup.hash, lookup.kind)
+        let (check, hash, kind, address) = (lookup.check, lookup.hash, lookup.kind, lookup.address)
         let expected = state.generation
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let promise = context.eventLoop.makePromise(of: EdgeTokenCheck.Decision.self)
-        promise.completeWithTask { await check.resolve(hash: hash, kind: kind) }
+        promise.completeWithTask { await check.resolve(hash: hash, kind: kind, address: address) }
         promise.futureResult.whenSuccess { decision in
             let handler = bound.value
             guard handler.context?.channel.isActive == true else { return }

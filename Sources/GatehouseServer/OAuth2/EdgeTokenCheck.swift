@@ -30,8 +30,9 @@ struct EdgeTokenCheck: Sendable {
         case forward(user: String?)
         /// A Gatehouse token that is not active.
         case refuse
-        /// Not in memory: ask the store (off the event loop), then decide.
-        case lookup(hash: String, kind: TokenKind)
+        /// Not in memory: ask the store (off the event loop), then decide; `address` is the client
+        /// address to record as the session's last use (``resolve(hash:kind:address:)``).
+        case lookup(hash: String, kind: TokenKind, address: String?)
         /// Synapse may read the token from the form-encoded body: decide once it has arrived whole
         /// (``decide(formBody:headReading:clientAddress:)``) with what the head says.
         case awaitFormBody(headReading: AccessToken.Reading)
@@ -103,15 +104,19 @@ struct EdgeTokenCheck: Sendable {
         let hash = TokenHasher.sha256Hex(token)
         switch validator.cached(hash: hash) {
         case .known(let entry): return decision(for: entry, address: address())
-        case .unknown: return .lookup(hash: hash, kind: kind)
+        case .unknown: return .lookup(hash: hash, kind: kind, address: address())
         }
     }
 
     /// The decision after asking the store: ``Decision/forward(user:)`` or ``Decision/refuse``. A
     /// store failure forwards (with no user): Synapse will then ask introspection itself, which
     /// reports the failure rather than guessing.
-    func resolve(hash: String, kind: TokenKind) async -> Decision {
-        guard let entry = try? await validator.lookup(hash: hash, kind: kind) else { return .forward(user: nil) }
+    /// - Parameters:
+    ///   - hash: the token's hash, from ``Decision/lookup(hash:kind:address:)``.
+    ///   - kind: its kind.
+    ///   - address: the client address of the request, recorded with the use the lookup records.
+    func resolve(hash: String, kind: TokenKind, address: String?) async -> Decision {
+        guard let entry = try? await validator.lookup(hash: hash, kind: kind, address: address) else { return .forward(user: nil) }
         return decision(for: entry, address: nil)
     }
 

@@ -61,9 +61,14 @@ final class TokenValidator: Sendable {
     /// Reads the store, caches the answer and records activity for active tokens. The first lookup
     /// that finds an OAuth 2.0 access token active records its first use before answering: from then
     /// on, presenting the refresh token that preceded it again is a replay, not a lost answer. A compat
-    /// session's first use after a lookup goes to the store too (its refresh rule reads
-    /// `last_active_at`); everything else goes to the activity recorder, which writes in batches.
-    func lookup(hash: String, kind: TokenKind) async throws -> IntrospectionCache.Entry {
+    /// session's first use after a lookup goes to the store too, time and address (its refresh rule
+    /// reads `last_active_at`); everything else goes to the activity recorder, which writes in batches.
+    /// - Parameters:
+    ///   - hash: the token's SHA-256, lower-case hex.
+    ///   - kind: what its format says it is.
+    ///   - address: the client address of the request that presented it (the edge check), recorded
+    ///     with the use; `nil` when unknown (introspection: the caller is Synapse, not the client).
+    func lookup(hash: String, kind: TokenKind, address: String? = nil) async throws -> IntrospectionCache.Entry {
         // A miss is counted here, where the store is read, not in `cached(hash:)`: a caller may ask
         // memory twice (an immediate answer, then the async one) before it reads the store once.
         cacheMisses?.increment()
@@ -77,10 +82,13 @@ final class TokenValidator: Sendable {
         if case .active(let token) = entry {
             let now = clock.now()
             if !token.isOAuth2 {
+                // Written with the address: the recorder's entry for this same instant would not move
+                // `last_active_at` forward at the next flush, so it could not add the address then.
                 let store = self.store
-                Task { try? await store.compatSessions.touch(sessionId: token.sessionId, at: now) }
+                let use = SessionActivity(kind: .compat, sessionId: token.sessionId, lastActiveAt: now, address: address)
+                Task { try? await store.sessionActivity.record([use]) }
             }
-            recordUse(of: token, at: now, address: nil)
+            recordUse(of: token, at: now, address: address)
         }
         return entry
     }

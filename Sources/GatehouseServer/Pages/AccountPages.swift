@@ -188,11 +188,15 @@ struct AccountScreen {
         return .page(.ok, context.render("account_session_end", values, csrf: page.csrf))
     }
 
-    /// `POST /account/sessions/{id}/end`: ends the session; its device is deleted in Synapse before
-    /// the answer, and an error page says so when Synapse did not confirm.
+    /// `POST /account/sessions/{id}/end`: ends the session through the admin API's path
+    /// (``AccountService/endSession(id:kinds:requestedBy:)``, as this user); its device is deleted in
+    /// Synapse before the answer, and an error page says so when Synapse did not confirm. Another
+    /// user's session answers as an unknown one (404); one of the user's own that already ended, 400.
     func end(_ id: String) async throws(PageError) -> PageResponse {
         guard id != browserSession.id else { throw .badRequest("Use the sign-out button to sign out of this browser.") }
-        let outcome = try await call { () async throws(AccountError) in try await accounts.endSession(id: id, userId: user.id) }
+        let (_, outcome) = try await call { () async throws(AccountError) in
+            try await accounts.endSession(id: id, requestedBy: .user(id: user.id))
+        }
         if case .queued = outcome { throw .deviceRemovalUnconfirmed }
         return .redirect("/account/sessions?notice=session-ended")
     }
@@ -366,7 +370,8 @@ struct AccountScreen {
 
     /// The one mapping from the account service's errors to the pages'.
     private func map(_ error: AccountError) -> PageError {
-        if error.isSessionNotFound || error.isSessionFinished { return .sessionNotFound }
+        if error.isSessionNotFound { return .sessionNotFound }
+        if error.isSessionFinished { return .sessionAlreadyEnded }
         if error.isDeviceNotFound { return .deviceNotFound(page.query("device_id") ?? "") }
         if error.isSynapseUnreachable { return .homeserverUnavailable }
         if error.isSynapseRefused {

@@ -25,6 +25,9 @@ enum PageError: Error, Equatable {
     /// An account page named a session that is not one of the user's active sessions (unknown,
     /// finished or someone else's: the same answer, so nothing leaks).
     case sessionNotFound
+    /// A sign-out of one of the user's own sessions that had already ended (a second click, another
+    /// tab): the admin API answers the same outcome with 400 too.
+    case sessionAlreadyEnded
     /// A deep link named a device none of the user's active sessions has.
     case deviceNotFound(String)
     /// Synapse refused a change; nothing was changed.
@@ -40,7 +43,7 @@ enum PageError: Error, Equatable {
         case .methodNotAllowed: .methodNotAllowed
         case .csrf, .adminScopeRefused: .forbidden
         case .badRequest, .invalidAuthorizationRequest, .grantAnswered, .deviceCodeExpired, .ssoLoginExpired, .ssoLoginUsed,
-            .invalidRedirectURL:
+            .invalidRedirectURL, .sessionAlreadyEnded:
             .badRequest
         case .pagesUnavailable, .unavailable, .homeserverUnavailable: .serviceUnavailable
         case .homeserverRefused, .deviceRemovalUnconfirmed: .badGateway
@@ -68,6 +71,7 @@ enum PageError: Error, Equatable {
         case .unavailable: "Try again later"
         case .internalError: "Something went wrong"
         case .sessionNotFound: "Session not found"
+        case .sessionAlreadyEnded: "This session has already ended"
         case .deviceNotFound: "Device not found"
         case .homeserverRefused: "The homeserver refused the change"
         case .homeserverUnavailable: "The homeserver cannot be reached"
@@ -96,6 +100,7 @@ enum PageError: Error, Equatable {
         case .unavailable: "The server is busy or cannot reach the homeserver. Try again in a moment."
         case .internalError: "The server could not complete the request. Try again; if it keeps failing, tell the server's administrator."
         case .sessionNotFound: "You have no active session with this ID. It may have been signed out already."
+        case .sessionAlreadyEnded: "It was signed out before; there is nothing more to do."
         case .deviceNotFound(let deviceId):
             "None of your active sessions uses the device \(deviceId). It may have been signed out already, or the link is wrong."
         case .homeserverRefused: "Nothing was changed. Try again; if it keeps failing, tell the server's administrator."
