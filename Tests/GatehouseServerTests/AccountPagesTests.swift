@@ -354,21 +354,7 @@ struct AccountPagesTests {
     /// managers are sent to the account page's password form, which the pages answer (through the
     /// login when there is no browser session).
     @Test func theChangePasswordURLLeadsToThePasswordForm() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-change-password-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try SQLiteStore.open(path: "\(directory)/gatehouse.db")
-        defer { try? store.close() }
-        let pem = try _RSA.Signing.PrivateKey(keySize: .bits2048).pemRepresentation.split(separator: "\n").map { "          " + $0 }
-        let secrets = """
-            secrets:
-              encryption: "\(String(repeating: "ab", count: 32))"
-              keys:
-                - kid: rsa-1
-                  key: |
-            \(pem.joined(separator: "\n"))
-            """
-        try await withTestGateway(routes: DefaultRoutes.text, upstreams: ["synapse": 1], extraYAML: secrets, identityStore: store) { port in
+        try await withDefaultRoutesGateway { port, store in
             for method in ["GET", "HEAD"] {
                 let change = try await request(port: port, "\(method) /.well-known/change-password HTTP/1.1\r\nHost: localhost\r\n\r\n")
                 #expect(change.status == 302 && change.header("Location") == "/account/password", "\(method)")

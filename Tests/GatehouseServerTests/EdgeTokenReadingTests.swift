@@ -9,15 +9,21 @@ import Testing
 /// The edge token check end to end in-process: real sockets, a scripted origin standing in for Synapse.
 @Suite(.serialized)
 struct EdgeTokenReadingTests {
-    /// A refreshed-away (dead) Gatehouse token never reaches the upstream, in any spelling Synapse
-    /// would read; the live one still does.
-    @Test func deadTokenNeverReachesTheUpstreamInAnySpelling() async throws {
-        let fixture = try await IntrospectionFixture()
+    /// Two tokens of the fixture's user: one whose session has ended, one live.
+    private static func deadAndLiveTokens(_ fixture: IntrospectionFixture) async throws -> (dead: String, live: String) {
         let (dead, _) = try await fixture.issue(device: "DEAD")
         let (live, _) = try await fixture.issue(device: "LIVE")
         let sessions = try await fixture.store.compatSessions.activeSessions(userId: fixture.user.id)
         let session = try #require(sessions.first(where: { $0.deviceId == "DEAD" }))
         try await fixture.store.compatSessions.finish(sessionId: session.id, at: fixture.clock.now())
+        return (dead, live)
+    }
+
+    /// A refreshed-away (dead) Gatehouse token never reaches the upstream, in any spelling Synapse
+    /// would read; the live one still does.
+    @Test func deadTokenNeverReachesTheUpstreamInAnySpelling() async throws {
+        let fixture = try await IntrospectionFixture()
+        let (dead, live) = try await Self.deadAndLiveTokens(fixture)
 
         let origin = try await FakeOrigin(group: MultiThreadedEventLoopGroup.singleton)
         try await withTestGateway(routes: "*  ^/  proxy origin", upstreams: ["origin": origin.port], identityStore: fixture.store) { port in
@@ -71,11 +77,7 @@ struct EdgeTokenReadingTests {
     /// large to read is refused, never forwarded unread.
     @Test func formBodiesAreReadForTheirTokenThenForwarded() async throws {
         let fixture = try await IntrospectionFixture()
-        let (dead, _) = try await fixture.issue(device: "DEAD")
-        let (live, _) = try await fixture.issue(device: "LIVE")
-        let sessions = try await fixture.store.compatSessions.activeSessions(userId: fixture.user.id)
-        let session = try #require(sessions.first(where: { $0.deviceId == "DEAD" }))
-        try await fixture.store.compatSessions.finish(sessionId: session.id, at: fixture.clock.now())
+        let (dead, live) = try await Self.deadAndLiveTokens(fixture)
 
         let origin = try await RawOrigin(group: MultiThreadedEventLoopGroup.singleton)
         try await withTestGateway(routes: "*  ^/  proxy origin", upstreams: ["origin": origin.port], identityStore: fixture.store) { port in

@@ -138,21 +138,7 @@ struct OIDCDiscoveryTests {
     /// Through the default route table and a running server: every URL discovery advertises is answered
     /// by Gatehouse (never 404/501), and `issuer` is the same in discovery and webfinger.
     @Test func everyAdvertisedURLIsServed() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-oidc-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try SQLiteStore.open(path: "\(directory)/gatehouse.db")
-        defer { try? store.close() }
-        let pem = try _RSA.Signing.PrivateKey(keySize: .bits2048).pemRepresentation.split(separator: "\n").map { "          " + $0 }
-        let secrets = """
-            secrets:
-              encryption: "\(String(repeating: "ab", count: 32))"
-              keys:
-                - kid: rsa-1
-                  key: |
-            \(pem.joined(separator: "\n"))
-            """
-        try await withTestGateway(routes: DefaultRoutes.text, upstreams: ["synapse": 1], extraYAML: secrets, identityStore: store) { port in
+        try await withDefaultRoutesGateway { port, store in
             let discovery = try await request(port: port, "GET /.well-known/openid-configuration HTTP/1.1\r\nHost: localhost\r\n\r\n")
             #expect(discovery.status == 200)
             let document = try Self.json(discovery.body)

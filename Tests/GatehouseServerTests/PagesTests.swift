@@ -691,21 +691,7 @@ import Testing
     /// Through the default route table and a running server: the pages answer with their headers,
     /// and a form without the cookie's CSRF token is refused.
     @Test func pagesThroughTheDefaultRoutes() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-pages-gw-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try SQLiteStore.open(path: "\(directory)/gatehouse.db")
-        defer { try? store.close() }
-        let pem = try _RSA.Signing.PrivateKey(keySize: .bits2048).pemRepresentation.split(separator: "\n").map { "          " + $0 }
-        let secrets = """
-            secrets:
-              encryption: "\(String(repeating: "ab", count: 32))"
-              keys:
-                - kid: rsa-1
-                  key: |
-            \(pem.joined(separator: "\n"))
-            """
-        try await withTestGateway(routes: DefaultRoutes.text, upstreams: ["synapse": 1], extraYAML: secrets, identityStore: store) { port in
+        try await withDefaultRoutesGateway { port, store in
             let login = try await request(port: port, "GET /login HTTP/1.1\r\nHost: localhost\r\n\r\n")
             #expect(login.status == 200 && login.body.contains(#"<form id="login-form""#))
             let headers = Dictionary(login.headers.map { ($0.0.lowercased(), $0.1) }, uniquingKeysWith: { first, _ in first })

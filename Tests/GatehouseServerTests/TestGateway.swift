@@ -1,7 +1,9 @@
+import _CryptoExtras
 import Foundation
 import GatehouseAuth
 import GatehouseCore
 import GatehouseIdentity
+import GatehouseSQLite
 import GatehouseStorage
 import GatehouseTesting
 import Logging
@@ -17,6 +19,28 @@ import ServiceLifecycle
 /// `clock` and `random`; with `tokenIssuing`, the token endpoints too; with `activity`, the uses the
 /// edge check sees are recorded there). `pools` adds upstream
 /// entries written out in YAML (`name: {members: [...], balance: ...}`), for pools of several members.
+/// A gateway with the default route table, a `secrets` section (so the HTML pages and OpenID Connect
+/// are on) and a fresh SQLite store, as a deployment from the README has them.
+func withDefaultRoutesGateway<T>(_ body: (_ port: Int, _ store: SQLiteStore) async throws -> T) async throws -> T {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-default-routes-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let store = try SQLiteStore.open(path: "\(directory)/gatehouse.db")
+    defer { try? store.close() }
+    let pem = try _RSA.Signing.PrivateKey(keySize: .bits2048).pemRepresentation.split(separator: "\n").map { "          " + $0 }
+    let secrets = """
+        secrets:
+          encryption: "\(String(repeating: "ab", count: 32))"
+          keys:
+            - kid: rsa-1
+              key: |
+        \(pem.joined(separator: "\n"))
+        """
+    return try await withTestGateway(routes: DefaultRoutes.text, upstreams: ["synapse": 1], extraYAML: secrets, identityStore: store) { port in
+        try await body(port, store)
+    }
+}
+
 func withTestGateway<T>(
     routes: String,
     upstreams: [String: Int],
