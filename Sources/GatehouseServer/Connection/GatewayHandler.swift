@@ -55,6 +55,8 @@ final class GatewayHandler: ChannelDuplexHandler {
     /// The current request's head as the client sent it: parsed as bytes (HTTP/1.1) or by the
     /// HTTP/2 stream codec.
     private var clientHead: ClientHead?
+    /// `clientHead`'s bytes are a buffer of their own, not a slice of a read buffer.
+    private var clientHeadIsOwnCopy = false
     /// The head that goes upstream: NIO's form (HTTP/2), or bytes with their framing (HTTP/1.1).
     private var upstreamHead: HTTPRequestHead?
     private var upstreamHeadBytes: (bytes: ByteBuffer, framing: HTTP1BodyFraming)?
@@ -220,11 +222,22 @@ final class GatewayHandler: ChannelDuplexHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        keepClientHeadPastRead()
         let action = state.readComplete(now: .now())
         if let delay = action.scheduleBodyTimer { armBodyTimer(in: delay) }
         if action.drainQueueNextTick { drainQueueOnNextTick() }
         if action.flushUpstream, let upstream { upstream.channel.flush() }
         context.fireChannelReadComplete()
+    }
+
+    /// A head's bytes are a slice of the buffer NIOSSL reads into again next time: holding them past
+    /// this read would make it copy that whole buffer (32 KiB or more) instead of reusing it. What the
+    /// request still needs of its head (a local service's parsed head, a sticky pool's headers) is
+    /// kept in a buffer of its own; a proxied request to another pool needs none of it.
+    private func keepClientHeadPastRead() {
+        guard case .bytes(let parsed, let bytes) = clientHead, !clientHeadIsOwnCopy else { return }
+        clientHead = .bytes(parsed, context.channel.allocator.buffer(buffer: bytes))
+        clientHeadIsOwnCopy = true
     }
 
     func read(context: ChannelHandlerContext) {
@@ -303,6 +316,7 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     private func beginRequest(_ head: ClientHead) {
         clientHead = head
+        clientHeadIsOwnCopy = false
         upstreamHead = nil
         upstreamHeadBytes = nil
         tokenUser = nil
@@ -343,6 +357,8 @@ final class GatewayHandler: ChannelDuplexHandler {
         }
         run(then)
         if let lookup { checkToken(lookup) }
+        // Only a sticky pool reads the head again (its headers choose the member).
+        if let pool, !pool.isSticky { clientHead = nil }
     }
 
     /// The facts of an admitted head, with what its route decides. Built in one initialiser call:

@@ -77,7 +77,8 @@ struct HTTP1RequestReader {
                 return .refused(refusal)
             case .complete(let head):
                 let bytes = buffer.readSlice(length: head.headLength)!
-                pending = buffer
+                // Nothing after the head: let go of the buffer, or NIOSSL copies it on its next read.
+                pending = buffer.readableBytes > 0 ? buffer : nil
                 switch head.framing {
                 case .none, .untilClose, .contentLength(0): state = .end
                 case .contentLength(let length): state = .body(remaining: length)

@@ -35,6 +35,29 @@ struct HTTP1RequestReaderTests {
         return parts
     }
 
+    /// NIOSSL reads every record into the same buffer: once the reader has handed a whole request out
+    /// and the head's slice is gone, nothing may hold that buffer, or the next read copies it.
+    @Test func aWholeRequestLeavesTheReadBufferToItsOwner() {
+        var incoming = ByteBufferAllocator().buffer(capacity: 32 * 1024)
+        incoming.writeString("GET /a HTTP/1.1\r\nHost: h\r\n\r\n")
+        let before = incoming.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+        var reader = HTTP1RequestReader(limits: Self.limits)
+        reader.append(incoming)
+        guard case .head(_, var head) = reader.next(), case .end = reader.next() else {
+            Issue.record("a head, then its end")
+            return
+        }
+        head = ByteBuffer()
+        #expect(!reader.holdsBytes)
+        // What NIOSSL does before its next read: reuse the buffer from the start.
+        incoming.moveReaderIndex(to: 0)
+        incoming.moveWriterIndex(to: 0)
+        incoming.writeString("GET /b HTTP/1.1\r\n")
+        let after = incoming.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+        #expect(before == after, "the buffer was copied: something still held it")
+        _ = head
+    }
+
     @Test func aRequestWithoutABodyIsAHeadAndAnEnd() {
         #expect(Self.read(["GET /a HTTP/1.1\r\nHost: h\r\n\r\n"]) == ["head /a", "end"])
     }
