@@ -70,6 +70,19 @@ let package = Package(
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
+        // The PostgreSQL store (postgres-nio, pooled): the same repositories as GatehouseSQLite, for
+        // several Gatehouse instances on one database.
+        .target(
+            name: "GatehousePostgres",
+            dependencies: [
+                "GatehouseCore",
+                "GatehouseStorage",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .target(
             name: "GatehouseAuth",
             dependencies: [
@@ -158,6 +171,7 @@ let package = Package(
                 "GatehouseServer",
                 "GatehouseStorage",
                 "GatehouseSQLite",
+                "GatehousePostgres",
                 "GatehouseAuth",
                 "GatehouseHomeserver",
                 "GatehouseIdentity",
@@ -204,6 +218,16 @@ let package = Package(
         .testTarget(
             name: "GatehouseSQLiteTests",
             dependencies: ["GatehouseSQLite", "GatehouseStorage", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // One suite, two backends: every repository test runs against SQLite and a real PostgreSQL
+        // (a private cluster the fixture starts, or GATEHOUSE_TEST_POSTGRES_URL).
+        .testTarget(
+            name: "GatehouseStoreTests",
+            dependencies: [
+                "GatehouseSQLite", "GatehousePostgres", "GatehouseStorage", "GatehouseCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "GatehouseHomeserverTests",

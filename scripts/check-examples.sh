@@ -23,6 +23,8 @@ for config in examples/*/gatehouse.yaml; do
   "$BIN" config generate --output "$root/etc/generated.yaml" --server-name example.org >/dev/null
   cp "$root/etc/tls/cert.pem" "$root/etc/tls/fullchain.pem"
   install -m 600 "$root/etc/tls/key.pem" "$root/etc/tls/privkey.pem"
+  # The PostgreSQL examples' role password (config check reads it; nothing connects).
+  (umask 077 && echo example-database-password >"$root/etc/database_password")
   cp -R "$example"/. "$root/etc/"
   sed -e "s#/etc/gatehouse/#$root/etc/#g" -e "s#/var/lib/gatehouse/#$root/var/#g" "$config" >"$root/etc/gatehouse.yaml"
   if out=$("$BIN" config check -c "$root/etc/gatehouse.yaml" 2>&1); then

@@ -94,21 +94,26 @@ struct ClientsCommand: AsyncParsableCommand {
 /// service, prints a ``ClientAdministrationError`` or ``StorageError`` as one line with exit code 1.
 private func withClients(_ options: ConfigOption, _ body: (StaticClientService) async throws -> Void) async throws {
     let configuration = try options.load().configuration
-    let store: SQLiteStore
+    let opened: OpenedStore
     do {
-        store = try SQLiteStore.open(path: configuration.database.path)
+        opened = try await OpenedStore.open(configuration.database)
     } catch {
-        printError("cannot open the store \(configuration.database.path): \(error)")
+        printError("cannot open the store \(configuration.database.summary): \(error)")
         throw ExitCode(1)
     }
-    defer { try? store.close() }
     do {
-        try await body(StaticClientService(repository: store.clients, clock: SystemClock(), random: SystemRandom()))
+        try await body(StaticClientService(repository: opened.store.clients, clock: SystemClock(), random: SystemRandom()))
+        await opened.close()
     } catch let error as ClientAdministrationError {
+        await opened.close()
         printError("error: \(error)")
         throw ExitCode(1)
     } catch let error as StorageError {
+        await opened.close()
         printError("error: \(error)")
         throw ExitCode(1)
+    } catch {
+        await opened.close()
+        throw error
     }
 }

@@ -3,31 +3,32 @@ import GatehouseAuth
 import GatehouseCore
 import GatehouseHomeserver
 import GatehouseIdentity
-import GatehouseSQLite
 import GatehouseStorage
 import Logging
 
 /// The store, Synapse client, job runner and account service of one CLI invocation.
 struct IdentityContext {
     let configuration: GatehouseConfiguration
-    let store: SQLiteStore
+    let opened: OpenedStore
+    var store: any IdentityStore { opened.store }
     let synapse: SynapseClient
     let runner: JobRunner
     let hasher: PasswordHasher
     let accounts: AccountService
 
     /// Opens everything `gatehouse manage` needs (applying pending migrations, as `serve` does).
-    static func open(_ options: ConfigOption) throws -> IdentityContext {
+    static func open(_ options: ConfigOption) async throws -> IdentityContext {
         let configuration = try options.load().configuration
         var logger = Logger(label: "gatehouse")
         logger.logLevel = .error
-        let store: SQLiteStore
+        let opened: OpenedStore
         do {
-            store = try SQLiteStore.open(path: configuration.database.path)
+            opened = try await OpenedStore.open(configuration.database)
         } catch {
-            printError("cannot open the store \(configuration.database.path): \(error)")
+            printError("cannot open the store \(configuration.database.summary): \(error)")
             throw ExitCode(1)
         }
+        let store = opened.store
         let hasher: PasswordHasher
         do {
             hasher = try PasswordHasher(configuration: configuration.passwords)
@@ -40,13 +41,13 @@ struct IdentityContext {
         let runner = JobRunner(repository: store.jobs, client: synapse, clock: SystemClock(), devices: devices, logger: logger)
         let accounts = AccountService(
             store: store, synapse: synapse, runner: runner, hasher: hasher, serverName: configuration.matrix.homeserver, devices: devices)
-        return IdentityContext(configuration: configuration, store: store, synapse: synapse, runner: runner, hasher: hasher, accounts: accounts)
+        return IdentityContext(configuration: configuration, opened: opened, synapse: synapse, runner: runner, hasher: hasher, accounts: accounts)
     }
 
     func close() async {
         try? await synapse.shutdown()
         try? await hasher.shutdown()
-        try? store.close()
+        await opened.close()
     }
 
     /// Runs `body`, prints an ``AccountError`` as a one-line error with exit code 1, and always closes.

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import GatehouseCore
 import GatehouseOperator
-import GatehouseSQLite
+import GatehouseStorage
 import Logging
 import NIOPosix
 
@@ -44,13 +44,11 @@ struct ImportSynapseCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
 
-        let path = configuration.database.path
-        let store: SQLiteStore?
+        let store: OpenedStore?
         do {
-            // A dry run never creates the store; against a missing one it reports everything as new.
-            store = dryRun && !FileManager.default.fileExists(atPath: path) ? nil : try SQLiteStore.open(path: path, migrate: !dryRun)
+            store = try await openTarget(configuration.database)
         } catch {
-            printError("cannot open Gatehouse's store \(path): \(error)")
+            printError("cannot open Gatehouse's store \(configuration.database.summary): \(error)")
             throw ExitCode(1)
         }
 
@@ -76,7 +74,7 @@ struct ImportSynapseCommand: AsyncParsableCommand {
             result = .failure(error)
         }
         await probe.shutdown()
-        try? store?.close()
+        await store?.close()
         switch result {
         case .success(let report):
             print(report.rendered(source: source.summary, dryRun: dryRun))
@@ -84,5 +82,18 @@ struct ImportSynapseCommand: AsyncParsableCommand {
             printError("import-synapse: \(error)")
             throw ExitCode(1)
         }
+    }
+
+    /// The store to import into. A dry run never creates or migrates it: against a missing SQLite
+    /// file or an empty PostgreSQL database it reports everything as new (`nil`).
+    private func openTarget(_ database: DatabaseConfiguration) async throws -> OpenedStore? {
+        guard dryRun else { return try await OpenedStore.open(database) }
+        if let path = database.sqlitePath, !FileManager.default.fileExists(atPath: path) { return nil }
+        let store = try await OpenedStore.open(database, migrations: .leavePending)
+        let pending = try await store.pendingMigrations()
+        if pending.isEmpty { return store }
+        await store.close()
+        if pending == store.knownMigrations { return nil }
+        throw StorageError.unavailable("the store needs migrations \(pending.joined(separator: ", ")); run `gatehouse database migrate`")
     }
 }

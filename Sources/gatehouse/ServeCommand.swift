@@ -3,7 +3,6 @@ import GatehouseAuth
 import GatehouseCore
 import GatehouseHomeserver
 import GatehouseIdentity
-import GatehouseSQLite
 import GatehouseServer
 import Logging
 import NIOCore
@@ -42,13 +41,14 @@ struct ServeCommand: AsyncParsableCommand {
 
         // The store is opened (and migrated) before anything is bound: a store that cannot be used
         // stops startup with the reason.
-        let store: SQLiteStore
+        let opened: OpenedStore
         do {
-            store = try SQLiteStore.open(path: configuration.database.path)
+            opened = try await OpenedStore.open(configuration.database)
         } catch {
-            printError("cannot open the store \(configuration.database.path): \(error)")
+            printError("cannot open the store \(configuration.database.summary): \(error)")
             throw ExitCode(1)
         }
+        let store = opened.store
         let clock = SystemClock()
         // clients[] is synced before anything is bound, as MAS does at start: the store's
         // configuration clients are exactly those of the file.
@@ -148,7 +148,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         logger.info("starting Gatehouse \(GatehouseVersion.string)", metadata: [
             "config": "\(configuration.sourceFile)", "routes": "\(bundle.routes.routes.count) rules",
-            "store": "\(configuration.database.path)",
+            "store": "\(configuration.database.summary)",
         ])
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: synapse), .init(service: jobs),
@@ -170,7 +170,8 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await serviceGroup.run()
             try await hasher.shutdown()
-            try store.close()
+            // After every service has stopped: nothing uses the store any more.
+            await opened.close()
         } catch {
             logger.critical("stopped with an error", metadata: ["error": "\(error)"])
             throw ExitCode(1)

@@ -93,7 +93,7 @@ struct ConfigurationTests {
         #expect(config.warnings.isEmpty)
         #expect(config.matrix.endpoint == "http://127.0.0.1:8008/")
         #expect(config.matrix.kind == .synapse)
-        #expect(config.database.path == "\(fixture.directory)/gatehouse.db")
+        #expect(config.database.sqlitePath == "\(fixture.directory)/gatehouse.db")
         #expect(config.routes.files == ["\(fixture.directory)/matrix.routes"])
         #expect(config.routes.matchLimits == .default)
         #expect(config.upstreams["synapse"]?.members == [UpstreamMember(host: "127.0.0.1", port: 8008)])

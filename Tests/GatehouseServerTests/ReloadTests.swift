@@ -82,7 +82,7 @@ struct ReloadPlanTests {
         let plan = ReloadPlan.make(running: running, candidate: try fixture.load().configuration)
         #expect(plan.restartNeeded.sorted() == ["database", "http.listeners", "limits.max_connections"])
         // Not half-applied: the running values stay whole.
-        #expect(plan.effective.database.path == running.database.path)
+        #expect(plan.effective.database == running.database)
         #expect(plan.effective.http.listeners[0].binds == running.http.listeners[0].binds)
         #expect(plan.effective.limits.maxConnections == running.limits.maxConnections)
     }
@@ -214,7 +214,7 @@ struct ConfigurationReloaderTests {
             try fixture.yaml(database: "moved.db", extra: "timeouts: {upstream: 9s}")
             #expect(reloader.reload() == .applied(changed: ["timeouts"], restartNeeded: ["database"]))
             #expect(server.runtime.timeouts.upstream == .seconds(9))
-            #expect(server.runtime.configuration.database.path.hasSuffix("/test.db"))
+            #expect(server.runtime.configuration.database.sqlitePath?.hasSuffix("/test.db") == true)
             #expect(try await request(port: port, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n").status == 200)
         }
     }

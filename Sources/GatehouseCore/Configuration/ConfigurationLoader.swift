@@ -98,7 +98,7 @@ private final class SectionReader {
         guard let top = attempt({ try root.mapping(allowed: sections) }) else { return nil }
         let http = attempt { try readHTTP(try top.required("http", hint: "Add an `http:` section with `public_base` and `listeners`")) }
         let matrix = attempt { try readMatrix(try top.required("matrix", hint: "Add a `matrix:` section with `homeserver`, `endpoint` and `secret_path`")) }
-        let database = attempt { try readDatabase(try top.required("database", hint: "Add `database: {path: gatehouse.db}`")) }
+        let database = attempt { try readDatabase(try top.required("database", hint: "Add `database: {path: gatehouse.db}` (or a PostgreSQL `uri`)")) }
         let upstreams = attempt { try readUpstreams(top["upstreams"]) }
         let routes = attempt { try readRoutes(try top.required("routes", hint: "Add `routes: {files: [matrix.routes]}`")) }
         let limits = attempt { try readLimits(top["limits"]) }
@@ -260,9 +260,24 @@ private final class SectionReader {
         return MatrixConfiguration(kind: kind, homeserver: homeserver, endpoint: endpoint, secret: secret)
     }
 
+    /// `database`: `path` (SQLite) or MAS's PostgreSQL keys (`uri`, or `host`, `port`, `username`,
+    /// `password` / `password_file`, `database`), with `ssl_mode`, `ssl_ca_file`, `max_connections`.
     func readDatabase(_ node: ConfigNode) throws -> DatabaseConfiguration {
-        let map = try node.mapping(allowed: ["path"])
-        let pathNode = try map.required("path", hint: "Give the SQLite file, e.g. gatehouse.db")
+        let postgresKeys = ["uri", "host", "port", "username", "password", "password_file", "database", "ssl_mode", "ssl_ca_file", "max_connections"]
+        let map = try node.mapping(allowed: Set(["path"] + postgresKeys))
+        let postgresKey = postgresKeys.first { map[$0] != nil }
+        guard let pathNode = map["path"] else {
+            guard postgresKey != nil else {
+                throw ConfigurationError(keyPath: node.child("path"), problem: "is required",
+                    fix: "Give the SQLite file, e.g. `path: gatehouse.db`, or a PostgreSQL `uri: postgresql://user@host/database`",
+                    location: node.location)
+            }
+            return DatabaseConfiguration(backend: .postgres(try readPostgres(map, node)))
+        }
+        if let postgresKey {
+            throw map[postgresKey]!.error("`path` (SQLite) and `\(postgresKey)` (PostgreSQL) are both set",
+                fix: "Keep `path` for a SQLite file, or remove it to use PostgreSQL")
+        }
         let file = try path(pathNode)
         // A warning, not an error: the store holds password and token hashes, not secrets that open
         // anything by themselves, and refusing to start over it would turn a hardening slip into an
@@ -272,7 +287,66 @@ private final class SectionReader {
                 "the database \(file) can be read by other accounts (mode \(FileAccess.octal(mode))); it holds password hashes and sessions",
                 fix: "Run `chmod 600 \(file) \(file)-wal \(file)-shm` (as the user Gatehouse runs as)"))
         }
-        return DatabaseConfiguration(path: file)
+        return DatabaseConfiguration(backend: .sqlite(path: file))
+    }
+
+    /// The PostgreSQL keys of `database`: a `uri`, or the separate keys (never both for the same setting).
+    func readPostgres(_ map: ConfigMapping, _ node: ConfigNode) throws -> PostgresDatabaseConfiguration {
+        var settings: PostgresDatabaseConfiguration
+        if let uriNode = map["uri"] {
+            for key in ["host", "port", "username", "database"] where map[key] != nil {
+                throw map[key]!.error("`uri` and `\(key)` are both set", fix: "Put everything in `uri`, or drop `uri` and use the separate keys")
+            }
+            do {
+                settings = try PostgresDatabaseConfiguration(uri: try uriNode.string())
+            } catch let problem as PostgresURIError {
+                throw uriNode.error(problem.message, fix: "Write it as postgresql://user:password@host:5432/database?sslmode=require")
+            }
+            if settings.password != nil, let other = map["password"] ?? map["password_file"] {
+                throw other.error("the password is given both in `uri` and here", fix: "Keep one; `password_file` keeps it out of the config file")
+            }
+        } else {
+            let database = try map.required("database", hint: "Name the PostgreSQL database, e.g. `database: gatehouse`").string()
+            let username = try map.required("username", hint: "Name the PostgreSQL role, e.g. `username: gatehouse`").string()
+            settings = PostgresDatabaseConfiguration(
+                host: try map["host"]?.string() ?? "localhost", port: try map["port"]?.int(range: 1...65535) ?? 5432, username: username,
+                database: database)
+        }
+        switch (map["password"], map["password_file"]) {
+        case (.some, .some):
+            throw ConfigurationError(keyPath: node.child("password"), problem: "`password` and `password_file` are both set",
+                fix: "Keep one of them; `password_file` keeps the password out of the config file", location: node.location)
+        case (let inline?, nil):
+            settings.password = try inline.string()
+            warnIfConfigurationIsReadable(holding: inline, fileKey: "password_file")
+        case (nil, let fileNode?):
+            let file = try path(fileNode)
+            let password = String(decoding: try readSecretFile(file, fileNode, what: "the database password file"), as: UTF8.self)
+                .trimmingWhitespace()
+            if password.isEmpty { throw fileNode.error("the password file \(file) is empty", fix: "Write the role's password into it") }
+            settings.password = password
+        case (nil, nil):
+            break
+        }
+        if let modeNode = map["ssl_mode"] {
+            let text = try modeNode.string()
+            guard let mode = PostgresDatabaseConfiguration.SSLMode(rawValue: text) else {
+                throw modeNode.error("'\(text)' is not an SSL mode",
+                    fix: "Use one of \(PostgresDatabaseConfiguration.SSLMode.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            settings.sslMode = mode
+        }
+        if let caNode = map["ssl_ca_file"] {
+            let file = try path(caNode)
+            guard FileManager.default.isReadableFile(atPath: file) else {
+                throw caNode.error("cannot read the CA file \(file)", fix: "Point it at the PEM bundle that signed the server's certificate")
+            }
+            settings.caFile = file
+        }
+        if let countNode = map["max_connections"] {
+            settings.maxConnections = try countNode.int(range: 1...1000)
+        }
+        return settings
     }
 
     /// `secrets`: MAS's `encryption` / `encryption_file` and `keys[]` (`kid`, `key` | `key_file`).

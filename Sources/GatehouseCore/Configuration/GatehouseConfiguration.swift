@@ -131,12 +131,6 @@ public struct MatrixConfiguration: Sendable {
     public static let minimumSecretBytes = 32
 }
 
-/// `database`.
-public struct DatabaseConfiguration: Sendable {
-    /// The SQLite file.
-    public var path: String
-}
-
 /// `routes`.
 public struct RoutesConfiguration: Sendable {
     /// Route files, in the order their rules are tried.

@@ -1,12 +1,10 @@
 import Foundation
-import GRDB
 import GatehouseCore
-import GatehouseSQLite
 import GatehouseStorage
 import Testing
 
 /// `oauth2_clients` on a real, freshly migrated database.
-struct SQLiteOAuth2ClientRepositoryTests {
+struct OAuth2ClientRepositoryTests {
     static let start = Date(timeIntervalSince1970: 1_800_000_000)
 
     static func metadata(name: String = "Element") -> ClientMetadata {
@@ -26,8 +24,8 @@ struct SQLiteOAuth2ClientRepositoryTests {
             id: id, origin: origin, metadata: metadata, secretHash: secretHash, metadataDigest: digest, createdAt: start.addingTimeInterval(offset))
     }
 
-    @Test func everyFieldRoundTrips() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func everyFieldRoundTrips(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let client = Self.client("01J9Z0XKQ4T3H7YB2V6N8M5R1C", origin: .dynamic, digest: "d1")
             let stored = try await store.clients.register(client)
             #expect(stored == client)
@@ -39,8 +37,8 @@ struct SQLiteOAuth2ClientRepositoryTests {
         }
     }
 
-    @Test func identicalDynamicRegistrationsShareOneClient() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func identicalDynamicRegistrationsShareOneClient(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let first = try await store.clients.register(Self.client("01J9Z0XKQ4T3H7YB2V6N8M5R1C", origin: .dynamic, digest: "same"))
             let second = try await store.clients.register(Self.client("01J9Z0XKQ4T3H7YB2V6N8M5R1D", origin: .dynamic, digest: "same", at: 5))
             #expect(second == first)
@@ -50,8 +48,8 @@ struct SQLiteOAuth2ClientRepositoryTests {
         }
     }
 
-    @Test func addRefusesATakenIdAndRemoveReportsWhetherItDeleted() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func addRefusesATakenIdAndRemoveReportsWhetherItDeleted(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let client = Self.client("01J9Z0XKQ4T3H7YB2V6N8M5R1C", origin: .cli)
             try await store.clients.add(client)
             await #expect(throws: StorageError.conflict("")) { try await store.clients.add(client) }
@@ -61,8 +59,8 @@ struct SQLiteOAuth2ClientRepositoryTests {
         }
     }
 
-    @Test func secretHashIsRequiredExactlyForConfidentialClients() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func secretHashIsRequiredExactlyForConfidentialClients(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             var publicWithSecret = Self.client("01J9Z0XKQ4T3H7YB2V6N8M5R1C", origin: .cli)
             publicWithSecret.secretHash = "abc"
             await #expect(throws: (any Error).self) { try await store.clients.add(publicWithSecret) }
@@ -74,8 +72,8 @@ struct SQLiteOAuth2ClientRepositoryTests {
         }
     }
 
-    @Test func syncMakesTheConfigClientsExactlyTheGivenOnes() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func syncMakesTheConfigClientsExactlyTheGivenOnes(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let a = Self.client("01J9Z0XKQ4T3H7YB2V6N8M5R1A", origin: .config)
             let b = Self.client("01J9Z0XKQ4T3H7YB2V6N8M5R1B", origin: .config, at: 1)
             let cli = Self.client("01J9Z0XKQ4T3H7YB2V6N8M5R1C", origin: .cli, at: 2)

@@ -1,10 +1,9 @@
-import GatehouseSQLite
 import GatehouseStorage
 import Testing
 
-struct SQLiteUserRepositoryTests {
-    @Test func createFindAndList() async throws {
-        try await withStore { store, _ in
+struct UserRepositoryTests {
+    @Test(arguments: StoreBackend.allCases) func createFindAndList(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let bob = try await store.users.create(Fixture.user("bob", at: 1))
             let alice = try await store.users.create(User(id: "user-alice", username: "alice", createdAt: Fixture.t0, isAdmin: true))
             #expect(bob == Fixture.user("bob", at: 1))
@@ -18,8 +17,8 @@ struct SQLiteUserRepositoryTests {
     }
 
     /// MAS's lookup for logins: the exact name wins, else the name that differs only in case.
-    @Test func caseInsensitiveLookupPrefersTheExactName() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func caseInsensitiveLookupPrefersTheExactName(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             // Legacy Synapse accounts can have capitals; new ones never do.
             let capital = try await store.users.create(User(id: "user-Alice", username: "Alice", createdAt: Fixture.t0))
             let bob = try await store.users.create(Fixture.user("bob"))
@@ -36,8 +35,8 @@ struct SQLiteUserRepositoryTests {
         }
     }
 
-    @Test func takenUsernameOrIdIsAConflict() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func takenUsernameOrIdIsAConflict(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             _ = try await store.users.create(Fixture.user("alice"))
             await expectStorageError(.conflict(""), containing: "username alice is already taken") {
                 _ = try await store.users.create(User(id: "user-other", username: "alice", createdAt: Fixture.t0))
@@ -49,8 +48,8 @@ struct SQLiteUserRepositoryTests {
         }
     }
 
-    @Test func lockDeactivateAndAdmin() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func lockDeactivateAndAdmin(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let alice = try await store.users.create(Fixture.user("alice"))
 
             try await store.users.setLocked(userId: alice.id, at: Fixture.at(5))
@@ -79,8 +78,8 @@ struct SQLiteUserRepositoryTests {
         }
     }
 
-    @Test func newestPasswordWins() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func newestPasswordWins(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let alice = try await store.users.create(Fixture.user("alice"))
             #expect(try await store.users.currentPassword(userId: alice.id) == nil)
 

@@ -1,16 +1,15 @@
 import Foundation
-import GatehouseSQLite
 import GatehouseStorage
 import Testing
 
-struct SQLiteRetentionRepositoryTests {
+struct RetentionRepositoryTests {
     private let hour: Double = 3600
     private let day: Double = 86_400
 
     /// alice's OAuth 2.0 session on `device`, refreshed `rotations` times one minute apart from `start`.
     /// Returns the session and every refresh token in order (the last one live).
     private func refreshedSession(
-        _ store: SQLiteStore, device: String = "DEVICE1", rotations: Int, start: Double = 0
+        _ store: any IdentityStore, device: String = "DEVICE1", rotations: Int, start: Double = 0
     ) async throws -> (OAuth2Session, [OAuth2RefreshToken], [OAuth2AccessToken]) {
         let alice: User
         if let existing = try await store.users.find(username: "alice") {
@@ -34,13 +33,13 @@ struct SQLiteRetentionRepositoryTests {
         return (session, refresh, access)
     }
 
-    private func clean(_ store: SQLiteStore, at seconds: Double, batchSize: Int = 500) async throws -> CleanupReport {
+    private func clean(_ store: any IdentityStore, at seconds: Double, batchSize: Int = 500) async throws -> CleanupReport {
         try await store.retention.deleteExpired(policy: .standard, now: Fixture.at(seconds), batchSize: batchSize)
     }
 
-    @Test func consumedRefreshTokensGoAfterADayAndTheLiveChainKeepsWorking() async throws {
+    @Test(arguments: StoreBackend.allCases) func consumedRefreshTokensGoAfterADayAndTheLiveChainKeepsWorking(_ backend: StoreBackend) async throws {
         for batchSize in [1, 2, 500] {
-            try await withStore { store, _ in
+            try await withStore(backend) { store, _ in
                 let (session, refresh, access) = try await refreshedSession(store, rotations: 3)
                 // Within a day of their use, consumed tokens are kept: a replay must still end the session.
                 var report = try await clean(store, at: 20 * hour, batchSize: batchSize)
@@ -69,8 +68,8 @@ struct SQLiteRetentionRepositoryTests {
         }
     }
 
-    @Test func expiredAccessTokensOfALiveRefreshTokenAreKept() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func expiredAccessTokensOfALiveRefreshTokenAreKept(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let (_, refresh, access) = try await refreshedSession(store, rotations: 0)
             // Expired for 40 days, but the live refresh token refers to it.
             let report = try await clean(store, at: 40 * day)
@@ -80,8 +79,8 @@ struct SQLiteRetentionRepositoryTests {
         }
     }
 
-    @Test func finishedSessionsGoAfterThirtyDaysWithEveryToken() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func finishedSessionsGoAfterThirtyDaysWithEveryToken(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let (old, oldRefresh, _) = try await refreshedSession(store, device: "OLD", rotations: 2)
             let (recent, _, _) = try await refreshedSession(store, device: "RECENT", rotations: 1)
             let (live, liveRefresh, _) = try await refreshedSession(store, device: "LIVE", rotations: 0)
@@ -98,8 +97,8 @@ struct SQLiteRetentionRepositoryTests {
         }
     }
 
-    @Test func compatSessionsAndTheirTokens() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func compatSessionsAndTheirTokens(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let alice = try await store.users.create(Fixture.user("alice"))
             let finished = Fixture.session("compat-old", user: alice, device: "OLD")
             let finishedAccess = Fixture.accessToken("cat-old", session: finished)
@@ -126,8 +125,8 @@ struct SQLiteRetentionRepositoryTests {
         }
     }
 
-    @Test func grantsLoginsAndBrowserSessions() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func grantsLoginsAndBrowserSessions(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let alice = try await store.users.create(Fixture.user("alice"))
             let browser = Fixture.browserSession("browser-1", user: alice)
             try await store.browserSessions.create(browser)
@@ -163,8 +162,8 @@ struct SQLiteRetentionRepositoryTests {
         }
     }
 
-    @Test func onlyCompletedJobsAreDeleted() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func onlyCompletedJobsAreDeleted(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             try await store.jobs.enqueue(Fixture.job("job-done", runAt: 0))
             try await store.jobs.enqueue(Fixture.job("job-pending", runAt: 0))
             try await store.jobs.complete(jobId: "job-done", at: Fixture.at(60))
@@ -174,8 +173,8 @@ struct SQLiteRetentionRepositoryTests {
         }
     }
 
-    @Test func cleanupDoesNotMoveTheStoreRevision() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func cleanupDoesNotMoveTheStoreRevision(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let (session, _, _) = try await refreshedSession(store, rotations: 2)
             #expect(try await store.oauth2Sessions.finish(sessionId: session.id, at: Fixture.at(hour)))
             let before = try await store.changeCounter()

@@ -1,11 +1,10 @@
 import Foundation
-import GatehouseSQLite
 import GatehouseStorage
 import Testing
 
-struct SQLiteCompatSessionRepositoryTests {
+struct CompatSessionRepositoryTests {
     /// A user with one session holding an access and a refresh token.
-    private func seed(_ store: SQLiteStore, device: String = "DEVICE1") async throws -> (User, CompatSession, CompatAccessToken, CompatRefreshToken) {
+    private func seed(_ store: any IdentityStore, device: String = "DEVICE1") async throws -> (User, CompatSession, CompatAccessToken, CompatRefreshToken) {
         var alice = try await store.users.find(username: "alice")
         if alice == nil { alice = try await store.users.create(Fixture.user("alice")) }
         let user = try #require(alice)
@@ -16,8 +15,8 @@ struct SQLiteCompatSessionRepositoryTests {
         return (user, session, access, refresh)
     }
 
-    @Test func createThenLookUpTokensByHash() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func createThenLookUpTokensByHash(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let (alice, session, access, refresh) = try await seed(store)
 
             let lookup = try #require(try await store.compatSessions.lookupAccessToken(hash: access.tokenHash))
@@ -35,8 +34,8 @@ struct SQLiteCompatSessionRepositoryTests {
         }
     }
 
-    @Test func sessionWithoutRefreshTokenAndForeignKeyChecks() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func sessionWithoutRefreshTokenAndForeignKeyChecks(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let alice = try await store.users.create(Fixture.user("alice"))
             let session = Fixture.session("session-1", user: alice, device: "DEVICE1")
             try await store.compatSessions.create(session: session, accessToken: Fixture.accessToken("at-1", session: session), refreshToken: nil)
@@ -53,8 +52,8 @@ struct SQLiteCompatSessionRepositoryTests {
         }
     }
 
-    @Test func sessionsListsFinishedAndActiveOldestFirst() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func sessionsListsFinishedAndActiveOldestFirst(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let (alice, first, _, _) = try await seed(store)
             let (_, second, _, _) = try await seed(store, device: "DEVICE2")
             let bob = try await store.users.create(Fixture.user("bob"))
@@ -69,8 +68,8 @@ struct SQLiteCompatSessionRepositoryTests {
         }
     }
 
-    @Test func oneUnfinishedSessionPerDevice() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func oneUnfinishedSessionPerDevice(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let (alice, session, _, _) = try await seed(store)
             _ = try await seed(store, device: "DEVICE2")
 
@@ -93,8 +92,8 @@ struct SQLiteCompatSessionRepositoryTests {
         }
     }
 
-    @Test func finishRevokesAllTokensOfTheSession() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func finishRevokesAllTokensOfTheSession(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let (_, session, access, refresh) = try await seed(store)
             let (_, other, otherAccess, _) = try await seed(store, device: "DEVICE2")
 
@@ -116,8 +115,8 @@ struct SQLiteCompatSessionRepositoryTests {
         }
     }
 
-    @Test func finishAllFinishesOnlyUnfinishedSessionsOfTheUser() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func finishAllFinishesOnlyUnfinishedSessionsOfTheUser(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let (alice, first, firstAccess, _) = try await seed(store)
             let (_, second, _, secondRefresh) = try await seed(store, device: "DEVICE2")
             let (_, third, _, _) = try await seed(store, device: "DEVICE3")
@@ -141,8 +140,8 @@ struct SQLiteCompatSessionRepositoryTests {
         }
     }
 
-    @Test func rotateOnceSucceedsTwiceConflicts() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func rotateOnceSucceedsTwiceConflicts(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let (_, session, access, refresh) = try await seed(store)
             let access2 = Fixture.accessToken("at-2", session: session, at: 60)
             let refresh2 = Fixture.refreshToken("rt-2", session: session, accessToken: access2, at: 60)
@@ -173,11 +172,10 @@ struct SQLiteCompatSessionRepositoryTests {
         }
     }
 
-    @Test func concurrentRotationsOfOneTokenLetExactlyOneWin() async throws {
-        try await withStore { store, directory in
+    @Test(arguments: StoreBackend.allCases) func concurrentRotationsOfOneTokenLetExactlyOneWin(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, fixture in
             let (_, session, _, refresh) = try await seed(store)
-            let other = try SQLiteStore.open(path: directory.file())
-            defer { try? other.close() }
+            let other = try await fixture.open()
             let results = await withTaskGroup(of: Bool.self) { group in
                 for index in 0..<8 {
                     let target = index.isMultiple(of: 2) ? store : other
@@ -199,8 +197,8 @@ struct SQLiteCompatSessionRepositoryTests {
         }
     }
 
-    @Test func rotationIsRefusedForRevokedTokensAndForeignSessions() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func rotationIsRefusedForRevokedTokensAndForeignSessions(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let (_, session, _, refresh) = try await seed(store)
             let (_, other, _, _) = try await seed(store, device: "DEVICE2")
 
@@ -224,8 +222,8 @@ struct SQLiteCompatSessionRepositoryTests {
 
     /// The lost-response retry (issue 7, item 14): the used token is revoked (no second retry), its
     /// unused successor and that token's access token die, the new pair becomes the successor.
-    @Test func reissueAfterALostResponseWorksOnce() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func reissueAfterALostResponseWorksOnce(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let (_, session, _, refresh) = try await seed(store)
             let access2 = Fixture.accessToken("at-2", session: session, at: 60)
             let refresh2 = Fixture.refreshToken("rt-2", session: session, accessToken: access2, at: 60)
@@ -275,8 +273,8 @@ struct SQLiteCompatSessionRepositoryTests {
         }
     }
 
-    @Test func touchOnlyMovesForward() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func touchOnlyMovesForward(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let (_, session, _, _) = try await seed(store)
             try await store.compatSessions.touch(sessionId: session.id, at: Fixture.at(50))
             try await store.compatSessions.touch(sessionId: session.id, at: Fixture.at(40))
@@ -287,9 +285,8 @@ struct SQLiteCompatSessionRepositoryTests {
 }
 
 struct LoginTokenTests {
-    @Test func loginTokensAreSingleUse() async throws {
-        try await withTemporaryDirectory { directory in
-            let store = try SQLiteStore.open(path: directory.file())
+    @Test(arguments: StoreBackend.allCases) func loginTokensAreSingleUse(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let alice = try await store.users.create(Fixture.user("alice"))
             let now = Date(timeIntervalSince1970: 1_800_000_000)
             let token = CompatLoginToken(id: "01LOGINTOKEN0000000000000A", userId: alice.id, tokenHash: "hash-1", createdAt: now, expiresAt: now.addingTimeInterval(30))
@@ -306,7 +303,6 @@ struct LoginTokenTests {
             try await store.compatSessions.releaseLoginToken(id: token.id, consumedAt: now.addingTimeInterval(1))
             #expect(try await store.compatSessions.consumeLoginToken(hash: "hash-1", at: now.addingTimeInterval(3))?.0.id == token.id)
             #expect(try await store.compatSessions.consumeLoginToken(hash: "hash-1", at: now.addingTimeInterval(4)) == nil)
-            try store.close()
         }
     }
 }

@@ -1,13 +1,11 @@
-import GatehouseSQLite
 import GatehouseStorage
 import Testing
 
 struct ChangeCounterTests {
-    @Test func everyMutationIncrementsTheCounterAndAnotherProcessSeesIt() async throws {
-        try await withStore { server, directory in
-            // The CLI process: a second store on the same file.
-            let cli = try SQLiteStore.open(path: directory.file())
-            defer { try? cli.close() }
+    @Test(arguments: StoreBackend.allCases) func everyMutationIncrementsTheCounterAndAnotherProcessSeesIt(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { server, fixture in
+            // The CLI process (or another instance): a second store on the same database.
+            let cli = try await fixture.open()
 
             var last = try await server.changeCounter()
             func expectIncrement(_ what: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
@@ -120,5 +118,31 @@ struct ChangeCounterTests {
             #expect(try await server.changeCounter() == last)
             #expect(try await cli.changeCounter() == last)
         }
+    }
+
+    /// The synchronous probe of one store (instance) sees a revocation committed through another:
+    /// on SQLite by reading the file, on PostgreSQL through the notification the commit sends.
+    @Test(arguments: StoreBackend.allCases) func anotherInstancesRevocationReachesTheProbe(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { server, fixture in
+            let other = try await fixture.open()
+            let alice = try await other.users.create(Fixture.user("alice"))
+            let created = try await other.changeCounter()
+            let probe = try server.makeRevisionProbe()
+            #expect(await Self.waitFor(created, on: probe), "the probe never saw the first revision")
+
+            try await other.users.setLocked(userId: alice.id, at: Fixture.at(1))
+            let locked = try await other.changeCounter()
+            #expect(locked > created)
+            #expect(await Self.waitFor(locked, on: probe), "the probe never saw revision \(locked)")
+        }
+    }
+
+    /// Polls the probe until it reads `revision`, for at most ten seconds (no assertion on how fast).
+    private static func waitFor(_ revision: Int, on probe: any RevisionProbe) async -> Bool {
+        for _ in 0..<2000 {
+            if probe.currentRevision() == revision { return true }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return probe.currentRevision() == revision
     }
 }

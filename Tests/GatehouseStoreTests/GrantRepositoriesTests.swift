@@ -1,11 +1,10 @@
 import Foundation
-import GatehouseSQLite
 import GatehouseStorage
 import Testing
 
-struct SQLiteGrantRepositoriesTests {
+struct GrantRepositoriesTests {
     /// alice with a browser session `browser-1`.
-    private func seedUser(_ store: SQLiteStore) async throws -> User {
+    private func seedUser(_ store: any IdentityStore) async throws -> User {
         let alice = try await store.users.create(Fixture.user("alice"))
         try await store.browserSessions.create(Fixture.browserSession("browser-1", user: alice))
         return alice
@@ -18,8 +17,8 @@ struct SQLiteGrantRepositoriesTests {
 
     // MARK: - Browser sessions
 
-    @Test func browserSessionLifecycle() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func browserSessionLifecycle(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let alice = try await seedUser(store)
             let found = try #require(try await store.browserSessions.find(id: "browser-1"))
             #expect(found.0 == Fixture.browserSession("browser-1", user: alice))
@@ -41,8 +40,8 @@ struct SQLiteGrantRepositoriesTests {
         }
     }
 
-    @Test func browserSessionFinishAllTouchesOnlyThatUsersUnfinishedSessions() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func browserSessionFinishAllTouchesOnlyThatUsersUnfinishedSessions(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let alice = try await seedUser(store)
             try await store.browserSessions.create(Fixture.browserSession("browser-2", user: alice, at: 1))
             _ = try await store.browserSessions.finish(id: "browser-2", at: Fixture.at(2))
@@ -58,8 +57,8 @@ struct SQLiteGrantRepositoriesTests {
 
     // MARK: - Authorization grants
 
-    @Test func grantIsFulfilledOnceAndItsCodeRedeemedOnce() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func grantIsFulfilledOnceAndItsCodeRedeemedOnce(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let alice = try await seedUser(store)
             try await store.authorizationGrants.create(Fixture.grant("grant-1"))
             #expect(try await store.authorizationGrants.redeem(codeHash: "code-1", at: Fixture.at(1)) == .unknown, "no code before consent")
@@ -91,8 +90,8 @@ struct SQLiteGrantRepositoriesTests {
         }
     }
 
-    @Test func cancelledGrantCannotBeFulfilled() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func cancelledGrantCannotBeFulfilled(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let alice = try await seedUser(store)
             try await store.authorizationGrants.create(Fixture.grant("grant-1"))
             try await store.authorizationGrants.cancel(id: "grant-1", at: Fixture.at(1))
@@ -105,8 +104,8 @@ struct SQLiteGrantRepositoriesTests {
         }
     }
 
-    @Test func releaseUndoesOnlyThatRedemptionBeforeAnySession() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func releaseUndoesOnlyThatRedemptionBeforeAnySession(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let alice = try await seedUser(store)
             try await store.authorizationGrants.create(Fixture.grant("grant-1"))
             try await store.authorizationGrants.fulfil(id: "grant-1", userId: alice.id, browserSessionId: "browser-1", codeHash: "code-1", at: Fixture.at(1))
@@ -129,8 +128,8 @@ struct SQLiteGrantRepositoriesTests {
         }
     }
 
-    @Test func replayDuringTheFirstExchangeKeepsItsSessionFromAttaching() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func replayDuringTheFirstExchangeKeepsItsSessionFromAttaching(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let alice = try await seedUser(store)
             try await store.authorizationGrants.create(Fixture.grant("grant-1"))
             try await store.authorizationGrants.fulfil(id: "grant-1", userId: alice.id, browserSessionId: "browser-1", codeHash: "code-1", at: Fixture.at(1))
@@ -157,8 +156,8 @@ struct SQLiteGrantRepositoriesTests {
 
     // MARK: - Device code grants
 
-    @Test func deviceGrantDecideExchangeAndConflicts() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func deviceGrantDecideExchangeAndConflicts(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let alice = try await seedUser(store)
             try await store.deviceGrants.create(Fixture.deviceGrant("device-1", userCode: "BCDF-GHJK"))
             #expect(try await store.deviceGrants.findPending(userCode: "BCDF-GHJK")?.id == "device-1")
@@ -198,8 +197,8 @@ struct SQLiteGrantRepositoriesTests {
         }
     }
 
-    @Test func rejectedAndExpiredDeviceGrantsCannotBeApproved() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func rejectedAndExpiredDeviceGrantsCannotBeApproved(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let alice = try await seedUser(store)
             try await store.deviceGrants.create(Fixture.deviceGrant("device-1", userCode: "AAAA-AAAA"))
             try await store.deviceGrants.decide(id: "device-1", approved: false, userId: alice.id, browserSessionId: "browser-1", at: Fixture.at(1))
@@ -214,8 +213,8 @@ struct SQLiteGrantRepositoriesTests {
         }
     }
 
-    @Test func pendingUserCodesAreUniqueUntilTheyExpire() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func pendingUserCodesAreUniqueUntilTheyExpire(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let alice = try await seedUser(store)
             try await store.deviceGrants.create(Fixture.deviceGrant("device-1", userCode: "CODE-0001", lifetime: 100))
             await expectStorageError(.conflict("")) {
@@ -238,8 +237,8 @@ struct SQLiteGrantRepositoriesTests {
         }
     }
 
-    @Test func pollReturnsTheGrantAsItWasAndRecordsThePoll() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func pollReturnsTheGrantAsItWasAndRecordsThePoll(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             try await store.deviceGrants.create(Fixture.deviceGrant("device-1", userCode: "CODE-0001"))
             let first = try #require(try await store.deviceGrants.poll(deviceCodeHash: "hash-device-1", at: Fixture.at(5)))
             #expect(first.lastPolledAt == nil)
@@ -252,8 +251,8 @@ struct SQLiteGrantRepositoriesTests {
 
     // MARK: - Legacy SSO
 
-    @Test func compatSSOLoginIsFulfilledOnceWithItsLoginToken() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func compatSSOLoginIsFulfilledOnceWithItsLoginToken(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let alice = try await seedUser(store)
             let login = CompatSSOLogin(id: "sso-1", redirectURL: "https://app.example/after", createdAt: Fixture.at(0))
             try await store.compatSSOLogins.create(login)

@@ -3,21 +3,20 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import GatehouseSQLite
 import GatehouseStorage
 import Testing
 
 /// The admin API's paginated reads on a real database: cursor bounds, both directions, filters and
 /// counts that honour the same filter.
-struct SQLiteAdminListingRepositoryTests {
+struct AdminListingRepositoryTests {
     private static func user(_ index: Int, _ name: String, admin: Bool = false, locked: Bool = false, deactivated: Bool = false) -> User {
         User(
             id: "user-\(index)", username: name, createdAt: Fixture.t0, lockedAt: locked ? Fixture.t0 : nil,
             deactivatedAt: deactivated ? Fixture.t0 : nil, isAdmin: admin)
     }
 
-    @Test func pagesForwardAndBackwardWithinCursors() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func pagesForwardAndBackwardWithinCursors(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             for index in 1...5 { _ = try await store.users.create(Self.user(index, "name\(index)")) }
             let listings = store.adminListings
             let first = try await listings.users(UserFilter(), page: Pagination(count: 2))
@@ -36,8 +35,8 @@ struct SQLiteAdminListingRepositoryTests {
         }
     }
 
-    @Test func userFiltersAndCounts() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func userFiltersAndCounts(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             _ = try await store.users.create(Self.user(1, "ann", admin: true))
             _ = try await store.users.create(Self.user(2, "bob", locked: true))
             _ = try await store.users.create(Self.user(3, "cat", locked: true, deactivated: true))
@@ -60,8 +59,8 @@ struct SQLiteAdminListingRepositoryTests {
         }
     }
 
-    @Test func sessionFiltersByUserClientAndStatus() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func sessionFiltersByUserClientAndStatus(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             _ = try await store.users.create(Self.user(1, "ann"))
             _ = try await store.users.create(Self.user(2, "bob"))
             for (id, user, client) in [("s-1", "user-1", "c-a"), ("s-2", "user-2", "c-a"), ("s-3", "user-1", "c-b")] {

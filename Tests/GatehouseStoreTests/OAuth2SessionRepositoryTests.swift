@@ -1,11 +1,10 @@
 import Foundation
-import GatehouseSQLite
 import GatehouseStorage
 import Testing
 
-struct SQLiteOAuth2SessionRepositoryTests {
+struct OAuth2SessionRepositoryTests {
     /// alice with one session (device `device`) holding an access and a refresh token.
-    private func seed(_ store: SQLiteStore, device: String = "DEVICE1") async throws
+    private func seed(_ store: any IdentityStore, device: String = "DEVICE1") async throws
         -> (User, OAuth2Session, OAuth2AccessToken, OAuth2RefreshToken)
     {
         var alice = try await store.users.find(username: "alice")
@@ -23,8 +22,8 @@ struct SQLiteOAuth2SessionRepositoryTests {
         return (access, Fixture.oauth2RefreshToken("rt-\(suffix)", session: session, accessToken: access, at: seconds))
     }
 
-    @Test func createThenLookUpTokensByHash() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func createThenLookUpTokensByHash(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let (alice, session, access, refresh) = try await seed(store)
             #expect(
                 try await store.oauth2Sessions.lookupAccessToken(hash: access.tokenHash)
@@ -43,8 +42,8 @@ struct SQLiteOAuth2SessionRepositoryTests {
         }
     }
 
-    @Test func theActiveSessionOfADevice() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func theActiveSessionOfADevice(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let (alice, first, _, _) = try await seed(store, device: "DEVICE1")
             let (_, second, _, _) = try await seed(store, device: "DEVICE2")
             #expect(try await store.oauth2Sessions.activeSession(userId: alice.id, deviceId: "DEVICE1") == first)
@@ -56,8 +55,8 @@ struct SQLiteOAuth2SessionRepositoryTests {
         }
     }
 
-    @Test func clientCredentialsSessionHasNoUser() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func clientCredentialsSessionHasNoUser(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let session = Fixture.oauth2Session("session-cc", user: nil, device: nil)
             let access = Fixture.oauth2AccessToken("at-cc", session: session)
             try await store.oauth2Sessions.create(session: session, accessToken: access, refreshToken: nil, grantId: nil)
@@ -82,8 +81,8 @@ struct SQLiteOAuth2SessionRepositoryTests {
         }
     }
 
-    @Test func oneUnfinishedSessionPerDevice() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func oneUnfinishedSessionPerDevice(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let (alice, first, _, _) = try await seed(store)
             let again = Fixture.oauth2Session("session-again", user: alice, device: "DEVICE1", at: 2)
             await expectStorageError(.conflict("")) {
@@ -98,8 +97,8 @@ struct SQLiteOAuth2SessionRepositoryTests {
         }
     }
 
-    @Test func finishRevokesEveryTokenOnce() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func finishRevokesEveryTokenOnce(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let (_, session, access, refresh) = try await seed(store)
             #expect(try await store.oauth2Sessions.finish(sessionId: session.id, at: Fixture.at(10)))
             #expect(try await store.oauth2Sessions.finish(sessionId: session.id, at: Fixture.at(20)) == false)
@@ -114,8 +113,8 @@ struct SQLiteOAuth2SessionRepositoryTests {
         }
     }
 
-    @Test func finishAllEndsOnlyThatUsersUnfinishedSessions() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func finishAllEndsOnlyThatUsersUnfinishedSessions(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let (alice, first, _, _) = try await seed(store)
             let (_, second, access2, _) = try await seed(store, device: "DEVICE2")
             _ = try await store.oauth2Sessions.finish(sessionId: first.id, at: Fixture.at(5))
@@ -132,8 +131,8 @@ struct SQLiteOAuth2SessionRepositoryTests {
         }
     }
 
-    @Test func rotateConsumesOnceAndRevokesThePreviousAccessToken() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func rotateConsumesOnceAndRevokesThePreviousAccessToken(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let (_, session, access, refresh) = try await seed(store)
             let (access2, refresh2) = pair("2", session: session, at: 10)
             try await store.oauth2Sessions.rotate(consumed: refresh.id, newAccessToken: access2, newRefreshToken: refresh2, at: Fixture.at(10))
@@ -159,8 +158,8 @@ struct SQLiteOAuth2SessionRepositoryTests {
         }
     }
 
-    @Test func reissueAnswersOneLostResponseOnly() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func reissueAnswersOneLostResponseOnly(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let (_, session, _, refresh) = try await seed(store)
             let (access2, refresh2) = pair("2", session: session, at: 10)
             try await store.oauth2Sessions.rotate(consumed: refresh.id, newAccessToken: access2, newRefreshToken: refresh2, at: Fixture.at(10))
@@ -198,8 +197,8 @@ struct SQLiteOAuth2SessionRepositoryTests {
         }
     }
 
-    @Test func markUsedKeepsTheFirstUseAndTouchOnlyMovesForward() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func markUsedKeepsTheFirstUseAndTouchOnlyMovesForward(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let (_, session, access, _) = try await seed(store)
             try await store.oauth2Sessions.markUsed(accessTokenId: access.id, at: Fixture.at(5))
             try await store.oauth2Sessions.markUsed(accessTokenId: access.id, at: Fixture.at(6))

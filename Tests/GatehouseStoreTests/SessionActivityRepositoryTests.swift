@@ -1,11 +1,10 @@
 import Foundation
-import GatehouseSQLite
 import GatehouseStorage
 import Testing
 
-struct SQLiteSessionActivityRepositoryTests {
-    @Test func aBatchMovesActivityForwardKeepsAddressesAndLeavesTheRevisionAlone() async throws {
-        try await withStore { store, _ in
+struct SessionActivityRepositoryTests {
+    @Test(arguments: StoreBackend.allCases) func aBatchMovesActivityForwardKeepsAddressesAndLeavesTheRevisionAlone(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let alice = try await store.users.create(Fixture.user("alice"))
             let session = Fixture.session("session-A", user: alice, device: "DEVICEA")
             let access = Fixture.accessToken("at-A", session: session)
@@ -32,8 +31,8 @@ struct SQLiteSessionActivityRepositoryTests {
         }
     }
 
-    @Test func renamesApplyToUnfinishedSessionsOnly() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func renamesApplyToUnfinishedSessionsOnly(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let alice = try await store.users.create(Fixture.user("alice"))
             let session = Fixture.session("session-R", user: alice, device: "DEVICER")
             try await store.compatSessions.create(session: session, accessToken: Fixture.accessToken("at-R", session: session), refreshToken: nil)

@@ -1,10 +1,9 @@
-import GatehouseSQLite
 import GatehouseStorage
 import Testing
 
-struct SQLiteJobRepositoryTests {
-    @Test func claimsTheJobDueLongestAndSkipsFutureOnes() async throws {
-        try await withStore { store, _ in
+struct JobRepositoryTests {
+    @Test(arguments: StoreBackend.allCases) func claimsTheJobDueLongestAndSkipsFutureOnes(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             try await store.jobs.enqueue(Fixture.job("job-late", runAt: 20, createdAt: 0))
             try await store.jobs.enqueue(Fixture.job("job-b", runAt: 5, createdAt: 1))
             try await store.jobs.enqueue(Fixture.job("job-a", runAt: 3, createdAt: 2))
@@ -19,8 +18,8 @@ struct SQLiteJobRepositoryTests {
         }
     }
 
-    @Test func expiredLeaseMakesACrashedWorkersJobDueAgain() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func expiredLeaseMakesACrashedWorkersJobDueAgain(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             try await store.jobs.enqueue(Fixture.job("job-1", runAt: 0))
             #expect(try await store.jobs.claimNext(now: Fixture.at(0), leaseUntil: Fixture.at(60))?.attempts == 1)
             // The worker dies. Before the lease expires nobody else gets the job…
@@ -31,8 +30,8 @@ struct SQLiteJobRepositoryTests {
         }
     }
 
-    @Test func completedJobsAreNeverReturned() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func completedJobsAreNeverReturned(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             try await store.jobs.enqueue(Fixture.job("job-1", runAt: 0))
             _ = try await store.jobs.claimNext(now: Fixture.at(0), leaseUntil: Fixture.at(60))
             try await store.jobs.complete(jobId: "job-1", at: Fixture.at(1))
@@ -48,8 +47,8 @@ struct SQLiteJobRepositoryTests {
         }
     }
 
-    @Test func failedJobRetriesAtItsNewTimeBehindJobsDueEarlier() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreBackend.allCases) func failedJobRetriesAtItsNewTimeBehindJobsDueEarlier(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             try await store.jobs.enqueue(Fixture.job("job-a", runAt: 0, createdAt: 0))
             try await store.jobs.enqueue(Fixture.job("job-b", runAt: 1, createdAt: 1))
 

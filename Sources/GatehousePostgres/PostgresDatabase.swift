@@ -1,0 +1,124 @@
+import Logging
+import NIOCore
+import PostgresNIO
+import GatehouseStorage
+
+/// The pool and the transaction discipline every PostgreSQL repository uses.
+///
+/// Mutating transactions start by incrementing `store_revision` and notifying the change channel in
+/// one statement (``StoreRevision``). That first statement takes the row lock of the counter, so
+/// mutating transactions run one at a time, exactly as SQLite's single writer does: the
+/// read-check-write sequences of the repositories keep the meaning they have on SQLite under
+/// PostgreSQL's `READ COMMITTED` (each statement of the transaction sees every commit made before the
+/// lock was granted). Writes that no decision depends on (activity timestamps, polls, retention
+/// deletes) skip the counter and never wait for it.
+struct PostgresDatabase: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+
+    /// Runs `body` in one transaction that first increments the store revision (unless
+    /// `bumpsRevision` is `false`), committing on success and rolling back on any error, which is
+    /// translated (``StorageError/translatingPostgres(_:)``).
+    /// - Parameters:
+    ///   - bumpsRevision: `false` only for writes no cache depends on.
+    ///   - body: the statements.
+    @discardableResult
+    func mutate<T: Sendable>(bumpsRevision: Bool = true, _ body: (PostgresTransaction) async throws -> T) async throws -> T {
+        try await transaction(begin: "BEGIN") { transaction in
+            if bumpsRevision { try await StoreRevision.bump(transaction) }
+            return try await body(transaction)
+        }
+    }
+
+    /// Runs reads in one `REPEATABLE READ` read-only transaction: one snapshot for all of them, as a
+    /// SQLite read transaction.
+    /// - Parameter body: the queries.
+    func snapshot<T: Sendable>(_ body: (PostgresTransaction) async throws -> T) async throws -> T {
+        try await transaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
+    }
+
+    /// Runs reads outside an explicit transaction (each statement its own snapshot): for methods that
+    /// read with a single statement, one round trip instead of three.
+    /// - Parameter body: the queries.
+    @discardableResult
+    func query<T: Sendable>(_ body: (PostgresTransaction) async throws -> T) async throws -> T {
+        do {
+            return try await client.withConnection { connection in
+                try await body(PostgresTransaction(connection: connection, logger: logger))
+            }
+        } catch {
+            throw StorageError.translatingPostgres(error)
+        }
+    }
+
+    private func transaction<T: Sendable>(begin: String, _ body: (PostgresTransaction) async throws -> T) async throws -> T {
+        do {
+            return try await client.withConnection { connection in
+                let transaction = PostgresTransaction(connection: connection, logger: logger)
+                try await transaction.run(begin)
+                do {
+                    let value = try await body(transaction)
+                    try await transaction.run("COMMIT")
+                    return value
+                } catch {
+                    // A failed ROLLBACK leaves a broken connection, which the pool closes.
+                    try? await transaction.run("ROLLBACK")
+                    throw error
+                }
+            }
+        } catch {
+            throw StorageError.translatingPostgres(error)
+        }
+    }
+}
+
+/// One leased connection inside (or outside) a transaction, with statements written as in the SQLite
+/// store: `?` (or `?N`) placeholders, always bound, never spliced into the text.
+struct PostgresTransaction: Sendable {
+    let connection: PostgresConnection
+    let logger: Logger
+
+    /// Runs a statement and returns the number of rows it changed (or returned).
+    /// - Parameters:
+    ///   - sql: the statement with `?` placeholders.
+    ///   - arguments: one value per placeholder.
+    @discardableResult
+    func execute(_ sql: String, _ arguments: [any SQLArgument] = []) async throws -> Int {
+        let future: EventLoopFuture<PostgresQueryResult> = connection.query(PostgresSQL.query(sql, arguments), logger: logger)
+        let result = try await future.get()
+        return result.metadata.rows ?? result.rows.count
+    }
+
+    /// Every row of a query.
+    /// - Parameters:
+    ///   - sql: the query with `?` placeholders.
+    ///   - arguments: one value per placeholder.
+    func fetchAll(_ sql: String, _ arguments: [any SQLArgument] = []) async throws -> [SQLRow] {
+        let rows = try await connection.query(PostgresSQL.query(sql, arguments), logger: logger).collect()
+        return rows.map { SQLRow($0.makeRandomAccess()) }
+    }
+
+    /// The first row of a query, if any.
+    /// - Parameters:
+    ///   - sql: the query with `?` placeholders.
+    ///   - arguments: one value per placeholder.
+    func fetchOne(_ sql: String, _ arguments: [any SQLArgument] = []) async throws -> SQLRow? {
+        try await fetchAll(sql, arguments).first
+    }
+
+    /// The first column of the first row as an integer (`COUNT(*)`, `EXISTS`, a counter).
+    /// - Parameters:
+    ///   - sql: the query with `?` placeholders.
+    ///   - arguments: one value per placeholder.
+    func scalar(_ sql: String, _ arguments: [any SQLArgument] = []) async throws -> Int64? {
+        guard let row = try await fetchOne(sql, arguments) else { return nil }
+        return try row.optionalInt64(at: 0)
+    }
+
+    /// A statement without arguments or rows (`BEGIN`, `COMMIT`, DDL).
+    /// - Parameter sql: the statement text, from code, never from input.
+    func run(_ sql: String) async throws {
+        let future: EventLoopFuture<PostgresQueryResult> = connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+        _ = try await future.get()
+    }
+}

@@ -1,0 +1,97 @@
+import Logging
+import PostgresNIO
+import Synchronization
+import GatehouseStorage
+
+/// Keeps the store revision of a PostgreSQL store in memory, so that ``PostgresRevisionProbe`` can
+/// answer on an event loop without any I/O.
+///
+/// One connection LISTENs on the channel every mutating transaction notifies (``StoreRevision``): a
+/// change committed by any instance arrives within a network round trip. The counter is also re-read
+/// every ``refreshInterval``, the safety net for a notification lost with a broken connection.
+/// While no connection is up the revision is unknown, and every cache falls back to the store.
+final class PostgresRevisionWatcher: Sendable {
+    /// How often the counter is re-read besides the notifications.
+    static let refreshInterval: Duration = .seconds(1)
+    /// The pause before reconnecting after the listening connection failed.
+    static let retryDelay: Duration = .milliseconds(250)
+
+    /// The last revision seen, or -1 while unknown.
+    private let revision = Atomic<Int>(-1)
+
+    /// The last revision seen; `nil` while the watcher has no connection.
+    var current: Int? {
+        let value = revision.load(ordering: .acquiring)
+        return value < 0 ? nil : value
+    }
+
+    /// Listens until cancelled, reconnecting after failures.
+    /// - Parameters:
+    ///   - client: the store's pool (the listener holds one of its connections).
+    ///   - logger: for connection failures.
+    func run(client: PostgresClient, logger: Logger) async {
+        while !Task.isCancelled {
+            do {
+                try await client.withConnection { connection in
+                    try await self.listen(on: connection, logger: logger)
+                }
+            } catch {
+                if !Task.isCancelled {
+                    logger.warning("the store revision listener failed; caches are bypassed until it is back", metadata: [
+                        "error": "\(PostgresStore.describe(error))"
+                    ])
+                }
+            }
+            revision.store(-1, ordering: .releasing)
+            try? await Task.sleep(for: Self.retryDelay)
+        }
+    }
+
+    private func listen(on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.listen(on: StoreRevision.channel) { notifications in
+            // LISTEN is active before the first read, so no commit falls between the two.
+            let reader = PostgresTransaction(connection: connection, logger: logger)
+            revision.store(try await StoreRevision.read(reader), ordering: .releasing)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for try await notification in notifications {
+                        if let value = Int(notification.payload) { self.raise(to: value) }
+                    }
+                    throw StorageError.unavailable("the notification stream ended")
+                }
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: Self.refreshInterval)
+                        self.revision.store(try await StoreRevision.read(reader), ordering: .releasing)
+                    }
+                }
+                try await group.next()
+                group.cancelAll()
+            }
+        }
+    }
+
+    /// Moves the revision forward to `value` (notifications may arrive after a periodic read that
+    /// already saw a later commit).
+    private func raise(to value: Int) {
+        var current = revision.load(ordering: .relaxed)
+        while current < value {
+            let (exchanged, original) = revision.compareExchange(expected: current, desired: value, ordering: .acquiringAndReleasing)
+            if exchanged { return }
+            current = original
+        }
+    }
+}
+
+/// A ``RevisionProbe`` that reads the watcher's atomic: no I/O, a few nanoseconds, safe on any thread.
+public final class PostgresRevisionProbe: RevisionProbe {
+    private let watcher: PostgresRevisionWatcher
+
+    init(watcher: PostgresRevisionWatcher) {
+        self.watcher = watcher
+    }
+
+    public func currentRevision() -> Int? {
+        watcher.current
+    }
+}

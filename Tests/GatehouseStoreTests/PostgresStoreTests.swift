@@ -1,0 +1,136 @@
+import GatehouseCore
+import GatehousePostgres
+import GatehouseStorage
+import Logging
+import PostgresNIO
+import Testing
+
+/// What only the PostgreSQL store does: its migration history, refusing foreign or newer databases,
+/// migrating from two instances at once (the SQLite equivalents are in `SQLiteStoreTests`).
+struct PostgresStoreTests {
+    @Test func freshDatabaseIsMigratedWithTheSQLiteIdentifiers() async throws {
+        try await withDatabase { settings in
+            let maintenance = try await PostgresStore.openForMaintenance(settings)
+            #expect(try await maintenance.pendingMigrations() == PostgresStore.knownMigrations)
+            await maintenance.close()
+            await expectStorageError(.unavailable(""), containing: "run `gatehouse database migrate`") {
+                _ = try await PostgresStore.open(settings, migrate: false)
+            }
+
+            let store = try await PostgresStore.open(settings)
+            #expect(try await store.pendingMigrations().isEmpty)
+            #expect(PostgresStore.knownMigrations.first == "0001_initial" && PostgresStore.knownMigrations.last == "0008_session_activity")
+            #expect(try await store.migrate().isEmpty, "migrating again is a no-op")
+            _ = try await store.users.create(Fixture.user("alice"))
+            await store.close()
+
+            let reopened = try await PostgresStore.open(settings, migrate: false)
+            #expect(try await reopened.users.find(username: "alice") != nil)
+            await reopened.close()
+        }
+    }
+
+    @Test func instancesStartingTogetherApplyEachMigrationOnce() async throws {
+        try await withDatabase { settings in
+            let stores = try await withThrowingTaskGroup(of: PostgresStore.self) { group in
+                for _ in 0..<4 { group.addTask { try await PostgresStore.open(settings) } }
+                return try await group.reduce(into: [PostgresStore]()) { $0.append($1) }
+            }
+            for store in stores {
+                #expect(try await store.pendingMigrations().isEmpty)
+            }
+            let recorded = try await raw(settings) { connection in
+                try await connection.query("SELECT COUNT(*)::bigint FROM schema_migrations", logger: PostgresTestServer.logger).collect()
+                    .first?.decode(Int64.self)
+            }
+            #expect(recorded == Int64(PostgresStore.knownMigrations.count))
+            for store in stores { await store.close() }
+        }
+    }
+
+    @Test func unknownMigrationMeansSchemaTooNewAndNothingIsChanged() async throws {
+        try await withDatabase { settings in
+            await (try await PostgresStore.open(settings)).close()
+            try await raw(settings) { connection in
+                try await connection.query(
+                    "INSERT INTO schema_migrations (identifier, applied_at) VALUES ('9999_from_the_future', 0)", logger: PostgresTestServer.logger)
+            }
+            for migrate in [true, false] {
+                await expectStorageError(.schemaTooNew(""), containing: "9999_from_the_future") {
+                    _ = try await PostgresStore.open(settings, migrate: migrate)
+                }
+            }
+            await expectStorageError(.schemaTooNew(""), containing: "newer Gatehouse") {
+                _ = try await PostgresStore.openForMaintenance(settings)
+            }
+        }
+    }
+
+    @Test func foreignDatabaseIsRefusedAndLeftAlone() async throws {
+        try await withDatabase { settings in
+            try await raw(settings) { connection in
+                try await connection.query("CREATE TABLE rooms (room_id TEXT PRIMARY KEY)", logger: PostgresTestServer.logger)
+            }
+            await expectStorageError(.unavailable(""), containing: "is not a Gatehouse database (it has tables rooms") {
+                _ = try await PostgresStore.open(settings)
+            }
+            let history = try await raw(settings) { connection in
+                try await connection.query(
+                    "SELECT COUNT(*)::bigint FROM pg_tables WHERE tablename = 'schema_migrations'", logger: PostgresTestServer.logger
+                ).collect().first?.decode(Int64.self)
+            }
+            #expect(history == 0)
+        }
+    }
+
+    @Test func unreachableServerIsUnavailableWithoutThePassword() async throws {
+        let settings = PostgresDatabaseConfiguration(
+            host: "127.0.0.1", port: 1, username: "gatehouse", password: "s3cret-password", database: "gatehouse", sslMode: .disable)
+        do {
+            _ = try await PostgresStore.open(settings)
+            Issue.record("opened a store on a closed port")
+        } catch let error as StorageError {
+            #expect(error == .unavailable(""))
+            #expect(!error.message.contains("s3cret-password"))
+        }
+    }
+
+    @Test func uniqueViolationsNameTheColumnsNotTheValues() async throws {
+        try await withStore(.postgres) { store, _ in
+            _ = try await store.users.create(Fixture.user("alice"))
+            await expectStorageError(.conflict(""), containing: "users.id") {
+                _ = try await store.users.create(User(id: "user-alice", username: "alice2", createdAt: Fixture.t0))
+            }
+        }
+    }
+
+    // MARK: - Helpers
+
+    private func withDatabase(_ body: (PostgresDatabaseConfiguration) async throws -> Void) async throws {
+        let settings = try await PostgresTestServer.shared.createDatabase()
+        do {
+            try await body(settings)
+            await PostgresTestServer.shared.dropDatabase(settings)
+        } catch {
+            await PostgresTestServer.shared.dropDatabase(settings)
+            throw error
+        }
+    }
+
+    /// A plain connection on the test database, standing in for another program.
+    private func raw<T: Sendable>(_ settings: PostgresDatabaseConfiguration, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let connection = try await PostgresConnection.connect(
+            configuration: .init(
+                host: settings.host, port: settings.port, username: settings.username, password: settings.password, database: settings.database,
+                tls: .disable),
+            id: 1, logger: PostgresTestServer.logger)
+        do {
+            let value = try await body(connection)
+            try await connection.close()
+            return value
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+}
