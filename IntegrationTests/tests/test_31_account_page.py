@@ -116,6 +116,16 @@ def test_ending_a_device_on_the_account_page(gatehouse, browser):
     assert browser.path == "/account/sessions"
     browser.get(account_link(metadata, "org.matrix.profile"), "profile")
     browser.expect_form("profile-form")
+    browser.get(base + "/account/sessions/01JNOSUCHSESSION0000000000", "session-not-found")
+    assert "Session not found" in browser.text, browser.text[:1000]
+
+    # Sign out everywhere else: the laptop's token is refused at once, its device is gone, this browser stays.
+    browser.get(base + "/account/sessions", "sessions-before-end-others")
+    browser.click("end-others", "others-ended")
+    assert browser.path == "/account/sessions" and browser.has("account-notice"), browser.text[:1000]
+    assert whoami(gatehouse, laptop).status_code == 401
+    tablet = nio_login(gatehouse, name, "ADATABLET31")
+    assert set(devices(gatehouse, tablet)) == {"ADATABLET31"}
 
 
 def test_profile_rename_and_password(gatehouse, browser):

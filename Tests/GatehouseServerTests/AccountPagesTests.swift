@@ -192,6 +192,8 @@ struct AccountPagesTests {
             _ = try await fixture.accounts.endSession(id: bobEnded, requestedBy: .administrator)
             let bobActive = try await Self.device(fixture, "bob", "BOBACTIVE2")
             try await Self.signIn(fixture)
+            let running = await fixture.get("/account/sessions/\(oauth2)")
+            #expect(running.status == 200 && running.text.contains("Example App"), "an OAuth 2.0 session shows its client's name")
             for id in [compat, oauth2, browser.id] {
                 #expect(await fixture.get("/account/sessions/\(id)").status == 200, "\(id) is viewable while it runs")
                 _ = try await fixture.accounts.endSession(id: id, requestedBy: .administrator)
@@ -215,6 +217,45 @@ struct AccountPagesTests {
                     #expect(foreign.status == 404 && foreign.text == unknown.text, "another user's session leaks nothing: \(page)")
                 }
             }
+        }
+    }
+
+    /// Every account page works without JavaScript: none is sent or allowed (no `<script>`, no
+    /// `script-src` in the CSP), and every form posts with the CSRF token of this browser's cookie.
+    @Test func everyAccountPageNeedsNoJavaScript() async throws {
+        try await withPages(Self.sqlite) { fixture in
+            try await fixture.register("alice")
+            let sessionId = try await Self.device(fixture, "alice", "NOSCRIPTDEV")
+            try await Self.signIn(fixture)
+            let pages = [
+                "/account/", "/account/sessions", "/account/sessions/\(sessionId)", "/account/sessions/\(sessionId)/end", "/account/password",
+                "/account/cross-signing-reset",
+            ]
+            for page in pages {
+                let reply = await fixture.get(page)
+                #expect(reply.status == 200, "\(page)")
+                let csp = try #require(reply.headers.first(name: "Content-Security-Policy"), "\(page)")
+                #expect(!csp.contains("script-src") && csp.contains("default-src 'none'"), "\(page): \(csp)")
+                #expect(!reply.text.contains("<script") && !reply.text.contains("onclick="), "\(page)")
+                let forms = reply.text.components(separatedBy: "<form").count - 1
+                #expect(forms > 0 && reply.text.components(separatedBy: #"name="csrf""#).count - 1 == forms, "\(page): every form has the token")
+            }
+        }
+    }
+
+    /// Changing the password without "sign out everywhere else" keeps the other sessions and devices.
+    @Test func changingThePasswordAloneKeepsTheOtherSessions() async throws {
+        try await withPages(Self.sqlite) { fixture in
+            try await fixture.register("alice")
+            let other = try await Self.device(fixture, "alice", "KEPTDEVICE")
+            try await Self.signIn(fixture)
+            let changed = await fixture.post("/account/password", [
+                ("current_password", "correct horse"), ("new_password", "battery staple"), ("new_password_confirm", "battery staple"),
+            ])
+            #expect(changed.status == 303 && changed.location == "/account/?notice=password-changed")
+            #expect(Self.devices(fixture, "alice") == ["KEPTDEVICE"])
+            #expect(try await fixture.store.compatSessions.find(sessionId: other)?.finishedAt == nil)
+            _ = try await fixture.passwords.authenticate(name: "alice", password: "battery staple", clientAddress: nil)
         }
     }
 
