@@ -60,9 +60,9 @@ class NativeClient:
 
 
 def register_native_client(gatehouse, redirect_uri: str, name: str = "Gatehouse browser test",
-                           registration_endpoint: str | None = None) -> NativeClient:
+                           registration_endpoint: str | None = None, extra: dict | None = None) -> NativeClient:
     """RFC 7591 registration of a public native client (MSC2966): loopback redirect URI, no secret,
-    the authorization-code, refresh and device-code grants."""
+    the authorization-code, refresh and device-code grants, and any `extra` metadata."""
     body = {
         "application_type": "native",
         "client_name": name,
@@ -71,6 +71,7 @@ def register_native_client(gatehouse, redirect_uri: str, name: str = "Gatehouse 
         "grant_types": ["authorization_code", "refresh_token", DEVICE_CODE_GRANT],
         "response_types": ["code"],
         "token_endpoint_auth_method": "none",
+        **(extra or {}),
     }
     with http_client(gatehouse.base_url, http2=False) as c:
         r = c.post(registration_endpoint or "/oauth2/registration", json=body)

@@ -4,7 +4,8 @@ redirect URI, /authorize driven in headless Chromium through Gatehouse's login a
 the code received on the loopback redirect and exchanged with PKCE, then whoami and sync on Synapse
 through Gatehouse with the mat_ token, refresh, revocation, and the refusals a client must see:
 a replayed code, a wrong PKCE verifier, a replayed refresh token. prompt=create registers a new
-user on the registration page."""
+user on the registration page. A client that registers id_token_signed_response_alg and
+userinfo_signed_response_alg gets its id_token and a signed userinfo JWT with that algorithm."""
 
 from __future__ import annotations
 
@@ -116,6 +117,37 @@ def test_code_flow_whoami_sync_refresh_revoke(gatehouse, metadata, browser, loop
     assert revoked.status_code == 200, revoked.text
     assert_refused(gatehouse, renewed["access_token"])
     oauth_error(refresh(gatehouse, metadata, flow, renewed["refresh_token"]), "invalid_grant")
+
+
+def test_registered_signing_algorithms_for_id_token_and_userinfo(gatehouse, metadata, browser, loopback):
+    """OpenID Connect Registration §2 as MAS supports it: ES256 for both, checked with the JWKS."""
+    assert {"ES256", "RS256"} <= set(metadata["userinfo_signing_alg_values_supported"])
+    refused = httpx.post(metadata["registration_endpoint"], verify=False, trust_env=False, timeout=10, json={
+        "application_type": "native", "client_uri": "https://browser-test.example.org/",
+        "redirect_uris": [loopback.url("/callback")], "token_endpoint_auth_method": "none",
+        "userinfo_signed_response_alg": "PS256"})
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_client_metadata", refused.text
+    assert "userinfo_signed_response_alg" in refused.json()["error_description"]
+
+    client = register_native_client(gatehouse, loopback.url("/callback"), registration_endpoint=metadata["registration_endpoint"],
+                                    extra={"id_token_signed_response_alg": "ES256", "userinfo_signed_response_alg": "ES256"})
+    assert client.registration["userinfo_signed_response_alg"] == "ES256", client.registration
+    name = register_user(gatehouse, "oauth-sig")
+    flow = authorize_in_browser(browser, gatehouse, metadata, loopback, name,
+                                flow=start_flow(gatehouse, metadata, loopback, client=client))
+    tokens = assert_token_answer(flow.exchange(metadata, gatehouse), flow.auth.device_id)
+    jwks = KeySet.import_key_set(httpx.get(metadata["jwks_uri"], verify=False, trust_env=False).json())
+
+    id_token = jwt.decode(tokens["id_token"], jwks, algorithms=["ES256"])
+    assert id_token.header["alg"] == "ES256" and id_token.claims["aud"] in (client.client_id, [client.client_id])
+
+    with http_client(gatehouse.base_url, http2=False) as c:
+        r = c.get(metadata["userinfo_endpoint"], headers=bearer(tokens["access_token"]))
+    assert r.status_code == 200 and r.headers["content-type"] == "application/jwt", (r.status_code, r.headers, r.text)
+    userinfo = jwt.decode(r.text, jwks, algorithms=["ES256"])
+    assert userinfo.header["alg"] == "ES256"
+    assert userinfo.claims == {"iss": metadata["issuer"], "aud": client.client_id, "sub": id_token.claims["sub"],
+                               "username": name}, userinfo.claims
 
 
 def test_replayed_refresh_token_ends_the_session(gatehouse, metadata, browser, loopback):

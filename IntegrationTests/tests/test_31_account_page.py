@@ -92,6 +92,7 @@ def test_ending_a_device_on_the_account_page(gatehouse, browser):
     assert browser.element("device-id").text == "ADAPHONE31"
     assert set(devices(gatehouse, laptop)) == {"ADAPHONE31", "ADALAPTOP31"}, "nothing happens before the confirmation"
 
+    ended_session = browser.path.removesuffix("/end")
     browser.click("confirm-end", "sessions-after-end")
     assert browser.path == "/account/sessions" and browser.has("account-notice"), browser.text[:1000]
     # At once: the token is refused although Synapse had cached it, and the device is gone.
@@ -105,10 +106,26 @@ def test_ending_a_device_on_the_account_page(gatehouse, browser):
     browser.expect_form("rename-form")
     browser.get(account_link(metadata, "org.matrix.device_delete", device_id="ADAPHONE31"), "device-not-found")
     assert "Device not found" in browser.text and "ADAPHONE31" in browser.text
+    # The ended session's own pages (an old link, a stale tab): "already ended", as its sign-out says.
+    base = metadata["issuer"].rstrip("/")
+    browser.get(base + ended_session, "session-already-ended")
+    assert "This session has already ended" in browser.text and not browser.has("rename-form"), browser.text[:1000]
+    browser.get(base + ended_session + "/end", "session-end-already-ended")
+    assert "This session has already ended" in browser.text and not browser.has("end-form"), browser.text[:1000]
     browser.get(account_link(metadata, "org.matrix.devices_list"), "devices-list")
     assert browser.path == "/account/sessions"
     browser.get(account_link(metadata, "org.matrix.profile"), "profile")
     browser.expect_form("profile-form")
+    browser.get(base + "/account/sessions/01JNOSUCHSESSION0000000000", "session-not-found")
+    assert "Session not found" in browser.text, browser.text[:1000]
+
+    # Sign out everywhere else: the laptop's token is refused at once, its device is gone, this browser stays.
+    browser.get(base + "/account/sessions", "sessions-before-end-others")
+    browser.click("end-others", "others-ended")
+    assert browser.path == "/account/sessions" and browser.has("account-notice"), browser.text[:1000]
+    assert whoami(gatehouse, laptop).status_code == 401
+    tablet = nio_login(gatehouse, name, "ADATABLET31")
+    assert set(devices(gatehouse, tablet)) == {"ADATABLET31"}
 
 
 def test_profile_rename_and_password(gatehouse, browser):

@@ -94,6 +94,10 @@ def test_user_lifecycle_through_the_api(gatehouse, admin):
     user_id = user["id"]
     assert user["attributes"]["username"] == USERNAME and user["attributes"]["locked_at"] is None
     assert admin.get(f"/api/admin/v1/users/by-username/{USERNAME}").json()["data"]["id"] == user_id
+    # As MAS's find_by_username: ASCII case is ignored; the answer links to the path asked.
+    r = admin.get(f"/api/admin/v1/users/by-username/{USERNAME.upper()}")
+    assert r.status_code == 200 and r.json()["data"]["id"] == user_id, r.text
+    assert r.json()["links"]["self"] == f"/api/admin/v1/users/by-username/{USERNAME.upper()}"
 
     r = admin.post(f"/api/admin/v1/users/{user_id}/set-password", json={"password": PASSWORD})
     assert r.status_code == 200, r.text

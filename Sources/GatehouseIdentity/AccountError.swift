@@ -69,9 +69,9 @@ public struct AccountError: Error, CustomStringConvertible, Sendable {
         AccountError(.sessionFinished, "session \(sessionId) already ended at \(finishedAt.formatted(.iso8601)); nothing was changed")
     }
     static let passwordsDisabled = AccountError(.passwordsDisabled, "password login is disabled (`passwords.enabled: false`)")
-    /// A session id that is unknown or another user's (and, where only active sessions count, one
-    /// that ended): one answer, so a user never learns whether someone else's session exists. Ending
-    /// one of the user's own sessions that already ended is ``sessionFinished(_:at:)`` instead.
+    /// A session id that is unknown or another user's, ended or not: one answer, so a user never
+    /// learns whether someone else's session exists. One of the user's own sessions that ended is
+    /// ``sessionFinished(_:at:)`` instead (viewing, renaming or ending it).
     static func sessionNotFound(ofUser sessionId: String) -> AccountError {
         AccountError(.sessionNotFound, "you have no active session \(JSONText.quote(sessionId))")
     }

@@ -56,21 +56,29 @@ extension AccountService {
     }
 
     /// One unfinished session of the user, whatever its kind.
+    ///
+    /// Answers as ``endSession(id:kinds:requestedBy:)`` does for a user, so the session page, its
+    /// sign-out confirmation and the sign-out itself agree: one of the user's own sessions that ended
+    /// is "already finished"; another user's, ended or not, is "not found" like an unknown id.
     /// - Parameters:
     ///   - id: the session id.
     ///   - userId: the user.
-    /// - Throws: ``AccountError/isSessionNotFound`` when it is unknown, finished, or another user's.
+    /// - Throws: ``AccountError/isSessionNotFound`` when it is unknown or another user's;
+    ///   ``AccountError/isSessionFinished`` when it is the user's own and has ended.
     public func activeSession(id: String, userId: String) async throws(AccountError) -> UserSession {
         do {
             if let compat = try await store.compatSessions.find(sessionId: id) {
-                guard compat.userId == userId, compat.finishedAt == nil else { throw AccountError.sessionNotFound(ofUser: id) }
+                guard compat.userId == userId else { throw AccountError.sessionNotFound(ofUser: id) }
+                if let finishedAt = compat.finishedAt { throw AccountError.sessionFinished(id, at: finishedAt) }
                 return .device(SessionSummary(compat))
             }
             if let oauth2 = try await store.oauth2Sessions.find(sessionId: id) {
-                guard oauth2.userId == userId, oauth2.finishedAt == nil else { throw AccountError.sessionNotFound(ofUser: id) }
+                guard oauth2.userId == userId else { throw AccountError.sessionNotFound(ofUser: id) }
+                if let finishedAt = oauth2.finishedAt { throw AccountError.sessionFinished(id, at: finishedAt) }
                 return .device(SessionSummary(oauth2))
             }
-            if let (browser, _) = try await store.browserSessions.find(id: id), browser.userId == userId, browser.finishedAt == nil {
+            if let (browser, _) = try await store.browserSessions.find(id: id), browser.userId == userId {
+                if let finishedAt = browser.finishedAt { throw AccountError.sessionFinished(id, at: finishedAt) }
                 return .browser(browser)
             }
         } catch let error as AccountError {
@@ -139,7 +147,8 @@ extension AccountService {
     ///   - sessionId: a compat or OAuth 2.0 session with a device.
     ///   - userId: the user.
     ///   - name: the new name (surrounding spaces are dropped; 1 to ``maximumDeviceNameLength`` characters).
-    /// - Throws: ``AccountError/isSessionNotFound``, ``AccountError/isInvalidDisplayName``, or a Synapse error.
+    /// - Throws: ``AccountError/isSessionNotFound``, ``AccountError/isSessionFinished`` (one of the
+    ///   user's own that ended), ``AccountError/isInvalidDisplayName``, or a Synapse error.
     public func renameSession(id sessionId: String, userId: String, to name: String) async throws(AccountError) {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw .invalidDisplayName("it is empty") }
@@ -168,7 +177,7 @@ extension AccountService {
             throw .storage(error)
         }
         // Ended between the check and the write: its device is gone from Synapse too.
-        if !renamed { throw .sessionNotFound(ofUser: sessionId) }
+        if !renamed { throw .sessionFinished(sessionId, at: clock.now()) }
     }
 
     /// Sets (or, with `nil` or only spaces, removes) the user's display name in Synapse

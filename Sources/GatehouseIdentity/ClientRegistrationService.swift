@@ -14,15 +14,19 @@ public struct ClientRegistrationService: Sendable {
     let repository: any OAuth2ClientRepository
     let clock: any WallClock
     let random: any RandomSource
+    let signingAlgorithms: [SigningAlgorithm]
 
     /// - Parameters:
     ///   - repository: where clients are stored.
     ///   - clock: the time of registration (`client_id_issued_at`, the ULID's time).
     ///   - random: the ULID's randomness.
-    public init(repository: any OAuth2ClientRepository, clock: any WallClock, random: any RandomSource) {
+    ///   - signingAlgorithms: the algorithms of `secrets.keys`, which `id_token_signed_response_alg`
+    ///     and `userinfo_signed_response_alg` may name.
+    public init(repository: any OAuth2ClientRepository, clock: any WallClock, random: any RandomSource, signingAlgorithms: [SigningAlgorithm] = []) {
         self.repository = repository
         self.clock = clock
         self.random = random
+        self.signingAlgorithms = signingAlgorithms
     }
 
     /// What a registration ends in.
@@ -37,7 +41,7 @@ public struct ClientRegistrationService: Sendable {
     /// - Parameter body: the JSON body of `POST /oauth2/registration`.
     /// - Throws: storage errors only; a bad request is ``Outcome/refused(_:)``.
     public func register(body: some Collection<UInt8>) async throws -> Outcome {
-        switch ClientRegistrationPolicy.validate(body: body) {
+        switch ClientRegistrationPolicy.validate(body: body, signingAlgorithms: signingAlgorithms) {
         case .failure(let error):
             return .refused(error)
         case .success(let metadata):

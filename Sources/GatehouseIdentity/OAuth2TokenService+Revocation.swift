@@ -52,27 +52,4 @@ extension OAuth2TokenService {
             throw .unavailable
         }
     }
-
-    /// `GET|POST /oauth2/userinfo`: who a live `mat_` token with the `openid` scope acts for.
-    /// - Parameter accessToken: the bearer token.
-    /// - Returns: `nil` when the token is not such a token (the endpoint answers 401).
-    /// - Throws: `temporarily_unavailable` when the store fails.
-    public func userInfo(accessToken: String) async throws(OAuth2TokenError) -> UserInfo? {
-        guard case .success(.accessToken) = TokenFormat.check(accessToken) else { return nil }
-        let now = clock.now()
-        let found: OAuth2TokenLookup<OAuth2AccessToken>?
-        do {
-            found = try await store.oauth2Sessions.lookupAccessToken(hash: TokenHasher.sha256Hex(accessToken))
-        } catch {
-            throw .unavailable
-        }
-        guard let found, found.token.revokedAt == nil, found.token.expiresAt > now, found.session.finishedAt == nil,
-            let user = found.user, user.isActive, OAuth2Scope.tokens(found.session.scope).contains("openid")
-        else { return nil }
-        if found.token.firstUsedAt == nil {
-            // The client holds this token: a refresh retry that would kill it is no longer a lost answer.
-            try? await store.oauth2Sessions.markUsed(accessTokenId: found.token.id, at: now)
-        }
-        return UserInfo(subject: user.id, username: user.username)
-    }
 }

@@ -86,8 +86,8 @@ public struct OAuth2TokenService: Sendable {
     ///   - synapse: the client for `/_synapse/mas/*`.
     ///   - queue: where device clean-up goes when Synapse cannot be reached.
     ///   - signer: signs id_tokens; `nil` when `secrets.keys` is empty (then `openid` cannot be served).
-    ///   - idTokenAlgorithm: the id_token algorithm, the first configured key's (`nil`: the signer's
-    ///     first algorithm).
+    ///   - idTokenAlgorithm: the id_token algorithm of clients that registered none (`nil`: the
+    ///     signer's ``IDTokenSigner/defaultAlgorithm``, RS256 when an RSA key is configured).
     ///   - configuration: lifetimes.
     ///   - devices: the device lock shared with the job runner (`nil`: a guard of its own).
     ///   - clock: the wall clock.
@@ -105,7 +105,7 @@ public struct OAuth2TokenService: Sendable {
         self.queue = queue
         self.authenticator = ClientAuthenticator(clients: store.clients)
         self.signer = signer
-        self.idTokenAlgorithm = idTokenAlgorithm ?? signer?.algorithms.first
+        self.idTokenAlgorithm = idTokenAlgorithm ?? signer?.defaultAlgorithm
         self.configuration = configuration
         self.devices = devices ?? DeviceGuard(store: store)
         self.clock = clock
@@ -183,7 +183,8 @@ public struct OAuth2TokenService: Sendable {
             ? OAuth2Tokens.refresh(session: sessionId, accessTokenId: accessRow.id, now: now, random: random) : nil
         var idToken: String?
         if OAuth2Scope.tokens(start.scope).contains("openid") {
-            guard let signer, let algorithm = idTokenAlgorithm else {
+            // The client's `id_token_signed_response_alg`, checked against the keys when it was registered.
+            guard let signer, let algorithm = start.client.metadata.idTokenSignedResponseAlg ?? idTokenAlgorithm else {
                 logger.error("token: `openid` was granted but no signing key is configured (secrets.keys)")
                 await release()
                 throw .internalError

@@ -18,7 +18,7 @@ public struct SQLiteOAuth2ClientRepository: OAuth2ClientRepository {
     static let columns = [
         "id", "origin", "application_type", "redirect_uris", "grant_types", "response_types", "token_endpoint_auth_method",
         "client_name", "client_uri", "logo_uri", "tos_uri", "policy_uri", "contacts", "client_secret_hash", "metadata_digest",
-        "created_at",
+        "created_at", "id_token_signed_response_alg", "userinfo_signed_response_alg",
     ]
     private static let select = "SELECT \(columns.joined(separator: ", ")) FROM oauth2_clients"
     private static let insert = """
@@ -119,7 +119,8 @@ public struct SQLiteOAuth2ClientRepository: OAuth2ClientRepository {
             try json(metadata.grantTypes), try json(metadata.responseTypes), metadata.tokenEndpointAuthMethod,
             try localized(metadata.clientName), try localized(metadata.clientURI), try localized(metadata.logoURI),
             try localized(metadata.tosURI), try localized(metadata.policyURI), try json(metadata.contacts), client.secretHash,
-            client.metadataDigest, client.createdAt.storedMilliseconds,
+            client.metadataDigest, client.createdAt.storedMilliseconds, metadata.idTokenSignedResponseAlg?.rawValue,
+            metadata.userinfoSignedResponseAlg?.rawValue,
         ]
     }
 
@@ -130,11 +131,22 @@ public struct SQLiteOAuth2ClientRepository: OAuth2ClientRepository {
             responseTypes: try decode(row["response_types"]), tokenEndpointAuthMethod: row["token_endpoint_auth_method"],
             clientName: try decodeLocalized(row["client_name"]), clientURI: try decodeLocalized(row["client_uri"]),
             logoURI: try decodeLocalized(row["logo_uri"]), tosURI: try decodeLocalized(row["tos_uri"]),
-            policyURI: try decodeLocalized(row["policy_uri"]), contacts: try decode(row["contacts"]))
+            policyURI: try decodeLocalized(row["policy_uri"]), contacts: try decode(row["contacts"]),
+            idTokenSignedResponseAlg: try algorithm(row["id_token_signed_response_alg"]),
+            userinfoSignedResponseAlg: try algorithm(row["userinfo_signed_response_alg"]))
         return OAuth2Client(
             id: row["id"], origin: OAuth2Client.Origin(rawValue: row["origin"]) ?? .dynamic, metadata: metadata,
             secretHash: row["client_secret_hash"], metadataDigest: row["metadata_digest"],
             createdAt: Date(storedMilliseconds: row["created_at"]))
+    }
+
+    /// A stored JWS algorithm name; one this build does not know is an error, never a silent default.
+    private static func algorithm(_ name: String?) throws -> SigningAlgorithm? {
+        guard let name else { return nil }
+        guard let algorithm = SigningAlgorithm(rawValue: name) else {
+            throw StorageError.schemaTooNew("a client's signing algorithm '\(name)' is unknown to this build; was it written by a newer Gatehouse?")
+        }
+        return algorithm
     }
 
     private static func json(_ values: [String]) throws -> String {

@@ -22,7 +22,7 @@ struct ClientRegistrationPolicyTests {
     }
 
     static func validate(_ fields: [String: Any?] = [:], native: Bool = true) -> Result<ClientMetadata, ClientRegistrationError> {
-        ClientRegistrationPolicy.validate(body: body(fields, native: native))
+        ClientRegistrationPolicy.validate(body: body(fields, native: native), signingAlgorithms: [.rs256])
     }
 
     /// The refusal, or a failure when accepted.
@@ -219,15 +219,41 @@ struct ClientRegistrationPolicyTests {
     @Test func applicationTypeAndBodyShape() throws {
         #expect(Self.refusal(["application_type": "desktop"]) == .metadata("application_type 'desktop' is unknown; use \"web\" or \"native\""))
         #expect(try Self.validate(["application_type": nil, "redirect_uris": ["https://element.io/cb"]]).get().applicationType == .web)
-        #expect(ClientRegistrationPolicy.validate(body: Array("not json".utf8))
+        #expect(ClientRegistrationPolicy.validate(body: Array("not json".utf8), signingAlgorithms: [])
             == .failure(ClientRegistrationError(.invalidRequest, "The body is not valid JSON")))
-        #expect(ClientRegistrationPolicy.validate(body: Array("[]".utf8))
+        #expect(ClientRegistrationPolicy.validate(body: Array("[]".utf8), signingAlgorithms: [])
             == .failure(.metadata("The body must be a JSON object of client metadata (RFC 7591 §2)")))
-        #expect(ClientRegistrationPolicy.validate(body: [UInt8]()) == .failure(ClientRegistrationError(.invalidRequest, "The body is not valid JSON")))
+        #expect(ClientRegistrationPolicy.validate(body: [UInt8](), signingAlgorithms: []) == .failure(ClientRegistrationError(.invalidRequest, "The body is not valid JSON")))
     }
 
     @Test func metadataJSONIsSortedAndDeterministic() throws {
         let metadata = try Self.validate(["client_name": "Element", "client_name#fr": "Élément"]).get()
         #expect(metadata.json(extra: ["client_id": "\"01ABC\""]) == #"{"application_type":"native","client_id":"01ABC","client_name":"Element","client_name#fr":"Élément","client_uri":"https://element.io/","grant_types":["authorization_code","refresh_token"],"redirect_uris":["io.element.app:/callback"],"response_types":["code"],"token_endpoint_auth_method":"none"}"#)
+    }
+
+    /// `id_token_signed_response_alg` and `userinfo_signed_response_alg` (OpenID Connect Registration
+    /// §2): accepted when a configured key signs with the algorithm, echoed in the metadata; any other
+    /// value is `invalid_client_metadata` naming the member.
+    @Test func signedResponseAlgorithmsNeedAConfiguredKey() throws {
+        let both = try ClientRegistrationPolicy.validate(
+            body: Self.body(["id_token_signed_response_alg": "ES256", "userinfo_signed_response_alg": "RS256"]),
+            signingAlgorithms: [.es256, .rs256]
+        ).get()
+        #expect(both.idTokenSignedResponseAlg == .es256 && both.userinfoSignedResponseAlg == .rs256)
+        #expect(both.json().contains(#""id_token_signed_response_alg":"ES256""#) && both.json().contains(#""userinfo_signed_response_alg":"RS256""#))
+        let neither = try Self.validate().get()
+        #expect(neither.idTokenSignedResponseAlg == nil && neither.userinfoSignedResponseAlg == nil)
+        #expect(!neither.json().contains("signed_response_alg"), "unset members are not echoed, so earlier digests stay the same")
+
+        for key in ["id_token_signed_response_alg", "userinfo_signed_response_alg"] {
+            for (value, wording) in [("ES256", "has no signing key on this server; it signs with RS256"), ("none", "is not supported"), ("HS256", "is not supported"), ("rs256", "is not supported")] {
+                let error = try #require(Self.refusal([key: value]))
+                #expect(error.code == .invalidClientMetadata && error.message.hasPrefix("\(key) '\(value)' \(wording)"), "\(error.message)")
+            }
+            let notText = try #require(Self.refusal([key: 256]))
+            #expect(notText.code == .invalidClientMetadata && notText.message == "\(key) must be a string")
+        }
+        let keyless = ClientRegistrationPolicy.validate(body: Self.body(["userinfo_signed_response_alg": "RS256"]), signingAlgorithms: [])
+        #expect(keyless == .failure(.metadata("userinfo_signed_response_alg 'RS256' has no signing key on this server; it signs with none (no signing key is configured)")))
     }
 }

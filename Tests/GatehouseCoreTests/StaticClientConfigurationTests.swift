@@ -79,6 +79,10 @@ struct StaticClientConfigurationTests {
          "clients[0].client_uri: 'app.example.org' is not an http(s) URL"),
         ("{client_id: \(publicId), client_auth_method: none, redirect_uris: [\"http://localhost/\"], grant_types: [x]}",
          "clients[0].grant_types: unknown key"),
+        ("{client_id: \(publicId), client_auth_method: none, redirect_uris: [], userinfo_signed_response_alg: PS256}",
+         "clients[0].userinfo_signed_response_alg: 'PS256' is not an algorithm Gatehouse signs with. Use RS256 or ES256, or remove the key"),
+        ("{client_id: \(publicId), client_auth_method: none, redirect_uris: [], id_token_signed_response_alg: none}",
+         "clients[0].id_token_signed_response_alg: 'none' is not an algorithm Gatehouse signs with"),
     ])
     func clientErrorsNameTheKeyAndTheFix(client: String, message: String) throws {
         let fixture = try fixture()
@@ -108,6 +112,24 @@ struct StaticClientConfigurationTests {
             """)
         #expect(config.clients.first?.secret == Self.secret)
         #expect(config.warnings.contains { $0.description.contains("clients[0].client_secret: this secret is written in") })
+    }
+
+    /// `id_token_signed_response_alg` / `userinfo_signed_response_alg`: an algorithm of `secrets.keys`,
+    /// stored with the client's metadata.
+    @Test func signedResponseAlgorithmsNeedAConfiguredKey() throws {
+        let fixture = try fixture()
+        let client = "\nclients:\n  - {client_id: \(Self.publicId), client_auth_method: none, redirect_uris: [], "
+            + "id_token_signed_response_alg: ES256, userinfo_signed_response_alg: RS256}\n"
+        let config = try fixture.load(ConfigFixture.valid + client)
+        let metadata = try #require(config.clients.first).metadata
+        #expect(metadata.idTokenSignedResponseAlg == .es256 && metadata.userinfoSignedResponseAlg == .rs256)
+
+        let rsaOnly = ConfigFixture.valid.replacingOccurrences(of: "\n    - {kid: ec-1, key_file: signing_ec.pem}", with: "")
+        #expect(rsaOnly != ConfigFixture.valid, "the fixture's EC key line was removed")
+        let errors = fixture.errors(rsaOnly + client)
+        #expect(errors.count == 1 && errors.first?.contains(
+            "clients[0].id_token_signed_response_alg: no key of `secrets.keys` signs with ES256. Add a P-256 EC key to `secrets.keys`, or remove this key") == true,
+            "\(errors)")
     }
 
     @Test func duplicateIdsAreRefused() throws {

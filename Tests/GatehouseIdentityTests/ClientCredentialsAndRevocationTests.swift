@@ -92,7 +92,7 @@ struct ClientCredentialsAndRevocationTests {
 
     @Test func userInfoNeedsALiveTokenWithOpenID() async throws {
         let (fixture, response) = try await session()
-        #expect(try await fixture.service.userInfo(accessToken: response.accessToken) == .init(subject: "user-alice", username: "alice"))
+        #expect(try await fixture.service.userInfo(accessToken: response.accessToken) == .json(.init(subject: "user-alice", username: "alice")))
         let lookup = try #require(try await fixture.store.oauth2Sessions.lookupAccessToken(hash: TokenHasher.sha256Hex(response.accessToken)))
         #expect(lookup.token.firstUsedAt != nil, "the client holds the token")
         #expect(try await fixture.service.userInfo(accessToken: "mat_garbage") == nil)

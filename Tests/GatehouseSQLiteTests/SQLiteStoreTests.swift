@@ -12,7 +12,7 @@ import Testing
 struct SQLiteStoreTests {
     @Test func freshFileIsMigratedWithTheConnectionSettings() async throws {
         try await withStore { store, _ in
-            #expect(SQLiteStore.knownMigrations == ["0001_initial", "0002_compat_login_tokens", "0003_compat_refresh_successor", "0004_oauth2_clients", "0005_oauth2_sessions", "0006_retention_indexes", "0007_user_emails", "0008_session_activity"])
+            #expect(SQLiteStore.knownMigrations == ["0001_initial", "0002_compat_login_tokens", "0003_compat_refresh_successor", "0004_oauth2_clients", "0005_oauth2_sessions", "0006_retention_indexes", "0007_user_emails", "0008_session_activity", "0009_client_signing_algorithms"])
             #expect(try store.pendingMigrations() == [])
             #expect(try store.migrate() == [])
             #expect(try await store.changeCounter() == 0)
@@ -68,13 +68,13 @@ struct SQLiteStoreTests {
             try await rawQueue(directory.file()).write { db in
                 try db.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
             }
-            await expectStorageError(.unavailable(""), containing: "needs migrations 0001_initial, 0002_compat_login_tokens, 0003_compat_refresh_successor, 0004_oauth2_clients, 0005_oauth2_sessions, 0006_retention_indexes, 0007_user_emails, 0008_session_activity; run `gatehouse database migrate`") {
+            await expectStorageError(.unavailable(""), containing: "needs migrations 0001_initial, 0002_compat_login_tokens, 0003_compat_refresh_successor, 0004_oauth2_clients, 0005_oauth2_sessions, 0006_retention_indexes, 0007_user_emails, 0008_session_activity, 0009_client_signing_algorithms; run `gatehouse database migrate`") {
                 _ = try SQLiteStore.open(path: directory.file(), migrate: false)
             }
 
             let maintenance = try SQLiteStore.openForMaintenance(path: directory.file())
-            #expect(try maintenance.pendingMigrations() == ["0001_initial", "0002_compat_login_tokens", "0003_compat_refresh_successor", "0004_oauth2_clients", "0005_oauth2_sessions", "0006_retention_indexes", "0007_user_emails", "0008_session_activity"])
-            #expect(try maintenance.migrate() == ["0001_initial", "0002_compat_login_tokens", "0003_compat_refresh_successor", "0004_oauth2_clients", "0005_oauth2_sessions", "0006_retention_indexes", "0007_user_emails", "0008_session_activity"])
+            #expect(try maintenance.pendingMigrations() == ["0001_initial", "0002_compat_login_tokens", "0003_compat_refresh_successor", "0004_oauth2_clients", "0005_oauth2_sessions", "0006_retention_indexes", "0007_user_emails", "0008_session_activity", "0009_client_signing_algorithms"])
+            #expect(try maintenance.migrate() == ["0001_initial", "0002_compat_login_tokens", "0003_compat_refresh_successor", "0004_oauth2_clients", "0005_oauth2_sessions", "0006_retention_indexes", "0007_user_emails", "0008_session_activity", "0009_client_signing_algorithms"])
             #expect(try maintenance.pendingMigrations() == [])
             try maintenance.close()
 

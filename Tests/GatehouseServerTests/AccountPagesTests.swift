@@ -174,6 +174,91 @@ struct AccountPagesTests {
         }
     }
 
+    /// Opening one of the user's own sessions that ended (an old link, the device list of another
+    /// tab) says "already ended" on its view and on its sign-out confirmation, the answer of the
+    /// sign-out itself, for every kind; another user's session, ended or not, stays a 404 exactly
+    /// like an unknown id on both pages.
+    @Test func openingAnEndedSessionSaysItAlreadyEnded() async throws {
+        try await withPages(Self.sqlite) { fixture in
+            let alice = try await fixture.register("alice")
+            try await fixture.register("bob")
+            let compat = try await Self.device(fixture, "alice", "ENDEDPHONE")
+            let clientId = try await fixture.addClient(redirectURIs: ["https://app.example.com/callback"])
+            let oauth2 = try await Self.oauth2Session(fixture, alice, clientId: clientId)
+            let browser = BrowserSession(
+                id: "01JBROWSERENDED00000000000", userId: alice.id, createdAt: fixture.clock.now(), authenticatedAt: fixture.clock.now())
+            try await fixture.store.browserSessions.create(browser)
+            let bobEnded = try await Self.device(fixture, "bob", "BOBENDED02")
+            _ = try await fixture.accounts.endSession(id: bobEnded, requestedBy: .administrator)
+            let bobActive = try await Self.device(fixture, "bob", "BOBACTIVE2")
+            try await Self.signIn(fixture)
+            let running = await fixture.get("/account/sessions/\(oauth2)")
+            #expect(running.status == 200 && running.text.contains("Example App"), "an OAuth 2.0 session shows its client's name")
+            for id in [compat, oauth2, browser.id] {
+                #expect(await fixture.get("/account/sessions/\(id)").status == 200, "\(id) is viewable while it runs")
+                _ = try await fixture.accounts.endSession(id: id, requestedBy: .administrator)
+                let signOut = await fixture.post("/account/sessions/\(id)/end", [])
+                for page in ["/account/sessions/\(id)", "/account/sessions/\(id)/end"] {
+                    let reply = await fixture.get(page)
+                    #expect(reply.status == 400 && reply.text.contains("This session has already ended"), "\(page): \(reply.status)")
+                    #expect(reply.text == signOut.text, "\(page) answers as the sign-out does")
+                    #expect(!reply.text.contains("ENDEDPHONE") && !reply.text.contains(#"id="end-form""#))
+                }
+            }
+            let renamed = await fixture.post("/account/sessions/\(compat)", [("name", "Old phone")])
+            #expect(renamed.status == 400 && renamed.text.contains("This session has already ended"), "a rename from a stale page")
+            #expect(try await fixture.store.compatSessions.find(sessionId: compat)?.displayName == nil)
+
+            for page in ["/account/sessions/01JNOSUCHSESSION0000000000", "/account/sessions/01JNOSUCHSESSION0000000000/end"] {
+                let unknown = await fixture.get(page)
+                #expect(unknown.status == 404 && unknown.text.contains("Session not found"))
+                for id in [bobEnded, bobActive] {
+                    let foreign = await fixture.get(page.replacingOccurrences(of: "01JNOSUCHSESSION0000000000", with: id))
+                    #expect(foreign.status == 404 && foreign.text == unknown.text, "another user's session leaks nothing: \(page)")
+                }
+            }
+        }
+    }
+
+    /// Every account page works without JavaScript: none is sent or allowed (no `<script>`, no
+    /// `script-src` in the CSP), and every form posts with the CSRF token of this browser's cookie.
+    @Test func everyAccountPageNeedsNoJavaScript() async throws {
+        try await withPages(Self.sqlite) { fixture in
+            try await fixture.register("alice")
+            let sessionId = try await Self.device(fixture, "alice", "NOSCRIPTDEV")
+            try await Self.signIn(fixture)
+            let pages = [
+                "/account/", "/account/sessions", "/account/sessions/\(sessionId)", "/account/sessions/\(sessionId)/end", "/account/password",
+                "/account/cross-signing-reset",
+            ]
+            for page in pages {
+                let reply = await fixture.get(page)
+                #expect(reply.status == 200, "\(page)")
+                let csp = try #require(reply.headers.first(name: "Content-Security-Policy"), "\(page)")
+                #expect(!csp.contains("script-src") && csp.contains("default-src 'none'"), "\(page): \(csp)")
+                #expect(!reply.text.contains("<script") && !reply.text.contains("onclick="), "\(page)")
+                let forms = reply.text.components(separatedBy: "<form").count - 1
+                #expect(forms > 0 && reply.text.components(separatedBy: #"name="csrf""#).count - 1 == forms, "\(page): every form has the token")
+            }
+        }
+    }
+
+    /// Changing the password without "sign out everywhere else" keeps the other sessions and devices.
+    @Test func changingThePasswordAloneKeepsTheOtherSessions() async throws {
+        try await withPages(Self.sqlite) { fixture in
+            try await fixture.register("alice")
+            let other = try await Self.device(fixture, "alice", "KEPTDEVICE")
+            try await Self.signIn(fixture)
+            let changed = await fixture.post("/account/password", [
+                ("current_password", "correct horse"), ("new_password", "battery staple"), ("new_password_confirm", "battery staple"),
+            ])
+            #expect(changed.status == 303 && changed.location == "/account/?notice=password-changed")
+            #expect(Self.devices(fixture, "alice") == ["KEPTDEVICE"])
+            #expect(try await fixture.store.compatSessions.find(sessionId: other)?.finishedAt == nil)
+            _ = try await fixture.passwords.authenticate(name: "alice", password: "battery staple", clientAddress: nil)
+        }
+    }
+
     @Test func everyAccountFormNeedsTheCSRFToken() async throws {
         try await withPages(Self.sqlite) { fixture in
             try await fixture.register("alice")

@@ -200,6 +200,42 @@ struct AdminAPITests {
         }
     }
 
+    /// `GET /users/by-username/{username}` finds a user as MAS's `find_by_username` does: ignoring
+    /// ASCII case (a user imported from Synapse as `Imported.Bob` is found by `imported.bob`); when
+    /// users differ only in case (imported, since registration refuses it), only the exact spelling
+    /// finds one. The answer links to the path asked and the user to its id, as in MAS.
+    @Test func byUsernameIgnoresCaseAsMAS() async throws {
+        try await F.run { fixture in
+            let token = try await fixture.token()
+            func imported(_ username: String) async throws -> User {
+                try await fixture.store.users.create(
+                    User(id: ULID.make(at: fixture.clock.now(), random: SystemRandom()), username: username, createdAt: fixture.clock.now()),
+                    password: nil)
+            }
+            let carol = try await fixture.seedUser("carol")
+            let bob = try await imported("Imported.Bob")
+            for (asked, expected) in [("carol", carol), ("CAROL", carol), ("Carol", carol), ("imported.bob", bob), ("IMPORTED.BOB", bob)] {
+                let reply = try await fixture.call("GET", "/api/admin/v1/users/by-username/\(asked)", token: token)
+                #expect(reply.status == 200, "\(asked): \(reply.body)")
+                #expect(try F.data(reply)["id"] as? String == expected.id && F.attributes(reply)["username"] as? String == expected.username)
+                #expect(try F.link(reply, "self") == "/api/admin/v1/users/by-username/\(asked)", "\(asked)")
+                let data = try F.data(reply)
+                #expect((data["links"] as? [String: Any])?["self"] as? String == "/api/admin/v1/users/\(expected.id)")
+            }
+            let missing = try await fixture.call("GET", "/api/admin/v1/users/by-username/caro", token: token)
+            #expect(missing.status == 404 && F.title(missing) == #"User with username "caro" not found"#)
+
+            // Two spellings of one name: each finds itself, any other spelling finds nobody.
+            let upper = try await imported("Dave")
+            let lower = try await imported("dave")
+            _ = try await imported("daveX")
+            #expect(try F.data(try await fixture.call("GET", "/api/admin/v1/users/by-username/Dave", token: token))["id"] as? String == upper.id)
+            #expect(try F.data(try await fixture.call("GET", "/api/admin/v1/users/by-username/dave", token: token))["id"] as? String == lower.id)
+            let ambiguous = try await fixture.call("GET", "/api/admin/v1/users/by-username/DAVE", token: token)
+            #expect(ambiguous.status == 404 && F.title(ambiguous) == #"User with username "DAVE" not found"#, "\(ambiguous.body)")
+        }
+    }
+
     @Test func listingUsersFiltersAndPagesBothWays() async throws {
         try await F.run { fixture in
             let token = try await fixture.token()

@@ -1,4 +1,5 @@
 import Crypto
+import CryptoExtras
 import Foundation
 import GatehouseAuth
 import GatehouseCore
@@ -20,6 +21,8 @@ final class TokenEndpointsFixture: @unchecked Sendable {
     static let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
     static let secret = "a-long-random-client-secret-0123456789"
     static let key = P256.Signing.PrivateKey()
+    /// An RSA key for the fixtures that publish both kinds (made once: RSA generation is slow).
+    static let rsaKey = try! _RSA.Signing.PrivateKey(keySize: .bits2048)
 
     let directory: String
     let store: SQLiteStore
@@ -38,11 +41,21 @@ final class TokenEndpointsFixture: @unchecked Sendable {
 
     /// Runs `body` with the gateway up, alice (with a browser session) and the public client `public`
     /// and confidential client `service` registered; `upstream` is where `/_matrix/` is proxied.
-    static func run(extraYAML: String = "", upstream: Int = 1, _ body: (TokenEndpointsFixture) async throws -> Void) async throws {
+    /// With `configuredKeys`, the configuration's `secrets.keys` (what discovery, the JWKS and client
+    /// registration see) hold an RSA key `rsa-1` and the EC key `ec`, and id_tokens are signed with them.
+    static func run(
+        extraYAML: String = "", upstream: Int = 1, configuredKeys: Bool = false, _ body: (TokenEndpointsFixture) async throws -> Void
+    ) async throws {
         let fixture = try await TokenEndpointsFixture()
         do {
             try await fixture.seed()
-            let secrets = SecretsConfiguration(encryption: Array(repeating: 1, count: 32), keys: [SigningKey(kid: "ec", material: .p256(key))])
+            var keys = [SigningKey(kid: "ec", material: .p256(key))]
+            var extraYAML = extraYAML
+            if configuredKeys {
+                keys.insert(SigningKey(kid: "rsa-1", material: .rsa(rsaKey)), at: 0)
+                extraYAML += "\n" + secretsYAML
+            }
+            let secrets = SecretsConfiguration(encryption: Array(repeating: 1, count: 32), keys: keys)
             let signer = try await IDTokenSigner(issuer: "http://localhost/", secrets: secrets, clock: fixture.clock)
             let issuing = OAuth2Service.TokenIssuing(
                 synapse: fixture.client, queue: JobQueue(repository: fixture.store.jobs), devices: DeviceGuard(store: fixture.store), signer: signer)
@@ -58,6 +71,22 @@ final class TokenEndpointsFixture: @unchecked Sendable {
             throw error
         }
         try await fixture.close()
+    }
+
+    /// `secrets` with the fixture's two keys, as PEM.
+    static var secretsYAML: String {
+        func pem(_ text: String) -> String { text.split(separator: "\n").map { "          " + $0 }.joined(separator: "\n") }
+        return """
+            secrets:
+              encryption: "\(String(repeating: "01", count: 32))"
+              keys:
+                - kid: rsa-1
+                  key: |
+            \(pem(rsaKey.pemRepresentation))
+                - kid: ec
+                  key: |
+            \(pem(key.pemRepresentation))
+            """
     }
 
     private func close() async throws {
@@ -83,10 +112,12 @@ final class TokenEndpointsFixture: @unchecked Sendable {
         }
     }
 
-    /// A fulfilled grant of `public` for alice; returns the code.
-    func code(_ id: String, scope: String = "openid urn:matrix:client:api:* urn:matrix:client:device:PHONE12345") async throws -> String {
+    /// A fulfilled grant of `client` (by default `public`) for alice; returns the code.
+    func code(
+        _ id: String, scope: String = "openid urn:matrix:client:api:* urn:matrix:client:device:PHONE12345", client: String = "public"
+    ) async throws -> String {
         try await store.authorizationGrants.create(AuthorizationGrant(
-            id: id, clientId: "public", redirectURI: "io.element.app:/callback", scope: scope, codeChallenge: Self.challenge,
+            id: id, clientId: client, redirectURI: "io.element.app:/callback", scope: scope, codeChallenge: Self.challenge,
             responseMode: .query, createdAt: clock.now()))
         let code = "code-for-\(id)-0123456789"
         try await store.authorizationGrants.fulfil(
@@ -110,13 +141,13 @@ final class TokenEndpointsFixture: @unchecked Sendable {
         return try await request(port: port, "GET \(path) HTTP/1.1\r\nHost: localhost\r\n\(extra)Connection: close\r\n\r\n")
     }
 
-    /// Exchanges a fresh code; returns the token JSON.
-    func tokens(grant: String = "grant-1", scope: String = "openid urn:matrix:client:api:* urn:matrix:client:device:PHONE12345") async throws
-        -> [String: Any]
-    {
-        let code = try await code(grant, scope: scope)
+    /// Exchanges a fresh code of `client`; returns the token JSON.
+    func tokens(
+        grant: String = "grant-1", scope: String = "openid urn:matrix:client:api:* urn:matrix:client:device:PHONE12345", client: String = "public"
+    ) async throws -> [String: Any] {
+        let code = try await code(grant, scope: scope, client: client)
         let response = try await post(
-            "/oauth2/token", "grant_type=authorization_code&code=\(code)&client_id=public&code_verifier=\(Self.verifier)")
+            "/oauth2/token", "grant_type=authorization_code&code=\(code)&client_id=\(client)&code_verifier=\(Self.verifier)")
         #expect(response.status == 200, "\(response.body)")
         return try Self.json(response)
     }

@@ -9,7 +9,9 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// Signs id_tokens with the keys of `secrets.keys` (OpenID Connect Core 1.0 §2, §3.1.3.6).
+/// Signs id_tokens with the keys of `secrets.keys` (OpenID Connect Core 1.0 §2, §3.1.3.6), and the
+/// userinfo answers of clients that registered `userinfo_signed_response_alg`
+/// (`IDTokenSigner+UserInfo.swift`).
 ///
 /// JOSE is jwt-kit's; this type only chooses the key (the first configured key of the requested
 /// algorithm, so older keys stay published for verification after a rotation), fills the claims from
@@ -18,14 +20,18 @@ public struct IDTokenSigner: Sendable {
     /// How long an id_token is valid (MAS: one hour).
     public static let defaultLifetime: Duration = .seconds(3600)
 
-    private let issuer: String
-    private let collection: JWTKeyCollection
-    private let kids: [SigningAlgorithm: String]
+    let issuer: String
+    let collection: JWTKeyCollection
+    let kids: [SigningAlgorithm: String]
     private let clock: any WallClock
     private let lifetime: Duration
 
     /// The algorithms this signer can sign with, sorted.
     public var algorithms: [SigningAlgorithm] { kids.keys.sorted { $0.rawValue < $1.rawValue } }
+
+    /// The id_token algorithm of a client that registered none: RS256, the default of OpenID Connect
+    /// Registration §2 (and MAS), when an RSA key is configured; otherwise the only kind of key there is.
+    public var defaultAlgorithm: SigningAlgorithm? { kids[.rs256] != nil ? .rs256 : algorithms.first }
 
     /// - Parameters:
     ///   - issuer: `iss`, the discovery document's `issuer` byte for byte.

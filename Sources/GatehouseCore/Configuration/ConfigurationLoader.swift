@@ -108,8 +108,9 @@ private final class SectionReader {
         let passwords = attempt { try readPasswords(top["passwords"]) }
         let rateLimiting = attempt { try readRateLimiting(top["rate_limiting"]) }
         let experimental = attempt { try readExperimental(top["experimental"]) }
-        let clients = attempt { try readClients(top["clients"]) }
         let secrets = attempt { try readSecrets(top["secrets"], root: root) }
+        // With `secrets` in error, the clients' algorithms are not checked against keys (one error is enough).
+        let clients = attempt { try readClients(top["clients"], signingAlgorithms: secrets.map { $0?.algorithms ?? [] }) }
         let branding = attempt { try BrandingConfiguration.read(top["branding"]) }
         let templates = attempt { try TemplatesConfiguration.read(top["templates"], directory: directory) }
         let account = attempt { try AccountConfiguration.read(top["account"]) }
@@ -729,12 +730,16 @@ private final class SectionReader {
     }
 
     /// `clients[]`: every client is checked (errors collected), and a `client_id` may appear once.
-    func readClients(_ node: ConfigNode?) throws -> [StaticClientConfiguration] {
+    /// - Parameters:
+    ///   - node: the `clients` node.
+    ///   - signingAlgorithms: the algorithms of `secrets.keys`, which the signed-response keys may
+    ///     name; `nil` when `secrets` could not be read (no key check then).
+    func readClients(_ node: ConfigNode?, signingAlgorithms: [SigningAlgorithm]?) throws -> [StaticClientConfiguration] {
         guard let node else { return [] }
         var clients: [StaticClientConfiguration] = []
         var seen: [String: String] = [:]
         for clientNode in try node.sequence() {
-            guard let client = attempt({ try readClient(clientNode) }) else { continue }
+            guard let client = attempt({ try readClient(clientNode, signingAlgorithms: signingAlgorithms) }) else { continue }
             if let previous = seen[client.clientId] {
                 errors.append(ConfigurationError(
                     keyPath: "\(clientNode.path).client_id", problem: "\(client.clientId) is already used by \(previous)",
@@ -747,10 +752,10 @@ private final class SectionReader {
         return clients
     }
 
-    func readClient(_ node: ConfigNode) throws -> StaticClientConfiguration {
+    func readClient(_ node: ConfigNode, signingAlgorithms: [SigningAlgorithm]?) throws -> StaticClientConfiguration {
         let map = try node.mapping(allowed: [
             "client_id", "client_auth_method", "client_secret", "client_secret_file", "redirect_uris", "client_name", "client_uri",
-            "jwks", "jwks_uri",
+            "jwks", "jwks_uri", "id_token_signed_response_alg", "userinfo_signed_response_alg",
         ])
         let idNode = try map.required(
             "client_id", hint: "Give the client a ULID of its own, e.g. 01J9Z0XKQ4T3H7YB2V6N8M5R1C (MAS's ids can be kept)")
@@ -821,7 +826,25 @@ private final class SectionReader {
         }
         return StaticClientConfiguration(
             clientId: clientId, authMethod: method, secret: secret, redirectURIs: redirectURIs, clientName: try map["client_name"]?.string(),
-            clientURI: clientURI)
+            clientURI: clientURI,
+            idTokenSignedResponseAlg: try readSigningAlgorithm(map["id_token_signed_response_alg"], among: signingAlgorithms),
+            userinfoSignedResponseAlg: try readSigningAlgorithm(map["userinfo_signed_response_alg"], among: signingAlgorithms))
+    }
+
+    /// A client's `id_token_signed_response_alg` / `userinfo_signed_response_alg`: an algorithm one of
+    /// `secrets.keys` signs with (unchecked when `signingAlgorithms` is `nil`).
+    func readSigningAlgorithm(_ node: ConfigNode?, among signingAlgorithms: [SigningAlgorithm]?) throws -> SigningAlgorithm? {
+        guard let node else { return nil }
+        let name = try node.string()
+        let supported = SigningAlgorithm.allCases.map(\.rawValue).joined(separator: " or ")
+        switch ClientRegistrationPolicy.signingAlgorithm(name, among: signingAlgorithms ?? SigningAlgorithm.allCases) {
+        case .success(let algorithm): return algorithm
+        case .failure(.unsupported): throw node.error("'\(name)' is not an algorithm Gatehouse signs with", fix: "Use \(supported), or remove the key")
+        case .failure(.noKey):
+            throw node.error(
+                "no key of `secrets.keys` signs with \(name)",
+                fix: "Add \(name == SigningAlgorithm.rs256.rawValue ? "an RSA" : "a P-256 EC") key to `secrets.keys`, or remove this key")
+        }
     }
 
     func requireClientSecret(_ secret: String, _ node: ConfigNode, source: String) throws {

@@ -18,6 +18,10 @@ public struct StaticClientConfiguration: Sendable, Equatable {
     public var clientName: String?
     /// `client_uri`.
     public var clientURI: String?
+    /// `id_token_signed_response_alg`: the algorithm of its id_tokens (`nil`: the server's default).
+    public var idTokenSignedResponseAlg: SigningAlgorithm?
+    /// `userinfo_signed_response_alg`: set, the userinfo endpoint answers it a signed JWT.
+    public var userinfoSignedResponseAlg: SigningAlgorithm?
 
     /// Shortest accepted secret in bytes: only its SHA-256 is stored, which is safe for a random
     /// secret of this length and not for a guessable one.
@@ -30,9 +34,11 @@ public struct StaticClientConfiguration: Sendable, Equatable {
     ///   - redirectURIs: its redirect URIs.
     ///   - clientName: a display name.
     ///   - clientURI: its home page.
+    ///   - idTokenSignedResponseAlg: its id_token algorithm.
+    ///   - userinfoSignedResponseAlg: its signed-userinfo algorithm.
     public init(
         clientId: String, authMethod: ClientAuthMethod, secret: String? = nil, redirectURIs: [String], clientName: String? = nil,
-        clientURI: String? = nil
+        clientURI: String? = nil, idTokenSignedResponseAlg: SigningAlgorithm? = nil, userinfoSignedResponseAlg: SigningAlgorithm? = nil
     ) {
         self.clientId = clientId
         self.authMethod = authMethod
@@ -40,6 +46,8 @@ public struct StaticClientConfiguration: Sendable, Equatable {
         self.redirectURIs = redirectURIs
         self.clientName = clientName
         self.clientURI = clientURI
+        self.idTokenSignedResponseAlg = idTokenSignedResponseAlg
+        self.userinfoSignedResponseAlg = userinfoSignedResponseAlg
     }
 
     /// The metadata stored for this client: MAS's static clients may use every grant; the
@@ -50,7 +58,8 @@ public struct StaticClientConfiguration: Sendable, Equatable {
         return ClientMetadata(
             applicationType: .web, redirectURIs: redirectURIs, grantTypes: grants, responseTypes: ["code"],
             tokenEndpointAuthMethod: authMethod.rawValue, clientName: clientName.map { ["": $0] } ?? [:],
-            clientURI: clientURI.map { ["": $0] } ?? [:])
+            clientURI: clientURI.map { ["": $0] } ?? [:], idTokenSignedResponseAlg: idTokenSignedResponseAlg,
+            userinfoSignedResponseAlg: userinfoSignedResponseAlg)
     }
 
     /// Why `uri` cannot be a static client's redirect URI, or `nil` when it can: an absolute URI

@@ -36,6 +36,13 @@ public struct ClientMetadata: Sendable, Equatable {
     public var policyURI: Localized
     /// `contacts`: people responsible for the client (usually e-mail addresses).
     public var contacts: [String]
+    /// `id_token_signed_response_alg` (OpenID Connect Registration §2): the algorithm its id_tokens
+    /// are signed with; `nil` means the server's default (RS256, the specification's, when an RSA key
+    /// is configured).
+    public var idTokenSignedResponseAlg: SigningAlgorithm?
+    /// `userinfo_signed_response_alg` (OpenID Connect Registration §2): when set, the userinfo
+    /// endpoint answers this client a JWT signed with it (`application/jwt`) instead of JSON.
+    public var userinfoSignedResponseAlg: SigningAlgorithm?
 
     /// - Parameters:
     ///   - applicationType: `web` or `native`.
@@ -49,11 +56,14 @@ public struct ClientMetadata: Sendable, Equatable {
     ///   - tosURI: its terms of service, localized.
     ///   - policyURI: its privacy policy, localized.
     ///   - contacts: people responsible for it.
+    ///   - idTokenSignedResponseAlg: its id_token algorithm (`nil`: the server's default).
+    ///   - userinfoSignedResponseAlg: its signed-userinfo algorithm (`nil`: plain JSON).
     public init(
         applicationType: ApplicationType = .web, redirectURIs: [String], grantTypes: [String] = [GrantType.authorizationCode],
         responseTypes: [String] = ["code"], tokenEndpointAuthMethod: String = ClientAuthMethod.none.rawValue,
         clientName: Localized = [:], clientURI: Localized = [:], logoURI: Localized = [:], tosURI: Localized = [:],
-        policyURI: Localized = [:], contacts: [String] = []
+        policyURI: Localized = [:], contacts: [String] = [], idTokenSignedResponseAlg: SigningAlgorithm? = nil,
+        userinfoSignedResponseAlg: SigningAlgorithm? = nil
     ) {
         self.applicationType = applicationType
         self.redirectURIs = redirectURIs
@@ -66,6 +76,8 @@ public struct ClientMetadata: Sendable, Equatable {
         self.tosURI = tosURI
         self.policyURI = policyURI
         self.contacts = contacts
+        self.idTokenSignedResponseAlg = idTokenSignedResponseAlg
+        self.userinfoSignedResponseAlg = userinfoSignedResponseAlg
     }
 
     /// The JSON members of this metadata (RFC 7591 §3.2.1 echoes them), with sorted keys and
@@ -80,6 +92,8 @@ public struct ClientMetadata: Sendable, Equatable {
         members["response_types"] = Self.array(responseTypes)
         members["token_endpoint_auth_method"] = JSONText.quote(tokenEndpointAuthMethod)
         if !contacts.isEmpty { members["contacts"] = Self.array(contacts) }
+        if let idTokenSignedResponseAlg { members["id_token_signed_response_alg"] = JSONText.quote(idTokenSignedResponseAlg.rawValue) }
+        if let userinfoSignedResponseAlg { members["userinfo_signed_response_alg"] = JSONText.quote(userinfoSignedResponseAlg.rawValue) }
         for (name, values) in [
             ("client_name", clientName), ("client_uri", clientURI), ("logo_uri", logoURI), ("tos_uri", tosURI), ("policy_uri", policyURI),
         ] {

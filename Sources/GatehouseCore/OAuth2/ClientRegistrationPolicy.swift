@@ -15,6 +15,8 @@
 ///   `code`. Stricter than MAS: dynamically registered clients are public
 ///   (`token_endpoint_auth_method: none`): anybody can register, so a secret would prove nothing
 ///   about who the client is (ASVS 10.4.7), and no `client_credentials` grant exists for them.
+/// - `id_token_signed_response_alg` and `userinfo_signed_response_alg` (OpenID Connect Registration
+///   §2) name an algorithm of a configured signing key (`secrets.keys`): one Gatehouse can sign with.
 /// - Unknown members are ignored (RFC 7591 §2).
 public enum ClientRegistrationPolicy {
     /// The grants a dynamic client may register.
@@ -28,30 +30,61 @@ public enum ClientRegistrationPolicy {
     static let localizable = ["client_name", "client_uri", "logo_uri", "tos_uri", "policy_uri"]
 
     /// Validates a request body.
-    /// - Parameter body: the raw JSON body.
+    /// - Parameters:
+    ///   - body: the raw JSON body.
+    ///   - signingAlgorithms: the algorithms of the configured signing keys, which the signed-response
+    ///     members may name.
     /// - Returns: the metadata to register, or the error to answer.
-    public static func validate(body: some Collection<UInt8>) -> Result<ClientMetadata, ClientRegistrationError> {
+    public static func validate(
+        body: some Collection<UInt8>, signingAlgorithms: [SigningAlgorithm]
+    ) -> Result<ClientMetadata, ClientRegistrationError> {
         guard let value = JSONValue.parse(body) else {
             return .failure(ClientRegistrationError(.invalidRequest, "The body is not valid JSON"))
         }
         guard case .object(let object) = value else {
             return .failure(.metadata("The body must be a JSON object of client metadata (RFC 7591 §2)"))
         }
-        return validate(object)
+        return validate(object, signingAlgorithms: signingAlgorithms)
     }
 
     /// Validates parsed client metadata.
-    /// - Parameter object: the members of the request's JSON object.
-    public static func validate(_ object: [String: JSONValue]) -> Result<ClientMetadata, ClientRegistrationError> {
+    /// - Parameters:
+    ///   - object: the members of the request's JSON object.
+    ///   - signingAlgorithms: the algorithms of the configured signing keys.
+    public static func validate(
+        _ object: [String: JSONValue], signingAlgorithms: [SigningAlgorithm]
+    ) -> Result<ClientMetadata, ClientRegistrationError> {
         do throws(ClientRegistrationError) {
-            return .success(try check(object))
+            return .success(try check(object, signingAlgorithms: signingAlgorithms))
         } catch {
             return .failure(error)
         }
     }
 
-    private static func check(_ object: [String: JSONValue]) throws(ClientRegistrationError) -> ClientMetadata {
+    /// The algorithm a signed-response member names, when a configured key can sign with it
+    /// (shared with the `clients[]` configuration, whose error wording differs).
+    /// - Parameters:
+    ///   - name: the member's value, e.g. `RS256`.
+    ///   - signingAlgorithms: the algorithms of the configured signing keys.
+    /// - Returns: the algorithm, or why it cannot be used.
+    public static func signingAlgorithm(_ name: String, among signingAlgorithms: [SigningAlgorithm]) -> Result<SigningAlgorithm, SigningAlgorithmProblem> {
+        guard let algorithm = SigningAlgorithm(rawValue: name) else { return .failure(.unsupported) }
+        guard signingAlgorithms.contains(algorithm) else { return .failure(.noKey) }
+        return .success(algorithm)
+    }
+
+    /// Why a signed-response algorithm cannot be used.
+    public enum SigningAlgorithmProblem: Error, Sendable, Equatable {
+        /// Gatehouse cannot sign with it at all (only RS256 and ES256; never `none`).
+        case unsupported
+        /// No key of `secrets.keys` has this algorithm.
+        case noKey
+    }
+
+    private static func check(_ object: [String: JSONValue], signingAlgorithms: [SigningAlgorithm]) throws(ClientRegistrationError) -> ClientMetadata {
         var metadata = ClientMetadata(redirectURIs: [])
+        metadata.idTokenSignedResponseAlg = try signingAlgorithm(object, "id_token_signed_response_alg", among: signingAlgorithms)
+        metadata.userinfoSignedResponseAlg = try signingAlgorithm(object, "userinfo_signed_response_alg", among: signingAlgorithms)
 
         if let text = try string(object, "application_type") {
             guard let type = ClientMetadata.ApplicationType(rawValue: text) else {
@@ -275,6 +308,19 @@ public enum ClientRegistrationPolicy {
             return result
         default:
             throw notStrings
+        }
+    }
+
+    /// A signed-response member: absent, or an algorithm a configured key signs with.
+    private static func signingAlgorithm(
+        _ object: [String: JSONValue], _ key: String, among signingAlgorithms: [SigningAlgorithm]
+    ) throws(ClientRegistrationError) -> SigningAlgorithm? {
+        guard let name = try string(object, key) else { return nil }
+        let offered = signingAlgorithms.isEmpty ? "none (no signing key is configured)" : signingAlgorithms.map(\.rawValue).joined(separator: ", ")
+        switch signingAlgorithm(name, among: signingAlgorithms) {
+        case .success(let algorithm): return algorithm
+        case .failure(.unsupported): throw .metadata("\(key) '\(name)' is not supported; this server signs with \(offered)")
+        case .failure(.noKey): throw .metadata("\(key) '\(name)' has no signing key on this server; it signs with \(offered)")
         }
     }
 

@@ -30,12 +30,32 @@ extension AdminAPIResponder {
         return AdminResource.user(user).document
     }
 
-    /// GET /users/by-username/{username}
+    /// GET /users/by-username/{username}, found as MAS finds it (`find_by_username`): ignoring ASCII
+    /// case, so `bob` finds a user imported from Synapse as `Bob`; when several users differ only in
+    /// case, the one spelled exactly as asked, or none (404) when none is. The answer's own link is the
+    /// path asked, the user's link its id, as in MAS.
     func userByUsername(_ username: String) async throws(AdminAPIError) -> AdminJSON {
-        guard let user = try await storage({ try await store.users.find(username: username) }) else {
+        guard let user = try await storage({ try await store.users.find(usernameIgnoringCase: username) }) else {
             throw .userNotFound(username: username)
         }
-        return AdminResource.user(user).document
+        if user.username != username, try await !isOnlySpelling(of: username) { throw .userNotFound(username: username) }
+        let path = "\(AdminEndpoint.base)/users/by-username/\(FormURLEncoded.percentEncode(username))"
+        return AdminResource.user(user).document(selfPath: path)
+    }
+
+    /// Whether exactly one user has a username equal to `username` ignoring ASCII case. Asked only
+    /// when no user has the exact spelling; registration refuses a name that differs from another
+    /// only in case, so more than one means users imported from Synapse.
+    private func isOnlySpelling(of username: String) async throws(AdminAPIError) -> Bool {
+        let folded = username.lowercased()
+        var matching = 0
+        var page = Pagination(count: 100)
+        while true {
+            let read = try await storage { try await store.adminListings.users(UserFilter(search: username), page: page) }
+            matching += read.items.count(where: { $0.username.lowercased() == folded })
+            guard matching <= 1, read.hasNextPage, let last = read.items.last else { return matching == 1 }
+            page.after = last.id
+        }
     }
 
     /// POST /users/{id}/set-password `{"password", "skip_password_check"?}`.

@@ -22,8 +22,13 @@ struct AdminResource {
     }
 
     /// The single-resource answer: `{"data":…, "links":{"self"}}`.
-    var document: AdminJSON {
-        .object([("data", json(cursor: false)), ("links", .object([("self", .string(selfPath))]))])
+    var document: AdminJSON { document(selfPath: selfPath) }
+
+    /// The single-resource answer to a path other than the resource's own (`/users/by-username/…`):
+    /// the answer's link is that path, the resource keeps its canonical one.
+    /// - Parameter path: the path the request asked for.
+    func document(selfPath path: String) -> AdminJSON {
+        .object([("data", json(cursor: false)), ("links", .object([("self", .string(path))]))])
     }
 
     static func user(_ user: User) -> AdminResource {

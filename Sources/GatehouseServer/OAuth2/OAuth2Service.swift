@@ -58,7 +58,7 @@ public struct OAuth2Service: Sendable {
         let keys = configuration.secrets?.keys ?? []
         let tokens = tokenIssuing.map { issuing in
             OAuth2TokenService(
-                store: store, synapse: issuing.synapse, queue: issuing.queue, signer: issuing.signer, idTokenAlgorithm: keys.first?.algorithm,
+                store: store, synapse: issuing.synapse, queue: issuing.queue, signer: issuing.signer,
                 configuration: .init(
                     accessTokenTTL: configuration.experimental.accessTokenTTL, adminClients: Set(configuration.adminAPI.clients)),
                 devices: issuing.devices, clock: clock,
@@ -75,7 +75,8 @@ public struct OAuth2Service: Sendable {
             keys: KeysEndpoint(keys: keys),
             introspection: IntrospectionEndpoint(sharedSecret: configuration.matrix.secret, validator: validator),
             registration: RegistrationEndpoint(
-                service: ClientRegistrationService(repository: store.clients, clock: clock, random: random),
+                service: ClientRegistrationService(
+                    repository: store.clients, clock: clock, random: random, signingAlgorithms: configuration.secrets?.algorithms ?? []),
                 limiter: RateLimiter(configuration.rateLimiting.clientRegistration, clock: clock),
                 trustedProxies: configuration.http.trustedProxies),
             token: tokens.map { TokenEndpoint(service: $0, metrics: LoginMetrics(factory: metrics)) },

@@ -4,7 +4,9 @@ import NIOCore
 import NIOHTTP1
 
 /// `GET|POST /oauth2/userinfo` (OpenID Connect Core 1.0 §5.3): `{"sub", "username"}` for a live
-/// `mat_` token with the `openid` scope, as MAS answers.
+/// `mat_` token with the `openid` scope, as MAS answers; to a client that registered
+/// `userinfo_signed_response_alg`, the same claims with `iss` and `aud` as a signed JWT
+/// (`application/jwt`, §5.3.2).
 ///
 /// The token comes in `Authorization: Bearer` or, on `POST`, in the form field `access_token`
 /// (RFC 6750 §2.1–§2.2); both at once is `400 invalid_request`. Anything else about the token is
@@ -31,9 +33,15 @@ struct UserInfoEndpoint: Sendable {
         if let response = immediateResponse(to: request) { return response }
         guard case .success(let token) = token(of: request) else { return Self.invalidToken }
         do throws(OAuth2TokenError) {
-            guard let info = try await service.userInfo(accessToken: token) else { return Self.invalidToken }
-            return ClientFacingHeaders.finish(
-                .json(.ok, "{\"sub\":\(JSONText.quote(info.subject)),\"username\":\(JSONText.quote(info.username))}"))
+            switch try await service.userInfo(accessToken: token) {
+            case nil:
+                return Self.invalidToken
+            case .json(let info)?:
+                return ClientFacingHeaders.finish(
+                    .json(.ok, "{\"sub\":\(JSONText.quote(info.subject)),\"username\":\(JSONText.quote(info.username))}"))
+            case .jwt(let jwt)?:
+                return ClientFacingHeaders.finish(LocalResponse(status: .ok, headers: ["Content-Type": "application/jwt"], body: ByteBuffer(string: jwt)))
+            }
         } catch {
             return ClientFacingHeaders.finish(OAuth2TokenRouteError.response(for: error))
         }

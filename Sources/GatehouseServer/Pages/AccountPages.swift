@@ -143,7 +143,8 @@ struct AccountScreen {
         return .page(.ok, context.render("account_sessions", values, csrf: page.csrf))
     }
 
-    /// `GET /account/sessions/{id}`.
+    /// `GET /account/sessions/{id}`. One of the user's own sessions that ended answers as its
+    /// sign-out does (400 "already ended"); another user's, as an unknown id (404).
     func session(_ id: String, status: HTTPResponseStatus = .ok, error: String? = nil, typedName: String? = nil) async throws(PageError) -> PageResponse {
         var values = common(current: "sessions")
         var described: [String: Any]
@@ -173,7 +174,8 @@ struct AccountScreen {
         return .redirect("/account/sessions/\(id)?notice=renamed")
     }
 
-    /// `GET /account/sessions/{id}/end`: the confirmation (the target of `org.matrix.device_delete`).
+    /// `GET /account/sessions/{id}/end`: the confirmation (the target of `org.matrix.device_delete`),
+    /// with the same answers as the view for an ended or a foreign session.
     func confirmEnd(_ id: String) async throws(PageError) -> PageResponse {
         var values = common(current: "sessions")
         switch try await call({ () async throws(AccountError) in try await accounts.activeSession(id: id, userId: user.id) }) {

@@ -22,11 +22,12 @@ enum PageError: Error, Equatable {
     case pagesUnavailable
     case unavailable
     case internalError
-    /// An account page named a session that is not one of the user's active sessions (unknown,
-    /// finished or someone else's: the same answer, so nothing leaks).
+    /// An account page named a session that is not one of the user's (unknown or someone else's,
+    /// ended or not: the same answer, so nothing leaks).
     case sessionNotFound
-    /// A sign-out of one of the user's own sessions that had already ended (a second click, another
-    /// tab): the admin API answers the same outcome with 400 too.
+    /// An account page named one of the user's own sessions that had already ended: its view, its
+    /// sign-out confirmation, a rename or a second sign-out (another tab, an old link). The admin API
+    /// answers the same outcome with 400 too.
     case sessionAlreadyEnded
     /// A deep link named a device none of the user's active sessions has.
     case deviceNotFound(String)
@@ -99,7 +100,7 @@ enum PageError: Error, Equatable {
             "The server's administrator has not configured secrets.encryption, which the sign-in pages need to protect their cookies."
         case .unavailable: "The server is busy or cannot reach the homeserver. Try again in a moment."
         case .internalError: "The server could not complete the request. Try again; if it keeps failing, tell the server's administrator."
-        case .sessionNotFound: "You have no active session with this ID. It may have been signed out already."
+        case .sessionNotFound: "You have no session with this ID."
         case .sessionAlreadyEnded: "It was signed out before; there is nothing more to do."
         case .deviceNotFound(let deviceId):
             "None of your active sessions uses the device \(deviceId). It may have been signed out already, or the link is wrong."
