@@ -18,7 +18,7 @@ public struct PostgresOAuth2ClientRepository: OAuth2ClientRepository {
     static let columns = [
         "id", "origin", "application_type", "redirect_uris", "grant_types", "response_types", "token_endpoint_auth_method",
         "client_name", "client_uri", "logo_uri", "tos_uri", "policy_uri", "contacts", "client_secret_hash", "metadata_digest",
-        "created_at",
+        "created_at", "id_token_signed_response_alg", "userinfo_signed_response_alg",
     ]
     private static let select = "SELECT \(columns.joined(separator: ", ")) FROM oauth2_clients"
     private static let insert = Columns.insert(into: "oauth2_clients", columns)
@@ -101,7 +101,8 @@ public struct PostgresOAuth2ClientRepository: OAuth2ClientRepository {
             try json(metadata.grantTypes), try json(metadata.responseTypes), metadata.tokenEndpointAuthMethod,
             try localized(metadata.clientName), try localized(metadata.clientURI), try localized(metadata.logoURI),
             try localized(metadata.tosURI), try localized(metadata.policyURI), try json(metadata.contacts), client.secretHash,
-            client.metadataDigest, client.createdAt.storedMilliseconds,
+            client.metadataDigest, client.createdAt.storedMilliseconds, metadata.idTokenSignedResponseAlg?.rawValue,
+            metadata.userinfoSignedResponseAlg?.rawValue,
         ]
     }
 
@@ -112,11 +113,22 @@ public struct PostgresOAuth2ClientRepository: OAuth2ClientRepository {
             responseTypes: try decode(row.string("response_types")), tokenEndpointAuthMethod: try row.string("token_endpoint_auth_method"),
             clientName: try decodeLocalized(row.optionalString("client_name")), clientURI: try decodeLocalized(row.optionalString("client_uri")),
             logoURI: try decodeLocalized(row.optionalString("logo_uri")), tosURI: try decodeLocalized(row.optionalString("tos_uri")),
-            policyURI: try decodeLocalized(row.optionalString("policy_uri")), contacts: try decode(row.string("contacts")))
+            policyURI: try decodeLocalized(row.optionalString("policy_uri")), contacts: try decode(row.string("contacts")),
+            idTokenSignedResponseAlg: try algorithm(row.optionalString("id_token_signed_response_alg")),
+            userinfoSignedResponseAlg: try algorithm(row.optionalString("userinfo_signed_response_alg")))
         return OAuth2Client(
             id: try row.string("id"), origin: OAuth2Client.Origin(rawValue: try row.string("origin")) ?? .dynamic, metadata: metadata,
             secretHash: try row.optionalString("client_secret_hash"), metadataDigest: try row.optionalString("metadata_digest"),
             createdAt: try row.date("created_at"))
+    }
+
+    /// A stored JWS algorithm name; one this build does not know is an error, never a silent default.
+    private static func algorithm(_ name: String?) throws -> SigningAlgorithm? {
+        guard let name else { return nil }
+        guard let algorithm = SigningAlgorithm(rawValue: name) else {
+            throw StorageError.schemaTooNew("a client's signing algorithm '\(name)' is unknown to this build; was it written by a newer Gatehouse?")
+        }
+        return algorithm
     }
 
     private static func json(_ values: [String]) throws -> String {

@@ -31,7 +31,10 @@ struct OAuth2ClientRepositoryTests {
             #expect(stored == client)
             #expect(try await store.clients.find(id: client.id) == client)
             #expect(try await store.clients.find(id: "01J9Z0XKQ4T3H7YB2V6N8M5R1X") == nil)
-            let confidential = Self.client("01J9Z0XKQ4T3H7YB2V6N8M5R1D", origin: .cli, secretHash: String(repeating: "a", count: 64), at: 1)
+            var confidential = Self.client("01J9Z0XKQ4T3H7YB2V6N8M5R1D", origin: .cli, secretHash: String(repeating: "a", count: 64), at: 1)
+            // The signed-response algorithms of OpenID Connect Registration (migration 0009).
+            confidential.metadata.idTokenSignedResponseAlg = .es256
+            confidential.metadata.userinfoSignedResponseAlg = .rs256
             try await store.clients.add(confidential)
             #expect(try await store.clients.list() == [client, confidential])
         }

@@ -24,6 +24,7 @@ enum SchemaMigrations {
         Migration0006RetentionIndexes.migration,
         Migration0007UserEmails.migration,
         Migration0008SessionActivity.migration,
+        Migration0009ClientSigningAlgorithms.migration,
     ]
 
     /// Identifiers of ``all``, in order.
