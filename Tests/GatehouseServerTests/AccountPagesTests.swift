@@ -222,7 +222,7 @@ struct AccountPagesTests {
 
     /// Every account page works without JavaScript: none is sent or allowed (no `<script>`, no
     /// `script-src` in the CSP), and every form posts with the CSRF token of this browser's cookie.
-    @Test func everyAccountPageNeedsNoJavaScript() async throws {
+    @Test func everyAccountPageNeedsNoJavaScriptAndIsAccessible() async throws {
         try await withPages(Self.sqlite) { fixture in
             try await fixture.register("alice")
             let sessionId = try await Self.device(fixture, "alice", "NOSCRIPTDEV")
@@ -239,7 +239,26 @@ struct AccountPagesTests {
                 #expect(!reply.text.contains("<script") && !reply.text.contains("onclick="), "\(page)")
                 let forms = reply.text.components(separatedBy: "<form").count - 1
                 #expect(forms > 0 && reply.text.components(separatedBy: #"name="csrf""#).count - 1 == forms, "\(page): every form has the token")
+                Self.expectAccessibleAndBranded(reply.text, page: page)
             }
+        }
+    }
+
+    /// The page's language is declared, it has one `h1`, its title carries the service's name, and
+    /// every visible form field has a `<label for=…>` naming it (screen readers read fields by label).
+    static func expectAccessibleAndBranded(_ html: String, page: String) {
+        #expect(html.contains(#"<html lang=""#), "\(page): language declared")
+        #expect(html.components(separatedBy: "<h1").count == 2, "\(page): one h1")
+        #expect(html.contains(" – Example Chat</title>"), "\(page): the service's name in the title")
+        for input in html.components(separatedBy: "<input").dropFirst() {
+            let tag = input.prefix { $0 != ">" }
+            guard !tag.contains(#"type="hidden""#) else { continue }
+            guard let idStart = tag.range(of: #"id=""#) else {
+                Issue.record("\(page): a visible field without an id: <input\(tag)>")
+                continue
+            }
+            let id = tag[idStart.upperBound...].prefix { $0 != "\"" }
+            #expect(html.contains(#"<label for="\#(id)""#), "\(page): field \(id) has a label")
         }
     }
 
