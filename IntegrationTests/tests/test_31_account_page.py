@@ -170,6 +170,20 @@ def test_profile_rename_and_password(gatehouse, browser):
             "type": "m.login.password", "identifier": {"type": "m.id.user", "user": name}, "password": "a new password 31"})
     assert login.status_code == 200, login.text
 
+    # A form whose CSRF token does not match the cookie's (a forged post, or a tab older than the
+    # browser session) is refused with its own page, and nothing changes.
+    browser.get(gatehouse.base_url + "/account/", "overview-again")
+    browser.driver.execute_script("document.querySelector('#profile-form input[name=csrf]').value = 'forged'")
+    field = browser.in_form("profile-form", "#displayname")
+    field.clear()
+    field.send_keys("Forged name")
+    browser.click("save-profile", "csrf-refused")
+    assert "This form has expired" in browser.text, browser.text[:1000]
+    with http_client(gatehouse.base_url, http2=False) as c:
+        r = c.get(f"/_matrix/client/v3/profile/@{name}:{SERVER_NAME}/displayname",
+                  headers=bearer(login.json()["access_token"]))
+    assert r.status_code == 200 and r.json()["displayname"] == "Bea from the tests", r.text
+
 
 def test_cross_signing_reset_needs_the_confirmation(gatehouse, browser):
     name = register_user(gatehouse, "acct-cai")
