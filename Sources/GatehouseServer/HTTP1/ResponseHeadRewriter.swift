@@ -33,36 +33,32 @@ enum ResponseHeadRewriter {
     static func write(
         _ head: HTTP1ResponseHead, from source: ByteBuffer, hsts: String?, chunked: Bool, close: Bool, into output: inout ByteBuffer
     ) -> Int {
-        let start = output.writerIndex
-        output.reserveCapacity(minimumWritableBytes: capacity(for: head, hsts: hsts))
-        output.writeStaticString("HTTP/1.1 ")
-        output.writeInteger(UInt8(ascii: "0") + UInt8(head.status / 100))
-        output.writeInteger(UInt8(ascii: "0") + UInt8(head.status / 10 % 10))
-        output.writeInteger(UInt8(ascii: "0") + UInt8(head.status % 10))
-        output.writeInteger(HTTP1Bytes.space)
         source.withUnsafeReadableBytes { bytes in
-            @inline(__always) func copy(_ range: Range<Int>) {
-                output.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[range]))
-            }
-            copy(head.reasonRange)
-            output.writeStaticString("\r\n")
-            for field in head.fields {
-                if field.name.isHopByHop || field.isConnectionListed { continue }
-                if hsts != nil && field.name == .strictTransportSecurity { continue }
-                copy(field.nameRange)
-                output.writeStaticString(": ")
-                copy(field.valueRange)
-                output.writeStaticString("\r\n")
+            ByteCursor.write(into: &output, capacity: capacity(for: head, hsts: hsts)) { out in
+                out.append("HTTP/1.1 ")
+                out.append(byte: UInt8(ascii: "0") + UInt8(head.status / 100))
+                out.append(byte: UInt8(ascii: "0") + UInt8(head.status / 10 % 10))
+                out.append(byte: UInt8(ascii: "0") + UInt8(head.status % 10))
+                out.append(byte: HTTP1Bytes.space)
+                out.append(UnsafeRawBufferPointer(rebasing: bytes[head.reasonRange]))
+                out.append("\r\n")
+                for field in head.fields {
+                    if field.name.isHopByHop || field.isConnectionListed { continue }
+                    if hsts != nil && field.name == .strictTransportSecurity { continue }
+                    out.append(UnsafeRawBufferPointer(rebasing: bytes[field.nameRange]))
+                    out.append(": ")
+                    out.append(UnsafeRawBufferPointer(rebasing: bytes[field.valueRange]))
+                    out.append("\r\n")
+                }
+                if let hsts {
+                    out.append("Strict-Transport-Security: ")
+                    out.append(hsts)
+                    out.append("\r\n")
+                }
+                if chunked { out.append("Transfer-Encoding: chunked\r\n") }
+                if close { out.append("Connection: close\r\n") }
+                out.append("\r\n")
             }
         }
-        if let hsts {
-            output.writeStaticString("Strict-Transport-Security: ")
-            output.writeString(hsts)
-            output.writeStaticString("\r\n")
-        }
-        if chunked { output.writeStaticString("Transfer-Encoding: chunked\r\n") }
-        if close { output.writeStaticString("Connection: close\r\n") }
-        output.writeStaticString("\r\n")
-        return output.writerIndex - start
     }
 }

@@ -38,58 +38,43 @@ enum UpstreamRequestHeadWriter {
         _ head: HTTP1RequestHead, from source: ByteBuffer, peerAddress: String?, scheme: String, framing: HTTP1BodyFraming,
         into output: inout ByteBuffer
     ) -> Int {
-        let start = output.writerIndex
-        output.reserveCapacity(minimumWritableBytes: capacity(for: head, peerAddress: peerAddress))
         source.withUnsafeReadableBytes { bytes in
-            @inline(__always) func copy(_ range: Range<Int>) {
-                output.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[range]))
+            ByteCursor.write(into: &output, capacity: capacity(for: head, peerAddress: peerAddress)) { out in
+                out.append(UnsafeRawBufferPointer(rebasing: bytes[head.methodRange]))
+                out.append(byte: HTTP1Bytes.space)
+                out.append(UnsafeRawBufferPointer(rebasing: bytes[head.originRange]))
+                out.append(" HTTP/1.1\r\n")
+                for field in head.fields where !field.isDroppedUpstream {
+                    out.append(UnsafeRawBufferPointer(rebasing: bytes[field.nameRange]))
+                    out.append(": ")
+                    out.append(UnsafeRawBufferPointer(rebasing: bytes[field.valueRange]))
+                    out.append("\r\n")
+                }
+                if let peerAddress {
+                    out.append("X-Forwarded-For: ")
+                    out.append(peerAddress)
+                    out.append("\r\n")
+                }
+                out.append("X-Forwarded-Proto: ")
+                out.append(scheme)
+                out.append("\r\n")
+                switch framing {
+                case .none, .untilClose:
+                    break
+                case .contentLength(let length):
+                    out.append("Content-Length: ")
+                    out.append(decimal: length)
+                    out.append("\r\n")
+                case .chunked:
+                    out.append("Transfer-Encoding: chunked\r\n")
+                }
+                out.append("\r\n")
             }
-            copy(head.methodRange)
-            output.writeInteger(HTTP1Bytes.space)
-            copy(head.originRange)
-            output.writeStaticString(" HTTP/1.1\r\n")
-            for field in head.fields where !field.isDroppedUpstream {
-                copy(field.nameRange)
-                output.writeStaticString(": ")
-                copy(field.valueRange)
-                output.writeStaticString("\r\n")
-            }
         }
-        if let peerAddress {
-            output.writeStaticString("X-Forwarded-For: ")
-            output.writeString(peerAddress)
-            output.writeStaticString("\r\n")
-        }
-        output.writeStaticString("X-Forwarded-Proto: ")
-        output.writeString(scheme)
-        output.writeStaticString("\r\n")
-        switch framing {
-        case .none, .untilClose:
-            break
-        case .contentLength(let length):
-            output.writeStaticString("Content-Length: ")
-            writeDecimal(length, into: &output)
-            output.writeStaticString("\r\n")
-        case .chunked:
-            output.writeStaticString("Transfer-Encoding: chunked\r\n")
-        }
-        output.writeStaticString("\r\n")
-        return output.writerIndex - start
     }
 
     /// Writes a non-negative integer in decimal without building a `String`.
     static func writeDecimal(_ value: Int, into output: inout ByteBuffer) {
-        precondition(value >= 0)
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 24 digits
-        var count = 0
-        var rest = value
-        withUnsafeMutableBytes(of: &digits) { scratch in
-            repeat {
-                scratch[23 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-                count += 1
-            } while rest > 0
-            output.writeBytes(UnsafeRawBufferPointer(rebasing: scratch[(24 - count)...]))
-        }
+        ByteCursor.write(into: &output, capacity: 24) { $0.append(decimal: value) }
     }
 }
