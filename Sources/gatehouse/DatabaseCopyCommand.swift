@@ -13,8 +13,9 @@ struct DatabaseCopyCommand: AsyncParsableCommand {
         commandName: "copy",
         abstract: "Copy every row of a SQLite store into a PostgreSQL database (to move a deployment to several instances).",
         discussion: """
-            Migrates the target first, then copies every table (users, passwords, sessions, tokens, browser sessions, \
-            clients, grants, jobs) in one transaction: a failure or a refusal leaves the target as it was. Running it again \
+            Applies the target's migrations first (as `database migrate` does), then copies every table (users, passwords, \
+            sessions, tokens, browser sessions, clients, grants, jobs) in one transaction: a failure or a refusal leaves \
+            every table of the target as it was. Running it again \
             copies only rows the target lacks and reports "nothing new" when there are none. A target holding other rows \
             (another deployment's, or sessions made after an earlier copy) is refused, never merged. The source is read from \
             one snapshot; stop Gatehouse before the copy so that no session made afterwards is left behind. \
@@ -78,7 +79,7 @@ struct DatabaseCopyCommand: AsyncParsableCommand {
             Self.printSummary(report)
         } catch {
             await target.close()
-            printError("copy refused, \(settings.summary) left unchanged: \(error)")
+            printError("copy refused, no row of \(settings.summary) changed: \(error)")
             throw ExitCode(1)
         }
     }
