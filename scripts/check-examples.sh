@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# check-examples.sh [GATEHOUSE_BIN] - loads every example configuration (examples/*/gatehouse.yaml)
+# check-examples.sh [GATEHOUSE_BIN] - loads every example configuration (examples/*/gatehouse*.yaml)
 # with `gatehouse config check`, so none goes stale (run by scripts/test.sh after the build).
 # Each example is copied into a temporary installation: /etc/gatehouse/ and /var/lib/gatehouse/ in
 # it are replaced by temporary directories holding what an admin would have made there, namely
@@ -16,9 +16,10 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 status=0
 count=0
-for config in examples/*/gatehouse.yaml; do
+for config in examples/*/gatehouse*.yaml; do
   example=$(dirname "$config")
-  root="$tmp/$(basename "$example")"
+  # One installation per file: examples/scale-out has one configuration per instance.
+  root="$tmp/$(basename "$example")-$(basename "$config" .yaml)"
   mkdir -p "$root/etc" "$root/var"
   "$BIN" config generate --output "$root/etc/generated.yaml" --server-name example.org >/dev/null
   cp "$root/etc/tls/cert.pem" "$root/etc/tls/fullchain.pem"
@@ -32,6 +33,15 @@ for config in examples/*/gatehouse.yaml; do
   else
     echo "check-examples: $config does not load:" >&2
     echo "$out" >&2
+    status=1
+  fi
+done
+# HAProxy's configuration of examples/scale-out parses (when HAProxy is installed; nothing is bound).
+for cfg in examples/*/haproxy.cfg; do
+  if ! command -v haproxy >/dev/null; then
+    echo "check-examples: haproxy not installed, $cfg not checked" >&2
+  elif ! out=$(haproxy -c -q -f "$cfg" 2>&1); then
+    echo "check-examples: $cfg: $out" >&2
     status=1
   fi
 done

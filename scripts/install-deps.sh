@@ -9,11 +9,13 @@
 #   chromium, chromium-driver
 #                   the headless browser (and its WebDriver) the integration tests drive the HTML
 #                   login/consent pages with (selenium, from IntegrationTests/requirements.txt)
-#   postgresql      the server the import-synapse integration test runs Synapse on (the test starts
-#                   its own cluster in a private directory with initdb/pg_ctl; no system service)
+#   postgresql      the server of the store tests, of Synapse in the import-synapse integration test
+#                   and of the scale-out one (each starts its own cluster in a private directory with
+#                   initdb/pg_ctl; no system service)
+#   haproxy         `haproxy -c` checks examples/scale-out/haproxy.cfg (scripts/check-examples.sh)
 # TLS needs no system package: swift-nio-ssl and swift-crypto vendor BoringSSL.
 set -euo pipefail
-packages=(libpcre2-dev libsqlite3-dev libargon2-dev pkg-config python3-venv chromium chromium-driver postgresql)
+packages=(libpcre2-dev libsqlite3-dev libargon2-dev pkg-config python3-venv chromium chromium-driver postgresql haproxy)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

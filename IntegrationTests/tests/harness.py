@@ -7,7 +7,9 @@ until a deadline (`wait_until`).
 from __future__ import annotations
 
 import dataclasses
+import glob
 import os
+import pwd
 import secrets
 import shutil
 import signal
@@ -15,6 +17,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -335,6 +338,84 @@ class BulkUpstream:
 
     def stop(self) -> None:
         stop_process(self.proc, 10)
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+class PostgresCluster:
+    """A throw-away PostgreSQL cluster: initdb into a private directory, a loopback TCP port only (no
+    Unix socket), scram-sha-256 for one superuser role (`user`), which owns `database`. Run as the
+    `postgres` system user when the tests run as root (initdb refuses root). Used by
+    test_29_import_synapse.py (Synapse's database) and test_33_scale_out.py (Gatehouse's)."""
+
+    def __init__(self, port: int, *, user: str = "synapse", database: str = "synapse", label: str = "tests"):
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        if not bins:
+            raise RuntimeError("PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin "
+                               "(Debian: apt-get install postgresql; scripts/install-deps.sh does)")
+        self.bin = Path(bins[-1]).parent
+        self.port = port
+        self.user, self.password, self.database = user, secrets.token_urlsafe(16), database
+        self.dir = Path(tempfile.mkdtemp(prefix="gatehouse-pg-"))
+        self.data = self.dir / "data"
+        self.log = self.dir / "postgres.log"
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:
+            owner = pwd.getpwnam("postgres")
+            os.chown(self.dir, owner.pw_uid, owner.pw_gid)
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        LOGS[f"postgres ({label})"] = self.log
+
+    def _run(self, *args: str, env: dict | None = None) -> str:
+        r = subprocess.run([*self.as_user, *args], capture_output=True, text=True, timeout=120,
+                           env=env or clean_env(), stdin=subprocess.DEVNULL, cwd=self.dir)
+        if r.returncode != 0:
+            raise RuntimeError(f"{' '.join(args[:2])} failed (rc {r.returncode}):\n{r.stdout}{r.stderr}\n"
+                               f"{tail(self.log)}")
+        return r.stdout
+
+    def _client_env(self) -> dict:
+        return clean_env() | {"PGPASSWORD": self.password}
+
+    def start(self) -> None:
+        pwfile = self.dir / "pwfile"
+        pwfile.write_text(self.password + "\n")
+        if self.as_user:
+            owner = pwd.getpwnam("postgres")
+            os.chown(pwfile, owner.pw_uid, owner.pw_gid)
+        pwfile.chmod(0o600)
+        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", self.user, f"--pwfile={pwfile}",
+                  "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C")
+        pwfile.unlink()
+        options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories='' "
+                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start")
+        self.create_database(self.database)
+
+    def create_database(self, name: str) -> None:
+        self._run(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user,
+                  "--template=template0", "--encoding=UTF8", "--locale=C", name, env=self._client_env())
+
+    def query(self, sql: str, database: str | None = None) -> list[list[str]]:
+        """Rows of `sql` (psql, unaligned, `|`-separated), as lists of strings."""
+        out = self._run(str(self.bin / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user,
+                        "-d", database or self.database, "-At", "-v", "ON_ERROR_STOP=1", "-c", sql,
+                        env=self._client_env())
+        return [line.split("|") for line in out.splitlines() if line]
+
+    def uri(self, database: str | None = None) -> str:
+        """A `database.uri` for Gatehouse (no TLS on loopback)."""
+        return (f"postgresql://{self.user}:{self.password}@127.0.0.1:{self.port}/{database or self.database}"
+                "?sslmode=disable")
+
+    def stop(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def synapse_database(self) -> dict:
+        return {"name": "psycopg2", "args": {
+            "user": self.user, "password": self.password, "dbname": self.database,
+            "host": "127.0.0.1", "port": self.port, "cp_min": 1, "cp_max": 5}}
 
 
 def gatehouse_bin() -> Path:

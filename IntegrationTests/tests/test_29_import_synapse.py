@@ -9,15 +9,10 @@ binaries, initdb/pg_ctl) in a private directory on a loopback port, stopped and 
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import hmac
-import os
-import pwd
 import secrets
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import httpx
@@ -25,70 +20,11 @@ import pytest
 import yaml
 
 import harness
-from harness import SERVER_NAME, Gatehouse, Synapse, clean_env, free_port, http_client, wait_until
+from harness import SERVER_NAME, Gatehouse, PostgresCluster, Synapse, free_port, http_client
 
 PEPPER = "a-synapse-pepper-for-the-import-test"
 ALICE_PASSWORD = "alice's old Synapse password"
 BOB_PASSWORD = "bob's old Synapse password"
-
-
-# --------------------------------------------------------------------------- PostgreSQL
-class PostgresCluster:
-    """A throw-away PostgreSQL cluster: initdb into a private directory, a loopback TCP port only (no
-    Unix socket), scram-sha-256 for the `synapse` role. Run as the `postgres` system user when the tests
-    run as root (initdb refuses root)."""
-
-    def __init__(self, port: int):
-        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-        if not bins:
-            raise RuntimeError("PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin "
-                               "(Debian: apt-get install postgresql; scripts/install-deps.sh does)")
-        self.bin = Path(bins[-1]).parent
-        self.port = port
-        self.user, self.password, self.database = "synapse", secrets.token_urlsafe(16), "synapse"
-        self.dir = Path(tempfile.mkdtemp(prefix="gatehouse-pg-"))
-        self.data = self.dir / "data"
-        self.log = self.dir / "postgres.log"
-        self.as_user: list[str] = []
-        if os.geteuid() == 0:
-            owner = pwd.getpwnam("postgres")
-            os.chown(self.dir, owner.pw_uid, owner.pw_gid)
-            self.as_user = ["runuser", "-u", "postgres", "--"]
-        harness.LOGS["postgres (import-synapse test)"] = self.log
-
-    def _run(self, *args: str, env: dict | None = None) -> None:
-        r = subprocess.run([*self.as_user, *args], capture_output=True, text=True, timeout=120,
-                           env=env or clean_env(), stdin=subprocess.DEVNULL, cwd=self.dir)
-        if r.returncode != 0:
-            raise RuntimeError(f"{' '.join(args[:2])} failed (rc {r.returncode}):\n{r.stdout}{r.stderr}\n"
-                               f"{harness.tail(self.log)}")
-
-    def start(self) -> None:
-        pwfile = self.dir / "pwfile"
-        pwfile.write_text(self.password + "\n")
-        if self.as_user:
-            owner = pwd.getpwnam("postgres")
-            os.chown(pwfile, owner.pw_uid, owner.pw_gid)
-        pwfile.chmod(0o600)
-        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", self.user, f"--pwfile={pwfile}",
-                  "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C")
-        pwfile.unlink()
-        options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories='' "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start")
-        env = clean_env() | {"PGPASSWORD": self.password}
-        self._run(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user,
-                  "--template=template0", "--encoding=UTF8", "--locale=C", self.database, env=env)
-
-    def stop(self) -> None:
-        if (self.data / "postmaster.pid").exists():
-            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def synapse_database(self) -> dict:
-        return {"name": "psycopg2", "args": {
-            "user": self.user, "password": self.password, "dbname": self.database,
-            "host": "127.0.0.1", "port": self.port, "cp_min": 1, "cp_max": 5}}
 
 
 # --------------------------------------------------------------------------- Synapse, before the switch
@@ -125,7 +61,7 @@ def import_synapse(gatehouse: Gatehouse, homeserver: Path, *extra: str) -> subpr
 def test_import_synapse_then_delegate(backend, workdir, secret_file, bulk):
     base = workdir / f"import-synapse-{backend}"
     base.mkdir()
-    cluster = PostgresCluster(free_port()) if backend == "postgres" else None
+    cluster = PostgresCluster(free_port(), label="import-synapse test") if backend == "postgres" else None
     # Gatehouse first (config only): Synapse's delegated start needs its URLs. The bcrypt scheme has
     # Synapse's pepper, as `config generate --synapse-config` writes it; argon2id rehashes at login.
     synapse_port = free_port()

@@ -7,9 +7,10 @@ import GatehouseStorage
 /// `gatehouse database status`: lists applied and pending migrations without changing anything.
 /// `gatehouse database cleanup`: deletes rows past their retention now (`serve` does it hourly).
 /// Each works on the SQLite file or the PostgreSQL database `database` names.
+/// `gatehouse database copy`: moves a SQLite store into PostgreSQL (``DatabaseCopyCommand``).
 struct DatabaseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "database", abstract: "Store maintenance.", subcommands: [Migrate.self, Status.self, Cleanup.self])
+        commandName: "database", abstract: "Store maintenance.", subcommands: [Migrate.self, Status.self, Cleanup.self, DatabaseCopyCommand.self])
 
     struct Migrate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Apply pending migrations to the store.")

@@ -1,0 +1,368 @@
+"""Two Gatehouse processes, A and B, on one PostgreSQL database (a private cluster, harness.PostgresCluster)
+in front of one real Synapse, as in examples/scale-out without the load balancer: a client may reach
+either instance for any request.
+
+Synapse's matrix_authentication_service endpoint is B's internal listener. In a deployment it is the
+load balancer's internal frontend (either instance); here one instance has to be chosen, and it is B
+because A is the one `kill -9`ed in the login storm: requests sent through A still reach Synapse, which
+introspects at B. What Synapse would ask A is asked of A directly, exactly as Synapse asks it
+(`POST /oauth2/introspect` on A's internal listener with the shared secret), so "Synapse's
+introspection through A" is checked without a second Synapse.
+
+Both instances share `secrets` (the encryption key of browser-session cookies and CSRF tokens, the
+signing keys) and the shared secret; each has its own TLS port and public base (in a deployment they
+share one address), so an OAuth client meets B's issuer on B.
+
+Last, `gatehouse database copy` moves a populated SQLite deployment into a fresh database of the same
+cluster, and a Gatehouse on the copy (D) accepts every old password and token."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import threading
+import time
+
+import httpx
+import pytest
+import yaml
+
+import harness
+from conftest import RELAXED_LOGIN_LIMITS
+from harness import SERVER_NAME, Gatehouse, PostgresCluster, Synapse, free_port, http_client, wait_until
+
+PASSWORD = "scale out password 33"
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def user_id(name: str) -> str:
+    return f"@{name}:{SERVER_NAME}"
+
+
+def use_database(g: Gatehouse, uri: str, secrets_of: Gatehouse | None = None) -> None:
+    """Points `g` at a PostgreSQL database (instead of `config generate`'s SQLite file) and, with
+    `secrets_of`, gives it that instance's `secrets` section (what examples/scale-out shares)."""
+    cfg = yaml.safe_load(g.config.read_text())
+    cfg["database"] = {"uri": uri, "max_connections": 5}
+    if secrets_of is not None:
+        cfg["secrets"] = yaml.safe_load(secrets_of.config.read_text())["secrets"]
+    g.config.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    check = g.cli("config", "check", "-c", str(g.config))
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def introspect(g: Gatehouse, secret: str, token: str) -> dict:
+    """What Synapse asks an instance about a token."""
+    r = httpx.post(f"{g.internal_url}/oauth2/introspect", trust_env=False, timeout=10,
+                   headers={"Authorization": f"Bearer {secret}", "X-MAS-Supports-Device-Id": "1"},
+                   data={"token": token, "token_type_hint": "access_token"})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def login(c: httpx.Client, user: str, password: str = PASSWORD, device: str | None = None) -> httpx.Response:
+    body = {"type": "m.login.password", "identifier": {"type": "m.id.user", "user": user}, "password": password}
+    if device:
+        body["device_id"] = device
+    return c.post("/_matrix/client/v3/login", json=body)
+
+
+@pytest.fixture(scope="module")
+def scale(workdir, secret_file, secret, bulk):
+    """The cluster, Synapse (delegating to B) and the two instances, started; users registered."""
+    base = workdir / "scale-out"
+    base.mkdir()
+    cluster = PostgresCluster(free_port(), user="gatehouse", database="gatehouse", label="scale-out test")
+    cluster.start()
+    port_a, internal_a, port_b, internal_b = free_port(), free_port(), free_port(), free_port()
+    synapse_port = free_port()
+    made = []
+    synapse = None
+    try:
+        a = Gatehouse("scale-a", base / "a", synapse_url=f"http://127.0.0.1:{synapse_port}/", secret_file=secret_file,
+                      bulk_url=bulk.url, port=port_a, internal_port=internal_a, extra_config=RELAXED_LOGIN_LIMITS)
+        b = Gatehouse("scale-b", base / "b", synapse_url=f"http://127.0.0.1:{synapse_port}/", secret_file=secret_file,
+                      bulk_url=bulk.url, port=port_b, internal_port=internal_b, extra_config=RELAXED_LOGIN_LIMITS)
+        made += [a, b]
+        use_database(a, cluster.uri())
+        use_database(b, cluster.uri(), secrets_of=a)
+        extra = base / "synapse-extra.yaml"
+        extra.write_text("presence:\n  enabled: false\n")
+        logs = dict(harness.LOGS)
+        synapse = Synapse(base / "synapse", synapse_port, b.internal_url + "/", secret_file, b.base_url + "/", extra)
+        harness.LOGS.clear()
+        harness.LOGS.update(logs)
+        harness.LOGS["synapse (scale-out) homeserver.log"] = synapse.log_path
+        synapse.start()
+        a.start()
+        b.start()
+        # register-user through A's configuration: the job lands in the shared queue.
+        for name in ("scale-nina", "scale-logout", "scale-oauth"):
+            a.manage("register-user", name, "--password", PASSWORD)
+        yield {"a": a, "b": b, "cluster": cluster, "synapse": synapse, "secret": secret, "base": base}
+    finally:
+        for g in made:
+            g.stop()
+        if synapse is not None:
+            synapse.stop()
+        cluster.stop()
+
+
+# --------------------------------------------------------------------------- one client, two instances
+def test_login_through_a_sync_through_b(scale):
+    """matrix-nio logs in through A; a second nio client restores that session on B and syncs."""
+    from nio import AsyncClient, AsyncClientConfig, LoginResponse, SyncResponse, WhoamiResponse
+
+    a, b = scale["a"], scale["b"]
+    config = AsyncClientConfig(max_limit_exceeded=0, max_timeouts=0, request_timeout=30)
+
+    async def main():
+        on_a = AsyncClient(a.base_url, "scale-nina", ssl=False, config=config)
+        on_b = AsyncClient(b.base_url, ssl=False, config=config)
+        try:
+            logged_in = await on_a.login(password=PASSWORD, device_name="scale-out test")
+            assert isinstance(logged_in, LoginResponse), logged_in
+            on_b.restore_login(logged_in.user_id, logged_in.device_id, logged_in.access_token)
+            synced = await on_b.sync(timeout=0, full_state=True)
+            assert isinstance(synced, SyncResponse), synced
+            who = await on_b.whoami()
+            assert isinstance(who, WhoamiResponse), who
+            assert (who.user_id, who.device_id) == (user_id("scale-nina"), logged_in.device_id)
+            again = await on_b.sync(timeout=1000, since=synced.next_batch)
+            assert isinstance(again, SyncResponse), again
+        finally:
+            await on_a.close()
+            await on_b.close()
+
+    asyncio.run(main())
+
+
+def test_logout_through_b_is_refused_by_a_at_once(scale):
+    """A has the token cached as active (edge check and introspection); B logs it out; A refuses it
+    within 100 ms, measured from B's answer (LISTEN/NOTIFY arrives before that answer, normally)."""
+    a, b, secret = scale["a"], scale["b"], scale["secret"]
+    with http_client(a.base_url, http2=False) as ca, http_client(b.base_url, http2=False) as cb:
+        r = login(ca, "scale-logout", device="LOGOUTDEV")
+        assert r.status_code == 200, r.text
+        token = r.json()["access_token"]
+        assert ca.get("/_matrix/client/v3/account/whoami", headers=bearer(token)).status_code == 200
+        assert introspect(a, secret, token)["active"] is True
+        assert introspect(a, secret, token)["active"] is True   # now from A's cache
+
+        def edge_refuses() -> bool:
+            w = ca.get("/_matrix/client/v3/account/whoami", headers=bearer(token))
+            assert w.status_code in (200, 401), w.text
+            return w.status_code == 401 and w.json()["errcode"] == "M_UNKNOWN_TOKEN"
+
+        r = cb.post("/_matrix/client/v3/logout", headers=bearer(token), json={})
+        assert r.status_code == 200, r.text
+        logged_out = time.monotonic()
+        # Both checks poll at once, each in its own thread; a delay is when the first refused request
+        # was sent, counted from B's answer.
+        refused: dict[str, float] = {}
+        errors: dict[str, BaseException] = {}
+
+        def poll(name: str, check) -> None:
+            try:
+                while time.monotonic() - logged_out < 5:
+                    sent = time.monotonic() - logged_out
+                    if check():
+                        refused[name] = sent
+                        return
+            except BaseException as e:  # noqa: BLE001 - reported by the test thread below
+                errors[name] = e
+
+        pollers = [threading.Thread(target=poll, args=("edge", edge_refuses)),
+                   threading.Thread(target=poll, args=("introspection", lambda: introspect(a, secret, token) == {"active": False}))]
+        for t in pollers:
+            t.start()
+        for t in pollers:
+            t.join(10)
+        assert not errors, errors
+        edge_refused, introspection_refused = refused.get("edge"), refused.get("introspection")
+        assert introspection_refused is not None and edge_refused is not None, "A still accepts the token after 5 s"
+        print(f"\nA refused the token B logged out: introspection {introspection_refused * 1000:.1f} ms, "
+              f"edge check {edge_refused * 1000:.1f} ms after B's answer")
+        assert introspection_refused < 0.1 and edge_refused < 0.1, (introspection_refused, edge_refused)
+
+
+# --------------------------------------------------------------------------- kill -9 during a login storm
+def test_kill_a_during_a_login_storm(scale):
+    """Logins through A and B in parallel (and accounts registered through the shared queue); A is
+    killed with SIGKILL in the middle. Every login that was answered 200 works through B afterwards;
+    every job completes exactly once (B takes over what A had leased once the lease ends); Synapse
+    has the device of every answered login, and no other device than those of the logins A was
+    answering when it died (the device is made in Synapse before the session is stored)."""
+    a, b, cluster, synapse = scale["a"], scale["b"], scale["cluster"], scale["synapse"]
+    users = [f"scale-storm{i}" for i in range(4)]
+    for name in users:
+        b.manage("register-user", name, "--password", PASSWORD)
+    answered: list[tuple[str, str, str]] = []        # (user, device, token)
+    attempted: dict[str, set[str]] = {name: set() for name in users}
+    unanswered_on_a: set[str] = set()                # logins in flight on A when it was killed
+    lock = threading.Lock()
+    stop = threading.Event()
+    counter = iter(range(1_000_000))
+
+    def storm(instance: Gatehouse, worker: int) -> None:
+        with http_client(instance.base_url, http2=False, timeout=15) as c:
+            while not stop.is_set():
+                n = next(counter)
+                user = users[n % len(users)]
+                device = f"STORM{worker}X{n}"
+                with lock:
+                    attempted[user].add(device)
+                try:
+                    r = login(c, user, device=device)
+                except httpx.HTTPError:
+                    if instance is a:
+                        with lock:
+                            unanswered_on_a.add(device)
+                        return      # A is gone
+                    continue
+                if r.status_code == 200:
+                    with lock:
+                        answered.append((user, device, r.json()["access_token"]))
+
+    # Accounts registered meanwhile: their provision_user jobs go through the shared queue, where
+    # A's and B's workers and the CLI itself compete for them.
+    registered = [f"scale-late{i}" for i in range(3)]
+
+    def register_during_storm() -> None:
+        for name in registered:
+            b.manage("register-user", name, "--password", PASSWORD, check=False)
+
+    threads = [threading.Thread(target=storm, args=(g, w)) for w, g in enumerate([a, b, a, b])]
+    threads.append(threading.Thread(target=register_during_storm))
+    for t in threads:
+        t.start()
+    try:
+        wait_until(lambda: len(answered) >= 16, 120, "the first answered logins of the storm")
+        os.kill(a.proc.pid, signal.SIGKILL)
+        a.proc.wait(10)
+        killed_at = len(answered)
+        wait_until(lambda: len(answered) >= killed_at + 16, 120, "logins through B after A was killed")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(60)
+        if a.proc.poll() is not None:
+            a.start()       # the later tests use A again
+
+    # Every answered login works through B (Synapse introspects at B).
+    with http_client(b.base_url, http2=False) as c:
+        for user, device, token in answered:
+            r = c.get("/_matrix/client/v3/account/whoami", headers=bearer(token))
+            assert r.status_code == 200, (user, device, r.text)
+            assert (r.json()["user_id"], r.json()["device_id"]) == (user_id(user), device), r.text
+
+    # Jobs: none left pending once the lease of anything A held has run out (120 s), each completed
+    # once: one attempt, unless A held it when it died (then one more, by B).
+    def all_completed() -> bool:
+        return cluster.query("SELECT COUNT(*) FROM jobs WHERE completed_at IS NULL") == [["0"]]
+    wait_until(all_completed, 180, "every queued job to complete", 1.0)
+    jobs = cluster.query("SELECT id, kind, attempts FROM jobs ORDER BY id")
+    assert jobs, "no job was queued"
+    retried = [job for job in jobs if int(job[2]) != 1]
+    print(f"\nstorm: {len(answered)} logins answered ({killed_at} before A was killed), {len(jobs)} jobs, retried: {retried}")
+    assert len(retried) <= 1 and all(int(job[2]) == 2 for job in retried), jobs
+
+    # Synapse: every registered user exists; every answered login's device exists; any other device
+    # is one of a login A was killed in the middle of (its device may exist without a session).
+    admin_token = b.issue_token("scale-storm0", "STORMADMIN", admin=True)
+    with httpx.Client(base_url=synapse.url, trust_env=False, timeout=30, headers=bearer(admin_token)) as s:
+        for name in registered:
+            assert s.get(f"/_synapse/admin/v2/users/{user_id(name)}").status_code == 200, name
+        for user in users:
+            r = s.get(f"/_synapse/admin/v2/users/{user_id(user)}/devices")
+            assert r.status_code == 200, r.text
+            devices = {d["device_id"] for d in r.json()["devices"]} - {"STORMADMIN"}
+            expected = {device for u, device, _ in answered if u == user}
+            assert expected <= devices, (user, expected - devices)
+            assert devices <= attempted[user], (user, devices - attempted[user])
+            assert devices - expected <= unanswered_on_a, (user, devices - expected - unanswered_on_a)
+
+
+# --------------------------------------------------------------------------- OAuth across instances
+def test_oauth_code_flow_started_on_a_completes_on_b(scale, browser, loopback):
+    """The authorization request and the login happen on A; the consent page is opened on B with the
+    browser-session cookie A set (sealed with the shared encryption key); B issues the code and
+    exchanges it; the token works through B."""
+    from oauth_client import register_native_client
+    from oauth_flows import expect_consent_page, expect_login_page, expect_redirect, start_flow
+
+    a, b = scale["a"], scale["b"]
+    with http_client(a.base_url, http2=False) as c:
+        metadata_a = c.get("/.well-known/openid-configuration").json()
+    with http_client(b.base_url, http2=False) as c:
+        metadata_b = c.get("/.well-known/openid-configuration").json()
+    client = register_native_client(a, loopback.url("/callback"), registration_endpoint=metadata_a["registration_endpoint"])
+    flow = start_flow(a, metadata_a, loopback, client=client)
+
+    browser.get(flow.auth.url, "authorize-on-a")
+    grant = expect_login_page(browser)
+    browser.login("scale-oauth", PASSWORD, "consent-on-a")
+    assert browser.path == f"/consent/{grant}", browser.url
+    browser.get(f"{b.base_url}/consent/{grant}", "consent-on-b")
+    expect_consent_page(browser, flow, grant)
+    browser.decide("consent-form", "consent", "redirected-from-b")
+    expect_redirect(flow, loopback, metadata_b)
+
+    r = flow.exchange(metadata_b, b)
+    assert r.status_code == 200, r.text
+    token = r.json()["access_token"]
+    with http_client(b.base_url, http2=False) as c:
+        who = c.get("/_matrix/client/v3/account/whoami", headers=bearer(token))
+    assert who.status_code == 200, who.text
+    assert (who.json()["user_id"], who.json()["device_id"]) == (user_id("scale-oauth"), flow.auth.device_id)
+
+
+# --------------------------------------------------------------------------- database copy
+def test_database_copy_from_sqlite(scale, workdir, secret_file, bulk):
+    """A SQLite deployment (C: users with passwords, tokens) is copied into a fresh database with
+    `gatehouse database copy`; D, on the copy, accepts every password and every old token (asked as
+    Synapse asks, at D's introspection endpoint, since Synapse delegates to B)."""
+    cluster, synapse, secret = scale["cluster"], scale["synapse"], scale["secret"]
+    base = scale["base"]
+    c = Gatehouse("copy-sqlite", base / "c", synapse_url=synapse.url, secret_file=secret_file, bulk_url=bulk.url,
+                  extra_config=RELAXED_LOGIN_LIMITS)
+    users = {"scale-copy1": "copy password one", "scale-copy2": "copy password two"}
+    tokens = {}
+    for name, password in users.items():
+        c.manage("register-user", name, "--password", password)
+        tokens[name] = c.issue_token(name, f"{name.upper().replace('-', '')}DEV")
+
+    cluster.create_database("gatehouse_copy")
+    sqlite_file = str(yaml.safe_load(c.config.read_text())["database"]["path"])
+    copy = c.cli("database", "copy", "--from", sqlite_file, "--to", cluster.uri("gatehouse_copy"), timeout=120)
+    assert copy.returncode == 0, copy.stdout + copy.stderr
+    assert "  users: 2 rows, 2 copied, 0 already there\n" in copy.stdout, copy.stdout
+    assert "  compat_access_tokens: 2 rows, 2 copied, 0 already there\n" in copy.stdout, copy.stdout
+    assert "done: " in copy.stdout, copy.stdout
+    assert cluster.password not in copy.stdout + copy.stderr
+    again = c.cli("database", "copy", "--from", sqlite_file, "--to", cluster.uri("gatehouse_copy"), timeout=120)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "nothing new" in again.stdout, again.stdout
+    refused = c.cli("database", "copy", "--from", sqlite_file, "--to", cluster.uri("gatehouse"), timeout=120)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "copy refused, no row of" in refused.stderr and "row(s) the source does not have" in refused.stderr, refused.stderr
+
+    d = Gatehouse("copy-postgres", base / "d", synapse_url=synapse.url, secret_file=secret_file, bulk_url=bulk.url,
+                  extra_config=RELAXED_LOGIN_LIMITS)
+    use_database(d, cluster.uri("gatehouse_copy"), secrets_of=c)
+    d.start()
+    try:
+        with http_client(d.base_url, http2=False) as client:
+            for name, password in users.items():
+                answer = introspect(d, secret, tokens[name])
+                assert answer["active"] is True and answer["username"] == name, answer
+                r = login(client, name, password)
+                assert r.status_code == 200, (name, r.text)
+                assert introspect(d, secret, r.json()["access_token"])["active"] is True
+                assert login(client, name, "not the password").status_code == 403
+    finally:
+        d.stop()
