@@ -225,9 +225,11 @@ struct SynapseClientTests {
     }
 
     @Test func aClosedPortIsUnreachableAndRetryable() async throws {
-        let fake = try await FakeSynapse(group: MultiThreadedEventLoopGroup.singleton, secret: sharedSecret)
-        let endpoint = fake.endpoint
-        try await fake.stop()
+        // A port bound but not listening refuses connections, and no other process can take it while
+        // the socket is held (a stopped server's port can be reused by a parallel test meanwhile).
+        let closed = try ClosedPort()
+        defer { closed.release() }
+        let endpoint = "http://127.0.0.1:\(closed.port)/"
         // A client retrying refused connections would fail only at its deadline (120 s); the 60 s bound
         // is far from both that and a slow machine's instant.
         let client = SynapseClient(configuration: .init(endpoint: endpoint, secret: sharedSecret, requestTimeout: .seconds(120)))
@@ -319,5 +321,30 @@ struct SynapseClientTests {
             #expect(!text.contains(sharedSecret))
             #expect(text.contains("<redacted>"))
         }
+    }
+}
+
+/// A loopback TCP port held by a socket that is bound but never listens: connecting to it is refused.
+private struct ClosedPort {
+    let descriptor: Int32
+    let port: Int
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.descriptor = descriptor
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+        }
+        guard descriptor >= 0, bound else { throw POSIXError(.EADDRNOTAVAIL) }
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func release() {
+        close(descriptor)
     }
 }
