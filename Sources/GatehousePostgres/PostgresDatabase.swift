@@ -15,6 +15,9 @@ import GatehouseStorage
 struct PostgresDatabase: Sendable {
     let client: PostgresClient
     let logger: Logger
+    /// How many lost connections one call may meet before it gives up: after a database restart
+    /// every idle connection of the pool is dead, and each is found out (and dropped) by one use.
+    let lostConnectionRetries: Int
 
     /// Runs `body` in one transaction that first increments the store revision (unless
     /// `bumpsRevision` is `false`), committing on success and rolling back on any error, which is
@@ -42,34 +45,72 @@ struct PostgresDatabase: Sendable {
     /// - Parameter body: the queries.
     @discardableResult
     func query<T: Sendable>(_ body: (PostgresTransaction) async throws -> T) async throws -> T {
-        do {
-            return try await client.withConnection { connection in
-                try await body(PostgresTransaction(connection: connection, logger: logger))
+        var retries = 0
+        while true {
+            do {
+                return try await client.withConnection { connection in
+                    try await body(PostgresTransaction(connection: connection, logger: logger))
+                }
+            } catch where retries < lostConnectionRetries && Self.isLostConnection(error) {
+                // Reads are safe to repeat (see transaction(begin:_:)).
+                retries += 1
+            } catch {
+                throw StorageError.translatingPostgres(error)
             }
-        } catch {
-            throw StorageError.translatingPostgres(error)
         }
     }
 
+    /// Runs `body` between `begin` and `COMMIT` on one leased connection.
+    ///
+    /// A pooled connection may have died since its last use (a server restart, a network cut); the
+    /// pool learns it only by using it. A transaction whose connection is lost before `COMMIT` was
+    /// sent was rolled back by the server, so it is run again on another connection; once
+    /// `COMMIT` is sent the outcome is unknown and the error is reported.
     private func transaction<T: Sendable>(begin: String, _ body: (PostgresTransaction) async throws -> T) async throws -> T {
-        do {
-            return try await client.withConnection { connection in
-                let transaction = PostgresTransaction(connection: connection, logger: logger)
-                try await transaction.run(begin)
-                do {
-                    let value = try await body(transaction)
-                    try await transaction.run("COMMIT")
-                    return value
-                } catch {
-                    // A failed ROLLBACK leaves a broken connection, which the pool closes.
-                    try? await transaction.run("ROLLBACK")
-                    throw error
+        var retries = 0
+        while true {
+            let stage = CommitStage()
+            do {
+                return try await client.withConnection { connection in
+                    let transaction = PostgresTransaction(connection: connection, logger: logger)
+                    try await transaction.run(begin)
+                    do {
+                        let value = try await body(transaction)
+                        stage.committing = true
+                        try await transaction.run("COMMIT")
+                        return value
+                    } catch {
+                        // A failed ROLLBACK leaves a broken connection, which the pool closes.
+                        if !stage.committing { try? await transaction.run("ROLLBACK") }
+                        throw error
+                    }
                 }
+            } catch where retries < lostConnectionRetries && !stage.committing && Self.isLostConnection(error) {
+                retries += 1
+            } catch {
+                throw StorageError.translatingPostgres(error)
             }
-        } catch {
-            throw StorageError.translatingPostgres(error)
         }
     }
+
+    /// Whether `error` says the connection itself is gone (not that a statement failed).
+    static func isLostConnection(_ error: any Error) -> Bool {
+        guard let error = error as? PSQLError else { return false }
+        if let state = error.serverInfo?[.sqlState] {
+            // admin_shutdown, crash_shutdown, cannot_connect_now, and the connection_exception class.
+            return ["57P01", "57P02", "57P03"].contains(state) || state.hasPrefix("08")
+        }
+        switch error.code {
+        case .clientClosedConnection, .serverClosedConnection, .connectionError, .uncleanShutdown: return true
+        default: return false
+        }
+    }
+}
+
+/// Whether `COMMIT` has been sent: after that a lost connection leaves the outcome unknown.
+/// Set and read by the one task running the transaction.
+private final class CommitStage: @unchecked Sendable {
+    var committing = false
 }
 
 /// One leased connection inside (or outside) a transaction, with statements written as in the SQLite

@@ -13,8 +13,10 @@ import GatehouseStorage
 final class PostgresRevisionWatcher: Sendable {
     /// How often the counter is re-read besides the notifications.
     static let refreshInterval: Duration = .seconds(1)
-    /// The pause before reconnecting after the listening connection failed.
+    /// The first pause before reconnecting after the listening connection failed; it doubles up to
+    /// ``maximumRetryDelay`` while the database stays unreachable.
     static let retryDelay: Duration = .milliseconds(250)
+    static let maximumRetryDelay: Duration = .seconds(4)
 
     /// The last revision seen, or -1 while unknown.
     private let revision = Atomic<Int>(-1)
@@ -30,28 +32,44 @@ final class PostgresRevisionWatcher: Sendable {
     ///   - client: the store's pool (the listener holds one of its connections).
     ///   - logger: for connection failures.
     func run(client: PostgresClient, logger: Logger) async {
+        var delay = Self.retryDelay
+        var failing = false
         while !Task.isCancelled {
+            let connected = Connected()
+            let wasFailing = failing
             do {
                 try await client.withConnection { connection in
-                    try await self.listen(on: connection, logger: logger)
+                    try await self.listen(on: connection, logger: logger) {
+                        connected.value.store(true, ordering: .relaxed)
+                        if wasFailing { logger.notice("the store revision listener is back") }
+                    }
                 }
             } catch {
-                if !Task.isCancelled {
+                // One line per outage, not one per attempt.
+                if !Task.isCancelled && (!failing || connected.value.load(ordering: .relaxed)) {
                     logger.warning("the store revision listener failed; caches are bypassed until it is back", metadata: [
                         "error": "\(PostgresStore.describe(error))"
                     ])
                 }
             }
             revision.store(-1, ordering: .releasing)
-            try? await Task.sleep(for: Self.retryDelay)
+            failing = true
+            delay = connected.value.load(ordering: .relaxed) ? Self.retryDelay : min(delay * 2, Self.maximumRetryDelay)
+            try? await Task.sleep(for: delay)
         }
     }
 
-    private func listen(on connection: PostgresConnection, logger: Logger) async throws {
+    /// Whether one attempt got as far as listening.
+    private final class Connected: Sendable {
+        let value = Atomic<Bool>(false)
+    }
+
+    private func listen(on connection: PostgresConnection, logger: Logger, connected: @Sendable () -> Void) async throws {
         try await connection.listen(on: StoreRevision.channel) { notifications in
             // LISTEN is active before the first read, so no commit falls between the two.
             let reader = PostgresTransaction(connection: connection, logger: logger)
             revision.store(try await StoreRevision.read(reader), ordering: .releasing)
+            connected()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     for try await notification in notifications {

@@ -65,7 +65,9 @@ struct OpenedStore: Sendable {
                 }
             return OpenedStore(backend: .sqlite(store), summary: configuration.summary)
         case .postgres(let settings):
-            let logger = Logger(label: "gatehouse.postgres")
+            // postgres-nio reports every connection it opens and closes at info; only trouble is worth a line.
+            var logger = Logger(label: "gatehouse.postgres")
+            logger.logLevel = max(logger.logLevel, .warning)
             let store =
                 switch migrations {
                 case .apply: try await PostgresStore.open(settings, logger: logger)

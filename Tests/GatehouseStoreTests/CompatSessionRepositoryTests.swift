@@ -2,6 +2,8 @@ import Foundation
 import GatehouseStorage
 import Testing
 
+/// A hung store call fails its test instead of the whole run.
+@Suite(.timeLimit(.minutes(2)))
 struct CompatSessionRepositoryTests {
     /// A user with one session holding an access and a refresh token.
     private func seed(_ store: any IdentityStore, device: String = "DEVICE1") async throws -> (User, CompatSession, CompatAccessToken, CompatRefreshToken) {
@@ -284,6 +286,8 @@ struct CompatSessionRepositoryTests {
     }
 }
 
+/// A hung store call fails its test instead of the whole run.
+@Suite(.timeLimit(.minutes(2)))
 struct LoginTokenTests {
     @Test(arguments: StoreBackend.allCases) func loginTokensAreSingleUse(_ backend: StoreBackend) async throws {
         try await withStore(backend) { store, _ in

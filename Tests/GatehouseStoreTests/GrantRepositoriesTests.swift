@@ -2,6 +2,8 @@ import Foundation
 import GatehouseStorage
 import Testing
 
+/// A hung store call fails its test instead of the whole run.
+@Suite(.timeLimit(.minutes(2)))
 struct GrantRepositoriesTests {
     /// alice with a browser session `browser-1`.
     private func seedUser(_ store: any IdentityStore) async throws -> User {

@@ -1,6 +1,8 @@
 import GatehouseStorage
 import Testing
 
+/// A hung store call fails its test instead of the whole run.
+@Suite(.timeLimit(.minutes(2)))
 struct JobRepositoryTests {
     @Test(arguments: StoreBackend.allCases) func claimsTheJobDueLongestAndSkipsFutureOnes(_ backend: StoreBackend) async throws {
         try await withStore(backend) { store, _ in
@@ -64,6 +66,32 @@ struct JobRepositoryTests {
 
             try await store.jobs.complete(jobId: "job-a", at: Fixture.at(31))
             #expect(try await store.jobs.pending().map(\.id) == ["job-b"])
+        }
+    }
+
+    /// Two instances on one database claiming at the same time: every job is leased exactly once
+    /// (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the single writer on SQLite).
+    @Test(arguments: StoreBackend.allCases) func instancesClaimingTogetherLeaseEachJobOnce(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { first, fixture in
+            let second = try await fixture.open()
+            let ids = (0..<24).map { "job-\($0)" }
+            for (index, id) in ids.enumerated() {
+                try await first.jobs.enqueue(Fixture.job(id, runAt: Double(index) / 10))
+            }
+            let claimed = try await withThrowingTaskGroup(of: [String].self) { group in
+                for worker in 0..<6 {
+                    let store = worker.isMultiple(of: 2) ? first : second
+                    group.addTask {
+                        var mine: [String] = []
+                        while let job = try await store.jobs.claimNext(now: Fixture.at(10), leaseUntil: Fixture.at(70)) {
+                            mine.append(job.id)
+                        }
+                        return mine
+                    }
+                }
+                return try await group.reduce(into: [String]()) { $0 += $1 }
+            }
+            #expect(claimed.sorted() == ids.sorted(), "each job once: \(claimed.sorted())")
         }
     }
 }

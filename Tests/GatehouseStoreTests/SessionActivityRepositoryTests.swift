@@ -2,6 +2,8 @@ import Foundation
 import GatehouseStorage
 import Testing
 
+/// A hung store call fails its test instead of the whole run.
+@Suite(.timeLimit(.minutes(2)))
 struct SessionActivityRepositoryTests {
     @Test(arguments: StoreBackend.allCases) func aBatchMovesActivityForwardKeepsAddressesAndLeavesTheRevisionAlone(_ backend: StoreBackend) async throws {
         try await withStore(backend) { store, _ in

@@ -1,6 +1,8 @@
 import GatehouseStorage
 import Testing
 
+/// A hung store call fails its test instead of the whole run.
+@Suite(.timeLimit(.minutes(2)))
 struct UserRepositoryTests {
     @Test(arguments: StoreBackend.allCases) func createFindAndList(_ backend: StoreBackend) async throws {
         try await withStore(backend) { store, _ in
