@@ -57,7 +57,8 @@ public struct StaticClientService: Sendable {
     ///   - clientURI: its home page.
     /// - Throws: ``ClientAdministrationError`` for a bad value, ``StorageError/conflict(_:)`` for a taken id.
     public func add(
-        clientId: String?, authMethod: ClientAuthMethod, secret: String?, redirectURIs: [String], clientName: String?, clientURI: String?
+        clientId: String?, authMethod: ClientAuthMethod, secret: String?, redirectURIs: [String], clientName: String?, clientURI: String?,
+        idTokenSignedResponseAlg: String? = nil, userinfoSignedResponseAlg: String? = nil, signingAlgorithms: [SigningAlgorithm] = []
     ) async throws -> Added {
         if let clientId, !ULID.isValid(clientId) {
             throw ClientAdministrationError("--client-id '\(clientId)' is not a ULID (26 characters of Crockford base32)")
@@ -76,16 +77,34 @@ public struct StaticClientService: Sendable {
                 "the secret is \(secret.utf8.count) bytes; at least \(StaticClientConfiguration.minimumSecretBytes) are needed "
                     + "(leave it out to generate one)")
         }
+        let idTokenAlgorithm = try Self.signingAlgorithm(idTokenSignedResponseAlg, option: "--id-token-signed-response-alg", among: signingAlgorithms)
+        let userinfoAlgorithm = try Self.signingAlgorithm(
+            userinfoSignedResponseAlg, option: "--userinfo-signed-response-alg", among: signingAlgorithms)
         let generated = authMethod.usesSecret && secret == nil ? ClientSecret.generate(random: random) : nil
         let now = clock.now()
         let configured = StaticClientConfiguration(
             clientId: clientId ?? ULID.make(at: now, random: random), authMethod: authMethod, secret: secret ?? generated,
-            redirectURIs: redirectURIs, clientName: clientName, clientURI: clientURI)
+            redirectURIs: redirectURIs, clientName: clientName, clientURI: clientURI, idTokenSignedResponseAlg: idTokenAlgorithm,
+            userinfoSignedResponseAlg: userinfoAlgorithm)
         let client = OAuth2Client(
             id: configured.clientId, origin: .cli, metadata: configured.metadata, secretHash: configured.secret.map(ClientSecret.hash),
             createdAt: now)
         try await repository.add(client)
         return Added(client: client, generatedSecret: generated)
+    }
+
+    /// A signed-response algorithm given on the command line: one that a key of `secrets.keys` signs with.
+    private static func signingAlgorithm(_ name: String?, option: String, among algorithms: [SigningAlgorithm]) throws -> SigningAlgorithm? {
+        guard let name else { return nil }
+        switch ClientRegistrationPolicy.signingAlgorithm(name, among: algorithms) {
+        case .success(let algorithm):
+            return algorithm
+        case .failure(.unsupported):
+            throw ClientAdministrationError(
+                "\(option) '\(name)' is not an algorithm Gatehouse signs with (\(SigningAlgorithm.allCases.map(\.rawValue).joined(separator: " or ")))")
+        case .failure(.noKey):
+            throw ClientAdministrationError("\(option) \(name): no key of `secrets.keys` signs with it; add one or leave the option out")
+        }
     }
 
     /// Every client, dynamic ones included.

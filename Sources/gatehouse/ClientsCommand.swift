@@ -20,7 +20,7 @@ struct ClientsCommand: AsyncParsableCommand {
         @OptionGroup var options: ConfigOption
 
         func run() async throws {
-            try await withClients(options) { service in
+            try await withClients(options) { service, _ in
                 let clients = try await service.list()
                 print(["client_id", "origin", "type", "auth_method", "created_at", "name", "redirect_uris"].joined(separator: "\t"))
                 for client in clients {
@@ -46,6 +46,10 @@ struct ClientsCommand: AsyncParsableCommand {
         @Option(help: "A redirect URI (repeatable, at least one).") var redirectUri: [String] = []
         @Option(help: "The name shown to users.") var clientName: String?
         @Option(help: "The client's home page.") var clientUri: String?
+        @Option(help: "RS256 or ES256: the algorithm of the client's id_tokens (a key of `secrets.keys` must sign with it).")
+        var idTokenSignedResponseAlg: String?
+        @Option(help: "RS256 or ES256: userinfo answers a JWT signed with it instead of JSON.")
+        var userinfoSignedResponseAlg: String?
 
         func run() async throws {
             guard let method = ClientAuthMethod(rawValue: authMethod) else {
@@ -62,10 +66,11 @@ struct ClientsCommand: AsyncParsableCommand {
                 }
                 secret = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             }
-            try await withClients(options) { service in
+            try await withClients(options) { service, configuration in
                 let added = try await service.add(
                     clientId: clientId, authMethod: method, secret: secret, redirectURIs: redirectUri, clientName: clientName,
-                    clientURI: clientUri)
+                    clientURI: clientUri, idTokenSignedResponseAlg: idTokenSignedResponseAlg,
+                    userinfoSignedResponseAlg: userinfoSignedResponseAlg, signingAlgorithms: configuration.secrets?.algorithms ?? [])
                 print("added client \(added.client.id) (\(method.rawValue))")
                 if let generated = added.generatedSecret {
                     print("client_secret: \(generated)")
@@ -82,7 +87,7 @@ struct ClientsCommand: AsyncParsableCommand {
         @Argument(help: "The client_id.") var clientId: String
 
         func run() async throws {
-            try await withClients(options) { service in
+            try await withClients(options) { service, _ in
                 let removed = try await service.remove(clientId: clientId)
                 print("removed client \(removed.id) (\(removed.origin.rawValue))")
             }
@@ -92,7 +97,9 @@ struct ClientsCommand: AsyncParsableCommand {
 
 /// Opens the store (applying pending migrations, as `serve` does), runs `body` with the client
 /// service, prints a ``ClientAdministrationError`` or ``StorageError`` as one line with exit code 1.
-private func withClients(_ options: ConfigOption, _ body: (StaticClientService) async throws -> Void) async throws {
+private func withClients(
+    _ options: ConfigOption, _ body: (StaticClientService, GatehouseConfiguration) async throws -> Void
+) async throws {
     let configuration = try options.load().configuration
     let opened: OpenedStore
     do {
@@ -102,7 +109,7 @@ private func withClients(_ options: ConfigOption, _ body: (StaticClientService) 
         throw ExitCode(1)
     }
     do {
-        try await body(StaticClientService(repository: opened.store.clients, clock: SystemClock(), random: SystemRandom()))
+        try await body(StaticClientService(repository: opened.store.clients, clock: SystemClock(), random: SystemRandom()), configuration)
         await opened.close()
     } catch let error as ClientAdministrationError {
         await opened.close()

@@ -156,4 +156,30 @@ struct ClientServicesTests {
             #expect(try await service.list().map(\.id).sorted() == [added.client.id, "01J9Z0XKQ4T3H7YB2V6N8M5R1A"].sorted())
         }
     }
+
+    /// `clients add --id-token-signed-response-alg/--userinfo-signed-response-alg`: stored with the
+    /// client when a configured key signs with the algorithm, refused with the option's name otherwise.
+    @Test func addTakesTheSignedResponseAlgorithmsOfTheConfiguredKeys() async throws {
+        try await Self.withStore { store, clock in
+            let service = StaticClientService(repository: store.clients, clock: clock, random: SequenceRandom())
+            let added = try await service.add(
+                clientId: nil, authMethod: .none, secret: nil, redirectURIs: ["http://localhost/cb"], clientName: nil, clientURI: nil,
+                idTokenSignedResponseAlg: "ES256", userinfoSignedResponseAlg: "RS256", signingAlgorithms: [.es256, .rs256])
+            let stored = try #require(try await store.clients.find(id: added.client.id))
+            #expect(stored.metadata.idTokenSignedResponseAlg == .es256 && stored.metadata.userinfoSignedResponseAlg == .rs256)
+
+            await #expect(throws: ClientAdministrationError("--id-token-signed-response-alg 'none' is not an algorithm Gatehouse signs with (RS256 or ES256)")) {
+                _ = try await service.add(
+                    clientId: nil, authMethod: .none, secret: nil, redirectURIs: ["http://localhost/cb"], clientName: nil, clientURI: nil,
+                    idTokenSignedResponseAlg: "none", signingAlgorithms: [.rs256])
+            }
+            await #expect(throws: ClientAdministrationError(
+                "--userinfo-signed-response-alg ES256: no key of `secrets.keys` signs with it; add one or leave the option out"
+            )) {
+                _ = try await service.add(
+                    clientId: nil, authMethod: .none, secret: nil, redirectURIs: ["http://localhost/cb"], clientName: nil, clientURI: nil,
+                    userinfoSignedResponseAlg: "ES256", signingAlgorithms: [.rs256])
+            }
+        }
+    }
 }
