@@ -162,6 +162,27 @@ struct ConnectionStateMachineTests {
         #expect(result18 == .drop)
     }
 
+    @Test func aGatheredBodyIsCopiedOutOfTheReadBuffersAtTheEndOfEachRead() throws {
+        var state = machine(proxyRequestBuffer: 1000)
+        _ = state.requestHead(proxied(.POST, body: true), now: Self.start)
+        var read = ByteBufferAllocator().buffer(capacity: 32 * 1024)
+        read.writeString("first-")
+        _ = state.requestBody(read, now: Self.start)
+        state.compactPendingBody(allocator: ByteBufferAllocator())
+        // The read buffer is free again: reusing it from the start does not copy it.
+        let before = read.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+        read.clear()
+        read.writeString("second")
+        #expect(read.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) } == before, "the gathered body still held the read buffer")
+        _ = state.requestBody(read, now: Self.start)
+        state.compactPendingBody(allocator: ByteBufferAllocator())
+        _ = state.requestEnd(now: Self.start)
+        let send = state.upstreamAttached(member: 0, description: "m", reused: false, now: Self.start)
+        #expect(send.body.count == 1)
+        #expect(send.body.map { String(buffer: $0) }.joined() == "first-second")
+        #expect(send.end)
+    }
+
     @Test func aBodyIsGatheredBeforeTheUpstreamIsTakenThenSentWithTheHead() throws {
         var state = machine(proxyRequestBuffer: 10)
         _ = state.requestHead(proxied(.POST, body: true), now: Self.start)

@@ -98,6 +98,8 @@ extension ConnectionStateMachine {
         /// Body received before an upstream connection was attached.
         var pendingBody: [ByteBuffer] = []
         var pendingBodyBytes = 0
+        /// `pendingBody` is one buffer of its own (``ConnectionStateMachine/compactPendingBody(allocator:)``).
+        var pendingBodyOwned = false
         /// Whether any byte of the request was written to an upstream.
         var requestBytesSent = false
         /// Whether body bytes were written upstream (no retry after that).

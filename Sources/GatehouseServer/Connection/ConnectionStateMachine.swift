@@ -392,6 +392,20 @@ struct ConnectionStateMachine {
         }
     }
 
+    /// Copies the body gathered before an upstream connection is attached out of the buffers it was
+    /// read into, into one buffer of its own. Called at the end of each read on HTTP/1.1: a slice kept
+    /// past the read would make NIOSSL copy its whole read buffer before the next one (and keep it
+    /// alive); copying the body's own bytes costs less.
+    mutating func compactPendingBody(allocator: ByteBufferAllocator) {
+        guard request.pendingBody.count > 1 || (request.pendingBody.count == 1 && !request.pendingBodyOwned) else { return }
+        var parts = request.pendingBody
+        request.pendingBody = []
+        var owned = request.pendingBodyOwned ? parts.removeFirst() : allocator.buffer(capacity: request.pendingBodyBytes)
+        for var part in parts { owned.writeBuffer(&part) }
+        request.pendingBody = [owned]
+        request.pendingBodyOwned = true
+    }
+
     /// The end of the request (the caller cancels the body timer).
     mutating func requestEnd(now: @autoclosure () -> NIODeadline) -> Action {
         request.requestComplete = true
@@ -542,6 +556,7 @@ struct ConnectionStateMachine {
         if !body.isEmpty {
             request.bodyStreamed = true
             request.pendingBody = []
+            request.pendingBodyOwned = false
         }
         request.pendingBodyBytes = 0
         request.lastUpstreamActivity = now

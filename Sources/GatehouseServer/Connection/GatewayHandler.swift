@@ -223,6 +223,7 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         keepClientHeadPastRead()
+        if !info.isHTTP2 { state.compactPendingBody(allocator: context.channel.allocator) }
         let action = state.readComplete(now: .now())
         if let delay = action.scheduleBodyTimer { armBodyTimer(in: delay) }
         if action.drainQueueNextTick { drainQueueOnNextTick() }
