@@ -97,10 +97,10 @@ public struct PostgresOAuth2ClientRepository: OAuth2ClientRepository {
     private static func arguments(_ client: OAuth2Client) throws -> [any SQLArgument] {
         let metadata = client.metadata
         return [
-            client.id, client.origin.rawValue, metadata.applicationType.rawValue, try json(metadata.redirectURIs),
-            try json(metadata.grantTypes), try json(metadata.responseTypes), metadata.tokenEndpointAuthMethod,
-            try localized(metadata.clientName), try localized(metadata.clientURI), try localized(metadata.logoURI),
-            try localized(metadata.tosURI), try localized(metadata.policyURI), try json(metadata.contacts), client.secretHash,
+            client.id, client.origin.rawValue, metadata.applicationType.rawValue, try ClientMetadataColumns.encode(metadata.redirectURIs),
+            try ClientMetadataColumns.encode(metadata.grantTypes), try ClientMetadataColumns.encode(metadata.responseTypes), metadata.tokenEndpointAuthMethod,
+            try ClientMetadataColumns.encode(metadata.clientName), try ClientMetadataColumns.encode(metadata.clientURI), try ClientMetadataColumns.encode(metadata.logoURI),
+            try ClientMetadataColumns.encode(metadata.tosURI), try ClientMetadataColumns.encode(metadata.policyURI), try ClientMetadataColumns.encode(metadata.contacts), client.secretHash,
             client.metadataDigest, client.createdAt.storedMilliseconds, metadata.idTokenSignedResponseAlg?.rawValue,
             metadata.userinfoSignedResponseAlg?.rawValue,
         ]
@@ -109,45 +109,16 @@ public struct PostgresOAuth2ClientRepository: OAuth2ClientRepository {
     private static func client(_ row: SQLRow) throws -> OAuth2Client {
         let metadata = ClientMetadata(
             applicationType: ClientMetadata.ApplicationType(rawValue: try row.string("application_type")) ?? .web,
-            redirectURIs: try decode(row.string("redirect_uris")), grantTypes: try decode(row.string("grant_types")),
-            responseTypes: try decode(row.string("response_types")), tokenEndpointAuthMethod: try row.string("token_endpoint_auth_method"),
-            clientName: try decodeLocalized(row.optionalString("client_name")), clientURI: try decodeLocalized(row.optionalString("client_uri")),
-            logoURI: try decodeLocalized(row.optionalString("logo_uri")), tosURI: try decodeLocalized(row.optionalString("tos_uri")),
-            policyURI: try decodeLocalized(row.optionalString("policy_uri")), contacts: try decode(row.string("contacts")),
-            idTokenSignedResponseAlg: try algorithm(row.optionalString("id_token_signed_response_alg")),
-            userinfoSignedResponseAlg: try algorithm(row.optionalString("userinfo_signed_response_alg")))
+            redirectURIs: try ClientMetadataColumns.decodeList(row.string("redirect_uris")), grantTypes: try ClientMetadataColumns.decodeList(row.string("grant_types")),
+            responseTypes: try ClientMetadataColumns.decodeList(row.string("response_types")), tokenEndpointAuthMethod: try row.string("token_endpoint_auth_method"),
+            clientName: try ClientMetadataColumns.decodeLocalized(row.optionalString("client_name")), clientURI: try ClientMetadataColumns.decodeLocalized(row.optionalString("client_uri")),
+            logoURI: try ClientMetadataColumns.decodeLocalized(row.optionalString("logo_uri")), tosURI: try ClientMetadataColumns.decodeLocalized(row.optionalString("tos_uri")),
+            policyURI: try ClientMetadataColumns.decodeLocalized(row.optionalString("policy_uri")), contacts: try ClientMetadataColumns.decodeList(row.string("contacts")),
+            idTokenSignedResponseAlg: try ClientMetadataColumns.algorithm(row.optionalString("id_token_signed_response_alg")),
+            userinfoSignedResponseAlg: try ClientMetadataColumns.algorithm(row.optionalString("userinfo_signed_response_alg")))
         return OAuth2Client(
             id: try row.string("id"), origin: OAuth2Client.Origin(rawValue: try row.string("origin")) ?? .dynamic, metadata: metadata,
             secretHash: try row.optionalString("client_secret_hash"), metadataDigest: try row.optionalString("metadata_digest"),
             createdAt: try row.date("created_at"))
-    }
-
-    /// A stored JWS algorithm name; one this build does not know is an error, never a silent default.
-    private static func algorithm(_ name: String?) throws -> SigningAlgorithm? {
-        guard let name else { return nil }
-        guard let algorithm = SigningAlgorithm(rawValue: name) else {
-            throw StorageError.schemaTooNew("a client's signing algorithm '\(name)' is unknown to this build; was it written by a newer Gatehouse?")
-        }
-        return algorithm
-    }
-
-    private static func json(_ values: [String]) throws -> String {
-        String(decoding: try JSONEncoder().encode(values), as: UTF8.self)
-    }
-
-    private static func localized(_ values: ClientMetadata.Localized) throws -> String? {
-        guard !values.isEmpty else { return nil }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(values), as: UTF8.self)
-    }
-
-    private static func decode(_ text: String) throws -> [String] {
-        try JSONDecoder().decode([String].self, from: Data(text.utf8))
-    }
-
-    private static func decodeLocalized(_ text: String?) throws -> ClientMetadata.Localized {
-        guard let text else { return [:] }
-        return try JSONDecoder().decode([String: String].self, from: Data(text.utf8))
     }
 }

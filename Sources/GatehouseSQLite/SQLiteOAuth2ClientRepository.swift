@@ -115,10 +115,10 @@ public struct SQLiteOAuth2ClientRepository: OAuth2ClientRepository {
     private static func arguments(_ client: OAuth2Client) throws -> StatementArguments {
         let metadata = client.metadata
         return [
-            client.id, client.origin.rawValue, metadata.applicationType.rawValue, try json(metadata.redirectURIs),
-            try json(metadata.grantTypes), try json(metadata.responseTypes), metadata.tokenEndpointAuthMethod,
-            try localized(metadata.clientName), try localized(metadata.clientURI), try localized(metadata.logoURI),
-            try localized(metadata.tosURI), try localized(metadata.policyURI), try json(metadata.contacts), client.secretHash,
+            client.id, client.origin.rawValue, metadata.applicationType.rawValue, try ClientMetadataColumns.encode(metadata.redirectURIs),
+            try ClientMetadataColumns.encode(metadata.grantTypes), try ClientMetadataColumns.encode(metadata.responseTypes), metadata.tokenEndpointAuthMethod,
+            try ClientMetadataColumns.encode(metadata.clientName), try ClientMetadataColumns.encode(metadata.clientURI), try ClientMetadataColumns.encode(metadata.logoURI),
+            try ClientMetadataColumns.encode(metadata.tosURI), try ClientMetadataColumns.encode(metadata.policyURI), try ClientMetadataColumns.encode(metadata.contacts), client.secretHash,
             client.metadataDigest, client.createdAt.storedMilliseconds, metadata.idTokenSignedResponseAlg?.rawValue,
             metadata.userinfoSignedResponseAlg?.rawValue,
         ]
@@ -127,45 +127,16 @@ public struct SQLiteOAuth2ClientRepository: OAuth2ClientRepository {
     private static func client(_ row: Row) throws -> OAuth2Client {
         let metadata = ClientMetadata(
             applicationType: ClientMetadata.ApplicationType(rawValue: row["application_type"]) ?? .web,
-            redirectURIs: try decode(row["redirect_uris"]), grantTypes: try decode(row["grant_types"]),
-            responseTypes: try decode(row["response_types"]), tokenEndpointAuthMethod: row["token_endpoint_auth_method"],
-            clientName: try decodeLocalized(row["client_name"]), clientURI: try decodeLocalized(row["client_uri"]),
-            logoURI: try decodeLocalized(row["logo_uri"]), tosURI: try decodeLocalized(row["tos_uri"]),
-            policyURI: try decodeLocalized(row["policy_uri"]), contacts: try decode(row["contacts"]),
-            idTokenSignedResponseAlg: try algorithm(row["id_token_signed_response_alg"]),
-            userinfoSignedResponseAlg: try algorithm(row["userinfo_signed_response_alg"]))
+            redirectURIs: try ClientMetadataColumns.decodeList(row["redirect_uris"]), grantTypes: try ClientMetadataColumns.decodeList(row["grant_types"]),
+            responseTypes: try ClientMetadataColumns.decodeList(row["response_types"]), tokenEndpointAuthMethod: row["token_endpoint_auth_method"],
+            clientName: try ClientMetadataColumns.decodeLocalized(row["client_name"]), clientURI: try ClientMetadataColumns.decodeLocalized(row["client_uri"]),
+            logoURI: try ClientMetadataColumns.decodeLocalized(row["logo_uri"]), tosURI: try ClientMetadataColumns.decodeLocalized(row["tos_uri"]),
+            policyURI: try ClientMetadataColumns.decodeLocalized(row["policy_uri"]), contacts: try ClientMetadataColumns.decodeList(row["contacts"]),
+            idTokenSignedResponseAlg: try ClientMetadataColumns.algorithm(row["id_token_signed_response_alg"]),
+            userinfoSignedResponseAlg: try ClientMetadataColumns.algorithm(row["userinfo_signed_response_alg"]))
         return OAuth2Client(
             id: row["id"], origin: OAuth2Client.Origin(rawValue: row["origin"]) ?? .dynamic, metadata: metadata,
             secretHash: row["client_secret_hash"], metadataDigest: row["metadata_digest"],
             createdAt: Date(storedMilliseconds: row["created_at"]))
-    }
-
-    /// A stored JWS algorithm name; one this build does not know is an error, never a silent default.
-    private static func algorithm(_ name: String?) throws -> SigningAlgorithm? {
-        guard let name else { return nil }
-        guard let algorithm = SigningAlgorithm(rawValue: name) else {
-            throw StorageError.schemaTooNew("a client's signing algorithm '\(name)' is unknown to this build; was it written by a newer Gatehouse?")
-        }
-        return algorithm
-    }
-
-    private static func json(_ values: [String]) throws -> String {
-        String(decoding: try JSONEncoder().encode(values), as: UTF8.self)
-    }
-
-    private static func localized(_ values: ClientMetadata.Localized) throws -> String? {
-        guard !values.isEmpty else { return nil }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(values), as: UTF8.self)
-    }
-
-    private static func decode(_ text: String) throws -> [String] {
-        try JSONDecoder().decode([String].self, from: Data(text.utf8))
-    }
-
-    private static func decodeLocalized(_ text: String?) throws -> ClientMetadata.Localized {
-        guard let text else { return [:] }
-        return try JSONDecoder().decode([String: String].self, from: Data(text.utf8))
     }
 }
