@@ -145,6 +145,26 @@ struct GatewayHandlerTests {
         #expect(channel.isActive == false)
     }
 
+    /// NIOSSL decrypts every record into one buffer: once a read is handled, the handler must hold no
+    /// slice of it (the head of a request it still serves is copied), or the next read copies it whole.
+    @Test func nothingOfAReadBufferIsHeldPastItsRead() throws {
+        let (channel, _) = try makeChannel()
+        let client = Client(channel)
+        var read = ByteBufferAllocator().buffer(capacity: 32 * 1024)
+        read.writeString("GET /health HTTP/1.1\r\nHost: example.org\r\n\r\n")
+        let before = read.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+        try channel.writeInbound(read)
+        #expect(try client.response()?.status == .ok)
+        // What NIOSSL does before its next read: reuse the buffer from the start.
+        read.moveReaderIndex(to: 0)
+        read.moveWriterIndex(to: 0)
+        read.writeString("GET /health HTTP/1.1\r\nHost: example.org\r\n\r\n")
+        #expect(read.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) } == before, "the handler still held the read buffer")
+        try channel.writeInbound(read)
+        #expect(try client.response()?.status == .ok)
+        _ = try? channel.finish()
+    }
+
     @Test func aRedirectCarriesItsLocationAndHEADGetsNoBody() throws {
         let (channel, _) = try makeChannel()
         let client = Client(channel)
