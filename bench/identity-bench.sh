@@ -8,6 +8,7 @@
 # Scenarios, all over plain HTTP/1.1 on loopback:
 #   health       GET /health                                   (Gatehouse's cheapest local answer)
 #   introspect   POST /oauth2/introspect as Synapse sends it, one token, cache warm
+#   introspect-miss  the same with a well-formed token never seen before each time: a store lookup
 #   login        POST /login with a password, 8 connections    (argon2id-bound by design)
 #   proxy        GET /_matrix/client/versions through Gatehouse to the upstream, 16 connections
 #   proxy+storm  the same while 200 connections keep posting password logins
@@ -23,6 +24,10 @@
 # turn) and reported as the median and range of the per-round ratios: trust those on a busy machine.
 # Results: a table on stdout and in bench/results/identity-<time>.txt. Everything binds 127.0.0.1
 # and every process started is stopped at the end.
+# STORE=postgres runs Gatehouse on a PostgreSQL database (a private cluster on the other CPUs,
+# bench/lib/postgres-cluster.sh; default durability) instead of the SQLite file; STORE_CONNECTIONS
+# is its pool size (database.max_connections, default 10). SCENARIOS=introspect,login,… runs only
+# those (comma list of the names above; the OAuth set is prepared only when one of it is named).
 # PROFILE=<scenario> records a CPU profile of Gatehouse during that scenario (perf, cpu-clock) into
 # bench/results/<scenario>.perf.data; read it with `perf report -i FILE`.
 set -euo pipefail
@@ -31,6 +36,9 @@ REPO=$(dirname "$HERE")
 DURATION=${DURATION:-10}
 PORT_BASE=${PORT_BASE:-29500}
 BIN=${GATEHOUSE_BIN:-$REPO/.build/release/gatehouse}
+STORE=${STORE:-sqlite}
+SCENARIOS=${SCENARIOS:-all}
+case $STORE in sqlite|postgres) ;; *) echo "STORE must be sqlite or postgres, not $STORE" >&2; exit 2 ;; esac
 [ -x "$BIN" ] || (cd "$REPO" && swift build -c release --product gatehouse)
 for tool in wrk nginx taskset; do
   command -v "$tool" >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx util-linux >/dev/null; }
@@ -41,14 +49,23 @@ OTHER_CPUS=$([ "$NCPU" -ge 2 ] && seq -s, 1 $((NCPU - 1)) || echo 0)
 WORK=$(mktemp -d /tmp/gatehouse-identity-bench.XXXXXX)
 chmod 755 "$WORK"   # nginx workers (not root) read the upstream body from here
 PIDS=()
+source "$HERE/lib/postgres-cluster.sh"
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  pg_cluster_stop "$WORK/postgres"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 SYNAPSE_PORT=$((PORT_BASE + 1)); UPSTREAM_PORT=$((PORT_BASE + 2)); TLS_PORT=$((PORT_BASE + 3)); PLAIN_PORT=$((PORT_BASE + 4))
+POSTGRES_PORT=$((PORT_BASE + 5))
+PG_URI=""
+[ "$STORE" = postgres ] && pg_cluster_start "$WORK/postgres" "$POSTGRES_PORT" "$OTHER_CPUS"
+
+selected() {  # name: whether SCENARIOS includes it
+  [ "$SCENARIOS" = all ] || [[ ",$SCENARIOS," == *",$1,"* ]]
+}
 
 # Upstream: nginx serving a static JSON body for every path.
 mkdir -p "$WORK/nginx"
@@ -74,10 +91,12 @@ PIDS+=($!)
 
 "$BIN" config generate --output "$WORK/gatehouse.yaml" --listen "127.0.0.1:$TLS_PORT" --internal-listen "127.0.0.1:$PLAIN_PORT" \
   --synapse-url "http://127.0.0.1:$SYNAPSE_PORT/" --database "$WORK/gatehouse.db" >/dev/null
-python3 - "$WORK/gatehouse.yaml" "$UPSTREAM_PORT" <<'PY'
+python3 - "$WORK/gatehouse.yaml" "$UPSTREAM_PORT" "$PG_URI" "${STORE_CONNECTIONS:-10}" <<'PY'
 import sys, yaml
-path, upstream = sys.argv[1], sys.argv[2]
+path, upstream, pg_uri, pool = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 cfg = yaml.safe_load(open(path))
+if pg_uri:
+    cfg["database"] = {"uri": pg_uri, "max_connections": pool}
 cfg["upstreams"]["synapse"]["members"] = [f"http://127.0.0.1:{upstream}"]
 cfg["log"] = {"level": "warning", "access": False}
 cfg["server"] = {"threads": 1}
@@ -86,6 +105,7 @@ cfg["rate_limiting"] = {"login": {"per_ip": big, "per_account": big}}
 yaml.safe_dump(cfg, open(path, "w"), sort_keys=False)
 PY
 for _ in $(seq 50); do curl -s "http://127.0.0.1:$SYNAPSE_PORT/" >/dev/null && break; sleep 0.1; done
+"$BIN" database migrate -c "$WORK/gatehouse.yaml" >/dev/null
 "$BIN" manage register-user bench --password bench-password -c "$WORK/gatehouse.yaml" >/dev/null
 TOKEN=$("$BIN" manage issue-compatibility-token bench --device-id BENCHDEV -c "$WORK/gatehouse.yaml" 2>/dev/null)
 SECRET=$(cat "$WORK/synapse_secret")
@@ -98,6 +118,7 @@ for _ in $(seq 100); do curl -s "http://127.0.0.1:$PLAIN_PORT/health" >/dev/null
 BASE=http://127.0.0.1:$PLAIN_PORT
 run_wrk() {  # name connections url [script]
   local name=$1 conns=$2 url=$3 script=${4:-}
+  selected "$name" || return 0
   local args=(-t 1 -c "$conns" -d "${DURATION}s" --latency)
   local profiler=""
   if [ "${PROFILE:-}" = "$name" ]; then
@@ -129,22 +150,26 @@ rate_of() {  # name connections url [script]: req/s of a short run, nothing prin
 }
 
 {
-echo "Gatehouse $("$BIN" --version), $(nproc) CPUs, $DURATION s per scenario, $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "Gatehouse $("$BIN" --version), $(nproc) CPUs, $DURATION s per scenario, store $STORE, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
 echo "| scenario     | conns  | req/s      | p50       | p99       | non-2xx |"
 echo "|--------------|--------|------------|-----------|-----------|---------|"
 run_wrk health 64 "$BASE/health"
 run_wrk introspect 64 "$BASE/oauth2/introspect" "$HERE/lua/introspect.lua"
+run_wrk introspect-miss 64 "$BASE/oauth2/introspect" "$HERE/lua/introspect-miss.lua"
 run_wrk login 8 "$BASE/_matrix/client/v3/login" "$HERE/lua/login.lua"
 run_wrk proxy 16 "$BASE/_matrix/client/versions"
-# The storm: 200 connections posting logins for the whole proxy measurement.
-GH_USER=bench GH_PASSWORD=bench-password taskset -c "$OTHER_CPUS" \
-  wrk -t 1 -c 200 -d "$((DURATION + 2))s" -s "$HERE/lua/login.lua" "$BASE/_matrix/client/v3/login" >"$WORK/storm.wrk" 2>&1 &
-STORM=$!
-sleep 1
-run_wrk proxy+storm 16 "$BASE/_matrix/client/versions"
-wait "$STORM" || true
-if curl -s "$BASE/.well-known/openid-configuration" | grep -q '"token_endpoint"'; then
+if selected proxy+storm; then
+  # The storm: 200 connections posting logins for the whole proxy measurement.
+  GH_USER=bench GH_PASSWORD=bench-password taskset -c "$OTHER_CPUS" \
+    wrk -t 1 -c 200 -d "$((DURATION + 2))s" -s "$HERE/lua/login.lua" "$BASE/_matrix/client/v3/login" >"$WORK/storm.wrk" 2>&1 &
+  STORM=$!
+  sleep 1
+  run_wrk proxy+storm 16 "$BASE/_matrix/client/versions"
+  wait "$STORM" || true
+fi
+if { selected login-page || selected introspect-oauth || selected code-exchange || selected refresh; } &&
+  curl -s "$BASE/.well-known/openid-configuration" | grep -q '"token_endpoint"'; then
   mkdir -p "$WORK/oauth"
   python3 "$HERE/oauth_setup.py" "$BASE" bench bench-password "${CODES:-$((DURATION * 1500))}" 16 "$WORK/oauth" >&2
   run_wrk login-page 64 "$BASE/login"
@@ -152,6 +177,8 @@ if curl -s "$BASE/.well-known/openid-configuration" | grep -q '"token_endpoint"'
   run_wrk code-exchange 8 "$BASE/oauth2/token" "$HERE/lua/code-exchange.lua"
   run_wrk refresh 8 "$BASE/oauth2/token" "$HERE/lua/refresh.lua"
   OAUTH=1
+fi
+if [ -n "${OAUTH:-}" ] && [ "$SCENARIOS" = all ]; then
   # The two targets compare pairs of scenarios; a loaded machine moves every rate between scenarios,
   # so the pairs are also measured interleaved: ROUNDS rounds of ROUND_SECONDS each, in turn.
   OAUTH_TOKEN=$(cat "$WORK/oauth/access_token")
@@ -165,9 +192,11 @@ if curl -s "$BASE/.well-known/openid-configuration" | grep -q '"token_endpoint"'
   done
 fi
 echo
+if [ "$SCENARIOS" = all ]; then
 echo "storm: $(awk '/Requests\/sec/ {print $2}' "$WORK/storm.wrk") logins/s with 200 connections (non-2xx: $(awk '/Non-2xx/ {print $5}' "$WORK/storm.wrk"))"
 echo "introspect / health = $(python3 -c "print(f'{$RPS_introspect / $RPS_health:.2f}')")"
-if [ -n "${OAUTH:-}" ]; then
+fi
+if [ -n "${OAUTH:-}" ] && [ "$SCENARIOS" = all ]; then
   echo "introspect-oauth / introspect = $(python3 -c "print(f'{$RPS_introspect_oauth / $RPS_introspect:.2f}')")"
   echo "login-page / health = $(python3 -c "print(f'{$RPS_login_page / $RPS_health:.2f}')")"
   python3 - "$WORK/rounds.txt" <<'PY2'

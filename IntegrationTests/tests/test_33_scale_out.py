@@ -101,7 +101,7 @@ def scale(workdir, secret_file, secret, bulk):
         a.start()
         b.start()
         # register-user through A's configuration: the job lands in the shared queue.
-        for name in ("scale-nina", "scale-logout", "scale-oauth"):
+        for name in ("scale-nina", "scale-logout", "scale-oauth", "scale-lease"):
             a.manage("register-user", name, "--password", PASSWORD)
         yield {"a": a, "b": b, "cluster": cluster, "synapse": synapse, "secret": secret, "base": base}
     finally:
@@ -285,6 +285,65 @@ def test_kill_a_during_a_login_storm(scale):
             assert expected <= devices, (user, expected - devices)
             assert devices <= attempted[user], (user, devices - attempted[user])
             assert devices - expected <= unanswered_on_a, (user, devices - expected - unanswered_on_a)
+
+
+# --------------------------------------------------------------------------- a dead instance's lease
+def test_a_job_leased_by_a_killed_instance_is_run_by_b(scale):
+    """A dies while it runs a job: B runs it once A's lease (JobRunner's 120 s) has run out, exactly
+    one attempt more, and Synapse ends up as the job says.
+
+    The job is made by a logout through A while Synapse is frozen (SIGSTOP): A's direct device
+    deletion waits out its 10 s deadline, then A queues a `sync_devices` job and its runner claims it
+    at once and calls Synapse again. A is killed while that call hangs. B is frozen meanwhile so that
+    A's runner, not B's, claims the job; then Synapse and B go on."""
+    a, b, cluster, synapse = scale["a"], scale["b"], scale["cluster"], scale["synapse"]
+    with http_client(a.base_url, http2=False) as ca:
+        r = login(ca, "scale-lease", device="LEASEDEV")
+        assert r.status_code == 200, r.text
+        token = r.json()["access_token"]
+    before = {row[0] for row in cluster.query("SELECT id FROM jobs")}
+    synapse_pid = int((synapse.workdir / "synapse.pid").read_text())
+
+    def leased_by_a() -> list[str] | None:
+        rows = cluster.query("SELECT id, kind, attempts, last_error, lease_until > (extract(epoch FROM clock_timestamp()) * 1000) "
+                             "FROM jobs WHERE completed_at IS NULL")
+        mine = [row for row in rows if row[0] not in before]
+        return next((row for row in mine if row[1] == "sync_devices" and row[2] == "1" and row[3] == "" and row[4] == "t"), None)
+
+    os.kill(b.proc.pid, signal.SIGSTOP)
+    os.kill(synapse_pid, signal.SIGSTOP)
+    answered: dict[str, httpx.Response] = {}
+    try:
+        def logout() -> None:
+            with http_client(a.base_url, http2=False, timeout=60) as c:
+                answered["logout"] = c.post("/_matrix/client/v3/logout", headers=bearer(token), json={})
+        logging_out = threading.Thread(target=logout)
+        logging_out.start()
+        job = wait_until(leased_by_a, 40, "A's runner to claim the sync_devices job of the logout", 0.05)
+        # The answer leaves as the job is queued; the runner's call to Synapse hangs for 10 s.
+        logging_out.join(8)
+        os.kill(a.proc.pid, signal.SIGKILL)
+        a.proc.wait(10)
+    finally:
+        os.kill(synapse_pid, signal.SIGCONT)
+        os.kill(b.proc.pid, signal.SIGCONT)
+    # The logout itself was answered before A died: the session ended, the device went to the queue.
+    assert answered.get("logout") is not None and answered["logout"].status_code == 200, answered
+
+    try:
+        def completed() -> list[str] | None:
+            rows = cluster.query(f"SELECT attempts, completed_at IS NOT NULL FROM jobs WHERE id = '{job[0]}'")
+            return rows[0] if rows and rows[0][1] == "t" else None
+        done = wait_until(completed, 200, "B to run the job once A's lease ran out", 1.0)
+        assert done[0] == "2", f"the job took {done[0]} attempts; A's (killed) and B's make 2"
+        admin_token = b.issue_token("scale-lease", "LEASEADMIN", admin=True)
+        with httpx.Client(base_url=synapse.url, trust_env=False, timeout=30, headers=bearer(admin_token)) as s:
+            r = s.get(f"/_synapse/admin/v2/users/{user_id('scale-lease')}/devices")
+            assert r.status_code == 200, r.text
+            devices = {d["device_id"] for d in r.json()["devices"]}
+        assert "LEASEDEV" not in devices, devices
+    finally:
+        a.start()       # the later tests use A again
 
 
 # --------------------------------------------------------------------------- OAuth across instances
