@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import GatehouseStorage
 import PostgresNIO
 
 /// One result row, read by column name. Every integer column is `bigint`; dates are milliseconds
@@ -25,31 +26,4 @@ struct SQLRow {
     func optionalDate(_ column: String) throws -> Date? { try optionalInt64(column).map(Date.init(storedMilliseconds:)) }
     /// Whether the column is SQL `NULL` (a LEFT JOIN that found nothing).
     func isNull(_ column: String) -> Bool { row[column].bytes == nil }
-}
-
-/// The on-disk date convention, the same as the SQLite store's: `bigint` milliseconds since
-/// 1970-01-01T00:00:00Z, rounded to the nearest millisecond.
-///
-/// Why not `timestamptz`: it has microsecond precision, so a date would read back differently from
-/// SQLite (the suite runs the same assertions against both), the conditional updates compare
-/// exact stored values (`exchanged_at = ?` in the release methods), and `gatehouse database copy`
-/// moves rows between the two backends without converting a column.
-extension Date {
-    /// Milliseconds since the Unix epoch, rounded to the nearest millisecond.
-    var storedMilliseconds: Int64 {
-        Int64((timeIntervalSince1970 * 1000).rounded())
-    }
-
-    /// The date stored as `milliseconds`.
-    /// - Parameter storedMilliseconds: milliseconds since the Unix epoch.
-    init(storedMilliseconds: Int64) {
-        self.init(timeIntervalSince1970: Double(storedMilliseconds) / 1000)
-    }
-}
-
-extension Optional where Wrapped == Date {
-    /// ``Date/storedMilliseconds`` or `NULL`.
-    var storedMilliseconds: Int64? {
-        self?.storedMilliseconds
-    }
 }
