@@ -111,3 +111,20 @@ struct ProxyProtocolListenerTests {
         try await origin.stop()
     }
 }
+
+/// `proxy_protocol` decides how a bound listener reads its connections, so a reload keeps the running
+/// value and says a restart is needed.
+struct ProxyProtocolReloadTests {
+    @Test func turningItOnWaitsForARestart() throws {
+        let fixture = try ReloadFixture()
+        let running = try fixture.load().configuration
+        var text = try String(contentsOfFile: fixture.path, encoding: .utf8)
+        text = text.replacingOccurrences(of: "binds: [{address: \"127.0.0.1:0\"}]", with: "binds: [{address: \"127.0.0.1:0\"}]\n      proxy_protocol: true")
+        try text.write(toFile: fixture.path, atomically: true, encoding: .utf8)
+        let candidate = try fixture.load().configuration
+        #expect(candidate.http.listeners[0].proxyProtocol)
+        let plan = ReloadPlan.make(running: running, candidate: candidate)
+        #expect(plan.restartNeeded == ["http.listeners"])
+        #expect(plan.effective.http.listeners[0].proxyProtocol == false)
+    }
+}
