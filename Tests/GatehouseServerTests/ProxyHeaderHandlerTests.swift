@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOEmbedded
+import Synchronization
 import Testing
 
 @testable import GatehouseServer
@@ -19,10 +20,12 @@ struct ProxyHeaderHandlerTests {
         let channel = EmbeddedChannel()
         var headers: [ProxyHeader] = []
         var answer: (any Channel) -> EventLoopFuture<Void> = { $0.eventLoop.makeSucceededVoidFuture() }
+        let log = CapturedLog()
 
         init(timeout: TimeAmount = .seconds(10)) throws {
-            var logger = Logger(label: "test")
-            logger.logLevel = .critical
+            let log = self.log
+            var logger = Logger(label: "test") { _ in CapturedLog.Handler(log: log) }
+            logger.logLevel = .trace
             let handler = ProxyHeaderHandler(timeout: timeout, listener: "test", logger: logger) { [unowned self] channel, header in
                 headers.append(header)
                 return answer(channel)
@@ -113,6 +116,18 @@ struct ProxyHeaderHandlerTests {
         #expect(try fixture.passedOn().isEmpty)
     }
 
+    @Test func aRefusalIsLoggedOnceWithItsReasonAndNoByteOfTheHeader() throws {
+        let fixture = try Fixture()
+        try fixture.write(Array("PROXY TCP4 203.0.113.07 10.0.0.21 51000 8443\r\n".utf8))
+        try fixture.write(Array("more".utf8))
+        let lines = fixture.log.lines
+        #expect(lines.count == 1, "\(lines)")
+        let line = try #require(lines.first)
+        #expect(line.hasPrefix("notice closing a connection: invalid PROXY protocol header"), "\(line)")
+        #expect(line.contains("v1 address not in canonical form") && line.contains("10.0.0.10") && line.contains("test"), "\(line)")
+        #expect(!line.contains("203.0.113"), "the header's bytes are not logged")
+    }
+
     @Test func aHeaderThatDoesNotCompleteInTimeClosesTheConnection() throws {
         let fixture = try Fixture(timeout: .seconds(5))
         try fixture.write(Array(Self.v1.prefix(20)))
@@ -121,6 +136,8 @@ struct ProxyHeaderHandlerTests {
         fixture.channel.embeddedEventLoop.advanceTime(by: .seconds(1))
         #expect(!fixture.channel.isActive)
         #expect(fixture.headers.isEmpty)
+        #expect(fixture.log.lines.count == 1 && fixture.log.lines[0].hasPrefix("info closing a connection: no complete PROXY protocol header in time"),
+            "\(fixture.log.lines)")
     }
 
     @Test func silenceClosesTheConnectionToo() throws {
@@ -134,5 +151,28 @@ struct ProxyHeaderHandlerTests {
         try fixture.write(Self.v1)
         fixture.channel.embeddedEventLoop.advanceTime(by: .seconds(60))
         #expect(fixture.channel.isActive)
+    }
+}
+
+/// The lines a logger wrote (level, message, metadata).
+final class CapturedLog: Sendable {
+    private let store = Mutex<[String]>([])
+
+    var lines: [String] { store.withLock { $0 } }
+
+    struct Handler: LogHandler {
+        let log: CapturedLog
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            let line = "\(event.level) \(event.message) \(metadata.merging(event.metadata ?? [:]) { $1 })"
+            log.store.withLock { $0.append(line) }
+        }
     }
 }

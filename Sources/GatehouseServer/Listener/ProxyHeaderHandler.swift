@@ -50,6 +50,8 @@ final class ProxyHeaderHandler: ChannelInboundHandler, RemovableChannelHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
             guard state == .reading else { return }
+            state = .refused
+            received = nil
             report(.info, "closing a connection: no complete PROXY protocol header in time", context: context, reason: "timeout")
             context.close(promise: nil)
         }
