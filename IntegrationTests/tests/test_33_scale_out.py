@@ -13,16 +13,28 @@ Both instances share `secrets` (the encryption key of browser-session cookies an
 signing keys) and the shared secret; each has its own TLS port and public base (in a deployment they
 share one address), so an OAuth client meets B's issuer on B.
 
+Each instance also has a third listener, `behind-haproxy` (TLS, `proxy_protocol: true`), and HAProxy in
+TCP mode sends PROXY protocol v2 headers to them (`send-proxy-v2`, as examples/scale-out/haproxy.cfg),
+from 127.0.0.3 (`http.trusted_proxies` lists only that address); clients connect to HAProxy from
+127.0.0.2, and Gatehouse must see 127.0.0.2, not HAProxy's address.
+
 Last, `gatehouse database copy` moves a populated SQLite deployment into a fresh database of the same
 cluster, and a Gatehouse on the copy (D) accepts every old password and token."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
+import shutil
 import signal
+import socket
+import ssl
+import subprocess
 import threading
 import time
+import uuid
 
 import httpx
 import pytest
@@ -30,9 +42,14 @@ import yaml
 
 import harness
 from conftest import RELAXED_LOGIN_LIMITS
-from harness import SERVER_NAME, Gatehouse, PostgresCluster, Synapse, free_port, http_client, wait_until
+from harness import (SERVER_NAME, Gatehouse, PostgresCluster, Synapse, clean_env, free_port, http_client, stop_process,
+                     tail, wait_until)
 
 PASSWORD = "scale out password 33"
+# The loopback addresses of the PROXY protocol test: clients connect from CLIENT_ADDRESS, HAProxy
+# connects to the instances from HAPROXY_ADDRESS, the only trusted proxy.
+CLIENT_ADDRESS = "127.0.0.2"
+HAPROXY_ADDRESS = "127.0.0.3"
 
 
 def bearer(token: str) -> dict:
@@ -53,6 +70,73 @@ def use_database(g: Gatehouse, uri: str, secrets_of: Gatehouse | None = None) ->
     g.config.write_text(yaml.safe_dump(cfg, sort_keys=False))
     check = g.cli("config", "check", "-c", str(g.config))
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def add_proxy_protocol_listener(g: Gatehouse, port: int) -> None:
+    """A TLS listener that expects PROXY headers from HAPROXY_ADDRESS, HAProxy's source address."""
+    cfg = yaml.safe_load(g.config.read_text())
+    public = cfg["http"]["listeners"][0]
+    cfg["http"]["listeners"].append({"name": "behind-haproxy", "binds": [{"address": f"127.0.0.1:{port}"}],
+                                     "tls": dict(public["tls"]), "proxy_protocol": True})
+    cfg["http"]["trusted_proxies"] = [f"{HAPROXY_ADDRESS}/32"]
+    g.config.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    check = g.cli("config", "check", "-c", str(g.config))
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert f"127.0.0.1:{port} (TLS) (PROXY protocol)" in check.stdout, check.stdout
+
+
+class HAProxy:
+    """HAProxy in TCP mode in front of the instances' `behind-haproxy` listeners, with `send-proxy-v2`
+    and HAPROXY_ADDRESS as its source address, as examples/scale-out/haproxy.cfg (round robin here,
+    so that consecutive connections reach both instances)."""
+
+    def __init__(self, directory, port: int, servers: list[int]):
+        self.port = port
+        self.url = f"https://{SERVER_NAME}:{port}"
+        self.config = directory / "haproxy.cfg"
+        self.log = directory / "haproxy.log"
+        harness.LOGS["haproxy (scale-out)"] = self.log
+        lines = "\n".join(f"    server g{i} 127.0.0.1:{p} send-proxy-v2" for i, p in enumerate(servers))
+        self.config.write_text(f"""global
+    maxconn 256
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+frontend public
+    bind 127.0.0.1:{port}
+    default_backend gatehouse
+backend gatehouse
+    balance roundrobin
+    source {HAPROXY_ADDRESS}
+{lines}
+""")
+        self.proc = None
+
+    def start(self) -> None:
+        check = subprocess.run(["haproxy", "-c", "-q", "-f", str(self.config)], capture_output=True, text=True, timeout=30)
+        assert check.returncode == 0, check.stdout + check.stderr
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(["haproxy", "-db", "-f", str(self.config)], stdout=out, stderr=subprocess.STDOUT,
+                                         env=clean_env(), stdin=subprocess.DEVNULL, start_new_session=True)
+
+        def listening() -> bool:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"haproxy exited with {self.proc.returncode}:\n{tail(self.log)}")
+            with socket.create_connection(("127.0.0.1", self.port), timeout=2):
+                return True
+        wait_until(listening, 30, "HAProxy to listen")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc, 10)
+
+
+def client_from(address: str, base_url: str, *, http2: bool) -> httpx.Client:
+    """An HTTPS client whose connections start from `address`."""
+    transport = httpx.HTTPTransport(local_address=address, verify=False, http1=not http2, http2=http2)
+    return httpx.Client(base_url=base_url, transport=transport, trust_env=False, timeout=30)
 
 
 def introspect(g: Gatehouse, secret: str, token: str) -> dict:
@@ -79,9 +163,11 @@ def scale(workdir, secret_file, secret, bulk):
     cluster = PostgresCluster(free_port(), user="gatehouse", database="gatehouse", label="scale-out test")
     cluster.start()
     port_a, internal_a, port_b, internal_b = free_port(), free_port(), free_port(), free_port()
+    proxied_a, proxied_b = free_port(), free_port()
     synapse_port = free_port()
     made = []
     synapse = None
+    haproxy = None
     try:
         a = Gatehouse("scale-a", base / "a", synapse_url=f"http://127.0.0.1:{synapse_port}/", secret_file=secret_file,
                       bulk_url=bulk.url, port=port_a, internal_port=internal_a, extra_config=RELAXED_LOGIN_LIMITS)
@@ -90,6 +176,8 @@ def scale(workdir, secret_file, secret, bulk):
         made += [a, b]
         use_database(a, cluster.uri())
         use_database(b, cluster.uri(), secrets_of=a)
+        add_proxy_protocol_listener(a, proxied_a)
+        add_proxy_protocol_listener(b, proxied_b)
         extra = base / "synapse-extra.yaml"
         extra.write_text("presence:\n  enabled: false\n")
         logs = dict(harness.LOGS)
@@ -103,8 +191,14 @@ def scale(workdir, secret_file, secret, bulk):
         # register-user through A's configuration: the job lands in the shared queue.
         for name in ("scale-nina", "scale-logout", "scale-oauth", "scale-lease"):
             a.manage("register-user", name, "--password", PASSWORD)
-        yield {"a": a, "b": b, "cluster": cluster, "synapse": synapse, "secret": secret, "base": base}
+        if shutil.which("haproxy"):
+            haproxy = HAProxy(base, free_port(), [proxied_a, proxied_b])
+            haproxy.start()
+        yield {"a": a, "b": b, "cluster": cluster, "synapse": synapse, "secret": secret, "base": base,
+               "haproxy": haproxy, "proxied": {"a": proxied_a, "b": proxied_b}}
     finally:
+        if haproxy is not None:
+            haproxy.stop()
         for g in made:
             g.stop()
         if synapse is not None:
@@ -188,6 +282,92 @@ def test_logout_through_b_is_refused_by_a_at_once(scale):
         print(f"\nA refused the token B logged out: introspection {introspection_refused * 1000:.1f} ms, "
               f"edge check {edge_refused * 1000:.1f} ms after B's answer")
         assert introspection_refused < 0.1 and edge_refused < 0.1, (introspection_refused, edge_refused)
+
+
+# --------------------------------------------------------------------------- PROXY protocol behind HAProxy
+def _synapse_line_with(path, marker: str) -> str | None:
+    for line in path.read_text(errors="replace").splitlines():
+        if marker in line and "Processed request" in line:
+            return line
+    return None
+
+
+def test_haproxy_send_proxy_v2_gives_gatehouse_the_client_address(scale):
+    """Four connections through HAProxy from CLIENT_ADDRESS (HTTP/1.1 and HTTP/2, so both instances
+    by round robin): the upstream's X-Forwarded-For, Synapse's request log and each instance's access
+    log name the client, never HAProxy's HAPROXY_ADDRESS; a forged X-Forwarded-For is dropped."""
+    lb = scale["haproxy"]
+    if lb is None:
+        pytest.skip("HAProxy is not installed (Debian: apt-get install haproxy)")
+    a, b, synapse = scale["a"], scale["b"], scale["synapse"]
+    markers = []
+    for http2 in (False, False, True, True):
+        with client_from(CLIENT_ADDRESS, lb.url, http2=http2) as c:
+            r = c.get("/bulk/echo", headers={"X-Forwarded-For": "6.6.6.6"})
+            assert r.status_code == 200, r.text
+            assert r.http_version == ("HTTP/2" if http2 else "HTTP/1.1"), r.http_version
+            xff = [v for k, v in r.json()["headers"] if k.lower() == "x-forwarded-for"]
+            assert xff == [CLIENT_ADDRESS], xff
+            marker = uuid.uuid4().hex
+            markers.append(marker)
+            r = c.get("/_matrix/client/versions", params={"gh_marker": marker})
+            assert r.status_code == 200, r.text
+    for marker in markers:
+        line = wait_until(lambda: _synapse_line_with(synapse.log_path, marker), 15,
+                          "Synapse's 'Processed request' line for the marker")
+        assert re.search(rf" - {re.escape(CLIENT_ADDRESS)} - \d+ - \{{", line), line
+
+    # Round robin sent connections to both instances; each logged the client as the peer.
+    def access_lines(g: Gatehouse) -> list[str]:
+        return [line for line in g.stdout.read_text(errors="replace").splitlines() if "gh_marker" in line or "/bulk/echo" in line]
+    for g in (a, b):
+        lines = wait_until(lambda: [line for line in access_lines(g) if any(m in line for m in markers)], 15,
+                           f"gatehouse[{g.name}]'s access log lines of the markers")
+        assert all(f"peer={CLIENT_ADDRESS} " in line for line in lines), lines
+    assert not any(f"peer={HAPROXY_ADDRESS} " in line for g in (a, b) for line in access_lines(g))
+
+
+def _closed_unanswered(source: str, port: int, first_bytes: bytes) -> bool:
+    """Connects from `source`, sends `first_bytes`; whether the connection ends without a byte back."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0)) as s:
+        try:
+            s.sendall(first_bytes)
+            return s.recv(4096) == b""
+        except ConnectionResetError:
+            return True
+
+
+def test_proxy_protocol_listener_refuses_untrusted_peers_and_missing_headers(scale):
+    """Straight to an instance's `behind-haproxy` listener: a peer that is not a trusted proxy is
+    closed unread, even with a valid header; the trusted proxy's connection without a header (a TLS
+    ClientHello or an HTTP request) is closed too; with a v1 header written by hand, TLS and HTTP work
+    on the same connection and the header's client is what the upstream sees."""
+    a, port = scale["a"], scale["proxied"]["a"]
+    header = b"PROXY TCP4 198.51.100.9 127.0.0.1 40000 443\r\n"
+    request = b"GET /bulk/echo HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    assert _closed_unanswered("127.0.0.1", port, header + request)
+    assert _closed_unanswered(CLIENT_ADDRESS, port, header)
+    assert _closed_unanswered(HAPROXY_ADDRESS, port, request)
+    assert _closed_unanswered(HAPROXY_ADDRESS, port, b"\x16\x03\x01\x00\xf4\x01\x00\x00\xf0\x03\x03" + bytes(32))
+
+    # A v1 header from the trusted proxy, then TLS on the same socket.
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(HAPROXY_ADDRESS, 0)) as raw:
+        raw.sendall(header)
+        with context.wrap_socket(raw, server_hostname="localhost") as tls:
+            tls.sendall(b"GET /bulk/echo HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            answer = b""
+            while chunk := tls.recv(65536):
+                answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head
+    xff = [v for k, v in json.loads(body)["headers"] if k.lower() == "x-forwarded-for"]
+    assert xff == ["198.51.100.9"], xff
+
+    log = a.stderr.read_text(errors="replace")
+    assert "not in http.trusted_proxies" in log, tail(a.stderr)
+    assert "invalid PROXY protocol header" in log, tail(a.stderr)
 
 
 # --------------------------------------------------------------------------- kill -9 during a login storm

@@ -83,10 +83,12 @@ public final class GatehouseServer: Service {
                     channels.append(channel)
                     let port = channel.localAddress?.port ?? address.port
                     bound.append(BoundListener(listener: listener.name, host: address.host, port: port, isTLS: listener.tls != nil))
-                    runtime.logger.info("listening", metadata: [
+                    var metadata: Logger.Metadata = [
                         "listener": "\(listener.name)", "address": "\(BindAddress(host: address.host, port: port))",
                         "tls": "\(listener.tls != nil)",
-                    ])
+                    ]
+                    if listener.proxyProtocol { metadata["proxy_protocol"] = "true" }
+                    runtime.logger.info("listening", metadata: metadata)
                 }
             }
         } catch {

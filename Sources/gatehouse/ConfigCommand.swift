@@ -42,7 +42,9 @@ struct ConfigCommand: ParsableCommand {
             if let reason = PagesService.unavailableReason(configuration) {
                 printError("warning: \(reason)")
             }
-            let binds = configuration.http.listeners.flatMap { listener in listener.binds.map { "\($0)\(listener.tls != nil ? " (TLS)" : "")" } }
+            let binds = configuration.http.listeners.flatMap { listener in
+                listener.binds.map { "\($0)\(listener.tls != nil ? " (TLS)" : "")\(listener.proxyProtocol ? " (PROXY protocol)" : "")" }
+            }
             print("configuration OK: \(configuration.sourceFile)")
             print("  listeners: \(binds.joined(separator: ", "))")
             print("  routes:    \(bundle.routes.routes.count) rules from \(configuration.routes.files.joined(separator: ", "))")

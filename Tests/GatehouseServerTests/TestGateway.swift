@@ -19,6 +19,7 @@ import ServiceLifecycle
 /// `clock` and `random`; with `tokenIssuing`, the token endpoints too; with `activity`, the uses the
 /// edge check sees are recorded there). `pools` adds upstream
 /// entries written out in YAML (`name: {members: [...], balance: ...}`), for pools of several members.
+/// `listenerYAML` adds a key to the listener (`proxy_protocol: true`), `httpYAML` one to `http`.
 /// A gateway with the default route table, a `secrets` section (so the HTML pages and OpenID Connect
 /// are on) and a fresh SQLite store, as a deployment from the README has them.
 func withDefaultRoutesGateway<T>(_ body: (_ port: Int, _ store: SQLiteStore) async throws -> T) async throws -> T {
@@ -51,6 +52,8 @@ func withTestGateway<T>(
     random: any RandomSource = SystemRandom(),
     tokenIssuing: OAuth2Service.TokenIssuing? = nil,
     activity: SessionActivityRecorder? = nil,
+    listenerYAML: String = "",
+    httpYAML: String = "",
     _ body: (_ port: Int) async throws -> T
 ) async throws -> T {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-test-\(UUID().uuidString)").path
@@ -64,7 +67,7 @@ func withTestGateway<T>(
           public_base: http://localhost/
           listeners:
             - name: test
-              binds: [{address: "127.0.0.1:0"}]
+              binds: [{address: "127.0.0.1:0"}]\(listenerYAML.isEmpty ? "" : "\n      " + listenerYAML)\(httpYAML.isEmpty ? "" : "\n  " + httpYAML)
         matrix: {homeserver: localhost, endpoint: "http://127.0.0.1:1/", secret: "test-secret-of-at-least-32-bytes!"}
         database: {path: test.db}
         routes: {files: [test.routes]}

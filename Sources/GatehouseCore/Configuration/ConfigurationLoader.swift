@@ -151,8 +151,10 @@ private final class SectionReader {
         }
         var listeners: [ListenerConfiguration] = []
         var seenBinds: [String: String] = [:]
+        var proxyProtocolKeys: [String] = []
         for (index, listenerNode) in listenerNodes.enumerated() {
             guard let listener = attempt({ try readListener(listenerNode, index: index) }) else { continue }
+            if listener.proxyProtocol { proxyProtocolKeys.append(listenerNode.child("proxy_protocol")) }
             for (bindIndex, bind) in listener.binds.enumerated() where bind.port != 0 {
                 let key = bind.description
                 let here = "\(listenerNode.path).binds[\(bindIndex)].address"
@@ -176,11 +178,21 @@ private final class SectionReader {
         } else {
             trusted = ["127.0.0.0/8", "::1/128"].compactMap(IPNetwork.parse)
         }
+        if trusted.isEmpty {
+            // A PROXY protocol listener only accepts connections from trusted proxies: with none, it
+            // would refuse every connection.
+            for key in proxyProtocolKeys {
+                errors.append(ConfigurationError(
+                    keyPath: key,
+                    problem: "no peer may send a PROXY header: http.trusted_proxies is empty",
+                    fix: "List the load balancer's address in http.trusted_proxies, or remove proxy_protocol"))
+            }
+        }
         return HTTPConfiguration(publicBase: publicBase, listeners: listeners, trustedProxies: trusted)
     }
 
     func readListener(_ node: ConfigNode, index: Int) throws -> ListenerConfiguration {
-        let map = try node.mapping(allowed: ["name", "binds", "tls"])
+        let map = try node.mapping(allowed: ["name", "binds", "tls", "proxy_protocol"])
         let name = try map["name"]?.string() ?? "listener\(index)"
         let bindNodes = try map.required("binds", hint: "Add `binds: [{address: \"0.0.0.0:8443\"}]`").sequence()
         guard !bindNodes.isEmpty else {
@@ -212,7 +224,8 @@ private final class SectionReader {
             let hsts = try tlsMap["hsts_max_age"]?.int(range: 0...100_000_000) ?? 31_536_000
             tls = TLSFilesConfiguration(certificateFile: certificate, keyFile: key, hstsMaxAge: hsts)
         }
-        return ListenerConfiguration(name: name, binds: binds, tls: tls)
+        let proxyProtocol = try map["proxy_protocol"]?.bool() ?? false
+        return ListenerConfiguration(name: name, binds: binds, tls: tls, proxyProtocol: proxyProtocol)
     }
 
     func readMatrix(_ node: ConfigNode) throws -> MatrixConfiguration {

@@ -49,7 +49,8 @@ public struct HTTPConfiguration: Sendable {
     /// `http.public_base`: the public URL clients use, always ending in `/` (the OAuth issuer).
     public var publicBase: String
     public var listeners: [ListenerConfiguration]
-    /// `http.trusted_proxies`: peers whose `X-Forwarded-For` is believed for rate limiting.
+    /// `http.trusted_proxies`: peers whose `X-Forwarded-For` is believed for rate limiting, and the only
+    /// peers a `proxy_protocol` listener accepts connections from.
     public var trustedProxies: [IPNetwork]
 }
 
@@ -58,6 +59,10 @@ public struct ListenerConfiguration: Sendable {
     public var name: String
     public var binds: [BindAddress]
     public var tls: TLSFilesConfiguration?
+    /// `http.listeners[].proxy_protocol`: every connection starts with a PROXY protocol header (v1 or v2,
+    /// as HAProxy's `send-proxy-v2` sends) naming the client, and comes from a peer in
+    /// `http.trusted_proxies`; anything else is closed. Off by default (MAS's key).
+    public var proxyProtocol: Bool = false
 }
 
 /// `http.listeners[].binds[].address`.

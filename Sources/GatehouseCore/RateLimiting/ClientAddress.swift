@@ -53,6 +53,24 @@ public enum ClientAddress {
         parse(Substring(text)).map(format)
     }
 
+    /// Whether the peer at `peer` is in `http.trusted_proxies` (what a `proxy_protocol` listener checks
+    /// before it reads a PROXY header).
+    /// - Parameters:
+    ///   - peer: an IP literal; anything else is not trusted.
+    ///   - trustedProxies: `http.trusted_proxies`.
+    public static func isTrustedProxy(_ peer: String, trustedProxies: [IPNetwork]) -> Bool {
+        guard let address = parse(Substring(peer)) else { return false }
+        return isTrusted(address, by: trustedProxies)
+    }
+
+    /// The normal form of an address given as its 4 (IPv4) or 16 (IPv6) bytes in network order, as a
+    /// PROXY protocol v2 header carries it.
+    /// - Parameter bytes: the address bytes; any count other than 4 or 16 is a programming error.
+    public static func normalize(bytes: [UInt8]) -> String {
+        precondition(bytes.count == 4 || bytes.count == 16, "an IP address is 4 or 16 bytes")
+        return format(bytes)
+    }
+
     /// Whether a proxy at `address` is trusted. A plain IPv4 address also matches networks written
     /// in IPv4-mapped IPv6 form, and ``IPNetwork/contains(_:)`` already matches the reverse.
     private static func isTrusted(_ address: [UInt8], by networks: [IPNetwork]) -> Bool {

@@ -8,7 +8,8 @@ import NIOHTTP2
 struct ConnectionInfo: Sendable {
     var isHTTP2: Bool
     var isTLS: Bool
-    /// The TCP peer's IP address (what `X-Forwarded-For` is set to).
+    /// The client's IP address (what `X-Forwarded-For` is set to): the TCP peer's, or on a
+    /// `proxy_protocol` listener the one its PROXY header names.
     var peerAddress: String?
     /// The `Strict-Transport-Security` value for TLS listeners.
     var hsts: String?

@@ -4,21 +4,62 @@ import NIOHTTP1
 import NIOHTTP2
 import NIOSSL
 
-/// Builds the pipeline of an accepted connection (the accept phase): TLS, then ALPN picks HTTP/2 or
-/// HTTP/1.1, each with parser limits, and a ``GatewayHandler`` per connection (HTTP/1) or per stream (HTTP/2).
+/// Builds the pipeline of an accepted connection (the accept phase): on a `proxy_protocol` listener the
+/// PROXY header first, then TLS, then ALPN picks HTTP/2 or HTTP/1.1, each with parser limits, and a
+/// ``GatewayHandler`` per connection (HTTP/1) or per stream (HTTP/2).
 struct ChannelSetup: Sendable {
     let runtime: GatewayRuntime
     let contexts: LoopContexts
     let tls: NIOSSLContext?
     let hsts: String?
     let admission: ConnectionAdmission
+    /// `http.listeners[].proxy_protocol`: every connection comes from a trusted proxy and starts with a
+    /// PROXY header, whose client becomes the connection's peer address.
+    var proxyProtocol = false
 
     func initialize(_ channel: any Channel) -> EventLoopFuture<Void> {
-        guard admission.admit(channel) else {
+        guard proxyProtocol else {
+            guard admission.admit(channel) else {
+                return channel.eventLoop.makeFailedFuture(ConnectionRefused())
+            }
+            return configure(channel, peer: channel.remoteAddress?.ipAddress)
+        }
+        return initializeBehindProxy(channel)
+    }
+
+    /// A `proxy_protocol` listener: only a peer in `http.trusted_proxies` may speak, and only after a
+    /// PROXY header; the client it names is the peer address from then on (rate limits, the access log,
+    /// `X-Forwarded-For`, sticky upstreams, session activity, the per-address connection cap).
+    private func initializeBehindProxy(_ channel: any Channel) -> EventLoopFuture<Void> {
+        let tcpPeer = channel.remoteAddress?.ipAddress
+        guard let tcpPeer, ClientAddress.isTrustedProxy(tcpPeer, trustedProxies: runtime.configuration.http.trustedProxies) else {
+            // Closed before a byte is read: whatever it sent is never looked at.
+            runtime.logger.notice("closing a connection: the peer is not in http.trusted_proxies and this listener expects a PROXY header",
+                metadata: ["listener": "\(admission.listener)", "peer": "\(tcpPeer ?? "-")"])
             return channel.eventLoop.makeFailedFuture(ConnectionRefused())
         }
+        guard admission.admitBeforeProxyHeader(channel) else {
+            return channel.eventLoop.makeFailedFuture(ConnectionRefused())
+        }
+        let admission = self.admission
+        let reader = ProxyHeaderHandler(
+            timeout: TimeAmount(runtime.timeouts.header), listener: admission.listener, logger: runtime.logger
+        ) { channel, header in
+            let client = header.clientAddress ?? tcpPeer
+            guard admission.admitProxiedClient(client, of: channel) else {
+                return channel.eventLoop.makeFailedFuture(ConnectionRefused())
+            }
+            return self.configure(channel, peer: client)
+        }
+        return channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(reader)
+        }
+    }
+
+    /// Everything after admission (and after the PROXY header): TLS and ALPN, or plain HTTP/1.1.
+    /// - Parameter peer: the client's address for ``ConnectionInfo/peerAddress``.
+    private func configure(_ channel: any Channel, peer: String?) -> EventLoopFuture<Void> {
         let loop = contexts.context(for: channel.eventLoop)
-        let peer = channel.remoteAddress?.ipAddress
         guard let tls else {
             let info = ConnectionInfo(isHTTP2: false, isTLS: false, peerAddress: peer, hsts: nil)
             return configureHTTP1(channel, loop: loop, info: info)

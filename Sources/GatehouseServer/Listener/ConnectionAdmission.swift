@@ -5,7 +5,9 @@ import NIOCore
 /// Caps the client connections a listener holds open, in total and per client address, so that one
 /// client (or a flood of idle connections) cannot use up the process's file descriptors: a listener
 /// always leaves room for the others, the internal one Synapse uses included, and for upstream
-/// connections. A connection over a cap is closed as soon as it is accepted, before TLS.
+/// connections. A connection over a cap is closed as soon as it is accepted, before TLS; on a
+/// `proxy_protocol` listener the per-address cap counts the client the PROXY header names (every TCP
+/// peer there is the load balancer), once the header is read.
 final class ConnectionAdmission: Sendable {
     let listener: String
     let maxTotal: Int
@@ -34,36 +36,58 @@ final class ConnectionAdmission: Sendable {
     /// Connections open now, for `/metrics` (read at scrape time, never on the request path).
     var openConnections: Int { state.withLockedValue { $0.total } }
 
-    /// Counts the connection in if it fits under both caps; it is counted out when it closes.
+    /// Counts the connection in if it fits under both caps, keyed on its TCP peer; it is counted out
+    /// when it closes.
     /// - Returns: `false` when the connection must be refused.
     func admit(_ channel: any Channel) -> Bool {
-        let address = channel.remoteAddress?.ipAddress ?? "-"
+        admit(channel, countsTowardTotal: true, address: channel.remoteAddress?.ipAddress ?? "-")
+    }
+
+    /// On a `proxy_protocol` listener, before the header is read: counts the connection toward the
+    /// listener's total only, since its client is not known yet (the TCP peer is the load balancer).
+    /// - Returns: `false` when the connection must be refused.
+    func admitBeforeProxyHeader(_ channel: any Channel) -> Bool {
+        admit(channel, countsTowardTotal: true, address: nil)
+    }
+
+    /// On a `proxy_protocol` listener, once the header is read: counts the connection toward the cap
+    /// of the client the header names.
+    /// - Parameters:
+    ///   - client: the client's address (or the peer's own, for a header that names none).
+    ///   - channel: the connection, already counted by ``admitBeforeProxyHeader(_:)``.
+    /// - Returns: `false` when the connection must be refused.
+    func admitProxiedClient(_ client: String, of channel: any Channel) -> Bool {
+        admit(channel, countsTowardTotal: false, address: client)
+    }
+
+    private func admit(_ channel: any Channel, countsTowardTotal: Bool, address: String?) -> Bool {
         let (admitted, warn) = state.withLockedValue { state -> (Bool, Bool) in
-            let fromAddress = state.perAddress[address, default: 0]
-            guard state.total < maxTotal, fromAddress < maxPerAddress else {
+            let fromAddress = address.map { state.perAddress[$0, default: 0] } ?? 0
+            guard !countsTowardTotal || state.total < maxTotal, fromAddress < maxPerAddress else {
                 let now = NIODeadline.now()
                 let warn = now - state.lastWarning >= .seconds(10)
                 if warn { state.lastWarning = now }
                 return (false, warn)
             }
-            state.total += 1
-            state.perAddress[address] = fromAddress + 1
+            if countsTowardTotal { state.total += 1 }
+            if let address { state.perAddress[address] = fromAddress + 1 }
             return (true, false)
         }
         if warn {
             logger.warning("refusing connections over the limit", metadata: [
-                "listener": "\(listener)", "peer": "\(address)", "max_connections": "\(maxTotal)",
-                "max_connections_per_address": "\(maxPerAddress)",
+                "listener": "\(listener)", "peer": "\(address ?? channel.remoteAddress?.ipAddress ?? "-")",
+                "max_connections": "\(maxTotal)", "max_connections_per_address": "\(maxPerAddress)",
             ])
         }
         guard admitted else { return false }
-        channel.closeFuture.whenComplete { _ in self.release(address) }
+        channel.closeFuture.whenComplete { _ in self.release(countsTowardTotal: countsTowardTotal, address: address) }
         return true
     }
 
-    private func release(_ address: String) {
+    private func release(countsTowardTotal: Bool, address: String?) {
         state.withLockedValue { state in
-            state.total -= 1
+            if countsTowardTotal { state.total -= 1 }
+            guard let address else { return }
             let remaining = state.perAddress[address, default: 1] - 1
             state.perAddress[address] = remaining > 0 ? remaining : nil
         }

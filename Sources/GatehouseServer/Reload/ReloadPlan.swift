@@ -31,7 +31,8 @@ public struct ReloadPlan: Sendable {
             restart.append(key)
         }
 
-        // Listeners: their addresses and whether they speak TLS are bound at start; the certificate
+        // Listeners: their addresses, whether they speak TLS and whether they expect a PROXY header are
+        // bound at start; the certificate
         // files and HSTS of a listener that keeps its name and addresses are reloadable.
         let oldListeners = running.http.listeners.map(listenerIdentity)
         let newListeners = candidate.http.listeners.map(listenerIdentity)
@@ -106,7 +107,7 @@ public struct ReloadPlan: Sendable {
     }
 
     private static func listenerIdentity(_ listener: ListenerConfiguration) -> String {
-        "\(listener.name) \(listener.binds) tls=\(listener.tls != nil)"
+        "\(listener.name) \(listener.binds) tls=\(listener.tls != nil) proxy_protocol=\(listener.proxyProtocol)"
     }
 
     private static func tlsFiles(_ tls: TLSFilesConfiguration) -> String {

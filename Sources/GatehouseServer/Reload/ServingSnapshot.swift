@@ -27,7 +27,8 @@ final class ServingSnapshot: Sendable {
             let hsts = files.flatMap { $0.hstsMaxAge > 0 ? "max-age=\($0.hstsMaxAge)" : nil }
             // Each listener serves the admin API or not, as `admin_api.listeners` says.
             return ChannelSetup(
-                runtime: runtime.serving(listener: bound.name), contexts: contexts, tls: tls, hsts: hsts, admission: admission)
+                runtime: runtime.serving(listener: bound.name), contexts: contexts, tls: tls, hsts: hsts, admission: admission,
+                proxyProtocol: bound.proxyProtocol)
         }
     }
 }
