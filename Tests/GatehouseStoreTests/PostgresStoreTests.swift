@@ -2,6 +2,7 @@ import GatehouseCore
 import GatehousePostgres
 import GatehouseSQLite
 import GatehouseStorage
+import GatehouseTestSupport
 import Logging
 import PostgresNIO
 import Testing
@@ -9,7 +10,7 @@ import Testing
 /// What only the PostgreSQL store does: its migration history, refusing foreign or newer databases,
 /// migrating from two instances at once (the SQLite equivalents are in `SQLiteStoreTests`).
 /// A hung store call fails its test instead of the whole run.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.storeTimeLimit)
 struct PostgresStoreTests {
     @Test func freshDatabaseIsMigratedWithTheSQLiteIdentifiers() async throws {
         try await withDatabase { settings in
@@ -163,18 +164,6 @@ struct PostgresStoreTests {
 
     /// A plain connection on the test database, standing in for another program.
     private func raw<T: Sendable>(_ settings: PostgresDatabaseConfiguration, _ body: (PostgresConnection) async throws -> T) async throws -> T {
-        let connection = try await PostgresConnection.connect(
-            configuration: .init(
-                host: settings.host, port: settings.port, username: settings.username, password: settings.password, database: settings.database,
-                tls: .disable),
-            id: 1, logger: PostgresTestServer.logger)
-        do {
-            let value = try await body(connection)
-            try await connection.close()
-            return value
-        } catch {
-            try? await connection.close()
-            throw error
-        }
+        try await PostgresTestServer.withConnection(settings, body)
     }
 }
