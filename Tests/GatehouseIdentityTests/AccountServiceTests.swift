@@ -296,7 +296,10 @@ extension AccountServiceTests {
             #expect(error.isSessionFinished)
             #expect(error.description.contains("already ended"), "\(error)")
         }
-        for id in ["01ARZ3NDEKTSV4RRFFQ69G5FAV", "", "x\u{0}\n"] {
+        // The live session's id with a NUL and more after it is no session either (SQLite reads bound
+        // text only up to a NUL).
+        let live = keptToken.session.id
+        for id in ["01ARZ3NDEKTSV4RRFFQ69G5FAV", "", "x\u{0}\n", live + "\u{0}x"] {
             do {
                 _ = try await fixture.accounts.endSession(id: id)
                 Issue.record("\(id.debugDescription) was accepted")

@@ -19,6 +19,19 @@ struct UserRepositoryTests {
         }
     }
 
+    /// A lookup by text holding U+0000 (a request's `x%00`) finds nothing on both stores; PostgreSQL
+    /// text cannot hold that character, and binding it used to fail the whole query there.
+    @Test(arguments: StoreBackend.allCases) func lookupsByTextHoldingNULFindNothing(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
+            let alice = try await store.users.create(Fixture.user("alice"))
+            #expect(try await store.users.find(username: "alice\u{0}") == nil)
+            #expect(try await store.users.find(usernameIgnoringCase: "\u{0}alice") == nil)
+            #expect(try await store.users.find(id: alice.id + "\u{0}") == nil)
+            #expect(try await store.compatSessions.lookupAccessToken(hash: "hash\u{0}") == nil)
+            #expect(try await store.users.find(username: "alice") == alice, "the store still answers afterwards")
+        }
+    }
+
     /// MAS's lookup for logins: the exact name wins, else the name that differs only in case.
     @Test(arguments: StoreBackend.allCases) func caseInsensitiveLookupPrefersTheExactName(_ backend: StoreBackend) async throws {
         try await withStore(backend) { store, _ in
