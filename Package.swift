@@ -191,6 +191,18 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        // What the store and service tests share: the two backends (`StoreBackend`, `StoreFixture`),
+        // the private PostgreSQL cluster they run against (`PostgresTestServer`) and the store
+        // fixtures and assertions (`Fixture`, `expectStorageError`).
+        .target(
+            name: "GatehouseTestSupport",
+            dependencies: [
+                "GatehouseCore", "GatehouseStorage", "GatehouseSQLite", "GatehousePostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/GatehouseTestSupport"
+        ),
         .testTarget(
             name: "GatehouseCoreTests",
             dependencies: [
@@ -204,7 +216,7 @@ let package = Package(
         .testTarget(
             name: "GatehouseIdentityTests",
             dependencies: [
-                "GatehouseIdentity", "GatehouseSQLite", "GatehouseTesting", .product(name: "NIOPosix", package: "swift-nio"),
+                "GatehouseIdentity", "GatehouseTestSupport", "GatehouseTesting", .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -217,14 +229,15 @@ let package = Package(
         ),
         .testTarget(
             name: "GatehouseSQLiteTests",
-            dependencies: ["GatehouseSQLite", "GatehouseStorage", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["GatehouseSQLite", "GatehouseStorage", "GatehouseTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // One suite, two backends: every repository test runs against SQLite and a real PostgreSQL
-        // (a private cluster the fixture starts, or GATEHOUSE_TEST_POSTGRES_URL).
+        // (a private cluster the fixture starts, or GATEHOUSE_TEST_POSTGRES_URL); so do the service
+        // tests of GatehouseIdentityTests and the compat tests of GatehouseServerTests.
         .testTarget(
             name: "GatehouseStoreTests",
             dependencies: [
-                "GatehouseSQLite", "GatehousePostgres", "GatehouseStorage", "GatehouseCore",
+                "GatehouseSQLite", "GatehousePostgres", "GatehouseStorage", "GatehouseCore", "GatehouseTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -240,6 +253,7 @@ let package = Package(
             dependencies: [
                 "GatehouseServer",
                 "GatehouseTesting",
+                "GatehouseTestSupport",
                 "GatehouseSQLite",
                 "GatehouseIdentity",
                 "GatehouseAuth",

@@ -98,6 +98,8 @@ extension AccountService {
 
     /// A session of one of `kinds`, with what the rules above need.
     private func findSession(id: String, kinds: Set<EndableKind>) async throws(AccountError) -> FoundSession? {
+        // No session id holds a NUL, and the SQLite store would read `<id>\u{0}x` as `<id>`.
+        guard !id.utf8.contains(0) else { return nil }
         do {
             if kinds.contains(.compat), let session = try await store.compatSessions.find(sessionId: id) {
                 return FoundSession(session: .compat(session), userId: session.userId, finishedAt: session.finishedAt)

@@ -131,12 +131,23 @@ struct PostgresTransaction: Sendable {
     }
 
     /// Every row of a query.
+    ///
+    /// A text argument holding U+0000 makes a `SELECT` match no row: PostgreSQL text cannot hold
+    /// that character, so no stored value equals it, and binding it would fail the whole query
+    /// ("invalid byte sequence") where SQLite answers "not found". A lookup by an id or name from a
+    /// request (`x%00`) thus gets the same answer from both stores.
     /// - Parameters:
     ///   - sql: the query with `?` placeholders.
     ///   - arguments: one value per placeholder.
     func fetchAll(_ sql: String, _ arguments: [any SQLArgument] = []) async throws -> [SQLRow] {
+        if arguments.contains(where: \.containsNUL) && Self.isRead(sql) { return [] }
         let rows = try await connection.query(PostgresSQL.query(sql, arguments), logger: logger).collect()
         return rows.map { SQLRow($0.makeRandomAccess()) }
+    }
+
+    /// Whether `sql` only reads (a write with `RETURNING` must still fail on a value it cannot store).
+    private static func isRead(_ sql: String) -> Bool {
+        sql.drop(while: \.isWhitespace).prefix(6).uppercased() == "SELECT"
     }
 
     /// The first row of a query, if any.

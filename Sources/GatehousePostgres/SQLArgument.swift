@@ -3,10 +3,17 @@ import PostgresNIO
 /// A value bound to a statement placeholder.
 protocol SQLArgument: Sendable {
     func bind(to bindings: inout PostgresBindings)
+    /// Whether this is text holding U+0000, which no PostgreSQL text value can hold.
+    var containsNUL: Bool { get }
+}
+
+extension SQLArgument {
+    var containsNUL: Bool { false }
 }
 
 extension String: SQLArgument {
     func bind(to bindings: inout PostgresBindings) { bindings.append(self) }
+    var containsNUL: Bool { utf8.contains(0) }
 }
 
 extension Int64: SQLArgument {
@@ -29,6 +36,8 @@ extension Optional: SQLArgument where Wrapped: SQLArgument {
         case .none: bindings.appendNull()
         }
     }
+
+    var containsNUL: Bool { self?.containsNUL ?? false }
 }
 
 /// Turns the SQLite store's statement style into a PostgreSQL query.

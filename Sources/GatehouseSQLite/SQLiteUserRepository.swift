@@ -65,7 +65,9 @@ public struct SQLiteUserRepository: UserRepository {
     /// The user with this id.
     /// - Parameter id: the user's ULID.
     public func find(id: String) async throws -> User? {
-        try await pool.query { db in try Self.fetchUser(db, where: "id = ?", id) }
+        // As for names: SQLite would read `user-alice\u{0}x` as `user-alice`.
+        guard !id.utf8.contains(0) else { return nil }
+        return try await pool.query { db in try Self.fetchUser(db, where: "id = ?", id) }
     }
 
     /// All users, ordered by username.

@@ -3,6 +3,7 @@ import GatehouseAuth
 import GatehouseCore
 import GatehouseIdentity
 import GatehouseStorage
+import GatehouseTestSupport
 import Testing
 
 /// The admin side covers OAuth 2.0 sessions and browser sessions: list-sessions, end-session, lock,
@@ -34,8 +35,8 @@ struct AccountServiceOAuth2Tests {
         try await fixture.store.oauth2Sessions.lookupAccessToken(hash: TokenHasher.sha256Hex(token))?.token.revokedAt != nil
     }
 
-    @Test func listAndEndOAuth2Sessions() async throws {
-        let fixture = try await AccountFixture()
+    @Test(arguments: StoreBackend.allCases) func listAndEndOAuth2Sessions(_ backend: StoreBackend) async throws {
+        let fixture = try await AccountFixture(backend)
         _ = try await fixture.accounts.registerUser(username: "kim", password: nil, admin: false, displayName: nil, emails: [])
         _ = try await fixture.accounts.issueCompatibilityToken(username: "kim", deviceId: "COMPAT", synapseAdmin: false)
         let (phone, phoneToken) = try await oauth2Session(fixture, "kim", device: "PHONE", at: 10)
@@ -63,8 +64,8 @@ struct AccountServiceOAuth2Tests {
         try await fixture.close()
     }
 
-    @Test func killLockAndDeactivateCoverOAuth2AndBrowserSessions() async throws {
-        let fixture = try await AccountFixture()
+    @Test(arguments: StoreBackend.allCases) func killLockAndDeactivateCoverOAuth2AndBrowserSessions(_ backend: StoreBackend) async throws {
+        let fixture = try await AccountFixture(backend)
         for name in ["lea", "max", "ned"] {
             _ = try await fixture.accounts.registerUser(username: name, password: nil, admin: false, displayName: nil, emails: [])
             let user = try #require(try await fixture.store.users.find(username: name))
@@ -92,8 +93,8 @@ struct AccountServiceOAuth2Tests {
         try await fixture.close()
     }
 
-    @Test func aCompatLoginOnAnOAuth2DeviceReplacesTheOAuth2Session() async throws {
-        let fixture = try await AccountFixture()
+    @Test(arguments: StoreBackend.allCases) func aCompatLoginOnAnOAuth2DeviceReplacesTheOAuth2Session(_ backend: StoreBackend) async throws {
+        let fixture = try await AccountFixture(backend)
         _ = try await fixture.accounts.registerUser(username: "ola", password: nil, admin: false, displayName: nil, emails: [])
         let (_, token) = try await oauth2Session(fixture, "ola", device: "SHARED", at: 0)
         _ = try await fixture.accounts.issueCompatibilityToken(username: "ola", deviceId: "SHARED", synapseAdmin: false)
@@ -102,8 +103,8 @@ struct AccountServiceOAuth2Tests {
         try await fixture.close()
     }
 
-    @Test func endingAClientCredentialsSessionNeedsNoSynapse() async throws {
-        let fixture = try await AccountFixture()
+    @Test(arguments: StoreBackend.allCases) func endingAClientCredentialsSessionNeedsNoSynapse(_ backend: StoreBackend) async throws {
+        let fixture = try await AccountFixture(backend)
         let now = Date()
         let session = OAuth2Session(id: ULID.make(at: now, random: SystemRandom()), clientId: "service", userId: nil, scope: "", deviceId: nil, createdAt: now)
         try await fixture.store.oauth2Sessions.create(

@@ -2,13 +2,14 @@ import Foundation
 import GatehouseCore
 import GatehouseIdentity
 import GatehouseStorage
+import GatehouseTestSupport
 import Testing
 
 /// The user-scoped operations of the account service (the account page's and the admin API's).
 @Suite(.serialized)
 struct AccountServiceUserSessionsTests {
-    @Test func aUserOnlyEverReachesTheirOwnSessions() async throws {
-        let fixture = try await AccountFixture()
+    @Test(arguments: StoreBackend.allCases) func aUserOnlyEverReachesTheirOwnSessions(_ backend: StoreBackend) async throws {
+        let fixture = try await AccountFixture(backend)
         let (alice, _) = try await fixture.accounts.registerUser(username: "alice", password: "pw-alice", admin: false, displayName: nil, emails: [])
         let (bob, _) = try await fixture.accounts.registerUser(username: "bob", password: "pw-bob", admin: false, displayName: nil, emails: [])
         _ = try await fixture.accounts.issueCompatibilityToken(username: "bob", deviceId: "BOBDEVICE", synapseAdmin: false)
@@ -45,8 +46,8 @@ struct AccountServiceUserSessionsTests {
         try await fixture.close()
     }
 
-    @Test func endingSessionsDeletesTheirDevicesBeforeReturning() async throws {
-        let fixture = try await AccountFixture()
+    @Test(arguments: StoreBackend.allCases) func endingSessionsDeletesTheirDevicesBeforeReturning(_ backend: StoreBackend) async throws {
+        let fixture = try await AccountFixture(backend)
         let (alice, _) = try await fixture.accounts.registerUser(username: "alice", password: "pw-alice", admin: false, displayName: nil, emails: [])
         for device in ["DEVICEONE", "DEVICETWO", "DEVICETHREE"] {
             _ = try await fixture.accounts.issueCompatibilityToken(username: "alice", deviceId: device, synapseAdmin: false)
@@ -77,8 +78,8 @@ struct AccountServiceUserSessionsTests {
     /// One way to end a session for the account page and the admin API, with one set of outcomes:
     /// ended; not found (unknown, another kind than asked, or, for a user, someone else's, finished
     /// or not); already finished (an administrator's any, a user's only their own).
-    @Test func endingOneSessionHasOneSetOfOutcomesForUsersAndAdministrators() async throws {
-        let fixture = try await AccountFixture()
+    @Test(arguments: StoreBackend.allCases) func endingOneSessionHasOneSetOfOutcomesForUsersAndAdministrators(_ backend: StoreBackend) async throws {
+        let fixture = try await AccountFixture(backend)
         let (alice, _) = try await fixture.accounts.registerUser(username: "alice", password: nil, admin: false, displayName: nil, emails: [])
         let (bob, _) = try await fixture.accounts.registerUser(username: "bob", password: nil, admin: false, displayName: nil, emails: [])
         _ = try await fixture.accounts.issueCompatibilityToken(username: "bob", deviceId: "BOBACTIVE", synapseAdmin: false)
@@ -125,8 +126,8 @@ struct AccountServiceUserSessionsTests {
         try await fixture.close()
     }
 
-    @Test func profileRenamePasswordAndCrossSigningGoThroughSynapse() async throws {
-        let fixture = try await AccountFixture()
+    @Test(arguments: StoreBackend.allCases) func profileRenamePasswordAndCrossSigningGoThroughSynapse(_ backend: StoreBackend) async throws {
+        let fixture = try await AccountFixture(backend)
         let (alice, _) = try await fixture.accounts.registerUser(username: "alice", password: "pw-alice", admin: false, displayName: nil, emails: [])
         _ = try await fixture.accounts.issueCompatibilityToken(username: "alice", deviceId: "NAMEDDEVICE", synapseAdmin: false)
         let session = try await fixture.accounts.activeSession(deviceId: "NAMEDDEVICE", userId: alice.id)

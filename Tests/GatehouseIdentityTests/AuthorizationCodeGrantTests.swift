@@ -3,20 +3,21 @@ import GatehouseAuth
 import GatehouseCore
 import GatehouseIdentity
 import GatehouseStorage
+import GatehouseTestSupport
 import Testing
 
 /// `grant_type=authorization_code`, every success and error path.
 @Suite(.serialized)
 struct AuthorizationCodeGrantTests {
-    private func setUp(signing: Bool = true) async throws -> OAuth2Fixture {
-        let fixture = try await OAuth2Fixture(signing: signing)
+    private func setUp(_ backend: StoreBackend, signing: Bool = true) async throws -> OAuth2Fixture {
+        let fixture = try await OAuth2Fixture(backend, signing: signing)
         try await fixture.user("alice")
         try await fixture.registerClient("client-1")
         return fixture
     }
 
-    @Test func exchangeCreatesTheDeviceFirstThenTheSessionAndAnIDToken() async throws {
-        let fixture = try await setUp()
+    @Test(arguments: StoreBackend.allCases) func exchangeCreatesTheDeviceFirstThenTheSessionAndAnIDToken(_ backend: StoreBackend) async throws {
+        let fixture = try await setUp(backend)
         let code = try await fixture.fulfilledGrant("grant-1")
         fixture.clock.advance(by: 30)
         let response = try await fixture.exchange(code: code, redirectURI: "io.element.app:/callback")
@@ -46,8 +47,8 @@ struct AuthorizationCodeGrantTests {
         try await fixture.close()
     }
 
-    @Test func aReplayedCodeEndsTheSessionOfTheFirstExchange() async throws {
-        let fixture = try await setUp()
+    @Test(arguments: StoreBackend.allCases) func aReplayedCodeEndsTheSessionOfTheFirstExchange(_ backend: StoreBackend) async throws {
+        let fixture = try await setUp(backend)
         let code = try await fixture.fulfilledGrant("grant-1")
         let first = try await fixture.exchange(code: code)
         #expect(fixture.synapse.user("alice")?.devices["PHONE12345"] != nil)
@@ -60,8 +61,8 @@ struct AuthorizationCodeGrantTests {
         try await fixture.close()
     }
 
-    @Test func anExpiredCodeIsRefusedAndStaysUsed() async throws {
-        let fixture = try await setUp()
+    @Test(arguments: StoreBackend.allCases) func anExpiredCodeIsRefusedAndStaysUsed(_ backend: StoreBackend) async throws {
+        let fixture = try await setUp(backend)
         let code = try await fixture.fulfilledGrant("grant-1")
         fixture.clock.advance(by: 601)
         await expectOAuth2Error(.invalidGrant) { try await fixture.exchange(code: code) }
@@ -74,8 +75,8 @@ struct AuthorizationCodeGrantTests {
         try await fixture.close()
     }
 
-    @Test func pkceFailuresBurnTheCode() async throws {
-        let fixture = try await setUp()
+    @Test(arguments: StoreBackend.allCases) func pkceFailuresBurnTheCode(_ backend: StoreBackend) async throws {
+        let fixture = try await setUp(backend)
         let missing = try await fixture.fulfilledGrant("grant-1")
         await expectOAuth2Error(.invalidRequest) { try await fixture.exchange(code: missing, verifier: nil) }
         await expectOAuth2Error(.invalidGrant) { try await fixture.exchange(code: missing) }
@@ -94,16 +95,16 @@ struct AuthorizationCodeGrantTests {
         try await fixture.close()
     }
 
-    @Test func redirectURIMustMatchExactlyWhenSent() async throws {
-        let fixture = try await setUp()
+    @Test(arguments: StoreBackend.allCases) func redirectURIMustMatchExactlyWhenSent(_ backend: StoreBackend) async throws {
+        let fixture = try await setUp(backend)
         let code = try await fixture.fulfilledGrant("grant-1")
         await expectOAuth2Error(.invalidGrant) { try await fixture.exchange(code: code, redirectURI: "io.element.app:/callback/") }
         await expectOAuth2Error(.invalidGrant) { try await fixture.exchange(code: code, redirectURI: "io.element.app:/callback") }
         try await fixture.close()
     }
 
-    @Test func anotherClientCannotUseTheCodeAndDoesNotBurnIt() async throws {
-        let fixture = try await setUp()
+    @Test(arguments: StoreBackend.allCases) func anotherClientCannotUseTheCodeAndDoesNotBurnIt(_ backend: StoreBackend) async throws {
+        let fixture = try await setUp(backend)
         try await fixture.registerClient("client-2")
         let code = try await fixture.fulfilledGrant("grant-1")
         await expectOAuth2Error(.invalidGrant) { try await fixture.exchange(code: code, credentials: OAuth2Fixture.credentials("client-2")) }
@@ -111,8 +112,8 @@ struct AuthorizationCodeGrantTests {
         try await fixture.close()
     }
 
-    @Test func theBrowserSessionAndTheUserMustStillBeActive() async throws {
-        let fixture = try await setUp()
+    @Test(arguments: StoreBackend.allCases) func theBrowserSessionAndTheUserMustStillBeActive(_ backend: StoreBackend) async throws {
+        let fixture = try await setUp(backend)
         let code = try await fixture.fulfilledGrant("grant-1")
         _ = try await fixture.store.browserSessions.finish(id: "browser-alice", at: fixture.clock.now())
         await expectOAuth2Error(.invalidGrant) { try await fixture.exchange(code: code) }
@@ -125,8 +126,8 @@ struct AuthorizationCodeGrantTests {
         try await fixture.close()
     }
 
-    @Test func synapseFailureReleasesTheCodeForARetry() async throws {
-        let fixture = try await setUp()
+    @Test(arguments: StoreBackend.allCases) func synapseFailureReleasesTheCodeForARetry(_ backend: StoreBackend) async throws {
+        let fixture = try await setUp(backend)
         let code = try await fixture.fulfilledGrant("grant-1")
         fixture.synapse.down = true
         await expectOAuth2Error(.temporarilyUnavailable) { try await fixture.exchange(code: code) }
@@ -141,8 +142,8 @@ struct AuthorizationCodeGrantTests {
         try await fixture.close()
     }
 
-    @Test func openidWithoutASigningKeyFailsAndReleasesTheCode() async throws {
-        let fixture = try await setUp(signing: false)
+    @Test(arguments: StoreBackend.allCases) func openidWithoutASigningKeyFailsAndReleasesTheCode(_ backend: StoreBackend) async throws {
+        let fixture = try await setUp(backend, signing: false)
         let code = try await fixture.fulfilledGrant("grant-1")
         await expectOAuth2Error(.serverError) { try await fixture.exchange(code: code) }
         #expect(try await fixture.store.authorizationGrants.find(id: "grant-1")?.exchangedAt == nil, "released")
@@ -154,8 +155,8 @@ struct AuthorizationCodeGrantTests {
         try await fixture.close()
     }
 
-    @Test func aSessionOnTheSameDeviceIsReplaced() async throws {
-        let fixture = try await setUp()
+    @Test(arguments: StoreBackend.allCases) func aSessionOnTheSameDeviceIsReplaced(_ backend: StoreBackend) async throws {
+        let fixture = try await setUp(backend)
         let first = try await fixture.exchange(code: try await fixture.fulfilledGrant("grant-1"))
         let second = try await fixture.exchange(code: try await fixture.fulfilledGrant("grant-2"))
         #expect(try await !fixture.isLive(accessToken: first.accessToken))
@@ -164,8 +165,8 @@ struct AuthorizationCodeGrantTests {
         try await fixture.close()
     }
 
-    @Test func synapseAdminScopeNeedsAnAdministrator() async throws {
-        let fixture = try await setUp()
+    @Test(arguments: StoreBackend.allCases) func synapseAdminScopeNeedsAnAdministrator(_ backend: StoreBackend) async throws {
+        let fixture = try await setUp(backend)
         try await fixture.user("root", admin: true)
         let scope = "urn:matrix:client:api:* urn:synapse:admin:* urn:matrix:client:device:ADMINDEV01"
         let alices = try await fixture.fulfilledGrant("grant-1", scope: scope)
@@ -174,8 +175,8 @@ struct AuthorizationCodeGrantTests {
         try await fixture.close()
     }
 
-    @Test func grantTypeChecks() async throws {
-        let fixture = try await setUp()
+    @Test(arguments: StoreBackend.allCases) func grantTypeChecks(_ backend: StoreBackend) async throws {
+        let fixture = try await setUp(backend)
         try await fixture.registerClient("code-only", grants: [GrantType.refreshToken])
         let code = try await fixture.fulfilledGrant("grant-1", client: "code-only")
         await expectOAuth2Error(.unauthorizedClient) { try await fixture.exchange(code: code, credentials: OAuth2Fixture.credentials("code-only")) }

@@ -2,6 +2,7 @@ import Foundation
 import GatehouseCore
 import GatehouseIdentity
 import GatehouseStorage
+import GatehouseTestSupport
 import Testing
 
 /// Client credentials (RFC 6749 §2.3.1) and their check against the registration.
@@ -34,8 +35,8 @@ struct ClientAuthenticationTests {
         #expect(parse(nil, [("client_id", "a"), ("client_id", "b")]).failure?.code == .invalidRequest)
     }
 
-    @Test func theRegisteredMethodAndSecretAreRequired() async throws {
-        let fixture = try await OAuth2Fixture()
+    @Test(arguments: StoreBackend.allCases) func theRegisteredMethodAndSecretAreRequired(_ backend: StoreBackend) async throws {
+        let fixture = try await OAuth2Fixture(backend)
         let authenticator = ClientAuthenticator(clients: fixture.store.clients)
         try await fixture.registerClient("public", method: .none)
         try await fixture.registerClient("basic", method: .clientSecretBasic)

@@ -3,6 +3,7 @@ import GatehouseAuth
 import GatehouseCore
 import GatehouseIdentity
 import GatehouseStorage
+import GatehouseTestSupport
 import Testing
 
 /// `client_credentials`, revocation (RFC 7009) and userinfo.
@@ -16,8 +17,8 @@ struct ClientCredentialsAndRevocationTests {
         return try await fixture.service.token(credentials: OAuth2Fixture.credentials(client, method: method), form: OAuth2Fixture.form(parameters))
     }
 
-    @Test func clientCredentialsIssuesAnAccessTokenOnly() async throws {
-        let fixture = try await OAuth2Fixture()
+    @Test(arguments: StoreBackend.allCases) func clientCredentialsIssuesAnAccessTokenOnly(_ backend: StoreBackend) async throws {
+        let fixture = try await OAuth2Fixture(backend)
         try await fixture.registerClient("service", method: .clientSecretBasic, grants: [GrantType.clientCredentials])
         let empty = try await clientCredentials(fixture, scope: nil)
         #expect(empty.refreshToken == nil && empty.scope == nil && empty.idToken == nil && empty.expiresIn == 300)
@@ -36,8 +37,8 @@ struct ClientCredentialsAndRevocationTests {
     }
 
     /// alice's session from an authorization code of `client-1`.
-    private func session() async throws -> (OAuth2Fixture, OAuth2TokenService.TokenResponse) {
-        let fixture = try await OAuth2Fixture()
+    private func session(_ backend: StoreBackend) async throws -> (OAuth2Fixture, OAuth2TokenService.TokenResponse) {
+        let fixture = try await OAuth2Fixture(backend)
         try await fixture.user("alice")
         try await fixture.registerClient("client-1")
         try await fixture.registerClient("client-2")
@@ -50,8 +51,8 @@ struct ClientCredentialsAndRevocationTests {
         try await fixture.service.revoke(credentials: OAuth2Fixture.credentials(client), form: OAuth2Fixture.form(parameters))
     }
 
-    @Test func revokingAnAccessTokenEndsTheSessionAndDeletesTheDevice() async throws {
-        let (fixture, response) = try await session()
+    @Test(arguments: StoreBackend.allCases) func revokingAnAccessTokenEndsTheSessionAndDeletesTheDevice(_ backend: StoreBackend) async throws {
+        let (fixture, response) = try await session(backend)
         let revocations = fixture.revocations.count
         try await revoke(fixture, response.accessToken, hint: "access_token")
         #expect(try await !fixture.isLive(accessToken: response.accessToken))
@@ -63,8 +64,8 @@ struct ClientCredentialsAndRevocationTests {
         try await fixture.close()
     }
 
-    @Test func revokingARefreshTokenEndsTheSessionToo() async throws {
-        let (fixture, response) = try await session()
+    @Test(arguments: StoreBackend.allCases) func revokingARefreshTokenEndsTheSessionToo(_ backend: StoreBackend) async throws {
+        let (fixture, response) = try await session(backend)
         let refreshToken = try #require(response.refreshToken)
         try await revoke(fixture, refreshToken, hint: "access_token")  // hint mismatch: nothing happens
         #expect(try await fixture.isLive(accessToken: response.accessToken))
@@ -74,8 +75,8 @@ struct ClientCredentialsAndRevocationTests {
         try await fixture.close()
     }
 
-    @Test func revocationErrors() async throws {
-        let (fixture, response) = try await session()
+    @Test(arguments: StoreBackend.allCases) func revocationErrors(_ backend: StoreBackend) async throws {
+        let (fixture, response) = try await session(backend)
         await expectOAuth2Error(.unauthorizedClient) { try await revoke(fixture, response.accessToken, client: "client-2") }
         #expect(try await fixture.isLive(accessToken: response.accessToken))
         await expectOAuth2Error(.unsupportedTokenType) { try await revoke(fixture, response.accessToken, hint: "id_token") }
@@ -90,8 +91,8 @@ struct ClientCredentialsAndRevocationTests {
         try await fixture.close()
     }
 
-    @Test func userInfoNeedsALiveTokenWithOpenID() async throws {
-        let (fixture, response) = try await session()
+    @Test(arguments: StoreBackend.allCases) func userInfoNeedsALiveTokenWithOpenID(_ backend: StoreBackend) async throws {
+        let (fixture, response) = try await session(backend)
         #expect(try await fixture.service.userInfo(accessToken: response.accessToken) == .json(.init(subject: "user-alice", username: "alice")))
         let lookup = try #require(try await fixture.store.oauth2Sessions.lookupAccessToken(hash: TokenHasher.sha256Hex(response.accessToken)))
         #expect(lookup.token.firstUsedAt != nil, "the client holds the token")

@@ -2,8 +2,8 @@ import Foundation
 import GatehouseAuth
 import GatehouseCore
 import GatehouseIdentity
-import GatehouseSQLite
 import GatehouseStorage
+import GatehouseTestSupport
 import Synchronization
 import Testing
 
@@ -24,15 +24,8 @@ private final class SequenceRandom: RandomSource {
 /// ``ClientRegistrationService``, ``StaticClientService`` and ``ClientSecret`` on a real store, with
 /// a manual clock and deterministic randomness.
 struct ClientServicesTests {
-    private static func withStore(_ body: (SQLiteStore, ManualClock) async throws -> Void) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-clients-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let store = try SQLiteStore.open(path: "\(directory)/gatehouse.db")
-        defer {
-            try? store.close()
-            try? FileManager.default.removeItem(atPath: directory)
-        }
-        try await body(store, ManualClock())
+    private static func withStore(_ backend: StoreBackend, _ body: (any IdentityStore, ManualClock) async throws -> Void) async throws {
+        try await GatehouseTestSupport.withStore(backend) { store, _ in try await body(store, ManualClock()) }
     }
 
     static let nativeBody = Array(#"""
@@ -41,8 +34,8 @@ struct ClientServicesTests {
          "response_types":["code"],"token_endpoint_auth_method":"none"}
         """#.utf8)
 
-    @Test func registrationStoresAPublicDynamicClientWithAULIDFromTheClock() async throws {
-        try await Self.withStore { store, clock in
+    @Test(arguments: StoreBackend.allCases) func registrationStoresAPublicDynamicClientWithAULIDFromTheClock(_ backend: StoreBackend) async throws {
+        try await Self.withStore(backend) { store, clock in
             let service = ClientRegistrationService(repository: store.clients, clock: clock, random: SequenceRandom())
             guard case .registered(let client) = try await service.register(body: Self.nativeBody) else {
                 Issue.record("refused")
@@ -71,8 +64,8 @@ struct ClientServicesTests {
         }
     }
 
-    @Test func refusalsStoreNothing() async throws {
-        try await Self.withStore { store, clock in
+    @Test(arguments: StoreBackend.allCases) func refusalsStoreNothing(_ backend: StoreBackend) async throws {
+        try await Self.withStore(backend) { store, clock in
             let service = ClientRegistrationService(repository: store.clients, clock: clock, random: SequenceRandom())
             let body = Array(#"{"client_uri":"https://element.io/","redirect_uris":["https://evil.com/cb"],"token_endpoint_auth_method":"none"}"#.utf8)
             guard case .refused(let error) = try await service.register(body: body) else {
@@ -84,8 +77,8 @@ struct ClientServicesTests {
         }
     }
 
-    @Test func staticClientsFromTheConfigurationAreSyncedWithHashedSecrets() async throws {
-        try await Self.withStore { store, clock in
+    @Test(arguments: StoreBackend.allCases) func staticClientsFromTheConfigurationAreSyncedWithHashedSecrets(_ backend: StoreBackend) async throws {
+        try await Self.withStore(backend) { store, clock in
             let service = StaticClientService(repository: store.clients, clock: clock, random: SequenceRandom())
             let secret = String(repeating: "s", count: 40)
             let configured = [
@@ -110,8 +103,8 @@ struct ClientServicesTests {
         }
     }
 
-    @Test func addGeneratesIdsAndSecretsAndRemoveLeavesConfigClientsAlone() async throws {
-        try await Self.withStore { store, clock in
+    @Test(arguments: StoreBackend.allCases) func addGeneratesIdsAndSecretsAndRemoveLeavesConfigClientsAlone(_ backend: StoreBackend) async throws {
+        try await Self.withStore(backend) { store, clock in
             let service = StaticClientService(repository: store.clients, clock: clock, random: SequenceRandom())
             let added = try await service.add(
                 clientId: nil, authMethod: .clientSecretPost, secret: nil, redirectURIs: ["https://app.example.org/cb"], clientName: "Bot",
@@ -159,8 +152,8 @@ struct ClientServicesTests {
 
     /// `clients add --id-token-signed-response-alg/--userinfo-signed-response-alg`: stored with the
     /// client when a configured key signs with the algorithm, refused with the option's name otherwise.
-    @Test func addTakesTheSignedResponseAlgorithmsOfTheConfiguredKeys() async throws {
-        try await Self.withStore { store, clock in
+    @Test(arguments: StoreBackend.allCases) func addTakesTheSignedResponseAlgorithmsOfTheConfiguredKeys(_ backend: StoreBackend) async throws {
+        try await Self.withStore(backend) { store, clock in
             let service = StaticClientService(repository: store.clients, clock: clock, random: SequenceRandom())
             let added = try await service.add(
                 clientId: nil, authMethod: .none, secret: nil, redirectURIs: ["http://localhost/cb"], clientName: nil, clientURI: nil,

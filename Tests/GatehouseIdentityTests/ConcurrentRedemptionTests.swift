@@ -3,12 +3,13 @@ import GatehouseAuth
 import GatehouseCore
 import GatehouseIdentity
 import GatehouseStorage
+import GatehouseTestSupport
 import Testing
 
 /// Single use under concurrency: many requests presenting the same code, refresh token or device code
-/// at once (a client's retry storm, or an attacker racing the client) against the real SQLite store.
-/// Whatever the interleaving, at most one presentation wins, every other gets `invalid_grant`, and
-/// no second live token family is left behind.
+/// at once (a client's retry storm, or an attacker racing the client) against a real store (SQLite
+/// and PostgreSQL). Whatever the interleaving, at most one presentation wins, every other gets
+/// `invalid_grant`, and no second live token family is left behind.
 @Suite(.serialized)
 struct ConcurrentRedemptionTests {
     private static let racers = 8
@@ -56,8 +57,8 @@ struct ConcurrentRedemptionTests {
         return live
     }
 
-    @Test func oneCodePresentedEightTimesAtOnceLeavesNoLiveSession() async throws {
-        let fixture = try await OAuth2Fixture()
+    @Test(arguments: StoreBackend.allCases) func oneCodePresentedEightTimesAtOnceLeavesNoLiveSession(_ backend: StoreBackend) async throws {
+        let fixture = try await OAuth2Fixture(backend)
         try await fixture.user("alice")
         try await fixture.registerClient("client-1")
         let code = try await fixture.fulfilledGrant("grant-1")
@@ -77,8 +78,8 @@ struct ConcurrentRedemptionTests {
         try await fixture.close()
     }
 
-    @Test func oneRefreshTokenPresentedEightTimesAtOnceIsAnsweredAsIfInTurn() async throws {
-        let fixture = try await OAuth2Fixture()
+    @Test(arguments: StoreBackend.allCases) func oneRefreshTokenPresentedEightTimesAtOnceIsAnsweredAsIfInTurn(_ backend: StoreBackend) async throws {
+        let fixture = try await OAuth2Fixture(backend)
         try await fixture.user("alice")
         try await fixture.registerClient("client-1")
         let first = try await fixture.exchange(code: try await fixture.fulfilledGrant("grant-1"))
@@ -100,8 +101,8 @@ struct ConcurrentRedemptionTests {
         try await fixture.close()
     }
 
-    @Test func oneApprovedDeviceCodePolledEightTimesAtOnceIssuesOnce() async throws {
-        let fixture = try await OAuth2Fixture()
+    @Test(arguments: StoreBackend.allCases) func oneApprovedDeviceCodePolledEightTimesAtOnceIssuesOnce(_ backend: StoreBackend) async throws {
+        let fixture = try await OAuth2Fixture(backend)
         try await fixture.user("alice")
         try await fixture.registerClient("client-1")
         let authorization = try await fixture.deviceAuthorization.authorize(

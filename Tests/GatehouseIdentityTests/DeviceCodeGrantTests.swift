@@ -3,13 +3,14 @@ import GatehouseAuth
 import GatehouseCore
 import GatehouseIdentity
 import GatehouseStorage
+import GatehouseTestSupport
 import Testing
 
 /// RFC 8628: the device authorization request and the device code grant.
 @Suite(.serialized)
 struct DeviceCodeGrantTests {
-    private func setUp(grants: [String] = [GrantType.deviceCode, GrantType.refreshToken]) async throws -> OAuth2Fixture {
-        let fixture = try await OAuth2Fixture()
+    private func setUp(_ backend: StoreBackend, grants: [String] = [GrantType.deviceCode, GrantType.refreshToken]) async throws -> OAuth2Fixture {
+        let fixture = try await OAuth2Fixture(backend)
         try await fixture.user("alice")
         try await fixture.registerClient("client-1", grants: grants)
         return fixture
@@ -28,8 +29,8 @@ struct DeviceCodeGrantTests {
         return try #require(try await fixture.store.deviceGrants.findPending(userCode: userCode))
     }
 
-    @Test func authorizationStoresAPendingGrantWithAGeneratedDevice() async throws {
-        let fixture = try await setUp()
+    @Test(arguments: StoreBackend.allCases) func authorizationStoresAPendingGrantWithAGeneratedDevice(_ backend: StoreBackend) async throws {
+        let fixture = try await setUp(backend)
         let authorization = try await authorize(fixture)
         #expect(authorization.deviceCode.count == 32 && authorization.expiresIn == 1200 && authorization.interval == 5)
         #expect(authorization.userCode.count == 9 && authorization.userCode.dropFirst(4).first == "-")
@@ -42,8 +43,8 @@ struct DeviceCodeGrantTests {
         try await fixture.close()
     }
 
-    @Test func pendingSlowDownApprovedThenUsed() async throws {
-        let fixture = try await setUp()
+    @Test(arguments: StoreBackend.allCases) func pendingSlowDownApprovedThenUsed(_ backend: StoreBackend) async throws {
+        let fixture = try await setUp(backend)
         let authorization = try await authorize(fixture, scope: "openid urn:matrix:client:api:* urn:matrix:client:device:TVDEVICE01")
         await expectOAuth2Error(.authorizationPending) { try await fixture.poll(authorization.deviceCode) }
         fixture.clock.advance(by: 4)
@@ -69,8 +70,8 @@ struct DeviceCodeGrantTests {
         try await fixture.close()
     }
 
-    @Test func rejectedExpiredUnknownAndOtherClients() async throws {
-        let fixture = try await setUp()
+    @Test(arguments: StoreBackend.allCases) func rejectedExpiredUnknownAndOtherClients(_ backend: StoreBackend) async throws {
+        let fixture = try await setUp(backend)
         try await fixture.registerClient("client-2", grants: [GrantType.deviceCode])
         let rejected = try await authorize(fixture)
         try await fixture.store.deviceGrants.decide(
@@ -88,8 +89,8 @@ struct DeviceCodeGrantTests {
         try await fixture.close()
     }
 
-    @Test func noRefreshTokenWithoutTheRefreshGrantAndNoIDTokenWithoutOpenID() async throws {
-        let fixture = try await setUp(grants: [GrantType.deviceCode])
+    @Test(arguments: StoreBackend.allCases) func noRefreshTokenWithoutTheRefreshGrantAndNoIDTokenWithoutOpenID(_ backend: StoreBackend) async throws {
+        let fixture = try await setUp(backend, grants: [GrantType.deviceCode])
         let authorization = try await authorize(fixture, scope: "urn:matrix:client:api:*")
         try await fixture.store.deviceGrants.decide(
             id: try await grant(fixture, authorization).id, approved: true, userId: "user-alice", browserSessionId: "browser-alice",
@@ -99,8 +100,8 @@ struct DeviceCodeGrantTests {
         try await fixture.close()
     }
 
-    @Test func synapseFailureReleasesTheGrantForTheNextPoll() async throws {
-        let fixture = try await setUp()
+    @Test(arguments: StoreBackend.allCases) func synapseFailureReleasesTheGrantForTheNextPoll(_ backend: StoreBackend) async throws {
+        let fixture = try await setUp(backend)
         let authorization = try await authorize(fixture)
         try await fixture.store.deviceGrants.decide(
             id: try await grant(fixture, authorization).id, approved: true, userId: "user-alice", browserSessionId: "browser-alice",
@@ -113,8 +114,8 @@ struct DeviceCodeGrantTests {
         try await fixture.close()
     }
 
-    @Test func aUserLockedAfterApprovingGetsNothing() async throws {
-        let fixture = try await setUp()
+    @Test(arguments: StoreBackend.allCases) func aUserLockedAfterApprovingGetsNothing(_ backend: StoreBackend) async throws {
+        let fixture = try await setUp(backend)
         let authorization = try await authorize(fixture)
         try await fixture.store.deviceGrants.decide(
             id: try await grant(fixture, authorization).id, approved: true, userId: "user-alice", browserSessionId: "browser-alice",
@@ -125,8 +126,8 @@ struct DeviceCodeGrantTests {
         try await fixture.close()
     }
 
-    @Test func authorizationRefusals() async throws {
-        let fixture = try await setUp()
+    @Test(arguments: StoreBackend.allCases) func authorizationRefusals(_ backend: StoreBackend) async throws {
+        let fixture = try await setUp(backend)
         try await fixture.registerClient("no-device", grants: [GrantType.authorizationCode])
         await expectOAuth2Error(.unauthorizedClient) { try await authorize(fixture, client: "no-device") }
         await expectOAuth2Error(.invalidClient) { try await authorize(fixture, client: "nobody") }

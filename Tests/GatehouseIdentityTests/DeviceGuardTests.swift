@@ -1,24 +1,13 @@
 import Foundation
 import GatehouseCore
 import GatehouseHomeserver
-import GatehouseSQLite
 import GatehouseStorage
+import GatehouseTestSupport
 import Synchronization
 import Testing
 
 /// The per-device lock that keeps orphan-device clean-up from racing logins (issue 7, item 11).
 struct DeviceGuardTests {
-    private static func withStore(_ body: (SQLiteStore) async throws -> Void) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-guard-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let store = try SQLiteStore.open(path: "\(directory)/gatehouse.db")
-        defer {
-            try? store.close()
-            try? FileManager.default.removeItem(atPath: directory)
-        }
-        try await body(store)
-    }
-
     /// How many tasks are inside the lock per device, and the most seen at once.
     private final class Occupancy: Sendable {
         private let state = Mutex<(inside: [String: Int], most: [String: Int])>(([:], [:]))
@@ -37,8 +26,8 @@ struct DeviceGuardTests {
         var most: [String: Int] { state.withLock { $0.most } }
     }
 
-    @Test func oneDeviceAtATimeOthersInParallel() async throws {
-        try await Self.withStore { store in
+    @Test(arguments: StoreBackend.allCases) func oneDeviceAtATimeOthersInParallel(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let deviceGuard = DeviceGuard(store: store)
             let occupancy = Occupancy()
             await withTaskGroup(of: Void.self) { group in
@@ -57,8 +46,8 @@ struct DeviceGuardTests {
         }
     }
 
-    @Test func aDeviceIsInUseWhileASessionHasIt() async throws {
-        try await Self.withStore { store in
+    @Test(arguments: StoreBackend.allCases) func aDeviceIsInUseWhileASessionHasIt(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let deviceGuard = DeviceGuard(store: store)
             let now = Date(timeIntervalSince1970: 1_800_000_000)
             let user = try await store.users.create(User(id: ULID.make(at: now, random: SystemRandom()), username: "alice", createdAt: now))
@@ -75,8 +64,8 @@ struct DeviceGuardTests {
         }
     }
 
-    @Test func anOAuth2SessionKeepsItsDeviceInUseToo() async throws {
-        try await Self.withStore { store in
+    @Test(arguments: StoreBackend.allCases) func anOAuth2SessionKeepsItsDeviceInUseToo(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
             let deviceGuard = DeviceGuard(store: store)
             let now = Date(timeIntervalSince1970: 1_800_000_000)
             let user = try await store.users.create(User(id: ULID.make(at: now, random: SystemRandom()), username: "bob", createdAt: now))

@@ -4,13 +4,13 @@ import GatehouseAuth
 import GatehouseCore
 import GatehouseHomeserver
 import GatehouseIdentity
-import GatehouseSQLite
 import GatehouseStorage
+import GatehouseTestSupport
 import GatehouseTesting
 import NIOPosix
 import Testing
 
-/// The OAuth 2.0 token services against a real SQLite store, the scripted Synapse and a manual
+/// The OAuth 2.0 token services against a real store (SQLite or PostgreSQL), the scripted Synapse and a manual
 /// clock. Grants are created directly through the repositories (the `/authorize` and `/link`
 /// pages are another component).
 final class OAuth2Fixture {
@@ -22,8 +22,9 @@ final class OAuth2Fixture {
     static let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
     static let secret = "a-long-random-client-secret-0123456789"
 
-    let directory: String
-    let store: SQLiteStore
+    /// The test's database.
+    let storage: StoreFixture
+    let store: any IdentityStore
     let synapse: FakeSynapse
     let client: SynapseClient
     let runner: JobRunner
@@ -39,10 +40,9 @@ final class OAuth2Fixture {
         var count: Int { lock.withLock { value } }
     }
 
-    init(signing: Bool = true) async throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-oauth2-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        store = try SQLiteStore.open(path: "\(directory)/gatehouse.db")
+    init(_ backend: StoreBackend, signing: Bool = true) async throws {
+        storage = try await StoreFixture.make(backend)
+        store = try await storage.open()
         synapse = try await FakeSynapse(group: MultiThreadedEventLoopGroup.singleton, secret: "s3cret", serverName: "example.test")
         client = SynapseClient(configuration: .init(endpoint: synapse.endpoint, secret: "s3cret"))
         runner = JobRunner(repository: store.jobs, client: client, clock: clock)
@@ -57,14 +57,17 @@ final class OAuth2Fixture {
     private var closed = false
 
     /// A test that failed before ``close()`` still shuts the HTTP client down (its deinit traps
-    /// otherwise), so one failure is reported instead of crashing the run.
+    /// otherwise), so one failure is reported instead of crashing the run, and gives its database
+    /// back (PostgreSQL test databases are a limited number at a time).
     deinit {
         guard !closed else { return }
         let client = self.client
         let synapse = self.synapse
+        let storage = self.storage
         Task {
             try? await client.shutdown()
             try? await synapse.stop()
+            await storage.close()
         }
     }
 
@@ -72,8 +75,7 @@ final class OAuth2Fixture {
         closed = true
         try await client.shutdown()
         try await synapse.stop()
-        try store.close()
-        try? FileManager.default.removeItem(atPath: directory)
+        await storage.close()
     }
 
     // MARK: Setup

@@ -3,22 +3,23 @@ import GatehouseAuth
 import GatehouseCore
 import GatehouseIdentity
 import GatehouseStorage
+import GatehouseTestSupport
 import Testing
 
 /// `grant_type=refresh_token`: rotation, the one lost-response retry, and replays that end the session.
 @Suite(.serialized)
 struct RefreshTokenGrantTests {
     /// A fixture with alice's session from an authorization code.
-    private func setUp() async throws -> (OAuth2Fixture, OAuth2TokenService.TokenResponse) {
-        let fixture = try await OAuth2Fixture()
+    private func setUp(_ backend: StoreBackend) async throws -> (OAuth2Fixture, OAuth2TokenService.TokenResponse) {
+        let fixture = try await OAuth2Fixture(backend)
         try await fixture.user("alice")
         try await fixture.registerClient("client-1")
         let response = try await fixture.exchange(code: try await fixture.fulfilledGrant("grant-1"))
         return (fixture, response)
     }
 
-    @Test func rotationIssuesANewPairAndKillsTheOldAccessToken() async throws {
-        let (fixture, first) = try await setUp()
+    @Test(arguments: StoreBackend.allCases) func rotationIssuesANewPairAndKillsTheOldAccessToken(_ backend: StoreBackend) async throws {
+        let (fixture, first) = try await setUp(backend)
         fixture.clock.advance(by: 100)
         let second = try await fixture.refresh(try #require(first.refreshToken))
         #expect(second.accessToken != first.accessToken && second.refreshToken != first.refreshToken)
@@ -31,8 +32,8 @@ struct RefreshTokenGrantTests {
         try await fixture.close()
     }
 
-    @Test func aLostAnswerMayBeRetriedOnceThenAReplayEndsTheSession() async throws {
-        let (fixture, first) = try await setUp()
+    @Test(arguments: StoreBackend.allCases) func aLostAnswerMayBeRetriedOnceThenAReplayEndsTheSession(_ backend: StoreBackend) async throws {
+        let (fixture, first) = try await setUp(backend)
         let refreshToken = try #require(first.refreshToken)
         let lost = try await fixture.refresh(refreshToken)
         // The client never saw `lost`: its access token was never introspected.
@@ -44,7 +45,7 @@ struct RefreshTokenGrantTests {
         await expectOAuth2Error(.invalidGrant) { try await fixture.refresh(lostRefresh) }
 
         // The refresh token retried once cannot be retried again: that ends the session.
-        let (fixture2, first2) = try await setUp()
+        let (fixture2, first2) = try await setUp(backend)
         let token2 = try #require(first2.refreshToken)
         _ = try await fixture2.refresh(token2)
         let retried2 = try await fixture2.refresh(token2)
@@ -55,8 +56,8 @@ struct RefreshTokenGrantTests {
         try await fixture2.close()
     }
 
-    @Test func aReplayAfterTheSuccessorWasUsedEndsTheSession() async throws {
-        let (fixture, first) = try await setUp()
+    @Test(arguments: StoreBackend.allCases) func aReplayAfterTheSuccessorWasUsedEndsTheSession(_ backend: StoreBackend) async throws {
+        let (fixture, first) = try await setUp(backend)
         let refreshToken = try #require(first.refreshToken)
         let second = try await fixture.refresh(refreshToken)
         try await fixture.markUsed(second.accessToken)
@@ -70,8 +71,8 @@ struct RefreshTokenGrantTests {
         try await fixture.close()
     }
 
-    @Test func aReplayAfterTheSuccessorWasRefreshedEndsTheSession() async throws {
-        let (fixture, first) = try await setUp()
+    @Test(arguments: StoreBackend.allCases) func aReplayAfterTheSuccessorWasRefreshedEndsTheSession(_ backend: StoreBackend) async throws {
+        let (fixture, first) = try await setUp(backend)
         let refreshToken = try #require(first.refreshToken)
         let second = try await fixture.refresh(refreshToken)
         let third = try await fixture.refresh(try #require(second.refreshToken))
@@ -80,8 +81,8 @@ struct RefreshTokenGrantTests {
         try await fixture.close()
     }
 
-    @Test func otherClientsGarbageAndEndedSessionsAreRefused() async throws {
-        let (fixture, first) = try await setUp()
+    @Test(arguments: StoreBackend.allCases) func otherClientsGarbageAndEndedSessionsAreRefused(_ backend: StoreBackend) async throws {
+        let (fixture, first) = try await setUp(backend)
         let refreshToken = try #require(first.refreshToken)
         try await fixture.registerClient("client-2")
         await expectOAuth2Error(.invalidGrant) { try await fixture.refresh(refreshToken, credentials: OAuth2Fixture.credentials("client-2")) }

@@ -5,6 +5,7 @@ import Foundation
 #endif
 import GRDB
 import GatehouseStorage
+import GatehouseTestSupport
 import Testing
 
 @testable import GatehouseSQLite

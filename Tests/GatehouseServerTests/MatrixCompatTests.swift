@@ -3,8 +3,8 @@ import Foundation
 import GatehouseCore
 import GatehouseHomeserver
 import GatehouseIdentity
-import GatehouseSQLite
 import GatehouseStorage
+import GatehouseTestSupport
 import GatehouseTesting
 import NIOCore
 import NIOHTTP1
@@ -16,9 +16,10 @@ import Testing
 @testable import GatehouseServer
 
 /// The `matrix-compat` local service (`MatrixCompatResponder` over `CompatLoginService`) driven with
-/// hand-built requests, against a real SQLite store, the scripted Synapse and a manual clock: MAS's
-/// compat error table row by row (`compat/login.rs`, `logout.rs`, `logout_all.rs`, `refresh.rs` and
-/// their tests), with full-JSON golden bodies wherever the body is deterministic.
+/// hand-built requests, against a real store (every test on SQLite and on PostgreSQL), the scripted
+/// Synapse and a manual clock: MAS's compat error table row by row (`compat/login.rs`, `logout.rs`,
+/// `logout_all.rs`, `refresh.rs` and their tests), with full-JSON golden bodies wherever the body is
+/// deterministic.
 final class CompatFixture {
     static let serverName = "example.test"
 
@@ -37,8 +38,9 @@ final class CompatFixture {
         var synapseRequestTimeout: Duration = .seconds(10)
     }
 
-    let directory: String
-    let store: SQLiteStore
+    /// The test's database.
+    let storage: StoreFixture
+    let store: any IdentityStore
     let synapse: FakeSynapse
     let client: SynapseClient
     let clock = ManualClock()
@@ -57,10 +59,9 @@ final class CompatFixture {
         var count: Int { value.withLock { $0 } }
     }
 
-    init(_ options: Options = Options()) async throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-compat-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        store = try SQLiteStore.open(path: "\(directory)/gatehouse.db")
+    init(_ backend: StoreBackend, _ options: Options = Options()) async throws {
+        storage = try await StoreFixture.make(backend)
+        store = try await storage.open()
         synapse = try await FakeSynapse(group: MultiThreadedEventLoopGroup.singleton, secret: "s3cret", serverName: Self.serverName)
         client = SynapseClient(
             configuration: .init(endpoint: synapse.endpoint, secret: "s3cret", requestTimeout: options.synapseRequestTimeout))
@@ -87,8 +88,7 @@ final class CompatFixture {
         try? await client.shutdown()
         try? await hasher.shutdown()
         try? await synapse.stop()
-        try? store.close()
-        try? FileManager.default.removeItem(atPath: directory)
+        await storage.close()
     }
 
     // MARK: Users
@@ -227,24 +227,44 @@ private let invalidCredentials = #"{"errcode":"M_FORBIDDEN","error":"Invalid use
 private let internalError = #"{"errcode":"M_UNKNOWN","error":"Internal server error"}"#
 private let homeserverUnavailable = #"{"errcode":"M_UNKNOWN","error":"The homeserver is unavailable; try again later"}"#
 
-@Suite(.serialized)
+/// Not serialized but gated: every test case has a fixture of its own (store, Synapse, clock,
+/// hasher), a few run at once (``gate``), and a test with a real-time deadline runs alone.
+@Suite
 struct MatrixCompatTests {
-    func withFixture(_ options: CompatFixture.Options = .init(), _ body: (CompatFixture) async throws -> Void) async throws {
-        let fixture = try await CompatFixture(options)
+    /// Four fixtures at a time.
+    static let gate = FixtureGate(permits: 4)
+
+    /// Runs `body` with a fresh fixture on `backend`; `exclusive` for a test whose Synapse deadline
+    /// is short enough for the suite's own load to matter.
+    func withFixture(
+        _ backend: StoreBackend, _ options: CompatFixture.Options = .init(), exclusive: Bool = false,
+        _ body: (CompatFixture) async throws -> Void
+    ) async throws {
+        let permits = exclusive ? Self.gate.permits : 1
+        await Self.gate.acquire(permits)
+        let fixture: CompatFixture
+        do {
+            fixture = try await CompatFixture(backend, options)
+        } catch {
+            await Self.gate.release(permits)
+            throw error
+        }
         do {
             try await body(fixture)
         } catch {
             await fixture.close()
+            await Self.gate.release(permits)
             throw error
         }
         await fixture.close()
+        await Self.gate.release(permits)
     }
 
     // MARK: GET /login, OPTIONS, routing
 
-    @Test(arguments: ["/_matrix/client/v3/login", "/_matrix/client/r0/login", "/_matrix/client/v3/login/"])
-    func loginFlows(path: String) async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases, ["/_matrix/client/v3/login", "/_matrix/client/r0/login", "/_matrix/client/v3/login/"])
+    func loginFlows(_ backend: StoreBackend, path: String) async throws {
+        try await withFixture(backend) { fixture in
             let reply = await fixture.send(.GET, path, headers: [])
             // MAS also lists m.login.sso; Gatehouse has no SSO, so it offers only what it can complete.
             expectGolden(reply, 200, #"{"flows":[{"type":"m.login.password"},{"type":"m.login.token"}]}"#)
@@ -254,10 +274,10 @@ struct MatrixCompatTests {
         }
     }
 
-    @Test func passwordsDisabled() async throws {
+    @Test(arguments: StoreBackend.allCases) func passwordsDisabled(_ backend: StoreBackend) async throws {
         var options = CompatFixture.Options()
         options.passwordsEnabled = false
-        try await withFixture(options) { fixture in
+        try await withFixture(backend, options) { fixture in
             expectGolden(await fixture.send(.GET, "/_matrix/client/v3/login", headers: []), 200, #"{"flows":[{"type":"m.login.token"}]}"#)
             try await fixture.register("alice", password: nil)
             expectError(await fixture.passwordLogin("alice"), 400, "M_UNKNOWN", "Invalid login type")
@@ -267,9 +287,9 @@ struct MatrixCompatTests {
         }
     }
 
-    @Test(arguments: ["/_matrix/client/v3/login", "/_matrix/client/v3/logout", "/_matrix/client/v3/logout/all", "/_matrix/client/v3/refresh"])
-    func corsPreflight(path: String) async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases, ["/_matrix/client/v3/login", "/_matrix/client/v3/logout", "/_matrix/client/v3/logout/all", "/_matrix/client/v3/refresh"])
+    func corsPreflight(_ backend: StoreBackend, path: String) async throws {
+        try await withFixture(backend) { fixture in
             let reply = await fixture.send(.OPTIONS, path, headers: [("Origin", "https://app.example"), ("Access-Control-Request-Method", "POST")])
             #expect(reply.status == 204)
             #expect(reply.text.isEmpty)
@@ -280,8 +300,8 @@ struct MatrixCompatTests {
         }
     }
 
-    @Test func otherMethodsAndPaths() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func otherMethodsAndPaths(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             expectError(await fixture.send(.GET, "/_matrix/client/v3/logout", headers: []), 405, "M_UNRECOGNIZED", "Unrecognized request")
             expectError(await fixture.send(.PUT, "/_matrix/client/v3/login", body: "{}"), 405, "M_UNRECOGNIZED", "Unrecognized request")
             expectError(await fixture.send(.GET, "/_matrix/client/v3/refresh", headers: []), 405, "M_UNRECOGNIZED", "Unrecognized request")
@@ -351,9 +371,9 @@ struct MatrixCompatTests {
         BodyCase(name: "token a number", body: #"{"type":"m.login.token","token":5}"#, contentType: nil, errcode: "M_BAD_JSON", error: badJSON),
     ]
 
-    @Test(arguments: bodyCases)
-    func badLoginBodies(_ bad: BodyCase) async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases, bodyCases)
+    func badLoginBodies(_ backend: StoreBackend, _ bad: BodyCase) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("alice")
             let headers = bad.contentType.map { [("Content-Type", $0)] } ?? []
             let reply = await fixture.send(.POST, "/_matrix/client/v3/login", body: bad.body, headers: headers)
@@ -362,9 +382,9 @@ struct MatrixCompatTests {
         }
     }
 
-    @Test(arguments: [nil, "application/json", "application/json; charset=utf-8", "Application/JSON", "application/vnd.matrix+json"])
-    func acceptedContentTypes(_ contentType: String?) async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases, [nil, "application/json", "application/json; charset=utf-8", "Application/JSON", "application/vnd.matrix+json"])
+    func acceptedContentTypes(_ backend: StoreBackend, _ contentType: String?) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("alice")
             let reply = await fixture.passwordLogin("alice", headers: contentType.map { [("Content-Type", $0)] } ?? [])
             #expect(reply.status == 200, "\(reply.text)")
@@ -373,9 +393,9 @@ struct MatrixCompatTests {
 
     // MARK: Password login
 
-    @Test(arguments: ["alice", "@alice:example.test"])
-    func passwordLoginSuccess(identifier: String) async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases, ["alice", "@alice:example.test"])
+    func passwordLoginSuccess(_ backend: StoreBackend, identifier: String) async throws {
+        try await withFixture(backend) { fixture in
             let alice = try await fixture.register("alice")
             let reply = await fixture.passwordLogin(identifier)
             #expect(reply.status == 200)
@@ -392,8 +412,8 @@ struct MatrixCompatTests {
         }
     }
 
-    @Test func passwordLoginWithRefreshToken() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func passwordLoginWithRefreshToken(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("alice")
             let reply = await fixture.passwordLogin("alice", extra: ["refresh_token": true])
             #expect(reply.status == 200)
@@ -409,8 +429,8 @@ struct MatrixCompatTests {
         }
     }
 
-    @Test func deprecatedUserFieldWinsOverIdentifier() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func deprecatedUserFieldWinsOverIdentifier(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("alice")
             try await fixture.register("bob", password: "bobs password")
             // `user` names alice, `identifier` bob: alice's password logs in as alice.
@@ -429,28 +449,28 @@ struct MatrixCompatTests {
         }
     }
 
-    @Test func mxidOfAnotherServerIsJustUnknown() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func mxidOfAnotherServerIsJustUnknown(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("alice")
             expectGolden(await fixture.passwordLogin("@alice:elsewhere.test"), 403, invalidCredentials)
             expectGolden(await fixture.passwordLogin("@alice:example.test.evil"), 403, invalidCredentials)
         }
     }
 
-    @Test(arguments: [
+    @Test(arguments: StoreBackend.allCases, [
         ["type": "m.id.thirdparty", "medium": "email", "address": "alice@example.test"], ["type": "m.id.phone", "country": "GB", "phone": "1"],
         ["type": "m.id.email"], ["user": "alice"],
     ])
-    func unsupportedIdentifiers(identifier: [String: String]) async throws {
-        try await withFixture { fixture in
+    func unsupportedIdentifiers(_ backend: StoreBackend, identifier: [String: String]) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("alice")
             let reply = await fixture.login(["type": "m.login.password", "identifier": identifier, "password": "correct horse"])
             expectError(reply, 400, "M_UNKNOWN", "Unsupported login identifier")
         }
     }
 
-    @Test func wrongCredentialsAllLookTheSame() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func wrongCredentialsAllLookTheSame(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("alice")
             try await fixture.register("nopass", password: nil)
             try await fixture.register("gone")
@@ -477,8 +497,8 @@ struct MatrixCompatTests {
         }
     }
 
-    @Test func lockedUser() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func lockedUser(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             let alice = try await fixture.register("alice")
             try await fixture.store.users.setLocked(userId: alice.id, at: fixture.clock.now())
             expectError(await fixture.passwordLogin("alice"), 401, "M_USER_LOCKED", "User account has been locked")
@@ -488,8 +508,8 @@ struct MatrixCompatTests {
         }
     }
 
-    @Test func appserviceAndUnknownLoginTypes() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func appserviceAndUnknownLoginTypes(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("alice")
             let appservice = await fixture.login(["type": "m.login.application_service", "identifier": ["type": "m.id.user", "user": "alice"]])
             expectError(
@@ -505,11 +525,11 @@ struct MatrixCompatTests {
     /// equality, MAS-style). Proven without measuring time: with the only hashing slot held and no
     /// queue, every path that hashes is refused as overloaded, which a path skipping the hasher could
     /// not be.
-    @Test func everyPasswordPathSpendsAHashCheck() async throws {
+    @Test(arguments: StoreBackend.allCases) func everyPasswordPathSpendsAHashCheck(_ backend: StoreBackend) async throws {
         var options = CompatFixture.Options()
         options.hashingThreads = 1
         options.hashingQueue = 0
-        try await withFixture(options) { fixture in
+        try await withFixture(backend, options) { fixture in
             try await fixture.register("alice")
             try await fixture.register("nopass", password: nil)
 
@@ -540,10 +560,10 @@ struct MatrixCompatTests {
 
     // MARK: Rate limiting
 
-    @Test func perAddressLimit() async throws {
+    @Test(arguments: StoreBackend.allCases) func perAddressLimit(_ backend: StoreBackend) async throws {
         var options = CompatFixture.Options()
         options.perIP = RateLimitConfiguration(burst: 3, perSecond: 0.05)
-        try await withFixture(options) { fixture in
+        try await withFixture(backend, options) { fixture in
             try await fixture.register("alice")
             for _ in 0..<3 { expectGolden(await fixture.passwordLogin("alice", "wrong"), 403, invalidCredentials) }
             let limited = await fixture.passwordLogin("alice")
@@ -564,10 +584,10 @@ struct MatrixCompatTests {
 
     /// `retry_after_ms` is rounded up: a client that waits exactly that long is let in, even when the
     /// refill interval is not a whole number of milliseconds (1/3 s here).
-    @Test func waitingExactlyRetryAfterIsEnough() async throws {
+    @Test(arguments: StoreBackend.allCases) func waitingExactlyRetryAfterIsEnough(_ backend: StoreBackend) async throws {
         var options = CompatFixture.Options()
         options.perIP = RateLimitConfiguration(burst: 1, perSecond: 3)
-        try await withFixture(options) { fixture in
+        try await withFixture(backend, options) { fixture in
             try await fixture.register("alice")
             expectGolden(await fixture.passwordLogin("alice", "wrong"), 403, invalidCredentials)
             let limited = await fixture.passwordLogin("alice")
@@ -579,10 +599,10 @@ struct MatrixCompatTests {
         }
     }
 
-    @Test func perAccountLimitIsIndependentOfAddress() async throws {
+    @Test(arguments: StoreBackend.allCases) func perAccountLimitIsIndependentOfAddress(_ backend: StoreBackend) async throws {
         var options = CompatFixture.Options()
         options.perAccount = RateLimitConfiguration(burst: 2, perSecond: 0.001)
-        try await withFixture(options) { fixture in
+        try await withFixture(backend, options) { fixture in
             try await fixture.register("alice")
             try await fixture.register("bob")
             expectGolden(await fixture.passwordLogin("alice", "wrong", peer: "192.0.2.1"), 403, invalidCredentials)
@@ -596,11 +616,11 @@ struct MatrixCompatTests {
         }
     }
 
-    @Test func forwardedForOnlyFromTrustedProxies() async throws {
+    @Test(arguments: StoreBackend.allCases) func forwardedForOnlyFromTrustedProxies(_ backend: StoreBackend) async throws {
         var options = CompatFixture.Options()
         options.perIP = RateLimitConfiguration(burst: 2, perSecond: 0.001)
         options.trustedProxies = ["10.0.0.0/8"]
-        try await withFixture(options) { fixture in
+        try await withFixture(backend, options) { fixture in
             try await fixture.register("alice")
             func attempt(peer: String, forwardedFor: String?) async -> Int {
                 var headers = CompatFixture.json
@@ -625,8 +645,8 @@ struct MatrixCompatTests {
 
     // MARK: Devices
 
-    @Test func requestedDeviceAndDisplayName() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func requestedDeviceAndDisplayName(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("alice")
             let reply = await fixture.passwordLogin("alice", extra: ["device_id": "MYPHONE", "initial_device_display_name": "Alice's phone"])
             #expect(reply.json["device_id"] as? String == "MYPHONE")
@@ -639,8 +659,8 @@ struct MatrixCompatTests {
         }
     }
 
-    @Test func generatedDeviceIds() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func generatedDeviceIds(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("alice")
             let first = try await fixture.session("alice").deviceId
             let second = try await fixture.session("alice").deviceId
@@ -653,8 +673,8 @@ struct MatrixCompatTests {
         }
     }
 
-    @Test func reusedDeviceReplacesTheSession() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func reusedDeviceReplacesTheSession(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("alice")
             let old = try await fixture.session("alice", device: "SAMEDEVICE", refresh: true)
             let before = fixture.revocations.count
@@ -674,8 +694,8 @@ struct MatrixCompatTests {
         }
     }
 
-    @Test func deviceIdsSynapseCannotStore() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func deviceIdsSynapseCannotStore(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("alice")
             let invalid = #"{"errcode":"M_INVALID_PARAM","error":"Invalid device_id"}"#
             for device in ["", "has space", String(repeating: "A", count: 256), "tab\there"] {
@@ -690,8 +710,8 @@ struct MatrixCompatTests {
 
     // MARK: Synapse failures
 
-    @Test func synapseFailureDuringLoginStoresNothing() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func synapseFailureDuringLoginStoresNothing(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             let alice = try await fixture.register("alice")
             let token = try await fixture.accounts.issueLoginToken(username: "alice")
 
@@ -716,8 +736,8 @@ struct MatrixCompatTests {
 
     // MARK: m.login.token
 
-    @Test func loginTokenWorksOnce() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func loginTokenWorksOnce(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("alice")
             let token = try await fixture.accounts.issueLoginToken(username: "alice")
             let reply = await fixture.login(["type": "m.login.token", "token": token, "device_id": "TOKENDEV", "refresh_token": true])
@@ -734,8 +754,8 @@ struct MatrixCompatTests {
         }
     }
 
-    @Test func loginTokenExpires() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func loginTokenExpires(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("alice")
             let onTime = try await fixture.accounts.issueLoginToken(username: "alice")
             let late = try await fixture.accounts.issueLoginToken(username: "alice")
@@ -746,8 +766,8 @@ struct MatrixCompatTests {
         }
     }
 
-    @Test func loginTokenOfLockedOrDeactivatedUser() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func loginTokenOfLockedOrDeactivatedUser(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             let locked = try await fixture.register("locked")
             let gone = try await fixture.register("gone")
             let lockedToken = try await fixture.accounts.issueLoginToken(username: "locked")
@@ -763,8 +783,8 @@ struct MatrixCompatTests {
 
     // MARK: Logout
 
-    @Test func logoutEndsTheSessionAndDeletesTheDevice() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func logoutEndsTheSessionAndDeletesTheDevice(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("alice")
             let session = try await fixture.session("alice", device: "PHONE")
             let other = try await fixture.session("alice", device: "LAPTOP")
@@ -791,8 +811,8 @@ struct MatrixCompatTests {
         }
     }
 
-    @Test func logoutTokenErrors() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func logoutTokenErrors(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("alice")
             let session = try await fixture.session("alice")
             let missing = (401, "M_MISSING_TOKEN", "Missing access token")
@@ -824,8 +844,8 @@ struct MatrixCompatTests {
         }
     }
 
-    @Test func logoutOfLockedUserOrExpiredToken() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func logoutOfLockedUserOrExpiredToken(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             let alice = try await fixture.register("alice")
             try await fixture.register("bob")
             let session = try await fixture.session("alice")
@@ -840,8 +860,8 @@ struct MatrixCompatTests {
         }
     }
 
-    @Test func logoutWhileSynapseIsDownQueuesTheCleanUp() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func logoutWhileSynapseIsDownQueuesTheCleanUp(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("alice")
             let session = try await fixture.session("alice", device: "PHONE")
             _ = try await fixture.session("alice", device: "LAPTOP")
@@ -867,8 +887,8 @@ struct MatrixCompatTests {
 
     // MARK: Logout all
 
-    @Test func logoutAllNeedsTheAcknowledgement() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func logoutAllNeedsTheAcknowledgement(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("alice")
             let session = try await fixture.session("alice")
             let unsupported = #"{"errcode":"M_UNRECOGNIZED","error":"The /logout/all endpoint is not supported by this deployment"}"#
@@ -881,8 +901,8 @@ struct MatrixCompatTests {
         }
     }
 
-    @Test func logoutAllEndsEveryCompatSessionOfTheUserOnly() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func logoutAllEndsEveryCompatSessionOfTheUserOnly(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("alice")
             try await fixture.register("bob")
             let phone = try await fixture.session("alice", device: "PHONE")
@@ -908,8 +928,8 @@ struct MatrixCompatTests {
 
     // MARK: Refresh
 
-    @Test func refreshChain() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func refreshChain(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("alice")
             let first = try await fixture.session("alice", device: "PHONE", refresh: true)
             var access = first.accessToken
@@ -947,8 +967,8 @@ struct MatrixCompatTests {
 
     /// A `syr_` refresh token imported from Synapse refreshes like Gatehouse's own (the new pair is
     /// Gatehouse's format), and an imported `syt_` access token logs out.
-    @Test func importedSynapseTokensRefreshAndLogOut() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func importedSynapseTokensRefreshAndLogOut(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             let alice = try await fixture.register("alice")
             let now = fixture.clock.now()
             let (syt1, syr1, syt2) = (
@@ -968,7 +988,7 @@ struct MatrixCompatTests {
             batch.refreshTokens = [CompatRefreshToken(
                 id: ULID.make(at: now, random: SystemRandom()), sessionId: phone.id, accessTokenId: phoneAccess.id,
                 tokenHash: TokenHasher.sha256Hex(syr1), createdAt: now)]
-            try await fixture.store.accountImport.write(batch) { _ in }
+            try await fixture.storage.accountImport(fixture.store).write(batch) { _ in }
 
             let reply = await fixture.refresh(syr1)
             #expect(reply.status == 200, "\(reply.text)")
@@ -987,8 +1007,8 @@ struct MatrixCompatTests {
         }
     }
 
-    @Test func refreshErrors() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func refreshErrors(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             let alice = try await fixture.register("alice")
             let session = try await fixture.session("alice", refresh: true)
             let invalid = #"{"errcode":"M_UNKNOWN_TOKEN","error":"Invalid refresh token"}"#
@@ -1016,8 +1036,8 @@ struct MatrixCompatTests {
         }
     }
 
-    @Test func refreshableAccessTokenExpiresButRefreshTokenDoesNot() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func refreshableAccessTokenExpiresButRefreshTokenDoesNot(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("alice")
             let session = try await fixture.session("alice", refresh: true)
             fixture.clock.advance(by: 299)
@@ -1030,11 +1050,11 @@ struct MatrixCompatTests {
         }
     }
 
-    @Test func storeFailureIsAnInternalError() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func storeFailureIsAnInternalError(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("alice")
             let session = try await fixture.session("alice", refresh: true)
-            try fixture.store.close()
+            await fixture.storage.closeStores()
             expectGolden(await fixture.refresh(try #require(session.refreshToken)), 500, internalError)
             expectGolden(await fixture.logout(session.accessToken), 500, internalError)
             expectGolden(await fixture.passwordLogin("alice"), 500, internalError)
@@ -1043,8 +1063,8 @@ struct MatrixCompatTests {
 
     // MARK: Revocation hook
 
-    @Test func revocationHookFiresOnlyWhenTokensDie() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func revocationHookFiresOnlyWhenTokensDie(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("alice")
             let one = try await fixture.session("alice", device: "ONE", refresh: true)
             _ = try await fixture.session("alice", device: "TWO")
@@ -1068,8 +1088,8 @@ struct MatrixCompatTests {
 
     // MARK: Every error is a Matrix error
 
-    @Test func everyErrorIsMatrixJSON() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func everyErrorIsMatrixJSON(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("alice")
             let requests: [LocalRequest] = [
                 fixture.request(.POST, "/_matrix/client/v3/login", body: "nope"),
@@ -1097,8 +1117,8 @@ struct MatrixCompatTests {
 extension MatrixCompatTests {
     /// A name no account can have never reaches the store: `victim\u{0}abc` used to be looked up as
     /// `victim` (SQLite reads bound text as a C string) and logged in with victim's password.
-    @Test func namesNoAccountCanHaveAreRefusedLikeUnknownUsers() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func namesNoAccountCanHaveAreRefusedLikeUnknownUsers(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("victim")
             let refused = [
                 "victim\u{0}abc", "victim\u{0}", "@victim\u{0}:example.test", "@victim:example.test\u{0}", "victim ", " victim",
@@ -1121,10 +1141,10 @@ extension MatrixCompatTests {
 
     /// With `per_account.burst: 3`, every spelling of one account shares its allowance, and NUL-suffixed
     /// variants (which used to get a key of their own each) are not checked at all.
-    @Test func perAccountLimitKeysOnTheCanonicalName() async throws {
+    @Test(arguments: StoreBackend.allCases) func perAccountLimitKeysOnTheCanonicalName(_ backend: StoreBackend) async throws {
         var options = CompatFixture.Options()
         options.perAccount = RateLimitConfiguration(burst: 3, perSecond: 0.001)
-        try await withFixture(options) { fixture in
+        try await withFixture(backend, options) { fixture in
             try await fixture.register("victim")
             for name in ["victim", "VICTIM", "@victim:example.test"] {
                 expectGolden(await fixture.passwordLogin(name, "guess"), 403, invalidCredentials)
@@ -1141,10 +1161,10 @@ extension MatrixCompatTests {
     /// Usernames as MAS finds them: case-insensitively, the exact case preferred. A legacy account
     /// with capitals (Synapse allowed them once) is found from any spelling, and the per-account
     /// limit is keyed by the account found, so every spelling shares one allowance.
-    @Test func usernamesAreFoundCaseInsensitivelyWithTheExactCasePreferred() async throws {
+    @Test(arguments: StoreBackend.allCases) func usernamesAreFoundCaseInsensitivelyWithTheExactCasePreferred(_ backend: StoreBackend) async throws {
         var options = CompatFixture.Options()
         options.perAccount = RateLimitConfiguration(burst: 3, perSecond: 0.001)
-        try await withFixture(options) { fixture in
+        try await withFixture(backend, options) { fixture in
             let passwords = fixture.service.passwords
             let legacy = User(id: "user-legacy-Carol", username: "Carol", createdAt: fixture.clock.now())
             let (version, hash) = try await fixture.hasher.hash("carol's password")
@@ -1175,10 +1195,10 @@ extension MatrixCompatTests {
         }
     }
 
-    @Test func passwordAuthenticatorRateLimitsBeforeAndAfterLookup() async throws {
+    @Test(arguments: StoreBackend.allCases) func passwordAuthenticatorRateLimitsBeforeAndAfterLookup(_ backend: StoreBackend) async throws {
         var options = CompatFixture.Options()
         options.perIP = RateLimitConfiguration(burst: 1, perSecond: 0.001)
-        try await withFixture(options) { fixture in
+        try await withFixture(backend, options) { fixture in
             try await fixture.register("alice")
             let passwords = fixture.service.passwords
             _ = try await passwords.authenticate(name: "alice", password: "correct horse", clientAddress: "192.0.2.7")
@@ -1194,12 +1214,12 @@ extension MatrixCompatTests {
 
     /// Bad `device_id`s and display names get a Matrix error before the store or Synapse is touched:
     /// with the store closed, reaching it would be a 500.
-    @Test func badDeviceIdsAndNamesAreRefusedBeforeTheStoreOrSynapse() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func badDeviceIdsAndNamesAreRefusedBeforeTheStoreOrSynapse(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("alice")
             let token = try await fixture.accounts.issueLoginToken(username: "alice")
             fixture.synapse.clearRequests()
-            try fixture.store.close()
+            await fixture.storage.closeStores()
             let invalid = #"{"errcode":"M_INVALID_PARAM","error":"Invalid device_id"}"#
             let badDevices = [
                 "", "DEV\u{0}X", "DEV\u{0}", "DEV\u{1}", "tab\there", "new\nline", "has space", "DEV\u{7F}", "DEV\u{85}", "D\u{C9}V",
@@ -1219,8 +1239,8 @@ extension MatrixCompatTests {
     }
 
     /// The longest device ID and the punctuation clients use are accepted.
-    @Test func reasonableDeviceIdsAreAccepted() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func reasonableDeviceIdsAreAccepted(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("alice")
             for device in ["ABCDEFGHIJ", "mautrix-whatsapp_Xy1", "a.b~c!d$e&f'(g)*+,;=:@/-h#[]{}|^`?%<>", String(repeating: "A", count: 255)] {
                 let reply = await fixture.passwordLogin("alice", extra: ["device_id": device, "initial_device_display_name": "Alice's phone (ünïcode) 📱"])
@@ -1238,10 +1258,10 @@ extension MatrixCompatTests {
     /// client gets 503 `M_UNKNOWN` with `Retry-After` within the Synapse deadline, nothing is stored,
     /// and every device Synapse may have created is removed once it is back, twice (a Synapse that
     /// wakes up may still carry out the lost request after the first removal).
-    @Test func loginWhileSynapseIsDownOrFrozen() async throws {
+    @Test(arguments: StoreBackend.allCases) func loginWhileSynapseIsDownOrFrozen(_ backend: StoreBackend) async throws {
         var options = CompatFixture.Options()
         options.synapseRequestTimeout = .milliseconds(300)
-        try await withFixture(options) { fixture in
+        try await withFixture(backend, options, exclusive: true) { fixture in
             let alice = try await fixture.register("alice")
             let token = try await fixture.accounts.issueLoginToken(username: "alice")
             func expectUnavailable(_ reply: Reply, sourceLocation: SourceLocation = #_sourceLocation) {
@@ -1305,10 +1325,10 @@ extension MatrixCompatTests {
 
     /// The removal keeps a device a session uses: the session a failed login wanted to replace, or
     /// the session of a retried login that reused the device once Synapse was back.
-    @Test func orphanRemovalKeepsDevicesInUse() async throws {
+    @Test(arguments: StoreBackend.allCases) func orphanRemovalKeepsDevicesInUse(_ backend: StoreBackend) async throws {
         var options = CompatFixture.Options()
         options.synapseRequestTimeout = .milliseconds(300)
-        try await withFixture(options) { fixture in
+        try await withFixture(backend, options, exclusive: true) { fixture in
             try await fixture.register("alice")
             let phone = try await fixture.session("alice", device: "PHONE")
             fixture.synapse.responseDelay = .seconds(3)
@@ -1357,8 +1377,8 @@ extension MatrixCompatTests {
         #expect(fixture.synapse.user("alice")?.devices[device] == nil, "the device is deleted, so Synapse's cache forgets the tokens")
     }
 
-    @Test func replayOfAnOlderRefreshTokenEndsTheSession() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func replayOfAnOlderRefreshTokenEndsTheSession(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("alice")
             let other = try await fixture.session("alice", device: "OTHER")
             let pairs = try await chain(fixture, device: "PHONE", hops: 2)
@@ -1370,8 +1390,8 @@ extension MatrixCompatTests {
         }
     }
 
-    @Test func replayAfterTheSuccessorWasUsedEndsTheSession() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func replayAfterTheSuccessorWasUsedEndsTheSession(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("alice")
             let pairs = try await chain(fixture, device: "PHONE", hops: 1)
             // The successor's access token was used (introspection and the edge check record activity).
@@ -1385,8 +1405,8 @@ extension MatrixCompatTests {
     /// The answer to a refresh got lost: the client retries with the token it still has, and gets a
     /// fresh pair, once; the unused successor dies, and presenting it (or retrying once more) ends the
     /// session.
-    @Test func lostRefreshResponseGetsAFreshPairOnce() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func lostRefreshResponseGetsAFreshPairOnce(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("alice")
             let pairs = try await chain(fixture, device: "PHONE", hops: 1)
             fixture.clock.advance(by: 1)
@@ -1410,8 +1430,8 @@ extension MatrixCompatTests {
         }
     }
 
-    @Test func presentingTheSupersededSuccessorEndsTheSession() async throws {
-        try await withFixture { fixture in
+    @Test(arguments: StoreBackend.allCases) func presentingTheSupersededSuccessorEndsTheSession(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
             try await fixture.register("alice")
             let pairs = try await chain(fixture, device: "PHONE", hops: 1)
             let retry = await fixture.refresh(pairs[0].refresh)

@@ -1,10 +1,11 @@
 import Foundation
 import GatehouseStorage
+import GatehouseTestSupport
 import Testing
 
 /// The bulk writes of `gatehouse import-synapse`: one transaction, all or nothing, on both backends.
 /// A hung store call fails its test instead of the whole run.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.storeTimeLimit)
 struct AccountImportRepositoryTests {
     /// Alice with a password, an email, a device whose refresh token was rotated once (the used one
     /// names its successor, written in the same batch), and a second session on another device.

@@ -4,12 +4,13 @@ import FoundationEssentials
 import Foundation
 #endif
 import GatehouseStorage
+import GatehouseTestSupport
 import Testing
 
 /// The admin API's paginated reads on a real database: cursor bounds, both directions, filters and
 /// counts that honour the same filter.
 /// A hung store call fails its test instead of the whole run.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.storeTimeLimit)
 struct AdminListingRepositoryTests {
     private static func user(_ index: Int, _ name: String, admin: Bool = false, locked: Bool = false, deactivated: Bool = false) -> User {
         User(

@@ -1,8 +1,9 @@
 import GatehouseStorage
+import GatehouseTestSupport
 import Testing
 
 /// A hung store call fails its test instead of the whole run.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.storeTimeLimit)
 struct ChangeCounterTests {
     @Test(arguments: StoreBackend.allCases) func everyMutationIncrementsTheCounterAndAnotherProcessSeesIt(_ backend: StoreBackend) async throws {
         try await withStore(backend) { server, fixture in

@@ -1,9 +1,10 @@
 import Foundation
 import GatehouseStorage
+import GatehouseTestSupport
 import Testing
 
 /// A hung store call fails its test instead of the whole run.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.storeTimeLimit)
 struct CompatSessionRepositoryTests {
     /// A user with one session holding an access and a refresh token.
     private func seed(_ store: any IdentityStore, device: String = "DEVICE1") async throws -> (User, CompatSession, CompatAccessToken, CompatRefreshToken) {
@@ -287,7 +288,7 @@ struct CompatSessionRepositoryTests {
 }
 
 /// A hung store call fails its test instead of the whole run.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.storeTimeLimit)
 struct LoginTokenTests {
     @Test(arguments: StoreBackend.allCases) func loginTokensAreSingleUse(_ backend: StoreBackend) async throws {
         try await withStore(backend) { store, _ in

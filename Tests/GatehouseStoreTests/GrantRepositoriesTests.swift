@@ -1,9 +1,10 @@
 import Foundation
 import GatehouseStorage
+import GatehouseTestSupport
 import Testing
 
 /// A hung store call fails its test instead of the whole run.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.storeTimeLimit)
 struct GrantRepositoriesTests {
     /// alice with a browser session `browser-1`.
     private func seedUser(_ store: any IdentityStore) async throws -> User {

@@ -1,8 +1,9 @@
 import GatehouseStorage
+import GatehouseTestSupport
 import Testing
 
 /// A hung store call fails its test instead of the whole run.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.storeTimeLimit)
 struct JobRepositoryTests {
     @Test(arguments: StoreBackend.allCases) func claimsTheJobDueLongestAndSkipsFutureOnes(_ backend: StoreBackend) async throws {
         try await withStore(backend) { store, _ in

@@ -1,11 +1,12 @@
 import Foundation
 import GatehouseCore
 import GatehouseStorage
+import GatehouseTestSupport
 import Testing
 
 /// `oauth2_clients` on a real, freshly migrated database.
 /// A hung store call fails its test instead of the whole run.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.storeTimeLimit)
 struct OAuth2ClientRepositoryTests {
     static let start = Date(timeIntervalSince1970: 1_800_000_000)
 

@@ -1,5 +1,6 @@
 import Foundation
 import GatehouseStorage
+import GatehouseTestSupport
 
 /// Fixtures for the OAuth 2.0 repositories, at whole milliseconds.
 extension Fixture {

@@ -1,9 +1,10 @@
 import Foundation
 import GatehouseStorage
+import GatehouseTestSupport
 import Testing
 
 /// A hung store call fails its test instead of the whole run.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.storeTimeLimit)
 struct OAuth2SessionRepositoryTests {
     /// alice with one session (device `device`) holding an access and a refresh token.
     private func seed(_ store: any IdentityStore, device: String = "DEVICE1") async throws

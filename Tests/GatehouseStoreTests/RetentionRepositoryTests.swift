@@ -1,9 +1,10 @@
 import Foundation
 import GatehouseStorage
+import GatehouseTestSupport
 import Testing
 
 /// A hung store call fails its test instead of the whole run.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.storeTimeLimit)
 struct RetentionRepositoryTests {
     private let hour: Double = 3600
     private let day: Double = 86_400

@@ -1,9 +1,10 @@
 import Foundation
 import GatehouseStorage
+import GatehouseTestSupport
 import Testing
 
 /// A hung store call fails its test instead of the whole run.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.storeTimeLimit)
 struct SessionActivityRepositoryTests {
     @Test(arguments: StoreBackend.allCases) func aBatchMovesActivityForwardKeepsAddressesAndLeavesTheRevisionAlone(_ backend: StoreBackend) async throws {
         try await withStore(backend) { store, _ in

@@ -3,6 +3,7 @@ import GatehouseCore
 import GatehousePostgres
 import GatehouseSQLite
 import GatehouseStorage
+import GatehouseTestSupport
 import Testing
 
 /// `gatehouse database copy`: a SQLite store filled through its repositories, copied into a fresh
@@ -12,7 +13,7 @@ import Testing
     private static func withStores(_ body: (SQLiteStore, PostgresStore) async throws -> Void) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-copy-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let settings = try await PostgresTestServer.shared.createDatabase()
+        let settings = try await PostgresTestServer.shared.createDatabase(migrated: true)
         let sqlite = try SQLiteStore.open(path: directory + "/gatehouse.db")
         let postgres: PostgresStore
         do {

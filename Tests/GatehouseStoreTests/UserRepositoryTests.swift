@@ -1,8 +1,9 @@
 import GatehouseStorage
+import GatehouseTestSupport
 import Testing
 
 /// A hung store call fails its test instead of the whole run.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.storeTimeLimit)
 struct UserRepositoryTests {
     @Test(arguments: StoreBackend.allCases) func createFindAndList(_ backend: StoreBackend) async throws {
         try await withStore(backend) { store, _ in
@@ -15,6 +16,19 @@ struct UserRepositoryTests {
             #expect(try await store.users.find(id: "user-nobody") == nil)
             #expect(try await store.users.list().map(\.username) == ["alice", "bob"])
             #expect(alice.isAdmin && alice.isActive)
+        }
+    }
+
+    /// A lookup by text holding U+0000 (a request's `x%00`) finds nothing on both stores; PostgreSQL
+    /// text cannot hold that character, and binding it used to fail the whole query there.
+    @Test(arguments: StoreBackend.allCases) func lookupsByTextHoldingNULFindNothing(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, _ in
+            let alice = try await store.users.create(Fixture.user("alice"))
+            #expect(try await store.users.find(username: "alice\u{0}") == nil)
+            #expect(try await store.users.find(usernameIgnoringCase: "\u{0}alice") == nil)
+            #expect(try await store.users.find(id: alice.id + "\u{0}") == nil)
+            #expect(try await store.compatSessions.lookupAccessToken(hash: "hash\u{0}") == nil)
+            #expect(try await store.users.find(username: "alice") == alice, "the store still answers afterwards")
         }
     }
 

@@ -3,37 +3,45 @@ import FoundationEssentials
 #endif
 import Foundation
 import GatehouseCore
+import GatehousePostgres
 import Logging
 import PostgresNIO
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The PostgreSQL server of the store tests: a private cluster this process starts once (Debian's
-/// binaries under `/usr/lib/postgresql/*/bin`: `initdb` into a temporary directory, a loopback TCP
-/// port, no Unix socket, run as the `postgres` system user when the tests run as root) and stops when
-/// it exits; or, with `GATEHOUSE_TEST_POSTGRES_URL=postgresql://user:password@host:port/db`, an
-/// existing server whose role may create databases. Every test gets a database of its own.
+/// The PostgreSQL server of the store and service tests: a private cluster this process starts once
+/// (Debian's binaries under `/usr/lib/postgresql/*/bin`: `initdb` into a temporary directory, a
+/// loopback TCP port, no Unix socket, run as the `postgres` system user when the tests run as root)
+/// and stops when it exits; or, with `GATEHOUSE_TEST_POSTGRES_URL=postgresql://user:password@host:port/db`,
+/// an existing server whose role may create databases. Every test gets a database of its own,
+/// copied from a template migrated once per run (`template_…`: on an existing server it is left
+/// behind when the process exits, like the database of a test that crashed; drop them at will).
 ///
 /// Missing binaries are an error naming `scripts/install-deps.sh`: the PostgreSQL cases fail, they
 /// are never skipped.
-actor PostgresTestServer {
-    static let shared = PostgresTestServer()
+public actor PostgresTestServer {
+    public static let shared = PostgresTestServer()
 
     /// Where the cluster (or the given server) is, with the maintenance database.
     private var base: PostgresDatabaseConfiguration?
     private var startError: (any Error)?
+    /// Makes (once) the database every migrated test database is copied from.
+    private var template: Task<String, any Error>?
 
     /// How many test databases may be in use at once: Swift Testing starts every test together, and
     /// a few hundred pools connecting at the same moment would make the run slow and flaky.
-    private static let concurrentDatabases = 8
+    private static let concurrentDatabases = 12
     private var inUse = 0
     private var waiting: [CheckedContinuation<Void, Never>] = []
 
-    /// A new empty database on the server (started on first use); waits while
-    /// ``concurrentDatabases`` are in use. Give it back with ``dropDatabase(_:)``.
+    /// A new database on the server (started on first use); waits while ``concurrentDatabases``
+    /// are in use. Give it back with ``dropDatabase(_:)``.
+    /// - Parameter migrated: `true` copies a database that holds the current schema (migrated once
+    ///   per run: a copy costs a fraction of running every migration), so opening a store on it finds
+    ///   nothing to do; `false` gives an empty database, for tests of the migrations themselves.
     /// - Returns: settings naming it.
-    func createDatabase() async throws -> PostgresDatabaseConfiguration {
+    public func createDatabase(migrated: Bool = false) async throws -> PostgresDatabaseConfiguration {
         if inUse >= Self.concurrentDatabases {
             // release() hands its slot straight to the first waiter.
             await withCheckedContinuation { waiting.append($0) }
@@ -41,7 +49,7 @@ actor PostgresTestServer {
             inUse += 1
         }
         do {
-            return try await makeDatabase()
+            return try await makeDatabase(migrated: migrated)
         } catch {
             release()
             throw error
@@ -56,19 +64,53 @@ actor PostgresTestServer {
         }
     }
 
-    private func makeDatabase() async throws -> PostgresDatabaseConfiguration {
+    private func makeDatabase(migrated: Bool) async throws -> PostgresDatabaseConfiguration {
         let base = try await server()
+        let source = migrated ? try await migratedTemplate(base) : "template0"
         var settings = base
-        settings.database = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        try await Self.withConnection(base) { connection in
-            // A name cannot be bound as a parameter; this one is generated above from hex digits only.
-            try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(settings.database) TEMPLATE template0"), logger: Self.logger)
-        }
+        settings.database = Self.newName("test")
+        // A name cannot be bound as a parameter; these are generated from hex digits only.
+        try await Self.create(settings.database, from: source, on: base)
         return settings
     }
 
-    /// Drops a database made by ``createDatabase()``, disconnecting what is left of its sessions.
-    func dropDatabase(_ settings: PostgresDatabaseConfiguration) async {
+    /// The migrated template, made by the first caller; the others wait for it.
+    private func migratedTemplate(_ base: PostgresDatabaseConfiguration) async throws -> String {
+        if let template { return try await template.value }
+        let task = Task {
+            var settings = base
+            settings.database = Self.newName("template")
+            try await Self.create(settings.database, from: "template0", on: base)
+            await (try await PostgresStore.open(settings, logger: Self.logger)).close()
+            return settings.database
+        }
+        template = task
+        return try await task.value
+    }
+
+    private static func newName(_ prefix: String) -> String {
+        prefix + "_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+    }
+
+    /// `CREATE DATABASE`, retried while the template still has a session: the server ends the
+    /// backends of a closed store's connections a moment after the client has gone.
+    private static func create(_ name: String, from template: String, on base: PostgresDatabaseConfiguration) async throws {
+        var attempt = 0
+        while true {
+            do {
+                try await withConnection(base) { connection in
+                    _ = try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) TEMPLATE \(template)"), logger: logger)
+                }
+                return
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "55006" && attempt < 100 {
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+    }
+
+    /// Drops a database made by ``createDatabase(migrated:)``, disconnecting what is left of its sessions.
+    public func dropDatabase(_ settings: PostgresDatabaseConfiguration) async {
         defer { release() }
         guard let base else { return }
         try? await Self.withConnection(base) { connection in
@@ -94,9 +136,11 @@ actor PostgresTestServer {
         }
     }
 
-    static let logger = Logger(label: "gatehouse.tests.postgres")
+    public static let logger = Logger(label: "gatehouse.tests.postgres")
 
-    private static func withConnection<T: Sendable>(
+    /// One plain connection to `settings`' database, closed after `body` (also for tests that
+    /// stand in for another program on the database).
+    public static func withConnection<T: Sendable>(
         _ settings: PostgresDatabaseConfiguration, _ body: (PostgresConnection) async throws -> T
     ) async throws -> T {
         let configuration = PostgresConnection.Configuration(
