@@ -268,6 +268,12 @@ struct OAuth2WireTests {
         #expect(FormURLEncoded.single("token", in: twice) == .duplicate)
         #expect(FormURLEncoded.parse(Array("token=%zz".utf8)) == nil)
         #expect(FormURLEncoded.parse(Array("token=%FF".utf8)) == nil, "invalid UTF-8")
+        // A NUL, escaped or raw, in a name or a value: SQLite would compare bound text only up to it.
+        #expect(FormURLEncoded.parse(Array("id=01ABC%00x".utf8)) == nil)
+        #expect(FormURLEncoded.parse(Array("id%00=01ABC".utf8)) == nil)
+        #expect(FormURLEncoded.parse([UInt8]("id=01ABC".utf8) + [0] + [UInt8]("x".utf8)) == nil)
+        #expect(FormURLEncoded.parse([UInt8]("id=01+ABC".utf8) + [0]) == nil)
+        #expect(FormURLEncoded.decodeComponent("a%00") == nil)
     }
 
     @Test func scopesNormaliseLikeMAS() {

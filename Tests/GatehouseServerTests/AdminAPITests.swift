@@ -158,6 +158,26 @@ struct AdminAPITests {
         }
     }
 
+    /// An id with a NUL after it is no id: SQLite reads bound text only up to the NUL, so
+    /// `/users/<id>%00x/lock` must not lock that user. The request target is refused (400) before
+    /// the API sees it; the API's own path matching refuses such a segment as well.
+    @Test func anIdWithANULInItMatchesNoUser() async throws {
+        try await F.run { fixture in
+            let token = try await fixture.token()
+            let user = try await fixture.store.users.create(
+                User(id: ULID.make(at: fixture.clock.now(), random: SystemRandom()), username: "nul.bob", createdAt: fixture.clock.now()),
+                password: nil)
+            fixture.synapse.addUser(FakeSynapse.User(localpart: "nul.bob"))
+            let lock = try await fixture.call("POST", "/api/admin/v1/users/\(user.id)%00x/lock", token: token)
+            #expect(lock.status == 400, "\(lock.body)")
+            #expect(try await fixture.store.users.find(id: user.id)?.lockedAt == nil)
+            let byName = try await fixture.call("GET", "/api/admin/v1/users/by-username/nul.bob%00x", token: token)
+            #expect(byName.status == 400, "\(byName.body)")
+            #expect(AdminEndpoint.match(path: "/api/admin/v1/users/\(user.id)%00x/lock") == nil)
+            #expect(AdminEndpoint.match(path: "/api/admin/v1/users/\(user.id)/lock")?.parameter == user.id)
+        }
+    }
+
     /// A user imported from Synapse may keep capitals in its localpart. Every operation the API
     /// addresses by id goes through the id, so none answers 404 for it (they used to look the user up
     /// again by a lower-cased username).

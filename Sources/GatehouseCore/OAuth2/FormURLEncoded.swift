@@ -1,6 +1,8 @@
 /// `application/x-www-form-urlencoded` (WHATWG URL §5.1), as OAuth 2.0 request bodies use it.
 public enum FormURLEncoded {
-    /// The pairs of a form body, or `nil` when it is not valid (bad percent-escapes, invalid UTF-8).
+    /// The pairs of a form body, or `nil` when it is not valid (bad percent-escapes, invalid UTF-8, a
+    /// NUL character: no name or value Gatehouse reads may hold one, and SQLite would read bound text
+    /// only up to it, so `id=<a live id>%00x` could find that id).
     /// - Parameter bytes: the body.
     public static func parse(_ bytes: some Collection<UInt8>) -> [(name: String, value: String)]? {
         // Introspection parses one of these per call: work on contiguous bytes, not a generic collection.
@@ -47,7 +49,7 @@ public enum FormURLEncoded {
     }
 
     /// One decoded name or value (`+` is a space, `%XX` a byte), e.g. a part of an HTTP Basic
-    /// credential (RFC 6749 §2.3.1); `nil` for a bad escape or invalid UTF-8.
+    /// credential (RFC 6749 §2.3.1); `nil` for a bad escape, invalid UTF-8 or a NUL character.
     /// - Parameter text: the encoded text.
     public static func decodeComponent(_ text: some StringProtocol) -> String? {
         Array(text.utf8).withUnsafeBytes { decode($0) }
@@ -55,7 +57,7 @@ public enum FormURLEncoded {
 
     static func decode(_ bytes: UnsafeRawBufferPointer) -> String? {
         // Fast path: nothing to unescape.
-        if !bytes.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) {
+        if !bytes.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") || $0 == 0 }) {
             return String(validating: bytes, as: UTF8.self)
         }
         var output: [UInt8] = []
@@ -71,8 +73,11 @@ public enum FormURLEncoded {
                 guard index + 2 < bytes.count,
                     let high = HexDigit.value(bytes[index + 1]), let low = HexDigit.value(bytes[index + 2])
                 else { return nil }
+                guard high << 4 | low != 0 else { return nil }
                 output.append(high << 4 | low)
                 index += 3
+            case 0:
+                return nil
             default:
                 output.append(byte)
                 index += 1

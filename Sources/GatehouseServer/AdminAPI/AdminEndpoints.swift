@@ -144,7 +144,8 @@ enum AdminEndpoint: String, CaseIterable, Sendable {
             var matches = true
             for (part, segment) in zip(template, segments) {
                 if part.hasPrefix("{") {
-                    guard !segment.isEmpty, let decoded = String(segment).removingPercentEncoding else {
+                    // No id or username holds a NUL; SQLite would read bound text only up to it.
+                    guard !segment.isEmpty, let decoded = String(segment).removingPercentEncoding, !decoded.utf8.contains(0) else {
                         matches = false
                         break
                     }
