@@ -30,16 +30,18 @@ struct ConnectionInfo: Sendable {
 /// ``HTTP1RequestReader`` and writes responses as bytes (``HTTP1ResponseWriter``,
 /// ``ResponseHeadRewriter``), so a proxied request never becomes an `HTTPRequestHead`. An HTTP/2
 /// stream carries HEADERS and DATA payloads, converted here (``HTTP2StreamMessages``): no codec
-/// handler per stream.
+/// handler per stream. A stream's handler is in no pipeline: ``HTTP2GatewayHandler`` keeps one per
+/// stream and calls its `stream…` methods (``HTTP2StreamLink`` is the way back), so the phases below
+/// are the same code for both protocols.
 ///
 /// The proxy phase stays on the event loop: the upstream connection comes from this loop's pool, and
 /// request and response parts are written straight through in both directions. Backpressure is
 /// applied by holding `read()` on whichever side is ahead, so memory stays bounded whatever the body
 /// sizes.
 final class GatewayHandler: ChannelDuplexHandler {
-    typealias InboundIn = HTTP2Frame.FramePayload
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = Never
-    typealias OutboundOut = HTTP2Frame.FramePayload
+    typealias OutboundOut = ByteBuffer
     typealias State = ConnectionStateMachine
 
     /// See ``ConnectionStateMachine/maxPipelinedRequests``.
@@ -48,7 +50,14 @@ final class GatewayHandler: ChannelDuplexHandler {
     private let runtime: GatewayRuntime
     private let loop: LoopContext
     private let info: ConnectionInfo
+    /// HTTP/1.1: the handler's place in the connection's pipeline (`nil` for an HTTP/2 stream).
     private var context: ChannelHandlerContext!
+    /// An HTTP/2 stream of an ``HTTP2GatewayHandler``. Kept after the stream ends: a frame written
+    /// just before may still need the connection's flush.
+    private var stream: HTTP2StreamLink?
+    private var streamEnded = false
+    /// An HTTP/2 stream's reading, held frames and windows (kept by ``HTTP2GatewayHandler``).
+    var streamFlow: HTTP2StreamFlow
     private var state: State
 
     /// HTTP/1.1: turns the client's bytes into requests (`nil` on HTTP/2 streams).
@@ -90,7 +99,94 @@ final class GatewayHandler: ChannelDuplexHandler {
         var configuration = runtime.connectionConfiguration
         configuration.isHTTP2 = info.isHTTP2
         self.state = State(configuration: configuration)
+        self.streamFlow = HTTP2StreamFlow(targetWindow: 0)
         if !info.isHTTP2 { reader = HTTP1RequestReader(limits: HTTP1RequestHeadParser.Limits(runtime.limits)) }
+    }
+
+    /// A handler for one stream of an ``HTTP2GatewayHandler``.
+    /// - Parameter streamWindow: the stream's inbound window target.
+    init(runtime: GatewayRuntime, loop: LoopContext, info: ConnectionInfo, stream: HTTP2StreamLink, streamWindow: Int) {
+        self.runtime = runtime
+        self.loop = loop
+        self.info = info
+        var configuration = runtime.connectionConfiguration
+        configuration.isHTTP2 = true
+        self.state = State(configuration: configuration)
+        self.stream = stream
+        self.streamFlow = HTTP2StreamFlow(targetWindow: streamWindow)
+    }
+
+    // MARK: The downstream: this handler's channel, or its HTTP/2 stream
+
+    private static let allocator = ByteBufferAllocator()
+
+    /// The client's side can take more.
+    private var downstreamWritable: Bool {
+        if let stream { return stream.connection.isWritable(stream.id) }
+        return context?.channel.isWritable ?? false
+    }
+
+    /// The connection (HTTP/1.1) or stream (HTTP/2) is still there.
+    private var downstreamActive: Bool {
+        if stream != nil { return !streamEnded }
+        return context?.channel.isActive == true
+    }
+
+    /// Closes the connection (HTTP/1.1) or resets the stream (HTTP/2).
+    private func closeDownstream() {
+        if let stream { return stream.connection.reset(stream.id) }
+        context?.close(promise: nil)
+    }
+
+    private func readDownstream() {
+        if let stream { return stream.connection.read(stream.id) }
+        context?.read()
+    }
+
+    /// HTTP/2: a frame of the stream's response (dropped once the stream has ended).
+    private func writeDownstream(_ payload: HTTP2Frame.FramePayload, promise: EventLoopPromise<Void>? = nil) {
+        guard let stream, !streamEnded else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        stream.connection.write(payload, on: stream.id, promise: promise)
+    }
+
+    private func flushDownstream() {
+        if let stream { return stream.connection.flush() }
+        context?.flush()
+    }
+
+    // MARK: Stream events (from HTTP2GatewayHandler)
+
+    /// Whether the request takes more frames now; if not, ``readDownstream()`` says when it does.
+    func streamMayRead() -> Bool {
+        state.readRequested(downstreamWritable: downstreamWritable, upstreamWritable: upstream?.channel.isWritable ?? true)
+    }
+
+    /// The connection read that brought the stream's frames ended.
+    func streamReadComplete() {
+        readCompleted()
+    }
+
+    /// The stream can take more of its response.
+    func streamBecameWritable() {
+        downstreamBecameWritable()
+    }
+
+    func streamErrorCaught(_ error: any Error) {
+        runtime.logger.debug("stream error", metadata: ["error": "\(error)", "peer": "\(info.peerAddress ?? "-")"])
+        closeDownstream()
+    }
+
+    /// The stream is gone (both sides ended, reset, or the connection closed).
+    func streamClosed() {
+        cancelTimers()
+        let closed = state.connectionClosed()
+        if closed.releaseUpstream { releaseUpstream(reusable: false) }
+        if closed.log { writeAccessLog() }
+        releaseUpstream(reusable: false)
+        streamEnded = true
     }
 
     // MARK: Channel events
@@ -125,8 +221,7 @@ final class GatewayHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard reader != nil else { return streamRead(unwrapInboundIn(data)) }
-        reader!.append(HTTP1Inbound.unwrapInboundIn(data))
+        reader?.append(unwrapInboundIn(data))
         while let part = reader?.next() {
             switch part {
             case .head(let head, let bytes): arrived(.head(.bytes(head, bytes)))
@@ -141,9 +236,9 @@ final class GatewayHandler: ChannelDuplexHandler {
         }
     }
 
-    /// An HTTP/2 frame payload of this stream: the first HEADERS block is the request head, DATA the
-    /// body, END_STREAM the end (trailers are dropped, as they always were).
-    private func streamRead(_ payload: HTTP2Frame.FramePayload) {
+    /// A HEADERS or DATA payload of this HTTP/2 stream: the first HEADERS block is the request head,
+    /// DATA the body, END_STREAM the end (trailers are dropped, as they always were).
+    func streamFrame(_ payload: HTTP2Frame.FramePayload) {
         switch payload {
         case .headers(let block):
             if !streamHeadReceived {
@@ -152,7 +247,7 @@ final class GatewayHandler: ChannelDuplexHandler {
                     arrived(.head(.stream(try HTTP2StreamMessages.requestHead(block.headers, endStream: block.endStream))))
                 } catch {
                     runtime.logger.debug("malformed HTTP/2 request", metadata: ["reason": "\(error.reason)"])
-                    return context.close(promise: nil)
+                    return closeDownstream()
                 }
             }
             if block.endStream { arrived(.end) }
@@ -168,7 +263,7 @@ final class GatewayHandler: ChannelDuplexHandler {
     /// A request part, from the HTTP/1.1 reader or the HTTP/2 stream: handled now, or queued
     /// behind the current request.
     private func arrived(_ part: InboundPart) {
-        switch state.partArrived(isHead: part.isHead, downstreamWritable: context.channel.isWritable) {
+        switch state.partArrived(isHead: part.isHead, downstreamWritable: downstreamWritable) {
         case .handle:
             handle(part)
         case .queue:
@@ -177,7 +272,7 @@ final class GatewayHandler: ChannelDuplexHandler {
             break
         case .overflow(let closeNow):
             queue.removeAll()
-            if closeNow { context.close(promise: nil) }
+            if closeNow { closeDownstream() }
         }
     }
 
@@ -195,9 +290,9 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     /// Hands queued pipelined requests over, one at a time, then reads again.
     private func drainQueue() {
-        guard context != nil else { return }
+        guard downstreamActive else { return }
         while let next = queue.first {
-            guard state.dequeue(isHead: next.isHead, downstreamWritable: context.channel.isWritable) else { return }
+            guard state.dequeue(isHead: next.isHead, downstreamWritable: downstreamWritable) else { return }
             queue.removeFirst()
             handle(next)
             if state.connectionClosing {
@@ -210,8 +305,8 @@ final class GatewayHandler: ChannelDuplexHandler {
     }
 
     private func drainQueueOnNextTick() {
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.execute { bound.value.drainQueue() }
+        let bound = NIOLoopBound(self, eventLoop: loop.eventLoop)
+        loop.eventLoop.execute { bound.value.drainQueue() }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -223,13 +318,17 @@ final class GatewayHandler: ChannelDuplexHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        readCompleted()
+        context.fireChannelReadComplete()
+    }
+
+    private func readCompleted() {
         keepClientHeadPastRead()
-        if !info.isHTTP2 { state.compactPendingBody(allocator: context.channel.allocator) }
+        if !info.isHTTP2 { state.compactPendingBody(allocator: Self.allocator) }
         let action = state.readComplete(now: .now())
         if let delay = action.scheduleBodyTimer { armBodyTimer(in: delay) }
         if action.drainQueueNextTick { drainQueueOnNextTick() }
         if action.flushUpstream, let upstream { upstream.channel.flush() }
-        context.fireChannelReadComplete()
     }
 
     /// A head's bytes are a slice of the buffer NIOSSL reads into again next time: holding them past
@@ -238,7 +337,7 @@ final class GatewayHandler: ChannelDuplexHandler {
     /// kept in a buffer of its own; a proxied request to another pool needs none of it.
     private func keepClientHeadPastRead() {
         guard case .bytes(let parsed, let bytes) = clientHead, !clientHeadIsOwnCopy else { return }
-        clientHead = .bytes(parsed, context.channel.allocator.buffer(buffer: bytes))
+        clientHead = .bytes(parsed, Self.allocator.buffer(buffer: bytes))
         clientHeadIsOwnCopy = true
     }
 
@@ -250,21 +349,23 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     /// Replays a `read()` that was held, once the state machine allows it.
     private func resumeReadingIfAllowed() {
-        guard let context else { return }
-        if state.resumeRead(downstreamWritable: context.channel.isWritable, upstreamWritable: upstream?.channel.isWritable ?? true, now: .now()) {
-            context.read()
+        guard downstreamActive else { return }
+        if state.resumeRead(downstreamWritable: downstreamWritable, upstreamWritable: upstream?.channel.isWritable ?? true, now: .now()) {
+            readDownstream()
         }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
-            upstream?.handler.resumeReads()
-            switch state.downstreamBecameWritable() {
-            case .drainQueue: drainQueue()
-            default: resumeReadingIfAllowed()
-            }
-        }
+        if context.channel.isWritable { downstreamBecameWritable() }
         context.fireChannelWritabilityChanged()
+    }
+
+    private func downstreamBecameWritable() {
+        upstream?.handler.resumeReads()
+        switch state.downstreamBecameWritable() {
+        case .drainQueue: drainQueue()
+        default: resumeReadingIfAllowed()
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -280,7 +381,7 @@ final class GatewayHandler: ChannelDuplexHandler {
             break
         case .close(let releaseUpstream):
             if releaseUpstream { self.releaseUpstream(reusable: false) }
-            context.close(promise: nil)
+            closeDownstream()
         case .respond(let respond):
             write(respond)
         case .runLocal(let service, let body):
@@ -352,9 +453,10 @@ final class GatewayHandler: ChannelDuplexHandler {
         }
         if sendContinue {
             if case .stream = head {
-                context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: [":status": "100"]))), promise: nil)
+                writeDownstream(.headers(.init(headers: [":status": "100"])))
+                flushDownstream()
             } else {
-                context.writeAndFlush(NIOAny(context.channel.allocator.buffer(staticString: HTTP1ResponseWriter.continueHead)), promise: nil)
+                context.writeAndFlush(NIOAny(Self.allocator.buffer(staticString: HTTP1ResponseWriter.continueHead)), promise: nil)
             }
         }
         run(then)
@@ -402,7 +504,7 @@ final class GatewayHandler: ChannelDuplexHandler {
         switch head {
         case .bytes(let head, let bytes):
             // The client's bytes, edited on their way into one buffer: no header becomes a String.
-            var output = context.channel.allocator.buffer(capacity: UpstreamRequestHeadWriter.capacity(for: head, peerAddress: info.peerAddress))
+            var output = Self.allocator.buffer(capacity: UpstreamRequestHeadWriter.capacity(for: head, peerAddress: info.peerAddress))
             let framing = head.upstreamFraming
             size = UpstreamRequestHeadWriter.write(
                 head, from: bytes, peerAddress: info.peerAddress, scheme: info.scheme, framing: framing, into: &output)
@@ -494,12 +596,12 @@ final class GatewayHandler: ChannelDuplexHandler {
     private func checkToken(_ lookup: TokenLookup) {
         let (check, hash, kind, address) = (lookup.check, lookup.hash, lookup.kind, lookup.address)
         let expected = state.generation
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let promise = context.eventLoop.makePromise(of: EdgeTokenCheck.Decision.self)
+        let bound = NIOLoopBound(self, eventLoop: loop.eventLoop)
+        let promise = loop.eventLoop.makePromise(of: EdgeTokenCheck.Decision.self)
         promise.completeWithTask { await check.resolve(hash: hash, kind: kind, address: address) }
         promise.futureResult.whenSuccess { decision in
             let handler = bound.value
-            guard handler.context?.channel.isActive == true else { return }
+            guard handler.downstreamActive else { return }
             var forward = false
             if case .forward(let user) = decision, handler.state.generation == expected {
                 handler.tokenUser = user
@@ -518,13 +620,13 @@ final class GatewayHandler: ChannelDuplexHandler {
         if let response = responder.immediateResponse(to: request) {
             return run(state.localResponse(response, generation: state.generation))
         }
-        let promise = context.eventLoop.makePromise(of: LocalResponse.self)
+        let promise = loop.eventLoop.makePromise(of: LocalResponse.self)
         promise.completeWithTask { await responder.respond(to: request) }
         let expected = state.generation
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let bound = NIOLoopBound(self, eventLoop: loop.eventLoop)
         promise.futureResult.whenSuccess { response in
             let handler = bound.value
-            guard handler.context?.channel.isActive == true else { return }
+            guard handler.downstreamActive else { return }
             handler.run(handler.state.localResponse(response, generation: expected))
         }
     }
@@ -543,7 +645,7 @@ final class GatewayHandler: ChannelDuplexHandler {
         if respond.connectionClose { headers.replaceOrAdd(name: "Connection", value: "close") }
         if reader != nil {
             // Head and body in one buffer: one write, one TLS record.
-            var output = context.channel.allocator.buffer(capacity: 256 + (respond.omitBody ? 0 : response.body.readableBytes))
+            var output = Self.allocator.buffer(capacity: 256 + (respond.omitBody ? 0 : response.body.readableBytes))
             HTTP1ResponseWriter.write(status: response.status, headers: headers, body: response.body, omitBody: respond.omitBody, into: &output)
             context.write(NIOAny(output), promise: nil)
             relayChunked = false
@@ -559,17 +661,17 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     /// HTTP/2: writes the frame held back (if any) and holds `frame` in its place.
     private func writeFrame(_ frame: HTTP2Frame.FramePayload) {
-        if let previous = pendingFrame { context.write(wrapOutboundOut(previous), promise: nil) }
+        if let previous = pendingFrame { writeDownstream(previous) }
         pendingFrame = frame
     }
 
     /// Writes the end of the response (closing the channel after it when told), then finishes the
     /// exchange as the state machine says.
     private func writeEnd(closeAfter: Bool) {
-        let promise: EventLoopPromise<Void>? = closeAfter ? context.eventLoop.makePromise() : nil
+        let promise: EventLoopPromise<Void>? = closeAfter ? loop.eventLoop.makePromise() : nil
         if reader == nil {
             // END_STREAM on the last frame written, or an empty DATA frame when there is none.
-            var last = pendingFrame ?? .data(.init(data: .byteBuffer(context.channel.allocator.buffer(capacity: 0))))
+            var last = pendingFrame ?? .data(.init(data: .byteBuffer(Self.allocator.buffer(capacity: 0))))
             pendingFrame = nil
             switch last {
             case .headers(var block):
@@ -581,18 +683,19 @@ final class GatewayHandler: ChannelDuplexHandler {
             default:
                 break
             }
-            context.writeAndFlush(wrapOutboundOut(last), promise: promise)
+            writeDownstream(last, promise: promise)
+            flushDownstream()
         } else if relayChunked {
             relayChunked = false
-            context.writeAndFlush(NIOAny(context.channel.allocator.buffer(staticString: ChunkedBodyWriter.end)), promise: promise)
+            context.writeAndFlush(NIOAny(Self.allocator.buffer(staticString: ChunkedBodyWriter.end)), promise: promise)
         } else if let promise {
-            context.writeAndFlush(NIOAny(context.channel.allocator.buffer(capacity: 0)), promise: promise)
+            context.writeAndFlush(NIOAny(Self.allocator.buffer(capacity: 0)), promise: promise)
         } else {
             context.flush()
         }
         if let promise {
-            let channel = context.channel
-            promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
+            let bound = NIOLoopBound(self, eventLoop: loop.eventLoop)
+            promise.futureResult.whenComplete { _ in bound.value.closeDownstream() }
         }
         run(state.responseWritten(now: .now()))
     }
@@ -609,7 +712,7 @@ final class GatewayHandler: ChannelDuplexHandler {
                 trustedProxies: runtime.configuration.http.trustedProxies)
             : nil
         pool.acquire(avoiding: avoiding, sticky: sticky) { [self] result in
-            guard state.wantsUpstream(generation: expected), context?.channel.isActive == true else {
+            guard state.wantsUpstream(generation: expected), downstreamActive else {
                 if case .success(let lease) = result { pool.release(lease.connection, reusable: true) }
                 return
             }
@@ -701,8 +804,8 @@ final class GatewayHandler: ChannelDuplexHandler {
     }
 
     private func schedule(at deadline: NIODeadline) {
-        guard let context,
-            let callback = try? context.eventLoop.scheduleCallback(at: deadline, handler: GatewayTimerCallback(handler: self))
+        guard downstreamActive,
+            let callback = try? loop.eventLoop.scheduleCallback(at: deadline, handler: GatewayTimerCallback(handler: self))
         else { return }
         timers.scheduled(callback, at: deadline)?.cancel()
     }
@@ -762,7 +865,7 @@ extension GatewayHandler: UpstreamExchange {
         if reader != nil {
             // An upstream body without a length goes on chunked, so the client connection stays usable.
             relayChunked = responseHead.framing == .chunked || responseHead.framing == .untilClose
-            var output = context.channel.allocator.buffer(capacity: ResponseHeadRewriter.capacity(for: responseHead, hsts: info.hsts))
+            var output = Self.allocator.buffer(capacity: ResponseHeadRewriter.capacity(for: responseHead, hsts: info.hsts))
             ResponseHeadRewriter.write(responseHead, from: bytes, hsts: info.hsts, chunked: relayChunked, close: close, into: &output)
             context.write(NIOAny(output), promise: nil)
         } else {
@@ -775,16 +878,16 @@ extension GatewayHandler: UpstreamExchange {
         if reader == nil {
             writeFrame(.data(.init(data: .byteBuffer(buffer))))
         } else if relayChunked {
-            var header = context.channel.allocator.buffer(capacity: 18)
+            var header = Self.allocator.buffer(capacity: 18)
             ChunkedBodyWriter.writeChunkHeader(count: buffer.readableBytes, into: &header)
             context.write(NIOAny(header), promise: nil)
             context.write(NIOAny(buffer), promise: nil)
-            context.write(NIOAny(context.channel.allocator.buffer(staticString: "\r\n")), promise: nil)
+            context.write(NIOAny(Self.allocator.buffer(staticString: "\r\n")), promise: nil)
         } else {
             context.write(NIOAny(buffer), promise: nil)
         }
         // Backpressure from the client to the upstream: read no more until the client takes this.
-        if !context.channel.isWritable { upstream?.handler.pauseReads() }
+        if !downstreamWritable { upstream?.handler.pauseReads() }
     }
 
     func upstreamResponseEnd(reusable: Bool) {
@@ -796,9 +899,11 @@ extension GatewayHandler: UpstreamExchange {
     func upstreamReadComplete() {
         if let frame = pendingFrame {
             pendingFrame = nil
-            context.write(wrapOutboundOut(frame), promise: nil)
+            writeDownstream(frame)
+            // The frame held back counts too: a client that is behind stops the next upstream read.
+            if !downstreamWritable { upstream?.handler.pauseReads() }
         }
-        context.flush()
+        flushDownstream()
     }
 
     func upstreamWritabilityChanged(isWritable: Bool) {
@@ -875,10 +980,4 @@ enum ClientHead {
         case .stream(let head): head
         }
     }
-}
-
-/// Reads the bytes an HTTP/1.1 connection delivers (the handler's declared parts are the HTTP/2
-/// stream codec's).
-private final class HTTP1Inbound: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
 }

@@ -6,7 +6,8 @@ import NIOSSL
 
 /// Builds the pipeline of an accepted connection (the accept phase): on a `proxy_protocol` listener the
 /// PROXY header first, then TLS, then ALPN picks HTTP/2 or HTTP/1.1, each with parser limits, and a
-/// ``GatewayHandler`` per connection (HTTP/1) or per stream (HTTP/2).
+/// ``GatewayHandler`` per connection (HTTP/1) or per stream (HTTP/2, kept by the connection's
+/// ``HTTP2GatewayHandler``).
 struct ChannelSetup: Sendable {
     let runtime: GatewayRuntime
     let contexts: LoopContexts
@@ -98,15 +99,13 @@ struct ChannelSetup: Sendable {
     }
 
     private func configureHTTP2(_ channel: any Channel, loop: LoopContext, info: ConnectionInfo) -> EventLoopFuture<Void> {
+        let window = 1 << 20
         var connection = NIOHTTP2Handler.ConnectionConfiguration()
         connection.initialSettings = [
             HTTP2Setting(parameter: .maxConcurrentStreams, value: 256),
             HTTP2Setting(parameter: .maxHeaderListSize, value: runtime.limits.maxHeaderBytes),
-            HTTP2Setting(parameter: .initialWindowSize, value: 1 << 20),
+            HTTP2Setting(parameter: .initialWindowSize, value: window),
         ]
-        connection.targetWindowSize = 1 << 20
-        var stream = NIOHTTP2Handler.StreamConfiguration()
-        stream.targetWindowSize = 1 << 20
         let runtime = self.runtime
         return channel.eventLoop.makeCompletedFuture {
             let sync = channel.pipeline.syncOperations
@@ -118,16 +117,14 @@ struct ChannelSetup: Sendable {
             try sync.addHandler(FlushCoalescingHandler())
             try sync.addHandler(HTTP2GoAwayGuard(grace: .seconds(2)))
             try sync.addHandler(HTTP2EarlySettings())
+            // No stream multiplexer: NIO passes every frame to one handler that keeps a GatewayHandler
+            // per stream (no channel, pipeline or promises per stream), and does the streams' flow
+            // control itself.
             let lifecycle = HTTP2ConnectionLifecycle(idle: TimeAmount(runtime.timeouts.idle))
-            _ = try sync.configureHTTP2Pipeline(
-                mode: .server, connectionConfiguration: connection, streamConfiguration: stream,
-                streamDelegate: HTTP2StreamEvents(lifecycle: NIOLoopBound(lifecycle, eventLoop: channel.eventLoop))
-            ) { stream in
-                stream.eventLoop.makeCompletedFuture {
-                    // One handler per stream: GatewayHandler converts HEADERS and DATA itself.
-                    try stream.pipeline.syncOperations.addHandler(GatewayHandler(runtime: runtime, loop: loop, info: info))
-                }
-            }
+            let gateway = HTTP2GatewayHandler(
+                runtime: runtime, loop: loop, info: info, connectionWindow: window, streamWindow: window, lifecycle: lifecycle)
+            try sync.addHandler(NIOHTTP2Handler(mode: .server, frameDelegate: HTTP2SentFrames(gateway: gateway), connectionConfiguration: connection))
+            try sync.addHandler(gateway)
             try sync.addHandler(lifecycle)
         }
     }

@@ -7,8 +7,8 @@ import NIOHTTP2
 /// peer that ignores it holding a file descriptor forever.
 ///
 /// Only streams count as activity. PING, SETTINGS or WINDOW_UPDATE frames keep nothing alive, so a
-/// peer that sends nothing but those is closed like an idle one. The multiplexer reports streams
-/// through ``HTTP2StreamEvents``, on the connection's event loop.
+/// peer that sends nothing but those is closed like an idle one. ``HTTP2GatewayHandler`` reports
+/// each stream that starts and ends.
 final class HTTP2ConnectionLifecycle: ChannelDuplexHandler {
     typealias InboundIn = HTTP2Frame
     typealias OutboundIn = HTTP2Frame
@@ -107,17 +107,3 @@ final class HTTP2ConnectionLifecycle: ChannelDuplexHandler {
 
 @available(*, unavailable)
 extension HTTP2ConnectionLifecycle: Sendable {}
-
-/// The multiplexer's stream delegate (which must be `Sendable`): passes stream events on to the
-/// connection's ``HTTP2ConnectionLifecycle``. The multiplexer calls it on the connection's event loop.
-struct HTTP2StreamEvents: NIOHTTP2StreamDelegate {
-    let lifecycle: NIOLoopBound<HTTP2ConnectionLifecycle>
-
-    func streamCreated(_ id: HTTP2StreamID, channel: any Channel) {
-        lifecycle.value.streamCreated(id)
-    }
-
-    func streamClosed(_ id: HTTP2StreamID, channel: any Channel) {
-        lifecycle.value.streamClosed(id)
-    }
-}

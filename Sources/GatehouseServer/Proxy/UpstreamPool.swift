@@ -102,6 +102,13 @@ final class UpstreamPool {
         startSweeperIfNeeded()
     }
 
+    /// Adds a connection made elsewhere to the idle ones, as if it had served a request: the next
+    /// request to its member gets it. Tests hand in connections on `EmbeddedChannel`s this way.
+    func adopt(_ connection: UpstreamConnection) {
+        eventLoop.preconditionInEventLoop()
+        idle[connection.memberIndex].append(connection)
+    }
+
     /// Closes every idle connection and refuses to pool more (shutdown).
     func closeAll() {
         closed = true
