@@ -274,6 +274,8 @@ struct OAuth2WireTests {
         #expect(FormURLEncoded.parse([UInt8]("id=01ABC".utf8) + [0] + [UInt8]("x".utf8)) == nil)
         #expect(FormURLEncoded.parse([UInt8]("id=01+ABC".utf8) + [0]) == nil)
         #expect(FormURLEncoded.decodeComponent("a%00") == nil)
+        // Introspection reads a token holding a NUL (and finds it inactive).
+        #expect(FormURLEncoded.parse(Array("token=mct_a%00b".utf8), allowingNUL: true)?.first?.value == "mct_a\u{0}b")
     }
 
     @Test func scopesNormaliseLikeMAS() {

@@ -3,15 +3,19 @@ public enum FormURLEncoded {
     /// The pairs of a form body, or `nil` when it is not valid (bad percent-escapes, invalid UTF-8, a
     /// NUL character: no name or value Gatehouse reads may hold one, and SQLite would read bound text
     /// only up to it, so `id=<a live id>%00x` could find that id).
-    /// - Parameter bytes: the body.
-    public static func parse(_ bytes: some Collection<UInt8>) -> [(name: String, value: String)]? {
+    /// - Parameters:
+    ///   - bytes: the body.
+    ///   - allowingNUL: `true` only where every value is hashed or compared in memory, never bound as
+    ///     text (introspection: Synapse passes on whatever token a client sent, and a token holding a
+    ///     NUL is simply not active).
+    public static func parse(_ bytes: some Collection<UInt8>, allowingNUL: Bool = false) -> [(name: String, value: String)]? {
         // Introspection parses one of these per call: work on contiguous bytes, not a generic collection.
-        let parsed = bytes.withContiguousStorageIfAvailable { parse(buffer: UnsafeRawBufferPointer($0)) }
+        let parsed = bytes.withContiguousStorageIfAvailable { parse(buffer: UnsafeRawBufferPointer($0), allowingNUL: allowingNUL) }
         if let parsed { return parsed }
-        return Array(bytes).withUnsafeBytes { parse(buffer: $0) }
+        return Array(bytes).withUnsafeBytes { parse(buffer: $0, allowingNUL: allowingNUL) }
     }
 
-    private static func parse(buffer: UnsafeRawBufferPointer) -> [(name: String, value: String)]? {
+    private static func parse(buffer: UnsafeRawBufferPointer, allowingNUL: Bool) -> [(name: String, value: String)]? {
         var pairs: [(String, String)] = []
         var start = 0
         let end = buffer.count
@@ -21,9 +25,9 @@ public enum FormURLEncoded {
             if stop > start {
                 var equals = start
                 while equals < stop && buffer[equals] != UInt8(ascii: "=") { equals += 1 }
-                guard let name = decode(UnsafeRawBufferPointer(rebasing: buffer[start..<equals])) else { return nil }
+                guard let name = decode(UnsafeRawBufferPointer(rebasing: buffer[start..<equals]), allowingNUL: allowingNUL) else { return nil }
                 let valueStart = min(equals + 1, stop)
-                guard let value = decode(UnsafeRawBufferPointer(rebasing: buffer[valueStart..<stop])) else { return nil }
+                guard let value = decode(UnsafeRawBufferPointer(rebasing: buffer[valueStart..<stop]), allowingNUL: allowingNUL) else { return nil }
                 pairs.append((name, value))
             }
             start = stop + 1
@@ -55,9 +59,9 @@ public enum FormURLEncoded {
         Array(text.utf8).withUnsafeBytes { decode($0) }
     }
 
-    static func decode(_ bytes: UnsafeRawBufferPointer) -> String? {
+    static func decode(_ bytes: UnsafeRawBufferPointer, allowingNUL: Bool = false) -> String? {
         // Fast path: nothing to unescape.
-        if !bytes.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") || $0 == 0 }) {
+        if !bytes.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") || ($0 == 0 && !allowingNUL) }) {
             return String(validating: bytes, as: UTF8.self)
         }
         var output: [UInt8] = []
@@ -73,10 +77,10 @@ public enum FormURLEncoded {
                 guard index + 2 < bytes.count,
                     let high = HexDigit.value(bytes[index + 1]), let low = HexDigit.value(bytes[index + 2])
                 else { return nil }
-                guard high << 4 | low != 0 else { return nil }
+                guard high << 4 | low != 0 || allowingNUL else { return nil }
                 output.append(high << 4 | low)
                 index += 3
-            case 0:
+            case 0 where !allowingNUL:
                 return nil
             default:
                 output.append(byte)

@@ -49,7 +49,8 @@ struct IntrospectionEndpoint: Sendable {
         guard ConstantTime.equals(authorization.utf8.dropFirst(7), secret) else {
             return .failure(OAuth2Error(status: .unauthorized, code: .accessDenied, description: "Invalid bearer credentials"))
         }
-        guard let pairs = FormURLEncoded.parse(request.body.readableBytesView) else {
+        // The token is only hashed, never bound as text: one holding a NUL is just not active.
+        guard let pairs = FormURLEncoded.parse(request.body.readableBytesView, allowingNUL: true) else {
             return .failure(OAuth2Error(status: .badRequest, code: .invalidRequest, description: "The body is not a valid form"))
         }
         guard case .value(let token) = FormURLEncoded.single("token", in: pairs) else {
