@@ -2,6 +2,7 @@ import Foundation
 import GatehouseAuth
 import GatehouseCore
 import GatehouseStorage
+import GatehouseTestSupport
 import GatehouseTesting
 import NIOHTTP1
 import NIOPosix
@@ -122,10 +123,10 @@ struct OAuth2IntrospectionTests {
 
     /// Revoking through `/oauth2/revoke` refuses the token at once on a proxied route, although it
     /// was cached as active a moment before.
-    @Test func revocationIsSeenAtOnceOnEveryRoute() async throws {
+    @Test(arguments: StoreBackend.allCases) func revocationIsSeenAtOnceOnEveryRoute(_ backend: StoreBackend) async throws {
         let origin = try await FakeOrigin(group: MultiThreadedEventLoopGroup.singleton)
         defer { Task { try? await origin.stop() } }
-        try await TokenEndpointsFixture.run(upstream: origin.port) { fixture in
+        try await TokenEndpointsFixture.run(backend, upstream: origin.port) { fixture in
             let access = try #require(try await fixture.tokens()["access_token"] as? String)
             let through = try await fixture.get("/_matrix/client/v3/account/whoami", headers: ["Authorization: Bearer \(access)"])
             #expect(through.status == 200, "forwarded while live")
