@@ -2,6 +2,7 @@ import CryptoExtras
 import Foundation
 import GatehouseAuth
 import GatehouseCore
+import GatehouseTestSupport
 import GatehouseIdentity
 import GatehouseSQLite
 import GatehouseStorage
@@ -457,8 +458,8 @@ struct AccountPagesTests {
     /// `/.well-known/change-password` (W3C "A Well-Known URL for Changing Passwords"): password
     /// managers are sent to the account page's password form, which the pages answer (through the
     /// login when there is no browser session).
-    @Test func theChangePasswordURLLeadsToThePasswordForm() async throws {
-        try await withDefaultRoutesGateway { port, store in
+    @Test(arguments: StoreBackend.allCases) func theChangePasswordURLLeadsToThePasswordForm(_ backend: StoreBackend) async throws {
+        try await withDefaultRoutesGateway(backend) { port, store in
             for method in ["GET", "HEAD"] {
                 let change = try await request(port: port, "\(method) /.well-known/change-password HTTP/1.1\r\nHost: localhost\r\n\r\n")
                 #expect(change.status == 302 && change.header("Location") == "/account/password", "\(method)")

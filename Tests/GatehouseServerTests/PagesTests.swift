@@ -2,6 +2,7 @@ import CryptoExtras
 import Foundation
 import GatehouseAuth
 import GatehouseCore
+import GatehouseTestSupport
 import GatehouseHomeserver
 import GatehouseIdentity
 import GatehouseSQLite
@@ -690,8 +691,8 @@ import Testing
 
     /// Through the default route table and a running server: the pages answer with their headers,
     /// and a form without the cookie's CSRF token is refused.
-    @Test func pagesThroughTheDefaultRoutes() async throws {
-        try await withDefaultRoutesGateway { port, store in
+    @Test(arguments: StoreBackend.allCases) func pagesThroughTheDefaultRoutes(_ backend: StoreBackend) async throws {
+        try await withDefaultRoutesGateway(backend) { port, store in
             let login = try await request(port: port, "GET /login HTTP/1.1\r\nHost: localhost\r\n\r\n")
             #expect(login.status == 200 && login.body.contains(#"<form id="login-form""#))
             let headers = Dictionary(login.headers.map { ($0.0.lowercased(), $0.1) }, uniquingKeysWith: { first, _ in first })
