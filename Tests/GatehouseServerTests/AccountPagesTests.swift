@@ -4,7 +4,6 @@ import GatehouseAuth
 import GatehouseCore
 import GatehouseTestSupport
 import GatehouseIdentity
-import GatehouseSQLite
 import GatehouseStorage
 import GatehouseTesting
 import NIOHTTP1
@@ -12,7 +11,7 @@ import Testing
 
 @testable import GatehouseServer
 
-/// The account page and its MSC4191 deep links, on the SQLite store with the scripted Synapse.
+/// The account page and its MSC4191 deep links, on the store (SQLite and PostgreSQL) with the scripted Synapse.
 @Suite(.serialized)
 struct AccountPagesTests {
     static let storeRepositories = PagesFixture.Options(storeRepositories: true)

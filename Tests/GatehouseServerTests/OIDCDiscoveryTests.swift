@@ -3,7 +3,6 @@ import CryptoExtras
 import Foundation
 import GatehouseCore
 import GatehouseTestSupport
-import GatehouseSQLite
 import NIOCore
 import Testing
 

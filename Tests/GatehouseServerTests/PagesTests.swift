@@ -5,7 +5,6 @@ import GatehouseCore
 import GatehouseTestSupport
 import GatehouseHomeserver
 import GatehouseIdentity
-import GatehouseSQLite
 import GatehouseStorage
 import NIOHTTP1
 import Testing
@@ -638,7 +637,7 @@ import Testing
         }
     }
 
-    /// Through the SQLite store: the token the SSO page issues logs in with `m.login.token` once,
+    /// Through the store's repositories: the token the SSO page issues logs in with `m.login.token` once,
     /// within 30 s; the whole flow as a classic client sees it.
     @Test(arguments: StoreBackend.allCases) func legacySSOTokenLogsInThroughTheCompatLayer(_ backend: StoreBackend) async throws {
         var options = PagesFixture.Options()
@@ -714,8 +713,9 @@ import Testing
         }
     }
 
-    /// The authorization code and device flows on the SQLite repositories (foreign keys, states and
-    /// transactions as in production).
+    /// The authorization code and device flows on the store's repositories, SQLite and PostgreSQL
+    /// (foreign keys, states and transactions as in production; the name is from when SQLite was the
+    /// only store).
     @Test(arguments: StoreBackend.allCases) func flowsOnTheSQLiteStore(_ backend: StoreBackend) async throws {
         var options = PagesFixture.Options()
         options.storeRepositories = true
