@@ -18,6 +18,9 @@ struct PostgresDatabase: Sendable {
     /// How many lost connections one call may meet before it gives up: after a database restart
     /// every idle connection of the pool is dead, and each is found out (and dropped) by one use.
     let lostConnectionRetries: Int
+    /// Told the revision a mutating transaction committed: this instance's own revocations are then
+    /// seen by its caches at once, not only when their notification comes back.
+    var committed: @Sendable (Int) -> Void = { _ in }
 
     /// Runs `body` in one transaction that first increments the store revision (unless
     /// `bumpsRevision` is `false`), committing on success and rolling back on any error, which is
@@ -27,10 +30,13 @@ struct PostgresDatabase: Sendable {
     ///   - body: the statements.
     @discardableResult
     func mutate<T: Sendable>(bumpsRevision: Bool = true, _ body: (PostgresTransaction) async throws -> T) async throws -> T {
-        try await transaction(begin: "BEGIN") { transaction in
-            if bumpsRevision { try await StoreRevision.bump(transaction) }
+        let revision = CommittedRevision()
+        let value = try await transaction(begin: "BEGIN") { transaction in
+            if bumpsRevision { revision.value = try await StoreRevision.bump(transaction) }
             return try await body(transaction)
         }
+        if let committedRevision = revision.value { committed(committedRevision) }
+        return value
     }
 
     /// Runs reads in one `REPEATABLE READ` read-only transaction: one snapshot for all of them, as a
@@ -105,6 +111,12 @@ struct PostgresDatabase: Sendable {
         default: return false
         }
     }
+}
+
+/// The revision a mutating transaction moved the counter to (of its last attempt, the one that
+/// committed). Set and read by the one task running the transaction.
+private final class CommittedRevision: @unchecked Sendable {
+    var value: Int?
 }
 
 /// Whether `COMMIT` has been sent: after that a lost connection leaves the outcome unknown.

@@ -89,6 +89,18 @@ final class PostgresRevisionWatcher: Sendable {
         }
     }
 
+    /// Moves a known revision forward to `value`, the revision this instance's own transaction
+    /// committed (its notification arrives a round trip later). An unknown revision stays unknown:
+    /// without a listener, caches must keep asking the store.
+    func committed(_ value: Int) {
+        var current = revision.load(ordering: .relaxed)
+        while current >= 0 && current < value {
+            let (exchanged, original) = revision.compareExchange(expected: current, desired: value, ordering: .acquiringAndReleasing)
+            if exchanged { return }
+            current = original
+        }
+    }
+
     /// Moves the revision forward to `value` (notifications may arrive after a periodic read that
     /// already saw a later commit).
     private func raise(to value: Int) {

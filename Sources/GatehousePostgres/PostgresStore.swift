@@ -149,7 +149,9 @@ public final class PostgresStore: IdentityStore {
         // The pool serves leases only once run() has begun (earlier ones wait, with a warning).
         while !running.value.load(ordering: .acquiring) { try? await Task.sleep(for: .milliseconds(1)) }
         try? await Task.sleep(for: .milliseconds(1))
-        return PostgresStore(settings: settings, database: PostgresDatabase(client: client, logger: logger, lostConnectionRetries: configuration.options.maximumConnections), watcher: watcher, background: background)
+        var database = PostgresDatabase(client: client, logger: logger, lostConnectionRetries: configuration.options.maximumConnections)
+        database.committed = { watcher.committed($0) }
+        return PostgresStore(settings: settings, database: database, watcher: watcher, background: background)
     }
 
     /// One plain connection before the pool exists: the pool retries a failing server quietly (for a

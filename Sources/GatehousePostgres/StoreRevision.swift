@@ -10,15 +10,17 @@ enum StoreRevision {
 
     private static let bumpSQL = """
         WITH bumped AS (UPDATE store_revision SET value = value + 1 WHERE id = 1 RETURNING value)
-        SELECT pg_notify('\(channel)', value::text) FROM bumped
+        SELECT value, pg_notify('\(channel)', value::text) FROM bumped
         """
     static let readSQL = "SELECT value FROM store_revision WHERE id = 1"
 
     /// Increments the counter and queues the notification; call first in the mutating transaction
     /// (it takes the counter's row lock, see ``PostgresDatabase``).
     /// - Parameter transaction: a connection inside a transaction.
-    static func bump(_ transaction: PostgresTransaction) async throws {
-        try await transaction.execute(bumpSQL)
+    /// - Returns: the new value, which is the revision once the transaction commits.
+    @discardableResult
+    static func bump(_ transaction: PostgresTransaction) async throws -> Int {
+        Int(try await transaction.scalar(bumpSQL) ?? 0)
     }
 
     /// The current value.

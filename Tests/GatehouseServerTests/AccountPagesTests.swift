@@ -2,8 +2,8 @@ import CryptoExtras
 import Foundation
 import GatehouseAuth
 import GatehouseCore
+import GatehouseTestSupport
 import GatehouseIdentity
-import GatehouseSQLite
 import GatehouseStorage
 import GatehouseTesting
 import NIOHTTP1
@@ -11,10 +11,10 @@ import Testing
 
 @testable import GatehouseServer
 
-/// The account page and its MSC4191 deep links, on the SQLite store with the scripted Synapse.
+/// The account page and its MSC4191 deep links, on the store (SQLite and PostgreSQL) with the scripted Synapse.
 @Suite(.serialized)
 struct AccountPagesTests {
-    static let sqlite = PagesFixture.Options(sqlite: true)
+    static let storeRepositories = PagesFixture.Options(storeRepositories: true)
 
     /// A compat session with a device in Synapse; returns its session id.
     static func device(_ fixture: PagesFixture, _ username: String, _ deviceId: String) async throws -> String {
@@ -46,8 +46,8 @@ struct AccountPagesTests {
         Set(fixture.synapse.user(username)?.devices.keys.map { $0 } ?? [])
     }
 
-    @Test func deepLinkWithoutASessionGoesThroughLoginAndEndsTheDevice() async throws {
-        try await withPages(Self.sqlite) { fixture in
+    @Test(arguments: StoreBackend.allCases) func deepLinkWithoutASessionGoesThroughLoginAndEndsTheDevice(_ backend: StoreBackend) async throws {
+        try await withPages(backend, Self.storeRepositories) { fixture in
             try await fixture.register("alice")
             let sessionId = try await Self.device(fixture, "alice", "PHONEDEVICE")
             _ = try await Self.device(fixture, "alice", "LAPTOPDEVICE")
@@ -89,8 +89,8 @@ struct AccountPagesTests {
         ("org.matrix.device_view", nil, "400"), ("org.matrix.device_delete", "", "400"),
     ]
 
-    @Test func everyDeepLinkIsAnsweredExactly() async throws {
-        try await withPages(Self.sqlite) { fixture in
+    @Test(arguments: StoreBackend.allCases) func everyDeepLinkIsAnsweredExactly(_ backend: StoreBackend) async throws {
+        try await withPages(backend, Self.storeRepositories) { fixture in
             try await fixture.register("alice")
             let sessionId = try await Self.device(fixture, "alice", "VIEWDEVICE")
             try await Self.signIn(fixture)
@@ -109,8 +109,8 @@ struct AccountPagesTests {
         }
     }
 
-    @Test func anotherUsersSessionOrDeviceIsRefusedAndNeverLeaked() async throws {
-        try await withPages(Self.sqlite) { fixture in
+    @Test(arguments: StoreBackend.allCases) func anotherUsersSessionOrDeviceIsRefusedAndNeverLeaked(_ backend: StoreBackend) async throws {
+        try await withPages(backend, Self.storeRepositories) { fixture in
             try await fixture.register("alice")
             try await fixture.register("bob")
             let bobSession = try await Self.device(fixture, "bob", "BOBDEVICE1")
@@ -138,8 +138,8 @@ struct AccountPagesTests {
     /// faster) answers 400 "already ended" for the user's own session of every kind, the outcome the
     /// admin API answers 400 too; another user's session, ended or not, stays a 404 exactly like an
     /// unknown id.
-    @Test func endingASessionTwiceSaysItAlreadyEndedForEveryKind() async throws {
-        try await withPages(Self.sqlite) { fixture in
+    @Test(arguments: StoreBackend.allCases) func endingASessionTwiceSaysItAlreadyEndedForEveryKind(_ backend: StoreBackend) async throws {
+        try await withPages(backend, Self.storeRepositories) { fixture in
             let alice = try await fixture.register("alice")
             try await fixture.register("bob")
             let compat = try await Self.device(fixture, "alice", "TWICEDEVICE")
@@ -178,8 +178,8 @@ struct AccountPagesTests {
     /// tab) says "already ended" on its view and on its sign-out confirmation, the answer of the
     /// sign-out itself, for every kind; another user's session, ended or not, stays a 404 exactly
     /// like an unknown id on both pages.
-    @Test func openingAnEndedSessionSaysItAlreadyEnded() async throws {
-        try await withPages(Self.sqlite) { fixture in
+    @Test(arguments: StoreBackend.allCases) func openingAnEndedSessionSaysItAlreadyEnded(_ backend: StoreBackend) async throws {
+        try await withPages(backend, Self.storeRepositories) { fixture in
             let alice = try await fixture.register("alice")
             try await fixture.register("bob")
             let compat = try await Self.device(fixture, "alice", "ENDEDPHONE")
@@ -222,8 +222,8 @@ struct AccountPagesTests {
 
     /// Every account page works without JavaScript: none is sent or allowed (no `<script>`, no
     /// `script-src` in the CSP), and every form posts with the CSRF token of this browser's cookie.
-    @Test func everyAccountPageNeedsNoJavaScriptAndIsAccessible() async throws {
-        try await withPages(Self.sqlite) { fixture in
+    @Test(arguments: StoreBackend.allCases) func everyAccountPageNeedsNoJavaScriptAndIsAccessible(_ backend: StoreBackend) async throws {
+        try await withPages(backend, Self.storeRepositories) { fixture in
             try await fixture.register("alice")
             let sessionId = try await Self.device(fixture, "alice", "NOSCRIPTDEV")
             try await Self.signIn(fixture)
@@ -263,8 +263,8 @@ struct AccountPagesTests {
     }
 
     /// Changing the password without "sign out everywhere else" keeps the other sessions and devices.
-    @Test func changingThePasswordAloneKeepsTheOtherSessions() async throws {
-        try await withPages(Self.sqlite) { fixture in
+    @Test(arguments: StoreBackend.allCases) func changingThePasswordAloneKeepsTheOtherSessions(_ backend: StoreBackend) async throws {
+        try await withPages(backend, Self.storeRepositories) { fixture in
             try await fixture.register("alice")
             let other = try await Self.device(fixture, "alice", "KEPTDEVICE")
             try await Self.signIn(fixture)
@@ -278,8 +278,8 @@ struct AccountPagesTests {
         }
     }
 
-    @Test func everyAccountFormNeedsTheCSRFToken() async throws {
-        try await withPages(Self.sqlite) { fixture in
+    @Test(arguments: StoreBackend.allCases) func everyAccountFormNeedsTheCSRFToken(_ backend: StoreBackend) async throws {
+        try await withPages(backend, Self.storeRepositories) { fixture in
             try await fixture.register("alice")
             let sessionId = try await Self.device(fixture, "alice", "CSRFDEVICE")
             try await Self.signIn(fixture)
@@ -305,8 +305,8 @@ struct AccountPagesTests {
         }
     }
 
-    @Test func profileRenameAndTheSessionsList() async throws {
-        try await withPages(Self.sqlite) { fixture in
+    @Test(arguments: StoreBackend.allCases) func profileRenameAndTheSessionsList(_ backend: StoreBackend) async throws {
+        try await withPages(backend, Self.storeRepositories) { fixture in
             try await fixture.register("alice")
             let sessionId = try await Self.device(fixture, "alice", "RENAMEDEVICE")
             try await Self.signIn(fixture)
@@ -344,8 +344,8 @@ struct AccountPagesTests {
         }
     }
 
-    @Test func endingFailsClosedWhenSynapseRefuses() async throws {
-        try await withPages(Self.sqlite) { fixture in
+    @Test(arguments: StoreBackend.allCases) func endingFailsClosedWhenSynapseRefuses(_ backend: StoreBackend) async throws {
+        try await withPages(backend, Self.storeRepositories) { fixture in
             try await fixture.register("alice")
             let sessionId = try await Self.device(fixture, "alice", "STUBBORNDEV")
             try await Self.signIn(fixture)
@@ -357,8 +357,8 @@ struct AccountPagesTests {
         }
     }
 
-    @Test func signOutEverywhereElseAndChangePassword() async throws {
-        try await withPages(Self.sqlite) { fixture in
+    @Test(arguments: StoreBackend.allCases) func signOutEverywhereElseAndChangePassword(_ backend: StoreBackend) async throws {
+        try await withPages(backend, Self.storeRepositories) { fixture in
             try await fixture.register("alice")
             _ = try await Self.device(fixture, "alice", "OTHERDEV01")
             let other = try await Self.device(fixture, "alice", "OTHERDEV02")
@@ -394,8 +394,8 @@ struct AccountPagesTests {
         }
     }
 
-    @Test func crossSigningResetNeedsTheConfirmation() async throws {
-        try await withPages(Self.sqlite) { fixture in
+    @Test(arguments: StoreBackend.allCases) func crossSigningResetNeedsTheConfirmation(_ backend: StoreBackend) async throws {
+        try await withPages(backend, Self.storeRepositories) { fixture in
             try await fixture.register("alice")
             try await Self.signIn(fixture)
             let page = await fixture.get("/account/cross-signing-reset")
@@ -407,11 +407,11 @@ struct AccountPagesTests {
         }
     }
 
-    @Test func browserPageViewsAreRecordedAsActivity() async throws {
+    @Test(arguments: StoreBackend.allCases) func browserPageViewsAreRecordedAsActivity(_ backend: StoreBackend) async throws {
         let activity = SessionActivityRecorder()
-        var options = Self.sqlite
+        var options = Self.storeRepositories
         options.activity = activity
-        try await withPages(options) { fixture in
+        try await withPages(backend, options) { fixture in
             try await fixture.register("alice")
             try await Self.signIn(fixture)
             _ = await fixture.get("/account/")
@@ -457,8 +457,8 @@ struct AccountPagesTests {
     /// `/.well-known/change-password` (W3C "A Well-Known URL for Changing Passwords"): password
     /// managers are sent to the account page's password form, which the pages answer (through the
     /// login when there is no browser session).
-    @Test func theChangePasswordURLLeadsToThePasswordForm() async throws {
-        try await withDefaultRoutesGateway { port, store in
+    @Test(arguments: StoreBackend.allCases) func theChangePasswordURLLeadsToThePasswordForm(_ backend: StoreBackend) async throws {
+        try await withDefaultRoutesGateway(backend) { port, store in
             for method in ["GET", "HEAD"] {
                 let change = try await request(port: port, "\(method) /.well-known/change-password HTTP/1.1\r\nHost: localhost\r\n\r\n")
                 #expect(change.status == 302 && change.header("Location") == "/account/password", "\(method)")

@@ -3,8 +3,8 @@ import GatehouseAuth
 import GatehouseCore
 import GatehouseHomeserver
 import GatehouseIdentity
-import GatehouseSQLite
 import GatehouseStorage
+import GatehouseTestSupport
 import GatehouseTesting
 import Logging
 import NIOPosix
@@ -13,17 +13,21 @@ import Testing
 
 @testable import GatehouseServer
 
-/// A gateway with two listeners, `admin` (serving the admin API) and `public` (not), a real store,
-/// the scripted Synapse, the account service of `gatehouse manage`, and two confidential clients:
-/// `adminClient` (in `admin_api.clients`) and `otherClient` (not).
+/// A gateway with two listeners, `admin` (serving the admin API) and `public` (not), a real store
+/// (a fresh SQLite file or PostgreSQL database), the scripted Synapse, the account service of
+/// `gatehouse manage`, and two confidential clients: `adminClient` (in `admin_api.clients`) and
+/// `otherClient` (not).
 final class AdminAPIFixture: @unchecked Sendable {
     static let adminClient = "01J9ZQ3B7N6Y2W8K4R5T0V1X2Y"
     static let otherClient = "01J9ZQ3B7N6Y2W8K4R5T0V1X3Z"
     static let publicClient = "01J9ZQ3B7N6Y2W8K4R5T0V1X4A"
     static let secret = "a-long-random-client-secret-0123456789"
 
+    /// Where the configuration and route files are written.
     let directory: String
-    let store: SQLiteStore
+    /// The test's database.
+    let storage: StoreFixture
+    let store: any IdentityStore
     let synapse: FakeSynapse
     let client: SynapseClient
     let hasher: PasswordHasher
@@ -32,10 +36,11 @@ final class AdminAPIFixture: @unchecked Sendable {
     var adminPort = 0
     var publicPort = 0
 
-    private init() async throws {
+    private init(_ backend: StoreBackend) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-admin-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        store = try SQLiteStore.open(path: "\(directory)/gatehouse.db")
+        storage = try await StoreFixture.make(backend)
+        store = try await storage.open()
         synapse = try await FakeSynapse(group: MultiThreadedEventLoopGroup.singleton, secret: "s3cret", serverName: "localhost")
         client = SynapseClient(configuration: .init(endpoint: synapse.endpoint, secret: "s3cret"))
         hasher = try PasswordHasher(
@@ -45,9 +50,9 @@ final class AdminAPIFixture: @unchecked Sendable {
         accounts = AccountService(store: store, synapse: client, runner: runner, hasher: hasher, serverName: "localhost", clock: clock)
     }
 
-    /// Runs `body` with the gateway up.
-    static func run(_ body: (AdminAPIFixture) async throws -> Void) async throws {
-        let fixture = try await AdminAPIFixture()
+    /// Runs `body` with the gateway up, on a store of `backend`.
+    static func run(_ backend: StoreBackend, _ body: (AdminAPIFixture) async throws -> Void) async throws {
+        let fixture = try await AdminAPIFixture(backend)
         do {
             try await fixture.seedClients()
             try await fixture.serve(body)
@@ -62,7 +67,7 @@ final class AdminAPIFixture: @unchecked Sendable {
         try await client.shutdown()
         try await synapse.stop()
         try await hasher.shutdown()
-        try store.close()
+        await storage.close()
         try? FileManager.default.removeItem(atPath: directory)
     }
 

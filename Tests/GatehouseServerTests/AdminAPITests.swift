@@ -2,6 +2,7 @@ import Foundation
 import GatehouseCore
 import GatehouseIdentity
 import GatehouseStorage
+import GatehouseTestSupport
 import GatehouseTesting
 import Testing
 
@@ -13,8 +14,8 @@ import Testing
 struct AdminAPITests {
     typealias F = AdminAPIFixture
 
-    @Test func authenticationIsRequiredAndChecked() async throws {
-        try await F.run { fixture in
+    @Test(arguments: StoreBackend.allCases) func authenticationIsRequiredAndChecked(_ backend: StoreBackend) async throws {
+        try await F.run(backend) { fixture in
             let missing = try await fixture.call("GET", "/api/admin/v1/users", token: nil)
             #expect(missing.status == 400 && F.title(missing) == "Missing authorization header")
             #expect(missing.body == #"{"errors":[{"title":"Missing authorization header"}]}"#)
@@ -54,8 +55,8 @@ struct AdminAPITests {
         }
     }
 
-    @Test func onlyTheConfiguredListenerServesTheAPI() async throws {
-        try await F.run { fixture in
+    @Test(arguments: StoreBackend.allCases) func onlyTheConfiguredListenerServesTheAPI(_ backend: StoreBackend) async throws {
+        try await F.run(backend) { fixture in
             let token = try await fixture.token()
             let elsewhere = try await fixture.call("GET", "/api/admin/v1/users", token: token, port: fixture.publicPort)
             #expect(elsewhere.status == 404 && elsewhere.body.contains("M_UNRECOGNIZED"))
@@ -70,8 +71,8 @@ struct AdminAPITests {
         }
     }
 
-    @Test func theOpenAPIDocumentListsExactlyTheHandledOperations() async throws {
-        try await F.run { fixture in
+    @Test(arguments: StoreBackend.allCases) func theOpenAPIDocumentListsExactlyTheHandledOperations(_ backend: StoreBackend) async throws {
+        try await F.run(backend) { fixture in
             let spec = try F.object(try await fixture.call("GET", "/api/spec.json", token: nil))
             let paths = try #require(spec["paths"] as? [String: [String: Any]])
             var documented = Set<String>()
@@ -98,8 +99,8 @@ struct AdminAPITests {
         }
     }
 
-    @Test func usersLifecycle() async throws {
-        try await F.run { fixture in
+    @Test(arguments: StoreBackend.allCases) func usersLifecycle(_ backend: StoreBackend) async throws {
+        try await F.run(backend) { fixture in
             let token = try await fixture.token()
             let created = try await fixture.call("POST", "/api/admin/v1/users", token: token, json: #"{"username":"carol"}"#)
             #expect(created.status == 201, "\(created.body)")
@@ -161,8 +162,8 @@ struct AdminAPITests {
     /// An id with a NUL after it is no id: SQLite reads bound text only up to the NUL, so
     /// `/users/<id>%00x/lock` must not lock that user. The request target is refused (400) before
     /// the API sees it; the API's own path matching refuses such a segment as well.
-    @Test func anIdWithANULInItMatchesNoUser() async throws {
-        try await F.run { fixture in
+    @Test(arguments: StoreBackend.allCases) func anIdWithANULInItMatchesNoUser(_ backend: StoreBackend) async throws {
+        try await F.run(backend) { fixture in
             let token = try await fixture.token()
             let user = try await fixture.store.users.create(
                 User(id: ULID.make(at: fixture.clock.now(), random: SystemRandom()), username: "nul.bob", createdAt: fixture.clock.now()),
@@ -181,8 +182,8 @@ struct AdminAPITests {
     /// A user imported from Synapse may keep capitals in its localpart. Every operation the API
     /// addresses by id goes through the id, so none answers 404 for it (they used to look the user up
     /// again by a lower-cased username).
-    @Test func operationsByIdWorkOnAMixedCaseImportedUser() async throws {
-        try await F.run { fixture in
+    @Test(arguments: StoreBackend.allCases) func operationsByIdWorkOnAMixedCaseImportedUser(_ backend: StoreBackend) async throws {
+        try await F.run(backend) { fixture in
             let token = try await fixture.token()
             let user = try await fixture.store.users.create(
                 User(id: ULID.make(at: fixture.clock.now(), random: SystemRandom()), username: "Imported.Bob", createdAt: fixture.clock.now()),
@@ -224,8 +225,8 @@ struct AdminAPITests {
     /// ASCII case (a user imported from Synapse as `Imported.Bob` is found by `imported.bob`); when
     /// users differ only in case (imported, since registration refuses it), only the exact spelling
     /// finds one. The answer links to the path asked and the user to its id, as in MAS.
-    @Test func byUsernameIgnoresCaseAsMAS() async throws {
-        try await F.run { fixture in
+    @Test(arguments: StoreBackend.allCases) func byUsernameIgnoresCaseAsMAS(_ backend: StoreBackend) async throws {
+        try await F.run(backend) { fixture in
             let token = try await fixture.token()
             func imported(_ username: String) async throws -> User {
                 try await fixture.store.users.create(
@@ -256,8 +257,8 @@ struct AdminAPITests {
         }
     }
 
-    @Test func listingUsersFiltersAndPagesBothWays() async throws {
-        try await F.run { fixture in
+    @Test(arguments: StoreBackend.allCases) func listingUsersFiltersAndPagesBothWays(_ backend: StoreBackend) async throws {
+        try await F.run(backend) { fixture in
             let token = try await fixture.token()
             var all: [String] = []
             for name in ["anna", "bert", "cleo", "dora", "emil"] { all.append(try await fixture.seedUser(name, admin: name == "bert").id) }
@@ -327,8 +328,8 @@ struct AdminAPITests {
     /// Pagination edge cases on the session lists and the in-memory client list: the filter stays in
     /// the links, a page past the end is empty with no `next`, a page larger than the list has no
     /// `prev`, and paging backward from the end returns every item once.
-    @Test func sessionAndClientListsPageAtTheEdges() async throws {
-        try await F.run { fixture in
+    @Test(arguments: StoreBackend.allCases) func sessionAndClientListsPageAtTheEdges(_ backend: StoreBackend) async throws {
+        try await F.run(backend) { fixture in
             let token = try await fixture.token()
             let hana = try await fixture.seedUser("hana")
             _ = try await fixture.seedUser("ivan")
@@ -370,8 +371,8 @@ struct AdminAPITests {
         }
     }
 
-    @Test func compatSessionsListGetAndFinish() async throws {
-        try await F.run { fixture in
+    @Test(arguments: StoreBackend.allCases) func compatSessionsListGetAndFinish(_ backend: StoreBackend) async throws {
+        try await F.run(backend) { fixture in
             let token = try await fixture.token()
             let dave = try await fixture.seedUser("dave")
             let erin = try await fixture.seedUser("erin")
@@ -413,8 +414,8 @@ struct AdminAPITests {
     /// Finishing goes through the account page's own service method, with its outcomes: a session
     /// its user already signed out on the account page answers 400 "already finished" here, for every
     /// kind, and an unknown id 404, with MAS's titles.
-    @Test func finishingASessionItsUserAlreadyEndedAnswersAlreadyFinished() async throws {
-        try await F.run { fixture in
+    @Test(arguments: StoreBackend.allCases) func finishingASessionItsUserAlreadyEndedAnswersAlreadyFinished(_ backend: StoreBackend) async throws {
+        try await F.run(backend) { fixture in
             let token = try await fixture.token()
             let gina = try await fixture.seedUser("gina")
             _ = try await fixture.accounts.issueCompatibilityToken(username: "gina", deviceId: "GINAPHONE", synapseAdmin: false)
@@ -439,8 +440,8 @@ struct AdminAPITests {
         }
     }
 
-    @Test func oauth2AndUserSessionsAndClients() async throws {
-        try await F.run { fixture in
+    @Test(arguments: StoreBackend.allCases) func oauth2AndUserSessionsAndClients(_ backend: StoreBackend) async throws {
+        try await F.run(backend) { fixture in
             let token = try await fixture.token()
             let frank = try await fixture.seedUser("frank")
             let (frankToken, session) = try await fixture.userToken(frank, scope: "openid")

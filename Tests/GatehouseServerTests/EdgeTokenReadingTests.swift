@@ -1,5 +1,6 @@
 import GatehouseCore
 import GatehouseIdentity
+import GatehouseTestSupport
 import GatehouseTesting
 import NIOPosix
 import Testing
@@ -21,8 +22,8 @@ struct EdgeTokenReadingTests {
 
     /// A refreshed-away (dead) Gatehouse token never reaches the upstream, in any spelling Synapse
     /// would read; the live one still does.
-    @Test func deadTokenNeverReachesTheUpstreamInAnySpelling() async throws {
-        let fixture = try await IntrospectionFixture()
+    @Test(arguments: StoreBackend.allCases) func deadTokenNeverReachesTheUpstreamInAnySpelling(_ backend: StoreBackend) async throws {
+        let fixture = try await IntrospectionFixture(backend)
         let (dead, live) = try await Self.deadAndLiveTokens(fixture)
 
         let origin = try await FakeOrigin(group: MultiThreadedEventLoopGroup.singleton)
@@ -75,8 +76,8 @@ struct EdgeTokenReadingTests {
     /// Synapse's own token in the query) reaches the upstream byte for byte, in one piece or chunked and
     /// trickled; one whose body carries a Gatehouse token goes only when the token is live; a body too
     /// large to read is refused, never forwarded unread.
-    @Test func formBodiesAreReadForTheirTokenThenForwarded() async throws {
-        let fixture = try await IntrospectionFixture()
+    @Test(arguments: StoreBackend.allCases) func formBodiesAreReadForTheirTokenThenForwarded(_ backend: StoreBackend) async throws {
+        let fixture = try await IntrospectionFixture(backend)
         let (dead, live) = try await Self.deadAndLiveTokens(fixture)
 
         let origin = try await RawOrigin(group: MultiThreadedEventLoopGroup.singleton)
@@ -127,8 +128,8 @@ struct EdgeTokenReadingTests {
     /// The first request with a token that is not in memory goes through a store lookup; that use is
     /// recorded with the client's address as well as the time, so the session's `last_active_ip` is
     /// set after one proxied request (the lookup path used to record the time only).
-    @Test func theFirstProxiedUseOfAnUncachedTokenRecordsTheClientAddress() async throws {
-        let fixture = try await IntrospectionFixture()
+    @Test(arguments: StoreBackend.allCases) func theFirstProxiedUseOfAnUncachedTokenRecordsTheClientAddress(_ backend: StoreBackend) async throws {
+        let fixture = try await IntrospectionFixture(backend)
         let (token, _) = try await fixture.issue(device: "FIRSTUSE")
         let session = try #require(try await fixture.store.compatSessions.activeSessions(userId: fixture.user.id).first)
         #expect(session.lastActiveAddress == nil)

@@ -2,35 +2,54 @@ import Foundation
 import GatehouseAuth
 import GatehouseCore
 import GatehouseIdentity
-import GatehouseSQLite
 import GatehouseStorage
+import GatehouseTestSupport
 import NIOCore
 import NIOHTTP1
 import Testing
 
 @testable import GatehouseServer
 
-/// The introspection endpoint on a real (temporary) SQLite store, with a manual clock.
+/// The introspection endpoint on a real store (a fresh SQLite file or PostgreSQL database), with a
+/// manual clock.
 final class IntrospectionFixture {
-    let directory: String
-    let store: SQLiteStore
+    /// The test's database.
+    let storage: StoreFixture
+    let store: any IdentityStore
     let clock = ManualClock()
     let cache = IntrospectionCache()
     let endpoint: IntrospectionEndpoint
     let secret = "the-shared-secret"
     let user: User
 
-    init() async throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-introspect-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        store = try SQLiteStore.open(path: "\(directory)/gatehouse.db")
+    init(_ backend: StoreBackend) async throws {
+        storage = try await StoreFixture.make(backend)
+        store = try await storage.open()
         endpoint = IntrospectionEndpoint(sharedSecret: secret, validator: TokenValidator(store: store, cache: cache, clock: clock))
         user = try await store.users.create(User(id: ULID.make(at: clock.now(), random: SystemRandom()), username: "alice", createdAt: clock.now()))
     }
 
+    /// The tests end with the fixture going out of scope (no `close()` to forget): closing the
+    /// stores and giving the database back is asynchronous, so it finishes in a task of its own.
     deinit {
-        try? store.close()
-        try? FileManager.default.removeItem(atPath: directory)
+        let storage = self.storage
+        Task { await storage.close() }
+    }
+
+    /// Waits until this instance's revision probe has seen every change committed so far. Another
+    /// instance's commit reaches it at once on SQLite (shared memory) and by notification, a round
+    /// trip later, on PostgreSQL; the wait is bounded (5 s) and fails the test past that.
+    func awaitChangesSeen(sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let committed = try await store.changeCounter()
+        let probe = try store.makeRevisionProbe()
+        let deadline = ContinuousClock.now.advanced(by: .seconds(5))
+        while (probe.currentRevision() ?? -1) < committed {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("revision \(committed) not seen within 5 s", sourceLocation: sourceLocation)
+                return
+            }
+            try await Task.sleep(for: .milliseconds(2))
+        }
     }
 
     /// Creates a session with a compat access token (and optionally a refresh token); returns the token texts.
@@ -76,8 +95,8 @@ final class IntrospectionFixture {
 
 @Suite(.serialized)
 struct IntrospectionEndpointTests {
-    @Test func activeCompatTokenHasMASShape() async throws {
-        let fixture = try await IntrospectionFixture()
+    @Test(arguments: StoreBackend.allCases) func activeCompatTokenHasMASShape(_ backend: StoreBackend) async throws {
+        let fixture = try await IntrospectionFixture(backend)
         let (token, _) = try await fixture.issue(device: "ABCDEFGHIJ")
         let (status, json) = try await fixture.introspect(fixture.request(token: token))
         #expect(status == 200)
@@ -96,8 +115,8 @@ struct IntrospectionEndpointTests {
             == "urn:matrix:client:api:* urn:matrix:client:device:ABCDEFGHIJ urn:matrix:org.matrix.msc2967.client:api:* urn:matrix:org.matrix.msc2967.client:device:ABCDEFGHIJ")
     }
 
-    @Test func adminAndExpiry() async throws {
-        let fixture = try await IntrospectionFixture()
+    @Test(arguments: StoreBackend.allCases) func adminAndExpiry(_ backend: StoreBackend) async throws {
+        let fixture = try await IntrospectionFixture(backend)
         let (token, refresh) = try await fixture.issue(admin: true, expiresIn: 300, refresh: true)
         let (_, json) = try await fixture.introspect(fixture.request(token: token))
         #expect((json["scope"] as? String)?.split(separator: " ").contains("urn:synapse:admin:*") == true)
@@ -116,16 +135,18 @@ struct IntrospectionEndpointTests {
         #expect(try await fixture.introspect(fixture.request(token: refresh!, hint: "access_token")).json.count == 1, "hint mismatch: inactive")
     }
 
-    @Test(arguments: ["", "nonsense", "mct_cxG6gZXyvelQWW9XqfNbm5KAQovodf_XvJz44", "mct_cxG6gZXyvelQWW9XqfNbm5KAQovodf_XvJz43", "mat_cxG6gZXyvelQWW9XqfNbm5KAQovodf_XvJz43"])
-    func badTokensAreJustInactive(token: String) async throws {
-        let fixture = try await IntrospectionFixture()
+    @Test(
+        arguments: StoreBackend.allCases,
+        ["", "nonsense", "mct_cxG6gZXyvelQWW9XqfNbm5KAQovodf_XvJz44", "mct_cxG6gZXyvelQWW9XqfNbm5KAQovodf_XvJz43", "mat_cxG6gZXyvelQWW9XqfNbm5KAQovodf_XvJz43"])
+    func badTokensAreJustInactive(_ backend: StoreBackend, token: String) async throws {
+        let fixture = try await IntrospectionFixture(backend)
         let (status, json) = try await fixture.introspect(fixture.request(token: token))
         #expect(status == 200)
         #expect(json.count == 1 && json["active"] as? Bool == false)
     }
 
-    @Test func callersAreAuthenticated() async throws {
-        let fixture = try await IntrospectionFixture()
+    @Test(arguments: StoreBackend.allCases) func callersAreAuthenticated(_ backend: StoreBackend) async throws {
+        let fixture = try await IntrospectionFixture(backend)
         let (token, _) = try await fixture.issue()
         let wrong = try await fixture.introspect(fixture.request(token: token, bearer: "not-the-secret"))
         #expect(wrong.status == 401)
@@ -139,8 +160,8 @@ struct IntrospectionEndpointTests {
         #expect(try await fixture.introspect(get).status == 405)
     }
 
-    @Test func revocationsAreSeenAtOnceEvenFromAnotherProcess() async throws {
-        let fixture = try await IntrospectionFixture()
+    @Test(arguments: StoreBackend.allCases) func revocationsAreSeenAtOnceEvenFromAnotherProcess(_ backend: StoreBackend) async throws {
+        let fixture = try await IntrospectionFixture(backend)
         let (token, _) = try await fixture.issue()
         #expect(try await fixture.introspect(fixture.request(token: token)).json["active"] as? Bool == true)
         // Second lookup comes from memory, on the event loop, without the store.
@@ -148,9 +169,9 @@ struct IntrospectionEndpointTests {
         #expect(fixture.cache.count == 1)
 
         // Another process (a second store on the same file, like `gatehouse manage`) locks the user.
-        let other = try SQLiteStore.open(path: "\(fixture.directory)/gatehouse.db")
+        let other = try await fixture.storage.open()
         try await other.users.setLocked(userId: fixture.user.id, at: fixture.clock.now())
-        try other.close()
+        try await fixture.awaitChangesSeen()
         #expect(try await fixture.introspect(fixture.request(token: token)).json["active"] as? Bool == false)
 
         try await fixture.store.users.setLocked(userId: fixture.user.id, at: nil)
@@ -160,15 +181,15 @@ struct IntrospectionEndpointTests {
         #expect(try await fixture.introspect(fixture.request(token: token)).json["active"] as? Bool == false)
     }
 
-    @Test func deactivatedUsersTokensAreInactive() async throws {
-        let fixture = try await IntrospectionFixture()
+    @Test(arguments: StoreBackend.allCases) func deactivatedUsersTokensAreInactive(_ backend: StoreBackend) async throws {
+        let fixture = try await IntrospectionFixture(backend)
         let (token, _) = try await fixture.issue()
         try await fixture.store.users.setDeactivated(userId: fixture.user.id, at: fixture.clock.now())
         #expect(try await fixture.introspect(fixture.request(token: token)).json["active"] as? Bool == false)
     }
 
-    @Test func deviceIdsThatAreNotScopeTokensNeedTheHeader() async throws {
-        let fixture = try await IntrospectionFixture()
+    @Test(arguments: StoreBackend.allCases) func deviceIdsThatAreNotScopeTokensNeedTheHeader(_ backend: StoreBackend) async throws {
+        let fixture = try await IntrospectionFixture(backend)
         let (token, _) = try await fixture.issue(device: "has space")
         #expect(try await fixture.introspect(fixture.request(token: token)).json["device_id"] as? String == "has space")
         #expect(try await fixture.introspect(fixture.request(token: token, deviceHeader: false)).json["active"] as? Bool == false)
@@ -177,8 +198,8 @@ struct IntrospectionEndpointTests {
 
 @Suite(.serialized)
 struct EdgeTokenCheckTests {
-    @Test func deadGatehouseTokensAreRefusedOthersForwarded() async throws {
-        let fixture = try await IntrospectionFixture()
+    @Test(arguments: StoreBackend.allCases) func deadGatehouseTokensAreRefusedOthersForwarded(_ backend: StoreBackend) async throws {
+        let fixture = try await IntrospectionFixture(backend)
         let check = EdgeTokenCheck(validator: fixture.endpoint.validator, serverName: "example.org")
         let alice = EdgeTokenCheck.Decision.forward(user: "alice")
         #expect(check.stickyKey(localpart: "alice") == StickyKey("@alice:example.org"), "the key is the Matrix user ID")
@@ -216,8 +237,8 @@ struct EdgeTokenCheckTests {
 
     /// Every spelling of a dead token that Synapse would read is refused: as the token (dead), or as
     /// ambiguous; none is forwarded or looked up as something else.
-    @Test func deadTokenIsRefusedInEverySpellingSynapseReads() async throws {
-        let fixture = try await IntrospectionFixture()
+    @Test(arguments: StoreBackend.allCases) func deadTokenIsRefusedInEverySpellingSynapseReads(_ backend: StoreBackend) async throws {
+        let fixture = try await IntrospectionFixture(backend)
         let check = EdgeTokenCheck(validator: fixture.endpoint.validator, serverName: "example.org")
         let alice = EdgeTokenCheck.Decision.forward(user: "alice")
         let (dead, _) = try await fixture.issue(device: "DEAD")
@@ -328,11 +349,11 @@ struct ImportedSynapseTokenTests {
         batch.refreshTokens = [CompatRefreshToken(
             id: ULID.make(at: now, random: SystemRandom()), sessionId: session.id, accessTokenId: access.id,
             tokenHash: TokenHasher.sha256Hex(Self.refresh), createdAt: now)]
-        try await fixture.store.accountImport.write(batch) { _ in }
+        try await fixture.storage.accountImport(fixture.store).write(batch) { _ in }
     }
 
-    @Test func importedTokensIntrospectActiveForTheirUserAndDevice() async throws {
-        let fixture = try await IntrospectionFixture()
+    @Test(arguments: StoreBackend.allCases) func importedTokensIntrospectActiveForTheirUserAndDevice(_ backend: StoreBackend) async throws {
+        let fixture = try await IntrospectionFixture(backend)
         try await importTokens(fixture, expiresIn: 300)
         let (status, json) = try await fixture.introspect(fixture.request(token: Self.access))
         #expect(status == 200)
@@ -356,8 +377,8 @@ struct ImportedSynapseTokenTests {
         #expect(expired["active"] as? Bool == false, "and it expires when Synapse said it would")
     }
 
-    @Test func aSynapseTokenTheStoreDoesNotHoldIsInactive() async throws {
-        let fixture = try await IntrospectionFixture()
+    @Test(arguments: StoreBackend.allCases) func aSynapseTokenTheStoreDoesNotHoldIsInactive(_ backend: StoreBackend) async throws {
+        let fixture = try await IntrospectionFixture(backend)
         try await importTokens(fixture)
         let (_, json) = try await fixture.introspect(fixture.request(token: "syt_YWxpY2U_someOtherRandomPart_0abcde"))
         #expect(json["active"] as? Bool == false)
@@ -368,8 +389,8 @@ struct ImportedSynapseTokenTests {
 struct EdgeActivityTests {
     /// Every forwarded use of an active token is recorded in memory with the address Gatehouse
     /// forwards; nothing reaches the store until the flusher writes.
-    @Test func theEdgeCheckRecordsLastUseAndAddressInMemory() async throws {
-        let fixture = try await IntrospectionFixture()
+    @Test(arguments: StoreBackend.allCases) func theEdgeCheckRecordsLastUseAndAddressInMemory(_ backend: StoreBackend) async throws {
+        let fixture = try await IntrospectionFixture(backend)
         let activity = SessionActivityRecorder()
         let check = EdgeTokenCheck(
             validator: TokenValidator(store: fixture.store, cache: IntrospectionCache(), clock: fixture.clock, activity: activity),

@@ -2,6 +2,7 @@ import Foundation
 import GatehouseAuth
 import GatehouseCore
 import GatehouseStorage
+import GatehouseTestSupport
 import GatehouseTesting
 import NIOHTTP1
 import NIOPosix
@@ -41,8 +42,8 @@ struct OAuth2IntrospectionTests {
         return status == 200 && json.count == 1 && json["active"] as? Bool == false
     }
 
-    @Test func accessTokenHasMASShapeAndItsFirstUseIsRecorded() async throws {
-        let fixture = try await IntrospectionFixture()
+    @Test(arguments: StoreBackend.allCases) func accessTokenHasMASShapeAndItsFirstUseIsRecorded(_ backend: StoreBackend) async throws {
+        let fixture = try await IntrospectionFixture(backend)
         let issued = try await fixture.issueOAuth2()
         let now = Int(fixture.clock.now().timeIntervalSince1970)
         let expected = """
@@ -62,8 +63,8 @@ struct OAuth2IntrospectionTests {
         #expect(try await fixture.introspect(fixture.request(token: issued.access)).json["active"] as? Bool == false, "expired")
     }
 
-    @Test func refreshTokenAndHints() async throws {
-        let fixture = try await IntrospectionFixture()
+    @Test(arguments: StoreBackend.allCases) func refreshTokenAndHints(_ backend: StoreBackend) async throws {
+        let fixture = try await IntrospectionFixture(backend)
         let issued = try await fixture.issueOAuth2()
         let refresh = try await fixture.introspect(fixture.request(token: issued.refresh, hint: "refresh_token"))
         #expect(refresh.json["token_type"] as? String == "refresh_token" && refresh.json["jti"] as? String == issued.refreshRow.id)
@@ -76,8 +77,8 @@ struct OAuth2IntrospectionTests {
             "introspecting the refresh token is not a use of the access token")
     }
 
-    @Test func deadTokensAreInactiveAtOnce() async throws {
-        let fixture = try await IntrospectionFixture()
+    @Test(arguments: StoreBackend.allCases) func deadTokensAreInactiveAtOnce(_ backend: StoreBackend) async throws {
+        let fixture = try await IntrospectionFixture(backend)
         let issued = try await fixture.issueOAuth2()
         #expect(try await fixture.introspect(fixture.request(token: issued.access)).json["active"] as? Bool == true)
         _ = try await fixture.store.oauth2Sessions.finish(sessionId: issued.session.id, at: fixture.clock.now())
@@ -90,16 +91,16 @@ struct OAuth2IntrospectionTests {
         #expect(try await Self.isInactive(fixture, fixture.request(token: "mat_garbage")))
     }
 
-    @Test func clientCredentialsTokensHaveNoUser() async throws {
-        let fixture = try await IntrospectionFixture()
+    @Test(arguments: StoreBackend.allCases) func clientCredentialsTokensHaveNoUser(_ backend: StoreBackend) async throws {
+        let fixture = try await IntrospectionFixture(backend)
         let issued = try await fixture.issueOAuth2(scope: "urn:mas:graphql:*", withUser: false)
         let json = try await fixture.introspect(fixture.request(token: issued.access)).json
         #expect(json["active"] as? Bool == true && json["scope"] as? String == "urn:mas:graphql:*")
         #expect(json["username"] == nil && json["sub"] == nil && json["client_id"] as? String == "01CLIENT")
     }
 
-    @Test func edgeCheckRefusesDeadOAuthTokens() async throws {
-        let fixture = try await IntrospectionFixture()
+    @Test(arguments: StoreBackend.allCases) func edgeCheckRefusesDeadOAuthTokens(_ backend: StoreBackend) async throws {
+        let fixture = try await IntrospectionFixture(backend)
         let check = EdgeTokenCheck(validator: fixture.endpoint.validator, serverName: "example.org")
         let alice = EdgeTokenCheck.Decision.forward(user: "alice")
         let issued = try await fixture.issueOAuth2()
@@ -122,10 +123,10 @@ struct OAuth2IntrospectionTests {
 
     /// Revoking through `/oauth2/revoke` refuses the token at once on a proxied route, although it
     /// was cached as active a moment before.
-    @Test func revocationIsSeenAtOnceOnEveryRoute() async throws {
+    @Test(arguments: StoreBackend.allCases) func revocationIsSeenAtOnceOnEveryRoute(_ backend: StoreBackend) async throws {
         let origin = try await FakeOrigin(group: MultiThreadedEventLoopGroup.singleton)
         defer { Task { try? await origin.stop() } }
-        try await TokenEndpointsFixture.run(upstream: origin.port) { fixture in
+        try await TokenEndpointsFixture.run(backend, upstream: origin.port) { fixture in
             let access = try #require(try await fixture.tokens()["access_token"] as? String)
             let through = try await fixture.get("/_matrix/client/v3/account/whoami", headers: ["Authorization: Bearer \(access)"])
             #expect(through.status == 200, "forwarded while live")

@@ -5,8 +5,8 @@ import GatehouseAuth
 import GatehouseCore
 import GatehouseHomeserver
 import GatehouseIdentity
-import GatehouseSQLite
 import GatehouseStorage
+import GatehouseTestSupport
 import GatehouseTesting
 import NIOPosix
 import Testing
@@ -14,7 +14,8 @@ import Testing
 @testable import GatehouseServer
 
 /// The token, revocation, userinfo and device authorization endpoints through the in-process
-/// gateway, with a real store and the scripted Synapse. Grants are fulfilled directly in the store.
+/// gateway, with a real store (every test on SQLite and on PostgreSQL) and the scripted Synapse.
+/// Grants are fulfilled directly in the store.
 final class TokenEndpointsFixture: @unchecked Sendable {
     static let routes = "*  ^/oauth2/  local oauth2  max_body=64KiB\n*  ^/_matrix/  proxy synapse"
     static let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
@@ -24,17 +25,17 @@ final class TokenEndpointsFixture: @unchecked Sendable {
     /// An RSA key for the fixtures that publish both kinds (made once: RSA generation is slow).
     static let rsaKey = try! _RSA.Signing.PrivateKey(keySize: .bits2048)
 
-    let directory: String
-    let store: SQLiteStore
+    /// The test's database.
+    let storage: StoreFixture
+    let store: any IdentityStore
     let synapse: FakeSynapse
     let client: SynapseClient
     let clock = ManualClock()
     var port = 0
 
-    private init() async throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-token-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        store = try SQLiteStore.open(path: "\(directory)/gatehouse.db")
+    private init(_ backend: StoreBackend) async throws {
+        storage = try await StoreFixture.make(backend)
+        store = try await storage.open()
         synapse = try await FakeSynapse(group: MultiThreadedEventLoopGroup.singleton, secret: "s3cret", serverName: "localhost")
         client = SynapseClient(configuration: .init(endpoint: synapse.endpoint, secret: "s3cret"))
     }
@@ -44,9 +45,9 @@ final class TokenEndpointsFixture: @unchecked Sendable {
     /// With `configuredKeys`, the configuration's `secrets.keys` (what discovery, the JWKS and client
     /// registration see) hold an RSA key `rsa-1` and the EC key `ec`, and id_tokens are signed with them.
     static func run(
-        extraYAML: String = "", upstream: Int = 1, configuredKeys: Bool = false, _ body: (TokenEndpointsFixture) async throws -> Void
+        _ backend: StoreBackend, extraYAML: String = "", upstream: Int = 1, configuredKeys: Bool = false, _ body: (TokenEndpointsFixture) async throws -> Void
     ) async throws {
-        let fixture = try await TokenEndpointsFixture()
+        let fixture = try await TokenEndpointsFixture(backend)
         do {
             try await fixture.seed()
             var keys = [SigningKey(kid: "ec", material: .p256(key))]
@@ -92,8 +93,7 @@ final class TokenEndpointsFixture: @unchecked Sendable {
     private func close() async throws {
         try await client.shutdown()
         try await synapse.stop()
-        try store.close()
-        try? FileManager.default.removeItem(atPath: directory)
+        await storage.close()
     }
 
     private func seed() async throws {
@@ -168,8 +168,8 @@ final class TokenEndpointsFixture: @unchecked Sendable {
 
 @Suite(.serialized)
 struct OAuth2TokenEndpointsTests {
-    @Test func authorizationCodeOverHTTP() async throws {
-        try await TokenEndpointsFixture.run { fixture in
+    @Test(arguments: StoreBackend.allCases) func authorizationCodeOverHTTP(_ backend: StoreBackend) async throws {
+        try await TokenEndpointsFixture.run(backend) { fixture in
             let code = try await fixture.code("grant-1")
             let response = try await fixture.post(
                 "/oauth2/token",
@@ -195,8 +195,8 @@ struct OAuth2TokenEndpointsTests {
         }
     }
 
-    @Test func tokenEndpointErrorShapes() async throws {
-        try await TokenEndpointsFixture.run { fixture in
+    @Test(arguments: StoreBackend.allCases) func tokenEndpointErrorShapes(_ backend: StoreBackend) async throws {
+        try await TokenEndpointsFixture.run(backend) { fixture in
             let unsupported = try await fixture.post("/oauth2/token", "grant_type=password&client_id=public&username=a&password=b")
             #expect(unsupported.status == 400)
             #expect(TokenEndpointsFixture.error(unsupported) == "unsupported_grant_type")
@@ -232,8 +232,8 @@ struct OAuth2TokenEndpointsTests {
         }
     }
 
-    @Test func clientCredentialsWithBasicAuthentication() async throws {
-        try await TokenEndpointsFixture.run { fixture in
+    @Test(arguments: StoreBackend.allCases) func clientCredentialsWithBasicAuthentication(_ backend: StoreBackend) async throws {
+        try await TokenEndpointsFixture.run(backend) { fixture in
             let response = try await fixture.post(
                 "/oauth2/token", "grant_type=client_credentials&scope=urn%3Amas%3Agraphql%3A*",
                 headers: [TokenEndpointsFixture.basic("service", TokenEndpointsFixture.secret)])
@@ -251,8 +251,8 @@ struct OAuth2TokenEndpointsTests {
         }
     }
 
-    @Test func revocationEndsTheSessionBeforeAnswering() async throws {
-        try await TokenEndpointsFixture.run { fixture in
+    @Test(arguments: StoreBackend.allCases) func revocationEndsTheSessionBeforeAnswering(_ backend: StoreBackend) async throws {
+        try await TokenEndpointsFixture.run(backend) { fixture in
             let tokens = try await fixture.tokens()
             let access = try #require(tokens["access_token"] as? String)
             let garbage = try await fixture.post("/oauth2/revoke", "token=garbage&client_id=public")
@@ -272,8 +272,8 @@ struct OAuth2TokenEndpointsTests {
         }
     }
 
-    @Test func userInfo() async throws {
-        try await TokenEndpointsFixture.run { fixture in
+    @Test(arguments: StoreBackend.allCases) func userInfo(_ backend: StoreBackend) async throws {
+        try await TokenEndpointsFixture.run(backend) { fixture in
             let access = try #require(try await fixture.tokens()["access_token"] as? String)
             let response = try await fixture.get("/oauth2/userinfo", headers: ["Authorization: Bearer \(access)"])
             #expect(response.status == 200 && response.body == #"{"sub":"user-alice","username":"alice"}"#)
@@ -291,8 +291,8 @@ struct OAuth2TokenEndpointsTests {
         }
     }
 
-    @Test func deviceAuthorizationAndPolling() async throws {
-        try await TokenEndpointsFixture.run(extraYAML: "rate_limiting: {device_authorization: {burst: 2, per_second: 0.001}}") { fixture in
+    @Test(arguments: StoreBackend.allCases) func deviceAuthorizationAndPolling(_ backend: StoreBackend) async throws {
+        try await TokenEndpointsFixture.run(backend, extraYAML: "rate_limiting: {device_authorization: {burst: 2, per_second: 0.001}}") { fixture in
             let response = try await fixture.post("/oauth2/device", "client_id=public&scope=openid+urn%3Amatrix%3Aclient%3Aapi%3A*")
             #expect(response.status == 200 && response.header("Cache-Control") == "no-store")
             let json = try TokenEndpointsFixture.json(response)

@@ -2,7 +2,7 @@ import Crypto
 import CryptoExtras
 import Foundation
 import GatehouseCore
-import GatehouseSQLite
+import GatehouseTestSupport
 import NIOCore
 import Testing
 
@@ -137,8 +137,8 @@ struct OIDCDiscoveryTests {
 
     /// Through the default route table and a running server: every URL discovery advertises is answered
     /// by Gatehouse (never 404/501), and `issuer` is the same in discovery and webfinger.
-    @Test func everyAdvertisedURLIsServed() async throws {
-        try await withDefaultRoutesGateway { port, store in
+    @Test(arguments: StoreBackend.allCases) func everyAdvertisedURLIsServed(_ backend: StoreBackend) async throws {
+        try await withDefaultRoutesGateway(backend) { port, store in
             let discovery = try await request(port: port, "GET /.well-known/openid-configuration HTTP/1.1\r\nHost: localhost\r\n\r\n")
             #expect(discovery.status == 200)
             let document = try Self.json(discovery.body)

@@ -2,6 +2,7 @@ import Crypto
 import CryptoExtras
 import Foundation
 import GatehouseCore
+import GatehouseTestSupport
 import GatehouseTesting
 import Testing
 
@@ -27,8 +28,8 @@ struct OIDCSignedResponsesTests {
         try #require(try F.json(response)["client_id"] as? String)
     }
 
-    @Test func registrationAcceptsOnlyAnAlgorithmAConfiguredKeySignsWith() async throws {
-        try await F.run(configuredKeys: true) { fixture in
+    @Test(arguments: StoreBackend.allCases) func registrationAcceptsOnlyAnAlgorithmAConfiguredKeySignsWith(_ backend: StoreBackend) async throws {
+        try await F.run(backend, configuredKeys: true) { fixture in
             let accepted = try await Self.register(fixture, #","id_token_signed_response_alg":"ES256","userinfo_signed_response_alg":"RS256""#)
             #expect(accepted.status == 201, "\(accepted.body)")
             let json = try F.json(accepted)
@@ -45,9 +46,9 @@ struct OIDCSignedResponsesTests {
         }
     }
 
-    @Test func anAlgorithmWithoutAKeyIsRefused() async throws {
+    @Test(arguments: StoreBackend.allCases) func anAlgorithmWithoutAKeyIsRefused(_ backend: StoreBackend) async throws {
         // This gateway's configuration has no `secrets.keys`: nothing can be registered for signing.
-        try await F.run { fixture in
+        try await F.run(backend) { fixture in
             let refused = try await Self.register(fixture, #","userinfo_signed_response_alg":"ES256""#)
             #expect(refused.status == 400 && F.error(refused) == "invalid_client_metadata")
             #expect(try F.json(refused)["error_description"] as? String
@@ -55,8 +56,8 @@ struct OIDCSignedResponsesTests {
         }
     }
 
-    @Test func idTokensAreSignedWithTheRegisteredAlgorithmElseRS256() async throws {
-        try await F.run(configuredKeys: true) { fixture in
+    @Test(arguments: StoreBackend.allCases) func idTokensAreSignedWithTheRegisteredAlgorithmElseRS256(_ backend: StoreBackend) async throws {
+        try await F.run(backend, configuredKeys: true) { fixture in
             let es256 = try Self.clientId(try await Self.register(fixture, #","id_token_signed_response_alg":"ES256""#))
             let plain = try Self.clientId(try await Self.register(fixture, ""))
             let jwks = try await JWKS(fixture)
@@ -70,8 +71,8 @@ struct OIDCSignedResponsesTests {
         }
     }
 
-    @Test func userInfoIsASignedJWTForAClientThatRegisteredAnAlgorithm() async throws {
-        try await F.run(configuredKeys: true) { fixture in
+    @Test(arguments: StoreBackend.allCases) func userInfoIsASignedJWTForAClientThatRegisteredAnAlgorithm(_ backend: StoreBackend) async throws {
+        try await F.run(backend, configuredKeys: true) { fixture in
             let jwks = try await JWKS(fixture)
             for (algorithm, kid, grant) in [("ES256", "ec", "grant-ui-es"), ("RS256", "rsa-1", "grant-ui-rs")] {
                 let client = try Self.clientId(try await Self.register(fixture, #","userinfo_signed_response_alg":"\#(algorithm)""#))

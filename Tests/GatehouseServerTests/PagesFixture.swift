@@ -4,8 +4,8 @@ import GatehouseAuth
 import GatehouseCore
 import GatehouseHomeserver
 import GatehouseIdentity
-import GatehouseSQLite
 import GatehouseStorage
+import GatehouseTestSupport
 import GatehouseTesting
 import NIOCore
 import NIOHTTP1
@@ -34,8 +34,8 @@ final class SeededRandom: RandomSource {
     }
 }
 
-/// The `pages` service over a real SQLite store (users, clients), in-memory OAuth 2.0 grant
-/// repositories, the scripted Synapse, a manual clock and seeded randomness; a one-cookie jar
+/// The `pages` service over a real store (users, clients; a fresh SQLite file or PostgreSQL
+/// database), in-memory OAuth 2.0 grant repositories, the scripted Synapse, a manual clock and seeded randomness; a one-cookie jar
 /// plays the browser.
 final class PagesFixture {
     static let serverName = "example.test"
@@ -50,14 +50,17 @@ final class PagesFixture {
         var perIP = RateLimitConfiguration(burst: 1000, perSecond: 1000)
         /// `rate_limiting` YAML for the configuration (e.g. `{registration: {burst: 1}}`).
         var rateLimitingYAML: String?
-        /// Use the SQLite repositories of the store instead of the in-memory grant fakes.
-        var sqlite = false
+        /// Use the store's repositories (SQLite or PostgreSQL) instead of the in-memory grant fakes.
+        var storeRepositories = false
         /// Records page views of signed-in browsers.
         var activity: SessionActivityRecorder?
     }
 
+    /// Where the configuration file would be (relative paths in it resolve there).
     let directory: String
-    let store: SQLiteStore
+    /// The test's database.
+    let storage: StoreFixture
+    let store: any IdentityStore
     let synapse: FakeSynapse
     let client: SynapseClient
     let clock = ManualClock()
@@ -77,10 +80,11 @@ final class PagesFixture {
     /// The `csrf` field of the last page with a form.
     var csrf: String?
 
-    init(_ options: Options = Options()) async throws {
+    init(_ backend: StoreBackend, _ options: Options = Options()) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-pages-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        store = try SQLiteStore.open(path: "\(directory)/gatehouse.db")
+        storage = try await StoreFixture.make(backend)
+        store = try await storage.open()
         synapse = try await FakeSynapse(group: MultiThreadedEventLoopGroup.singleton, secret: "s3cret", serverName: Self.serverName)
         client = SynapseClient(configuration: .init(endpoint: synapse.endpoint, secret: "s3cret"))
         hasher = try PasswordHasher(
@@ -108,7 +112,7 @@ final class PagesFixture {
             perAccount: RateLimiter(burst: 1000, perSecond: 1000, clock: clock), clock: clock, random: random)
         service = try PagesService(
             configuration: configuration,
-            repositories: options.sqlite
+            repositories: options.storeRepositories
                 ? PagesRepositories(store: store)
                 : PagesRepositories(
                     users: store.users, clients: store.clients, browserSessions: browserSessions, authorizationGrants: grants,
@@ -120,7 +124,7 @@ final class PagesFixture {
         try? await client.shutdown()
         try? await hasher.shutdown()
         try? await synapse.stop()
-        try? store.close()
+        await storage.close()
         try? FileManager.default.removeItem(atPath: directory)
     }
 
@@ -218,8 +222,8 @@ enum SHA256Digest {
     }
 }
 
-func withPages(_ options: PagesFixture.Options = .init(), _ body: (PagesFixture) async throws -> Void) async throws {
-    let fixture = try await PagesFixture(options)
+func withPages(_ backend: StoreBackend, _ options: PagesFixture.Options = .init(), _ body: (PagesFixture) async throws -> Void) async throws {
+    let fixture = try await PagesFixture(backend, options)
     do {
         try await body(fixture)
     } catch {

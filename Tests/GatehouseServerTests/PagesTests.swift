@@ -2,9 +2,9 @@ import CryptoExtras
 import Foundation
 import GatehouseAuth
 import GatehouseCore
+import GatehouseTestSupport
 import GatehouseHomeserver
 import GatehouseIdentity
-import GatehouseSQLite
 import GatehouseStorage
 import NIOHTTP1
 import Testing
@@ -18,8 +18,8 @@ import Testing
 
     // MARK: Headers, cookie, CSRF
 
-    @Test func everyPageCarriesTheSecurityHeadersAndTheCookie() async throws {
-        try await withPages { fixture in
+    @Test(arguments: StoreBackend.allCases) func everyPageCarriesTheSecurityHeadersAndTheCookie(_ backend: StoreBackend) async throws {
+        try await withPages(backend) { fixture in
             let reply = await fixture.get("/login")
             #expect(reply.status == 200)
             let csp = try #require(reply.headers.first(name: "Content-Security-Policy"))
@@ -48,8 +48,8 @@ import Testing
         }
     }
 
-    @Test func assetsAreServed() async throws {
-        try await withPages { fixture in
+    @Test(arguments: StoreBackend.allCases) func assetsAreServed(_ backend: StoreBackend) async throws {
+        try await withPages(backend) { fixture in
             let css = await fixture.get("/assets/gatehouse.css")
             #expect(css.status == 200 && css.headers.first(name: "Content-Type") == "text/css; charset=utf-8" && css.text.contains(":focus-visible"))
             #expect(await fixture.get("/assets/form-post.js").text.contains("form-post"))
@@ -59,8 +59,8 @@ import Testing
 
     /// The anonymous login page is answered on the event loop (no task hop), with a fresh cookie whose
     /// CSRF token is in the form; a signed-in visitor or a continuation takes the asynchronous path.
-    @Test func anonymousLoginPageIsServedOnTheEventLoop() async throws {
-        try await withPages { fixture in
+    @Test(arguments: StoreBackend.allCases) func anonymousLoginPageIsServedOnTheEventLoop(_ backend: StoreBackend) async throws {
+        try await withPages(backend) { fixture in
             func request(_ target: String, cookie: String?) -> LocalRequest {
                 var headers = HTTPHeaders()
                 if let cookie { headers.add(name: "Cookie", value: "\(SessionCookie.name)=\(cookie)") }
@@ -88,8 +88,8 @@ import Testing
         }
     }
 
-    @Test func loginAndLogout() async throws {
-        try await withPages { fixture in
+    @Test(arguments: StoreBackend.allCases) func loginAndLogout(_ backend: StoreBackend) async throws {
+        try await withPages(backend) { fixture in
             let alice = try await fixture.register("alice")
             let empty = await fixture.get("/login")
             // The focus starts where typing starts: the username, or the password once a name is filled in.
@@ -124,8 +124,8 @@ import Testing
         return String(id.prefix { $0 != "\"" })
     }
 
-    @Test func formsWithoutTheRightCSRFTokenAre403() async throws {
-        try await withPages { fixture in
+    @Test(arguments: StoreBackend.allCases) func formsWithoutTheRightCSRFTokenAre403(_ backend: StoreBackend) async throws {
+        try await withPages(backend) { fixture in
             try await fixture.register("alice")
             _ = await fixture.get("/login")
             let fields = [("username", "alice"), ("password", "correct horse")]
@@ -141,8 +141,8 @@ import Testing
         }
     }
 
-    @Test func tamperedForeignAndExpiredCookiesCountAsSignedOut() async throws {
-        try await withPages { fixture in
+    @Test(arguments: StoreBackend.allCases) func tamperedForeignAndExpiredCookiesCountAsSignedOut(_ backend: StoreBackend) async throws {
+        try await withPages(backend) { fixture in
             try await fixture.register("alice")
             try await fixture.signIn()
             let good = try #require(fixture.cookie)
@@ -193,9 +193,9 @@ import Testing
         "https://APP.example.com/callback", "https://app.example.com:443/callback", "https://app.example.com/Callback",
     ]
 
-    @Test(arguments: badRedirects)
-    func unregisteredRedirectURIsGetAnErrorPage(redirect: String) async throws {
-        try await withPages { fixture in
+    @Test(arguments: StoreBackend.allCases, badRedirects)
+    func unregisteredRedirectURIsGetAnErrorPage(_ backend: StoreBackend, redirect: String) async throws {
+        try await withPages(backend) { fixture in
             try await fixture.addClient(redirectURIs: ["https://app.example.com/callback"])
             let reply = await fixture.get(PagesFixture.authorize(redirect: redirect))
             #expect(reply.status == 400 && reply.location == nil)
@@ -204,8 +204,8 @@ import Testing
         }
     }
 
-    @Test func unknownOrMissingClientGetsAnErrorPage() async throws {
-        try await withPages { fixture in
+    @Test(arguments: StoreBackend.allCases) func unknownOrMissingClientGetsAnErrorPage(_ backend: StoreBackend) async throws {
+        try await withPages(backend) { fixture in
             try await fixture.addClient(redirectURIs: ["https://app.example.com/callback", "https://app.example.com/other"])
             for target in [
                 PagesFixture.authorize(client: "01JNOSUCHCLIENT00000000000"), "/authorize?response_type=code",
@@ -219,8 +219,8 @@ import Testing
         }
     }
 
-    @Test func loopbackRedirectsOfNativeClientsMatchOnAnyPort() async throws {
-        try await withPages { fixture in
+    @Test(arguments: StoreBackend.allCases) func loopbackRedirectsOfNativeClientsMatchOnAnyPort(_ backend: StoreBackend) async throws {
+        try await withPages(backend) { fixture in
             try await fixture.addClient(redirectURIs: ["http://127.0.0.1/callback", "http://[::1]:8080/cb"], native: true)
             try await fixture.addClient(id: "01JWEBCLIENT00000000000000", redirectURIs: ["http://127.0.0.1:1234/cb"], origin: .config)
             for redirect in ["http://127.0.0.1:54321/callback", "http://127.0.0.1/callback", "http://[::1]:9/cb"] {
@@ -260,9 +260,12 @@ import Testing
         ("none", [("prompt", "none")], "login_required"),
     ]
 
-    @Test(arguments: clientErrors)
-    func errorsGoBackToTheClientWithStateAndIss(name: String, override: [(String, String)], code: String) async throws {
-        try await withPages { fixture in
+    @Test(arguments: StoreBackend.allCases, clientErrors)
+    func errorsGoBackToTheClientWithStateAndIss(_ backend: StoreBackend, _ error: (name: String, override: [(String, String)], code: String))
+        async throws
+    {
+        let (name, override, code) = error
+        try await withPages(backend) { fixture in
             try await fixture.addClient(redirectURIs: ["https://app.example.com/callback"])
             var parameters: [(String, String)] = [
                 ("response_type", "code"), ("client_id", "01JCLIENT0000000000000000A"), ("redirect_uri", "https://app.example.com/callback"),
@@ -285,8 +288,8 @@ import Testing
         }
     }
 
-    @Test func errorsUseTheRequestedResponseMode() async throws {
-        try await withPages { fixture in
+    @Test(arguments: StoreBackend.allCases) func errorsUseTheRequestedResponseMode(_ backend: StoreBackend) async throws {
+        try await withPages(backend) { fixture in
             try await fixture.addClient(redirectURIs: ["https://app.example.com/callback"])
             let fragment = await fixture.get(PagesFixture.authorize(extra: [("response_mode", "fragment")], challenge: nil))
             #expect(fragment.location?.hasPrefix("https://app.example.com/callback#error=invalid_request") == true)
@@ -297,8 +300,8 @@ import Testing
 
     // MARK: The whole flow
 
-    @Test func authorizeLoginConsentCode() async throws {
-        try await withPages { fixture in
+    @Test(arguments: StoreBackend.allCases) func authorizeLoginConsentCode(_ backend: StoreBackend) async throws {
+        try await withPages(backend) { fixture in
             let alice = try await fixture.register("alice")
             try await fixture.addClient(redirectURIs: ["https://app.example.com/callback"])
             let start = await fixture.get(PagesFixture.authorize(
@@ -343,8 +346,8 @@ import Testing
         }
     }
 
-    @Test func signedInUsersGoStraightToConsentAndMayDecline() async throws {
-        try await withPages { fixture in
+    @Test(arguments: StoreBackend.allCases) func signedInUsersGoStraightToConsentAndMayDecline(_ backend: StoreBackend) async throws {
+        try await withPages(backend) { fixture in
             try await fixture.register("alice")
             try await fixture.addClient(redirectURIs: ["com.example.app:/cb"], native: true, origin: .config)
             try await fixture.signIn()
@@ -366,8 +369,8 @@ import Testing
         }
     }
 
-    @Test func fragmentAndFormPostResponses() async throws {
-        try await withPages { fixture in
+    @Test(arguments: StoreBackend.allCases) func fragmentAndFormPostResponses(_ backend: StoreBackend) async throws {
+        try await withPages(backend) { fixture in
             try await fixture.register("alice")
             try await fixture.addClient(redirectURIs: ["https://app.example.com/callback"])
             try await fixture.signIn()
@@ -391,8 +394,8 @@ import Testing
         }
     }
 
-    @Test func promptLoginAsksForThePasswordAgain() async throws {
-        try await withPages { fixture in
+    @Test(arguments: StoreBackend.allCases) func promptLoginAsksForThePasswordAgain(_ backend: StoreBackend) async throws {
+        try await withPages(backend) { fixture in
             try await fixture.register("alice")
             try await fixture.addClient(redirectURIs: ["https://app.example.com/callback"])
             try await fixture.signIn()
@@ -411,8 +414,8 @@ import Testing
         }
     }
 
-    @Test func promptNoneWithASessionNeedsConsent() async throws {
-        try await withPages { fixture in
+    @Test(arguments: StoreBackend.allCases) func promptNoneWithASessionNeedsConsent(_ backend: StoreBackend) async throws {
+        try await withPages(backend) { fixture in
             try await fixture.register("alice")
             try await fixture.addClient(redirectURIs: ["https://app.example.com/callback"])
             try await fixture.signIn()
@@ -421,8 +424,8 @@ import Testing
         }
     }
 
-    @Test func adminScopeOnlyForAdmins() async throws {
-        try await withPages { fixture in
+    @Test(arguments: StoreBackend.allCases) func adminScopeOnlyForAdmins(_ backend: StoreBackend) async throws {
+        try await withPages(backend) { fixture in
             try await fixture.register("alice")
             try await fixture.register("root", admin: true)
             try await fixture.addClient(redirectURIs: ["https://app.example.com/callback"])
@@ -443,8 +446,8 @@ import Testing
 
     // MARK: Registration
 
-    @Test func registrationIsOffOrValidated() async throws {
-        try await withPages { fixture in
+    @Test(arguments: StoreBackend.allCases) func registrationIsOffOrValidated(_ backend: StoreBackend) async throws {
+        try await withPages(backend) { fixture in
             #expect(await fixture.get("/register").status == 404)
             try await fixture.addClient(redirectURIs: ["https://app.example.com/callback"])
             #expect(await fixture.get(PagesFixture.authorize(extra: [("prompt", "create")])).locationParameters()["error"] == "invalid_request")
@@ -452,7 +455,7 @@ import Testing
         var options = PagesFixture.Options()
         options.registration = true
         options.tosURI = "https://example.test/terms"
-        try await withPages(options) { fixture in
+        try await withPages(backend, options) { fixture in
             try await fixture.addClient(redirectURIs: ["https://app.example.com/callback"])
             try await fixture.register("taken")
             let start = await fixture.get(PagesFixture.authorize(extra: [("prompt", "create")]))
@@ -485,11 +488,11 @@ import Testing
         }
     }
 
-    @Test func registrationsPerAddressFollowTheConfiguredLimit() async throws {
+    @Test(arguments: StoreBackend.allCases) func registrationsPerAddressFollowTheConfiguredLimit(_ backend: StoreBackend) async throws {
         var options = PagesFixture.Options()
         options.registration = true
         options.rateLimitingYAML = "{registration: {burst: 1, per_second: 0.001}}"
-        try await withPages(options) { fixture async throws in
+        try await withPages(backend, options) { fixture async throws in
             _ = await fixture.get("/register")
             let fields = [("password", "long enough"), ("password_confirm", "long enough")]
             let first = await fixture.post("/register", [("username", "first")] + fields)
@@ -509,8 +512,8 @@ import Testing
 
     // MARK: Device grant
 
-    @Test func linkAndDeviceConsent() async throws {
-        try await withPages { fixture in
+    @Test(arguments: StoreBackend.allCases) func linkAndDeviceConsent(_ backend: StoreBackend) async throws {
+        try await withPages(backend) { fixture in
             try await fixture.register("alice")
             try await fixture.addClient(redirectURIs: ["https://app.example.com/callback"])
             let now = fixture.clock.now()
@@ -540,8 +543,8 @@ import Testing
         }
     }
 
-    @Test func expiredDeviceCodesAndRejection() async throws {
-        try await withPages { fixture in
+    @Test(arguments: StoreBackend.allCases) func expiredDeviceCodesAndRejection(_ backend: StoreBackend) async throws {
+        try await withPages(backend) { fixture in
             try await fixture.register("alice")
             try await fixture.addClient(redirectURIs: ["https://app.example.com/callback"])
             let now = fixture.clock.now()
@@ -563,8 +566,8 @@ import Testing
 
     // MARK: Legacy SSO
 
-    @Test func legacySSOFromRedirectToLoginToken() async throws {
-        try await withPages { fixture in
+    @Test(arguments: StoreBackend.allCases) func legacySSOFromRedirectToLoginToken(_ backend: StoreBackend) async throws {
+        try await withPages(backend) { fixture in
             let alice = try await fixture.register("alice")
             let sso = try #require(fixture.service.ssoRedirect)
             let responder = CompatSSOResponderForTests(endpoint: sso)
@@ -600,10 +603,10 @@ import Testing
     }
 
     /// MSC3824: a client that asks for registration gets the registration page first (when offered).
-    @Test func legacySSOWithActionRegister() async throws {
+    @Test(arguments: StoreBackend.allCases) func legacySSOWithActionRegister(_ backend: StoreBackend) async throws {
         var options = PagesFixture.Options()
         options.registration = true
-        try await withPages(options) { fixture in
+        try await withPages(backend, options) { fixture in
             let responder = CompatSSOResponderForTests(endpoint: try #require(fixture.service.ssoRedirect))
             let start = await fixture.send(
                 .GET, "/_matrix/client/v3/login/sso/redirect?redirectUrl=https%3A%2F%2Fclient.example%2F&org.matrix.msc3824.action=register",
@@ -617,8 +620,8 @@ import Testing
         }
     }
 
-    @Test func legacySSOLoginsExpireAfter30Minutes() async throws {
-        try await withPages { fixture in
+    @Test(arguments: StoreBackend.allCases) func legacySSOLoginsExpireAfter30Minutes(_ backend: StoreBackend) async throws {
+        try await withPages(backend) { fixture in
             try await fixture.register("alice")
             try await fixture.signIn()
             let responder = CompatSSOResponderForTests(endpoint: try #require(fixture.service.ssoRedirect))
@@ -634,12 +637,12 @@ import Testing
         }
     }
 
-    /// Through the SQLite store: the token the SSO page issues logs in with `m.login.token` once,
+    /// Through the store's repositories: the token the SSO page issues logs in with `m.login.token` once,
     /// within 30 s; the whole flow as a classic client sees it.
-    @Test func legacySSOTokenLogsInThroughTheCompatLayer() async throws {
+    @Test(arguments: StoreBackend.allCases) func legacySSOTokenLogsInThroughTheCompatLayer(_ backend: StoreBackend) async throws {
         var options = PagesFixture.Options()
-        options.sqlite = true
-        try await withPages(options) { fixture in
+        options.storeRepositories = true
+        try await withPages(backend, options) { fixture in
             try await fixture.register("alice")
             let compat = CompatLoginService(
                 store: fixture.store, synapse: fixture.client, queue: JobQueue(repository: fixture.store.jobs), hasher: fixture.hasher,
@@ -669,8 +672,8 @@ import Testing
     }
 
     /// A user locked or deactivated while signed in is signed out on the next page, and cannot sign in again.
-    @Test func lockedAndDeactivatedUsersAreSignedOut() async throws {
-        try await withPages { fixture in
+    @Test(arguments: StoreBackend.allCases) func lockedAndDeactivatedUsersAreSignedOut(_ backend: StoreBackend) async throws {
+        try await withPages(backend) { fixture in
             let alice = try await fixture.register("alice")
             let bob = try await fixture.register("bob")
             try await fixture.signIn()
@@ -690,8 +693,8 @@ import Testing
 
     /// Through the default route table and a running server: the pages answer with their headers,
     /// and a form without the cookie's CSRF token is refused.
-    @Test func pagesThroughTheDefaultRoutes() async throws {
-        try await withDefaultRoutesGateway { port, store in
+    @Test(arguments: StoreBackend.allCases) func pagesThroughTheDefaultRoutes(_ backend: StoreBackend) async throws {
+        try await withDefaultRoutesGateway(backend) { port, store in
             let login = try await request(port: port, "GET /login HTTP/1.1\r\nHost: localhost\r\n\r\n")
             #expect(login.status == 200 && login.body.contains(#"<form id="login-form""#))
             let headers = Dictionary(login.headers.map { ($0.0.lowercased(), $0.1) }, uniquingKeysWith: { first, _ in first })
@@ -710,12 +713,13 @@ import Testing
         }
     }
 
-    /// The authorization code and device flows on the SQLite repositories (foreign keys, states and
-    /// transactions as in production).
-    @Test func flowsOnTheSQLiteStore() async throws {
+    /// The authorization code and device flows on the store's repositories, SQLite and PostgreSQL
+    /// (foreign keys, states and transactions as in production; the name is from when SQLite was the
+    /// only store).
+    @Test(arguments: StoreBackend.allCases) func flowsOnTheSQLiteStore(_ backend: StoreBackend) async throws {
         var options = PagesFixture.Options()
-        options.sqlite = true
-        try await withPages(options) { fixture in
+        options.storeRepositories = true
+        try await withPages(backend, options) { fixture in
             let alice = try await fixture.register("alice")
             let clientId = try await fixture.addClient(redirectURIs: ["https://app.example.com/callback"])
             let start = await fixture.get(PagesFixture.authorize())
@@ -751,7 +755,7 @@ import Testing
 
     // MARK: Configuration
 
-    @Test func templatesCanBeOverriddenFromADirectory() async throws {
+    @Test(arguments: StoreBackend.allCases) func templatesCanBeOverriddenFromADirectory(_ backend: StoreBackend) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-templates-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -759,7 +763,7 @@ import Testing
             .write(toFile: "\(directory)/login.html", atomically: true, encoding: .utf8)
         var options = PagesFixture.Options()
         options.templatesPath = directory
-        try await withPages(options) { fixture in
+        try await withPages(backend, options) { fixture in
             let reply = await fixture.get("/login")
             #expect(reply.text.contains("<h1>Hello from Example Chat</h1>") && reply.text.contains("<title>Custom – Example Chat</title>"))
         }
@@ -767,10 +771,10 @@ import Testing
         #expect(throws: PageTemplates.LoadError.self) { _ = try PageTemplates(overridesFrom: directory) }
     }
 
-    @Test func withoutTheEncryptionKeyThePagesSayWhy() async throws {
+    @Test(arguments: StoreBackend.allCases) func withoutTheEncryptionKeyThePagesSayWhy(_ backend: StoreBackend) async throws {
         var options = PagesFixture.Options()
         options.encryption = false
-        try await withPages(options) { fixture in
+        try await withPages(backend, options) { fixture in
             let reply = await fixture.get("/login")
             #expect(reply.status == 503 && reply.text.contains("secrets.encryption") && reply.headers.first(name: "Set-Cookie") == nil)
             #expect(fixture.service.ssoRedirect == nil)

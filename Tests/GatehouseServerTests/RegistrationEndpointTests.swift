@@ -1,7 +1,7 @@
 import Foundation
 import GatehouseCore
-import GatehouseSQLite
 import GatehouseStorage
+import GatehouseTestSupport
 import GatehouseTesting
 import Testing
 
@@ -13,25 +13,21 @@ private struct FixedRandom: RandomSource {
 }
 
 /// `POST /oauth2/registration` through the in-process gateway: the `oauth2` route, the body cap,
-/// the answers and what ends up in the store.
+/// the answers and what ends up in the store (every test on SQLite and on PostgreSQL).
 struct RegistrationEndpointTests {
     static let routes = "*  ^/oauth2/  local oauth2  max_body=64KiB"
 
+    /// The gateway over a fresh store of `backend`.
     private static func withGateway(
-        extraYAML: String = "", _ body: (_ port: Int, _ store: SQLiteStore, _ clock: ManualClock) async throws -> Void
+        _ backend: StoreBackend, extraYAML: String = "", _ body: (_ port: Int, _ store: any IdentityStore, _ clock: ManualClock) async throws -> Void
     ) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-registration-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let store = try SQLiteStore.open(path: "\(directory)/gatehouse.db")
-        defer {
-            try? store.close()
-            try? FileManager.default.removeItem(atPath: directory)
-        }
-        let clock = ManualClock()
-        try await withTestGateway(
-            routes: routes, upstreams: [:], extraYAML: extraYAML, identityStore: store, clock: clock, random: FixedRandom()
-        ) { port in
-            try await body(port, store, clock)
+        try await withStore(backend) { store, _ in
+            let clock = ManualClock()
+            try await withTestGateway(
+                routes: routes, upstreams: [:], extraYAML: extraYAML, identityStore: store, clock: clock, random: FixedRandom()
+            ) { port in
+                try await body(port, store, clock)
+            }
         }
     }
 
@@ -42,8 +38,8 @@ struct RegistrationEndpointTests {
                 + "Connection: close\r\n\r\n\(json)")
     }
 
-    @Test func nativeClientIsRegisteredWith201AndTheFullMetadata() async throws {
-        try await Self.withGateway { port, store, clock in
+    @Test(arguments: StoreBackend.allCases) func nativeClientIsRegisteredWith201AndTheFullMetadata(_ backend: StoreBackend) async throws {
+        try await Self.withGateway(backend) { port, store, clock in
             let response = try await Self.post(port, #"""
                 {"application_type":"native","client_name":"Element X","client_name#fr":"Élément X","client_uri":"https://element.io/",
                  "redirect_uris":["io.element.app:/callback","http://127.0.0.1/callback"],"grant_types":["authorization_code","refresh_token"],
@@ -60,8 +56,8 @@ struct RegistrationEndpointTests {
         }
     }
 
-    @Test func refusalsAreRFC7591JSONNamingTheRule() async throws {
-        try await Self.withGateway { port, store, _ in
+    @Test(arguments: StoreBackend.allCases) func refusalsAreRFC7591JSONNamingTheRule(_ backend: StoreBackend) async throws {
+        try await Self.withGateway(backend) { port, store, _ in
             let cases: [(String, String)] = [
                 (#"{"client_uri":"https://example.com/","redirect_uris":["https://evil.com/cb"],"token_endpoint_auth_method":"none"}"#,
                  #"{"error":"invalid_redirect_uri","error_description":"redirect_uris[0]: host evil.com is not example.com (the host of client_uri) or a subdomain of it"}"#),
@@ -86,8 +82,8 @@ struct RegistrationEndpointTests {
         }
     }
 
-    @Test func browserClientsGetTheCORSPreflight() async throws {
-        try await Self.withGateway { port, _, _ in
+    @Test(arguments: StoreBackend.allCases) func browserClientsGetTheCORSPreflight(_ backend: StoreBackend) async throws {
+        try await Self.withGateway(backend) { port, _, _ in
             let preflight = try await request(
                 port: port,
                 "OPTIONS /oauth2/registration HTTP/1.1\r\nHost: localhost\r\nOrigin: https://app.element.io\r\n"
@@ -101,9 +97,9 @@ struct RegistrationEndpointTests {
         }
     }
 
-    @Test func registrationsPerAddressAreLimited() async throws {
+    @Test(arguments: StoreBackend.allCases) func registrationsPerAddressAreLimited(_ backend: StoreBackend) async throws {
         let yaml = "rate_limiting: {client_registration: {burst: 2, per_second: 0.01}}"
-        try await Self.withGateway(extraYAML: yaml) { port, store, clock in
+        try await Self.withGateway(backend, extraYAML: yaml) { port, store, clock in
             let body = #"{"client_uri":"https://example.com/","redirect_uris":["https://example.com/cb"],"token_endpoint_auth_method":"none"}"#
             #expect(try await Self.post(port, body).status == 201)
             // Refused registrations count too: they cost a parse.
@@ -123,8 +119,8 @@ struct RegistrationEndpointTests {
         }
     }
 
-    @Test func onlyPostAndBodiesOver64KiBAreRefusedBeforeParsing() async throws {
-        try await Self.withGateway { port, store, _ in
+    @Test(arguments: StoreBackend.allCases) func onlyPostAndBodiesOver64KiBAreRefusedBeforeParsing(_ backend: StoreBackend) async throws {
+        try await Self.withGateway(backend) { port, store, _ in
             let get = try await request(port: port, "GET /oauth2/registration HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
             #expect(get.status == 405)
             #expect(get.header("Allow") == "POST, OPTIONS")

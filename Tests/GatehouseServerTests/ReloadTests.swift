@@ -1,5 +1,6 @@
 import Foundation
 import GatehouseCore
+import GatehouseTestSupport
 import GatehouseTesting
 import Logging
 import NIOPosix
@@ -298,8 +299,8 @@ struct MetricsRecordingTests {
         #expect(metrics.registry.emitToString() == text)
     }
 
-    @Test func introspectionAnswersFromMemoryAndFromTheStoreAreCounted() async throws {
-        let fixture = try await IntrospectionFixture()
+    @Test(arguments: StoreBackend.allCases) func introspectionAnswersFromMemoryAndFromTheStoreAreCounted(_ backend: StoreBackend) async throws {
+        let fixture = try await IntrospectionFixture(backend)
         let metrics = GatehouseMetrics(upstreams: [])
         let endpoint = IntrospectionEndpoint(
             sharedSecret: fixture.secret,

@@ -2,6 +2,7 @@ import Foundation
 import GatehouseAuth
 import GatehouseCore
 import GatehouseStorage
+import GatehouseTestSupport
 import GatehouseTesting
 import NIOPosix
 import Testing
@@ -30,7 +31,7 @@ struct StickyUpstreamTests {
     }
 
     @Test func eachUsersRequestsStayOnTheirMember() async throws {
-        let fixture = try await IntrospectionFixture()
+        let fixture = try await IntrospectionFixture(.sqlite)
         let origins = [
             try await FakeOrigin(group: MultiThreadedEventLoopGroup.singleton), try await FakeOrigin(group: MultiThreadedEventLoopGroup.singleton),
         ]
@@ -74,7 +75,7 @@ struct StickyUpstreamTests {
     /// A member that refuses connections is marked down for `fail_timeout`: the users whose first
     /// choice it is are served by their next choice, the others are not moved.
     @Test func aDownMembersUsersGoToTheirNextChoice() async throws {
-        let fixture = try await IntrospectionFixture()
+        let fixture = try await IntrospectionFixture(.sqlite)
         let live = try await FakeOrigin(group: MultiThreadedEventLoopGroup.singleton)
         defer { Task { try? await live.stop() } }
         let closed = try await FakeOrigin(group: MultiThreadedEventLoopGroup.singleton)

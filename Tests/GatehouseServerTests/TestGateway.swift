@@ -3,8 +3,8 @@ import Foundation
 import GatehouseAuth
 import GatehouseCore
 import GatehouseIdentity
-import GatehouseSQLite
 import GatehouseStorage
+import GatehouseTestSupport
 import GatehouseTesting
 import Logging
 import NIOCore
@@ -21,13 +21,20 @@ import ServiceLifecycle
 /// entries written out in YAML (`name: {members: [...], balance: ...}`), for pools of several members.
 /// `listenerYAML` adds a key to the listener (`proxy_protocol: true`), `httpYAML` one to `http`.
 /// A gateway with the default route table, a `secrets` section (so the HTML pages and OpenID Connect
-/// are on) and a fresh SQLite store, as a deployment from the README has them.
-func withDefaultRoutesGateway<T>(_ body: (_ port: Int, _ store: SQLiteStore) async throws -> T) async throws -> T {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-default-routes-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    let store = try SQLiteStore.open(path: "\(directory)/gatehouse.db")
-    defer { try? store.close() }
+/// are on) and a fresh store of `backend`, as a deployment from the README has them.
+func withDefaultRoutesGateway<T>(_ backend: StoreBackend, _ body: (_ port: Int, _ store: any IdentityStore) async throws -> T) async throws -> T {
+    let storage = try await StoreFixture.make(backend)
+    do {
+        let value = try await withDefaultRoutesGateway(store: try await storage.open(), body)
+        await storage.close()
+        return value
+    } catch {
+        await storage.close()
+        throw error
+    }
+}
+
+private func withDefaultRoutesGateway<T>(store: any IdentityStore, _ body: (_ port: Int, _ store: any IdentityStore) async throws -> T) async throws -> T {
     let pem = try _RSA.Signing.PrivateKey(keySize: .bits2048).pemRepresentation.split(separator: "\n").map { "          " + $0 }
     let secrets = """
         secrets:
