@@ -33,8 +33,9 @@ def _h1_get(gatehouse, path, secret):
                                    f"Authorization: Bearer {secret}\r\nConnection: close\r\n\r\n").encode())
 
 
-def test_control_synapse_answers_the_secret_directly(synapse, secret):
-    """Without Gatehouse the request works: the denials below are Gatehouse's doing."""
+def test_control_synapse_answers_the_secret_directly(gatehouse, synapse, secret):
+    """Without Gatehouse the request works: the denials below are Gatehouse's doing. (The
+    gatehouse fixture is what registers alice, so this control also runs alone.)"""
     r = httpx.get(synapse.url + "/_synapse/mas/query_user" + QUERY, trust_env=False,
                   headers={"Authorization": f"Bearer {secret}"})
     assert r.status_code == 200 and r.json()["user_id"] == "@alice:localhost", r.text
