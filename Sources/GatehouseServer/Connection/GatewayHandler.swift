@@ -29,8 +29,10 @@ struct ConnectionInfo: Sendable {
 /// An HTTP/1.1 connection carries bytes both ways: the handler reads requests with
 /// ``HTTP1RequestReader`` and writes responses as bytes (``HTTP1ResponseWriter``,
 /// ``ResponseHeadRewriter``), so a proxied request never becomes an `HTTPRequestHead`. An HTTP/2
-/// stream carries HEADERS and DATA payloads, converted here (``HTTP2StreamMessages``): no codec
-/// handler per stream. A stream's handler is in no pipeline: ``HTTP2GatewayHandler`` keeps one per
+/// stream carries HEADERS and DATA payloads: its request header block is written as the HTTP/1.1
+/// head it stands for and parsed by the same parser (``HTTP2RequestHead``), so from admission on a
+/// request takes one path whatever its protocol; responses become HEADERS and DATA here
+/// (``HTTP2StreamMessages``): no codec handler per stream. A stream's handler is in no pipeline: ``HTTP2GatewayHandler`` keeps one per
 /// stream and calls its `stream…` methods (``HTTP2StreamLink`` is the way back), so the phases below
 /// are the same code for both protocols.
 ///
@@ -62,13 +64,10 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     /// HTTP/1.1: turns the client's bytes into requests (`nil` on HTTP/2 streams).
     private var reader: HTTP1RequestReader?
-    /// The current request's head as the client sent it: parsed as bytes (HTTP/1.1) or by the
-    /// HTTP/2 stream codec.
+    /// The current request's head, parsed as bytes (on HTTP/2, the bytes of the HTTP/1.1 head its
+    /// header block stands for).
     private var clientHead: ClientHead?
-    /// `clientHead`'s bytes are a buffer of their own, not a slice of a read buffer.
-    private var clientHeadIsOwnCopy = false
-    /// The head that goes upstream: NIO's form (HTTP/2), or bytes with their framing (HTTP/1.1).
-    private var upstreamHead: HTTPRequestHead?
+    /// The head that goes upstream, with its framing.
     private var upstreamHeadBytes: (bytes: ByteBuffer, framing: HTTP1BodyFraming)?
     /// HTTP/1.1: the relayed response body goes to the client chunked (the upstream's was chunked or
     /// read until close).
@@ -224,7 +223,7 @@ final class GatewayHandler: ChannelDuplexHandler {
         reader?.append(unwrapInboundIn(data))
         while let part = reader?.next() {
             switch part {
-            case .head(let head, let bytes): arrived(.head(.bytes(head, bytes)))
+            case .head(let head, let bytes): arrived(.head(ClientHead(head: head, bytes: bytes)))
             case .body(let buffer): arrived(.body(buffer))
             case .end: arrived(.end)
             case .refused(let refusal):
@@ -243,11 +242,20 @@ final class GatewayHandler: ChannelDuplexHandler {
         case .headers(let block):
             if !streamHeadReceived {
                 streamHeadReceived = true
+                let outcome: HTTP2RequestHead.Outcome
                 do {
-                    arrived(.head(.stream(try HTTP2StreamMessages.requestHead(block.headers, endStream: block.endStream))))
+                    outcome = try HTTP2RequestHead.parse(
+                        block.headers, endStream: block.endStream, limits: HTTP1RequestHeadParser.Limits(runtime.limits),
+                        allocator: Self.allocator)
                 } catch {
                     runtime.logger.debug("malformed HTTP/2 request", metadata: ["reason": "\(error.reason)"])
                     return closeDownstream()
+                }
+                switch outcome {
+                case .head(let head, let bytes):
+                    arrived(.head(ClientHead(head: head, bytes: bytes, isOwnCopy: true)))
+                case .refused(let refusal, let method):
+                    refuseStreamHead(refusal, method: method, endStream: block.endStream)
                 }
             }
             if block.endStream { arrived(.end) }
@@ -258,6 +266,19 @@ final class GatewayHandler: ChannelDuplexHandler {
         default:
             break
         }
+    }
+
+    /// A stream's head that HTTP/1.1's rules refuse (``HTTP2RequestHead``): answered as a head
+    /// admission refuses, and the stream reset after the answer if the client is still sending.
+    private func refuseStreamHead(_ refusal: HTTP1Refusal, method: String, endStream: Bool) {
+        runtime.logger.debug("HTTP/2 request refused", metadata: ["reason": "\(refusal.shortDescription)"])
+        let (_, then) = state.requestHead(
+            State.RequestHead(
+                method: HTTPMethod(rawValue: method), keepAlive: true, expectsBody: !endStream, bodyLimit: runtime.limits.maxBodyBytes,
+                target: nil, route: nil,
+                decision: .refuse(refusal.matrixError, logError: refusal.shortDescription, closeConnection: true)),
+            now: .now())
+        run(then)
     }
 
     /// A request part, from the HTTP/1.1 reader or the HTTP/2 stream: handled now, or queued
@@ -336,9 +357,10 @@ final class GatewayHandler: ChannelDuplexHandler {
     /// request still needs of its head (a local service's parsed head, a sticky pool's headers) is
     /// kept in a buffer of its own; a proxied request to another pool needs none of it.
     private func keepClientHeadPastRead() {
-        guard case .bytes(let parsed, let bytes) = clientHead, !clientHeadIsOwnCopy else { return }
-        clientHead = .bytes(parsed, Self.allocator.buffer(buffer: bytes))
-        clientHeadIsOwnCopy = true
+        guard var head = clientHead, !head.isOwnCopy else { return }
+        head.bytes = Self.allocator.buffer(buffer: head.bytes)
+        head.isOwnCopy = true
+        clientHead = head
     }
 
     func read(context: ChannelHandlerContext) {
@@ -419,21 +441,13 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     private func beginRequest(_ head: ClientHead) {
         clientHead = head
-        clientHeadIsOwnCopy = false
-        upstreamHead = nil
         upstreamHeadBytes = nil
         tokenUser = nil
         formBodyHeadReading = nil
         pool = nil
         var lookup: TokenLookup?
         let (sendContinue, then): (Bool, State.Action)
-        let decision =
-            switch head {
-            case .bytes(let head, let bytes):
-                RequestAdmission.decide(head, in: bytes, limits: runtime.limits, routes: runtime.routes, scratch: loop.scratch)
-            case .stream(let head):
-                RequestAdmission.decide(head, isHTTP2: info.isHTTP2, limits: runtime.limits, routes: runtime.routes, scratch: loop.scratch)
-            }
+        let decision = RequestAdmission.decide(head.head, in: head.bytes, limits: runtime.limits, routes: runtime.routes, scratch: loop.scratch)
         // Each branch hands its facts to the state machine as a temporary: the struct is not copied.
         switch decision {
         case .admitted(let admitted):
@@ -452,7 +466,7 @@ final class GatewayHandler: ChannelDuplexHandler {
                 now: .now())
         }
         if sendContinue {
-            if case .stream = head {
+            if stream != nil {
                 writeDownstream(.headers(.init(headers: [":status": "100"])))
                 flushDownstream()
             } else {
@@ -499,40 +513,23 @@ final class GatewayHandler: ChannelDuplexHandler {
         _ head: ClientHead, _ admitted: RequestAdmission.Admitted, pool: UpstreamPool, lookup: inout TokenLookup?
     ) -> State.ProxyPlan {
         let timeout = admitted.route.rule.options.upstreamTimeout.map { TimeAmount($0) } ?? runtime.upstreamTimeout
-        let size: Int
-        let bodyless: Bool
-        switch head {
-        case .bytes(let head, let bytes):
-            // The client's bytes, edited on their way into one buffer: no header becomes a String.
-            var output = Self.allocator.buffer(capacity: UpstreamRequestHeadWriter.capacity(for: head, peerAddress: info.peerAddress))
-            let framing = head.upstreamFraming
-            size = UpstreamRequestHeadWriter.write(
-                head, from: bytes, peerAddress: info.peerAddress, scheme: info.scheme, framing: framing, into: &output)
-            upstreamHeadBytes = (output, framing)
-            bodyless = framing == .none
-        case .stream(let head):
-            var framing = admitted.framing
-            if framing == .absent, !info.isHTTP2, RequestAdmission.usuallyCarriesBody(head.method) {
-                framing = .contentLength(0)
-            }
-            let rewritten = HeaderRewriter.upstreamRequest(
-                from: head, target: admitted.target.forwardTarget, peerAddress: info.peerAddress, scheme: info.scheme, framing: framing)
-            size = rewritten.serializedSize
-            upstreamHead = rewritten.head
-            // The upstream head carries Content-Length or Transfer-Encoding exactly when the framing says so.
-            bodyless = framing == .absent
-        }
+        // The client's bytes, edited on their way into one buffer: no header becomes a String.
+        var output = Self.allocator.buffer(capacity: UpstreamRequestHeadWriter.capacity(for: head.head, peerAddress: info.peerAddress))
+        let framing = head.head.upstreamFraming
+        let size = UpstreamRequestHeadWriter.write(
+            head.head, from: head.bytes, peerAddress: info.peerAddress, scheme: info.scheme, framing: framing, into: &output)
+        upstreamHeadBytes = (output, framing)
+        let bodyless = framing == .none
         let start: State.ProxyPlan.Start
         if size > pool.configuration.maxRequestHeaderBytes {
             // The upstream would drop the connection (Twisted does past 16 KiB): say so, not 502.
-            upstreamHead = nil
             upstreamHeadBytes = nil
             start = .refuseBeforeProxy(
                 MatrixError(status: 431, code: .unknown, message: "Request header fields too large for the homeserver"),
                 logError: "upstream_header_limit")
         } else {
             self.pool = pool
-            start = tokenCheck(head, query: admitted.target.query, lookup: &lookup)
+            start = tokenCheck(head, lookup: &lookup)
         }
         return State.ProxyPlan(
             upstreamTimeout: timeout, upstreamMembers: pool.configuration.members.count, upstreamHeadIsBodyless: bodyless, start: start)
@@ -540,14 +537,9 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     /// The edge token check, judged on the head Synapse will get (headers named in `Connection` are
     /// gone from it).
-    private func tokenCheck(_ head: ClientHead, query: Substring?, lookup: inout TokenLookup?) -> State.ProxyPlan.Start {
+    private func tokenCheck(_ head: ClientHead, lookup: inout TokenLookup?) -> State.ProxyPlan.Start {
         guard let check = runtime.edgeTokenCheck else { return .forward }
-        let decision =
-            switch head {
-            case .bytes(let head, let bytes): check.decide(head, in: bytes, clientAddress: info.peerAddress)
-            case .stream(let head): check.decide(method: head.method, headers: upstreamHead?.headers ?? [:], query: query)
-            }
-        switch decision {
+        switch check.decide(head.head, in: head.bytes, clientAddress: info.peerAddress) {
         case .forward(let user):
             tokenUser = user
             return .forward
@@ -733,15 +725,8 @@ final class GatewayHandler: ChannelDuplexHandler {
             member: connection.memberIndex, description: connection.memberDescription, reused: lease.reused, now: .now())
         // A head or body that does not fit its framing fails the connection (and this exchange) at once.
         let method: HTTP1Method = state.request.method == .HEAD ? .head : .get
-        let sent =
-            if let (bytes, framing) = upstreamHeadBytes {
-                connection.handler.sendHead(bytes: bytes, framing: framing, method: method)
-            } else if let upstreamHead {
-                connection.handler.sendHead(upstreamHead, method: method)
-            } else {
-                false
-            }
-        guard sent else { return }
+        guard let (bytes, framing) = upstreamHeadBytes, connection.handler.sendHead(bytes: bytes, framing: framing, method: method)
+        else { return }
         for buffer in send.body where upstream === connection {
             connection.handler.sendBody(buffer)
         }
@@ -944,40 +929,20 @@ enum InboundPart {
     }
 }
 
-/// A request head as it arrived: parsed as bytes on an HTTP/1.1 connection, or NIO's form from the
-/// HTTP/2 stream codec.
-enum ClientHead {
-    case bytes(HTTP1RequestHead, ByteBuffer)
-    case stream(HTTPRequestHead)
+/// A request head as offsets into its bytes: as it arrived on an HTTP/1.1 connection, or the
+/// HTTP/1.1 head an HTTP/2 stream's header block stands for.
+struct ClientHead {
+    var head: HTTP1RequestHead
+    var bytes: ByteBuffer
+    /// `bytes` is a buffer of its own, not a slice of a read buffer (see `keepClientHeadPastRead`).
+    var isOwnCopy = false
 
-    var method: HTTPMethod {
-        switch self {
-        case .bytes(let head, let bytes): head.method.nioMethod(raw: head.methodString(in: bytes))
-        case .stream(let head): head.method
-        }
-    }
-
-    var keepAlive: Bool {
-        switch self {
-        case .bytes(let head, _): head.keepAlive
-        case .stream(let head): head.isKeepAlive
-        }
-    }
-
+    var method: HTTPMethod { head.method.nioMethod(raw: head.methodString(in: bytes)) }
+    var keepAlive: Bool { head.keepAlive }
     /// `Expect: 100-continue`.
-    var expectsContinue: Bool {
-        switch self {
-        case .bytes(let head, _): head.expectsContinue
-        case .stream(let head): RequestAdmission.expectsContinue(head)
-        }
-    }
+    var expectsContinue: Bool { head.expectsContinue }
 
     /// NIO's form, for local responders (which may keep a parsed form) and the rare paths that read
-    /// headers; the proxy path never builds it from bytes.
-    var nioHead: HTTPRequestHead {
-        switch self {
-        case .bytes(let head, let bytes): head.httpRequestHead(in: bytes)
-        case .stream(let head): head
-        }
-    }
+    /// headers; the proxy path never builds it.
+    var nioHead: HTTPRequestHead { head.httpRequestHead(in: bytes) }
 }

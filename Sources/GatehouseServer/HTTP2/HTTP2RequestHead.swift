@@ -1,0 +1,188 @@
+import NIOCore
+import NIOHPACK
+
+/// An HTTP/2 stream's request header block, written as the HTTP/1.1 head it stands for and parsed
+/// by ``HTTP1RequestHeadParser``, so a request takes the same path whichever protocol it came over:
+/// the same decisions (framing, host, target, limits), the same edge token reading, and
+/// ``UpstreamRequestHeadWriter`` copies it upstream. No field becomes an `HTTPHeaders` entry.
+///
+/// What is written:
+/// - the request line from `:method` and `:path` (origin-form only: `:path` must start with `/`);
+/// - `host` from `:authority` first; a `host` field equal to it is dropped, one that differs is kept
+///   beside it, so the parser refuses the two hosts as it does on HTTP/1.1 (NIO's HTTP/2 to HTTP/1
+///   codec kept `host` and dropped `:authority`, so `:authority: a` with `host: b` went upstream as b);
+/// - every other field in order, except `cookie`, whose fields are joined into one with `; `
+///   (RFC 9113 §8.2.3: what an HTTP/1.1 upstream must get);
+/// - when the block has no `content-length` and the stream goes on past it, `transfer-encoding:
+///   chunked` for every method but GET and HEAD: a body of unknown length follows, and the upstream
+///   gets it chunked (a body on GET or HEAD is refused later as unexpected).
+///
+/// Before anything is written, every piece is checked for what would change the meaning of the
+/// HTTP/1.1 bytes (a CR or LF anywhere, a colon or space in a name, a space in the method or path):
+/// HTTP/2 framing carries such bytes, and they must neither reach an HTTP/1 upstream nor split a
+/// line. The parser then applies HTTP/1.1's rules to the rest.
+enum HTTP2RequestHead {
+    /// A header block that is not a request (a pseudo-header missing, repeated, unknown or after a
+    /// regular field, or a connection-specific field, RFC 9113 §8.2.2, §8.3): the stream is reset.
+    struct Malformed: Error {
+        var reason: String
+    }
+
+    enum Outcome {
+        /// The head as offsets into `bytes`, a buffer of its own.
+        case head(HTTP1RequestHead, bytes: ByteBuffer)
+        /// A request the gateway answers with `refusal`'s status, as it would on HTTP/1.1.
+        case refused(HTTP1Refusal, method: String)
+    }
+
+    /// Writes and parses the request head of a stream's first header block.
+    /// - Parameters:
+    ///   - block: the decoded header block (NIOHTTP2 has checked its pseudo-header rules and that
+    ///     names are lower-case).
+    ///   - endStream: whether the block ended the stream.
+    ///   - limits: the head and target limits (the same as HTTP/1.1's).
+    ///   - allocator: for the head's buffer.
+    static func parse(
+        _ block: HPACKHeaders, endStream: Bool, limits: HTTP1RequestHeadParser.Limits, allocator: ByteBufferAllocator
+    ) throws(Malformed) -> Outcome {
+        var pseudo = PseudoHeaders()
+        var regularFrom = block.count
+        for (index, (name, value, _)) in block.enumerated() {
+            guard name.utf8.first == UInt8(ascii: ":") else {
+                regularFrom = index
+                break
+            }
+            try pseudo.take(name, value)
+        }
+        let (method, path, authority) = try pseudo.request()
+
+        if let refusal = refusal(method: method, path: path, authority: authority) { return .refused(refusal, method: method) }
+        var bytes = allocator.buffer(capacity: 256 + block.count * 48)
+        bytes.writeString(method)
+        bytes.writeStaticString(" ")
+        bytes.writeString(path)
+        bytes.writeStaticString(" HTTP/1.1\r\nhost: ")
+        bytes.writeString(authority)
+        bytes.writeStaticString("\r\n")
+
+        var hasContentLength = false
+        var cookies: [String] = []
+        for (index, (name, value, _)) in block.enumerated() where index >= regularFrom {
+            if name.utf8.first == UInt8(ascii: ":") { throw Malformed(reason: "\(name) after a regular field") }
+            if let refusal = refusal(name: name, value: value) { return .refused(refusal, method: method) }
+            switch SpecialField(name) {
+            case .host:
+                if equalsIgnoringASCIICase(value, authority) { continue }
+            case .cookie:
+                cookies.append(value)
+                continue
+            case .contentLength:
+                hasContentLength = true
+            case .connectionSpecific:
+                throw Malformed(reason: "connection-specific field \(name)")
+            case .te:
+                guard value == "trailers" else { throw Malformed(reason: "te other than trailers") }
+            case nil:
+                break
+            }
+            bytes.writeString(name)
+            bytes.writeStaticString(": ")
+            bytes.writeString(value)
+            bytes.writeStaticString("\r\n")
+        }
+        if !cookies.isEmpty {
+            bytes.writeStaticString("cookie: ")
+            for (index, cookie) in cookies.enumerated() {
+                if index > 0 { bytes.writeStaticString("; ") }
+                bytes.writeString(cookie)
+            }
+            bytes.writeStaticString("\r\n")
+        }
+        if !hasContentLength, !endStream, method != "GET", method != "HEAD" {
+            bytes.writeStaticString("transfer-encoding: chunked\r\n")
+        }
+        bytes.writeStaticString("\r\n")
+
+        var parser = HTTP1RequestHeadParser(limits: limits)
+        switch parser.parse(bytes) {
+        case .complete(let head): return .head(head, bytes: bytes)
+        case .refused(let refusal): return .refused(refusal, method: method)
+        case .needMore: throw Malformed(reason: "head not complete")  // cannot happen: the blank line is written
+        }
+    }
+
+    /// The four pseudo-headers of a request, each at most once.
+    private struct PseudoHeaders {
+        var method: String?
+        var path: String?
+        var scheme: String?
+        var authority: String?
+
+        mutating func take(_ name: String, _ value: String) throws(Malformed) {
+            switch name {
+            case ":method": try Self.set(&method, value, name)
+            case ":path": try Self.set(&path, value, name)
+            case ":scheme": try Self.set(&scheme, value, name)
+            case ":authority": try Self.set(&authority, value, name)
+            default: throw Malformed(reason: "unknown pseudo-header \(name)")
+            }
+        }
+
+        private static func set(_ slot: inout String?, _ value: String, _ name: String) throws(Malformed) {
+            guard slot == nil else { throw Malformed(reason: "\(name) is repeated") }
+            slot = value
+        }
+
+        func request() throws(Malformed) -> (method: String, path: String, authority: String) {
+            guard let method else { throw Malformed(reason: ":method is missing") }
+            guard let path else { throw Malformed(reason: ":path is missing") }
+            guard scheme != nil else { throw Malformed(reason: ":scheme is missing") }
+            guard let authority else { throw Malformed(reason: ":authority is missing") }
+            return (method, path, authority)
+        }
+    }
+
+    /// The fields this conversion treats apart, told by length first: most names compare with none.
+    private enum SpecialField {
+        case host, cookie, contentLength, te, connectionSpecific
+
+        init?(_ name: String) {
+            switch name.utf8.count {
+            case 2 where name == "te": self = .te
+            case 4 where name == "host": self = .host
+            case 6 where name == "cookie": self = .cookie
+            case 14 where name == "content-length": self = .contentLength
+            case 7 where name == "upgrade", 10 where name == "connection" || name == "keep-alive",
+                16 where name == "proxy-connection", 17 where name == "transfer-encoding":
+                self = .connectionSpecific
+            default: return nil
+            }
+        }
+    }
+
+    /// What the request line and `host` must not carry: the method is a token, the path origin-form
+    /// target bytes, the authority host bytes (the parser then checks each in full).
+    private static func refusal(method: String, path: String, authority: String) -> HTTP1Refusal? {
+        if method.isEmpty || !allBytes(of: method, HTTP1Bytes.isToken) { return .malformedStartLine }
+        if path.utf8.first != UInt8(ascii: "/") { return .targetForm }
+        if !allBytes(of: path, HTTP1Bytes.isTargetByte) { return .invalidTarget }
+        if authority.isEmpty || !allBytes(of: authority, HTTP1Bytes.isHostByte) { return .invalidHost }
+        return nil
+    }
+
+    /// A name is a token; a value holds no control byte but HTAB (no CR, LF or NUL above all).
+    private static func refusal(name: String, value: String) -> HTTP1Refusal? {
+        if name.isEmpty || !allBytes(of: name, HTTP1Bytes.isToken) { return .invalidFieldName }
+        if !allBytes(of: value, HTTP1Bytes.isFieldValueByte) { return .invalidFieldValue }
+        return nil
+    }
+
+    @inline(__always)
+    private static func allBytes(of string: String, _ predicate: (UInt8) -> Bool) -> Bool {
+        string.utf8.withContiguousStorageIfAvailable { $0.allSatisfy(predicate) } ?? string.utf8.allSatisfy(predicate)
+    }
+
+    private static func equalsIgnoringASCIICase(_ lhs: String, _ rhs: String) -> Bool {
+        lhs.utf8.count == rhs.utf8.count && zip(lhs.utf8, rhs.utf8).allSatisfy { HTTP1Bytes.lowered($0) == HTTP1Bytes.lowered($1) }
+    }
+}
