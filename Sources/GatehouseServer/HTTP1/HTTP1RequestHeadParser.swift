@@ -49,13 +49,20 @@ struct HTTP1RequestHeadParser: Sendable {
     }
 
     let limits: Limits
+    /// Raw UTF-8 (bytes 0x80 and above) is accepted in the target: only for the heads
+    /// ``HTTP2RequestHead`` writes, since HTTP/2 carries such `:path`s and they have always been
+    /// forwarded as sent (as nginx does); a request line on an HTTP/1.1 connection never has them.
+    let acceptsNonASCIITarget: Bool
     private var scanner: HTTP1HeadScanner
     /// Where the first space of a request line still arriving is, once seen.
     private var firstSpace: Int?
 
-    /// - Parameter limits: the head and target limits.
-    init(limits: Limits) {
+    /// - Parameters:
+    ///   - limits: the head and target limits.
+    ///   - acceptsNonASCIITarget: whether raw UTF-8 is accepted in the target (HTTP/2's heads only).
+    init(limits: Limits, acceptsNonASCIITarget: Bool = false) {
         self.limits = limits
+        self.acceptsNonASCIITarget = acceptsNonASCIITarget
         self.scanner = HTTP1HeadScanner(maxHeadBytes: limits.maxHeadBytes, skipsLeadingEmptyLines: true)
     }
 
@@ -74,7 +81,7 @@ struct HTTP1RequestHeadParser: Sendable {
 
     /// Forgets a partly received head.
     mutating func reset() {
-        self = HTTP1RequestHeadParser(limits: limits)
+        self = HTTP1RequestHeadParser(limits: limits, acceptsNonASCIITarget: acceptsNonASCIITarget)
     }
 
     private mutating func scan(_ bytes: UnsafeRawBufferPointer) -> Outcome {
@@ -116,7 +123,10 @@ struct HTTP1RequestHeadParser: Sendable {
         case .success(let value): version = value
         case .failure(let refusal): return .refused(refusal)
         }
-        for index in targetStart..<targetEnd where !HTTP1Bytes.isTargetByte(bytes[index]) { return .refused(.invalidTarget) }
+        for index in targetStart..<targetEnd where !HTTP1Bytes.isTargetByte(bytes[index]) {
+            if acceptsNonASCIITarget && bytes[index] >= 0x80 { continue }
+            return .refused(.invalidTarget)
+        }
 
         var fields = HTTP1FieldList()
         let refusal = HTTP1HeadScanner.forEachFieldLine(bytes, startLineEnd: lineEnd, headEnd: headEnd) { start, end in

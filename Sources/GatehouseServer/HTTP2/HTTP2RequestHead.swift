@@ -7,7 +7,8 @@ import NIOHPACK
 /// ``UpstreamRequestHeadWriter`` copies it upstream. No field becomes an `HTTPHeaders` entry.
 ///
 /// What is written:
-/// - the request line from `:method` and `:path` (origin-form only: `:path` must start with `/`);
+/// - the request line from `:method` and `:path` (origin-form only: `:path` must start with `/`; raw
+///   UTF-8 in it is kept, as HTTP/2 clients send it and nginx forwards it);
 /// - `host` from `:authority` first; a `host` field equal to it is dropped, one that differs is kept
 ///   beside it, so the parser refuses the two hosts as it does on HTTP/1.1 (NIO's HTTP/2 to HTTP/1
 ///   codec kept `host` and dropped `:authority`, so `:authority: a` with `host: b` went upstream as b);
@@ -103,7 +104,7 @@ enum HTTP2RequestHead {
         }
         bytes.writeStaticString("\r\n")
 
-        var parser = HTTP1RequestHeadParser(limits: limits)
+        var parser = HTTP1RequestHeadParser(limits: limits, acceptsNonASCIITarget: true)
         switch parser.parse(bytes) {
         case .complete(let head): return .head(head, bytes: bytes)
         case .refused(let refusal): return .refused(refusal, method: method)
@@ -161,11 +162,12 @@ enum HTTP2RequestHead {
     }
 
     /// What the request line and `host` must not carry: the method is a token, the path origin-form
-    /// target bytes, the authority host bytes (the parser then checks each in full).
+    /// target bytes (raw UTF-8 included, forwarded as sent), the authority host bytes (the parser
+    /// then checks each in full).
     private static func refusal(method: String, path: String, authority: String) -> HTTP1Refusal? {
         if method.isEmpty || !allBytes(of: method, HTTP1Bytes.isToken) { return .malformedStartLine }
         if path.utf8.first != UInt8(ascii: "/") { return .targetForm }
-        if !allBytes(of: path, HTTP1Bytes.isTargetByte) { return .invalidTarget }
+        if !allBytes(of: path, { HTTP1Bytes.isTargetByte($0) || $0 >= 0x80 }) { return .invalidTarget }
         if authority.isEmpty || !allBytes(of: authority, HTTP1Bytes.isHostByte) { return .invalidHost }
         return nil
     }

@@ -97,6 +97,17 @@ struct HTTP2RequestHeadTests {
         #expect(try Self.refusal(Self.block("GET", authority: "example.org\r\nx: y")) == .invalidHost)
     }
 
+    @Test func rawUTF8InThePathIsKeptAsSent() throws {
+        let (head, bytes) = try Self.head(Self.block("GET", path: "/raw/x?name=caf\u{e9}"))
+        #expect(head.string(head.originRange, in: bytes) == "/raw/x?name=caf\u{e9}")
+        // Never on an HTTP/1.1 connection's own request line.
+        var parser = HTTP1RequestHeadParser(limits: Self.limits)
+        guard case .refused(.invalidTarget) = parser.parse(ByteBuffer(string: "GET /caf\u{e9} HTTP/1.1\r\nHost: a\r\n\r\n")) else {
+            Issue.record("raw UTF-8 on an HTTP/1.1 request line is refused")
+            return
+        }
+    }
+
     @Test func methodsAndLimitsAreHTTP11s() throws {
         #expect(try Self.refusal(Self.block("TRACE")) == .methodNotAllowed)
         #expect(try Self.refusal(Self.block("BREW")) == .unknownMethod)
