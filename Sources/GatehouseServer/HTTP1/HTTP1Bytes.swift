@@ -59,7 +59,7 @@ enum HTTP1Bytes {
     }
 
     /// `uri-host [":" port]` bytes: reg-name, IPv4 or bracketed IPv6 characters (RFC 3986 §3.2.2),
-    /// the set ``RequestAuthority`` accepts in `Host`.
+    /// the bytes a `Host` value may have.
     static func isHostByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):

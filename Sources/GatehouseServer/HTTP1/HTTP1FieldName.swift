@@ -25,7 +25,7 @@ enum HTTP1FieldName: UInt8, Sendable {
     case strictTransportSecurity
 
     /// Hop-by-hop headers (RFC 9110 §7.6.1) plus the legacy ones proxies also drop; the same set as
-    /// ``HeaderRewriter/hopByHop``.
+    /// the reference `HeaderRewriter.hopByHop` of the tests.
     var isHopByHop: Bool {
         switch self {
         case .connection, .keepAlive, .proxyConnection, .te, .trailer, .transferEncoding, .upgrade, .proxyAuthenticate,
@@ -37,7 +37,7 @@ enum HTTP1FieldName: UInt8, Sendable {
     }
 
     /// Dropped from every request sent upstream: hop-by-hop, what a client must not set for the
-    /// upstream (``HeaderRewriter/clientForwarding``, `Expect` included) and `Content-Length` (the
+    /// upstream (`X-Forwarded-*`, `Forwarded`, `X-Real-IP`, and `Expect`) and `Content-Length` (the
     /// framing is written as decided).
     var isDroppedUpstream: Bool {
         switch self {

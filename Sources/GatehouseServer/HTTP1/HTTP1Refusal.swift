@@ -5,7 +5,7 @@ import GatehouseCore
 /// refusal is a bad upstream response (502).
 ///
 /// Every case is a refusal Gatehouse already made before the byte-level parser existed (by llhttp,
-/// by `RequestAuthority`, `CanonicalPath` or the handler's framing and method checks); the parser
+/// by the host rules, `CanonicalPath` or the handler's framing and method checks); the parser
 /// only makes them earlier and on bytes. The few places where it is stricter than llhttp are marked.
 enum HTTP1Refusal: Error, Equatable, Sendable {
     /// A line ended by LF without CR, or a CR not followed by LF (RFC 9112 §2.2: no bare CR or LF).
@@ -45,7 +45,7 @@ enum HTTP1Refusal: Error, Equatable, Sendable {
     /// body is re-framed), or one in an HTTP/1.0 message (RFC 9112 §6.1; stricter than llhttp).
     case unsupportedTransferEncoding
     /// No `Host` in an HTTP/1.1 request, several, an invalid value, or one that disagrees with an
-    /// absolute-form target's authority (``RequestAuthority``).
+    /// absolute-form target's authority.
     case invalidHost
     /// A chunk-size line that is not `1*HEXDIG *(";" ext)` CRLF, or a size too large.
     case invalidChunkSize

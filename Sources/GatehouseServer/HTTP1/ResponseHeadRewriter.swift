@@ -1,7 +1,7 @@
 import NIOCore
 
 /// Writes the response head relayed to an HTTP/1.1 client into one buffer, copying the upstream's
-/// bytes through the ranges of a parsed ``HTTP1ResponseHead``: ``HeaderRewriter``'s response edits
+/// bytes through the ranges of a parsed ``HTTP1ResponseHead``: the proxy's response edits
 /// without an `HTTPHeaders` or a `String` per header, so the proxy can send the head and the first
 /// body bytes in one write (one TLS record).
 ///

@@ -2,7 +2,7 @@ import NIOCore
 
 /// Writes the request head Gatehouse sends upstream into one buffer, copying the client's bytes
 /// through the ranges of a parsed ``HTTP1RequestHead``: the proxy phase's header edits
-/// (``HeaderRewriter``'s rules) without an `HTTPHeaders` or a `String` per header.
+/// without an `HTTPHeaders` or a `String` per header.
 ///
 /// - request line: the method, the origin-form target exactly as the client sent it (an absolute-form
 ///   target loses its scheme and authority), `HTTP/1.1`;
@@ -13,9 +13,10 @@ import NIOCore
 /// - the framing header as decided (`Content-Length: n` or `Transfer-Encoding: chunked`), then the
 ///   blank line.
 ///
-/// The output is byte for byte what ``HeaderRewriter`` and ``UpstreamRequestWriter`` write for the
-/// same request (a test compares them). The bytes copied were checked by ``HTTP1RequestHeadParser``,
-/// so no CR, LF or NUL can reach the upstream from them.
+/// The output is byte for byte what the `HTTPHeaders`-based rewriter it replaced wrote for the same
+/// request (`HeaderRewriter`, kept in the tests as the reference a differential test compares with).
+/// The bytes copied were checked by ``HTTP1RequestHeadParser``, so no CR, LF or NUL can reach the
+/// upstream from them.
 enum UpstreamRequestHeadWriter {
     /// The most bytes ``write(_:from:peerAddress:scheme:framing:into:)`` writes for `head`: a buffer
     /// of this size is never reallocated.

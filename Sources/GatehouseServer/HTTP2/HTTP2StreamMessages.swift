@@ -49,7 +49,11 @@ enum HTTP2StreamMessages {
 
     /// `content-length` and the rest stay; `connection` and the fields tied to HTTP/1 connections go.
     private static func isConnectionSpecific(_ name: String) -> Bool {
-        HeaderName.isOne(of: connectionSpecific, name)
+        connectionSpecific.contains { candidate in
+            candidate.utf8CodeUnitCount == name.utf8.count
+                && zip(name.utf8, UnsafeBufferPointer(start: candidate.utf8Start, count: candidate.utf8CodeUnitCount))
+                    .allSatisfy { HTTP1Bytes.lowered($0) == $1 }
+        }
     }
 
     private static let connectionSpecific: [StaticString] = [

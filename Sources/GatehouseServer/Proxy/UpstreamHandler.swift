@@ -48,24 +48,6 @@ final class UpstreamHandler: ChannelDuplexHandler {
 
     // MARK: Writing the request
 
-    /// Writes the head of a new request (not flushed).
-    /// - Parameters:
-    ///   - head: the head, rewritten by ``HeaderRewriter``.
-    ///   - method: its method as the response reader needs it (`HEAD` responses have no body).
-    /// - Returns: `false` when the head could not be written and the connection was failed.
-    func sendHead(_ head: HTTPRequestHead, method: HTTP1Method) -> Bool {
-        guard let context else { return false }
-        do {
-            let bytes = try writer.head(head, allocator: context.channel.allocator)
-            reader.expectResponse(to: method)
-            context.write(wrapOutboundOut(bytes), promise: nil)
-            return true
-        } catch {
-            fail(error)
-            return false
-        }
-    }
-
     /// Writes a head already written as bytes (``UpstreamRequestHeadWriter``) that announces
     /// `framing` (not flushed).
     /// - Returns: `false` when a request is still open on this connection and it was failed.

@@ -1,5 +1,10 @@
 import NIOHTTP1
 
+@testable import GatehouseServer
+
+// A reference implementation kept for the differential tests: production code no longer uses it
+// (issue 9 moved both protocols onto the byte-level head; see docs/architecture.md).
+
 /// The rules on which host a request is for (RFC 9112 §3.2, RFC 9113 §8.3.1): exactly one `Host`, with
 /// a valid value, that agrees with an absolute-form target's authority. Two hosts that disagree would
 /// let the client choose which one each component believes.
@@ -7,7 +12,7 @@ enum RequestAuthority {
     /// Why the request's host is unacceptable, or `nil` when it is fine.
     /// - Parameters:
     ///   - head: the request head (for HTTP/2, `:authority` has already become the `Host` header, and a
-    ///     conflicting `host` field shows up as a second value: see ``HTTP2StreamMessages/requestHead(_:endStream:)``).
+    ///     conflicting `host` field shows up as a second value).
     ///   - isHTTP2: whether the request came over HTTP/2.
     static func problem(in head: HTTPRequestHead, isHTTP2: Bool) -> String? {
         let hosts = head.headers["host"]

@@ -1,6 +1,9 @@
+@testable import GatehouseServer
+
+// A reference implementation kept for the differential tests: production code no longer uses it
+// (issue 9 moved both protocols onto the byte-level head; see docs/architecture.md).
 /// The byte classes of HTTP/1.1 message syntax that decide where a request line or a header line
-/// ends. Checked at the edge for HTTP/2 requests (whose framing does not forbid these bytes) and again
-/// by ``UpstreamRequestWriter`` before anything is written upstream.
+/// ends, as the reference serializer (``UpstreamRequestWriter/serialize(_:into:)``) checks them.
 enum HTTPFieldSyntax {
     /// `tchar` of RFC 9110 §5.6.2 (methods and field names).
     static func isTokenByte(_ byte: UInt8) -> Bool {

@@ -1,5 +1,10 @@
 import NIOHTTP1
 
+@testable import GatehouseServer
+
+// A reference implementation kept for the differential tests: production code no longer uses it
+// (issue 9 moved both protocols onto the byte-level head; see docs/architecture.md).
+
 /// The header edits of the proxy phase (Pingora's `upstream_request_filter` / `response_filter`).
 ///
 /// Pure functions of their inputs, so they are unit-tested without a network.
