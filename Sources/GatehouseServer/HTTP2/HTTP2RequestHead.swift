@@ -21,7 +21,10 @@ import NIOHPACK
 /// Before anything is written, every piece is checked for what would change the meaning of the
 /// HTTP/1.1 bytes (a CR or LF anywhere, a colon or space in a name, a space in the method or path):
 /// HTTP/2 framing carries such bytes, and they must neither reach an HTTP/1 upstream nor split a
-/// line. The parser then applies HTTP/1.1's rules to the rest.
+/// line. The parser then applies HTTP/1.1's rules to the rest. This is the only check of a request
+/// block: NIO's header block validation is off (``ChannelSetup``), so the rules it applied (RFC 9113
+/// §8.2, §8.3: pseudo-headers, lower-case token names, no CR/LF/NUL in values, no
+/// connection-specific fields, `te` only `trailers`) are all applied here.
 enum HTTP2RequestHead {
     /// A header block that is not a request (a pseudo-header missing, repeated, unknown or after a
     /// regular field, or a connection-specific field, RFC 9113 §8.2.2, §8.3): the stream is reset.
@@ -70,7 +73,7 @@ enum HTTP2RequestHead {
         var cookies: [String] = []
         for (index, (name, value, _)) in block.enumerated() where index >= regularFrom {
             if name.utf8.first == UInt8(ascii: ":") { throw Malformed(reason: "\(name) after a regular field") }
-            if let refusal = refusal(name: name, value: value) { return .refused(refusal, method: method) }
+            if let refusal = try refusal(name: name, value: value) { return .refused(refusal, method: method) }
             switch SpecialField(name) {
             case .host:
                 if equalsIgnoringASCIICase(value, authority) { continue }
@@ -172,11 +175,20 @@ enum HTTP2RequestHead {
         return nil
     }
 
-    /// A name is a token; a value holds no control byte but HTAB (no CR, LF or NUL above all).
-    private static func refusal(name: String, value: String) -> HTTP1Refusal? {
-        if name.isEmpty || !allBytes(of: name, HTTP1Bytes.isToken) { return .invalidFieldName }
+    /// A name is a lower-case token (an upper-case letter makes the request malformed, RFC 9113
+    /// §8.2.1); a value holds no control byte but HTAB (no CR, LF or NUL above all).
+    private static func refusal(name: String, value: String) throws(Malformed) -> HTTP1Refusal? {
+        if name.isEmpty || !allBytes(of: name, { HTTP1Bytes.isToken($0) && !isUpperCase($0) }) {
+            if !name.isEmpty && allBytes(of: name, HTTP1Bytes.isToken) { throw Malformed(reason: "upper-case field name") }
+            return .invalidFieldName
+        }
         if !allBytes(of: value, HTTP1Bytes.isFieldValueByte) { return .invalidFieldValue }
         return nil
+    }
+
+    @inline(__always)
+    private static func isUpperCase(_ byte: UInt8) -> Bool {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")
     }
 
     @inline(__always)

@@ -125,6 +125,7 @@ struct HTTP2RequestHeadTests {
             #expect(throws: HTTP2RequestHead.Malformed.self) { try Self.parse(Self.block("POST", [(field, "chunked")])) }
         }
         #expect(throws: HTTP2RequestHead.Malformed.self) { try Self.parse(Self.block("GET", [("te", "gzip")])) }
+        #expect(throws: HTTP2RequestHead.Malformed.self) { try Self.parse(Self.block("GET", [("Accept", "*/*")])) }
         #expect(throws: Never.self) { try Self.parse(Self.block("GET", [("te", "trailers")])) }
     }
 
