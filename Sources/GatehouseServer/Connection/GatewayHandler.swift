@@ -121,7 +121,7 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     /// The client's side can take more.
     private var downstreamWritable: Bool {
-        if let stream { return stream.connection.isWritable(stream.id) }
+        if let stream { return stream.connection.isWritable(self) }
         return context?.channel.isWritable ?? false
     }
 
@@ -133,12 +133,12 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     /// Closes the connection (HTTP/1.1) or resets the stream (HTTP/2).
     private func closeDownstream() {
-        if let stream { return stream.connection.reset(stream.id) }
+        if let stream { return stream.connection.reset(self, on: stream.id) }
         context?.close(promise: nil)
     }
 
     private func readDownstream() {
-        if let stream { return stream.connection.read(stream.id) }
+        if let stream { return stream.connection.read(self, on: stream.id) }
         context?.read()
     }
 
@@ -148,7 +148,7 @@ final class GatewayHandler: ChannelDuplexHandler {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
-        stream.connection.write(payload, on: stream.id, promise: promise)
+        stream.connection.write(payload, on: stream.id, of: self, promise: promise)
     }
 
     private func flushDownstream() {

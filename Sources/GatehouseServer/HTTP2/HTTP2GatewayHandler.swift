@@ -35,7 +35,7 @@ final class HTTP2GatewayHandler: ChannelDuplexHandler {
     private var streams: [HTTP2StreamID: GatewayHandler] = [:]
     private var connectionWindow: HTTP2InboundWindow
     /// Streams that received frames in the current read, for their end of read.
-    private var streamsRead: [HTTP2StreamID] = []
+    private var streamsRead: [GatewayHandler] = []
     /// Inside `channelRead`: a stream's end of read waits for the connection's.
     private var inRead = false
     /// A frame was written that no flush has covered yet.
@@ -59,6 +59,11 @@ final class HTTP2GatewayHandler: ChannelDuplexHandler {
 
     /// The number of streams with a request (for tests).
     var openStreams: Int { streams.count }
+
+    /// Whether stream `id` may take more of its response (for tests).
+    func isWritable(stream id: HTTP2StreamID) -> Bool {
+        streams[id].map(isWritable) ?? false
+    }
 
     // MARK: Channel events
 
@@ -101,13 +106,13 @@ final class HTTP2GatewayHandler: ChannelDuplexHandler {
         if case .data(let body) = frame.payload, body.endStream { handler.streamFlow.inbound.closed = true }
         if !handler.streamFlow.readInThisRead {
             handler.streamFlow.readInThisRead = true
-            streamsRead.append(id)
+            streamsRead.append(handler)
         }
         if handler.streamFlow.reading, handler.streamFlow.held.isEmpty, !handler.streamFlow.delivering {
             handler.streamFlow.delivering = true
             handler.streamFrame(frame.payload)
             handler.streamFlow.delivering = false
-            if streams[id] === handler { handler.streamFlow.reading = handler.streamMayRead() }
+            if !handler.streamFlow.ended { handler.streamFlow.reading = handler.streamMayRead() }
         } else {
             handler.streamFlow.hold(frame.payload)
         }
@@ -117,8 +122,7 @@ final class HTTP2GatewayHandler: ChannelDuplexHandler {
         inRead = false
         let read = streamsRead
         streamsRead.removeAll(keepingCapacity: true)
-        for id in read {
-            guard let handler = streams[id] else { continue }
+        for handler in read where !handler.streamFlow.ended {
             handler.streamFlow.readInThisRead = false
             handler.streamReadComplete()
         }
@@ -193,17 +197,17 @@ final class HTTP2GatewayHandler: ChannelDuplexHandler {
         }
     }
 
-    // MARK: Requests to the stream (from its GatewayHandler)
+    // MARK: Requests to the stream (from its GatewayHandler, which passes itself)
 
     /// Whether the stream may take more of its response.
-    func isWritable(_ id: HTTP2StreamID) -> Bool {
-        guard let handler = streams[id], let context else { return false }
+    func isWritable(_ handler: GatewayHandler) -> Bool {
+        guard !handler.streamFlow.ended, let context else { return false }
         return handler.streamFlow.belowHighWater && context.channel.isWritable
     }
 
     /// Writes a frame of the stream's response (flushed by ``flush()``).
-    func write(_ payload: HTTP2Frame.FramePayload, on id: HTTP2StreamID, promise: EventLoopPromise<Void>?) {
-        guard let context, let handler = streams[id], !handler.streamFlow.reset else {
+    func write(_ payload: HTTP2Frame.FramePayload, on id: HTTP2StreamID, of handler: GatewayHandler, promise: EventLoopPromise<Void>?) {
+        guard let context, !handler.streamFlow.ended, !handler.streamFlow.reset else {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
@@ -224,15 +228,15 @@ final class HTTP2GatewayHandler: ChannelDuplexHandler {
     }
 
     /// The stream's request reads again: held frames go to it, in order, while it keeps reading.
-    func read(_ id: HTTP2StreamID) {
-        guard let handler = streams[id] else { return }
+    func read(_ handler: GatewayHandler, on id: HTTP2StreamID) {
+        guard !handler.streamFlow.ended else { return }
         handler.streamFlow.reading = true
         guard !handler.streamFlow.delivering, !handler.streamFlow.held.isEmpty else { return }
         handler.streamFlow.delivering = true
         while handler.streamFlow.reading, let (payload, increment) = handler.streamFlow.nextHeld() {
             if let increment { writeWindowUpdate(increment, on: id) }
             handler.streamFrame(payload)
-            guard streams[id] === handler else { return }
+            guard !handler.streamFlow.ended else { return }
             handler.streamFlow.reading = handler.streamMayRead()
         }
         handler.streamFlow.delivering = false
@@ -244,8 +248,8 @@ final class HTTP2GatewayHandler: ChannelDuplexHandler {
     }
 
     /// The request gives up on its stream: RST_STREAM (CANCEL). Its close event ends the request.
-    func reset(_ id: HTTP2StreamID) {
-        guard let context, let handler = streams[id], !handler.streamFlow.reset else { return }
+    func reset(_ handler: GatewayHandler, on id: HTTP2StreamID) {
+        guard let context, !handler.streamFlow.ended, !handler.streamFlow.reset else { return }
         handler.streamFlow.reset = true
         handler.streamFlow.held.removeAll()
         context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .rstStream(.cancel))), promise: nil)
@@ -259,6 +263,7 @@ final class HTTP2GatewayHandler: ChannelDuplexHandler {
     /// delivered its pending reads), then the request ends as on a closed connection.
     private func streamClosed(_ id: HTTP2StreamID) {
         guard let handler = streams.removeValue(forKey: id) else { return }
+        handler.streamFlow.ended = true
         handler.streamFlow.inbound.closed = true
         if !handler.streamFlow.reset {
             while let (payload, _) = handler.streamFlow.nextHeld() { handler.streamFrame(payload) }
@@ -271,6 +276,7 @@ final class HTTP2GatewayHandler: ChannelDuplexHandler {
         let ended = streams
         streams.removeAll()
         for (id, handler) in ended {
+            handler.streamFlow.ended = true
             handler.streamClosed()
             lifecycle?.streamClosed(id)
         }

@@ -223,9 +223,9 @@ struct HTTP2GatewayHandlerTests {
         let piece = 48 * 1024
         try fixture.upstream.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: \(4 * piece)\r\n\r\n"))
         try fixture.upstream.writeInbound(ByteBuffer(repeating: UInt8(ascii: "y"), count: piece))
-        #expect(fixture.gateway.isWritable(1), "48 KiB held by NIO is under the high-water mark")
+        #expect(fixture.gateway.isWritable(stream: 1), "48 KiB held by NIO is under the high-water mark")
         try fixture.upstream.writeInbound(ByteBuffer(repeating: UInt8(ascii: "y"), count: piece))
-        #expect(!fixture.gateway.isWritable(1), "96 KiB the client has not taken")
+        #expect(!fixture.gateway.isWritable(stream: 1), "96 KiB the client has not taken")
 
         // The upstream is not read while the client is behind.
         let before = fixture.upstreamReads.reads
@@ -236,7 +236,7 @@ struct HTTP2GatewayHandlerTests {
         let written = try fixture.written()
         #expect(written.count >= 2)
         for frame in written { fixture.gateway.frameSent(frame) }
-        #expect(fixture.gateway.isWritable(1))
+        #expect(fixture.gateway.isWritable(stream: 1))
         #expect(fixture.upstreamReads.reads == before + 1, "the held read is replayed")
         _ = try? fixture.channel.finish()
     }
