@@ -52,7 +52,7 @@ enum ResponseHeadRewriter {
                 }
                 if let hsts {
                     out.append("Strict-Transport-Security: ")
-                    out.append(hsts)
+                    out.append(string: hsts)
                     out.append("\r\n")
                 }
                 if chunked { out.append("Transfer-Encoding: chunked\r\n") }

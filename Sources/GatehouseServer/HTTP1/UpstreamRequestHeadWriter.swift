@@ -53,11 +53,11 @@ enum UpstreamRequestHeadWriter {
                 }
                 if let peerAddress {
                     out.append("X-Forwarded-For: ")
-                    out.append(peerAddress)
+                    out.append(string: peerAddress)
                     out.append("\r\n")
                 }
                 out.append("X-Forwarded-Proto: ")
-                out.append(scheme)
+                out.append(string: scheme)
                 out.append("\r\n")
                 switch framing {
                 case .none, .untilClose:
