@@ -20,6 +20,8 @@ public final class GatehouseServer: Service {
     private let listeners: [(ListenerConfiguration, ConnectionAdmission)]
     private let serving: NIOLockedValueBox<ServingSnapshot>
     private let onBound: @Sendable ([BoundListener]) -> Void
+    /// The largest read from a client connection: one TLS record's worth (what nginx reads at once).
+    static let maxReadBytes = 16 * 1024
 
     /// The runtime new connections are served with now.
     public var runtime: GatewayRuntime { serving.withLockedValue { $0.runtime } }
@@ -137,6 +139,11 @@ public final class GatehouseServer: Service {
             }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+            // Reads of at most 16 KiB (one TLS record), not NIO's 64 KiB: each connection keeps its
+            // largest read buffer for its lifetime, and 64 uploading connections kept 4 MiB of them.
+            // A wake-up still reads on while the buffers come back full.
+            .childChannelOption(
+                .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: GatehouseServer.maxReadBytes))
             .childChannelInitializer { channel in self.setup(for: index).initialize(channel) }
     }
 }

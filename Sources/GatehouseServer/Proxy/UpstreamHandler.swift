@@ -34,6 +34,12 @@ final class UpstreamHandler: ChannelDuplexHandler {
     var onClose: (() -> Void)?
     private var holdsReads = false
     private var pendingRead = false
+    /// The reader is handing a read to the exchange. The exchange may close the connection from
+    /// inside (a response that ended before its request did leaves a connection that cannot be
+    /// reused, and NIO closes at once): the close is then finished once the reader has returned,
+    /// since it cannot be asked about the close while it is still reading.
+    private var reading = false
+    private var closedWhileReading = false
     private var context: ChannelHandlerContext?
     private var writer = UpstreamRequestWriter()
     private var reader = UpstreamResponseReader(maxHeadBytes: UpstreamHandler.maxResponseHeadBytes)
@@ -117,6 +123,8 @@ final class UpstreamHandler: ChannelDuplexHandler {
     // MARK: Reading the response
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var failure: (any Error)?
+        reading = true
         do {
             try reader.read(unwrapInboundIn(data)) { event in
                 // The exchange may let go of the connection on any event (the client left, the end).
@@ -128,10 +136,17 @@ final class UpstreamHandler: ChannelDuplexHandler {
                 }
             }
         } catch {
-            // Bytes outside a response, or a response that breaks the rules: the connection is out
-            // of step, and nothing more is read from it.
-            fail(error)
+            failure = error
         }
+        reading = false
+        if closedWhileReading {
+            // Closed by the exchange during the read: whatever followed in the bytes is moot.
+            closedWhileReading = false
+            return connectionClosed()
+        }
+        // Bytes outside a response, or a response that breaks the rules: the connection is out of
+        // step, and nothing more is read from it.
+        if let failure { fail(failure) }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -143,6 +158,16 @@ final class UpstreamHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if reading {
+            closedWhileReading = true
+            return
+        }
+        connectionClosed()
+    }
+
+    /// The connection is closed: the pool forgets it, and an exchange still using it hears how its
+    /// response ended (a response read until the close ends here).
+    private func connectionClosed() {
         let exchange = self.exchange
         onClose?()
         onClose = nil
