@@ -51,6 +51,33 @@ enum HTTP1Bytes {
         byte >= 0x20 ? byte != 0x7F : byte == 0x09
     }
 
+    /// Whether every byte of `bytes[from..<to]` is a field-value byte (``isFieldValueByte(_:)``),
+    /// looked at eight at a time: a word is checked byte by byte only when it may hold a byte below
+    /// 0x20 (HTAB included, which is allowed) or a DEL. Values are most of a head's bytes (tokens,
+    /// cookies), so this is where the parser spends its time per byte.
+    static func allFieldValueBytes(_ bytes: UnsafeRawBufferPointer, from: Int, to: Int) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        var index = from
+        while index + 8 <= to {
+            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            // Exact tests for "some byte is below 0x20" and "some byte is 0x7F" (a byte of 0x80 or
+            // more never sets either; see "Bit Twiddling Hacks", hasless and haszero).
+            let below = (word &- ones &* 0x20) & ~word & highBits
+            let delete = word ^ (ones &* 0x7F)
+            let hasDelete = (delete &- ones) & ~delete & highBits
+            if below | hasDelete != 0 {
+                for offset in index..<(index + 8) where !isFieldValueByte(bytes[offset]) { return false }
+            }
+            index += 8
+        }
+        while index < to {
+            if !isFieldValueByte(bytes[index]) { return false }
+            index += 1
+        }
+        return true
+    }
+
     /// Request-target bytes as llhttp accepts them on a request line: visible ASCII only (no space,
     /// no control byte, no DEL, no raw UTF-8).
     @inline(__always)

@@ -204,7 +204,7 @@ struct HTTP1RequestHeadParser: Sendable {
         // (Host, Content-Length, Transfer-Encoding, Expect) then refuse or ignore it exactly as before,
         // and headers are forwarded byte for byte as before.
         let valueEnd = to
-        for index in valueStart..<valueEnd where !HTTP1Bytes.isFieldValueByte(bytes[index]) { return .failure(.invalidFieldValue) }
+        guard HTTP1Bytes.allFieldValueBytes(bytes, from: valueStart, to: valueEnd) else { return .failure(.invalidFieldValue) }
         return .success(HTTP1Field(
             nameStart: UInt32(from), valueStart: UInt32(valueStart), valueLength: UInt32(valueEnd - valueStart),
             nameLength: UInt16(colon - from), name: HTTP1FieldName.classify(bytes, from: from, to: colon), isConnectionListed: false))

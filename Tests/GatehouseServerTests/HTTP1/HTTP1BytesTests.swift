@@ -1,0 +1,52 @@
+import Testing
+
+@testable import GatehouseServer
+
+/// The word-at-a-time field-value check answers exactly as the byte-by-byte one.
+struct HTTP1BytesTests {
+    static func byteByByte(_ bytes: [UInt8], from: Int, to: Int) -> Bool {
+        bytes[from..<to].allSatisfy(HTTP1Bytes.isFieldValueByte)
+    }
+
+    static func wordAtATime(_ bytes: [UInt8], from: Int, to: Int) -> Bool {
+        bytes.withUnsafeBytes { HTTP1Bytes.allFieldValueBytes($0, from: from, to: to) }
+    }
+
+    @Test func everyByteAtEveryPositionOfAValueIsJudgedAsByteByByte() {
+        for length in 0..<20 {
+            for position in 0..<max(length, 1) where length > 0 {
+                for byte in 0...255 {
+                    var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: length + 3)
+                    bytes[1 + position] = UInt8(byte)
+                    let expected = Self.byteByByte(bytes, from: 1, to: 1 + length)
+                    #expect(Self.wordAtATime(bytes, from: 1, to: 1 + length) == expected, "byte \(byte) at \(position) of \(length)")
+                }
+            }
+        }
+    }
+
+    @Test func seededRandomValuesAreJudgedAsByteByByte() {
+        var generator = SplitMix64(seed: 0x5eed_0f_fa1e)
+        // Mostly visible bytes, now and then a control byte, HTAB, DEL or obs-text.
+        let palette: [UInt8] = Array(0x20...0x7E) + [0x09, 0x00, 0x0D, 0x0A, 0x7F, 0x80, 0xC3, 0xFF, 0x1F]
+        for _ in 0..<5000 {
+            let length = Int(generator.next() % 64)
+            let bytes = (0..<(length + 2)).map { _ in palette[Int(generator.next() % UInt64(palette.count))] }
+            let from = Int(generator.next() % 2)
+            #expect(Self.wordAtATime(bytes, from: from, to: from + length) == Self.byteByByte(bytes, from: from, to: from + length))
+        }
+    }
+}
+
+/// A small seeded generator, so a failure repeats.
+private struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
