@@ -41,8 +41,8 @@ enum HTTP2RequestHead {
 
     /// Writes and parses the request head of a stream's first header block.
     /// - Parameters:
-    ///   - block: the decoded header block (NIOHTTP2 has checked its pseudo-header rules and that
-    ///     names are lower-case).
+    ///   - block: the decoded header block, as the client sent it (NIO's header block validation is
+    ///     off: every rule it applied is applied here).
     ///   - endStream: whether the block ended the stream.
     ///   - limits: the head and target limits (the same as HTTP/1.1's).
     ///   - allocator: for the head's buffer.
