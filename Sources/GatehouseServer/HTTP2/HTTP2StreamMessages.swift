@@ -40,7 +40,11 @@ enum HTTP2StreamMessages {
                     for (offset, index) in field.nameRange.enumerated() { output[offset] = HTTP1Bytes.lowered(raw[index]) }
                     return field.nameRange.count
                 }
-                block.add(name: name, value: String(decoding: UnsafeRawBufferPointer(rebasing: raw[field.valueRange]), as: UTF8.self))
+                // HTTP/2 values neither start nor end with whitespace (RFC 9113 §8.2.1): the parser
+                // dropped the leading blanks, the trailing ones go here.
+                var valueEnd = field.valueRange.upperBound
+                while valueEnd > field.valueRange.lowerBound, HTTP1Bytes.isBlank(raw[valueEnd - 1]) { valueEnd -= 1 }
+                block.add(name: name, value: String(decoding: UnsafeRawBufferPointer(rebasing: raw[field.valueRange.lowerBound..<valueEnd]), as: UTF8.self))
             }
         }
         if let hsts { block.add(name: "strict-transport-security", value: hsts) }

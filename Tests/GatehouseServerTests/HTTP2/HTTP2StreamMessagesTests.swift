@@ -15,7 +15,7 @@ struct HTTP2StreamMessagesTests {
     }
 
     @Test func aRelayedHeadLosesItsHopByHopFieldsAndGetsGatehousesHSTS() throws {
-        let text = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: keep-alive, X-Secret\r\nX-Secret: 1\r\n"
+        let text = "HTTP/1.1 200 OK\r\nContent-Type: application/json \t\r\nConnection: keep-alive, X-Secret\r\nX-Secret: 1\r\n"
             + "Keep-Alive: timeout=5\r\nStrict-Transport-Security: max-age=1\r\nContent-Length: 2\r\n\r\n"
         let bytes = ByteBuffer(string: text)
         var parser = HTTP1ResponseHeadParser(maxHeadBytes: 4096)
@@ -26,5 +26,6 @@ struct HTTP2StreamMessagesTests {
         let block = HTTP2StreamMessages.responseHeaders(head, in: bytes, hsts: "max-age=31536000")
         #expect(Array(block.map { $0.name }) == [":status", "content-type", "content-length", "strict-transport-security"])
         #expect(block.first(name: "strict-transport-security") == "max-age=31536000")
+        #expect(block.first(name: "content-type") == "application/json", "the trailing blanks of a value are dropped")
     }
 }
