@@ -49,14 +49,15 @@ public final class RawHTTPClient {
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard result == 0 else {
-            close(socket)
-            throw ClientError(description: "connect to port \(port) failed")
-        }
+        // No close here: a class whose initialiser throws once every property is set is deinitialised,
+        // and deinit closes the socket. Closing it here as well closed the same descriptor number twice,
+        // and between the two closes another test's new socket could get that number: its connection
+        // was cut, or a client's bytes went to another test's server.
+        guard result == 0 else { throw ClientError(description: "connect to port \(port) failed") }
     }
 
     deinit {
-        close(socket)
+        if socket >= 0 { close(socket) }
     }
 
     /// Sends raw bytes.
