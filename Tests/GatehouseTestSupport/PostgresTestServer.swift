@@ -229,6 +229,12 @@ enum PrivateCluster {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputFile, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else of the test process goes to the child: the server `pg_ctl start` leaves running
+        // would otherwise keep every descriptor open at that moment, and NIO accepts sockets without
+        // close-on-exec, so a connection another test's gateway closed stayed open in postgres (its
+        // client never saw the close; EdgeLimitsTests' trickling upload failed so whenever a
+        // PostgreSQL test started alongside it).
+        try closeFrom(3, in: &actions)
         // In `directory` (the postgres user may not enter the test's working directory).
         let command = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", directory] + arguments
         var argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
@@ -246,6 +252,21 @@ enum PrivateCluster {
             let log = (try? String(contentsOfFile: directory + "/postgres.log", encoding: .utf8)) ?? ""
             throw PostgresTestServerError(
                 description: "\(arguments.joined(separator: " ")) failed (status \(exitCode)):\n" + text + log.suffix(2000))
+        }
+    }
+
+    /// Adds "close every descriptor from `lowest` up" to `actions`: glibc's
+    /// `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), looked up at run time because
+    /// Swift's Glibc module does not declare it.
+    private static func closeFrom(_ lowest: Int32, in actions: inout posix_spawn_file_actions_t) throws {
+        typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else {
+            throw PostgresTestServerError(description: "posix_spawn_file_actions_addclosefrom_np is missing (glibc 2.34 or later is needed)")
+        }
+        let addCloseFrom = unsafeBitCast(symbol, to: AddCloseFrom.self)
+        let result = addCloseFrom(&actions, lowest)
+        guard result == 0 else {
+            throw PostgresTestServerError(description: "posix_spawn_file_actions_addclosefrom_np failed: \(String(cString: strerror(result)))")
         }
     }
 
