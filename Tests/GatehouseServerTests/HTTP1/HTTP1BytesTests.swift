@@ -26,7 +26,7 @@ struct HTTP1BytesTests {
     }
 
     @Test func seededRandomValuesAreJudgedAsByteByByte() {
-        var generator = SplitMix64(seed: 0x5eed_0f_fa1e)
+        var generator = SeededGenerator(seed: 0x5eed_0f_fa1e)
         // Mostly visible bytes, now and then a control byte, HTAB, DEL or obs-text.
         let palette: [UInt8] = Array(0x20...0x7E) + [0x09, 0x00, 0x0D, 0x0A, 0x7F, 0x80, 0xC3, 0xFF, 0x1F]
         for _ in 0..<5000 {
@@ -35,18 +35,5 @@ struct HTTP1BytesTests {
             let from = Int(generator.next() % 2)
             #expect(Self.wordAtATime(bytes, from: from, to: from + length) == Self.byteByByte(bytes, from: from, to: from + length))
         }
-    }
-}
-
-/// A small seeded generator, so a failure repeats.
-private struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
