@@ -32,9 +32,9 @@ struct ConnectionInfo: Sendable {
 /// stream carries HEADERS and DATA payloads: its request header block is written as the HTTP/1.1
 /// head it stands for and parsed by the same parser (``HTTP2RequestHead``), so from admission on a
 /// request takes one path whatever its protocol; responses become HEADERS and DATA here
-/// (``HTTP2StreamMessages``): no codec handler per stream. A stream's handler is in no pipeline: ``HTTP2GatewayHandler`` keeps one per
-/// stream and calls its `stream…` methods (``HTTP2StreamLink`` is the way back), so the phases below
-/// are the same code for both protocols.
+/// (``HTTP2StreamMessages``): no codec handler per stream. A stream's handler is in no pipeline:
+/// ``HTTP2GatewayHandler`` keeps one per stream and calls its `stream…` methods (``HTTP2StreamLink``
+/// is the way back), so the phases below are the same code for both protocols.
 ///
 /// The proxy phase stays on the event loop: the upstream connection comes from this loop's pool, and
 /// request and response parts are written straight through in both directions. Backpressure is
@@ -57,6 +57,9 @@ final class GatewayHandler: ChannelDuplexHandler {
     /// An HTTP/2 stream of an ``HTTP2GatewayHandler``. Kept after the stream ends: a frame written
     /// just before may still need the connection's flush.
     private var stream: HTTP2StreamLink?
+    /// The handler heard of its stream's end (``streamClosed()``). Not ``HTTP2StreamFlow/ended``,
+    /// which the connection sets first: frames still held are delivered between the two, and reach a
+    /// request that is still active but can no longer write.
     private var streamEnded = false
     /// An HTTP/2 stream's reading, held frames and windows (kept by ``HTTP2GatewayHandler``).
     var streamFlow: HTTP2StreamFlow
@@ -183,9 +186,8 @@ final class GatewayHandler: ChannelDuplexHandler {
     /// The stream is gone (both sides ended, reset, or the connection closed).
     func streamClosed() {
         cancelTimers()
-        let closed = state.connectionClosed()
-        if closed.releaseUpstream { releaseUpstream(reusable: false) }
-        if closed.log { writeAccessLog() }
+        // Whatever the state machine says, an upstream still attached cannot outlive the stream.
+        if state.connectionClosed().log { writeAccessLog() }
         releaseUpstream(reusable: false)
         streamEnded = true
     }
