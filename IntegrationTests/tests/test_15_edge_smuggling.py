@@ -305,6 +305,52 @@ def test_raw_json_filter_reaches_synapse(gatehouse):
     assert b"next_batch" in r.body
 
 
+# HTTP/2 header blocks that must never become an HTTP/1.1 request. NIO's own header block
+# validation is off (Gatehouse's check of the block is the only one), so each is sent raw
+# (validate=False) and what reaches the origin is looked at, not only the answer.
+MALFORMED_H2_HEADERS = [
+    pytest.param([("x-a", "1\r\nx-injected: yes")], id="crlf-in-value"),
+    pytest.param([("x-a", "1\r\ntransfer-encoding: chunked")], id="crlf-te-in-value"),
+    pytest.param([("x-a", "1\nx-injected: yes")], id="lf-in-value"),
+    pytest.param([("x-a", "nul\x00byte")], id="nul-in-value"),
+    pytest.param([("x-a:b", "1")], id="colon-in-name"),
+    pytest.param([("x a", "1")], id="space-in-name"),
+    pytest.param([("X-Upper", "1")], id="upper-case-name"),
+    pytest.param([("transfer-encoding", "chunked")], id="transfer-encoding"),
+    pytest.param([("connection", "close")], id="connection"),
+    pytest.param([("upgrade", "websocket")], id="upgrade"),
+    pytest.param([("te", "gzip")], id="te-not-trailers"),
+    pytest.param([("accept", "*/*"), (":path", "/raw/other")], id="pseudo-after-regular"),
+]
+
+
+@pytest.mark.parametrize("headers", MALFORMED_H2_HEADERS)
+def test_malformed_h2_header_blocks_never_reach_the_origin(edge, raw_origin, headers):
+    raw_origin.reset()
+    r = h2_request(edge.port, "POST", "/raw/h2bad", headers=headers, body=b"abc", validate=False)
+    assert r.reset is not None or r.status == 400, (r.status, r.reset, r.body[:200])
+    # The same connection's server still answers a good request, which shows what reached the origin.
+    assert h2_request(edge.port, "GET", "/raw/h2good").status == 200
+    wait_until(lambda: any(x["target"] == "/raw/h2good" for x in raw_origin.requests), 5, "the good request at the origin")
+    assert raw_origin.errors == []
+    assert [x["target"] for x in raw_origin.requests] == ["/raw/h2good"], raw_origin.requests
+    for request in raw_origin.requests:
+        names = [k.lower() for k, _ in request["headers"]]
+        assert "x-injected" not in names and "x-a" not in names, request
+
+
+def test_h2_bad_bytes_in_the_request_line_never_reach_the_origin(edge, raw_origin):
+    raw_origin.reset()
+    for path in ["/raw/a HTTP/1.1\r\nx-injected: yes\r\nx:", "/raw/a b", "http://evil.example/raw/a", "*"]:
+        r = h2_request(edge.port, "GET", path, validate=False)
+        assert r.reset is not None or r.status == 400, (path, r.status, r.reset)
+    r = h2_request(edge.port, "GET", "/raw/a", headers=[], validate=False)
+    assert r.status == 200
+    time.sleep(0.3)
+    assert [x["target"] for x in raw_origin.requests] == ["/raw/a"], raw_origin.requests
+    assert raw_origin.errors == []
+
+
 def test_one_host_only(edge, raw_origin):
     raw_origin.reset()
     two = raw_h1(edge.port, f"GET /raw/a HTTP/1.1\r\nHost: {SERVER_NAME}\r\nHost: evil.example\r\n\r\n".encode())
