@@ -71,7 +71,7 @@ enum HTTP2RequestHead {
 
         var hasContentLength = false
         var cookies: [String] = []
-        for (index, (name, value, _)) in block.enumerated() where index >= regularFrom {
+        for (name, value, _) in block[block.index(block.startIndex, offsetBy: regularFrom)...] {
             if name.utf8.first == UInt8(ascii: ":") { throw Malformed(reason: "\(name) after a regular field") }
             if let refusal = try refusal(name: name, value: value) { return .refused(refusal, method: method) }
             switch SpecialField(name) {
