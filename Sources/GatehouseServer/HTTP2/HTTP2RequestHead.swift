@@ -74,20 +74,21 @@ enum HTTP2RequestHead {
         for (name, value, _) in block[block.index(block.startIndex, offsetBy: regularFrom)...] {
             if name.utf8.first == UInt8(ascii: ":") { throw Malformed(reason: "\(name) after a regular field") }
             if let refusal = try refusal(name: name, value: value) { return .refused(refusal, method: method) }
-            switch SpecialField(name) {
+            // Names are non-empty lower-case tokens here (checked just above).
+            switch fieldName(name) {
             case .host:
                 if equalsIgnoringASCIICase(value, authority) { continue }
-            case .cookie:
-                cookies.append(value)
-                continue
             case .contentLength:
                 hasContentLength = true
-            case .connectionSpecific:
+            case .connection, .keepAlive, .proxyConnection, .transferEncoding, .upgrade:
                 throw Malformed(reason: "connection-specific field \(name)")
             case .te:
                 guard value == "trailers" else { throw Malformed(reason: "te other than trailers") }
-            case nil:
-                break
+            default:
+                if name.utf8.count == 6 && name == "cookie" {
+                    cookies.append(value)
+                    continue
+                }
             }
             bytes.writeString(name)
             bytes.writeStaticString(": ")
@@ -146,22 +147,11 @@ enum HTTP2RequestHead {
         }
     }
 
-    /// The fields this conversion treats apart, told by length first: most names compare with none.
-    private enum SpecialField {
-        case host, cookie, contentLength, te, connectionSpecific
-
-        init?(_ name: String) {
-            switch name.utf8.count {
-            case 2 where name == "te": self = .te
-            case 4 where name == "host": self = .host
-            case 6 where name == "cookie": self = .cookie
-            case 14 where name == "content-length": self = .contentLength
-            case 7 where name == "upgrade", 10 where name == "connection" || name == "keep-alive",
-                16 where name == "proxy-connection", 17 where name == "transfer-encoding":
-                self = .connectionSpecific
-            default: return nil
-            }
-        }
+    /// The name as the HTTP/1.1 parser classifies it (``HTTP1FieldName``); `name` is not empty.
+    private static func fieldName(_ name: String) -> HTTP1FieldName {
+        let classify = { (bytes: UnsafeRawBufferPointer) in HTTP1FieldName.classify(bytes, from: 0, to: bytes.count) }
+        return name.utf8.withContiguousStorageIfAvailable { classify(UnsafeRawBufferPointer($0)) }
+            ?? Array(name.utf8).withUnsafeBytes(classify)
     }
 
     /// What the request line and `host` must not carry: the method is a token, the path origin-form
