@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The request target split into what the route decision looks at and what goes upstream.
 ///
 /// The decision is taken on ``canonicalPath``, a normal form in which every encoding of the same
@@ -43,11 +51,27 @@ public enum CanonicalPath {
         // iteration, no Foundation.
         let scanned = target.utf8.withContiguousStorageIfAvailable { scan(UnsafeRawBufferPointer($0)) }
             ?? Array(target.utf8).withUnsafeBytes { scan($0) }
-        let parts: TargetParts
         switch scanned {
-        case .success(let value): parts = value
+        case .success(let parts): return split(target, parts)
         case .failure(let error): return .failure(error)
         }
+    }
+
+    /// An origin-form target the HTTP/1.1 request parser has already checked (it refuses what
+    /// ``parse(_:)`` would refuse of the form: a space, a control byte, a `#`, a target not starting
+    /// with `/`), so only the query is looked for and the path's decision form worked out.
+    /// - Parameter origin: the origin-form target (path and query) as sent; starts with `/`.
+    public static func parse(checkedOrigin origin: String) -> Result<RequestTarget, RequestTargetError> {
+        // The `?` is looked for in the string's own bytes (not the head's offsets): a raw UTF-8 byte
+        // that does not decode would shift them.
+        let queryMark = origin.utf8.withContiguousStorageIfAvailable { bytes -> Int? in
+            guard let base = bytes.baseAddress, let hit = memchr(base, Int32(UInt8(ascii: "?")), bytes.count) else { return nil }
+            return UnsafeRawPointer(hit) - UnsafeRawPointer(base)
+        } ?? origin.utf8.firstIndex(of: UInt8(ascii: "?")).map { origin.utf8.distance(from: origin.utf8.startIndex, to: $0) }
+        return split(origin, TargetParts(origin: 0, queryMark: queryMark))
+    }
+
+    private static func split(_ target: String, _ parts: TargetParts) -> Result<RequestTarget, RequestTargetError> {
         // Both offsets are at ASCII bytes (`/`, `?`), so they are character boundaries.
         let utf8 = target.utf8
         let originStart = utf8.index(utf8.startIndex, offsetBy: parts.origin)

@@ -34,6 +34,9 @@ public struct RouteTable: Sendable {
     public let limits: MatchLimits
     /// For each literal path, the winning rule's index per ``RouteMethodClass`` (-1: none).
     private let exact: [String: [Int]]
+    /// Indexed by byte length: whether a path of that length is in ``exact``. A path of another
+    /// length skips the hash (most proxied paths have no literal rule of their length).
+    private let exactLengths: [Bool]
     /// The plan of each ``RouteMethodClass``, by raw value; classes with the same rules share one.
     let plans: [RouteMatchPlan]
 
@@ -90,6 +93,9 @@ public struct RouteTable: Sendable {
         self.routes = compiled
         self.limits = limits
         self.exact = exact
+        var exactLengths = [Bool](repeating: false, count: (exact.keys.map(\.utf8.count).max() ?? -1) + 1)
+        for literal in exact.keys { exactLengths[literal.utf8.count] = true }
+        self.exactLengths = exactLengths
     }
 
     /// Loads, parses and compiles route files in order.
@@ -118,7 +124,8 @@ public struct RouteTable: Sendable {
     ///   - scratch: this thread's match data (set to this table's limits here).
     public func match(method: String, path: String, scratch: MatchScratch) -> Match {
         let methodClass = RouteMethodClass(method: method).rawValue
-        if let winners = exact[path] {
+        let length = path.utf8.count
+        if length < exactLengths.count, exactLengths[length], let winners = exact[path] {
             let index = winners[methodClass]
             return index < 0 ? .noMatch : .matched(routes[index])
         }

@@ -56,13 +56,14 @@ enum RequestAdmission {
         var declaredLength: Int?
         if case .contentLength(let length) = head.framing { declaredLength = length }
         return admit(
-            uri: head.string(head.targetRange, in: bytes), method: head.method.nioMethod(raw: head.methodString(in: bytes)),
+            origin: head.string(head.originRange, in: bytes), method: head.method.nioMethod(raw: head.methodString(in: bytes)),
             declaredLength: declaredLength, expectsBody: head.expectsBody, limits: limits, routes: routes, scratch: scratch)
     }
 
-    /// The checks of the target and the route (the target's length was checked by the parser).
+    /// The checks of the target and the route (the target's form, bytes and length were checked by
+    /// the parser).
     private static func admit(
-        uri: String, method: HTTPMethod, declaredLength: Int?, expectsBody: Bool, limits: LimitsConfiguration,
+        origin: String, method: HTTPMethod, declaredLength: Int?, expectsBody: Bool, limits: LimitsConfiguration,
         routes: RouteTable, scratch: MatchScratch
     ) -> Decision {
         func refuse(
@@ -74,7 +75,7 @@ enum RequestAdmission {
                 route: route, evaluationFailure: failure))
         }
         let target: RequestTarget
-        switch CanonicalPath.parse(uri) {
+        switch CanonicalPath.parse(checkedOrigin: origin) {
         case .success(let value): target = value
         case .failure(let error):
             return refuse(MatrixError(status: 400, code: .unknown, message: error.message), "bad_target", close: expectsBody)

@@ -85,6 +85,33 @@ enum HTTP1Bytes {
         byte > 0x20 && byte < 0x7F
     }
 
+    /// Whether every byte of `bytes[from..<to]` is a request-target byte (``isTargetByte(_:)``), or
+    /// with `allowingNonASCII` also raw UTF-8 (0x80 and up, which HTTP/2 clients put in `:path`).
+    /// Eight at a time, as ``allFieldValueBytes(_:from:to:)``: a word is checked byte by byte only
+    /// when it may hold a byte up to 0x20, a DEL, or (without `allowingNonASCII`) a byte above 0x7F.
+    static func allTargetBytes(_ bytes: UnsafeRawBufferPointer, from: Int, to: Int, allowingNonASCII: Bool) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        let nonASCII = allowingNonASCII ? 0 : highBits
+        @inline(__always) func isAllowed(_ byte: UInt8) -> Bool { isTargetByte(byte) || (allowingNonASCII && byte >= 0x80) }
+        var index = from
+        while index + 8 <= to {
+            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            let belowOrSpace = (word &- ones &* 0x21) & ~word & highBits
+            let delete = word ^ (ones &* 0x7F)
+            let hasDelete = (delete &- ones) & ~delete & highBits
+            if belowOrSpace | hasDelete | (word & nonASCII) != 0 {
+                for offset in index..<(index + 8) where !isAllowed(bytes[offset]) { return false }
+            }
+            index += 8
+        }
+        while index < to {
+            if !isAllowed(bytes[index]) { return false }
+            index += 1
+        }
+        return true
+    }
+
     /// `uri-host [":" port]` bytes: reg-name, IPv4 or bracketed IPv6 characters (RFC 3986 §3.2.2),
     /// the bytes a `Host` value may have.
     static func isHostByte(_ byte: UInt8) -> Bool {

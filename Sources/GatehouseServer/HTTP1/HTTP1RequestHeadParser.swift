@@ -123,8 +123,7 @@ struct HTTP1RequestHeadParser: Sendable {
         case .success(let value): version = value
         case .failure(let refusal): return .refused(refusal)
         }
-        for index in targetStart..<targetEnd where !HTTP1Bytes.isTargetByte(bytes[index]) {
-            if acceptsNonASCIITarget && bytes[index] >= 0x80 { continue }
+        guard HTTP1Bytes.allTargetBytes(bytes, from: targetStart, to: targetEnd, allowingNonASCII: acceptsNonASCIITarget) else {
             return .refused(.invalidTarget)
         }
 

@@ -61,52 +61,61 @@ enum HTTP2RequestHead {
         let (method, path, authority) = try pseudo.request()
 
         if let refusal = refusal(method: method, path: path, authority: authority) { return .refused(refusal, method: method) }
-        var bytes = allocator.buffer(capacity: 256 + block.count * 48)
-        bytes.writeString(method)
-        bytes.writeStaticString(" ")
-        bytes.writeString(path)
-        bytes.writeStaticString(" HTTP/1.1\r\nhost: ")
-        bytes.writeString(authority)
-        bytes.writeStaticString("\r\n")
-
-        var hasContentLength = false
-        var cookies: [String] = []
-        for (name, value, _) in block[block.index(block.startIndex, offsetBy: regularFrom)...] {
-            if name.utf8.first == UInt8(ascii: ":") { throw Malformed(reason: "\(name) after a regular field") }
-            if let refusal = try refusal(name: name, value: value) { return .refused(refusal, method: method) }
-            // Names are non-empty lower-case tokens here (checked just above).
-            switch fieldName(name) {
-            case .host:
-                if equalsIgnoringASCIICase(value, authority) { continue }
-            case .contentLength:
-                hasContentLength = true
-            case .connection, .keepAlive, .proxyConnection, .transferEncoding, .upgrade:
-                throw Malformed(reason: "connection-specific field \(name)")
-            case .te:
-                guard value == "trailers" else { throw Malformed(reason: "te other than trailers") }
-            default:
-                if name.utf8.count == 6 && name == "cookie" {
+        let regular = block[block.index(block.startIndex, offsetBy: regularFrom)...]
+        // One pass checks each field and copies it into the head: its bytes are read once, through
+        // one cursor (a `ByteBuffer.write…` per piece is a uniqueness and an exclusivity check each).
+        var capacity = method.utf8.count + path.utf8.count + authority.utf8.count + 64
+        for (name, value, _) in regular { capacity += name.utf8.count + value.utf8.count + 4 }
+        var bytes = allocator.buffer(capacity: capacity)
+        var stop: Stop?
+        ByteCursor.write(into: &bytes, capacity: capacity) { out in
+            out.append(string: method)
+            out.append(byte: HTTP1Bytes.space)
+            out.append(string: path)
+            out.append(" HTTP/1.1\r\nhost: ")
+            out.append(string: authority)
+            out.append("\r\n")
+            var hasContentLength = false
+            var cookies: [String] = []
+            for (name, value, _) in regular {
+                let field = Self.field(name: name, value: value, authority: authority)
+                switch field {
+                case .stop(let reason):
+                    stop = reason
+                    return
+                case .skip:
+                    continue
+                case .cookie:
                     cookies.append(value)
                     continue
+                case .contentLength:
+                    hasContentLength = true
+                case .write:
+                    break
                 }
+                out.append(string: name)
+                out.append(": ")
+                out.append(string: value)
+                out.append("\r\n")
             }
-            bytes.writeString(name)
-            bytes.writeStaticString(": ")
-            bytes.writeString(value)
-            bytes.writeStaticString("\r\n")
-        }
-        if !cookies.isEmpty {
-            bytes.writeStaticString("cookie: ")
-            for (index, cookie) in cookies.enumerated() {
-                if index > 0 { bytes.writeStaticString("; ") }
-                bytes.writeString(cookie)
+            if !cookies.isEmpty {
+                out.append("cookie: ")
+                for (index, cookie) in cookies.enumerated() {
+                    if index > 0 { out.append("; ") }
+                    out.append(string: cookie)
+                }
+                out.append("\r\n")
             }
-            bytes.writeStaticString("\r\n")
+            if !hasContentLength, !endStream, method != "GET", method != "HEAD" {
+                out.append("transfer-encoding: chunked\r\n")
+            }
+            out.append("\r\n")
         }
-        if !hasContentLength, !endStream, method != "GET", method != "HEAD" {
-            bytes.writeStaticString("transfer-encoding: chunked\r\n")
+        switch stop {
+        case .malformed(let reason)?: throw Malformed(reason: reason)
+        case .refused(let refusal)?: return .refused(refusal, method: method)
+        case nil: break
         }
-        bytes.writeStaticString("\r\n")
 
         var parser = HTTP1RequestHeadParser(limits: limits, acceptsNonASCIITarget: true)
         switch parser.parse(bytes) {
@@ -114,6 +123,46 @@ enum HTTP2RequestHead {
         case .refused(let refusal): return .refused(refusal, method: method)
         case .needMore: throw Malformed(reason: "head not complete")  // cannot happen: the blank line is written
         }
+    }
+
+    /// Why writing the head stopped.
+    private enum Stop {
+        case malformed(String)
+        case refused(HTTP1Refusal)
+    }
+
+    /// What becomes of one regular field.
+    private enum FieldOutcome {
+        case write
+        case contentLength
+        /// A `host` equal to `:authority` (written already).
+        case skip
+        /// Joined with the other `cookie` fields at the end.
+        case cookie
+        case stop(Stop)
+    }
+
+    private static func field(name: String, value: String, authority: String) -> FieldOutcome {
+        if name.utf8.first == UInt8(ascii: ":") { return .stop(.malformed("\(name) after a regular field")) }
+        do {
+            if let refusal = try refusal(name: name, value: value) { return .stop(.refused(refusal)) }
+        } catch {
+            return .stop(.malformed(error.reason))
+        }
+        // Names are non-empty lower-case tokens here (checked just above).
+        switch fieldName(name) {
+        case .host:
+            if equalsIgnoringASCIICase(value, authority) { return .skip }
+        case .contentLength:
+            return .contentLength
+        case .connection, .keepAlive, .proxyConnection, .transferEncoding, .upgrade:
+            return .stop(.malformed("connection-specific field \(name)"))
+        case .te:
+            guard value == "trailers" else { return .stop(.malformed("te other than trailers")) }
+        default:
+            if name.utf8.count == 6 && name == "cookie" { return .cookie }
+        }
+        return .write
     }
 
     /// The four pseudo-headers of a request, each at most once.
@@ -160,7 +209,11 @@ enum HTTP2RequestHead {
     private static func refusal(method: String, path: String, authority: String) -> HTTP1Refusal? {
         if method.isEmpty || !allBytes(of: method, HTTP1Bytes.isToken) { return .malformedStartLine }
         if path.utf8.first != UInt8(ascii: "/") { return .targetForm }
-        if !allBytes(of: path, { HTTP1Bytes.isTargetByte($0) || $0 >= 0x80 }) { return .invalidTarget }
+        let pathBytesValid =
+            path.utf8.withContiguousStorageIfAvailable {
+                HTTP1Bytes.allTargetBytes(UnsafeRawBufferPointer($0), from: 0, to: $0.count, allowingNonASCII: true)
+            } ?? allBytes(of: path, { HTTP1Bytes.isTargetByte($0) || $0 >= 0x80 })
+        if !pathBytesValid { return .invalidTarget }
         if authority.isEmpty || !allBytes(of: authority, HTTP1Bytes.isHostByte) { return .invalidHost }
         return nil
     }
@@ -172,13 +225,19 @@ enum HTTP2RequestHead {
             if !name.isEmpty && allBytes(of: name, HTTP1Bytes.isToken) { throw Malformed(reason: "upper-case field name") }
             return .invalidFieldName
         }
-        if !allBytes(of: value, HTTP1Bytes.isFieldValueByte) { return .invalidFieldValue }
+        if !allFieldValueBytes(value) { return .invalidFieldValue }
         return nil
     }
 
     @inline(__always)
     private static func isUpperCase(_ byte: UInt8) -> Bool {
         byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")
+    }
+
+    /// ``HTTP1Bytes/allFieldValueBytes(_:from:to:)`` (eight bytes at a time) on a `String`'s UTF-8.
+    private static func allFieldValueBytes(_ string: String) -> Bool {
+        string.utf8.withContiguousStorageIfAvailable { HTTP1Bytes.allFieldValueBytes(UnsafeRawBufferPointer($0), from: 0, to: $0.count) }
+            ?? string.utf8.allSatisfy(HTTP1Bytes.isFieldValueByte)
     }
 
     @inline(__always)
