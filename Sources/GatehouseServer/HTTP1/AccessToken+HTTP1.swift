@@ -13,7 +13,8 @@ extension AccessToken {
             var headerCount = 0
             var bearerLike = 0
             var header: Range<Int>?
-            for field in head.fields where field.name == .authorization && !field.isConnectionListed {
+            for index in head.fields.indices where head.fields[index].name == .authorization && !head.fields[index].isConnectionListed {
+                let field = head.fields[index]
                 headerCount += 1
                 let value = twistedStripped(bytes, field.valueRange)
                 if isBearerLike(bytes, value) { bearerLike += 1 }
@@ -44,7 +45,8 @@ extension AccessToken {
         guard head.method == .post, head.authorizationCount == 0, head.upstreamFraming != .contentLength(0) else { return .none }
         return buffer.withUnsafeReadableBytes { bytes in
             var carrier = BodyCarrier.none
-            for field in head.fields where field.name == .contentType && !field.isConnectionListed {
+            for index in head.fields.indices where head.fields[index].name == .contentType && !head.fields[index].isConnectionListed {
+                let field = head.fields[index]
                 let (low, high) = (field.valueRange.lowerBound, field.valueRange.upperBound)
                 if HTTP1Bytes.containsIgnoringCase(bytes, from: low, to: high, "multipart")
                     || HTTP1Bytes.containsIgnoringCase(bytes, from: low, to: high, "=?")

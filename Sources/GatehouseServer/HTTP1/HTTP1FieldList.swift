@@ -1,6 +1,9 @@
 /// The header lines of a head in arrival order. The first 16 live inline, in the value itself (a
 /// Matrix client sends about ten), so parsing the usual head allocates nothing; more spill into an
 /// array.
+///
+/// Hot paths loop over `indices` (`for index in list.indices { let field = list[index] … }`):
+/// `for field in list` copies the whole list, 256 bytes inline, into its iterator.
 struct HTTP1FieldList: Sendable, RandomAccessCollection {
     static let inlineCapacity = 16
 
@@ -53,13 +56,13 @@ struct HTTP1FieldList: Sendable, RandomAccessCollection {
     /// How many fields have `name`.
     func count(of name: HTTP1FieldName) -> Int {
         var result = 0
-        for field in self where field.name == name { result += 1 }
+        for index in indices where self[index].name == name { result += 1 }
         return result
     }
 
     /// The first field with `name`, if any.
     func first(_ name: HTTP1FieldName) -> HTTP1Field? {
-        for field in self where field.name == name { return field }
+        for index in indices where self[index].name == name { return self[index] }
         return nil
     }
 }

@@ -224,7 +224,8 @@ struct HTTP1RequestHeadParser: Sendable {
         var transferEncoding: Range<Int>?
         var connection = HTTP1ConnectionTokens()
         var expectsContinue = false
-        for field in fields {
+        for index in fields.indices {
+            let field = fields[index]
             switch field.name {
             case .host:
                 hostCount += 1

@@ -42,7 +42,8 @@ enum ResponseHeadRewriter {
                 out.append(byte: HTTP1Bytes.space)
                 out.append(UnsafeRawBufferPointer(rebasing: bytes[head.reasonRange]))
                 out.append("\r\n")
-                for field in head.fields {
+                for index in head.fields.indices {
+                    let field = head.fields[index]
                     if field.name.isHopByHop || field.isConnectionListed { continue }
                     if hsts != nil && field.name == .strictTransportSecurity { continue }
                     out.append(UnsafeRawBufferPointer(rebasing: bytes[field.nameRange]))

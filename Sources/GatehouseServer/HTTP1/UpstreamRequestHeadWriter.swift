@@ -45,7 +45,8 @@ enum UpstreamRequestHeadWriter {
                 out.append(byte: HTTP1Bytes.space)
                 out.append(UnsafeRawBufferPointer(rebasing: bytes[head.originRange]))
                 out.append(" HTTP/1.1\r\n")
-                for field in head.fields where !field.isDroppedUpstream {
+                for index in head.fields.indices where !head.fields[index].isDroppedUpstream {
+                    let field = head.fields[index]
                     out.append(UnsafeRawBufferPointer(rebasing: bytes[field.nameRange]))
                     out.append(": ")
                     out.append(UnsafeRawBufferPointer(rebasing: bytes[field.valueRange]))

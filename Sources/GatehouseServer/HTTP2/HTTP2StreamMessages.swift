@@ -33,7 +33,8 @@ enum HTTP2StreamMessages {
         block.reserveCapacity(head.fields.count + 2)
         block.add(name: ":status", value: statusText(head.status))
         bytes.withUnsafeReadableBytes { raw in
-            for field in head.fields {
+            for index in head.fields.indices {
+                let field = head.fields[index]
                 if field.name.isHopByHop || field.isConnectionListed { continue }
                 if hsts != nil && field.name == .strictTransportSecurity { continue }
                 let name = String(unsafeUninitializedCapacity: field.nameRange.count) { output in
