@@ -124,6 +124,10 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     private static let allocator = ByteBufferAllocator()
 
+    /// The event loop's clock: every deadline and duration of the handler is read from it, so a
+    /// test's `EmbeddedEventLoop` moves them with its own time (on a real loop it is `.now()`).
+    private var now: NIODeadline { loop.eventLoop.now }
+
     /// The client's side can take more.
     private var downstreamWritable: Bool {
         if let stream { return stream.connection.isWritable(self) }
@@ -205,7 +209,7 @@ final class GatewayHandler: ChannelDuplexHandler {
     }
 
     private func startWaiting() {
-        if let delay = state.connectionStarted(now: .now()) { armWaitTimer(in: delay) }
+        if let delay = state.connectionStarted(now: now) { armWaitTimer(in: delay) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -234,7 +238,7 @@ final class GatewayHandler: ChannelDuplexHandler {
                 // Malformed or over a limit: answered once, and the connection closed; nothing of it
                 // is forwarded.
                 runtime.logger.debug("request refused by the HTTP/1.1 parser", metadata: ["reason": "\(refusal.shortDescription)"])
-                return run(state.parserError(refusal.matrixError, logError: refusal.shortDescription, now: .now()))
+                return run(state.parserError(refusal.matrixError, logError: refusal.shortDescription, now: now))
             }
         }
     }
@@ -281,7 +285,7 @@ final class GatewayHandler: ChannelDuplexHandler {
                 method: HTTPMethod(rawValue: method), keepAlive: true, expectsBody: !endStream, bodyLimit: runtime.limits.maxBodyBytes,
                 target: nil, route: nil,
                 decision: .refuse(refusal.matrixError, logError: refusal.shortDescription, closeConnection: true)),
-            now: .now())
+            now: now)
         run(then)
     }
 
@@ -306,10 +310,10 @@ final class GatewayHandler: ChannelDuplexHandler {
         case .head(let head):
             beginRequest(head)
         case .body(let buffer):
-            run(state.requestBody(buffer, now: .now()))
+            run(state.requestBody(buffer, now: now))
         case .end:
             cancelBodyTimer()
-            run(state.requestEnd(now: .now()))
+            run(state.requestEnd(now: now))
         }
     }
 
@@ -350,7 +354,7 @@ final class GatewayHandler: ChannelDuplexHandler {
     private func readCompleted() {
         keepClientHeadPastRead()
         if !info.isHTTP2 { state.compactPendingBody(allocator: Self.allocator) }
-        let action = state.readComplete(now: .now())
+        let action = state.readComplete(now: now)
         if let delay = action.scheduleBodyTimer { armBodyTimer(in: delay) }
         if action.drainQueueNextTick { drainQueueOnNextTick() }
         if action.flushUpstream, let upstream { upstream.channel.flush() }
@@ -376,7 +380,7 @@ final class GatewayHandler: ChannelDuplexHandler {
     /// Replays a `read()` that was held, once the state machine allows it.
     private func resumeReadingIfAllowed() {
         guard downstreamActive else { return }
-        if state.resumeRead(downstreamWritable: downstreamWritable, upstreamWritable: upstream?.channel.isWritable ?? true, now: .now()) {
+        if state.resumeRead(downstreamWritable: downstreamWritable, upstreamWritable: upstream?.channel.isWritable ?? true, now: now) {
             readDownstream()
         }
     }
@@ -455,7 +459,7 @@ final class GatewayHandler: ChannelDuplexHandler {
         // Each branch hands its facts to the state machine as a temporary: the struct is not copied.
         switch decision {
         case .admitted(let admitted):
-            (sendContinue, then) = state.requestHead(route(head, admitted, lookup: &lookup), now: .now())
+            (sendContinue, then) = state.requestHead(route(head, admitted, lookup: &lookup), now: now)
         case .refused(let refusal):
             if let (failing, error) = refusal.evaluationFailure {
                 runtime.logger.error(
@@ -467,7 +471,7 @@ final class GatewayHandler: ChannelDuplexHandler {
                     method: head.method, keepAlive: head.keepAlive, expectsBody: refusal.expectsBody, bodyLimit: refusal.bodyLimit,
                     target: refusal.target, route: refusal.route,
                     decision: .refuse(refusal.error, logError: refusal.logError, closeConnection: refusal.closesConnection)),
-                now: .now())
+                now: now)
         }
         if sendContinue {
             if stream != nil {
@@ -693,7 +697,7 @@ final class GatewayHandler: ChannelDuplexHandler {
             let bound = NIOLoopBound(self, eventLoop: loop.eventLoop)
             promise.futureResult.whenComplete { _ in bound.value.closeDownstream() }
         }
-        run(state.responseWritten(now: .now()))
+        run(state.responseWritten(now: now))
     }
 
     // MARK: Proxy phase
@@ -726,7 +730,7 @@ final class GatewayHandler: ChannelDuplexHandler {
         upstream = connection
         connection.handler.exchange = self
         let send = state.upstreamAttached(
-            member: connection.memberIndex, description: connection.memberDescription, reused: lease.reused, now: .now())
+            member: connection.memberIndex, description: connection.memberDescription, reused: lease.reused, now: now)
         // A head or body that does not fit its framing fails the connection (and this exchange) at once.
         let method: HTTP1Method = state.request.method == .HEAD ? .head : .get
         guard let (bytes, framing) = upstreamHeadBytes, connection.handler.sendHead(bytes: bytes, framing: framing, method: method)
@@ -784,7 +788,7 @@ final class GatewayHandler: ChannelDuplexHandler {
     }
 
     private func arm(_ kind: GatewayTimers.Kind, in delay: TimeAmount) {
-        guard let at = timers.arm(kind, at: .now() + delay) else { return }
+        guard let at = timers.arm(kind, at: now + delay) else { return }
         schedule(at: at)
     }
 
@@ -793,16 +797,26 @@ final class GatewayHandler: ChannelDuplexHandler {
     }
 
     private func schedule(at deadline: NIODeadline) {
-        guard downstreamActive,
-            let callback = try? loop.eventLoop.scheduleCallback(at: deadline, handler: GatewayTimerCallback(handler: self))
-        else { return }
+        guard downstreamActive else { return }
+        if let stream {
+            // The connection's one timer calls this stream by then: a callback per stream cost an
+            // insert into the event loop's timer heap and a search of it to cancel, per request.
+            stream.connection.scheduleStreamTimer(at: deadline)
+            timers.scheduled(nil, at: deadline)?.cancel()
+            return
+        }
+        guard let callback = try? loop.eventLoop.scheduleCallback(at: deadline, handler: GatewayTimerCallback(handler: self)) else { return }
         timers.scheduled(callback, at: deadline)?.cancel()
     }
 
-    /// The scheduled callback fired: every timer that is due fires, then the next is scheduled.
+    /// HTTP/2: when this stream asked its connection's timer to call (``timerCallbackFired()``).
+    var streamTimerDue: NIODeadline? { timers.scheduledAt }
+
+    /// The scheduled callback (HTTP/2: the connection's timer) fired: every timer that is due
+    /// fires, then the next is scheduled.
     func timerCallbackFired() {
         timers.callbackFired()
-        let now = NIODeadline.now()
+        let now = self.now
         while let due = timers.takeDue(now: now) {
             switch due {
             case .wait: run(state.waitTimerFired(now: now))
@@ -840,7 +854,7 @@ final class GatewayHandler: ChannelDuplexHandler {
             peer: info.peerAddress ?? "-", method: request.method?.rawValue ?? "-", path: path, query: request.target?.query,
             proto: info.protocolName, rule: request.route.map { "\($0.rule.source)" } ?? "-", action: action.replacingSpaces(),
             member: request.memberDescription, status: request.status, bytesIn: request.bytesIn, bytesOut: request.bytesOut,
-            durationNanoseconds: (NIODeadline.now() - request.startedAt).nanoseconds, error: request.logError))
+            durationNanoseconds: (now - request.startedAt).nanoseconds, error: request.logError))
     }
 }
 
@@ -849,7 +863,7 @@ final class GatewayHandler: ChannelDuplexHandler {
 extension GatewayHandler: UpstreamExchange {
     func upstreamResponseHead(_ responseHead: HTTP1ResponseHead, bytes: ByteBuffer) {
         guard case .forward(let close) = state.upstreamResponseHead(
-            status: responseHead.status, keepAlive: responseHead.keepAlive, now: .now())
+            status: responseHead.status, keepAlive: responseHead.keepAlive, now: now)
         else { return }
         if reader != nil {
             // An upstream body without a length goes on chunked, so the client connection stays usable.
@@ -863,7 +877,7 @@ extension GatewayHandler: UpstreamExchange {
     }
 
     func upstreamResponseBody(_ buffer: ByteBuffer) {
-        guard state.upstreamResponseBody(bytes: buffer.readableBytes, now: .now()) else { return }
+        guard state.upstreamResponseBody(bytes: buffer.readableBytes, now: now) else { return }
         if reader == nil {
             writeFrame(.data(.init(data: .byteBuffer(buffer))))
         } else if relayChunked {
@@ -880,7 +894,7 @@ extension GatewayHandler: UpstreamExchange {
     }
 
     func upstreamResponseEnd(reusable: Bool) {
-        guard let end = state.upstreamResponseEnd(reusable: reusable, now: .now()) else { return }
+        guard let end = state.upstreamResponseEnd(reusable: reusable, now: now) else { return }
         releaseUpstream(reusable: end.reusable, keepingTimer: state.upstreamTimerArmed)
         writeEnd(closeAfter: end.closeAfterEnd)
     }

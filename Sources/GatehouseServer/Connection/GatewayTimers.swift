@@ -8,6 +8,10 @@ import NIOCore
 /// once per stream, so that is five allocations per request saved. A callback that fires with
 /// nothing due (a deadline was moved later or disarmed while an earlier callback stayed scheduled)
 /// only schedules the next one: disarming never pays for a cancellation unless nothing is left.
+///
+/// An HTTP/2 stream's handler schedules no callback of its own: its connection's one timer calls it
+/// by the deadline it asked for (``HTTP2GatewayHandler/scheduleStreamTimer(at:)``), and the stream
+/// records that deadline here with no callback.
 struct GatewayTimers {
     enum Kind {
         case wait, body, upstream
@@ -16,8 +20,8 @@ struct GatewayTimers {
     private var wait: NIODeadline?
     private var body: NIODeadline?
     private var upstream: NIODeadline?
-    /// The scheduled callback and when it fires.
-    private var scheduled: (callback: NIOScheduledCallback, at: NIODeadline)?
+    /// The scheduled callback and when it fires (no callback: the HTTP/2 connection's timer calls by then).
+    private var scheduled: (callback: NIOScheduledCallback?, at: NIODeadline)?
 
     /// Sets `kind` to fire at `deadline`.
     /// - Returns: when a callback must be scheduled (none is, or the one scheduled fires later).
@@ -45,10 +49,13 @@ struct GatewayTimers {
         return scheduled.callback
     }
 
+    /// When the callback (or the connection's timer) is due to call, if it is.
+    var scheduledAt: NIODeadline? { scheduled?.at }
+
     /// Records the callback scheduled for `at`, replacing one that fired or was cancelled.
     /// - Returns: the callback it replaces, to cancel.
-    mutating func scheduled(_ callback: NIOScheduledCallback, at: NIODeadline) -> NIOScheduledCallback? {
-        let replaced = scheduled?.callback
+    mutating func scheduled(_ callback: NIOScheduledCallback?, at: NIODeadline) -> NIOScheduledCallback? {
+        let replaced = scheduled?.callback ?? nil
         scheduled = (callback, at)
         return replaced
     }

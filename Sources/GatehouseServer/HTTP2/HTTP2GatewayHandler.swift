@@ -40,6 +40,8 @@ final class HTTP2GatewayHandler: ChannelDuplexHandler {
     private var inRead = false
     /// A frame was written that no flush has covered yet.
     private var needsFlush = false
+    /// The one timer of the connection's streams (``scheduleStreamTimer(at:)``), and when it fires.
+    private var streamTimer: (callback: NIOScheduledCallback, at: NIODeadline)?
 
     /// - Parameters:
     ///   - connectionWindow: the connection window kept open for the client.
@@ -79,6 +81,39 @@ final class HTTP2GatewayHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         endAllStreams()
         context.fireChannelInactive()
+    }
+
+    // MARK: The streams' timer
+
+    /// A stream's handler needs its timers looked at by `deadline`. One scheduled callback serves
+    /// every stream: it is moved only for an earlier deadline (a later one, the usual case, costs
+    /// nothing), and nothing is cancelled when a stream ends; when it fires, the streams that are
+    /// due run their timers and it is scheduled again for the earliest left.
+    func scheduleStreamTimer(at deadline: NIODeadline) {
+        if let streamTimer, streamTimer.at <= deadline { return }
+        guard let context,
+            let callback = try? context.eventLoop.scheduleCallback(at: deadline, handler: HTTP2StreamTimerCallback(connection: self))
+        else { return }
+        streamTimer?.callback.cancel()
+        streamTimer = (callback, deadline)
+    }
+
+    fileprivate func streamTimerFired() {
+        streamTimer = nil
+        let now = loop.eventLoop.now
+        // A stream's timer can end streams (its own, or the connection): run over a copy.
+        for handler in Array(streams.values) {
+            if let due = handler.streamTimerDue, due <= now { handler.timerCallbackFired() }
+        }
+        // The streams not due yet.
+        for handler in streams.values {
+            if let due = handler.streamTimerDue { scheduleStreamTimer(at: due) }
+        }
+    }
+
+    private func cancelStreamTimer() {
+        streamTimer?.callback.cancel()
+        streamTimer = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -131,15 +166,20 @@ final class HTTP2GatewayHandler: ChannelDuplexHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        switch event {
-        case let window as NIOHTTP2WindowUpdatedEvent:
-            windowUpdated(window)
-        case let closed as StreamClosedEvent:
-            streamClosed(closed.streamID)
-        case is NIOHTTP2StreamCreatedEvent:
+        // Three of these arrive for every stream. Each `as?` that fails is a dynamic cast of its own
+        // (a `switch` of `case let … as` tried up to three per event); comparing the dynamic type
+        // first leaves one cast, the one that succeeds.
+        let type = ObjectIdentifier(Swift.type(of: event))
+        switch type {
+        case ObjectIdentifier(NIOHTTP2WindowUpdatedEvent.self):
+            windowUpdated(event as! NIOHTTP2WindowUpdatedEvent)
+        case ObjectIdentifier(StreamClosedEvent.self):
+            streamClosed((event as! StreamClosedEvent).streamID)
+        case ObjectIdentifier(NIOHTTP2StreamCreatedEvent.self):
             // A stream starts with its first HEADERS frame, which comes just before this.
             break
-        case let change as NIOHTTP2BulkStreamWindowChangeEvent:
+        case ObjectIdentifier(NIOHTTP2BulkStreamWindowChangeEvent.self):
+            let change = event as! NIOHTTP2BulkStreamWindowChangeEvent
             for (id, handler) in streams {
                 if let increment = handler.streamFlow.inbound.initialWindowSizeChanged(delta: change.delta) {
                     writeWindowUpdate(increment, on: id)
@@ -273,6 +313,7 @@ final class HTTP2GatewayHandler: ChannelDuplexHandler {
     }
 
     private func endAllStreams() {
+        cancelStreamTimer()
         let ended = streams
         streams.removeAll()
         for (id, handler) in ended {
@@ -285,6 +326,17 @@ final class HTTP2GatewayHandler: ChannelDuplexHandler {
 
 @available(*, unavailable)
 extension HTTP2GatewayHandler: Sendable {}
+
+/// The scheduled callback of an HTTP/2 connection's streams (``HTTP2GatewayHandler/scheduleStreamTimer(at:)``).
+///
+/// `@unchecked Sendable`: NIO calls it on the event loop it was scheduled on, which is the handler's.
+private struct HTTP2StreamTimerCallback: NIOScheduledCallbackHandler, @unchecked Sendable {
+    let connection: HTTP2GatewayHandler
+
+    func handleScheduledCallback(eventLoop: some EventLoop) {
+        connection.streamTimerFired()
+    }
+}
 
 /// A stream of an ``HTTP2GatewayHandler``, as its ``GatewayHandler`` reaches it.
 struct HTTP2StreamLink {

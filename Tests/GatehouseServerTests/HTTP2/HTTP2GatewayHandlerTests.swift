@@ -46,7 +46,10 @@ struct HTTP2GatewayHandlerTests {
 
     /// - Parameter nioSettings: with settings, a real `NIOHTTP2Handler` (server, no multiplexer,
     ///   announcing them) goes in front of the gateway, as ``ChannelSetup`` puts it.
-    private func makeFixture(nioSettings: HTTP2Settings? = nil) throws -> Fixture {
+    /// - Parameters:
+    ///   - rawRule: the options of the `/raw` rule (`timeout=2s`, say).
+    ///   - timeouts: the configuration's `timeouts:` section, if any.
+    private func makeFixture(nioSettings: HTTP2Settings? = nil, rawRule: String = "", timeouts: String? = nil) throws -> Fixture {
         let yaml = """
             http:
               public_base: http://localhost/
@@ -57,13 +60,13 @@ struct HTTP2GatewayHandlerTests {
             upstreams:
               raw: {members: ["http://127.0.0.1:9"], fail_timeout: 0}
             log: {access: false}
-            """
+            """ + (timeouts.map { "\ntimeouts: \($0)" } ?? "")
         let configuration = try ConfigurationLoader.parse(yaml: yaml, file: "/tmp/gatehouse-embedded/gatehouse.yaml")
         let routes = try RouteTable(
             rules: RouteFileParser.parse(
                 """
                 GET  ^/health$     local health
-                *    ^/raw(/|$)    proxy raw
+                *    ^/raw(/|$)    proxy raw  \(rawRule)
                 """, file: "test.routes"),
             upstreams: ["raw"])
         var logger = Logger(label: "test")
@@ -194,6 +197,35 @@ struct HTTP2GatewayHandlerTests {
         fixture.upstream.pipeline.fireChannelWritabilityChanged()
         #expect(windowIncrements(try fixture.written())[1] == chunk + 1)
         #expect(try fixture.upstreamReceived().utf8.filter { $0 == UInt8(ascii: "x") }.count == chunk)
+        _ = try? fixture.channel.finish()
+    }
+
+    @Test func theStreamsTimersShareTheConnectionsOneTimerAndEachFiresWhenDue() throws {
+        let fixture = try makeFixture(rawRule: "timeout=2s", timeouts: "{body: 5s}")
+        let loop = fixture.channel.embeddedEventLoop
+        // Stream 3 sends part of a small body, gathered before any upstream is taken, then nothing
+        // (5 s); then stream 1 waits for its upstream (2 s): the connection's timer moves earlier.
+        try fixture.channel.writeInbound(HTTP2Frame(streamID: 3, payload: request("POST", "/raw/upload", endStream: false)))
+        try fixture.channel.writeInbound(HTTP2Frame(streamID: 3, payload: data(10)))
+        try fixture.channel.writeInbound(HTTP2Frame(streamID: 1, payload: request("GET", "/raw/slow", endStream: true)))
+        #expect(try fixture.upstreamReceived().hasPrefix("GET /raw/slow HTTP/1.1\r\n"))
+        #expect(try fixture.written().allSatisfy { status(of: $0) == nil })
+
+        loop.advanceTime(by: .milliseconds(1900))
+        #expect(try fixture.written().allSatisfy { status(of: $0) == nil }, "nothing is due before 2 s")
+        loop.advanceTime(by: .milliseconds(200))
+        let atTwo = try fixture.written()
+        #expect(atTwo.filter { status(of: $0) != nil }.map { "\(Int($0.streamID)) \(status(of: $0)!)" } == ["1 504"])
+        #expect(!fixture.upstream.isActive, "the upstream that did not answer in time is not reused")
+        fixture.streamClosed(1)
+
+        loop.advanceTime(by: .milliseconds(2800))
+        #expect(try fixture.written().allSatisfy { status(of: $0) == nil }, "stream 3 is not due before 5 s")
+        loop.advanceTime(by: .milliseconds(300))
+        let atFive = try fixture.written()
+        #expect(atFive.filter { status(of: $0) != nil }.map { "\(Int($0.streamID)) \(status(of: $0)!)" } == ["3 408"])
+        fixture.streamClosed(3)
+        #expect(fixture.gateway.openStreams == 0)
         _ = try? fixture.channel.finish()
     }
 
