@@ -44,6 +44,20 @@ enum HTTP1Bytes {
         return true
     }
 
+    /// Where a non-empty token that starts at `from` ends with `terminator` (not a token byte): the
+    /// offset of the terminator, or `nil` when a byte before it is not a token byte, the token is
+    /// empty, or there is no terminator before `to`. One pass: the name of a header line and its colon.
+    static func tokenEnd(_ bytes: UnsafeRawBufferPointer, from: Int, to: Int, at terminator: UInt8) -> Int? {
+        var index = from
+        while index < to {
+            let byte = bytes[index]
+            if byte == terminator { return index > from ? index : nil }
+            if !isToken(byte) { return nil }
+            index += 1
+        }
+        return nil
+    }
+
     /// Field-value bytes (RFC 9110 §5.5): HTAB, SP, VCHAR and obs-text; never NUL, CR, LF, DEL or
     /// another control byte.
     @inline(__always)
@@ -154,6 +168,30 @@ enum HTTP1Bytes {
         let count = literal.utf8CodeUnitCount
         guard to - from == count else { return false }
         return memcmp(bytes.baseAddress! + from, literal.utf8Start, count) == 0
+    }
+
+    /// Whether the token `bytes[from..<to]` equals `literal` ignoring ASCII case, eight bytes at a
+    /// time. Only for a token (``isToken(_:)`` bytes) and a literal of lower-case letters, digits and
+    /// `-`: setting bit 0x20 of a token byte then gives the literal's byte only for that byte itself
+    /// or its upper-case letter (the other byte with the same bits, CR or a control byte for `-` and
+    /// the digits, is never in a token).
+    @inline(__always)
+    static func tokenEqualsIgnoringCase(_ bytes: UnsafeRawBufferPointer, from: Int, to: Int, _ literal: StaticString) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard to - from == count else { return false }
+        let expected = UnsafeRawPointer(literal.utf8Start)
+        let fold: UInt64 = 0x2020_2020_2020_2020
+        var offset = 0
+        while offset + 8 <= count {
+            let word = bytes.loadUnaligned(fromByteOffset: from + offset, as: UInt64.self)
+            if word | fold != expected.loadUnaligned(fromByteOffset: offset, as: UInt64.self) { return false }
+            offset += 8
+        }
+        while offset < count {
+            if bytes[from + offset] | 0x20 != expected.load(fromByteOffset: offset, as: UInt8.self) { return false }
+            offset += 1
+        }
+        return true
     }
 
     /// Whether two byte ranges are equal ignoring ASCII case.

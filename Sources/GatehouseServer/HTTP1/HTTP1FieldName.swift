@@ -50,9 +50,10 @@ enum HTTP1FieldName: UInt8, Sendable {
 
     /// Classifies `bytes[from..<to]` (a valid token).
     static func classify(_ bytes: UnsafeRawBufferPointer, from: Int, to: Int) -> HTTP1FieldName {
-        // Dispatch on length and the first letter, then one comparison.
+        // Dispatch on length and the first letter, then one comparison (of a token with a literal of
+        // lower-case letters and `-`, as `tokenEqualsIgnoringCase` requires).
         @inline(__always) func named(_ literal: StaticString, _ name: HTTP1FieldName) -> HTTP1FieldName? {
-            HTTP1Bytes.equalsIgnoringCase(bytes, from: from, to: to, literal) ? name : nil
+            HTTP1Bytes.tokenEqualsIgnoringCase(bytes, from: from, to: to, literal) ? name : nil
         }
         let first = HTTP1Bytes.lowered(bytes[from])
         switch (to - from, first) {

@@ -193,9 +193,7 @@ struct HTTP1RequestHeadParser: Sendable {
     /// One header line, `bytes[from..<to]` without its CRLF.
     static func field(_ bytes: UnsafeRawBufferPointer, from: Int, to: Int) -> Result<HTTP1Field, HTTP1Refusal> {
         guard !HTTP1Bytes.isBlank(bytes[from]) else { return .failure(.obsoleteLineFolding) }
-        guard let colon = HTTP1Bytes.find(HTTP1Bytes.colon, in: bytes, from: from, to: to),
-            HTTP1Bytes.isToken(bytes, from: from, to: colon)
-        else { return .failure(.invalidFieldName) }
+        guard let colon = HTTP1Bytes.tokenEnd(bytes, from: from, to: to, at: HTTP1Bytes.colon) else { return .failure(.invalidFieldName) }
         guard colon - from <= Int(UInt16.max) else { return .failure(.headTooLarge) }
         var valueStart = colon + 1
         while valueStart < to, HTTP1Bytes.isBlank(bytes[valueStart]) { valueStart += 1 }

@@ -75,4 +75,68 @@ struct HTTP1BytesTests {
                     == Self.targetByteByByte(bytes, from: from, to: from + length, allowingNonASCII: allowingNonASCII))
         }
     }
+
+    /// What `tokenEnd` replaced: the first colon, then every byte before it a token byte.
+    static func nameEndTwoPasses(_ bytes: [UInt8], from: Int, to: Int) -> Int? {
+        bytes.withUnsafeBytes { raw in
+            guard let colon = HTTP1Bytes.find(HTTP1Bytes.colon, in: raw, from: from, to: to),
+                HTTP1Bytes.isToken(raw, from: from, to: colon)
+            else { return nil }
+            return colon
+        }
+    }
+
+    @Test func aFieldNameEndsAtItsColonExactlyAsFindingTheColonAndCheckingTheTokenDid() {
+        var generator = SeededGenerator(seed: 0x70_ce_4e4d)
+        // Token bytes, the colon, and now and then a byte that is not a token (space, tab, `@`, DEL, UTF-8).
+        let palette: [UInt8] = Array("abcXYZ-_.!~09".utf8) + [UInt8(ascii: ":"), UInt8(ascii: ":"), 0x20, 0x09, 0x40, 0x7F, 0xC3, 0x00]
+        for byte in 0...255 {
+            for bytes in [[UInt8(byte), UInt8(ascii: ":")], [UInt8(ascii: "a"), UInt8(byte), UInt8(ascii: ":"), UInt8(ascii: "v")], [UInt8(byte)]] {
+                let new = bytes.withUnsafeBytes { HTTP1Bytes.tokenEnd($0, from: 0, to: bytes.count, at: HTTP1Bytes.colon) }
+                #expect(new == Self.nameEndTwoPasses(bytes, from: 0, to: bytes.count), "byte \(byte) in \(bytes)")
+            }
+        }
+        for _ in 0..<5000 {
+            let length = Int(generator.next() % 24)
+            let bytes = (0..<(length + 1)).map { _ in palette[Int(generator.next() % UInt64(palette.count))] }
+            let new = bytes.withUnsafeBytes { HTTP1Bytes.tokenEnd($0, from: 0, to: bytes.count, at: HTTP1Bytes.colon) }
+            #expect(new == Self.nameEndTwoPasses(bytes, from: 0, to: bytes.count), "\(bytes)")
+        }
+    }
+
+    /// The names `HTTP1FieldName.classify` compares with, all lower-case letters and `-`.
+    static let classifiedNames = [
+        "te", "host", "expect", "trailer", "upgrade", "forwarded", "x-real-ip", "connection", "keep-alive", "content-type",
+        "authorization", "content-length", "x-forwarded-for", "proxy-connection", "x-forwarded-host", "x-forwarded-port",
+        "transfer-encoding", "x-forwarded-proto", "proxy-authenticate", "proxy-authorization", "strict-transport-security",
+    ]
+
+    @Test func tokensCompareWithTheClassifiedNamesAsByteByByteIgnoringCase() {
+        var generator = SeededGenerator(seed: 0xc1a5_5e5)
+        let tokenBytes = (0...255).map(UInt8.init).filter(HTTP1Bytes.isToken)
+        for literal in Self.classifiedNames {
+            #expect(literal.utf8.allSatisfy { ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || $0 == UInt8(ascii: "-") })
+        }
+        for _ in 0..<20000 {
+            let literal = Self.classifiedNames[Int(generator.next() % UInt64(Self.classifiedNames.count))]
+            // The name in a random letter case, with now and then one byte swapped for another token byte.
+            var bytes = literal.utf8.map { generator.next() % 2 == 0 ? HTTP1Bytes.lowered($0) : ($0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0) }
+            if generator.next() % 3 == 0 {
+                bytes[Int(generator.next() % UInt64(bytes.count))] = tokenBytes[Int(generator.next() % UInt64(tokenBytes.count))]
+            }
+            #expect(Self.classify(bytes) == Self.classifyByteByByte(bytes), "\(literal) as \(bytes)")
+        }
+    }
+
+    static func classify(_ bytes: [UInt8]) -> HTTP1FieldName {
+        bytes.withUnsafeBytes { HTTP1FieldName.classify($0, from: 0, to: $0.count) }
+    }
+
+    /// The classification by comparing the lower-cased name with each literal as strings (the
+    /// literal itself then classifies as what it names).
+    static func classifyByteByByte(_ bytes: [UInt8]) -> HTTP1FieldName {
+        let lowered = String(decoding: bytes.map(HTTP1Bytes.lowered), as: UTF8.self)
+        guard let literal = classifiedNames.first(where: { $0 == lowered }) else { return .other }
+        return literal.utf8.withContiguousStorageIfAvailable { HTTP1FieldName.classify(UnsafeRawBufferPointer($0), from: 0, to: $0.count) }!
+    }
 }
