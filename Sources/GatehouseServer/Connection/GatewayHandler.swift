@@ -231,7 +231,7 @@ final class GatewayHandler: ChannelDuplexHandler {
         reader?.append(unwrapInboundIn(data))
         while let part = reader?.next() {
             switch part {
-            case .head(let head, let bytes): arrived(.head(ClientHead(head: head, bytes: bytes)))
+            case .head(let head, let bytes): arrived(ClientHead(head: head, bytes: bytes))
             case .body(let buffer): arrived(.body(buffer))
             case .end: arrived(.end)
             case .refused(let refusal):
@@ -261,7 +261,7 @@ final class GatewayHandler: ChannelDuplexHandler {
                 }
                 switch outcome {
                 case .head(let head, let bytes):
-                    arrived(.head(ClientHead(head: head, bytes: bytes, isOwnCopy: true)))
+                    arrived(ClientHead(head: head, bytes: bytes, isOwnCopy: true))
                 case .refused(let refusal, let method):
                     refuseStreamHead(refusal, method: method, endStream: block.endStream)
                 }
@@ -292,17 +292,30 @@ final class GatewayHandler: ChannelDuplexHandler {
     /// A request part, from the HTTP/1.1 reader or the HTTP/2 stream: handled now, or queued
     /// behind the current request.
     private func arrived(_ part: InboundPart) {
-        switch state.partArrived(isHead: part.isHead, downstreamWritable: downstreamWritable) {
+        if handlesNow(isHead: part.isHead, queued: { part }) { handle(part) }
+    }
+
+    /// A request head: ``arrived(_:)`` without wrapping it in an ``InboundPart`` unless it is
+    /// queued (the head is a few hundred bytes, copied each time it is wrapped or unwrapped).
+    private func arrived(_ head: ClientHead) {
+        if handlesNow(isHead: true, queued: { .head(head) }) { beginRequest(head) }
+    }
+
+    /// Whether a part that just arrived is handled now; if not, it was queued (`queued` gives its
+    /// queue entry), dropped, or the queue overflowed.
+    private func handlesNow(isHead: Bool, queued: () -> InboundPart) -> Bool {
+        switch state.partArrived(isHead: isHead, downstreamWritable: downstreamWritable) {
         case .handle:
-            handle(part)
+            return true
         case .queue:
-            queue.append(part)
+            queue.append(queued())
         case .drop:
             break
         case .overflow(let closeNow):
             queue.removeAll()
             if closeNow { closeDownstream() }
         }
+        return false
     }
 
     private func handle(_ part: InboundPart) {
