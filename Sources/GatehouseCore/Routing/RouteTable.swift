@@ -28,7 +28,10 @@ public final class CompiledRoute: Sendable {
 /// surely as a match would: ``match(method:path:scratch:)`` reports it, and the request is refused.
 /// Taking the error for "no match" would hand the request to a later rule, so a deny rule that
 /// backtracks too much on a crafted path would let that path through to the next `proxy`.
-public struct RouteTable: Sendable {
+///
+/// A class: every request reads it, and a reference is one retain where the struct's copy was one
+/// per array and dictionary in it.
+public final class RouteTable: Sendable {
     public let routes: [CompiledRoute]
     /// The bounds every match of this table runs with.
     public let limits: MatchLimits

@@ -516,7 +516,7 @@ final class GatewayHandler: ChannelDuplexHandler {
             expectsContinue = head.expectsContinue
             decision = .local(service)
         case .proxy(let name):
-            if let pool = loop.pools[name] {
+            if let pool = loop.pool(named: name) {
                 expectsContinue = head.expectsContinue
                 decision = .proxy(proxyPlan(head, admitted, pool: pool, lookup: &lookup))
             } else {

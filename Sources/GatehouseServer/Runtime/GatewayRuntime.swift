@@ -114,9 +114,21 @@ final class LoopContext: @unchecked Sendable {
     /// This loop's request counters, read by a scrape on this loop (see ``GatehouseMetrics``).
     let metrics = LoopMetrics()
 
+    /// The pool ``pool(named:)`` found last: most requests go to the upstream the one before went to,
+    /// and a route's name is the same `String` each time, so comparing it costs less than hashing it.
+    private var lastPool: (name: String, pool: UpstreamPool)?
+
     init(eventLoop: any EventLoop, upstreams: [String: UpstreamConfiguration], logger: Logger) {
         self.eventLoop = eventLoop
         self.pools = upstreams.mapValues { UpstreamPool(configuration: $0, eventLoop: eventLoop, logger: logger) }
+    }
+
+    /// The pool of the upstream `name`.
+    func pool(named name: String) -> UpstreamPool? {
+        if let lastPool, lastPool.name == name { return lastPool.pool }
+        guard let pool = pools[name] else { return nil }
+        lastPool = (name, pool)
+        return pool
     }
 }
 
