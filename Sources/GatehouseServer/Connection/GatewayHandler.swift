@@ -881,7 +881,14 @@ extension GatewayHandler: UpstreamExchange {
         if reader != nil {
             // An upstream body without a length goes on chunked, so the client connection stays usable.
             relayChunked = responseHead.framing == .chunked || responseHead.framing == .untilClose
-            var output = Self.allocator.buffer(capacity: ResponseHeadRewriter.capacity(for: responseHead, hsts: info.hsts))
+            let headCapacity = ResponseHeadRewriter.capacity(for: responseHead, hsts: info.hsts)
+            // Room for a small body too: WriteCoalescingHandler appends it to this buffer (one TLS
+            // record), in place when it fits, where growing the buffer cost a realloc per response.
+            var bodyRoom = 0
+            if case .contentLength(let length) = responseHead.framing, headCapacity + length <= WriteCoalescingHandler.defaultLimit {
+                bodyRoom = length
+            }
+            var output = Self.allocator.buffer(capacity: headCapacity + bodyRoom)
             ResponseHeadRewriter.write(responseHead, from: bytes, hsts: info.hsts, chunked: relayChunked, close: close, into: &output)
             context.write(NIOAny(output), promise: nil)
         } else {
