@@ -724,17 +724,23 @@ final class GatewayHandler: ChannelDuplexHandler {
                 headers: tokenUser == nil ? clientHead?.nioHead.headers ?? [:] : [:],
                 trustedProxies: runtime.configuration.http.trustedProxies)
             : nil
-        pool.acquire(avoiding: avoiding, sticky: sticky) { [self] result in
-            guard state.wantsUpstream(generation: expected), downstreamActive else {
-                if case .success(let lease) = result { pool.release(lease.connection, reusable: true) }
-                return
-            }
-            switch result {
-            case .success(let lease):
-                attach(lease)
-            case .failure(let error):
-                run(state.upstreamConnectFailed(member: "\(error.member)", upstream: pool.configuration.name))
-            }
+        let member = pool.member(avoiding: avoiding, sticky: sticky)
+        // An idle connection is attached at once, without the completion closure a new connection
+        // needs (its context is an allocation per request).
+        if let lease = pool.takeIdle(member: member) { return upstreamAcquired(.success(lease), from: pool, generation: expected) }
+        pool.connect(member: member) { [self] result in upstreamAcquired(result, from: pool, generation: expected) }
+    }
+
+    private func upstreamAcquired(_ result: Result<UpstreamLease, UpstreamConnectError>, from pool: UpstreamPool, generation: Int) {
+        guard state.wantsUpstream(generation: generation), downstreamActive else {
+            if case .success(let lease) = result { pool.release(lease.connection, reusable: true) }
+            return
+        }
+        switch result {
+        case .success(let lease):
+            attach(lease)
+        case .failure(let error):
+            run(state.upstreamConnectFailed(member: "\(error.member)", upstream: pool.configuration.name))
         }
     }
 

@@ -73,15 +73,28 @@ final class UpstreamPool {
     func acquire(
         avoiding: Int? = nil, sticky: StickyKey? = nil, _ completion: @escaping (Result<UpstreamLease, UpstreamConnectError>) -> Void
     ) {
+        let member = member(avoiding: avoiding, sticky: sticky)
+        if let lease = takeIdle(member: member) { return completion(.success(lease)) }
+        connect(member: member, completion)
+    }
+
+    /// The member a request goes to (what ``acquire(avoiding:sticky:_:)`` picks).
+    func member(avoiding: Int? = nil, sticky: StickyKey? = nil) -> Int {
         eventLoop.preconditionInEventLoop()
-        let member = chooseMember(avoiding: avoiding, sticky: sticky)
+        return chooseMember(avoiding: avoiding, sticky: sticky)
+    }
+
+    /// An idle connection to `member`, if one is left: the first half of
+    /// ``acquire(avoiding:sticky:_:)``, for callers that go on without a completion closure (which
+    /// costs an allocation per request) when the pool has a connection ready.
+    func takeIdle(member: Int) -> UpstreamLease? {
+        eventLoop.preconditionInEventLoop()
         while let connection = idle[member].popLast() {
             guard connection.channel.isActive else { continue }
             active[member] += 1
-            completion(.success(UpstreamLease(connection: connection, reused: true)))
-            return
+            return UpstreamLease(connection: connection, reused: true)
         }
-        connect(member: member, completion)
+        return nil
     }
 
     /// Takes a connection back after a request: kept for reuse when the exchange ended cleanly.
@@ -147,7 +160,10 @@ final class UpstreamPool {
         }
     }
 
-    private func connect(member: Int, _ completion: @escaping (Result<UpstreamLease, UpstreamConnectError>) -> Void) {
+    /// Opens a new connection to `member` (the second half of ``acquire(avoiding:sticky:_:)``).
+    /// - Parameter completion: called on this pool's event loop.
+    func connect(member: Int, _ completion: @escaping (Result<UpstreamLease, UpstreamConnectError>) -> Void) {
+        eventLoop.preconditionInEventLoop()
         let memberConfig = configuration.members[member]
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(TimeAmount(configuration.connectTimeout))
