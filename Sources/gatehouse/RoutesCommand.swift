@@ -29,7 +29,7 @@ struct RoutesCommand: ParsableCommand {
                 return
             }
             print("canonical: \(target.canonicalPath)")
-            let trail = bundle.routes.explain(method: method, path: target.canonicalPath)
+            let trail = bundle.routes.explain(method: method, path: String(target.canonicalPath))
             for step in trail {
                 let rule = step.route.rule
                 let where_ = "\(rule.source)"

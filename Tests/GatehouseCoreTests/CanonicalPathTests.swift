@@ -4,7 +4,7 @@ import Testing
 
 struct CanonicalPathTests {
     private func canonical(_ target: String) -> String? {
-        try? CanonicalPath.parse(target).get().canonicalPath
+        (try? CanonicalPath.parse(target).get().canonicalPath).map(String.init)
     }
 
     @Test(arguments: [

@@ -15,7 +15,9 @@ import Darwin
 public struct RequestTarget: Sendable, Equatable {
     /// Decision form: percent-escapes of printable ASCII decoded (except `/`, `%`, `?`, `#` and space,
     /// which stay encoded with upper-case hex), other escapes upper-cased, empty segments removed.
-    public var canonicalPath: String
+    /// A slice of the target's own string when the path is already in that form (nearly always: no
+    /// copy per request), else of a string built for it.
+    public var canonicalPath: Substring
     /// The origin-form target (path and query) exactly as the client sent it.
     public var forwardTarget: Substring
     /// The query without its `?`, if any.
@@ -148,10 +150,10 @@ public enum CanonicalPath {
             || byte == 0x20 || byte >= 0x80
     }
 
-    private static func canonicalize(_ path: Substring) -> Result<String, RequestTargetError> {
-        // Nearly every path a client sends is already in decision form: one scan, one copy.
-        if isAlreadyCanonical(path) { return .success(String(path)) }
-        return canonicalizeByteByByte(path)
+    private static func canonicalize(_ path: Substring) -> Result<Substring, RequestTargetError> {
+        // Nearly every path a client sends is already in decision form: one scan, no copy.
+        if isAlreadyCanonical(path) { return .success(path) }
+        return canonicalizeByteByByte(path).map { Substring($0) }
     }
 
     /// Whether ``canonicalizeByteByByte(_:)`` would return `path` unchanged: it starts with `/`, has

@@ -126,9 +126,14 @@ public final class RouteTable: Sendable {
     ///   - path: a canonical path from ``CanonicalPath``.
     ///   - scratch: this thread's match data (set to this table's limits here).
     public func match(method: String, path: String, scratch: MatchScratch) -> Match {
+        match(method: method, path: path[...], scratch: scratch)
+    }
+
+    /// ``match(method:path:scratch:)`` on a slice (``RequestTarget/canonicalPath``), without copying it.
+    public func match(method: String, path: Substring, scratch: MatchScratch) -> Match {
         let methodClass = RouteMethodClass(method: method).rawValue
         let length = path.utf8.count
-        if length < exactLengths.count, exactLengths[length], let winners = exact[path] {
+        if length < exactLengths.count, exactLengths[length], let winners = exact[String(path)] {
             let index = winners[methodClass]
             return index < 0 ? .noMatch : .matched(routes[index])
         }

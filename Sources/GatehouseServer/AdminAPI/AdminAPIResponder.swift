@@ -28,7 +28,7 @@ struct AdminAPIResponder: LocalResponder {
     }
 
     private func answer(_ request: LocalRequest) async throws(AdminAPIError) -> LocalResponse {
-        let path = request.target.canonicalPath
+        let path = String(request.target.canonicalPath)
         let method = request.method == .HEAD ? HTTPMethod.GET : request.method
         if path == AdminEndpoint.specPath {
             guard method == .GET else { throw .methodNotAllowed([.GET]) }

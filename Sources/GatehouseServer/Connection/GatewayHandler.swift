@@ -867,7 +867,7 @@ final class GatewayHandler: ChannelDuplexHandler {
             startedAt: state.request.startedAt, into: loop.metrics)
         guard runtime.accessLog.enabled else { return }
         let request = state.request
-        let path: Substring = request.target.map { Substring($0.canonicalPath) } ?? "-"
+        let path: Substring = request.target?.canonicalPath ?? "-"
         let action = request.route.map { "\($0.rule.action)" } ?? "-"
         runtime.accessLog.write(.init(
             peer: info.peerAddress ?? "-", method: request.method?.rawValue ?? "-", path: path, query: request.target?.query,

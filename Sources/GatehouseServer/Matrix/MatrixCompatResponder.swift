@@ -51,7 +51,7 @@ public struct MatrixCompatResponder: LocalResponder {
             Self.addCommonHeaders(&response.headers)
             return response
         }
-        switch (Self.endpoint(for: request.target.canonicalPath), request.method) {
+        switch (Self.endpoint(for: String(request.target.canonicalPath)), request.method) {
         case (.login, .GET), (.login, .HEAD):
             var flows: [[String: Any]] = []
             if service.passwordLoginEnabled { flows.append(["type": "m.login.password"]) }
@@ -77,7 +77,7 @@ public struct MatrixCompatResponder: LocalResponder {
     public func respond(to request: LocalRequest) async -> LocalResponse {
         if let response = immediateResponse(to: request) { return response }
         let result: Result<LocalResponse, CompatRouteError>
-        switch Self.endpoint(for: request.target.canonicalPath) {
+        switch Self.endpoint(for: String(request.target.canonicalPath)) {
         case .ssoRedirect:
             if let ssoRedirect { return await ssoRedirect.respond(to: request) }
             result = .failure(.ssoUnavailable)

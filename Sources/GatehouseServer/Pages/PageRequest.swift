@@ -18,7 +18,7 @@ struct PageRequest {
     var user: User?
     let clientAddress: String?
 
-    var path: String { raw.target.canonicalPath }
+    var path: String { String(raw.target.canonicalPath) }
     var isPost: Bool { raw.method == .POST }
     var csrf: String { SessionCookie.csrfToken(for: cookie) }
     var userAgent: String? { raw.headers.first(name: "user-agent").map { String($0.prefix(512)) } }
