@@ -70,26 +70,45 @@ enum HTTP1Bytes {
     /// 0x20 (HTAB included, which is allowed) or a DEL. Values are most of a head's bytes (tokens,
     /// cookies), so this is where the parser spends its time per byte.
     static func allFieldValueBytes(_ bytes: UnsafeRawBufferPointer, from: Int, to: Int) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highBits: UInt64 = 0x8080_8080_8080_8080
+        allBytes(bytes, from: from, to: to, suspicious: { bytesBelow(0x20, in: $0) | deletes(in: $0) != 0 }, allowed: isFieldValueByte)
+    }
+
+    /// Whether `allowed` holds for every byte of `bytes[from..<to]`, eight bytes at a time: a word is
+    /// looked at byte by byte only when `suspicious` says it may hold a byte `allowed` refuses.
+    @inline(__always)
+    private static func allBytes(
+        _ bytes: UnsafeRawBufferPointer, from: Int, to: Int, suspicious: (UInt64) -> Bool, allowed: (UInt8) -> Bool
+    ) -> Bool {
         var index = from
         while index + 8 <= to {
-            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            // Exact tests for "some byte is below 0x20" and "some byte is 0x7F" (a byte of 0x80 or
-            // more never sets either; see "Bit Twiddling Hacks", hasless and haszero).
-            let below = (word &- ones &* 0x20) & ~word & highBits
-            let delete = word ^ (ones &* 0x7F)
-            let hasDelete = (delete &- ones) & ~delete & highBits
-            if below | hasDelete != 0 {
-                for offset in index..<(index + 8) where !isFieldValueByte(bytes[offset]) { return false }
+            if suspicious(bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)) {
+                for offset in index..<(index + 8) where !allowed(bytes[offset]) { return false }
             }
             index += 8
         }
         while index < to {
-            if !isFieldValueByte(bytes[index]) { return false }
+            if !allowed(bytes[index]) { return false }
             index += 1
         }
         return true
+    }
+
+    private static let ones: UInt64 = 0x0101_0101_0101_0101
+    private static let highBits: UInt64 = 0x8080_8080_8080_8080
+
+    // The word tests of "Bit Twiddling Hacks" (hasless, haszero): not zero exactly when some byte of
+    // the word is below `limit` (at most 0x80; a byte of 0x80 or more never counts), or is DEL. They
+    // return masks rather than `Bool`s so that callers combine them with `|`, without a branch each.
+
+    @inline(__always)
+    private static func bytesBelow(_ limit: UInt64, in word: UInt64) -> UInt64 {
+        (word &- ones &* limit) & ~word & highBits
+    }
+
+    @inline(__always)
+    private static func deletes(in word: UInt64) -> UInt64 {
+        let delete = word ^ (ones &* 0x7F)
+        return (delete &- ones) & ~delete & highBits
     }
 
     /// Request-target bytes as llhttp accepts them on a request line: visible ASCII only (no space,
@@ -104,26 +123,11 @@ enum HTTP1Bytes {
     /// Eight at a time, as ``allFieldValueBytes(_:from:to:)``: a word is checked byte by byte only
     /// when it may hold a byte up to 0x20, a DEL, or (without `allowingNonASCII`) a byte above 0x7F.
     static func allTargetBytes(_ bytes: UnsafeRawBufferPointer, from: Int, to: Int, allowingNonASCII: Bool) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highBits: UInt64 = 0x8080_8080_8080_8080
         let nonASCII = allowingNonASCII ? 0 : highBits
-        @inline(__always) func isAllowed(_ byte: UInt8) -> Bool { isTargetByte(byte) || (allowingNonASCII && byte >= 0x80) }
-        var index = from
-        while index + 8 <= to {
-            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            let belowOrSpace = (word &- ones &* 0x21) & ~word & highBits
-            let delete = word ^ (ones &* 0x7F)
-            let hasDelete = (delete &- ones) & ~delete & highBits
-            if belowOrSpace | hasDelete | (word & nonASCII) != 0 {
-                for offset in index..<(index + 8) where !isAllowed(bytes[offset]) { return false }
-            }
-            index += 8
-        }
-        while index < to {
-            if !isAllowed(bytes[index]) { return false }
-            index += 1
-        }
-        return true
+        return allBytes(
+            bytes, from: from, to: to,
+            suspicious: { bytesBelow(0x21, in: $0) | deletes(in: $0) | ($0 & nonASCII) != 0 },
+            allowed: { isTargetByte($0) || (allowingNonASCII && $0 >= 0x80) })
     }
 
     /// `uri-host [":" port]` bytes: reg-name, IPv4 or bracketed IPv6 characters (RFC 3986 §3.2.2),
