@@ -13,7 +13,9 @@
 # LOCATION_OP (the harness's nginx location modifier: '~*' makes every pattern case-insensitive
 # here too), SLOW_CONNS (sizes the idle upstream pool of the slow instance), GATEHOUSE_METRICS=1
 # (turns Prometheus metrics on, `metrics.address` on a loopback port the kernel picks, to measure
-# what recording costs; off by default, as in a configuration without a `metrics` section).
+# what recording costs; off by default, as in a configuration without a `metrics` section),
+# BENCH_MATRIX_ENDPOINT (`matrix.endpoint`, default the upstream: profile-proxy.sh's `TOKEN=own`
+# points it at bench/fake_synapse_mas.py to register a user).
 #
 # Output, in $BENCH_WORKDIR/gatehouse-$BENCH_INSTANCE/:
 #   gatehouse.yaml  TLS listener (+ plain listener), one upstream `synapse`, access log off
@@ -120,7 +122,7 @@ cfg_tmp=$dir/gatehouse.yaml.tmp
     echo "    - name: plain"
     echo "      binds: [{address: \"$BENCH_HOST:$BENCH_PLAIN_PORT\"}]"
   fi
-  echo "matrix: {homeserver: localhost, endpoint: \"$upstream/\", secret: \"bench-secret-not-used-but-at-least-32-bytes\"}"
+  echo "matrix: {homeserver: localhost, endpoint: \"${BENCH_MATRIX_ENDPOINT:-$upstream/}\", secret: \"bench-secret-not-used-but-at-least-32-bytes\"}"
   echo "database: {path: gatehouse.db}"
   echo "routes: {files: [bench.routes]}"
   echo "upstreams:"

@@ -18,7 +18,11 @@
 #   perf: gatehouse runs natively, pinned to CPU 0; perf records it for DURATION seconds of load and
 #     the report (symbols, demangled) goes to $OUT/perf-<scenario>.txt. Printed: CPU µs per request.
 #
-# Knobs: MODE=callgrind|perf  SCENARIOS=h1s-small,h2s-small  N=3000 WARM=300 (callgrind)
+#   TOKEN=own: the requests carry an access token Gatehouse issued (a user registered and a
+#     compatibility token issued by `gatehouse manage` against bench/fake_synapse_mas.py), so the
+#     edge token check does its whole work (format check, hash, cache) as it does for real clients;
+#     the default is the harness's appservice-style token, which the check forwards untouched.
+# Knobs: MODE=callgrind|perf  SCENARIOS=h1s-small,h2s-small  N=3000 WARM=300 (callgrind)  TOKEN=foreign|own
 #   DURATION=8 (perf)  CONNS=16 (h1) H2_CLIENTS=8 H2_STREAMS=8  PORT_BASE=31000
 #   WORKDIR=/tmp/profile-proxy (harness files; made by one short proxy-bench.sh run when missing)
 #   OUT=$WORKDIR/out  GATEHOUSE_BIN=<repo>/.build/release/gatehouse  LABEL=<text> (file names)
@@ -39,11 +43,13 @@ PORT_BASE=${PORT_BASE:-31000}
 WORKDIR=${WORKDIR:-/tmp/profile-proxy}
 OUT=${OUT:-$WORKDIR/out}
 LABEL=${LABEL:-run}
+TOKEN=${TOKEN:-foreign}
 GATEHOUSE_BIN=${GATEHOUSE_BIN:-$REPO/.build/release/gatehouse}
 [ -x "$GATEHOUSE_BIN" ] || { echo "no gatehouse binary at $GATEHOUSE_BIN" >&2; exit 2; }
 mkdir -p "$OUT"
 
 UPSTREAM_PORT=$((PORT_BASE + 8))
+SYNAPSE_PORT=$((PORT_BASE + 19))
 TLS_PORT=$((PORT_BASE + 2443))
 PATH_SMALL='/_matrix/client/v3/sync?since=s72594_4483_1934_1_12_7_3_1066_0_1&timeout=30000&filter=0'
 PATH_FALLTHROUGH='/_matrix/client/v3/thirdparty/protocols'
@@ -66,6 +72,12 @@ trap cleanup EXIT
 
 taskset -c 1 nginx -e "$WORKDIR/upstream-error.log" -c "$WORKDIR/upstream.conf" &
 pids+=($!)
+
+if [ "$TOKEN" = own ]; then
+  taskset -c 1 python3 "$HERE/fake_synapse_mas.py" "$SYNAPSE_PORT" >/dev/null 2>&1 &
+  pids+=($!)
+  export BENCH_MATRIX_ENDPOINT=http://127.0.0.1:$SYNAPSE_PORT/
+fi
 
 # The harness's Gatehouse configuration (`--check` writes the files and only checks them).
 export BENCH_HOST=127.0.0.1 BENCH_TLS_PORT=$TLS_PORT BENCH_PLAIN_PORT="" BENCH_UPSTREAM=http://127.0.0.1:$UPSTREAM_PORT
@@ -123,6 +135,13 @@ succeeded() { grep -Eo '[0-9]+ succeeded' | head -1 | cut -d' ' -f1; }
 for scenario in ${SCENARIOS//,/ }; do
   # A fresh store each time: the binary being profiled may be older than the last one that ran here.
   rm -f "$WORKDIR/gatehouse-profile/gatehouse.db"*
+  if [ "$TOKEN" = own ]; then
+    wait_port "$SYNAPSE_PORT"
+    (cd "$WORKDIR/gatehouse-profile" && "$GATEHOUSE_BIN" database migrate -c "$config" >/dev/null &&
+      "$GATEHOUSE_BIN" manage register-user bench --password bench-password-of-the-profile -c "$config" >/dev/null)
+    issued=$(cd "$WORKDIR/gatehouse-profile" && "$GATEHOUSE_BIN" manage issue-compatibility-token bench --device-id PROFILE -c "$config" 2>/dev/null)
+    AUTH="Authorization: Bearer $issued"
+  fi
   case "$MODE" in
     callgrind)
       dump=$OUT/callgrind.out.$LABEL.$scenario

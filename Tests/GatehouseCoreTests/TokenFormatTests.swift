@@ -129,4 +129,15 @@ struct TokenFormatTests {
             #expect(TokenFormat.synapseKind(of: refused) == nil, "\(refused.prefix(20))")
         }
     }
+
+    @Test func everyPrefixIsReadFromItsBytesAsItsKind() {
+        for kind in TokenKind.allCases {
+            let bytes = Array(kind.rawValue.utf8)
+            #expect(bytes.withUnsafeBufferPointer { TokenKind(prefix: $0) } == kind)
+        }
+        for other in ["mxt", "Mat", "mat_", "ma", "nat", "mcx", "mpr"] {
+            let bytes = Array(other.utf8)
+            #expect(bytes.withUnsafeBufferPointer { TokenKind(prefix: $0) } == nil, "\(other)")
+        }
+    }
 }

@@ -48,7 +48,7 @@ public enum TokenFormat {
         else {
             return .failure(.invalidFormat)
         }
-        guard let kind = TokenKind(rawValue: String(decoding: UnsafeBufferPointer(rebasing: bytes[0..<3]), as: UTF8.self)) else {
+        guard let kind = TokenKind(prefix: UnsafeBufferPointer(rebasing: bytes[0..<3])) else {
             return .failure(.unknownPrefix)
         }
         let crc = CRC32.checksum(UnsafeBufferPointer(rebasing: bytes[0..<(4 + randomLength)]))

@@ -14,3 +14,19 @@ public enum TokenKind: String, Sendable, CaseIterable {
     /// A personal access token issued by an administrator (`mpt_…`); reserved, not issued yet.
     case personalAccessToken = "mpt"
 }
+
+extension TokenKind {
+    /// The kind whose prefix is `bytes` (three ASCII bytes), compared without building a `String`:
+    /// the edge check reads the prefix of the token of every request that carries one.
+    init?(prefix bytes: UnsafeBufferPointer<UInt8>) {
+        guard bytes.count == 3, bytes[0] == UInt8(ascii: "m") else { return nil }
+        switch (bytes[1], bytes[2]) {
+        case (UInt8(ascii: "a"), UInt8(ascii: "t")): self = .accessToken
+        case (UInt8(ascii: "a"), UInt8(ascii: "r")): self = .refreshToken
+        case (UInt8(ascii: "c"), UInt8(ascii: "t")): self = .compatAccessToken
+        case (UInt8(ascii: "c"), UInt8(ascii: "r")): self = .compatRefreshToken
+        case (UInt8(ascii: "p"), UInt8(ascii: "t")): self = .personalAccessToken
+        default: return nil
+        }
+    }
+}
