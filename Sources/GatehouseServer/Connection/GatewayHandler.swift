@@ -888,10 +888,12 @@ extension GatewayHandler: UpstreamExchange {
             // An upstream body without a length goes on chunked, so the client connection stays usable.
             relayChunked = responseHead.framing == .chunked || responseHead.framing == .untilClose
             let headCapacity = ResponseHeadRewriter.capacity(for: responseHead, hsts: info.hsts)
-            // Room for a small body too: WriteCoalescingHandler appends it to this buffer (one TLS
-            // record), in place when it fits, where growing the buffer cost a realloc per response.
+            // Room for a small body too: on TLS, WriteCoalescingHandler appends it to this buffer (one
+            // TLS record), in place when it fits, where growing the buffer cost a realloc per response.
             var bodyRoom = 0
-            if case .contentLength(let length) = responseHead.framing, headCapacity + length <= WriteCoalescingHandler.defaultLimit {
+            if info.isTLS, case .contentLength(let length) = responseHead.framing,
+                headCapacity + length <= WriteCoalescingHandler.defaultLimit
+            {
                 bodyRoom = length
             }
             var output = Self.allocator.buffer(capacity: headCapacity + bodyRoom)
