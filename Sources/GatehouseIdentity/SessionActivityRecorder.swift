@@ -37,11 +37,12 @@ public final class SessionActivityRecorder: Sendable {
     ///   - address: the client address, when known (`nil` keeps the last known one).
     public func record(_ kind: SessionActivity.Kind, sessionId: String, at: Date, address: String?) {
         pending.withLock { pending in
-            if var entry = pending.entries[sessionId] {
-                guard at >= entry.lastActiveAt else { return }
-                entry.lastActiveAt = at
-                if let address { entry.address = address }
-                pending.entries[sessionId] = entry
+            // The edge check records a use for every request with a token: the entry is found with
+            // one hash and changed where it is (a copy written back hashed the id again).
+            if let index = pending.entries.index(forKey: sessionId) {
+                guard at >= pending.entries.values[index].lastActiveAt else { return }
+                pending.entries.values[index].lastActiveAt = at
+                if let address { pending.entries.values[index].address = address }
             } else if pending.entries.count < maximumPending {
                 pending.entries[sessionId] = SessionActivity(kind: kind, sessionId: sessionId, lastActiveAt: at, address: address)
             }
