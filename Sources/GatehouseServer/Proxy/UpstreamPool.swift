@@ -65,28 +65,9 @@ final class UpstreamPool {
     /// Whether members are chosen by the request's ``StickyKey`` (`balance: sticky_user`).
     var isSticky: Bool { configuration.balance == .stickyUser }
 
-    /// Hands out a connection: an idle one of the chosen member when there is one, else a new one.
-    /// - Parameters:
-    ///   - avoiding: a member to skip if another is available (the one that just failed).
-    ///   - sticky: the request's key, for a `sticky_user` pool (others ignore it).
-    ///   - completion: called on this pool's event loop.
-    func acquire(
-        avoiding: Int? = nil, sticky: StickyKey? = nil, _ completion: @escaping (Result<UpstreamLease, UpstreamConnectError>) -> Void
-    ) {
-        let member = member(avoiding: avoiding, sticky: sticky)
-        if let lease = takeIdle(member: member) { return completion(.success(lease)) }
-        connect(member: member, completion)
-    }
-
-    /// The member a request goes to (what ``acquire(avoiding:sticky:_:)`` picks).
-    func member(avoiding: Int? = nil, sticky: StickyKey? = nil) -> Int {
-        eventLoop.preconditionInEventLoop()
-        return chooseMember(avoiding: avoiding, sticky: sticky)
-    }
-
-    /// An idle connection to `member`, if one is left: the first half of
-    /// ``acquire(avoiding:sticky:_:)``, for callers that go on without a completion closure (which
-    /// costs an allocation per request) when the pool has a connection ready.
+    /// An idle connection to `member`, if one is left (else ``connect(member:_:)`` makes one): apart,
+    /// so that a request with a connection ready goes on without a completion closure, which costs
+    /// an allocation per request.
     func takeIdle(member: Int) -> UpstreamLease? {
         eventLoop.preconditionInEventLoop()
         while let connection = idle[member].popLast() {
@@ -130,7 +111,12 @@ final class UpstreamPool {
         idle = idle.map { _ in [] }
     }
 
-    private func chooseMember(avoiding: Int?, sticky: StickyKey?) -> Int {
+    /// The member a request goes to.
+    /// - Parameters:
+    ///   - avoiding: a member to skip if another is available (the one that just failed).
+    ///   - sticky: the request's key, for a `sticky_user` pool (others ignore it).
+    func member(avoiding: Int? = nil, sticky: StickyKey? = nil) -> Int {
+        eventLoop.preconditionInEventLoop()
         let count = configuration.members.count
         if count == 1 { return 0 }
         let now = NIODeadline.now()
@@ -160,7 +146,7 @@ final class UpstreamPool {
         }
     }
 
-    /// Opens a new connection to `member` (the second half of ``acquire(avoiding:sticky:_:)``).
+    /// Opens a new connection to `member`.
     /// - Parameter completion: called on this pool's event loop.
     func connect(member: Int, _ completion: @escaping (Result<UpstreamLease, UpstreamConnectError>) -> Void) {
         eventLoop.preconditionInEventLoop()
