@@ -198,9 +198,7 @@ enum HTTP2RequestHead {
 
     /// The name as the HTTP/1.1 parser classifies it (``HTTP1FieldName``); `name` is not empty.
     private static func fieldName(_ name: String) -> HTTP1FieldName {
-        let classify = { (bytes: UnsafeRawBufferPointer) in HTTP1FieldName.classify(bytes, from: 0, to: bytes.count) }
-        return name.utf8.withContiguousStorageIfAvailable { classify(UnsafeRawBufferPointer($0)) }
-            ?? Array(name.utf8).withUnsafeBytes(classify)
+        withBytes(of: name) { HTTP1FieldName.classify($0, from: 0, to: $0.count) }
     }
 
     /// What the request line and `host` must not carry: the method is a token, the path origin-form
@@ -209,11 +207,7 @@ enum HTTP2RequestHead {
     private static func refusal(method: String, path: String, authority: String) -> HTTP1Refusal? {
         if method.isEmpty || !allBytes(of: method, HTTP1Bytes.isToken) { return .malformedStartLine }
         if path.utf8.first != UInt8(ascii: "/") { return .targetForm }
-        let pathBytesValid =
-            path.utf8.withContiguousStorageIfAvailable {
-                HTTP1Bytes.allTargetBytes(UnsafeRawBufferPointer($0), from: 0, to: $0.count, allowingNonASCII: true)
-            } ?? allBytes(of: path, { HTTP1Bytes.isTargetByte($0) || $0 >= 0x80 })
-        if !pathBytesValid { return .invalidTarget }
+        if !withBytes(of: path, { HTTP1Bytes.allTargetBytes($0, from: 0, to: $0.count, allowingNonASCII: true) }) { return .invalidTarget }
         if authority.isEmpty || !allBytes(of: authority, HTTP1Bytes.isHostByte) { return .invalidHost }
         return nil
     }
@@ -225,7 +219,7 @@ enum HTTP2RequestHead {
             if !name.isEmpty && allBytes(of: name, HTTP1Bytes.isToken) { throw Malformed(reason: "upper-case field name") }
             return .invalidFieldName
         }
-        if !allFieldValueBytes(value) { return .invalidFieldValue }
+        if !withBytes(of: value, { HTTP1Bytes.allFieldValueBytes($0, from: 0, to: $0.count) }) { return .invalidFieldValue }
         return nil
     }
 
@@ -234,15 +228,15 @@ enum HTTP2RequestHead {
         byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")
     }
 
-    /// ``HTTP1Bytes/allFieldValueBytes(_:from:to:)`` (eight bytes at a time) on a `String`'s UTF-8.
-    private static func allFieldValueBytes(_ string: String) -> Bool {
-        string.utf8.withContiguousStorageIfAvailable { HTTP1Bytes.allFieldValueBytes(UnsafeRawBufferPointer($0), from: 0, to: $0.count) }
-            ?? string.utf8.allSatisfy(HTTP1Bytes.isFieldValueByte)
-    }
-
     @inline(__always)
     private static func allBytes(of string: String, _ predicate: (UInt8) -> Bool) -> Bool {
-        string.utf8.withContiguousStorageIfAvailable { $0.allSatisfy(predicate) } ?? string.utf8.allSatisfy(predicate)
+        withBytes(of: string) { $0.allSatisfy(predicate) }
+    }
+
+    /// `body` on the UTF-8 of `string`: its own storage (HPACK's strings are native), or a copy.
+    @inline(__always)
+    private static func withBytes<Result>(of string: String, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        string.utf8.withContiguousStorageIfAvailable { body(UnsafeRawBufferPointer($0)) } ?? Array(string.utf8).withUnsafeBytes(body)
     }
 
     private static func equalsIgnoringASCIICase(_ lhs: String, _ rhs: String) -> Bool {
