@@ -229,6 +229,20 @@ struct HTTP2GatewayHandlerTests {
         _ = try? fixture.channel.finish()
     }
 
+    @Test func aChangeOfTheInitialWindowMovesEveryOpenStreamsTarget() throws {
+        let fixture = try makeFixture()
+        try fixture.channel.writeInbound(HTTP2Frame(streamID: 1, payload: request("POST", "/raw/upload", endStream: false)))
+        // More than half the window left: no update.
+        fixture.channel.pipeline.fireUserInboundEventTriggered(
+            NIOHTTP2WindowUpdatedEvent(streamID: 1, inboundWindowSize: Self.window / 2 + 1, outboundWindowSize: Self.window))
+        #expect(windowIncrements(try fixture.written())[1] == nil)
+        // Gatehouse's SETTINGS halve the initial window: the stream's target and window shrink with it,
+        // leaving 1 byte of a 32 KiB target, so the stream is raised back to its new target.
+        fixture.channel.pipeline.fireUserInboundEventTriggered(NIOHTTP2BulkStreamWindowChangeEvent(delta: -Self.window / 2))
+        #expect(windowIncrements(try fixture.written()) == [1: Self.window / 2 - 1])
+        _ = try? fixture.channel.finish()
+    }
+
     @Test func aStreamResetByTheClientClosesItsUpstreamConnection() throws {
         let fixture = try makeFixture()
         try fixture.channel.writeInbound(HTTP2Frame(streamID: 1, payload: request("GET", "/raw/slow", endStream: true)))
