@@ -39,6 +39,19 @@ struct CanonicalPathTests {
         #expect(canonical(target) == expected)
     }
 
+    /// What admission calls on the parser's origin-form targets gives what the full parse gives.
+    @Test(arguments: [
+        "/_matrix/client/v3/sync?since=s1_2&timeout=30000", "/_matrix/client/v3/sync", "/", "/?", "/a?b?c", "/a/?",
+        "//_synapse/%6Das/x?access_token=t", "/rooms/!a%2fb/state?x=%20", "/x/%C3%A9?q", "/a//b/", "/_matrix/%2e/x?y",
+        "/a/%zz?q", "/x/é/y?z=é", "/%3F?%3F",
+    ])
+    func aCheckedOriginParsesAsTheWholeTargetDoes(target: String) {
+        let whole = CanonicalPath.parse(target)
+        let checked = CanonicalPath.parse(checkedOrigin: target)
+        #expect(checked == whole)
+        if case .success(let parsed) = checked { #expect(parsed.forwardTarget == target[...]) }
+    }
+
     @Test func forwardTargetKeepsTheClientsBytes() throws {
         let target = try CanonicalPath.parse("/_matrix/client/v3/rooms/!r%3Ax/state/m.room.topic/a%2Fb%23c%25d?access_token=t").get()
         #expect(target.forwardTarget == "/_matrix/client/v3/rooms/!r%3Ax/state/m.room.topic/a%2Fb%23c%25d?access_token=t")
