@@ -53,13 +53,6 @@ struct HTTP1FieldList: Sendable, RandomAccessCollection {
         }
     }
 
-    /// How many fields have `name`.
-    func count(of name: HTTP1FieldName) -> Int {
-        var result = 0
-        for index in indices where self[index].name == name { result += 1 }
-        return result
-    }
-
     /// The first field with `name`, if any.
     func first(_ name: HTTP1FieldName) -> HTTP1Field? {
         for index in indices where self[index].name == name { return self[index] }
