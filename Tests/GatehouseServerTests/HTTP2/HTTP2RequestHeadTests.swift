@@ -95,6 +95,14 @@ struct HTTP2RequestHeadTests {
         #expect(try Self.refusal(Self.block("GET", path: "/a#frag")) == .fragment)
         #expect(try Self.refusal(Self.block("GE T")) == .malformedStartLine)
         #expect(try Self.refusal(Self.block("GET", authority: "example.org\r\nx: y")) == .invalidHost)
+        // The same bytes after fields already copied into the head (a cookie held for the end, a
+        // length): the head written so far is dropped, not sent.
+        let before = [("accept", "*/*"), ("cookie", "a=1"), ("content-length", "0")]
+        #expect(try Self.refusal(Self.block("POST", before + [("x-a", "1\r\nx-injected: yes")])) == .invalidFieldValue)
+        #expect(try Self.refusal(Self.block("POST", before + [("x-a b", "1")])) == .invalidFieldName)
+        #expect(throws: HTTP2RequestHead.Malformed.self) { try Self.parse(Self.block("POST", before + [(":path", "/other")])) }
+        #expect(throws: HTTP2RequestHead.Malformed.self) { try Self.parse(Self.block("POST", before + [("X-Upper", "1")])) }
+        #expect(throws: HTTP2RequestHead.Malformed.self) { try Self.parse(Self.block("POST", before + [("connection", "close")])) }
     }
 
     @Test func rawUTF8InThePathIsKeptAsSent() throws {
