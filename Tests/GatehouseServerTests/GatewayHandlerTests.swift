@@ -44,7 +44,7 @@ struct GatewayHandlerTests {
         logger.logLevel = .critical
         let runtime = GatewayRuntime(configuration: configuration, routes: routes, responders: [.health: HealthResponder()], logger: logger)
         let channel = EmbeddedChannel()
-        let loop = LoopContext(eventLoop: channel.embeddedEventLoop, upstreams: [:], logger: logger)
+        let loop = LoopContext(eventLoop: channel.embeddedEventLoop, upstreams: [:], logger: logger, clock: .eventLoop)
         let counter = ReadCounter()
         try channel.pipeline.syncOperations.addHandler(counter)
         try channel.pipeline.syncOperations.addHandler(

@@ -124,9 +124,8 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     private static let allocator = ByteBufferAllocator()
 
-    /// The event loop's clock: every deadline and duration of the handler is read from it, so a
-    /// test's `EmbeddedEventLoop` moves them with its own time (on a real loop it is `.now()`).
-    private var now: NIODeadline { loop.eventLoop.now }
+    /// Every deadline and duration of the handler is read from its loop's clock (``LoopContext/now``).
+    private var now: NIODeadline { loop.now }
 
     /// The client's side can take more.
     private var downstreamWritable: Bool {

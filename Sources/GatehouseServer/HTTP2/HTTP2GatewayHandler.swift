@@ -100,7 +100,7 @@ final class HTTP2GatewayHandler: ChannelDuplexHandler {
 
     fileprivate func streamTimerFired() {
         streamTimer = nil
-        let now = loop.eventLoop.now
+        let now = loop.now
         // A stream's timer can end streams (its own, or the connection): run over a copy.
         for handler in Array(streams.values) {
             if let due = handler.streamTimerDue, due <= now { handler.timerCallbackFired() }

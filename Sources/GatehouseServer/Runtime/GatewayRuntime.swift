@@ -118,9 +118,30 @@ final class LoopContext: @unchecked Sendable {
     /// and a route's name is the same `String` each time, so comparing it costs less than hashing it.
     private var lastPool: (name: String, pool: UpstreamPool)?
 
-    init(eventLoop: any EventLoop, upstreams: [String: UpstreamConfiguration], logger: Logger) {
+    /// Where the handlers of this loop read the time.
+    enum Clock {
+        /// `NIODeadline.now()`: a real event loop's time.
+        case system
+        /// The event loop's own `now`: a test's `EmbeddedEventLoop` moves it with its virtual time.
+        case eventLoop
+    }
+
+    private let clock: Clock
+
+    /// - Parameter clock: ``Clock/eventLoop`` for tests on an `EmbeddedEventLoop` whose timers they
+    ///   move; the default reads the system clock without a call through the `EventLoop` protocol.
+    init(eventLoop: any EventLoop, upstreams: [String: UpstreamConfiguration], logger: Logger, clock: Clock = .system) {
         self.eventLoop = eventLoop
+        self.clock = clock
         self.pools = upstreams.mapValues { UpstreamPool(configuration: $0, eventLoop: eventLoop, logger: logger) }
+    }
+
+    /// The time by this loop's ``Clock``: every deadline and duration of a request is read from it.
+    var now: NIODeadline {
+        switch clock {
+        case .system: .now()
+        case .eventLoop: eventLoop.now
+        }
     }
 
     /// The pool of the upstream `name`.

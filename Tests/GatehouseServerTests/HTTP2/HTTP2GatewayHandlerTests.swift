@@ -73,7 +73,7 @@ struct HTTP2GatewayHandlerTests {
         logger.logLevel = .critical
         let runtime = GatewayRuntime(configuration: configuration, routes: routes, responders: [.health: HealthResponder()], logger: logger)
         let channel = EmbeddedChannel()
-        let loop = LoopContext(eventLoop: channel.embeddedEventLoop, upstreams: configuration.upstreams, logger: logger)
+        let loop = LoopContext(eventLoop: channel.embeddedEventLoop, upstreams: configuration.upstreams, logger: logger, clock: .eventLoop)
         let info = ConnectionInfo(isHTTP2: true, isTLS: true, peerAddress: "192.0.2.1", hsts: nil)
         let gateway = HTTP2GatewayHandler(
             runtime: runtime, loop: loop, info: info, connectionWindow: Self.window, streamWindow: Self.window, lifecycle: nil)
