@@ -251,7 +251,15 @@ final class HTTP2GatewayHandler: ChannelDuplexHandler {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
-        if case .data(let body) = payload { handler.streamFlow.wrote(bytes: body.data.readableBytes) }
+        switch payload {
+        case .data(let body):
+            handler.streamFlow.wrote(bytes: body.data.readableBytes)
+            if body.endStream { handler.streamFlow.responseEnded = true }
+        case .headers(let block):
+            if block.endStream { handler.streamFlow.responseEnded = true }
+        default:
+            break
+        }
         context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: payload)), promise: promise)
         needsFlush = true
     }
@@ -287,12 +295,24 @@ final class HTTP2GatewayHandler: ChannelDuplexHandler {
         }
     }
 
-    /// The request gives up on its stream: RST_STREAM (CANCEL). Its close event ends the request.
+    /// The request gives up on its stream: RST_STREAM. Its close event ends the request.
+    ///
+    /// Once the response has ended, only the client's upload is stopped: the response's frames are
+    /// flushed first (NIO drops the DATA it still holds for a stream that is reset, so a 413 written
+    /// in this read would be lost) and the code is NO_ERROR, which asks the client to stop sending
+    /// and keep the response (RFC 9113 section 8.1). Before that, CANCEL.
     func reset(_ handler: GatewayHandler, on id: HTTP2StreamID) {
         guard let context, !handler.streamFlow.ended, !handler.streamFlow.reset else { return }
         handler.streamFlow.reset = true
         handler.streamFlow.held.removeAll()
-        context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .rstStream(.cancel))), promise: nil)
+        let code: HTTP2ErrorCode
+        if handler.streamFlow.responseEnded {
+            flushIfNeeded()
+            code = .noError
+        } else {
+            code = .cancel
+        }
+        context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .rstStream(code))), promise: nil)
         needsFlush = true
         if !inRead { flushIfNeeded() }
     }

@@ -25,6 +25,8 @@ struct HTTP2StreamFlow {
     private(set) var belowHighWater = true
     /// Gatehouse reset the stream: nothing more is written or delivered.
     var reset = false
+    /// The response's END_STREAM is written: what is left of the stream is the client's upload.
+    var responseEnded = false
     /// The stream is closed and no longer among the connection's streams. The stream's calls to the
     /// connection check this instead of looking the stream up by id (a dictionary lookup each).
     var ended = false

@@ -332,6 +332,19 @@ struct HTTP2GatewayHandlerTests {
             }
         }
 
+        /// Sends `frames` so that the server reads them all in one read (one buffer).
+        func sendInOneRead(_ frames: [HTTP2Frame]) throws {
+            for frame in frames { channel.write(frame, promise: nil) }
+            channel.flush()
+            var together = ByteBuffer()
+            while let bytes = try channel.readOutbound(as: IOData.self) {
+                guard case .byteBuffer(var buffer) = bytes else { continue }
+                together.writeBuffer(&buffer)
+            }
+            try server.writeInbound(together)
+            try exchange()
+        }
+
         func send(_ id: HTTP2StreamID, _ payload: HTTP2Frame.FramePayload) throws {
             channel.writeAndFlush(HTTP2Frame(streamID: id, payload: payload), promise: nil)
             try exchange()
@@ -357,6 +370,41 @@ struct HTTP2GatewayHandlerTests {
         #expect(statuses == ["1:200", "3:200"])
         if case .headers(let head) = frames.first?.payload { #expect(head.endStream) }
         #expect(fixture.gateway.openStreams == 0, "NIO closed both streams and the gateway forgot them")
+        _ = try? fixture.channel.finish()
+        _ = try? client.channel.finish()
+    }
+
+    @Test func withNIOAnAnswerBeforeTheUploadEndsIsSentWholeBeforeTheStreamIsReset() throws {
+        // The 413 is written, its DATA held by NIO until the end of the read; the rest of the body in
+        // the same read goes over the limit, so the stream is reset. NIO drops the DATA it still holds
+        // for a reset stream: the answer must leave first, and the reset say NO_ERROR (RFC 9113
+        // section 8.1: the client stops sending and keeps the response).
+        let fixture = try makeFixture(nioSettings: [HTTP2Setting(parameter: .maxConcurrentStreams, value: 256)], rawRule: "max_body=1KiB")
+        let client = try Client(server: fixture.channel)
+        let head = HPACKHeaders([
+            (":method", "POST"), (":path", "/raw/upload"), (":scheme", "https"), (":authority", "example.org"),
+            ("content-length", "4096"),
+        ])
+        try client.sendInOneRead([
+            HTTP2Frame(streamID: 1, payload: .headers(.init(headers: head))),
+            HTTP2Frame(streamID: 1, payload: data(2048)),
+            HTTP2Frame(streamID: 1, payload: data(2048)),
+        ])
+        let frames = try client.received().filter { $0.streamID == 1 }
+        let kinds = frames.map { frame -> String in
+            switch frame.payload {
+            case .headers(let block): return "HEADERS \(block.headers.first(name: ":status") ?? "-")"
+            case .data(let data): return data.endStream ? "DATA END_STREAM" : "DATA"
+            case .rstStream(let code): return "RST_STREAM \(code)"
+            default: return "other"
+            }
+        }
+        #expect(kinds == ["HEADERS 413", "DATA END_STREAM", "RST_STREAM \(HTTP2ErrorCode.noError)"])
+        if case .data(let body) = frames.dropFirst().first?.payload, case .byteBuffer(let bytes) = body.data {
+            #expect(String(buffer: bytes).contains("M_TOO_LARGE"))
+        }
+        #expect(try fixture.upstreamReceived().isEmpty, "nothing of the refused request went upstream")
+        #expect(fixture.gateway.openStreams == 0)
         _ = try? fixture.channel.finish()
         _ = try? client.channel.finish()
     }
