@@ -95,6 +95,9 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     /// The wait, body and upstream timers, on one scheduled callback.
     private var timers = GatewayTimers()
+    /// HTTP/1.1: closes the connection when the client stops taking the response (`nil` on HTTP/2
+    /// streams: their connection's handler watches it).
+    private let sendStall: SendStallWatch?
 
     init(runtime: GatewayRuntime, loop: LoopContext, info: ConnectionInfo) {
         self.runtime = runtime
@@ -104,6 +107,7 @@ final class GatewayHandler: ChannelDuplexHandler {
         configuration.isHTTP2 = info.isHTTP2
         self.state = State(configuration: configuration)
         self.streamFlow = HTTP2StreamFlow(targetWindow: 0)
+        self.sendStall = SendStallWatch(timeout: TimeAmount(runtime.timeouts.send))
         if !info.isHTTP2 { reader = HTTP1RequestReader(limits: HTTP1RequestHeadParser.Limits(runtime.limits)) }
     }
 
@@ -118,6 +122,7 @@ final class GatewayHandler: ChannelDuplexHandler {
         self.state = State(configuration: configuration)
         self.stream = stream
         self.streamFlow = HTTP2StreamFlow(targetWindow: streamWindow)
+        self.sendStall = nil
     }
 
     // MARK: The downstream: this handler's channel, or its HTTP/2 stream
@@ -213,6 +218,7 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         cancelTimers()
+        sendStall?.stop()
         releaseUpstream(reusable: false)
         // The context holds this handler: keeping it would make a cycle that outlives the channel.
         self.context = nil
@@ -398,6 +404,7 @@ final class GatewayHandler: ChannelDuplexHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
+        sendStall?.writabilityChanged(context: context)
         if context.channel.isWritable { downstreamBecameWritable() }
         context.fireChannelWritabilityChanged()
     }

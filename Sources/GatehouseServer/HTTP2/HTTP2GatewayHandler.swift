@@ -42,6 +42,8 @@ final class HTTP2GatewayHandler: ChannelDuplexHandler {
     private var needsFlush = false
     /// The one timer of the connection's streams (``scheduleStreamTimer(at:)``), and when it fires.
     private var streamTimer: (callback: NIOScheduledCallback, at: NIODeadline)?
+    /// Closes the connection when the client stops taking what is written (`timeouts.send`).
+    private let sendStall: SendStallWatch
 
     /// - Parameters:
     ///   - connectionWindow: the connection window kept open for the client.
@@ -57,6 +59,7 @@ final class HTTP2GatewayHandler: ChannelDuplexHandler {
         self.streamWindow = streamWindow
         self.connectionWindow = HTTP2InboundWindow(target: connectionWindow)
         self.lifecycle = lifecycle
+        self.sendStall = SendStallWatch(timeout: TimeAmount(runtime.timeouts.send))
     }
 
     /// The number of streams with a request (for tests).
@@ -74,6 +77,7 @@ final class HTTP2GatewayHandler: ChannelDuplexHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        sendStall.stop()
         endAllStreams()
         self.context = nil
     }
@@ -192,6 +196,7 @@ final class HTTP2GatewayHandler: ChannelDuplexHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
+        sendStall.writabilityChanged(context: context)
         if context.channel.isWritable {
             for handler in streams.values where handler.streamFlow.belowHighWater {
                 handler.streamBecameWritable()

@@ -93,7 +93,6 @@ struct ChannelSetup: Sendable {
             // (HTTP1RequestReader, with the limits of `limits`), and handles pipelining itself.
             // Over TLS, a small response's head and body leave as one record.
             if info.isTLS { try sync.addHandler(WriteCoalescingHandler()) }
-            try sync.addHandler(SendTimeoutHandler(timeout: TimeAmount(runtime.timeouts.send)))
             try sync.addHandler(GatewayHandler(runtime: runtime, loop: loop, info: info))
         }
     }
@@ -118,7 +117,6 @@ struct ChannelSetup: Sendable {
             // error GOAWAY ends the connection, and Gatehouse's settings apply from the first request.
             // The frames written before a flush are sealed as one TLS record.
             try sync.addHandler(WriteCoalescingHandler())
-            try sync.addHandler(SendTimeoutHandler(timeout: TimeAmount(runtime.timeouts.send)))
             try sync.addHandler(FlushCoalescingHandler())
             try sync.addHandler(HTTP2GoAwayGuard(grace: .seconds(2)))
             try sync.addHandler(HTTP2EarlySettings())

@@ -243,6 +243,27 @@ struct HTTP2GatewayHandlerTests {
         _ = try? fixture.channel.finish()
     }
 
+    @Test func aConnectionThatTakesNothingForTheSendTimeoutIsClosed() throws {
+        let fixture = try makeFixture(timeouts: "{send: 3s}")
+        let loop = fixture.channel.embeddedEventLoop
+        // Unwritable for 2 s, then writable again: the watch starts over.
+        fixture.channel.isWritable = false
+        fixture.channel.pipeline.fireChannelWritabilityChanged()
+        loop.advanceTime(by: .seconds(2))
+        fixture.channel.isWritable = true
+        fixture.channel.pipeline.fireChannelWritabilityChanged()
+        loop.advanceTime(by: .seconds(2))
+        #expect(fixture.channel.isActive, "a stall that ended is forgotten")
+
+        fixture.channel.isWritable = false
+        fixture.channel.pipeline.fireChannelWritabilityChanged()
+        loop.advanceTime(by: .milliseconds(2900))
+        #expect(fixture.channel.isActive, "not before timeouts.send")
+        loop.advanceTime(by: .milliseconds(200))
+        #expect(!fixture.channel.isActive, "closed once unwritable for timeouts.send")
+        _ = try? fixture.channel.finish()
+    }
+
     @Test func aStreamResetByTheClientClosesItsUpstreamConnection() throws {
         let fixture = try makeFixture()
         try fixture.channel.writeInbound(HTTP2Frame(streamID: 1, payload: request("GET", "/raw/slow", endStream: true)))
