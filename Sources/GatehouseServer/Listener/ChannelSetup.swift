@@ -114,12 +114,10 @@ struct ChannelSetup: Sendable {
         return channel.eventLoop.makeCompletedFuture {
             let sync = channel.pipeline.syncOperations
             // Between TLS and the HTTP/2 handler: the streams' flushes leave as one write per tick, an
-            // error GOAWAY ends the connection, and Gatehouse's settings apply from the first request.
-            // The frames written before a flush are sealed as one TLS record.
+            // error GOAWAY ends the connection, and Gatehouse's settings apply from the first request
+            // (HTTP2ConnectionEdge). The frames written before a flush are sealed as one TLS record.
             try sync.addHandler(WriteCoalescingHandler())
-            try sync.addHandler(FlushCoalescingHandler())
-            try sync.addHandler(HTTP2GoAwayGuard(grace: .seconds(2)))
-            try sync.addHandler(HTTP2EarlySettings())
+            try sync.addHandler(HTTP2ConnectionEdge(grace: .seconds(2)))
             // No stream multiplexer: NIO passes every frame to one handler that keeps a GatewayHandler
             // per stream (no channel, pipeline or promises per stream), and does the streams' flow
             // control itself.

@@ -7,14 +7,13 @@ import NIOCore
 /// limit. Clients (curl, nghttp2, browsers) send their first requests without waiting for that
 /// round trip, so a first request with 16-64 KiB of headers, allowed by what Gatehouse announced,
 /// would be refused. Applying its own settings early can only make Gatehouse more permissive toward
-/// what the client was told, so this handler, below the HTTP/2 handler, acknowledges them on the
-/// client's behalf: right after the client's first SETTINGS frame it inserts a SETTINGS ACK, and it
-/// later removes the client's real acknowledgement (the first SETTINGS frame with the ACK flag), so
-/// the HTTP/2 handler sees exactly one. After that it steps aside; until then it reads only frame
-/// headers and passes payloads on as slices, without copying.
-final class HTTP2EarlySettings: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
+/// what the client was told, so this filter, on the bytes read below the HTTP/2 handler
+/// (``HTTP2ConnectionEdge``), acknowledges them on the client's behalf: right after the client's first
+/// SETTINGS frame it inserts a SETTINGS ACK, and it later removes the client's real acknowledgement
+/// (the first SETTINGS frame with the ACK flag), so the HTTP/2 handler sees exactly one. After that it
+/// steps aside (``isDone``); until then it reads only frame headers and passes payloads on as slices,
+/// without copying.
+struct HTTP2EarlySettings {
 
     private enum Phase {
         /// Passing the 24-byte client connection preface.
@@ -31,9 +30,17 @@ final class HTTP2EarlySettings: ChannelInboundHandler {
     private var phase = Phase.preface(remaining: 24)
     private var carry: ByteBuffer?
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var input = unwrapInboundIn(data)
-        if case .done = phase { return context.fireChannelRead(data) }
+    /// Every byte from now on passes untouched.
+    var isDone: Bool {
+        if case .done = phase { return true }
+        return false
+    }
+
+    /// Passes `input` on through `emit`, as slices, with the synthetic ACK inserted and the client's
+    /// first ACK removed; an incomplete frame header is kept for the next call.
+    mutating func filter(_ input: ByteBuffer, allocator: ByteBufferAllocator, emit: (ByteBuffer) -> Void) {
+        var input = input
+        if case .done = phase { return emit(input) }
         if var held = carry {
             carry = nil
             held.writeBuffer(&input)
@@ -42,10 +49,10 @@ final class HTTP2EarlySettings: ChannelInboundHandler {
         while input.readableBytes > 0 {
             switch phase {
             case .done:
-                return context.fireChannelRead(wrapInboundOut(input))
+                return emit(input)
             case .preface(let remaining):
                 let count = min(remaining, input.readableBytes)
-                context.fireChannelRead(wrapInboundOut(input.readSlice(length: count)!))
+                emit(input.readSlice(length: count)!)
                 phase = remaining > count ? .preface(remaining: remaining - count) : .header(isFirstFrame: true)
             case .header(let isFirstFrame):
                 guard input.readableBytes >= 9 else {
@@ -65,23 +72,23 @@ final class HTTP2EarlySettings: ChannelInboundHandler {
                         phase = .done
                         continue
                     }
-                    context.fireChannelRead(wrapInboundOut(input.readSlice(length: 9)!))
+                    emit(input.readSlice(length: 9)!)
                     phase = .payload(remaining: length, thenAcknowledge: true)
                 } else if isSettings, isAck, length == 0 {
                     input.moveReaderIndex(forwardBy: 9)
                     phase = .done
                 } else {
-                    context.fireChannelRead(wrapInboundOut(input.readSlice(length: 9)!))
+                    emit(input.readSlice(length: 9)!)
                     phase = .payload(remaining: length, thenAcknowledge: false)
                 }
             case .payload(let remaining, let thenAcknowledge):
                 let count = min(remaining, input.readableBytes)
-                if count > 0 { context.fireChannelRead(wrapInboundOut(input.readSlice(length: count)!)) }
+                if count > 0 { emit(input.readSlice(length: count)!) }
                 if remaining > count {
                     phase = .payload(remaining: remaining - count, thenAcknowledge: thenAcknowledge)
                 } else {
                     if thenAcknowledge {
-                        context.fireChannelRead(wrapInboundOut(context.channel.allocator.buffer(bytes: Self.settingsAck)))
+                        emit(allocator.buffer(bytes: Self.settingsAck))
                     }
                     phase = .header(isFirstFrame: false)
                 }
@@ -89,11 +96,8 @@ final class HTTP2EarlySettings: ChannelInboundHandler {
         }
         // A zero-length payload that ends exactly at the end of the input still needs its ACK.
         if case .payload(0, true) = phase {
-            context.fireChannelRead(wrapInboundOut(context.channel.allocator.buffer(bytes: Self.settingsAck)))
+            emit(allocator.buffer(bytes: Self.settingsAck))
             phase = .header(isFirstFrame: false)
         }
     }
 }
-
-@available(*, unavailable)
-extension HTTP2EarlySettings: Sendable {}

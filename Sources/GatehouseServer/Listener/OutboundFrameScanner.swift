@@ -1,62 +1,5 @@
 import NIOCore
 
-/// Ends an HTTP/2 connection once Gatehouse has said goodbye with an error, below the HTTP/2 handler.
-///
-/// On a connection error swift-nio-http2 writes GOAWAY and reports the error, but keeps the socket
-/// open and keeps buffering whatever the peer sends: a peer that ignores the GOAWAY (a PING or
-/// CONTINUATION flood) could grow that buffer until the process runs out of memory. This handler
-/// follows the frames Gatehouse writes (frame headers only, payloads are skipped by length). When a
-/// GOAWAY with an error code leaves, it stops reading, drops anything still arriving, and closes the
-/// connection as soon as the GOAWAY is written, or after `grace` if the peer does not take it.
-final class HTTP2GoAwayGuard: ChannelDuplexHandler {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
-    typealias OutboundIn = IOData
-    typealias OutboundOut = IOData
-
-    private let grace: TimeAmount
-    private var scanner = OutboundFrameScanner()
-    private var closing = false
-    private var closeTimer: Scheduled<Void>?
-
-    init(grace: TimeAmount) {
-        self.grace = grace
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        closeTimer?.cancel()
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        // After an error GOAWAY nothing the peer sends is looked at or kept.
-        guard !closing else { return }
-        context.fireChannelRead(data)
-    }
-
-    func read(context: ChannelHandlerContext) {
-        guard !closing else { return }
-        context.read()
-    }
-
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        guard !closing, case .byteBuffer(let buffer) = unwrapOutboundIn(data) else {
-            // File regions are never written on these connections; after closing began, writes still go
-            // out so the GOAWAY's own bytes are not lost.
-            return context.write(data, promise: promise)
-        }
-        let sawErrorGoAway = scanner.scan(buffer)
-        guard sawErrorGoAway else { return context.write(data, promise: promise) }
-        closing = true
-        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        let written = context.eventLoop.makePromise(of: Void.self)
-        written.futureResult.cascade(to: promise)
-        context.write(data, promise: written)
-        context.flush()
-        written.futureResult.whenComplete { _ in bound.value.close(promise: nil) }
-        closeTimer = context.eventLoop.scheduleTask(in: grace) { bound.value.close(promise: nil) }
-    }
-}
-
 /// Follows the HTTP/2 frames in the bytes a server writes and reports a GOAWAY with a non-zero error
 /// code. A server's byte stream is frames from its first byte (only the client sends the connection
 /// preface). Only the 9-byte frame headers and a GOAWAY's first 8 payload bytes are read; every other
@@ -119,6 +62,3 @@ struct OutboundFrameScanner {
         return found
     }
 }
-
-@available(*, unavailable)
-extension HTTP2GoAwayGuard: Sendable {}

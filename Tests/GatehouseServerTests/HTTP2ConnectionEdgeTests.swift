@@ -4,9 +4,10 @@ import Testing
 
 @testable import GatehouseServer
 
-/// The byte-level HTTP/2 handlers: closing after an error GOAWAY, and Gatehouse's settings applied
-/// before the client acknowledges them (issue 7, items 2 and 8).
-struct HTTP2ConnectionGuardTests {
+/// ``HTTP2ConnectionEdge``, below the HTTP/2 handler: closing after an error GOAWAY, Gatehouse's
+/// settings applied before the client acknowledges them (issue 7, items 2 and 8), and the flushes of
+/// one tick merged.
+struct HTTP2ConnectionEdgeTests {
     /// An HTTP/2 frame: 9-byte header and payload.
     static func frame(type: UInt8, flags: UInt8 = 0, stream: UInt32 = 0, payload: [UInt8] = []) -> [UInt8] {
         let length = payload.count
@@ -49,16 +50,20 @@ struct HTTP2ConnectionGuardTests {
         #expect(afterProtocolError)
     }
 
-    // MARK: HTTP2GoAwayGuard
+    // MARK: The end after an error GOAWAY
 
     @Test func afterAnErrorGoAwayNothingIsReadAndTheConnectionCloses() throws {
-        let channel = EmbeddedChannel(handler: HTTP2GoAwayGuard(grace: .seconds(2)))
+        let channel = EmbeddedChannel(handler: HTTP2ConnectionEdge(grace: .seconds(2)))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
-        try channel.writeInbound(ByteBuffer(string: "before"))
-        #expect(try channel.readInbound(as: ByteBuffer.self) == ByteBuffer(string: "before"))
-        try channel.writeOutbound(ByteBuffer(bytes: Self.settings))
+        try channel.writeInbound(ByteBuffer(bytes: Self.preface + Self.settings))
+        #expect(try Self.inbound(channel) == Self.preface + Self.settings + Self.settingsAck)
+        // Written and flushed as the HTTP/2 handler does (the flush waits for the end of the tick).
+        channel.write(ByteBuffer(bytes: Self.settings), promise: nil)
+        channel.flush()
+        channel.embeddedEventLoop.run()
         #expect(channel.isActive)
-        try channel.writeOutbound(ByteBuffer(bytes: Self.goAway(errorCode: 1)))
+        channel.write(ByteBuffer(bytes: Self.goAway(errorCode: 1)), promise: nil)
+        channel.flush()
         channel.embeddedEventLoop.run()
         #expect(!channel.isActive, "closed once the GOAWAY is written")
         #expect(try channel.readOutbound(as: ByteBuffer.self) == ByteBuffer(bytes: Self.settings))
@@ -66,8 +71,7 @@ struct HTTP2ConnectionGuardTests {
     }
 
     @Test func inboundBytesAfterAnErrorGoAwayAreDropped() throws {
-        let guardHandler = HTTP2GoAwayGuard(grace: .seconds(2))
-        let channel = EmbeddedChannel(handler: guardHandler)
+        let channel = EmbeddedChannel(handler: HTTP2ConnectionEdge(grace: .seconds(2)))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         // A write that does not complete (no flush here) leaves the close to the grace timer.
         channel.write(ByteBuffer(bytes: Self.goAway(errorCode: 11)), promise: nil)
@@ -77,14 +81,14 @@ struct HTTP2ConnectionGuardTests {
         #expect(!channel.isActive)
     }
 
-    // MARK: HTTP2EarlySettings
+    // MARK: Settings from the first request
 
     @Test(arguments: [1, 5, 9, 24, 4096])
     func settingsAreAcknowledgedForTheClientAndItsOwnAckRemoved(piece: Int) throws {
         let headers = Self.frame(type: 0x1, flags: 0x5, stream: 1, payload: Array(repeating: 0x82, count: 20))
         let ping = Self.frame(type: 0x6, payload: Array(repeating: 7, count: 8))
         let client = Self.preface + Self.settings + headers + ping + Self.settingsAck + ping + Self.settingsAck
-        let channel = EmbeddedChannel(handler: HTTP2EarlySettings())
+        let channel = EmbeddedChannel(handler: HTTP2ConnectionEdge(grace: .seconds(2)))
         var offset = 0
         while offset < client.count {
             let end = min(offset + piece, client.count)
@@ -102,7 +106,7 @@ struct HTTP2ConnectionGuardTests {
     }
 
     @Test func aStreamThatDoesNotStartWithSettingsIsPassedUntouched() throws {
-        let channel = EmbeddedChannel(handler: HTTP2EarlySettings())
+        let channel = EmbeddedChannel(handler: HTTP2ConnectionEdge(grace: .seconds(2)))
         let bytes = Self.preface + Self.settingsAck + Self.settings
         try channel.writeInbound(ByteBuffer(bytes: bytes))
         var seen: [UInt8] = []
@@ -110,5 +114,37 @@ struct HTTP2ConnectionGuardTests {
             seen += buffer.readBytes(length: buffer.readableBytes)!
         }
         #expect(seen == bytes)
+    }
+
+    // MARK: One flush per tick
+
+    @Test func flushesOfOneTickLeaveTogether() throws {
+        let channel = EmbeddedChannel(handler: HTTP2ConnectionEdge(grace: .seconds(2)))
+        channel.write(ByteBuffer(bytes: Self.settings), promise: nil)
+        channel.flush()
+        channel.write(ByteBuffer(bytes: Self.settingsAck), promise: nil)
+        channel.flush()
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil, "nothing leaves before the end of the tick")
+        channel.embeddedEventLoop.run()
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == ByteBuffer(bytes: Self.settings))
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == ByteBuffer(bytes: Self.settingsAck))
+        _ = try channel.finish()
+    }
+
+    @Test func closeFlushesWhatIsPending() throws {
+        let channel = EmbeddedChannel(handler: HTTP2ConnectionEdge(grace: .seconds(2)))
+        channel.write(ByteBuffer(bytes: Self.goAway(errorCode: 0)), promise: nil)
+        channel.flush()
+        channel.close(promise: nil)
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == ByteBuffer(bytes: Self.goAway(errorCode: 0)))
+    }
+
+    /// Every byte the channel passed on, in order.
+    static func inbound(_ channel: EmbeddedChannel) throws -> [UInt8] {
+        var seen: [UInt8] = []
+        while var buffer = try channel.readInbound(as: ByteBuffer.self) {
+            seen += buffer.readBytes(length: buffer.readableBytes)!
+        }
+        return seen
     }
 }
