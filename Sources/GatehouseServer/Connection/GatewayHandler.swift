@@ -906,7 +906,7 @@ extension GatewayHandler: UpstreamExchange {
             ResponseHeadRewriter.write(responseHead, from: bytes, hsts: info.hsts, chunked: relayChunked, close: close, into: &output)
             context.write(NIOAny(output), promise: nil)
         } else {
-            writeFrame(.headers(.init(headers: HTTP2StreamMessages.responseHeaders(responseHead, in: bytes, hsts: info.hsts))))
+            writeFrame(.headers(.init(headers: HTTP2StreamMessages.responseHeaders(responseHead, in: bytes, hsts: info.hsts, memo: stream?.connection.responseFieldMemo))))
         }
     }
 

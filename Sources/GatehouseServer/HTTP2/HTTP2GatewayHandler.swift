@@ -44,6 +44,8 @@ final class HTTP2GatewayHandler: ChannelDuplexHandler {
     private var streamTimer: (callback: NIOScheduledCallback, at: NIODeadline)?
     /// Closes the connection when the client stops taking what is written (`timeouts.send`).
     private let sendStall: SendStallWatch
+    /// The strings of the last relayed heads' fields, for the streams' response header blocks.
+    let responseFieldMemo = HTTP2ResponseFieldMemo()
 
     /// - Parameters:
     ///   - connectionWindow: the connection window kept open for the client.

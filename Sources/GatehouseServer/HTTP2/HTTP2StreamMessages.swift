@@ -28,7 +28,8 @@ enum HTTP2StreamMessages {
     ///   - head: the parsed upstream response head.
     ///   - bytes: the buffer it was parsed from.
     ///   - hsts: the `Strict-Transport-Security` value.
-    static func responseHeaders(_ head: HTTP1ResponseHead, in bytes: ByteBuffer, hsts: String?) -> HPACKHeaders {
+    ///   - memo: the connection's strings of the previous heads' fields, reused for equal fields.
+    static func responseHeaders(_ head: HTTP1ResponseHead, in bytes: ByteBuffer, hsts: String?, memo: HTTP2ResponseFieldMemo? = nil) -> HPACKHeaders {
         var block = HPACKHeaders()
         block.reserveCapacity(head.fields.count + 2)
         block.add(name: ":status", value: statusText(head.status))
@@ -37,19 +38,36 @@ enum HTTP2StreamMessages {
                 let field = head.fields[index]
                 if field.name.isHopByHop || field.isConnectionListed { continue }
                 if hsts != nil && field.name == .strictTransportSecurity { continue }
-                let name = String(unsafeUninitializedCapacity: field.nameRange.count) { output in
-                    for (offset, index) in field.nameRange.enumerated() { output[offset] = HTTP1Bytes.lowered(raw[index]) }
-                    return field.nameRange.count
-                }
                 // HTTP/2 values neither start nor end with whitespace (RFC 9113 §8.2.1): the parser
                 // dropped the leading blanks, the trailing ones go here.
-                var valueEnd = field.valueRange.upperBound
-                while valueEnd > field.valueRange.lowerBound, HTTP1Bytes.isBlank(raw[valueEnd - 1]) { valueEnd -= 1 }
-                block.add(name: name, value: String(decoding: UnsafeRawBufferPointer(rebasing: raw[field.valueRange.lowerBound..<valueEnd]), as: UTF8.self))
+                var end = field.valueRange.upperBound
+                while end > field.valueRange.lowerBound, HTTP1Bytes.isBlank(raw[end - 1]) { end -= 1 }
+                let valueEnd = end
+                let strings: (name: String, value: String)
+                if let memo {
+                    let line = UnsafeRawBufferPointer(rebasing: raw[field.nameRange.lowerBound..<valueEnd])
+                    strings = memo.strings(at: index, line: line) { fieldStrings(field, raw, valueEnd: valueEnd) }
+                } else {
+                    strings = fieldStrings(field, raw, valueEnd: valueEnd)
+                }
+                block.add(name: strings.name, value: strings.value)
             }
         }
         if let hsts { block.add(name: "strict-transport-security", value: hsts) }
         return block
+    }
+
+    /// A relayed field's name, lower-cased, and its value up to `valueEnd`.
+    private static func fieldStrings(_ field: HTTP1Field, _ raw: UnsafeRawBufferPointer, valueEnd: Int) -> (name: String, value: String) {
+        let name = String(unsafeUninitializedCapacity: field.nameRange.count) { output in
+            var offset = 0
+            for index in field.nameRange {
+                output[offset] = HTTP1Bytes.lowered(raw[index])
+                offset += 1
+            }
+            return offset
+        }
+        return (name, String(decoding: UnsafeRawBufferPointer(rebasing: raw[field.valueRange.lowerBound..<valueEnd]), as: UTF8.self))
     }
 
     /// `content-length` and the rest stay; `connection` and the fields tied to HTTP/1 connections go.

@@ -28,4 +28,27 @@ struct HTTP2StreamMessagesTests {
         #expect(block.first(name: "strict-transport-security") == "max-age=31536000")
         #expect(block.first(name: "content-type") == "application/json", "the trailing blanks of a value are dropped")
     }
+
+    /// The fields of three relayed heads through one connection's memo: what it returns is always
+    /// what the head says, whether the field at that position changed, stayed, moved or vanished.
+    @Test func theConnectionsMemoNeverChangesWhatAHeadSays() throws {
+        let heads = [
+            "HTTP/1.1 200 OK\r\nServer: up\r\nDate: Tue, 01 Dec 2026 08:00:00 GMT\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nServer: up\r\nDate: Tue, 01 Dec 2026 08:00:01 GMT\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n",
+            "HTTP/1.1 404 Not Found\r\nSERVER: up\r\nContent-Type: application/json\r\nDate: Tue, 01 Dec 2026 08:00:01 GMT\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nServer: up\r\nDate: Tue, 01 Dec 2026 08:00:01 GMT\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n",
+        ]
+        let memo = HTTP2ResponseFieldMemo()
+        for text in heads + heads.reversed() {
+            let bytes = ByteBuffer(string: text)
+            var parser = HTTP1ResponseHeadParser(maxHeadBytes: 4096)
+            guard case .complete(let head) = parser.parse(bytes, requestMethod: .get) else {
+                Issue.record("the head parses")
+                return
+            }
+            let remembered = HTTP2StreamMessages.responseHeaders(head, in: bytes, hsts: nil, memo: memo)
+            let fresh = HTTP2StreamMessages.responseHeaders(head, in: bytes, hsts: nil)
+            #expect(Array(remembered.map { "\($0.name): \($0.value)" }) == Array(fresh.map { "\($0.name): \($0.value)" }), "\(text)")
+        }
+    }
 }
