@@ -206,8 +206,11 @@ class RawH2:
         self.sock.settimeout(timeout)
         try:
             self.sock.sendall(data)
-        except OSError:      # includes ssl.SSLError, and TimeoutError (the server stopped reading)
+        except TimeoutError:      # the server stopped reading
             self.closed_at = self.closed_at or time.monotonic()
+            return False
+        except OSError:           # reset or closed (ssl.SSLError included)
+            self.closed_while_sending()
             return False
         self.bytes_sent += len(data)
         return True
@@ -232,6 +235,26 @@ class RawH2:
         authority = authority if authority is not None else f"{SERVER_NAME}:{self.port}".encode()
         return [(b":method", method), (b":scheme", b"https"), (b":authority", authority), (b":path", path),
                 *extra]
+
+    def closed_while_sending(self) -> None:
+        """A send failed because the server closed. What it wrote before closing (its GOAWAY) is
+        still in our receive buffer, where a reset does not remove it: read it, as a client would."""
+        if self.eof:
+            return
+        self.closed_at = time.monotonic()
+        deadline = self.closed_at + 1.0
+        self.sock.settimeout(0.2)
+        while time.monotonic() < deadline:
+            try:
+                chunk = self.sock.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if not chunk:
+                return
+            self.buf += chunk
+            self._parse()
 
     # ---- receiving
     def pump(self, timeout: float) -> None:
@@ -365,7 +388,7 @@ def flood(conn: RawH2, batch: bytes, seconds: float) -> str:
         except TimeoutError:
             return "stalled"
         except OSError:
-            conn.closed_at = conn.closed_at or time.monotonic()
+            conn.closed_while_sending()
             return "closed"
         conn.bytes_sent += len(batch)
         conn.pump(0)
