@@ -92,7 +92,7 @@ else
       [ -x "$GATEHOUSE_BIN" ] || exit 2
     else
       echo "== release build ($GATEHOUSE_BIN is $stale)" >&2
-      (cd "$REPO" && swift build -c release --product gatehouse)
+      "$REPO/scripts/build-release.sh" --product gatehouse
     fi
   fi
 fi

@@ -53,7 +53,7 @@ case "$BENCH_UPSTREAM" in
   http://*:*) ;;
   *) echo "BENCH_UPSTREAM must be http://host:port, got '$BENCH_UPSTREAM'" >&2; exit 2 ;;
 esac
-[ -x "$GATEHOUSE_BIN" ] || { echo "gatehouse binary not found: $GATEHOUSE_BIN (swift build -c release, or set GATEHOUSE_BIN)" >&2; exit 2; }
+[ -x "$GATEHOUSE_BIN" ] || { echo "gatehouse binary not found: $GATEHOUSE_BIN (scripts/build-release.sh, or set GATEHOUSE_BIN)" >&2; exit 2; }
 
 abspath() { case "$1" in /*) printf '%s' "$1" ;; *) printf '%s/%s' "$PWD" "$1" ;; esac; }
 yq() { local s=${1//\'/\'\'}; printf "'%s'" "$s"; }   # YAML single-quoted scalar

@@ -39,7 +39,7 @@ BIN=${GATEHOUSE_BIN:-$REPO/.build/release/gatehouse}
 STORE=${STORE:-sqlite}
 SCENARIOS=${SCENARIOS:-all}
 case $STORE in sqlite|postgres) ;; *) echo "STORE must be sqlite or postgres, not $STORE" >&2; exit 2 ;; esac
-[ -x "$BIN" ] || (cd "$REPO" && swift build -c release --product gatehouse)
+[ -x "$BIN" ] || "$REPO/scripts/build-release.sh" --product gatehouse
 for tool in wrk nginx taskset; do
   command -v "$tool" >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx util-linux >/dev/null; }
 done

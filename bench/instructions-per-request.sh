@@ -18,7 +18,7 @@
 #
 # Knobs: VARIANTS="0 1" (GATEHOUSE_METRICS values)  SCENARIOS=h1s-small,h2s-small  WARM=200 N1=300
 #   N2=900  PORT_BASE=32000  WORKDIR=/tmp/alloc-budget  OUT=$WORKDIR/instructions
-#   GATEHOUSE_BIN=<repo>/.build/release/gatehouse (built by `swift build -c release` first if missing)
+#   GATEHOUSE_BIN=<repo>/.build/release/gatehouse (built by `scripts/build-release.sh` first if missing)
 # Needs nginx, h2load, curl, cc, valgrind. Every process it starts is stopped by its PID at the end.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,7 +32,7 @@ OUT=${OUT:-$WORKDIR/instructions}
 GATEHOUSE_BIN=${GATEHOUSE_BIN:-$REPO/.build/release/gatehouse}
 [ "$N2" -gt "$N1" ] || { echo "N2 ($N2) must be larger than N1 ($N1)" >&2; exit 2; }
 if [ ! -x "$GATEHOUSE_BIN" ]; then
-  (cd "$REPO" && swift build -c release --product gatehouse)
+  "$REPO/scripts/build-release.sh" --product gatehouse
 fi
 mkdir -p "$OUT"
 

@@ -17,7 +17,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$HERE")
 PORT_BASE=${PORT_BASE:-29650}
 BIN=${GATEHOUSE_BIN:-$REPO/.build/release/gatehouse}
-[ -x "$BIN" ] || (cd "$REPO" && swift build -c release --product gatehouse)
+[ -x "$BIN" ] || "$REPO/scripts/build-release.sh" --product gatehouse
 NCPU=$(nproc)
 OTHER_CPUS=$([ "$NCPU" -ge 2 ] && seq -s, 1 $((NCPU - 1)) || echo 0)
 source "$HERE/lib/postgres-cluster.sh"

@@ -6,7 +6,7 @@
 #   TARGETS=gatehouse DURATION=2 WARMUP=0 bench/run.sh   quick wiring check
 #
 # Builds .build/release/gatehouse first when it is missing or older than Sources/ or Package.swift
-# (`swift build -c release --product gatehouse`), unless GATEHOUSE_BIN names another binary or
+# (`scripts/build-release.sh --product gatehouse`), unless GATEHOUSE_BIN names another binary or
 # BUILD=0. Then runs proxy-bench.sh with GATEWAY_CMD=bench/gatehouse-gateway.sh and
 # GATEWAY_NAME=gatehouse. Every harness knob (DURATION, WARMUP, CONNS, SCENARIOS, TARGETS, PIN,
 # NICE, PORT_BASE, LABEL, ...; see the top of proxy-bench.sh) passes through from the environment.
@@ -40,7 +40,7 @@ else
       [ -x "$GATEHOUSE_BIN" ] || exit 2
     else
       echo "== release build ($GATEHOUSE_BIN is $stale)" >&2
-      swift build -c release --product gatehouse
+      "$REPO/scripts/build-release.sh" --product gatehouse
     fi
   fi
 fi

@@ -28,7 +28,7 @@ ROUND_SECONDS=${ROUND_SECONDS:-6}
 PORT_BASE=${PORT_BASE:-29600}
 PARTS=${PARTS:-throughput,revocation}
 export GATEHOUSE_BIN=${GATEHOUSE_BIN:-$REPO/.build/release/gatehouse}
-[ -x "$GATEHOUSE_BIN" ] || (cd "$REPO" && swift build -c release --product gatehouse)
+[ -x "$GATEHOUSE_BIN" ] || "$REPO/scripts/build-release.sh" --product gatehouse
 SCENARIO_LIST=introspect,introspect-miss,introspect-oauth,login,refresh
 RUNS=$(mktemp -d /tmp/gatehouse-store-bench.XXXXXX)
 trap 'rm -rf "$RUNS"' EXIT
