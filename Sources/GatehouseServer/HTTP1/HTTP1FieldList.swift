@@ -5,17 +5,13 @@
 /// Hot paths loop over `indices` (`for index in list.indices { let field = list[index] … }`):
 /// `for field in list` copies the whole list, 256 bytes inline, into its iterator.
 struct HTTP1FieldList: Sendable, RandomAccessCollection {
-    static let inlineCapacity = 16
+    static let inlineCapacity = 16  // the InlineArray's count below
 
-    private typealias Inline = (
-        HTTP1Field, HTTP1Field, HTTP1Field, HTTP1Field, HTTP1Field, HTTP1Field, HTTP1Field, HTTP1Field,
-        HTTP1Field, HTTP1Field, HTTP1Field, HTTP1Field, HTTP1Field, HTTP1Field, HTTP1Field, HTTP1Field
-    )
     private static let empty = HTTP1Field(nameStart: 0, valueStart: 0, valueLength: 0, nameLength: 0, name: .other, isConnectionListed: false)
 
-    private var inline: Inline = (
-        empty, empty, empty, empty, empty, empty, empty, empty, empty, empty, empty, empty, empty, empty, empty, empty
-    )
+    /// An `InlineArray` reads one element in place; a tuple read through `withUnsafeBytes(of:)` was
+    /// copied whole (a 256-byte `memcpy`) on every field read.
+    private var inline = InlineArray<16, HTTP1Field>(repeating: empty)
     private var overflow: [HTTP1Field] = []
     private(set) var count = 0
 
@@ -28,16 +24,14 @@ struct HTTP1FieldList: Sendable, RandomAccessCollection {
         get {
             precondition(index >= 0 && index < count, "field index out of range")
             if index < Self.inlineCapacity {
-                return withUnsafeBytes(of: inline) { $0.load(fromByteOffset: index * MemoryLayout<HTTP1Field>.stride, as: HTTP1Field.self) }
+                return inline.span[index]
             }
             return overflow[index - Self.inlineCapacity]
         }
         set {
             precondition(index >= 0 && index < count, "field index out of range")
             if index < Self.inlineCapacity {
-                withUnsafeMutableBytes(of: &inline) {
-                    $0.storeBytes(of: newValue, toByteOffset: index * MemoryLayout<HTTP1Field>.stride, as: HTTP1Field.self)
-                }
+                inline[index] = newValue
             } else {
                 overflow[index - Self.inlineCapacity] = newValue
             }

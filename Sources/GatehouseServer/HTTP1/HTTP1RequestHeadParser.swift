@@ -213,7 +213,6 @@ struct HTTP1RequestHeadParser: Sendable {
         _ bytes: UnsafeRawBufferPointer, method: HTTP1Method, methodRange: Range<Int>, target targetRange: Range<Int>, version: HTTP1Version,
         fields: HTTP1FieldList, headEnd: Int
     ) -> Outcome {
-        var fields = fields
         var hostCount = 0
         var host: Range<Int>?
         var contentLengthCount = 0
@@ -287,13 +286,11 @@ struct HTTP1RequestHeadParser: Sendable {
         case .failure(let refusal): return .refused(refusal)
         }
 
+        // The loops read the list where it lies (a parameter); a loop over a `var` copied the whole
+        // list, 256 bytes, for every field it read.
+        var fields = fields
         if connection.namesHeaders { connection.markListedFields(&fields, in: bytes) }
-        var authorizationCount = 0
-        var lastAuthorizationIndex: Int?
-        for index in fields.indices where fields[index].name == .authorization && !fields[index].isConnectionListed {
-            authorizationCount += 1
-            lastAuthorizationIndex = index
-        }
+        let (authorizationCount, lastAuthorizationIndex) = Self.authorizations(in: fields)
 
         let queryRange = target.queryMark.map { ($0 + 1)..<target.range.upperBound }
         let keepAlive = !connection.close && (version == .http1_1 || connection.keepAlive)
@@ -304,6 +301,17 @@ struct HTTP1RequestHeadParser: Sendable {
             expectsContinue: expectsContinue, hostRange: host, authorizationCount: authorizationCount,
             lastAuthorizationIndex: lastAuthorizationIndex,
             queryMayCarryAccessToken: queryRange.map { Self.mayCarryAccessToken(bytes, $0) } ?? false))
+    }
+
+    /// How many `Authorization` fields will go upstream (not named by `Connection`), and the last one.
+    private static func authorizations(in fields: HTTP1FieldList) -> (count: Int, last: Int?) {
+        var count = 0
+        var last: Int?
+        for index in fields.indices where fields[index].name == .authorization && !fields[index].isConnectionListed {
+            count += 1
+            last = index
+        }
+        return (count, last)
     }
 
     /// `false` only when no query item can decode to the name `access_token`: without a `%`, only
