@@ -6,7 +6,8 @@ import Musl
 import Darwin
 #endif
 
-/// The strings of the last relayed response heads' fields on one HTTP/2 connection, by position.
+/// The strings of the last relayed response heads' fields on one HTTP/2 connection, by position
+/// among the relayed fields.
 ///
 /// HPACK takes a header block as strings, so every relayed field becomes a name and a value `String`
 /// (a heap allocation each over 15 bytes: `application/json`, a `date`). Responses of one upstream

@@ -34,10 +34,14 @@ enum HTTP2StreamMessages {
         block.reserveCapacity(head.fields.count + 2)
         block.add(name: ":status", value: statusText(head.status))
         bytes.withUnsafeReadableBytes { raw in
+            // The memo's positions count relayed fields only: a dropped field (`Connection`,
+            // `Transfer-Encoding`) leaves no gap that would keep the fields after it from being memoised.
+            var position = 0
             for index in head.fields.indices {
                 let field = head.fields[index]
                 if field.name.isHopByHop || field.isConnectionListed { continue }
                 if hsts != nil && field.name == .strictTransportSecurity { continue }
+                defer { position += 1 }
                 // HTTP/2 values neither start nor end with whitespace (RFC 9113 §8.2.1): the parser
                 // dropped the leading blanks, the trailing ones go here.
                 var end = field.valueRange.upperBound
@@ -46,7 +50,7 @@ enum HTTP2StreamMessages {
                 let strings: (name: String, value: String)
                 if let memo {
                     let line = UnsafeRawBufferPointer(rebasing: raw[field.nameRange.lowerBound..<valueEnd])
-                    strings = memo.strings(at: index, line: line) { fieldStrings(field, raw, valueEnd: valueEnd) }
+                    strings = memo.strings(at: position, line: line) { fieldStrings(field, raw, valueEnd: valueEnd) }
                 } else {
                     strings = fieldStrings(field, raw, valueEnd: valueEnd)
                 }

@@ -37,6 +37,9 @@ struct HTTP2StreamMessagesTests {
             "HTTP/1.1 200 OK\r\nServer: up\r\nDate: Tue, 01 Dec 2026 08:00:01 GMT\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n",
             "HTTP/1.1 404 Not Found\r\nSERVER: up\r\nContent-Type: application/json\r\nDate: Tue, 01 Dec 2026 08:00:01 GMT\r\n\r\n",
             "HTTP/1.1 200 OK\r\nServer: up\r\nDate: Tue, 01 Dec 2026 08:00:01 GMT\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n",
+            // Dropped hop-by-hop fields before the others: the relayed ones keep their places.
+            "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nServer: up\r\nTransfer-Encoding: chunked\r\nDate: Tue, 01 Dec 2026 08:00:01 GMT\r\nContent-Type: application/json\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nServer: up\r\nConnection: keep-alive\r\nDate: Tue, 01 Dec 2026 08:00:01 GMT\r\nContent-Type: text/plain\r\n\r\n",
         ]
         let memo = HTTP2ResponseFieldMemo()
         for text in heads + heads.reversed() {
