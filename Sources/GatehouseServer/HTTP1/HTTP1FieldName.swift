@@ -23,6 +23,7 @@ enum HTTP1FieldName: UInt8, Sendable {
     case forwarded
     case xRealIP
     case strictTransportSecurity
+    case setCookie
 
     /// Hop-by-hop headers (RFC 9110 §7.6.1) plus the legacy ones proxies also drop; the same set as
     /// the reference `HeaderRewriter.hopByHop` of the tests.
@@ -66,6 +67,7 @@ enum HTTP1FieldName: UInt8, Sendable {
         case (9, UInt8(ascii: "x")): return named("x-real-ip", .xRealIP) ?? .other
         case (10, UInt8(ascii: "c")): return named("connection", .connection) ?? .other
         case (10, UInt8(ascii: "k")): return named("keep-alive", .keepAlive) ?? .other
+        case (10, UInt8(ascii: "s")): return named("set-cookie", .setCookie) ?? .other
         case (12, UInt8(ascii: "c")): return named("content-type", .contentType) ?? .other
         case (13, UInt8(ascii: "a")): return named("authorization", .authorization) ?? .other
         case (14, UInt8(ascii: "c")): return named("content-length", .contentLength) ?? .other

@@ -16,7 +16,8 @@ enum HTTP2StreamMessages {
         block.reserveCapacity(headers.count + 1)
         block.add(name: ":status", value: statusText(Int(status.code)))
         for (name, value) in headers where !isConnectionSpecific(name) {
-            block.add(name: lowercased(name), value: value)
+            let name = lowercased(name)
+            block.add(name: name, value: value, indexing: name == "set-cookie" ? .neverIndexed : .indexable)
         }
         return block
     }
@@ -54,7 +55,9 @@ enum HTTP2StreamMessages {
                 } else {
                     strings = fieldStrings(field, raw, valueEnd: valueEnd)
                 }
-                block.add(name: strings.name, value: strings.value)
+                // A cookie stays out of HPACK's dynamic table (RFC 7541 §7.1.3): a session cookie must
+                // not be guessable through the compression of later header blocks.
+                block.add(name: strings.name, value: strings.value, indexing: field.name == .setCookie ? .neverIndexed : .indexable)
             }
         }
         if let hsts { block.add(name: "strict-transport-security", value: hsts) }

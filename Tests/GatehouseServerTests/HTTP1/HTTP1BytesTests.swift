@@ -109,6 +109,7 @@ struct HTTP1BytesTests {
         "te", "host", "expect", "trailer", "upgrade", "forwarded", "x-real-ip", "connection", "keep-alive", "content-type",
         "authorization", "content-length", "x-forwarded-for", "proxy-connection", "x-forwarded-host", "x-forwarded-port",
         "transfer-encoding", "x-forwarded-proto", "proxy-authenticate", "proxy-authorization", "strict-transport-security",
+        "set-cookie",
     ]
 
     @Test func tokensCompareWithTheClassifiedNamesAsByteByByteIgnoringCase() {

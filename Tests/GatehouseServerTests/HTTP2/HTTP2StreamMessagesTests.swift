@@ -54,4 +54,25 @@ struct HTTP2StreamMessagesTests {
             #expect(Array(remembered.map { "\($0.name): \($0.value)" }) == Array(fresh.map { "\($0.name): \($0.value)" }), "\(text)")
         }
     }
+
+    /// A cookie never enters HPACK's dynamic table (RFC 7541 §7.1.3), relayed or Gatehouse's own;
+    /// every other field may.
+    @Test func setCookieIsNeverIndexed() throws {
+        let text = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nSET-COOKIE: session=secret; Secure\r\nContent-Length: 2\r\n\r\n"
+        let bytes = ByteBuffer(string: text)
+        var parser = HTTP1ResponseHeadParser(maxHeadBytes: 4096)
+        guard case .complete(let head) = parser.parse(bytes, requestMethod: .get) else {
+            Issue.record("the head parses")
+            return
+        }
+        for block in [
+            HTTP2StreamMessages.responseHeaders(head, in: bytes, hsts: nil),
+            HTTP2StreamMessages.responseHeaders(head, in: bytes, hsts: nil, memo: HTTP2ResponseFieldMemo()),
+            HTTP2StreamMessages.responseHeaders(
+                status: .ok, headers: ["Content-Type": "text/html", "Set-Cookie": "session=secret; Secure", "Content-Length": "2"]),
+        ] {
+            let indexing = Dictionary(uniqueKeysWithValues: block.map { ($0.name, $0.indexable) })
+            #expect(indexing == [":status": .indexable, "content-type": .indexable, "set-cookie": .neverIndexed, "content-length": .indexable])
+        }
+    }
 }
