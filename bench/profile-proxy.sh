@@ -5,6 +5,7 @@
 #
 #   bench/profile-proxy.sh                         callgrind, h1s-small and h2s-small
 #   SCENARIOS=h1s-fallthrough bench/profile-proxy.sh   a path no worker regex matches (routing cost)
+#   SCENARIOS=h1-small bench/profile-proxy.sh          plain HTTP/1.1 (no TLS: Gatehouse and NIO alone)
 #   MODE=perf bench/profile-proxy.sh               perf record -e cpu-clock -g during a wrk/h2load run
 #   SCENARIOS=h1s-small GATEHOUSE_BIN=/tmp/gh bench/profile-proxy.sh
 #
@@ -51,6 +52,7 @@ mkdir -p "$OUT"
 UPSTREAM_PORT=$((PORT_BASE + 8))
 SYNAPSE_PORT=$((PORT_BASE + 19))
 TLS_PORT=$((PORT_BASE + 2443))
+PLAIN_PORT=$((PORT_BASE + 2080))
 PATH_SMALL='/_matrix/client/v3/sync?since=s72594_4483_1934_1_12_7_3_1066_0_1&timeout=30000&filter=0'
 PATH_FALLTHROUGH='/_matrix/client/v3/thirdparty/protocols'
 # A token Gatehouse does not own (appservice-style), forwarded untouched (see proxy_bench.py).
@@ -80,7 +82,7 @@ if [ "$TOKEN" = own ]; then
 fi
 
 # The harness's Gatehouse configuration (`--check` writes the files and only checks them).
-export BENCH_HOST=127.0.0.1 BENCH_TLS_PORT=$TLS_PORT BENCH_PLAIN_PORT="" BENCH_UPSTREAM=http://127.0.0.1:$UPSTREAM_PORT
+export BENCH_HOST=127.0.0.1 BENCH_TLS_PORT=$TLS_PORT BENCH_PLAIN_PORT=$PLAIN_PORT BENCH_UPSTREAM=http://127.0.0.1:$UPSTREAM_PORT
 export BENCH_CERT=$WORKDIR/cert.pem BENCH_KEY=$WORKDIR/key.pem BENCH_ROUTES=$HERE/synapse-routes.txt
 export BENCH_WORKDIR=$WORKDIR BENCH_INSTANCE=profile BENCH_PROXY_THREADS=1 NIO_SINGLETON_GROUP_LOOP_COUNT=1 GATEHOUSE_BIN
 "$HERE/gatehouse-gateway.sh" --check >/dev/null
@@ -100,6 +102,7 @@ load() {  # load <scenario> <requests or 0> <seconds>
   local scenario=$1 requests=$2 seconds=$3 size=()
   if [ "$requests" -gt 0 ]; then size=(-n "$requests"); else size=(-D "$seconds"); fi
   case "$scenario" in
+    h1-small) taskset -c 1 h2load --h1 -c "$CONNS" -m 1 "${size[@]}" -H "$AUTH" -H "$UA" "http://127.0.0.1:$PLAIN_PORT$PATH_SMALL" ;;
     h1s-small) taskset -c 1 h2load --h1 -c "$CONNS" -m 1 "${size[@]}" -H "$AUTH" -H "$UA" "https://127.0.0.1:$TLS_PORT$PATH_SMALL" ;;
     h2s-small) taskset -c 1 h2load -c "$H2_CLIENTS" -m "$H2_STREAMS" "${size[@]}" -H "$AUTH" -H "$UA" "https://127.0.0.1:$TLS_PORT$PATH_SMALL" ;;
     h1s-fallthrough) taskset -c 1 h2load --h1 -c "$CONNS" -m 1 "${size[@]}" -H "$AUTH" -H "$UA" "https://127.0.0.1:$TLS_PORT$PATH_FALLTHROUGH" ;;

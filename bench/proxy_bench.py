@@ -291,17 +291,23 @@ def wait_port(port, timeout, proc=None):
     raise RuntimeError(f"port {port} not open after {timeout}s")
 
 
-def cpu_ticks(pids):
-    tot = 0
+def cpu_ticks_split(pids):
+    """User and kernel CPU ticks of the processes (utime, stime of /proc/<pid>/stat)."""
+    user = kernel = 0
     for p in pids:
         try:
             with open(f"/proc/{p}/stat") as f:
                 s = f.read()
             fl = s[s.rindex(")") + 2:].split()
-            tot += int(fl[11]) + int(fl[12])  # utime, stime
+            user += int(fl[11])
+            kernel += int(fl[12])
         except (OSError, ValueError):
             pass
-    return tot
+    return user, kernel
+
+
+def cpu_ticks(pids):
+    return sum(cpu_ticks_split(pids))
 
 
 def rq_wait_ns(pids):
@@ -754,6 +760,7 @@ def measure(target, sid, proto, workload, upstream_proc):
     errlog = os.path.join(RUN, "proxy-error.log")
     err0 = os.path.getsize(errlog) if os.path.exists(errlog) else 0
     c0, u0, s0 = cpu_ticks(ppids), cpu_ticks(upids), proc_stat()
+    user0, _ = cpu_ticks_split(ppids)
     w0p, w0u = rq_wait_ns(ppids), rq_wait_ns(upids)
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.time()
@@ -772,6 +779,7 @@ def measure(target, sid, proto, workload, upstream_proc):
     wall = time.time() - t0
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     c1, u1, s1 = cpu_ticks(ppids), cpu_ticks(upids), proc_stat()
+    user1, _ = cpu_ticks_split(ppids)
     w1p, w1u = rq_wait_ns(ppids), rq_wait_ns(upids)
     outf.seek(0)
     out = outf.read()
@@ -803,6 +811,8 @@ def measure(target, sid, proto, workload, upstream_proc):
         r["proxy_cpu_pct"] = round(100 * pc / wall, 1)
         if r.get("requests"):
             r["proxy_cpu_us_per_req"] = round(1e6 * pc / r["requests"], 1)
+            # The user-space part (the rest is the kernel's: syscalls, loopback TCP, copies).
+            r["proxy_user_us_per_req"] = round(1e6 * (user1 - user0) / CLK / r["requests"], 1)
         r["proxy_peak_rss_kib"] = mem_kib(ppids, "VmHWM")
         r["proxy_rss_kib"] = mem_kib(ppids, "VmRSS")
         r["proxy_procs"] = len(ppids)
@@ -891,7 +901,7 @@ def print_table(results):
                      f"{fmt(r.get('proxy_rq_wait_pct'), 0) + '/' + fmt(r.get('loadgen_rq_wait_pct'), 0) + '/' + fmt(r.get('upstream_rq_wait_pct'), 0):>10}  {cores}")
     if any(r.get("round") for r in results):
         lines += ["", "interleaved rounds, per-round ratios to nginx: median [min-max]",
-                  f"{'scenario':19} {'target':9} {'rounds':>6} {'x nginx (req/s)':>24} {'cpu/ngx (us/req)':>24} {'us/req':>20}"]
+                  f"{'scenario':19} {'target':9} {'rounds':>6} {'x nginx (req/s)':>24} {'cpu/ngx (us/req)':>24} {'us/req':>20} {'user us/req':>20}"]
         seen = []
         for r in results:
             key = (r["scenario"], r["target"])
@@ -907,10 +917,12 @@ def print_table(results):
                 return f"{fmt(statistics.median(values), nd)} [{fmt(values[0], nd)}-{fmt(values[-1], nd)}]"
             lines.append(f"{key[0]:19} {key[1]:9} {len(same):>6} {spread(x.get('ratio_vs_nginx') for x in same):>24} "
                          f"{spread(x.get('cpu_per_req_vs_nginx') for x in same):>24} "
-                         f"{spread((x.get('proxy_cpu_us_per_req') for x in same), 1):>20}")
-            ngx_us = [x.get("proxy_cpu_us_per_req") for x in results
-                      if (x["scenario"], x["target"]) == (key[0], "nginx") and "rps" in x]
-            lines.append(f"{key[0]:19} {'nginx':9} {len(ngx_us):>6} {'':>24} {'':>24} {spread(ngx_us, 1):>20}")
+                         f"{spread((x.get('proxy_cpu_us_per_req') for x in same), 1):>20} "
+                         f"{spread((x.get('proxy_user_us_per_req') for x in same), 1):>20}")
+            ngx = [x for x in results if (x["scenario"], x["target"]) == (key[0], "nginx") and "rps" in x]
+            lines.append(f"{key[0]:19} {'nginx':9} {len(ngx):>6} {'':>24} {'':>24} "
+                         f"{spread((x.get('proxy_cpu_us_per_req') for x in ngx), 1):>20} "
+                         f"{spread((x.get('proxy_user_us_per_req') for x in ngx), 1):>20}")
     return "\n".join(lines)
 
 
