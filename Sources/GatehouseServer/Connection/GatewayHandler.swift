@@ -236,7 +236,7 @@ final class GatewayHandler: ChannelDuplexHandler {
         reader?.append(unwrapInboundIn(data))
         while let part = reader?.next() {
             switch part {
-            case .head(let head, let bytes): arrived(ClientHead(head: head, bytes: bytes))
+            case .head(let bytes): arrived(ClientHead(head: reader!.head, bytes: bytes))
             case .body(let buffer): arrived(.body(buffer))
             case .end: arrived(.end)
             case .refused(let refusal):

@@ -47,6 +47,13 @@ struct HTTP1FieldList: Sendable, RandomAccessCollection {
         }
     }
 
+    /// Empties the list for the next head. Inline slots past `count` are never read, so they keep
+    /// their old values; the overflow keeps its capacity.
+    mutating func removeAll() {
+        count = 0
+        overflow.removeAll(keepingCapacity: true)
+    }
+
     /// The first field with `name`, if any.
     func first(_ name: HTTP1FieldName) -> HTTP1Field? {
         for index in indices where self[index].name == name { return self[index] }

@@ -97,3 +97,14 @@ struct HTTP1RequestHead: Sendable {
         buffer.getString(at: buffer.readerIndex + range.lowerBound, length: range.count) ?? ""
     }
 }
+
+extension HTTP1RequestHead {
+    /// An empty head, for storage that ``HTTP1RequestHeadParser/parse(_:into:)`` writes into (in an
+    /// extension, so the memberwise initialiser stays).
+    init() {
+        self.init(
+            method: .get, methodRange: 0..<0, targetRange: 0..<0, targetForm: .origin, originRange: 0..<0, queryRange: nil,
+            authorityRange: nil, version: .http1_1, fields: HTTP1FieldList(), headLength: 0, framing: .none, keepAlive: true,
+            expectsContinue: false, hostRange: nil, authorizationCount: 0, lastAuthorizationIndex: nil, queryMayCarryAccessToken: false)
+    }
+}

@@ -48,6 +48,14 @@ struct HTTP1RequestHeadParser: Sendable {
         case refused(HTTP1Refusal)
     }
 
+    /// What ``parse(_:into:)`` found; the head itself is in its `head` argument.
+    enum Status: Sendable {
+        case needMore
+        /// `head` holds the complete head.
+        case complete
+        case refused(HTTP1Refusal)
+    }
+
     let limits: Limits
     /// Raw UTF-8 (bytes 0x80 and above) is accepted in the target: only for the heads
     /// ``HTTP2RequestHead`` writes, since HTTP/2 carries such `:path`s and they have always been
@@ -73,10 +81,24 @@ struct HTTP1RequestHeadParser: Sendable {
     /// - Parameter buffer: every byte of the head received so far, from its first byte; the same
     ///   bytes (plus any new ones) as on the previous call.
     mutating func parse(_ buffer: ByteBuffer) -> Outcome {
-        let outcome = buffer.withUnsafeReadableBytes { scan($0) }
-        if case .needMore = outcome { return outcome }
+        var head = HTTP1RequestHead()
+        switch parse(buffer, into: &head) {
+        case .needMore: return .needMore
+        case .complete: return .complete(head)
+        case .refused(let refusal): return .refused(refusal)
+        }
+    }
+
+    /// ``parse(_:)`` writing the head where the caller keeps it: a head is a few hundred bytes
+    /// (its inline fields), and every hop through a result enum copied all of them.
+    /// - Parameters:
+    ///   - buffer: every byte of the head received so far (as for ``parse(_:)``).
+    ///   - head: where the complete head is written; left in an unspecified state otherwise.
+    mutating func parse(_ buffer: ByteBuffer, into head: inout HTTP1RequestHead) -> Status {
+        let status = buffer.withUnsafeReadableBytes { scan($0, into: &head) }
+        if case .needMore = status { return status }
         reset()
-        return outcome
+        return status
     }
 
     /// Forgets a partly received head.
@@ -84,10 +106,10 @@ struct HTTP1RequestHeadParser: Sendable {
         self = HTTP1RequestHeadParser(limits: limits, acceptsNonASCIITarget: acceptsNonASCIITarget)
     }
 
-    private mutating func scan(_ bytes: UnsafeRawBufferPointer) -> Outcome {
+    private mutating func scan(_ bytes: UnsafeRawBufferPointer, into head: inout HTTP1RequestHead) -> Status {
         switch scanner.scan(bytes) {
         case .complete(let start, let startLineEnd, let headEnd):
-            return finish(bytes, headStart: start, lineEnd: startLineEnd, headEnd: headEnd)
+            return finish(bytes, headStart: start, lineEnd: startLineEnd, headEnd: headEnd, into: &head)
         case .refused(let refusal):
             return .refused(refusal)
         case .needMore:
@@ -108,7 +130,9 @@ struct HTTP1RequestHeadParser: Sendable {
 
     // MARK: The complete head
 
-    private func finish(_ bytes: UnsafeRawBufferPointer, headStart: Int, lineEnd: Int, headEnd: Int) -> Outcome {
+    private func finish(
+        _ bytes: UnsafeRawBufferPointer, headStart: Int, lineEnd: Int, headEnd: Int, into head: inout HTTP1RequestHead
+    ) -> Status {
         // Request line: method SP target SP version.
         guard let methodEnd = HTTP1Bytes.find(HTTP1Bytes.space, in: bytes, from: headStart, to: lineEnd),
             HTTP1Bytes.isToken(bytes, from: headStart, to: methodEnd)
@@ -127,11 +151,12 @@ struct HTTP1RequestHeadParser: Sendable {
             return .refused(.invalidTarget)
         }
 
-        var fields = HTTP1FieldList()
+        // The fields go straight into the head's list.
+        head.fields.removeAll()
         let refusal = HTTP1HeadScanner.forEachFieldLine(bytes, startLineEnd: lineEnd, headEnd: headEnd) { start, end in
             switch Self.field(bytes, from: start, to: end) {
             case .success(let field):
-                fields.append(field)
+                head.fields.append(field)
                 return nil
             case .failure(let refusal):
                 return refusal
@@ -139,8 +164,8 @@ struct HTTP1RequestHeadParser: Sendable {
         }
         if let refusal { return .refused(refusal) }
         return decide(
-            bytes, method: method, methodRange: headStart..<methodEnd, target: targetStart..<targetEnd, version: version, fields: fields,
-            headEnd: headEnd)
+            bytes, method: method, methodRange: headStart..<methodEnd, target: targetStart..<targetEnd, version: version, headEnd: headEnd,
+            into: &head)
     }
 
     /// `HTTP/1.1` or `HTTP/1.0`; another well-formed version is unsupported, anything else malformed.
@@ -209,10 +234,11 @@ struct HTTP1RequestHeadParser: Sendable {
 
     // MARK: Decisions
 
+    /// The decisions about a head whose fields are in `head.fields`, written into `head`.
     private func decide(
         _ bytes: UnsafeRawBufferPointer, method: HTTP1Method, methodRange: Range<Int>, target targetRange: Range<Int>, version: HTTP1Version,
-        fields: HTTP1FieldList, headEnd: Int
-    ) -> Outcome {
+        headEnd: Int, into head: inout HTTP1RequestHead
+    ) -> Status {
         var hostCount = 0
         var host: Range<Int>?
         var contentLengthCount = 0
@@ -221,8 +247,8 @@ struct HTTP1RequestHeadParser: Sendable {
         var transferEncoding: Range<Int>?
         var connection = HTTP1ConnectionTokens()
         var expectsContinue = false
-        for index in fields.indices {
-            let field = fields[index]
+        for index in head.fields.indices {
+            let field = head.fields[index]
             switch field.name {
             case .host:
                 hostCount += 1
@@ -286,21 +312,26 @@ struct HTTP1RequestHeadParser: Sendable {
         case .failure(let refusal): return .refused(refusal)
         }
 
-        // The loops read the list where it lies (a parameter); a loop over a `var` copied the whole
-        // list, 256 bytes, for every field it read.
-        var fields = fields
-        if connection.namesHeaders { connection.markListedFields(&fields, in: bytes) }
-        let (authorizationCount, lastAuthorizationIndex) = Self.authorizations(in: fields)
-
+        // Every part is written where the head lies: building a head and returning it copied the
+        // whole of it, inline fields and all, once per hop.
+        if connection.namesHeaders { connection.markListedFields(&head.fields, in: bytes) }
+        (head.authorizationCount, head.lastAuthorizationIndex) = Self.authorizations(in: head.fields)
         let queryRange = target.queryMark.map { ($0 + 1)..<target.range.upperBound }
-        let keepAlive = !connection.close && (version == .http1_1 || connection.keepAlive)
-        return .complete(HTTP1RequestHead(
-            method: method, methodRange: methodRange, targetRange: target.range, targetForm: target.form,
-            originRange: target.originStart..<target.range.upperBound, queryRange: queryRange, authorityRange: target.authority,
-            version: version, fields: fields, headLength: headEnd, framing: framing, keepAlive: keepAlive,
-            expectsContinue: expectsContinue, hostRange: host, authorizationCount: authorizationCount,
-            lastAuthorizationIndex: lastAuthorizationIndex,
-            queryMayCarryAccessToken: queryRange.map { Self.mayCarryAccessToken(bytes, $0) } ?? false))
+        head.method = method
+        head.methodRange = methodRange
+        head.targetRange = target.range
+        head.targetForm = target.form
+        head.originRange = target.originStart..<target.range.upperBound
+        head.queryRange = queryRange
+        head.authorityRange = target.authority
+        head.version = version
+        head.headLength = headEnd
+        head.framing = framing
+        head.keepAlive = !connection.close && (version == .http1_1 || connection.keepAlive)
+        head.expectsContinue = expectsContinue
+        head.hostRange = host
+        head.queryMayCarryAccessToken = queryRange.map { Self.mayCarryAccessToken(bytes, $0) } ?? false
+        return .complete
     }
 
     /// How many `Authorization` fields will go upstream (not named by `Connection`), and the last one.

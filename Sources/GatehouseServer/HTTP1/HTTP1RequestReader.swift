@@ -10,8 +10,10 @@ import NIOCore
 /// more is read: the connection is answered and closed.
 struct HTTP1RequestReader {
     enum Part {
-        /// A complete head; its ranges point into `bytes`, which holds exactly the head.
-        case head(HTTP1RequestHead, bytes: ByteBuffer)
+        /// A complete head, in ``head`` until the next one; its ranges point into `bytes`, which holds
+        /// exactly the head. (The head stays where the parser wrote it: handing it out in the part
+        /// copied its few hundred bytes at every step.)
+        case head(bytes: ByteBuffer)
         /// Body bytes, without chunk framing.
         case body(ByteBuffer)
         /// The request (head and body) is complete.
@@ -32,6 +34,8 @@ struct HTTP1RequestReader {
 
     private var state = State.head
     private var parser: HTTP1RequestHeadParser
+    /// The last complete head (after a ``Part/head(bytes:)``).
+    private(set) var head = HTTP1RequestHead()
     /// Received bytes not handed out yet.
     private var pending: ByteBuffer?
 
@@ -68,14 +72,14 @@ struct HTTP1RequestReader {
             return .end
         case .head:
             guard var buffer = pending, buffer.readableBytes > 0 else { return nil }
-            switch parser.parse(buffer) {
+            switch parser.parse(buffer, into: &head) {
             case .needMore:
                 return nil
             case .refused(let refusal):
                 state = .refused
                 pending = nil
                 return .refused(refusal)
-            case .complete(let head):
+            case .complete:
                 let bytes = buffer.readSlice(length: head.headLength)!
                 // Nothing after the head: let go of the buffer, or NIOSSL copies it on its next read.
                 pending = buffer.readableBytes > 0 ? buffer : nil
@@ -84,7 +88,7 @@ struct HTTP1RequestReader {
                 case .contentLength(let length): state = .body(remaining: length)
                 case .chunked: state = .chunked(ChunkedBodyParser())
                 }
-                return .head(head, bytes: bytes)
+                return .head(bytes: bytes)
             }
         case .body(let remaining):
             guard var buffer = pending, buffer.readableBytes > 0 else { return nil }
