@@ -20,3 +20,11 @@ struct HTTP1ResponseHead: Sendable {
     /// `Expect` itself).
     var isInformational: Bool { status < 200 }
 }
+
+extension HTTP1ResponseHead {
+    /// An empty head, for storage that ``HTTP1ResponseHeadParser/parse(_:requestMethod:into:)``
+    /// writes into (in an extension, so the memberwise initialiser stays).
+    init() {
+        self.init(version: .http1_1, status: 200, reasonRange: 0..<0, fields: HTTP1FieldList(), headLength: 0, framing: .none, keepAlive: true)
+    }
+}

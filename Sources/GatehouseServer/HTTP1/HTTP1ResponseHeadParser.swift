@@ -13,6 +13,14 @@ struct HTTP1ResponseHeadParser: Sendable {
         case refused(HTTP1Refusal)
     }
 
+    /// What ``parse(_:requestMethod:into:)`` found; the head itself is in its `head` argument.
+    enum Status: Sendable {
+        case needMore
+        /// `head` holds the complete head.
+        case complete
+        case refused(HTTP1Refusal)
+    }
+
     private var scanner: HTTP1HeadScanner
 
     /// - Parameter maxHeadBytes: the largest response head accepted (status line and blank line included).
@@ -26,22 +34,38 @@ struct HTTP1ResponseHeadParser: Sendable {
     ///   - buffer: every byte of the head received so far.
     ///   - requestMethod: the method of the request this answers (`HEAD` responses have no body).
     mutating func parse(_ buffer: ByteBuffer, requestMethod: HTTP1Method) -> Outcome {
-        let outcome = buffer.withUnsafeReadableBytes { bytes -> Outcome in
+        var head = HTTP1ResponseHead()
+        switch parse(buffer, requestMethod: requestMethod, into: &head) {
+        case .needMore: return .needMore
+        case .complete: return .complete(head)
+        case .refused(let refusal): return .refused(refusal)
+        }
+    }
+
+    /// ``parse(_:requestMethod:)`` writing the head where the caller keeps it (a head with its inline
+    /// fields is a few hundred bytes, copied whole at every hop through a result enum).
+    /// - Parameters:
+    ///   - buffer: every byte of the head received so far.
+    ///   - requestMethod: the method of the request this answers.
+    ///   - head: where the complete head is written; left in an unspecified state otherwise.
+    mutating func parse(_ buffer: ByteBuffer, requestMethod: HTTP1Method, into head: inout HTTP1ResponseHead) -> Status {
+        let status = buffer.withUnsafeReadableBytes { bytes -> Status in
             switch scanner.scan(bytes) {
             case .needMore: return .needMore
             case .refused(let refusal): return .refused(refusal)
             case .complete(let start, let lineEnd, let headEnd):
-                return Self.finish(bytes, start: start, lineEnd: lineEnd, headEnd: headEnd, requestMethod: requestMethod)
+                return Self.finish(bytes, start: start, lineEnd: lineEnd, headEnd: headEnd, requestMethod: requestMethod, into: &head)
             }
         }
-        if case .needMore = outcome { return outcome }
+        if case .needMore = status { return status }
         scanner = HTTP1HeadScanner(maxHeadBytes: scanner.maxHeadBytes, skipsLeadingEmptyLines: false)
-        return outcome
+        return status
     }
 
     private static func finish(
-        _ bytes: UnsafeRawBufferPointer, start: Int, lineEnd: Int, headEnd: Int, requestMethod: HTTP1Method
-    ) -> Outcome {
+        _ bytes: UnsafeRawBufferPointer, start: Int, lineEnd: Int, headEnd: Int, requestMethod: HTTP1Method,
+        into head: inout HTTP1ResponseHead
+    ) -> Status {
         // Status line: HTTP-version SP 3DIGIT [SP reason-phrase] (RFC 9112 §4).
         guard lineEnd - start >= 12, bytes[start + 8] == HTTP1Bytes.space else { return .refused(.malformedStartLine) }
         let version: HTTP1Version
@@ -61,7 +85,7 @@ struct HTTP1ResponseHeadParser: Sendable {
             for index in reasonStart..<lineEnd where !HTTP1Bytes.isFieldValueByte(bytes[index]) { return .refused(.malformedStartLine) }
         }
 
-        var fields = HTTP1FieldList()
+        head.fields.removeAll()
         var contentLengthCount = 0
         var contentLength: Range<Int>?
         var transferEncodingCount = 0
@@ -86,7 +110,7 @@ struct HTTP1ResponseHeadParser: Sendable {
                 default:
                     break
                 }
-                fields.append(field)
+                head.fields.append(field)
                 return nil
             }
         }
@@ -112,10 +136,13 @@ struct HTTP1ResponseHeadParser: Sendable {
         }
         if requestMethod == .head || status < 200 || status == 204 || status == 304 { framing = .none }
 
-        if connection.namesHeaders { connection.markListedFields(&fields, in: bytes) }
-        let keepAlive = !connection.close && (version == .http1_1 || connection.keepAlive) && framing != .untilClose
-        return .complete(HTTP1ResponseHead(
-            version: version, status: status, reasonRange: reasonStart..<max(reasonStart, lineEnd), fields: fields,
-            headLength: headEnd, framing: framing, keepAlive: keepAlive))
+        if connection.namesHeaders { connection.markListedFields(&head.fields, in: bytes) }
+        head.version = version
+        head.status = status
+        head.reasonRange = reasonStart..<max(reasonStart, lineEnd)
+        head.headLength = headEnd
+        head.framing = framing
+        head.keepAlive = !connection.close && (version == .http1_1 || connection.keepAlive) && framing != .untilClose
+        return .complete
     }
 }

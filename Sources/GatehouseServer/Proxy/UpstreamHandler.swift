@@ -126,11 +126,11 @@ final class UpstreamHandler: ChannelDuplexHandler {
         var failure: (any Error)?
         reading = true
         do {
-            try reader.read(unwrapInboundIn(data)) { event in
+            try reader.read(unwrapInboundIn(data)) { event, head in
                 // The exchange may let go of the connection on any event (the client left, the end).
                 guard let exchange else { return }
                 switch event {
-                case .head(let head, let bytes): exchange.upstreamResponseHead(head, bytes: bytes)
+                case .head(let bytes): exchange.upstreamResponseHead(head, bytes: bytes)
                 case .body(let buffer): exchange.upstreamResponseBody(buffer)
                 case .end(let reusable): exchange.upstreamResponseEnd(reusable: reusable)
                 }

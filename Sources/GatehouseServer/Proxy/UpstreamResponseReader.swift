@@ -10,8 +10,9 @@ import NIOCore
 /// it landed.
 struct UpstreamResponseReader {
     enum Event {
-        /// The final response head; `bytes` is the buffer it was parsed from (its ranges point there).
-        case head(HTTP1ResponseHead, bytes: ByteBuffer)
+        /// The final response head, the `head` that comes with the event; `bytes` is the buffer it was
+        /// parsed from (its ranges point there).
+        case head(bytes: ByteBuffer)
         /// Body bytes, without chunk framing.
         case body(ByteBuffer)
         /// The response is complete; `reusable` when the connection may carry another request.
@@ -45,6 +46,9 @@ struct UpstreamResponseReader {
 
     private var state = State.idle
     private var parser: HTTP1ResponseHeadParser
+    /// The head of the response being read, written in place by the parser: handed out in events,
+    /// a head with its inline fields was copied whole at every step.
+    private(set) var head = HTTP1ResponseHead()
     /// Bytes of a head or of a chunk's framing that have not arrived whole yet: the next read is
     /// appended to them.
     private var leftover: ByteBuffer?
@@ -67,12 +71,13 @@ struct UpstreamResponseReader {
         leftover = nil
     }
 
-    /// Hands `emit` what `buffer` carries, in order. After ``Event/end(reusable:)`` nothing more is
-    /// expected: bytes left over are ``Failure/unsolicited``.
+    /// Hands `emit` what `buffer` carries, in order, each event with the head of the response it
+    /// belongs to (read it there: ``head`` itself cannot be read while this runs). After
+    /// ``Event/end(reusable:)`` nothing more is expected: bytes left over are ``Failure/unsolicited``.
     /// - Parameters:
     ///   - buffer: bytes read from the upstream.
-    ///   - emit: called with each event.
-    mutating func read(_ incoming: ByteBuffer, _ emit: (Event) -> Void) throws(Failure) {
+    ///   - emit: called with each event and the response's head.
+    mutating func read(_ incoming: ByteBuffer, _ emit: (Event, _ head: HTTP1ResponseHead) -> Void) throws(Failure) {
         var buffer: ByteBuffer
         if var carried = leftover {
             leftover = nil
@@ -88,20 +93,20 @@ struct UpstreamResponseReader {
                 if buffer.readableBytes > 0 { throw .unsolicited }
                 return
             case .head(let method):
-                guard let (head, headBytes) = try readHead(&buffer, requestMethod: method) else { return }
-                emit(.head(head, bytes: headBytes))
-                if case .idle = state { emit(.end(reusable: head.keepAlive)) }
+                guard let headBytes = try readHead(&buffer, requestMethod: method) else { return }
+                emit(.head(bytes: headBytes), head)
+                if case .idle = state { emit(.end(reusable: head.keepAlive), head) }
             case .body(.length(let remaining)):
                 guard buffer.readableBytes > 0 else { return }
                 let count = min(remaining, buffer.readableBytes)
                 let slice = buffer.readSlice(length: count)!
                 if count == remaining {
                     state = .idle
-                    emit(.body(slice))
-                    emit(.end(reusable: bodyReusable))
+                    emit(.body(slice), head)
+                    emit(.end(reusable: bodyReusable), head)
                 } else {
                     state = .body(.length(remaining: remaining - count))
-                    emit(.body(slice))
+                    emit(.body(slice), head)
                 }
             case .body(.chunked(var parser)):
                 let event: ChunkedBodyParser.Event?
@@ -117,14 +122,14 @@ struct UpstreamResponseReader {
                     return
                 case .data(let slice):
                     state = .body(.chunked(parser))
-                    emit(.body(slice))
+                    emit(.body(slice), head)
                 case .end:
                     state = .idle
-                    emit(.end(reusable: bodyReusable))
+                    emit(.end(reusable: bodyReusable), head)
                 }
             case .body(.untilClose):
                 guard buffer.readableBytes > 0 else { return }
-                emit(.body(buffer.readSlice(length: buffer.readableBytes)!))
+                emit(.body(buffer.readSlice(length: buffer.readableBytes)!), head)
                 return
             }
         }
@@ -142,21 +147,20 @@ struct UpstreamResponseReader {
         }
     }
 
-    /// Parses the head from what has arrived; `nil` when more is needed. Moves to the body (or to
-    /// `idle` for a response without one), and leaves what follows the head in `buffer`.
-    private mutating func readHead(
-        _ buffer: inout ByteBuffer, requestMethod: HTTP1Method
-    ) throws(Failure) -> (HTTP1ResponseHead, ByteBuffer)? {
+    /// Parses the head from what has arrived into ``head``; its bytes, or `nil` when more is needed.
+    /// Moves to the body (or to `idle` for a response without one), and leaves what follows the head
+    /// in `buffer`.
+    private mutating func readHead(_ buffer: inout ByteBuffer, requestMethod: HTTP1Method) throws(Failure) -> ByteBuffer? {
         while true {
             guard buffer.readableBytes > 0 else { return nil }
-            switch parser.parse(buffer, requestMethod: requestMethod) {
+            switch parser.parse(buffer, requestMethod: requestMethod, into: &head) {
             case .needMore:
                 leftover = buffer
                 buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
                 return nil
             case .refused(let refusal):
                 throw .malformed(refusal)
-            case .complete(let head):
+            case .complete:
                 // What follows the head is body (or, after a 1xx, the next head).
                 let headBytes = buffer.readSlice(length: head.headLength)!
                 // 1xx heads are not relayed: Gatehouse answered `Expect` itself.
@@ -168,7 +172,7 @@ struct UpstreamResponseReader {
                 case .chunked: state = .body(.chunked(ChunkedBodyParser()))
                 case .untilClose: state = .body(.untilClose)
                 }
-                return (head, headBytes)
+                return headBytes
             }
         }
     }

@@ -16,9 +16,9 @@ struct UpstreamResponseReaderTests {
         var reader = UpstreamResponseReader(maxHeadBytes: 4096)
         reader.expectResponse(to: method)
         var transcript = Transcript()
-        func record(_ event: UpstreamResponseReader.Event) {
+        func record(_ event: UpstreamResponseReader.Event, _ head: HTTP1ResponseHead) {
             switch event {
-            case .head(let head, let bytes):
+            case .head(let bytes):
                 #expect(bytes.readableBytes == head.headLength, "the head's bytes are exactly its own")
                 transcript.events.append("head \(head.status)")
             case .body(let buffer):
@@ -29,7 +29,7 @@ struct UpstreamResponseReaderTests {
         }
         do throws(UpstreamResponseReader.Failure) {
             for piece in pieces { try reader.read(ByteBuffer(string: piece), record) }
-            if close, let event = try reader.connectionClosed() { record(event) }
+            if close, let event = try reader.connectionClosed() { record(event, reader.head) }
         } catch {
             transcript.failure = error
         }
@@ -105,7 +105,7 @@ struct UpstreamResponseReaderTests {
     @Test func bytesWhileNoRequestWaitsAreUnsolicited() throws {
         var reader = UpstreamResponseReader(maxHeadBytes: 4096)
         #expect(throws: UpstreamResponseReader.Failure.unsolicited) {
-            try reader.read(ByteBuffer(string: "HTTP/1.1 200 OK\r\n\r\n")) { _ in Issue.record("no event") }
+            try reader.read(ByteBuffer(string: "HTTP/1.1 200 OK\r\n\r\n")) { _, _ in Issue.record("no event") }
         }
         #expect(try reader.connectionClosed() == nil, "an idle connection closing is no failure")
     }
@@ -122,7 +122,7 @@ struct UpstreamResponseReaderTests {
         var events: [String] = []
         for round in 1...3 {
             reader.expectResponse(to: .get)
-            try reader.read(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n\(round)")) { event in
+            try reader.read(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n\(round)")) { event, _ in
                 if case .body(let body) = event { events.append(String(buffer: body)) }
             }
             #expect(!reader.isReading)
