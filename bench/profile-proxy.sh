@@ -153,7 +153,7 @@ for scenario in ${SCENARIOS//,/ }; do
         --separate-threads=yes --callgrind-out-file="$dump" "$stripped" serve -c "$config") >"$OUT/valgrind-$scenario.log" 2>&1 &
       gh=$!
       pids+=("$gh")
-      wait_port "$TLS_PORT"
+      wait_port "$TLS_PORT"; wait_port "$PLAIN_PORT"
       load "$scenario" "$WARM" 0 >/dev/null
       callgrind_control -i on "$gh" >/dev/null
       done_requests=$(load "$scenario" "$N" 0 | succeeded)
@@ -177,7 +177,7 @@ for scenario in ${SCENARIOS//,/ }; do
       (cd "$WORKDIR/gatehouse-profile" && exec taskset -c 0 "$GATEHOUSE_BIN" serve -c "$config") >"$OUT/gatehouse-$scenario.log" 2>&1 &
       gh=$!
       pids+=("$gh")
-      wait_port "$TLS_PORT"
+      wait_port "$TLS_PORT"; wait_port "$PLAIN_PORT"
       load "$scenario" 0 2 >/dev/null
       ticks0=$(awk '{print $14 + $15}' "/proc/$gh/stat")
       perf record -q -e cpu-clock -g -p "$gh" -o "$OUT/perf-$LABEL-$scenario.data" -- sleep "$DURATION" &

@@ -68,8 +68,12 @@ final class GatewayHandler: ChannelDuplexHandler {
     /// HTTP/1.1: turns the client's bytes into requests (`nil` on HTTP/2 streams).
     private var reader: HTTP1RequestReader?
     /// The current request's head, parsed as bytes (on HTTP/2, the bytes of the HTTP/1.1 head its
-    /// header block stands for).
+    /// header block stands for), kept only for what reads it after ``beginRequest(_:)``: a local
+    /// service (``runLocal(_:body:)``) and a sticky pool (``acquireUpstream(avoiding:)``). Storing and
+    /// clearing a few hundred bytes costs copies that a proxied request need not pay.
     private var clientHead: ClientHead?
+    /// Whether ``clientHead`` holds a head: tested instead of the optional, whose every read copies it.
+    private var holdsClientHead = false
     /// The head that goes upstream, with its framing.
     private var upstreamHeadBytes: (bytes: ByteBuffer, framing: HTTP1BodyFraming)?
     /// HTTP/1.1: the relayed response body goes to the client chunked (the upstream's was chunked or
@@ -383,7 +387,7 @@ final class GatewayHandler: ChannelDuplexHandler {
     /// request still needs of its head (a local service's parsed head, a sticky pool's headers) is
     /// kept in a buffer of its own; a proxied request to another pool needs none of it.
     private func keepClientHeadPastRead() {
-        guard var head = clientHead, !head.isOwnCopy else { return }
+        guard holdsClientHead, var head = clientHead, !head.isOwnCopy else { return }
         head.bytes = Self.allocator.buffer(buffer: head.bytes)
         head.isOwnCopy = true
         clientHead = head
@@ -467,7 +471,10 @@ final class GatewayHandler: ChannelDuplexHandler {
     // MARK: Admission and route phases
 
     private func beginRequest(_ head: ClientHead) {
-        clientHead = head
+        if holdsClientHead {
+            clientHead = nil
+            holdsClientHead = false
+        }
         upstreamHeadBytes = nil
         tokenUser = nil
         formBodyHeadReading = nil
@@ -502,8 +509,12 @@ final class GatewayHandler: ChannelDuplexHandler {
         }
         run(then)
         if let lookup { checkToken(lookup) }
-        // Only a sticky pool reads the head again (its headers choose the member).
-        if let pool, !pool.isSticky { clientHead = nil }
+    }
+
+    /// Keeps the head for a local service or a sticky pool (see ``clientHead``).
+    private func keepClientHead(_ head: ClientHead) {
+        clientHead = head
+        holdsClientHead = true
     }
 
     /// The facts of an admitted head, with what its route decides. Built in one initialiser call:
@@ -519,10 +530,13 @@ final class GatewayHandler: ChannelDuplexHandler {
         case .redirect(let code, let location):
             decision = .respond(LocalResponse(status: HTTPResponseStatus(statusCode: code), headers: ["Location": location]))
         case .local(let service):
+            keepClientHead(head)
             expectsContinue = head.expectsContinue
             decision = .local(service)
         case .proxy(let name):
             if let pool = loop.pool(named: name) {
+                // A sticky pool's headers choose the member.
+                if pool.isSticky { keepClientHead(head) }
                 expectsContinue = head.expectsContinue
                 decision = .proxy(proxyPlan(head, admitted, pool: pool, lookup: &lookup))
             } else {
