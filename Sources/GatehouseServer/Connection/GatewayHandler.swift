@@ -260,16 +260,17 @@ final class GatewayHandler: ChannelDuplexHandler {
             if !streamHeadReceived {
                 streamHeadReceived = true
                 let outcome: HTTP2RequestHead.Outcome
+                var head = HTTP1RequestHead()
                 do {
                     outcome = try HTTP2RequestHead.parse(
                         block.headers, endStream: block.endStream, limits: HTTP1RequestHeadParser.Limits(runtime.limits),
-                        allocator: Self.allocator)
+                        allocator: Self.allocator, into: &head)
                 } catch {
                     runtime.logger.debug("malformed HTTP/2 request", metadata: ["reason": "\(error.reason)"])
                     return closeDownstream()
                 }
                 switch outcome {
-                case .head(let head, let bytes):
+                case .head(let bytes):
                     arrived(ClientHead(head: head, bytes: bytes, isOwnCopy: true))
                 case .refused(let refusal, let method):
                     refuseStreamHead(refusal, method: method, endStream: block.endStream)

@@ -33,8 +33,8 @@ enum HTTP2RequestHead {
     }
 
     enum Outcome {
-        /// The head as offsets into `bytes`, a buffer of its own.
-        case head(HTTP1RequestHead, bytes: ByteBuffer)
+        /// The head, written into the `head` argument, as offsets into `bytes`, a buffer of its own.
+        case head(bytes: ByteBuffer)
         /// A request the gateway answers with `refusal`'s status, as it would on HTTP/1.1.
         case refused(HTTP1Refusal, method: String)
     }
@@ -46,8 +46,10 @@ enum HTTP2RequestHead {
     ///   - endStream: whether the block ended the stream.
     ///   - limits: the head and target limits (the same as HTTP/1.1's).
     ///   - allocator: for the head's buffer.
+    ///   - head: where the parsed head is written (in place: a head is a few hundred bytes).
     static func parse(
-        _ block: HPACKHeaders, endStream: Bool, limits: HTTP1RequestHeadParser.Limits, allocator: ByteBufferAllocator
+        _ block: HPACKHeaders, endStream: Bool, limits: HTTP1RequestHeadParser.Limits, allocator: ByteBufferAllocator,
+        into head: inout HTTP1RequestHead
     ) throws(Malformed) -> Outcome {
         var pseudo = PseudoHeaders()
         var regularFrom = block.count
@@ -118,8 +120,8 @@ enum HTTP2RequestHead {
         }
 
         var parser = HTTP1RequestHeadParser(limits: limits, acceptsNonASCIITarget: true)
-        switch parser.parse(bytes) {
-        case .complete(let head): return .head(head, bytes: bytes)
+        switch parser.parse(bytes, into: &head) {
+        case .complete: return .head(bytes: bytes)
         case .refused(let refusal): return .refused(refusal, method: method)
         case .needMore: throw Malformed(reason: "head not complete")  // cannot happen: the blank line is written
         }

@@ -18,8 +18,17 @@ struct HTTP2RequestHeadTests {
     }
 
     /// The parsed head and its bytes, or the refusal.
-    static func parse(_ block: HPACKHeaders, endStream: Bool = true) throws -> HTTP2RequestHead.Outcome {
-        try HTTP2RequestHead.parse(block, endStream: endStream, limits: limits, allocator: ByteBufferAllocator())
+    enum Parsed {
+        case head(HTTP1RequestHead, bytes: ByteBuffer)
+        case refused(HTTP1Refusal, method: String)
+    }
+
+    static func parse(_ block: HPACKHeaders, endStream: Bool = true) throws -> Parsed {
+        var head = HTTP1RequestHead()
+        switch try HTTP2RequestHead.parse(block, endStream: endStream, limits: limits, allocator: ByteBufferAllocator(), into: &head) {
+        case .head(let bytes): return .head(head, bytes: bytes)
+        case .refused(let refusal, let method): return .refused(refusal, method: method)
+        }
     }
 
     static func head(_ block: HPACKHeaders, endStream: Bool = true) throws -> (HTTP1RequestHead, ByteBuffer) {
