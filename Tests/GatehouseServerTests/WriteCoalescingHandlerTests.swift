@@ -43,6 +43,27 @@ struct WriteCoalescingHandlerTests {
         _ = try channel.finish()
     }
 
+    /// A tick of HTTP/2 frames (a HEADERS frame, then DATA headers and payloads): once a piece does
+    /// not fit the first buffer, what was gathered moves once into a buffer of the limit's size, so
+    /// the rest is appended in place instead of through a doubling reallocation each.
+    @Test func gatheringGrowsOnceToTheLimit() throws {
+        let channel = EmbeddedChannel(handler: WriteCoalescingHandler(limit: 16 * 1024))
+        var pieces: [ByteBuffer] = []
+        for index in 0..<8 {
+            pieces.append(ByteBuffer(string: "headers \(index);"))
+            pieces.append(ByteBuffer(repeating: UInt8(ascii: "a") + UInt8(index), count: 300))
+        }
+        for piece in pieces { channel.write(piece, promise: nil) }
+        channel.flush()
+        let sent = try #require(try channel.readOutbound(as: ByteBuffer.self))
+        var expected = ByteBuffer()
+        for var piece in pieces { expected.writeBuffer(&piece) }
+        #expect(sent == expected, "every piece, in order, in one buffer")
+        #expect(sent.capacity == 16 * 1024, "grown to the limit in one step")
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        _ = try channel.finish()
+    }
+
     @Test func eachFlushSendsItsOwnWrites() throws {
         let channel = EmbeddedChannel(handler: WriteCoalescingHandler())
         channel.write(ByteBuffer(string: "first"), promise: nil)

@@ -35,6 +35,12 @@ final class WriteCoalescingHandler: ChannelOutboundHandler {
             if gathered.readableBytes + buffer.readableBytes <= limit {
                 // Released first, so the append happens in place when nothing else holds the buffer.
                 pending = nil
+                if gathered.writableBytes < buffer.readableBytes {
+                    // Grown to the limit in one `realloc`: grown piece by piece (a doubling `realloc`
+                    // each, copying everything gathered so far), a tick of HTTP/2 frames cost more in
+                    // copies than in sealing.
+                    gathered.reserveCapacity(gathered.readerIndex + limit)
+                }
                 gathered.writeBuffer(&buffer)
                 pending = gathered
                 chain(promise)
