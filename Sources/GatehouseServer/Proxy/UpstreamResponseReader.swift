@@ -46,8 +46,9 @@ struct UpstreamResponseReader {
 
     private var state = State.idle
     private var parser: HTTP1ResponseHeadParser
-    /// The head of the response being read, written in place by the parser: handed out in events,
-    /// a head with its inline fields was copied whole at every step.
+    /// The head of the response being read, written in place by the parser (handed out in events,
+    /// a head with its inline fields was copied whole at every step). Its keep-alive says whether the
+    /// connection stays usable after the body.
     private(set) var head = HTTP1ResponseHead()
     /// Bytes of a head or of a chunk's framing that have not arrived whole yet: the next read is
     /// appended to them.
@@ -103,7 +104,7 @@ struct UpstreamResponseReader {
                 if count == remaining {
                     state = .idle
                     emit(.body(slice), head)
-                    emit(.end(reusable: bodyReusable), head)
+                    emit(.end(reusable: head.keepAlive), head)
                 } else {
                     state = .body(.length(remaining: remaining - count))
                     emit(.body(slice), head)
@@ -125,7 +126,7 @@ struct UpstreamResponseReader {
                     emit(.body(slice), head)
                 case .end:
                     state = .idle
-                    emit(.end(reusable: bodyReusable), head)
+                    emit(.end(reusable: head.keepAlive), head)
                 }
             case .body(.untilClose):
                 guard buffer.readableBytes > 0 else { return }
@@ -165,7 +166,6 @@ struct UpstreamResponseReader {
                 let headBytes = buffer.readSlice(length: head.headLength)!
                 // 1xx heads are not relayed: Gatehouse answered `Expect` itself.
                 if head.isInformational { continue }
-                bodyReusable = head.keepAlive
                 switch head.framing {
                 case .none, .contentLength(0): state = .idle
                 case .contentLength(let length): state = .body(.length(remaining: length))
@@ -176,7 +176,4 @@ struct UpstreamResponseReader {
             }
         }
     }
-
-    /// Whether the connection stays usable after the body being read (the head's keep-alive).
-    private var bodyReusable = false
 }
