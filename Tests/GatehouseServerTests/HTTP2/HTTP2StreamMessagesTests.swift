@@ -73,6 +73,18 @@ struct HTTP2StreamMessagesTests {
         ] {
             let indexing = Dictionary(uniqueKeysWithValues: block.map { ($0.name, $0.indexable) })
             #expect(indexing == [":status": .indexable, "content-type": .indexable, "set-cookie": .neverIndexed, "content-length": .indexable])
+            // On the wire, as the client's decoder reads it: the cookie is a never-indexed literal,
+            // and the encoder's dynamic table holds the other fields but not the cookie.
+            var encoder = HPACKEncoder(allocator: ByteBufferAllocator())
+            var wire = ByteBuffer()
+            try encoder.encode(headers: block, to: &wire)
+            var decoder = HPACKDecoder(allocator: ByteBufferAllocator())
+            let decoded = try decoder.decodeHeaders(from: &wire)
+            #expect(decoded.first(where: { $0.name == "set-cookie" })?.indexable == .neverIndexed)
+            #expect(decoded.first(name: "set-cookie") == "session=secret; Secure")
+            let withoutCookie = block.filter { $0.name != "set-cookie" && $0.name != ":status" }
+                .reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 32 }
+            #expect(encoder.dynamicTableSize == withoutCookie, "the table holds content-type and content-length only")
         }
     }
 }
