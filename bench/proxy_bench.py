@@ -759,8 +759,8 @@ def measure(target, sid, proto, workload, upstream_proc):
     reset_hwm(ppids)
     errlog = os.path.join(RUN, "proxy-error.log")
     err0 = os.path.getsize(errlog) if os.path.exists(errlog) else 0
-    c0, u0, s0 = cpu_ticks(ppids), cpu_ticks(upids), proc_stat()
-    user0, _ = cpu_ticks_split(ppids)
+    user0, kernel0 = cpu_ticks_split(ppids)
+    c0, u0, s0 = user0 + kernel0, cpu_ticks(upids), proc_stat()
     w0p, w0u = rq_wait_ns(ppids), rq_wait_ns(upids)
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.time()
@@ -778,8 +778,8 @@ def measure(target, sid, proto, workload, upstream_proc):
                 lg.kill()
     wall = time.time() - t0
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    c1, u1, s1 = cpu_ticks(ppids), cpu_ticks(upids), proc_stat()
-    user1, _ = cpu_ticks_split(ppids)
+    user1, kernel1 = cpu_ticks_split(ppids)
+    c1, u1, s1 = user1 + kernel1, cpu_ticks(upids), proc_stat()
     w1p, w1u = rq_wait_ns(ppids), rq_wait_ns(upids)
     outf.seek(0)
     out = outf.read()
