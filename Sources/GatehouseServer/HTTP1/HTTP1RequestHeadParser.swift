@@ -3,9 +3,9 @@ import NIOCore
 
 /// Gatehouse's own strict HTTP/1.1 request head parser, on bytes.
 ///
-/// The handler keeps the bytes received so far in one `ByteBuffer` and calls ``parse(_:)`` after each
-/// read; the answer is ``Outcome/needMore``, the complete head (``HTTP1RequestHead``, offsets into the
-/// buffer, every decision taken), or a refusal. Each call looks only at the bytes that arrived since
+/// The handler keeps the bytes received so far in one `ByteBuffer` and calls ``parse(_:into:)`` after
+/// each read; the answer is ``Status/needMore``, the complete head (``HTTP1RequestHead``, offsets into
+/// the buffer, every decision taken), or a refusal. Each call looks only at the bytes that arrived since
 /// the previous one for line ends, so a head that trickles in costs one pass in total; the lines are
 /// checked in one more pass once the blank line has arrived.
 ///
@@ -39,20 +39,13 @@ struct HTTP1RequestHeadParser: Sendable {
         }
     }
 
-    enum Outcome: Sendable {
-        /// The head has not ended yet: call again with more bytes.
-        case needMore
-        /// The head is complete; the body (if any) starts at `head.headLength`.
-        case complete(HTTP1RequestHead)
-        /// The request must be refused with `refusal.status`, and the connection closed.
-        case refused(HTTP1Refusal)
-    }
-
     /// What ``parse(_:into:)`` found; the head itself is in its `head` argument.
     enum Status: Sendable {
+        /// The head has not ended yet: call again with more bytes.
         case needMore
-        /// `head` holds the complete head.
+        /// `head` holds the complete head; the body (if any) starts at `head.headLength`.
         case complete
+        /// The request must be refused with `refusal.status`, and the connection closed.
         case refused(HTTP1Refusal)
     }
 
@@ -74,26 +67,17 @@ struct HTTP1RequestHeadParser: Sendable {
         self.scanner = HTTP1HeadScanner(maxHeadBytes: limits.maxHeadBytes, skipsLeadingEmptyLines: true)
     }
 
-    /// Looks at the bytes received so far (from `buffer.readerIndex`).
+    /// Looks at the bytes received so far (from `buffer.readerIndex`), writing the head where the
+    /// caller keeps it: a head is a few hundred bytes (its inline fields), and every hop through a
+    /// result enum copied all of them.
     ///
-    /// After ``Outcome/complete(_:)`` or ``Outcome/refused(_:)`` the parser starts afresh: the next
-    /// call is for the next head, in a buffer whose reader index has moved past this one.
-    /// - Parameter buffer: every byte of the head received so far, from its first byte; the same
-    ///   bytes (plus any new ones) as on the previous call.
-    mutating func parse(_ buffer: ByteBuffer) -> Outcome {
-        var head = HTTP1RequestHead()
-        switch parse(buffer, into: &head) {
-        case .needMore: return .needMore
-        case .complete: return .complete(head)
-        case .refused(let refusal): return .refused(refusal)
-        }
-    }
-
-    /// ``parse(_:)`` writing the head where the caller keeps it: a head is a few hundred bytes
-    /// (its inline fields), and every hop through a result enum copied all of them.
+    /// After ``Status/complete`` or ``Status/refused(_:)`` the parser starts afresh: the next call is
+    /// for the next head, in a buffer whose reader index has moved past this one.
     /// - Parameters:
-    ///   - buffer: every byte of the head received so far (as for ``parse(_:)``).
-    ///   - head: where the complete head is written; left in an unspecified state otherwise.
+    ///   - buffer: every byte of the head received so far, from its first byte; the same bytes (plus
+    ///     any new ones) as on the previous call.
+    ///   - head: where the complete head is written, every part of it; left in an unspecified state
+    ///     otherwise.
     mutating func parse(_ buffer: ByteBuffer, into head: inout HTTP1RequestHead) -> Status {
         let status = buffer.withUnsafeReadableBytes { scan($0, into: &head) }
         if case .needMore = status { return status }

@@ -6,17 +6,10 @@ import NIOCore
 /// in values, one `Content-Length` or exactly `Transfer-Encoding: chunked`, never both. A refusal is a
 /// bad upstream response (502), and that upstream connection is not reused.
 struct HTTP1ResponseHeadParser: Sendable {
-    enum Outcome: Sendable {
-        case needMore
-        /// The head is complete; the body (if any) starts at `head.headLength`.
-        case complete(HTTP1ResponseHead)
-        case refused(HTTP1Refusal)
-    }
-
     /// What ``parse(_:requestMethod:into:)`` found; the head itself is in its `head` argument.
     enum Status: Sendable {
         case needMore
-        /// `head` holds the complete head.
+        /// `head` holds the complete head; the body (if any) starts at `head.headLength`.
         case complete
         case refused(HTTP1Refusal)
     }
@@ -28,26 +21,15 @@ struct HTTP1ResponseHeadParser: Sendable {
         scanner = HTTP1HeadScanner(maxHeadBytes: maxHeadBytes, skipsLeadingEmptyLines: false)
     }
 
-    /// Looks at the response bytes received so far (from `buffer.readerIndex`). After a complete head
-    /// or a refusal the parser starts afresh (a 1xx head is followed by the real one).
+    /// Looks at the response bytes received so far (from `buffer.readerIndex`), writing the head where
+    /// the caller keeps it (a head with its inline fields is a few hundred bytes, copied whole at every
+    /// hop through a result enum). After a complete head or a refusal the parser starts afresh (a 1xx
+    /// head is followed by the real one).
     /// - Parameters:
     ///   - buffer: every byte of the head received so far.
     ///   - requestMethod: the method of the request this answers (`HEAD` responses have no body).
-    mutating func parse(_ buffer: ByteBuffer, requestMethod: HTTP1Method) -> Outcome {
-        var head = HTTP1ResponseHead()
-        switch parse(buffer, requestMethod: requestMethod, into: &head) {
-        case .needMore: return .needMore
-        case .complete: return .complete(head)
-        case .refused(let refusal): return .refused(refusal)
-        }
-    }
-
-    /// ``parse(_:requestMethod:)`` writing the head where the caller keeps it (a head with its inline
-    /// fields is a few hundred bytes, copied whole at every hop through a result enum).
-    /// - Parameters:
-    ///   - buffer: every byte of the head received so far.
-    ///   - requestMethod: the method of the request this answers.
-    ///   - head: where the complete head is written; left in an unspecified state otherwise.
+    ///   - head: where the complete head is written, every part of it; left in an unspecified state
+    ///     otherwise.
     mutating func parse(_ buffer: ByteBuffer, requestMethod: HTTP1Method, into head: inout HTTP1ResponseHead) -> Status {
         let status = buffer.withUnsafeReadableBytes { bytes -> Status in
             switch scanner.scan(bytes) {
