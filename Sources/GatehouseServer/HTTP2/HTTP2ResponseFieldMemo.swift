@@ -27,6 +27,16 @@ final class HTTP2ResponseFieldMemo {
 
     private var entries: [Entry] = []
 
+    /// Where a response's field strings are gathered before they become its header block; kept so
+    /// that its storage is reused.
+    private var fieldScratch: [(String, String)] = []
+
+    /// Runs `body` with the (empty) gathering array, emptied again afterwards, its storage kept.
+    func withFieldScratch<Result>(_ body: (inout [(String, String)]) -> Result) -> Result {
+        defer { fieldScratch.removeAll(keepingCapacity: true) }
+        return body(&fieldScratch)
+    }
+
     /// The strings of the field at `position`, whose raw bytes are `line`: remembered ones when `line`
     /// is what that position held last time, else those `make` builds (then remembered).
     func strings(at position: Int, line: UnsafeRawBufferPointer, make: () -> (name: String, value: String)) -> (name: String, value: String) {

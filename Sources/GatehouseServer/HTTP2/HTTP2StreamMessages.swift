@@ -31,9 +31,19 @@ enum HTTP2StreamMessages {
     ///   - hsts: the `Strict-Transport-Security` value.
     ///   - memo: the connection's strings of the previous heads' fields, reused for equal fields.
     static func responseHeaders(_ head: HTTP1ResponseHead, in bytes: ByteBuffer, hsts: String?, memo: HTTP2ResponseFieldMemo? = nil) -> HPACKHeaders {
-        var block = HPACKHeaders()
-        block.reserveCapacity(head.fields.count + 2)
-        block.add(name: ":status", value: statusText(head.status))
+        guard let memo else {
+            var fields: [(String, String)] = []
+            return responseHeaders(head, in: bytes, hsts: hsts, memo: nil, gatheringInto: &fields)
+        }
+        return memo.withFieldScratch { responseHeaders(head, in: bytes, hsts: hsts, memo: memo, gatheringInto: &$0) }
+    }
+
+    private static func responseHeaders(
+        _ head: HTTP1ResponseHead, in bytes: ByteBuffer, hsts: String?, memo: HTTP2ResponseFieldMemo?, gatheringInto fields: inout [(String, String)]
+    ) -> HPACKHeaders {
+        fields.reserveCapacity(head.fields.count + 2)
+        fields.append((":status", statusText(head.status)))
+        var setsCookie = false
         bytes.withUnsafeReadableBytes { raw in
             // The memo's positions count relayed fields only: a dropped field (`Connection`,
             // `Transfer-Encoding`) leaves no gap that would keep the fields after it from being memoised.
@@ -48,19 +58,26 @@ enum HTTP2StreamMessages {
                 var end = field.valueRange.upperBound
                 while end > field.valueRange.lowerBound, HTTP1Bytes.isBlank(raw[end - 1]) { end -= 1 }
                 let valueEnd = end
-                let strings: (name: String, value: String)
                 if let memo {
                     let line = UnsafeRawBufferPointer(rebasing: raw[field.nameRange.lowerBound..<valueEnd])
-                    strings = memo.strings(at: position, line: line) { fieldStrings(field, raw, valueEnd: valueEnd) }
+                    fields.append(memo.strings(at: position, line: line) { fieldStrings(field, raw, valueEnd: valueEnd) })
                 } else {
-                    strings = fieldStrings(field, raw, valueEnd: valueEnd)
+                    fields.append(fieldStrings(field, raw, valueEnd: valueEnd))
                 }
-                // A cookie stays out of HPACK's dynamic table (RFC 7541 §7.1.3): a session cookie must
-                // not be guessable through the compression of later header blocks.
-                block.add(name: strings.name, value: strings.value, indexing: field.name == .setCookie ? .neverIndexed : .indexable)
+                if field.name == .setCookie { setsCookie = true }
             }
         }
-        if let hsts { block.add(name: "strict-transport-security", value: hsts) }
+        if let hsts { fields.append(("strict-transport-security", hsts)) }
+        // Built from the pairs at once: `HPACKHeaders.add` checks every name for non-ASCII bytes, and
+        // these names are HTTP/1.1 tokens the parser checked already.
+        guard setsCookie else { return HPACKHeaders(fields) }
+        // A cookie stays out of HPACK's dynamic table (RFC 7541 §7.1.3): a session cookie must not be
+        // guessable through the compression of later header blocks.
+        var block = HPACKHeaders()
+        block.reserveCapacity(fields.count)
+        for (name, value) in fields {
+            block.add(name: name, value: value, indexing: name == "set-cookie" ? .neverIndexed : .indexable)
+        }
         return block
     }
 

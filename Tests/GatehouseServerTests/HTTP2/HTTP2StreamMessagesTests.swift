@@ -30,7 +30,8 @@ struct HTTP2StreamMessagesTests {
     }
 
     /// The fields of three relayed heads through one connection's memo: what it returns is always
-    /// what the head says, whether the field at that position changed, stayed, moved or vanished.
+    /// what the head says, whether the field at that position changed, stayed, moved or vanished
+    /// (and nothing of the previous head is left in the memo's gathering array).
     @Test func theConnectionsMemoNeverChangesWhatAHeadSays() throws {
         let heads = [
             "HTTP/1.1 200 OK\r\nServer: up\r\nDate: Tue, 01 Dec 2026 08:00:00 GMT\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n",
@@ -52,6 +53,7 @@ struct HTTP2StreamMessagesTests {
             let remembered = HTTP2StreamMessages.responseHeaders(head, in: bytes, hsts: nil, memo: memo)
             let fresh = HTTP2StreamMessages.responseHeaders(head, in: bytes, hsts: nil)
             #expect(Array(remembered.map { "\($0.name): \($0.value)" }) == Array(fresh.map { "\($0.name): \($0.value)" }), "\(text)")
+            #expect(remembered.allSatisfy { $0.indexable == .indexable }, "no cookie here: every field may be indexed")
         }
     }
 
