@@ -68,7 +68,7 @@ final class PostgresRevisionWatcher: Sendable {
         try await connection.listen(on: StoreRevision.channel) { notifications in
             // LISTEN is active before the first read, so no commit falls between the two.
             let reader = PostgresTransaction(connection: connection, logger: logger)
-            revision.store(try await StoreRevision.read(reader), ordering: .releasing)
+            started(at: try await StoreRevision.read(reader))
             connected()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -80,12 +80,36 @@ final class PostgresRevisionWatcher: Sendable {
                 group.addTask {
                     while true {
                         try await Task.sleep(for: Self.refreshInterval)
-                        self.revision.store(try await StoreRevision.read(reader), ordering: .releasing)
+                        let before = self.revision.load(ordering: .acquiring)
+                        self.reread(try await StoreRevision.read(reader), knownBeforeTheRead: before)
                     }
                 }
                 try await group.next()
                 group.cancelAll()
             }
+        }
+    }
+
+    /// The revision read once the listener is up: from then on the revision is known.
+    func started(at value: Int) {
+        revision.store(value, ordering: .releasing)
+    }
+
+    /// The periodic re-read's answer `value`; `before` is the revision known when the read began.
+    ///
+    /// Only forward, as a notification: a read can return a value older than one this instance's own
+    /// commit (``committed(_:)``) or a notification set while the read was under way. Storing it moved
+    /// the revision back and forward again, and a cache drops everything at each change: the answers
+    /// just read from the store (against the newer counter) were thrown away, twice, until the
+    /// notification arrived. A value lower than what was known before the read even
+    /// began cannot be such a race (everything known was committed, so the read saw it): the counter
+    /// itself went back (a database restored from a backup), and the revision follows it unless it
+    /// moved meanwhile (the next re-read settles that).
+    func reread(_ value: Int, knownBeforeTheRead before: Int) {
+        if value >= before {
+            raise(to: value)
+        } else {
+            _ = revision.compareExchange(expected: before, desired: value, ordering: .acquiringAndReleasing)
         }
     }
 

@@ -71,6 +71,10 @@ final class IntrospectionFixture {
                 tokenHash: TokenHasher.sha256Hex(text), createdAt: now)
         }
         try await store.compatSessions.create(session: session, accessToken: accessRow, refreshToken: refreshRow)
+        // The caches drop everything when the revision they see moves: a test that expects an answer
+        // to stay cached starts once this instance has seen its own commits (on PostgreSQL, a
+        // listener that was still starting sees them by notification, a round trip later).
+        try await awaitChangesSeen()
         return (access, refreshText)
     }
 
