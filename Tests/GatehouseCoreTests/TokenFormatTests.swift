@@ -130,6 +130,47 @@ struct TokenFormatTests {
         }
     }
 
+    /// The edge skips building a `String` of a token that `mayBeAccessToken` rules out, so it must
+    /// never rule out one that ``TokenFormat/classify(_:)`` takes for an access token.
+    @Test func mayBeAccessTokenRulesOutOnlyWhatClassifyRefusesAsAnAccessToken() {
+        var candidates = ["syt_YWxpY2U_TGhbGTLXNnRmOYvkjodM_1mCNv7", "syt_Zm9vLWJhcg-_x_y", "syr_YWxpY2U_pQkQUbJxWqbGydNhCBsf_2Lq0Tm",
+                          "as_YWxpY2U_TGhbGTLXNnRmOYvkjodM_1mCNv7", "as_token_of_a_bridge", "mct_", "mct", "syt_", "", "MCT_x_y", "mat-x"]
+        for kind in TokenKind.allCases {
+            candidates.append(TokenFormat.generate(kind, random: SystemRandom()))
+            candidates.append(TokenFormat.generate(kind, random: CountingRandom()))
+        }
+        // Every token with one byte changed, dropped or added, at every position.
+        for token in candidates where token.utf8.count > 30 {
+            let bytes = Array(token.utf8)
+            for index in bytes.indices {
+                var changed = bytes
+                changed[index] = changed[index] == UInt8(ascii: "_") ? UInt8(ascii: "a") : UInt8(ascii: "_")
+                var dropped = bytes
+                dropped.remove(at: index)
+                var added = bytes
+                added.insert(UInt8(ascii: "t"), at: index)
+                candidates += [changed, dropped, added].map { String(decoding: $0, as: UTF8.self) }
+            }
+        }
+        var accessTokens = 0
+        var ruledOut = 0
+        for token in candidates {
+            let may = Array(token.utf8).withUnsafeBytes { TokenFormat.mayBeAccessToken($0) }
+            switch TokenFormat.classify(token) {
+            case .success(.accessToken), .success(.compatAccessToken):
+                accessTokens += 1
+                #expect(may, "\(token) is an access token")
+            default:
+                if !may { ruledOut += 1 }
+            }
+        }
+        #expect(accessTokens >= 5 && ruledOut >= 100, "both sides are exercised: \(accessTokens) access tokens, \(ruledOut) ruled out")
+        for foreign in ["as_token_of_a_bridge", "syr_YWxpY2U_pQkQUbJxWqbGydNhCBsf_2Lq0Tm", TokenFormat.generate(.refreshToken, random: SystemRandom()),
+                        TokenFormat.generate(.compatRefreshToken, random: SystemRandom()), "mct_"] {
+            #expect(!Array(foreign.utf8).withUnsafeBytes { TokenFormat.mayBeAccessToken($0) }, "\(foreign)")
+        }
+    }
+
     @Test func everyPrefixIsReadFromItsBytesAsItsKind() {
         for kind in TokenKind.allCases {
             let bytes = Array(kind.rawValue.utf8)

@@ -239,6 +239,34 @@ struct EdgeTokenCheckTests {
         #expect(MatrixError.inactiveToken.json == #"{"errcode":"M_UNKNOWN_TOKEN","error":"Token is not active","soft_logout":false}"#)
     }
 
+    /// The proxy path decides on the head's bytes: a token that cannot be Gatehouse's is forwarded
+    /// without being looked at further, Gatehouse's own is looked up and then known, as on headers.
+    @Test(arguments: StoreBackend.allCases) func theByteLevelPathDecidesAsTheHeadersPath(_ backend: StoreBackend) async throws {
+        let fixture = try await IntrospectionFixture(backend)
+        let check = EdgeTokenCheck(validator: fixture.endpoint.validator, serverName: "example.org")
+        let (token, _) = try await fixture.issue()
+        func decide(_ lines: String, target: String = "/_matrix/client/v3/sync") -> EdgeTokenCheck.Decision? {
+            let bytes = ByteBuffer(string: "GET \(target) HTTP/1.1\r\nHost: example.org\r\n\(lines)\r\n")
+            var head = HTTP1RequestHead()
+            var parser = HTTP1RequestHeadParser(limits: HTTP1RequestHeadParser.Limits(maxHeadBytes: 4096, maxTargetBytes: 1024))
+            guard case .complete = parser.parse(bytes, into: &head) else { return nil }
+            return check.decide(head, in: bytes, clientAddress: "192.0.2.1")
+        }
+        for foreign in ["Bearer as_token_of_a_bridge", "Bearer syr_YWxpY2U_pQkQUbJxWqbGydNhCBsf_2Lq0Tm", "Bearer mct_"] {
+            #expect(decide("Authorization: \(foreign)\r\n") == .forward(user: nil), "\(foreign)")
+        }
+        #expect(decide("", target: "/_matrix/client/v3/sync?access_token=as_token_of_a_bridge") == .forward(user: nil))
+        #expect(decide("Authorization: Bearer as_token\r\n", target: "/x?access_token=as_token") == .ambiguous(
+            MatrixError(status: 401, code: .missingToken, message: AccessToken.Message.mixing)), "a foreign token still counts as a token")
+        guard case .lookup(let hash, .compatAccessToken, "192.0.2.1") = decide("Authorization: Bearer \(token)\r\n") else {
+            Issue.record("Gatehouse's token is looked up")
+            return
+        }
+        #expect(await check.resolve(hash: hash, kind: .compatAccessToken, address: nil) == .forward(user: "alice"))
+        #expect(decide("Authorization: Bearer \(token)\r\n") == .forward(user: "alice"))
+        #expect(decide("", target: "/x?access_token=\(token)") == .forward(user: "alice"))
+    }
+
     /// Every spelling of a dead token that Synapse would read is refused: as the token (dead), or as
     /// ambiguous; none is forwarded or looked up as something else.
     @Test(arguments: StoreBackend.allCases) func deadTokenIsRefusedInEverySpellingSynapseReads(_ backend: StoreBackend) async throws {

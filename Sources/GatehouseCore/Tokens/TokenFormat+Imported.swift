@@ -21,6 +21,21 @@ extension TokenFormat {
         return check(token)
     }
 
+    /// Whether `token` starts as an access token that ``classify(_:)`` could accept: `mat_`, `mct_` or
+    /// Synapse's `syt_`. `false` means it is none of them whatever follows, so a caller that only acts
+    /// on access tokens (the edge check, on every proxied request) need not build a `String` of it.
+    /// - Parameter token: the token's bytes.
+    public static func mayBeAccessToken(_ token: UnsafeRawBufferPointer) -> Bool {
+        guard token.count > 4, token[3] == UInt8(ascii: "_") else { return false }
+        switch (token[0], token[1], token[2]) {
+        case (UInt8(ascii: "m"), UInt8(ascii: "a"), UInt8(ascii: "t")), (UInt8(ascii: "m"), UInt8(ascii: "c"), UInt8(ascii: "t")),
+            (UInt8(ascii: "s"), UInt8(ascii: "y"), UInt8(ascii: "t")):
+            return true
+        default:
+            return false
+        }
+    }
+
     /// `.compatAccessToken` for a well-shaped `syt_` token, `.compatRefreshToken` for `syr_`, else `nil`.
     /// - Parameter token: the bearer token as received.
     public static func synapseKind(of token: String) -> TokenKind? {

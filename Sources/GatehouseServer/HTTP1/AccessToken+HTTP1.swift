@@ -1,10 +1,12 @@
+import GatehouseCore
 import NIOCore
 
 extension AccessToken {
     /// ``read(headers:query:)`` on a parsed head's bytes: the same reading of the head that will be
     /// forwarded (`Authorization` headers named in `Connection` are not), with no `String` but the
-    /// token itself. A query without `%` or `access_token=` (``HTTP1RequestHead/queryMayCarryAccessToken``)
-    /// is not walked.
+    /// token itself, and ``Reading/foreign`` instead of a token that cannot be one of Gatehouse's access
+    /// tokens (no `String` at all for a header's). A query without `%` or `access_token=`
+    /// (``HTTP1RequestHead/queryMayCarryAccessToken``) is not walked.
     /// - Parameters:
     ///   - head: the parsed request head.
     ///   - buffer: the buffer it was parsed from.
@@ -32,7 +34,9 @@ extension AccessToken {
                 return bearerToken(bytes, header)
             }
             if queryCount > 1 { return .ambiguous(Message.repeatedQuery) }
-            return firstQueryValue
+            guard case .token(let token) = firstQueryValue else { return firstQueryValue }
+            var utf8 = token
+            return utf8.withUTF8 { TokenFormat.mayBeAccessToken(UnsafeRawBufferPointer($0)) } ? firstQueryValue : .foreign
         }
     }
 
@@ -90,6 +94,8 @@ extension AccessToken {
             if bytes[index] >= 0x80 { ascii = false }
         }
         guard ascii else { return .ambiguous(Message.notASCII) }
-        return .token(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[tokenStart..<value.upperBound]), as: UTF8.self))
+        let token = UnsafeRawBufferPointer(rebasing: bytes[tokenStart..<value.upperBound])
+        guard TokenFormat.mayBeAccessToken(token) else { return .foreign }
+        return .token(String(decoding: token, as: UTF8.self))
     }
 }

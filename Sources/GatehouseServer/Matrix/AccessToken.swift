@@ -29,6 +29,11 @@ enum AccessToken {
         case none
         /// The one token Synapse reads, byte for byte.
         case token(String)
+        /// The one token Synapse reads, which cannot be one of Gatehouse's access tokens (an
+        /// appservice's `as_token`, a refresh token, anything else: ``TokenFormat/mayBeAccessToken(_:)``),
+        /// so it is Synapse's to judge. Only the byte-level reader (``read(_:in:)``) says so, without
+        /// building a `String` of the token; the others say ``token(_:)`` for every token.
+        case foreign
         /// More than one candidate, or one not every reader decodes alike: refuse with this message.
         case ambiguous(String)
     }
@@ -70,7 +75,8 @@ enum AccessToken {
     static func extract(headers: HTTPHeaders, query: Substring?) -> Result<String, CompatError> {
         switch read(headers: headers, query: query) {
         case .token(let token): .success(token)
-        case .none, .ambiguous: .failure(.missingToken)
+        // `.foreign` comes from the byte-level reader only.
+        case .none, .ambiguous, .foreign: .failure(.missingToken)
         }
     }
 

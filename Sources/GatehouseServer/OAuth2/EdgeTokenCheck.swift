@@ -42,7 +42,8 @@ struct EdgeTokenCheck: Sendable {
     }
 
     /// Decides from memory; cheap enough for every proxied request (a request with one `Bearer`
-    /// header and no `%` or `access_token=` in its query allocates nothing but the token).
+    /// header and no `%` or `access_token=` in its query allocates nothing but the token, and on the
+    /// byte-level path not even that when the token cannot be Gatehouse's).
     /// - Parameters:
     ///   - method: the request method (Synapse reads form-encoded `POST` bodies for tokens too).
     ///   - headers: the request headers, as they will be forwarded.
@@ -91,7 +92,7 @@ struct EdgeTokenCheck: Sendable {
     private func decide(_ reading: AccessToken.Reading, address: () -> String?) -> Decision {
         let token: String
         switch reading {
-        case .none: return .forward(user: nil)
+        case .none, .foreign: return .forward(user: nil)
         case .ambiguous(let message): return .ambiguous(MatrixError(status: 401, code: .missingToken, message: message))
         case .token(let value): token = value
         }
