@@ -10,6 +10,22 @@ struct TokenHasherTests {
             == "6bd9dc2bf8fd2cf6a14e48c3078e5abf02422a3a439d8538a9839174989e4a7f")
     }
 
+    /// The cache key the edge check makes from a token's bytes where they arrived is the one made
+    /// from the token's string, and writes the same hex the store keeps.
+    @Test func aDigestIsTheSameFromBytesOrStringAndTellsTokensApart() {
+        let tokens = ["", "abc", "mct_cxG6gZXyvelQWW9XqfNbm5KAQovodf_XvJz43", "mct_cxG6gZXyvelQWW9XqfNbm5KAQovodf_XvJz44", "é"]
+        var seen = Set<TokenDigest>()
+        for token in tokens {
+            let fromBytes = Array(token.utf8).withUnsafeBytes { TokenHasher.digest($0) }
+            #expect(fromBytes == TokenHasher.digest(token))
+            #expect(fromBytes.hashValue == TokenHasher.digest(token).hashValue)
+            #expect(fromBytes.hex == TokenHasher.sha256Hex(token) && fromBytes.hex.utf8.count == 64)
+            #expect("\(fromBytes)" == fromBytes.hex)
+            seen.insert(fromBytes)
+        }
+        #expect(seen.count == tokens.count, "tokens one character apart have different digests")
+    }
+
     @Test func constantTimeEquality() {
         #expect(ConstantTime.equals([UInt8](), [UInt8]()))
         #expect(ConstantTime.equals([1, 2, 3], [1, 2, 3]))

@@ -252,7 +252,8 @@ struct EdgeTokenCheckTests {
             guard case .complete = parser.parse(bytes, into: &head) else { return nil }
             return check.decide(head, in: bytes, clientAddress: "192.0.2.1")
         }
-        for foreign in ["Bearer as_token_of_a_bridge", "Bearer syr_YWxpY2U_pQkQUbJxWqbGydNhCBsf_2Lq0Tm", "Bearer mct_"] {
+        for foreign in ["Bearer as_token_of_a_bridge", "Bearer syr_YWxpY2U_pQkQUbJxWqbGydNhCBsf_2Lq0Tm", "Bearer mct_",
+                        "Bearer mct_cxG6gZXyvelQWW9XqfNbm5KAQovodf_XvJz44"] {  // the last: a checksum that does not match
             #expect(decide("Authorization: \(foreign)\r\n") == .forward(user: nil), "\(foreign)")
         }
         #expect(decide("", target: "/_matrix/client/v3/sync?access_token=as_token_of_a_bridge") == .forward(user: nil))

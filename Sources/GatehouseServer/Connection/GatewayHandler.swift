@@ -1,3 +1,4 @@
+import GatehouseAuth
 import GatehouseCore
 import NIOCore
 import NIOHPACK
@@ -622,7 +623,7 @@ final class GatewayHandler: ChannelDuplexHandler {
     /// A token the edge check looks up in the store before the request may go on.
     struct TokenLookup {
         var check: EdgeTokenCheck
-        var hash: String
+        var hash: TokenDigest
         var kind: TokenKind
         var address: String?
     }

@@ -32,7 +32,7 @@ struct EdgeTokenCheck: Sendable {
         case refuse
         /// Not in memory: ask the store (off the event loop), then decide; `address` is the client
         /// address to record as the session's last use (``resolve(hash:kind:address:)``).
-        case lookup(hash: String, kind: TokenKind, address: String?)
+        case lookup(hash: TokenDigest, kind: TokenKind, address: String?)
         /// Synapse may read the token from the form-encoded body: decide once it has arrived whole
         /// (``decide(formBody:headReading:clientAddress:)``) with what the head says.
         case awaitFormBody(headReading: AccessToken.Reading)
@@ -96,16 +96,19 @@ struct EdgeTokenCheck: Sendable {
         case .ambiguous(let message): return .ambiguous(MatrixError(status: 401, code: .missingToken, message: message))
         case .token(let value): token = value
         }
-        let kind: TokenKind
-        switch TokenFormat.classify(token) {
-        case .success(.compatAccessToken): kind = .compatAccessToken
-        case .success(.accessToken): kind = .accessToken
-        default: return .forward(user: nil)
-        }
-        let hash = TokenHasher.sha256Hex(token)
-        switch validator.cached(hash: hash) {
-        case .known(let entry): return decision(for: entry, address: address())
-        case .unknown: return .lookup(hash: hash, kind: kind, address: address())
+        var utf8 = token
+        return utf8.withUTF8 { bytes in
+            let bytes = UnsafeRawBufferPointer(bytes)
+            guard TokenFormat.mayBeAccessToken(bytes) else { return .forward(user: nil) }
+            let hash = TokenHasher.digest(bytes)
+            // A token in memory is byte for byte one whose format was checked before it was looked up
+            // (its SHA-256 matched), so only a token memory does not know has its format checked.
+            if case .known(let entry) = validator.cached(hash: hash) { return decision(for: entry, address: address()) }
+            switch TokenFormat.classify(token) {
+            case .success(.compatAccessToken): return .lookup(hash: hash, kind: .compatAccessToken, address: address())
+            case .success(.accessToken): return .lookup(hash: hash, kind: .accessToken, address: address())
+            default: return .forward(user: nil)
+            }
         }
     }
 
@@ -116,7 +119,7 @@ struct EdgeTokenCheck: Sendable {
     ///   - hash: the token's hash, from ``Decision/lookup(hash:kind:address:)``.
     ///   - kind: its kind.
     ///   - address: the client address of the request, recorded with the use the lookup records.
-    func resolve(hash: String, kind: TokenKind, address: String?) async -> Decision {
+    func resolve(hash: TokenDigest, kind: TokenKind, address: String?) async -> Decision {
         guard let entry = try? await validator.lookup(hash: hash, kind: kind, address: address) else { return .forward(user: nil) }
         return decision(for: entry, address: nil)
     }

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import GatehouseAuth
 import Synchronization
 
 /// What introspection found for one token, kept in memory so that Synapse's calls (one per token per
@@ -61,7 +62,7 @@ final class IntrospectionCache: Sendable {
     }
 
     private struct State {
-        var entries: [String: Entry] = [:]
+        var entries: [TokenDigest: Entry] = [:]
         var lastObservedCounter: Int?
         var generation: UInt64 = 0
     }
@@ -74,7 +75,7 @@ final class IntrospectionCache: Sendable {
         self.capacity = capacity
     }
 
-    func entry(forHash hash: String) -> Entry? {
+    func entry(forHash hash: TokenDigest) -> Entry? {
         state.withLock { $0.entries[hash] }
     }
 
@@ -82,7 +83,7 @@ final class IntrospectionCache: Sendable {
     var generation: UInt64 { state.withLock { $0.generation } }
 
     /// Keeps `entry` unless something was invalidated since `generation` was taken.
-    func store(_ entry: Entry, forHash hash: String, generation: UInt64) {
+    func store(_ entry: Entry, forHash hash: TokenDigest, generation: UInt64) {
         state.withLock { state in
             guard state.generation == generation else { return }
             if state.entries.count >= capacity { state.entries.removeAll(keepingCapacity: true) }

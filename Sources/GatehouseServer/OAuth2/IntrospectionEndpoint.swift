@@ -74,7 +74,7 @@ struct IntrospectionEndpoint: Sendable {
             return error.response
         case .success(let query):
             guard let kind = tokenKind(of: query) else { return Self.inactive }
-            guard case .known(let entry) = validator.cached(hash: TokenHasher.sha256Hex(query.token)) else { return nil }
+            guard case .known(let entry) = validator.cached(hash: TokenHasher.digest(query.token)) else { return nil }
             return render(entry, kind: kind, query: query)
         }
     }
@@ -83,7 +83,7 @@ struct IntrospectionEndpoint: Sendable {
         if let response = immediateResponse(to: request) { return response }
         guard case .success(let query) = parse(request), let kind = tokenKind(of: query) else { return Self.inactive }
         do {
-            let entry = try await validator.lookup(hash: TokenHasher.sha256Hex(query.token), kind: kind)
+            let entry = try await validator.lookup(hash: TokenHasher.digest(query.token), kind: kind)
             return render(entry, kind: kind, query: query)
         } catch {
             // Not a cacheable answer: Synapse does not cache errors either and will ask again.

@@ -50,7 +50,7 @@ final class TokenValidator: Sendable {
     }
 
     /// The cached entry for `hash`, valid as of now; never blocks beyond a shared-memory read.
-    func cached(hash: String) -> CachedAnswer {
+    func cached(hash: TokenDigest) -> CachedAnswer {
         guard let revision = currentRevision() else { return .unknown }
         cache.observe(counter: revision)
         guard let entry = cache.entry(forHash: hash) else { return .unknown }
@@ -64,17 +64,17 @@ final class TokenValidator: Sendable {
     /// session's first use after a lookup goes to the store too, time and address (its refresh rule
     /// reads `last_active_at`); everything else goes to the activity recorder, which writes in batches.
     /// - Parameters:
-    ///   - hash: the token's SHA-256, lower-case hex.
+    ///   - hash: the token's SHA-256.
     ///   - kind: what its format says it is.
     ///   - address: the client address of the request that presented it (the edge check), recorded
     ///     with the use; `nil` when unknown (introspection: the caller is Synapse, not the client).
-    func lookup(hash: String, kind: TokenKind, address: String? = nil) async throws -> IntrospectionCache.Entry {
+    func lookup(hash: TokenDigest, kind: TokenKind, address: String? = nil) async throws -> IntrospectionCache.Entry {
         // A miss is counted here, where the store is read, not in `cached(hash:)`: a caller may ask
         // memory twice (an immediate answer, then the async one) before it reads the store once.
         cacheMisses?.increment()
         cache.observe(counter: try await store.changeCounter())
         let generation = cache.generation
-        let (entry, firstUse) = try await read(hash: hash, kind: kind)
+        let (entry, firstUse) = try await read(hash: hash.hex, kind: kind)
         if let firstUse {
             try await store.oauth2Sessions.markUsed(accessTokenId: firstUse, at: clock.now())
         }
