@@ -3,10 +3,11 @@ import NIOCore
 
 extension AccessToken {
     /// ``read(headers:query:)`` on a parsed head's bytes: the same reading of the head that will be
-    /// forwarded (`Authorization` headers named in `Connection` are not), with no `String` but the
-    /// token itself, and ``Reading/foreign`` instead of a token that cannot be one of Gatehouse's access
-    /// tokens (no `String` at all for a header's). A query without `%` or `access_token=`
-    /// (``HTTP1RequestHead/queryMayCarryAccessToken``) is not walked.
+    /// forwarded (`Authorization` headers named in `Connection` are not), with ``Reading/foreign``
+    /// instead of a token that cannot be one of Gatehouse's access tokens, and a header's token as
+    /// ``Reading/tokenBytes(_:)``: no `String` is made but for a token in the query (percent-decoded).
+    /// A query without `%` or `access_token=` (``HTTP1RequestHead/queryMayCarryAccessToken``) is not
+    /// walked.
     /// - Parameters:
     ///   - head: the parsed request head.
     ///   - buffer: the buffer it was parsed from.
@@ -31,7 +32,7 @@ extension AccessToken {
             if headerCount > 0 && queryCount > 0 { return .ambiguous(Message.mixing) }
             if let header {
                 if headerCount > 1 { return bearerLike > 0 ? .ambiguous(Message.tooManyHeaders) : .none }
-                return bearerToken(bytes, header)
+                return bearerToken(bytes, header, in: buffer)
             }
             if queryCount > 1 { return .ambiguous(Message.repeatedQuery) }
             guard case .token(let token) = firstQueryValue else { return firstQueryValue }
@@ -80,8 +81,9 @@ extension AccessToken {
         return HTTP1Bytes.equalsIgnoringCase(bytes, from: value.lowerBound, to: end, "bearer")
     }
 
-    /// The token of a `Bearer` value split exactly as Synapse splits it (see ``read(headers:query:)``).
-    private static func bearerToken(_ bytes: UnsafeRawBufferPointer, _ value: Range<Int>) -> Reading {
+    /// The token of a `Bearer` value split exactly as Synapse splits it (see ``read(headers:query:)``),
+    /// as a slice of `buffer` (the bytes `bytes` shows).
+    private static func bearerToken(_ bytes: UnsafeRawBufferPointer, _ value: Range<Int>, in buffer: ByteBuffer) -> Reading {
         guard isBearerLike(bytes, value) else { return .none }
         let prefix: StaticString = "Bearer "
         let tokenStart = value.lowerBound + prefix.utf8CodeUnitCount
@@ -95,7 +97,9 @@ extension AccessToken {
         }
         guard ascii else { return .ambiguous(Message.notASCII) }
         let token = UnsafeRawBufferPointer(rebasing: bytes[tokenStart..<value.upperBound])
-        guard TokenFormat.mayBeAccessToken(token) else { return .foreign }
-        return .token(String(decoding: token, as: UTF8.self))
+        guard TokenFormat.mayBeAccessToken(token),
+            let slice = buffer.getSlice(at: buffer.readerIndex + tokenStart, length: token.count)
+        else { return .foreign }
+        return .tokenBytes(slice)
     }
 }

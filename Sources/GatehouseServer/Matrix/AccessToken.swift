@@ -29,6 +29,10 @@ enum AccessToken {
         case none
         /// The one token Synapse reads, byte for byte.
         case token(String)
+        /// The one token Synapse reads, as it arrived: a slice of the head's buffer. Only the
+        /// byte-level reader (``read(_:in:)``) says so, for an `Authorization` header's token that may
+        /// be one of Gatehouse's: the edge check hashes it where it is.
+        case tokenBytes(ByteBuffer)
         /// The one token Synapse reads, which cannot be one of Gatehouse's access tokens (an
         /// appservice's `as_token`, a refresh token, anything else: ``TokenFormat/mayBeAccessToken(_:)``),
         /// so it is Synapse's to judge. Only the byte-level reader (``read(_:in:)``) says so, without
@@ -75,7 +79,8 @@ enum AccessToken {
     static func extract(headers: HTTPHeaders, query: Substring?) -> Result<String, CompatError> {
         switch read(headers: headers, query: query) {
         case .token(let token): .success(token)
-        // `.foreign` comes from the byte-level reader only.
+        // `.tokenBytes` and `.foreign` come from the byte-level reader only.
+        case .tokenBytes(let bytes): .success(String(buffer: bytes))
         case .none, .ambiguous, .foreign: .failure(.missingToken)
         }
     }

@@ -90,25 +90,25 @@ struct EdgeTokenCheck: Sendable {
     }
 
     private func decide(_ reading: AccessToken.Reading, address: () -> String?) -> Decision {
-        let token: String
         switch reading {
         case .none, .foreign: return .forward(user: nil)
         case .ambiguous(let message): return .ambiguous(MatrixError(status: 401, code: .missingToken, message: message))
-        case .token(let value): token = value
+        case .token(var token): return token.withUTF8 { decide(token: UnsafeRawBufferPointer($0), address: address) }
+        case .tokenBytes(let token): return token.withUnsafeReadableBytes { decide(token: $0, address: address) }
         }
-        var utf8 = token
-        return utf8.withUTF8 { bytes in
-            let bytes = UnsafeRawBufferPointer(bytes)
-            guard TokenFormat.mayBeAccessToken(bytes) else { return .forward(user: nil) }
-            let hash = TokenHasher.digest(bytes)
-            // A token in memory is byte for byte one whose format was checked before it was looked up
-            // (its SHA-256 matched), so only a token memory does not know has its format checked.
-            if case .known(let entry) = validator.cached(hash: hash) { return decision(for: entry, address: address()) }
-            switch TokenFormat.classify(token) {
-            case .success(.compatAccessToken): return .lookup(hash: hash, kind: .compatAccessToken, address: address())
-            case .success(.accessToken): return .lookup(hash: hash, kind: .accessToken, address: address())
-            default: return .forward(user: nil)
-            }
+    }
+
+    /// The decision for the token `bytes`, read where it arrived.
+    private func decide(token bytes: UnsafeRawBufferPointer, address: () -> String?) -> Decision {
+        guard TokenFormat.mayBeAccessToken(bytes) else { return .forward(user: nil) }
+        let hash = TokenHasher.digest(bytes)
+        // A token in memory is byte for byte one whose format was checked before it was looked up (its
+        // SHA-256 matched), so only a token memory does not know has its format checked.
+        if case .known(let entry) = validator.cached(hash: hash) { return decision(for: entry, address: address()) }
+        switch TokenFormat.classify(String(decoding: bytes, as: UTF8.self)) {
+        case .success(.compatAccessToken): return .lookup(hash: hash, kind: .compatAccessToken, address: address())
+        case .success(.accessToken): return .lookup(hash: hash, kind: .accessToken, address: address())
+        default: return .forward(user: nil)
         }
     }
 

@@ -66,7 +66,7 @@ struct AccessTokenBytesTests {
             }
         let upstream = HeaderRewriter.upstreamRequestHead(from: nioHead, target: target.forwardTarget, peerAddress: "192.0.2.1", scheme: "https", framing: framing)
         let old = asTheEdgeReadsIt(AccessToken.read(headers: upstream.headers, query: target.query))
-        let new = AccessToken.read(head, in: source)
+        let new = withTokenAsText(AccessToken.read(head, in: source))
         if old != new { return "reading \(new) vs \(old)" }
         let oldBody = AccessToken.bodyCarrier(method: nioHead.method, headers: upstream.headers)
         let newBody = AccessToken.bodyCarrier(head, in: source)
@@ -81,6 +81,12 @@ struct AccessTokenBytesTests {
         return Array(token.utf8).withUnsafeBytes { TokenFormat.mayBeAccessToken($0) } ? reading : .foreign
     }
 
+    /// A header's token as the byte-level reader gives it (a slice of the head) compared by its text.
+    static func withTokenAsText(_ reading: AccessToken.Reading) -> AccessToken.Reading {
+        guard case .tokenBytes(let bytes) = reading else { return reading }
+        return .token(String(buffer: bytes))
+    }
+
     @Test func everyTokenShapeIsReadAsBefore() {
         var tokens = 0
         var foreign = 0
@@ -90,7 +96,7 @@ struct AccessTokenBytesTests {
             var parser = HTTP1RequestHeadParser(limits: HTTP1DifferentialTests.limits)
             guard case .complete(let head) = parser.parse(source) else { continue }
             switch AccessToken.read(head, in: source) {
-            case .token: tokens += 1
+            case .token, .tokenBytes: tokens += 1
             case .foreign: foreign += 1
             default: break
             }
