@@ -36,6 +36,9 @@ final class HTTP2GatewayHandler: ChannelDuplexHandler {
     private var connectionWindow: HTTP2InboundWindow
     /// Streams that received frames in the current read, for their end of read.
     private var streamsRead: [GatewayHandler] = []
+    /// Where `streamsRead` goes at the end of a read (the two are swapped): a copy of it made there
+    /// shared its storage, so emptying it allocated new storage on every read.
+    private var streamsReadBefore: [GatewayHandler] = []
     /// Inside `channelRead`: a stream's end of read waits for the connection's.
     private var inRead = false
     /// A frame was written that no flush has covered yet.
@@ -161,12 +164,12 @@ final class HTTP2GatewayHandler: ChannelDuplexHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         inRead = false
-        let read = streamsRead
-        streamsRead.removeAll(keepingCapacity: true)
-        for handler in read where !handler.streamFlow.ended {
+        swap(&streamsRead, &streamsReadBefore)
+        for handler in streamsReadBefore where !handler.streamFlow.ended {
             handler.streamFlow.readInThisRead = false
             handler.streamReadComplete()
         }
+        streamsReadBefore.removeAll(keepingCapacity: true)
         flushIfNeeded()
         context.fireChannelReadComplete()
     }
