@@ -128,6 +128,14 @@ struct HTTP2ConnectionEdgeTests {
         channel.embeddedEventLoop.run()
         #expect(try channel.readOutbound(as: ByteBuffer.self) == ByteBuffer(bytes: Self.settings))
         #expect(try channel.readOutbound(as: ByteBuffer.self) == ByteBuffer(bytes: Self.settingsAck))
+        // And in every later tick (the deferred flush is made once per connection).
+        for _ in 0..<2 {
+            channel.write(ByteBuffer(bytes: Self.settingsAck), promise: nil)
+            channel.flush()
+            #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+            channel.embeddedEventLoop.run()
+            #expect(try channel.readOutbound(as: ByteBuffer.self) == ByteBuffer(bytes: Self.settingsAck))
+        }
         _ = try channel.finish()
     }
 

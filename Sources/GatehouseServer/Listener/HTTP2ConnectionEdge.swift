@@ -26,6 +26,9 @@ final class HTTP2ConnectionEdge: ChannelDuplexHandler {
     private var earlySettings = HTTP2EarlySettings()
     private var scanner = OutboundFrameScanner()
     private var flushPending = false
+    /// The end-of-tick flush, made once per connection: a closure made per flush was an allocation
+    /// per request. It holds this handler until ``handlerRemoved(context:)`` lets it go.
+    private var deferredFlush: (@Sendable () -> Void)?
     private var closing = false
     private var closeTimer: Scheduled<Void>?
 
@@ -33,8 +36,19 @@ final class HTTP2ConnectionEdge: ChannelDuplexHandler {
         self.grace = grace
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        deferredFlush = {
+            let (handler, context) = bound.value
+            guard handler.flushPending else { return }
+            handler.flushPending = false
+            context.flush()
+        }
+    }
+
     func handlerRemoved(context: ChannelHandlerContext) {
         closeTimer?.cancel()
+        deferredFlush = nil
     }
 
     // MARK: Inbound
@@ -81,14 +95,9 @@ final class HTTP2ConnectionEdge: ChannelDuplexHandler {
 
     func flush(context: ChannelHandlerContext) {
         guard !flushPending else { return }
+        guard let deferredFlush else { return context.flush() }
         flushPending = true
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        context.eventLoop.execute {
-            let (handler, context) = bound.value
-            guard handler.flushPending else { return }
-            handler.flushPending = false
-            context.flush()
-        }
+        context.eventLoop.execute(deferredFlush)
     }
 
     /// A close right after a write (GOAWAY, a reset) must not lose it: flush first.
