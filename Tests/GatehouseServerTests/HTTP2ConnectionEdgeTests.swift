@@ -139,6 +139,23 @@ struct HTTP2ConnectionEdgeTests {
         _ = try channel.finish()
     }
 
+    /// The deferred flush holds its handler while the connection lives; a closed connection lets
+    /// both go (a connection's handlers would otherwise outlive it, one set per connection ever made).
+    @Test func aClosedConnectionLetsTheHandlerGo() throws {
+        weak var released: HTTP2ConnectionEdge?
+        do {
+            let handler = HTTP2ConnectionEdge(grace: .seconds(2))
+            released = handler
+            let channel = EmbeddedChannel(handler: handler)
+            channel.write(ByteBuffer(bytes: Self.settings), promise: nil)
+            channel.flush()
+            channel.embeddedEventLoop.run()
+            #expect(try channel.readOutbound(as: ByteBuffer.self) == ByteBuffer(bytes: Self.settings))
+            _ = try channel.finish()
+        }
+        #expect(released == nil)
+    }
+
     @Test func closeFlushesWhatIsPending() throws {
         let channel = EmbeddedChannel(handler: HTTP2ConnectionEdge(grace: .seconds(2)))
         channel.write(ByteBuffer(bytes: Self.goAway(errorCode: 0)), promise: nil)

@@ -32,7 +32,7 @@ final class HTTP2GatewayHandler: ChannelDuplexHandler {
     private let streamWindow: Int
     private let lifecycle: HTTP2ConnectionLifecycle?
     private var context: ChannelHandlerContext?
-    private var streams: [HTTP2StreamID: GatewayHandler] = [:]
+    private(set) var streams: [HTTP2StreamID: GatewayHandler] = [:]
     private var connectionWindow: HTTP2InboundWindow
     /// Streams that received frames in the current read, for their end of read.
     private var streamsRead: [GatewayHandler] = []

@@ -148,6 +148,25 @@ struct HTTP2GatewayHandlerTests {
         _ = try? fixture.channel.finish()
     }
 
+    /// A peer that opens stream after stream on one long connection: each finished stream's handler
+    /// is let go, whatever the streams after it do (none is kept for an end of read that has passed).
+    @Test func aFinishedStreamsHandlerIsLetGo() throws {
+        let fixture = try makeFixture()
+        weak var first: GatewayHandler?
+        for id in stride(from: 1, through: 9, by: 2) {
+            let stream = HTTP2StreamID(id)
+            fixture.channel.pipeline.fireChannelRead(HTTP2Frame(streamID: stream, payload: request("GET", "/health", endStream: true)))
+            if id == 1 { first = fixture.gateway.streams[stream] }
+            fixture.channel.pipeline.fireChannelReadComplete()
+            fixture.channel.embeddedEventLoop.run()
+            fixture.streamClosed(stream)
+        }
+        #expect(try fixture.written().compactMap { status(of: $0) }.count == 5, "every stream was answered")
+        #expect(fixture.gateway.streams.isEmpty)
+        #expect(first == nil, "the first stream's handler is still held")
+        _ = try? fixture.channel.finish()
+    }
+
     @Test func aLocalAnswerNeedsNoUpstreamAndEachStreamIsAnsweredOnItsOwnId() throws {
         let fixture = try makeFixture()
         fixture.channel.pipeline.fireChannelRead(HTTP2Frame(streamID: 1, payload: request("GET", "/health", endStream: true)))
