@@ -27,12 +27,10 @@ extension TokenFormat {
     /// - Parameter token: the token's bytes.
     public static func mayBeAccessToken(_ token: UnsafeRawBufferPointer) -> Bool {
         guard token.count > 4, token[3] == UInt8(ascii: "_") else { return false }
-        switch (token[0], token[1], token[2]) {
-        case (UInt8(ascii: "m"), UInt8(ascii: "a"), UInt8(ascii: "t")), (UInt8(ascii: "m"), UInt8(ascii: "c"), UInt8(ascii: "t")),
-            (UInt8(ascii: "s"), UInt8(ascii: "y"), UInt8(ascii: "t")):
-            return true
-        default:
-            return false
+        let bytes = token.assumingMemoryBound(to: UInt8.self)
+        switch TokenKind(prefix: UnsafeBufferPointer(rebasing: bytes[0..<3])) {
+        case .accessToken?, .compatAccessToken?: return true
+        default: return synapseAccessPrefix.utf8.elementsEqual(bytes[0..<4])
         }
     }
 
