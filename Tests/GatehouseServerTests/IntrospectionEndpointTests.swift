@@ -239,6 +239,16 @@ struct EdgeTokenCheckTests {
         #expect(MatrixError.inactiveToken.json == #"{"errcode":"M_UNKNOWN_TOKEN","error":"Token is not active","soft_logout":false}"#)
     }
 
+    /// The decision on the proxy path: a GET head with `target` and the header `lines` (each ending in
+    /// CRLF), parsed from bytes as a client sent it; `nil` when the parser refuses the head.
+    static func decideOnBytes(_ check: EdgeTokenCheck, _ lines: String, target: String) -> EdgeTokenCheck.Decision? {
+        let bytes = ByteBuffer(string: "GET \(target) HTTP/1.1\r\nHost: example.org\r\n\(lines)\r\n")
+        var head = HTTP1RequestHead()
+        var parser = HTTP1RequestHeadParser(limits: HTTP1RequestHeadParser.Limits(maxHeadBytes: 4096, maxTargetBytes: 1024))
+        guard case .complete = parser.parse(bytes, into: &head) else { return nil }
+        return check.decide(head, in: bytes, clientAddress: "192.0.2.1")
+    }
+
     /// The proxy path decides on the head's bytes: a token that cannot be Gatehouse's is forwarded
     /// without being looked at further, Gatehouse's own is looked up and then known, as on headers.
     @Test(arguments: StoreBackend.allCases) func theByteLevelPathDecidesAsTheHeadersPath(_ backend: StoreBackend) async throws {
@@ -246,11 +256,7 @@ struct EdgeTokenCheckTests {
         let check = EdgeTokenCheck(validator: fixture.endpoint.validator, serverName: "example.org")
         let (token, _) = try await fixture.issue()
         func decide(_ lines: String, target: String = "/_matrix/client/v3/sync") -> EdgeTokenCheck.Decision? {
-            let bytes = ByteBuffer(string: "GET \(target) HTTP/1.1\r\nHost: example.org\r\n\(lines)\r\n")
-            var head = HTTP1RequestHead()
-            var parser = HTTP1RequestHeadParser(limits: HTTP1RequestHeadParser.Limits(maxHeadBytes: 4096, maxTargetBytes: 1024))
-            guard case .complete = parser.parse(bytes, into: &head) else { return nil }
-            return check.decide(head, in: bytes, clientAddress: "192.0.2.1")
+            Self.decideOnBytes(check, lines, target: target)
         }
         for foreign in ["Bearer as_token_of_a_bridge", "Bearer syr_YWxpY2U_pQkQUbJxWqbGydNhCBsf_2Lq0Tm", "Bearer mct_",
                         "Bearer mct_cxG6gZXyvelQWW9XqfNbm5KAQovodf_XvJz44"] {  // the last: a checksum that does not match
@@ -296,6 +302,9 @@ struct EdgeTokenCheckTests {
         ]
         for query in refusedAsDead {
             #expect(check.decide(method: .GET, headers: [:], query: Substring(query)) == .refuse, "\(query)")
+            // The proxy path reads the same bytes as a client sent them: no spelling passes as another's
+            // token (a percent-encoded `mct_` is Gatehouse's once decoded, as Synapse decodes it).
+            #expect(Self.decideOnBytes(check, "", target: "/_matrix/client/v3/sync?\(query)") == .refuse, "bytes: \(query)")
         }
         let ambiguousQueries = [
             "access_token=\(dead)&access_token=\(dead)", "access_token=\(dead)&access_token=\(live)", "access_token=\(live)&access_token=\(dead)",
@@ -303,11 +312,13 @@ struct EdgeTokenCheckTests {
             "access_token=\(dead)%zz", "access_token=\(dead)%C3%A9",
         ]
         for query in ambiguousQueries {
-            guard case .ambiguous(let error) = check.decide(method: .GET, headers: [:], query: Substring(query)) else {
-                Issue.record("\(query) must be refused as ambiguous")
+            guard case .ambiguous(let error) = check.decide(method: .GET, headers: [:], query: Substring(query)),
+                case .ambiguous(let onBytes)? = Self.decideOnBytes(check, "", target: "/_matrix/client/v3/sync?\(query)")
+            else {
+                Issue.record("\(query) must be refused as ambiguous, on headers and on bytes")
                 continue
             }
-            #expect(error.status == 401 && error.code == .missingToken, "\(query)")
+            #expect(error.status == 401 && error.code == .missingToken && onBytes == error, "\(query)")
         }
         // Headers: exact `Bearer` spelling only, one header, never with a query token.
         #expect(check.decide(method: .GET, headers: ["Authorization": "Bearer \(dead)"], query: "since=1") == .refuse)
@@ -321,7 +332,18 @@ struct EdgeTokenCheckTests {
         let liveHeader: HTTPHeaders = ["Authorization": "Bearer \(live)"]
         for query in ["access_token=\(dead)", "access%5Ftoken=\(dead)", "x=1;access_token=\(dead)", "access_token="] {
             #expect(check.decide(method: .GET, headers: liveHeader, query: Substring(query)) == missing(AccessToken.Message.mixing), "\(query)")
+            #expect(
+                Self.decideOnBytes(check, "Authorization: Bearer \(live)\r\n", target: "/x?\(query)") == missing(AccessToken.Message.mixing),
+                "bytes: \(query)")
         }
+        // The same header spellings on the proxy path.
+        let onBytes = { (lines: String) in Self.decideOnBytes(check, lines, target: "/x?since=1") }
+        #expect(onBytes("Authorization: Bearer \(dead)\r\n") == .refuse)
+        #expect(onBytes("Authorization: \tBearer \(dead) \r\n") == .refuse)
+        #expect(onBytes("Authorization: bearer \(dead)\r\n") == missing(AccessToken.Message.invalidHeader))
+        #expect(onBytes("Authorization: Bearer  \(dead)\r\n") == missing(AccessToken.Message.invalidHeader))
+        #expect(onBytes("Authorization: Bearer \(live)\r\nAuthorization: Bearer \(dead)\r\n") == missing(AccessToken.Message.tooManyHeaders))
+        #expect(onBytes("Authorization: Bearer \(live)\r\n") == alice)
         // A form-encoded POST body, which Twisted merges into the query arguments, is read whole first.
         let form: HTTPHeaders = ["Content-Type": "application/x-www-form-urlencoded", "Content-Length": "40"]
         #expect(check.decide(method: .POST, headers: form, query: nil) == .awaitFormBody(headReading: .none))
