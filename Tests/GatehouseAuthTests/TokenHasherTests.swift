@@ -24,6 +24,16 @@ struct TokenHasherTests {
             seen.insert(fromBytes)
         }
         #expect(seen.count == tokens.count, "tokens one character apart have different digests")
+        // Every byte of the digest counts, in its place: digests one byte apart anywhere differ.
+        let base = [UInt8](repeating: 0xAB, count: 32)
+        let digest = base.withUnsafeBytes { TokenDigest($0) }
+        for index in base.indices {
+            var changed = base
+            changed[index] ^= 0x01
+            let other = changed.withUnsafeBytes { TokenDigest($0) }
+            #expect(other != digest && Set([digest, other]).count == 2, "byte \(index)")
+            #expect(Array(other.hex.utf8)[2 * index + 1] != Array(digest.hex.utf8)[2 * index + 1], "byte \(index) is written in its place")
+        }
     }
 
     @Test func constantTimeEquality() {
