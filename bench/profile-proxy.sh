@@ -7,6 +7,7 @@
 #   SCENARIOS=h1s-fallthrough bench/profile-proxy.sh   a path no worker regex matches (routing cost)
 #   SCENARIOS=h1-small bench/profile-proxy.sh          plain HTTP/1.1 (no TLS: Gatehouse and NIO alone)
 #   MODE=perf bench/profile-proxy.sh               perf record -e cpu-clock -g during a wrk/h2load run
+#   MODE=syscalls bench/profile-proxy.sh           system calls per request (strace -c over N requests)
 #   SCENARIOS=h1s-small GATEHOUSE_BIN=/tmp/gh bench/profile-proxy.sh
 #
 # It starts the harness's nginx upstream (the 1 KiB /sync answer of proxy-bench.sh), writes the
@@ -18,16 +19,20 @@
 #     $OUT for callgrind_annotate.
 #   perf: gatehouse runs natively, pinned to CPU 0; perf records it for DURATION seconds of load and
 #     the report (symbols, demangled) goes to $OUT/perf-<scenario>.txt. Printed: CPU µs per request.
+#   syscalls: gatehouse runs natively; `strace -c -f` counts every thread's system calls over N
+#     requests after WARM ones. Printed: calls per request, in all and by call (the kernel's share of
+#     the CPU per request follows them; the table goes to $OUT/strace-<label>-<scenario>.txt).
 #
 #   TOKEN=own: the requests carry an access token Gatehouse issued (a user registered and a
 #     compatibility token issued by `gatehouse manage` against bench/fake_synapse_mas.py), so the
 #     edge token check does its whole work (format check, hash, cache) as it does for real clients;
 #     the default is the harness's appservice-style token, which the check forwards untouched.
-# Knobs: MODE=callgrind|perf  SCENARIOS=h1s-small,h2s-small  N=3000 WARM=300 (callgrind)  TOKEN=foreign|own
+# Knobs: MODE=callgrind|perf|syscalls  SCENARIOS=h1s-small,h2s-small  N=3000 WARM=300 (callgrind)  TOKEN=foreign|own
 #   DURATION=8 (perf)  CONNS=16 (h1) H2_CLIENTS=8 H2_STREAMS=8  PORT_BASE=31000
 #   WORKDIR=/tmp/profile-proxy (harness files; made by one short proxy-bench.sh run when missing)
 #   OUT=$WORKDIR/out  GATEHOUSE_BIN=<repo>/.build/release/gatehouse  LABEL=<text> (file names)
-# Needs nginx, h2load, valgrind (callgrind_control), perf and swift-demangle (for MODE=perf).
+# Needs nginx, h2load, valgrind (callgrind_control), perf and swift-demangle (for MODE=perf), strace
+# (for MODE=syscalls).
 # Every process it starts is stopped by its PID at the end.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -193,6 +198,27 @@ for scenario in ${SCENARIOS//,/ }; do
         | swift demangle --simplified >"$OUT/perf-$LABEL-$scenario.txt"
       echo "$scenario $LABEL: $done_requests requests in ${DURATION}s, ${us} µs CPU per request (report: $OUT/perf-$LABEL-$scenario.txt)"
       ;;
-    *) echo "MODE must be callgrind or perf" >&2; exit 2 ;;
+    syscalls)
+      (cd "$WORKDIR/gatehouse-profile" && exec taskset -c 0 "$GATEHOUSE_BIN" serve -c "$config") >"$OUT/gatehouse-$scenario.log" 2>&1 &
+      gh=$!
+      pids+=("$gh")
+      wait_port "$TLS_PORT"; wait_port "$PLAIN_PORT"
+      load "$scenario" "$WARM" 0 >/dev/null
+      table=$OUT/strace-$LABEL-$scenario.txt
+      strace -c -f -p "$gh" -o "$table" 2>/dev/null &
+      tracer=$!
+      sleep 1  # attached to every thread before the first measured request
+      done_requests=$(load "$scenario" "$N" 0 | succeeded)
+      kill -INT "$tracer"
+      wait "$tracer" 2>/dev/null || true
+      kill "$gh"
+      wait "$gh" 2>/dev/null || true
+      # strace -c: "% time, seconds, usecs/call, calls, [errors,] syscall"; calls is the 4th field.
+      awk -v n="$done_requests" -v s="$scenario" -v l="$LABEL" '
+        $NF == "total" { total = $4 }
+        $1 ~ /^[0-9.]+$/ && $NF != "total" && $4 / n >= 0.01 { by = by sprintf(" %s %.2f", $NF, $4 / n) }
+        END { printf "%s %s: %d requests; %.2f system calls per request:%s\n", s, l, n, total / n, by }' "$table"
+      ;;
+    *) echo "MODE must be callgrind, perf or syscalls" >&2; exit 2 ;;
   esac
 done
