@@ -80,6 +80,9 @@ final class GatewayHandler: ChannelDuplexHandler {
     /// HTTP/1.1: the relayed response body goes to the client chunked (the upstream's was chunked or
     /// read until close).
     private var relayChunked = false
+    /// HTTP/1.1: the relayed response's head until what follows it in the same read (one write for a
+    /// small response).
+    private var heldResponseHead = HeldResponseHead()
     /// HTTP/2: the stream's request head has arrived (a later HEADERS block is trailers).
     private var streamHeadReceived = false
     /// HTTP/2: the last response frame, held until the next one, a flush or the end, so the end
@@ -694,6 +697,11 @@ final class GatewayHandler: ChannelDuplexHandler {
         if respond.resumeReadAfter { resumeReadingIfAllowed() }
     }
 
+    /// HTTP/1.1: writes the relayed response's head if it is still held back.
+    private func writeHeldResponseHead() {
+        if let head = heldResponseHead.take() { context.write(NIOAny(head), promise: nil) }
+    }
+
     /// HTTP/2: writes the frame held back (if any) and holds `frame` in its place.
     private func writeFrame(_ frame: HTTP2Frame.FramePayload) {
         if let previous = pendingFrame { writeDownstream(previous) }
@@ -721,11 +729,13 @@ final class GatewayHandler: ChannelDuplexHandler {
             writeDownstream(last, promise: promise)
             flushDownstream()
         } else if relayChunked {
+            writeHeldResponseHead()
             relayChunked = false
             context.writeAndFlush(NIOAny(Self.allocator.buffer(staticString: ChunkedBodyWriter.end)), promise: promise)
         } else if let promise {
-            context.writeAndFlush(NIOAny(Self.allocator.buffer(capacity: 0)), promise: promise)
+            context.writeAndFlush(NIOAny(heldResponseHead.take() ?? Self.allocator.buffer(capacity: 0)), promise: promise)
         } else {
+            writeHeldResponseHead()
             context.flush()
         }
         if let promise {
@@ -910,17 +920,14 @@ extension GatewayHandler: UpstreamExchange {
             // An upstream body without a length goes on chunked, so the client connection stays usable.
             relayChunked = responseHead.framing == .chunked || responseHead.framing == .untilClose
             let headCapacity = ResponseHeadRewriter.capacity(for: responseHead, hsts: info.hsts)
-            // Room for a small body too: on TLS, WriteCoalescingHandler appends it to this buffer (one
-            // TLS record), in place when it fits, where growing the buffer cost a realloc per response.
+            // Room for a small body too, appended in place when it arrives in the same read.
             var bodyRoom = 0
-            if info.isTLS, case .contentLength(let length) = responseHead.framing,
-                headCapacity + length <= WriteCoalescingHandler.defaultLimit
-            {
+            if case .contentLength(let length) = responseHead.framing, headCapacity + length <= WriteCoalescingHandler.defaultLimit {
                 bodyRoom = length
             }
             var output = Self.allocator.buffer(capacity: headCapacity + bodyRoom)
             ResponseHeadRewriter.write(responseHead, from: bytes, hsts: info.hsts, chunked: relayChunked, close: close, into: &output)
-            context.write(NIOAny(output), promise: nil)
+            if let interim = heldResponseHead.hold(consume output) { context.write(NIOAny(interim), promise: nil) }
         } else {
             writeFrame(.headers(.init(headers: HTTP2StreamMessages.responseHeaders(responseHead, in: bytes, hsts: info.hsts, memo: stream?.connection.responseFieldMemo))))
         }
@@ -931,12 +938,17 @@ extension GatewayHandler: UpstreamExchange {
         if reader == nil {
             writeFrame(.data(.init(data: .byteBuffer(buffer))))
         } else if relayChunked {
+            writeHeldResponseHead()
             var header = Self.allocator.buffer(capacity: 18)
             ChunkedBodyWriter.writeChunkHeader(count: buffer.readableBytes, into: &header)
             context.write(NIOAny(header), promise: nil)
             context.write(NIOAny(buffer), promise: nil)
             context.write(NIOAny(Self.allocator.buffer(staticString: "\r\n")), promise: nil)
+        } else if let whole = heldResponseHead.take(appendingIfRoom: buffer) {
+            // Framed by its length: the body's bytes follow the head's as they are.
+            context.write(NIOAny(whole), promise: nil)
         } else {
+            writeHeldResponseHead()
             context.write(NIOAny(buffer), promise: nil)
         }
         // Backpressure from the client to the upstream: read no more until the client takes this.
@@ -950,6 +962,7 @@ extension GatewayHandler: UpstreamExchange {
     }
 
     func upstreamReadComplete() {
+        writeHeldResponseHead()
         if let frame = pendingFrame {
             pendingFrame = nil
             writeDownstream(frame)
@@ -965,6 +978,7 @@ extension GatewayHandler: UpstreamExchange {
 
     func upstreamFailed(_ error: (any Error)?) {
         guard upstream != nil else { return }
+        writeHeldResponseHead()
         releaseUpstream(reusable: false)
         let kind: ProxyError.Kind =
             switch error {
