@@ -12,7 +12,9 @@ import NIOPosix
 /// - `/slow/MS`: answers after MS milliseconds;
 /// - `/drop`: closes the connection without answering;
 /// - `/stream/N`: N chunks of 1 KiB, one every 10 ms, chunked;
-/// - `/upload`: reads the whole body and answers with its length.
+/// - `/upload`: reads the whole body and answers with its length;
+/// - `/held-body`: sends a head (`Content-Length: 5`) at once and its body, `later`, only when the
+///   test calls ``releaseHeldBodies()``.
 public final class FakeOrigin: Sendable {
     /// What the origin saw of one request.
     public struct Received: Sendable {
@@ -31,6 +33,8 @@ public final class FakeOrigin: Sendable {
 
     private let channel: any Channel
     private let state: NIOLockedValueBox<(requests: [Received], connections: Int)>
+    /// The bodies `/held-body` answers wait to send.
+    private let heldBodies: NIOLockedValueBox<[@Sendable () -> Void]>
 
     /// The port it listens on (127.0.0.1).
     public var port: Int { channel.localAddress!.port! }
@@ -46,6 +50,8 @@ public final class FakeOrigin: Sendable {
     public init(group: any EventLoopGroup) async throws {
         let state = NIOLockedValueBox<(requests: [Received], connections: Int)>(([], 0))
         self.state = state
+        let heldBodies = NIOLockedValueBox<[@Sendable () -> Void]>([])
+        self.heldBodies = heldBodies
         self.channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
@@ -55,10 +61,19 @@ public final class FakeOrigin: Sendable {
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(OriginHandler(state: state, connection: number))
+                    try channel.pipeline.syncOperations.addHandler(OriginHandler(state: state, heldBodies: heldBodies, connection: number))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
+    }
+
+    /// Sends the bodies of the `/held-body` answers sent so far.
+    public func releaseHeldBodies() {
+        let pending = heldBodies.withLockedValue { pending in
+            defer { pending = [] }
+            return pending
+        }
+        for send in pending { send() }
     }
 
     /// Stops listening.
@@ -72,12 +87,17 @@ private final class OriginHandler: ChannelInboundHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     let state: NIOLockedValueBox<(requests: [FakeOrigin.Received], connections: Int)>
+    let heldBodies: NIOLockedValueBox<[@Sendable () -> Void]>
     let connection: Int
     var head: HTTPRequestHead?
     var bodyBytes = 0
 
-    init(state: NIOLockedValueBox<(requests: [FakeOrigin.Received], connections: Int)>, connection: Int) {
+    init(
+        state: NIOLockedValueBox<(requests: [FakeOrigin.Received], connections: Int)>, heldBodies: NIOLockedValueBox<[@Sendable () -> Void]>,
+        connection: Int
+    ) {
         self.state = state
+        self.heldBodies = heldBodies
         self.connection = connection
     }
 
@@ -115,6 +135,23 @@ private final class OriginHandler: ChannelInboundHandler {
         if path.hasPrefix("/stream/"), let chunks = Int(path.dropFirst("/stream/".count)) {
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok))), promise: nil)
             stream(context: context, remaining: chunks)
+            return
+        }
+        if path == "/held-body" {
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Length", value: "5")
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let loop = context.eventLoop
+            heldBodies.withLockedValue {
+                $0.append {
+                    loop.execute {
+                        let (handler, context) = bound.value
+                        context.write(handler.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: "later")))), promise: nil)
+                        context.writeAndFlush(handler.wrapOutboundOut(.end(nil)), promise: nil)
+                    }
+                }
+            }
             return
         }
         if path.hasPrefix("/status/"), let code = Int(path.dropFirst("/status/".count)) {

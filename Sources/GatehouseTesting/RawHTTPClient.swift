@@ -134,6 +134,15 @@ public final class RawHTTPClient {
         return response
     }
 
+    /// Reads exactly `count` more bytes (a body after ``readResponse(toHead:)`` read its head).
+    public func read(count: Int) throws -> String {
+        while buffer.count < count {
+            guard try fill() else { throw ClientError(description: "closed after \(buffer.count) of \(count) bytes") }
+        }
+        defer { buffer.removeFirst(count) }
+        return String(decoding: buffer[..<count], as: UTF8.self)
+    }
+
     /// Reads whatever arrives until the server closes the connection or the read timeout passes.
     /// - Returns: the bytes received (including any already buffered) and whether the server closed.
     public func drain() -> (bytes: Int, closed: Bool) {

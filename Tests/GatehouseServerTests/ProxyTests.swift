@@ -155,6 +155,26 @@ struct ProxyTests {
         try await origin.stop()
     }
 
+    /// A response's head reaches the client as soon as it arrives, not with its body: Gatehouse holds
+    /// a head back (to send a small body with it in one write) only for the rest of the upstream read
+    /// that brought it. The origin sends the body only after the client has read the head.
+    @Test func aResponseHeadIsRelayedBeforeItsBodyArrives() async throws {
+        let origin = try await FakeOrigin(group: MultiThreadedEventLoopGroup.singleton)
+        try await withTestGateway(routes: Self.routes, upstreams: ["origin": origin.port]) { port in
+            let (head, body) = try await blocking {
+                let client = try RawHTTPClient(port: port)
+                try client.send("GET /held-body HTTP/1.1\r\nHost: x\r\n\r\n")
+                let head = try client.readResponse(toHead: true)
+                origin.releaseHeldBodies()
+                return (head, try client.read(count: 5))
+            }
+            #expect(head.status == 200)
+            #expect(head.header("content-length") == "5")
+            #expect(body == "later")
+        }
+        try await origin.stop()
+    }
+
     @Test func localDenyAndUnknownRoutesNeverReachTheUpstream() async throws {
         let origin = try await FakeOrigin(group: MultiThreadedEventLoopGroup.singleton)
         try await withTestGateway(routes: Self.routes.replacingOccurrences(of: "*     ^/                   proxy origin", with: ""), upstreams: ["origin": origin.port]) { port in
