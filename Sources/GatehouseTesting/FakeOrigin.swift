@@ -138,9 +138,6 @@ private final class OriginHandler: ChannelInboundHandler {
             return
         }
         if path == "/held-body" {
-            var headers = HTTPHeaders()
-            headers.add(name: "Content-Length", value: "5")
-            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let loop = context.eventLoop
             heldBodies.withLockedValue {
@@ -152,6 +149,11 @@ private final class OriginHandler: ChannelInboundHandler {
                     }
                 }
             }
+            // Sent after the body waits to be released: a client that reads the head and releases it
+            // at once must find it waiting.
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Length", value: "5")
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
             return
         }
         if path.hasPrefix("/status/"), let code = Int(path.dropFirst("/status/".count)) {
