@@ -83,6 +83,9 @@ final class GatewayHandler: ChannelDuplexHandler {
     /// HTTP/1.1: the relayed response's head until what follows it in the same read (one write for a
     /// small response).
     private var heldResponseHead = HeldResponseHead()
+    /// HTTP/1.1: the SHA-256 of the last token the connection presented (HTTP/2 streams use their
+    /// connection's).
+    private var tokenDigests = TokenDigestMemo()
     /// HTTP/2: the stream's request head has arrived (a later HEADERS block is trailers).
     private var streamHeadReceived = false
     /// HTTP/2: the last response frame, held until the next one, a flush or the end, so the end
@@ -585,7 +588,14 @@ final class GatewayHandler: ChannelDuplexHandler {
     /// gone from it).
     private func tokenCheck(_ head: ClientHead, lookup: inout TokenLookup?) -> State.ProxyPlan.Start {
         guard let check = runtime.edgeTokenCheck else { return .forward }
-        switch check.decide(head.head, in: head.bytes, clientAddress: info.peerAddress) {
+        // HTTP/2: the memo of the connection, whose streams carry the client's token one after another.
+        let decision =
+            if let stream {
+                check.decide(head.head, in: head.bytes, clientAddress: info.peerAddress, digests: &stream.connection.tokenDigests)
+            } else {
+                check.decide(head.head, in: head.bytes, clientAddress: info.peerAddress, digests: &tokenDigests)
+            }
+        switch decision {
         case .forward(let user):
             tokenUser = user
             return .forward

@@ -1,3 +1,4 @@
+import GatehouseAuth
 import NIOCore
 import NIOHTTP2
 
@@ -49,6 +50,8 @@ final class HTTP2GatewayHandler: ChannelDuplexHandler {
     private let sendStall: SendStallWatch
     /// The strings of the last relayed heads' fields, for the streams' response header blocks.
     let responseFieldMemo = HTTP2ResponseFieldMemo()
+    /// The SHA-256 of the last token the connection's streams presented, for the edge token check.
+    var tokenDigests = TokenDigestMemo()
 
     /// - Parameters:
     ///   - connectionWindow: the connection window kept open for the client.

@@ -49,10 +49,11 @@ struct EdgeTokenCheck: Sendable {
     ///   - headers: the request headers, as they will be forwarded.
     ///   - query: the query string without `?`, exactly as it will be forwarded.
     func decide(method: HTTPMethod, headers: HTTPHeaders, query: Substring?) -> Decision {
-        decide(
+        var digests = TokenDigestMemo()
+        return decide(
             reading: AccessToken.read(headers: headers, query: query),
             bodyCarrier: AccessToken.bodyCarrier(method: method, headers: headers),
-            address: { headers.first(name: "x-forwarded-for") })
+            address: { headers.first(name: "x-forwarded-for") }, digests: &digests)
     }
 
     /// ``decide(method:headers:query:)`` on a head parsed as bytes (the HTTP/1.1 proxy path), read
@@ -62,10 +63,18 @@ struct EdgeTokenCheck: Sendable {
     ///   - bytes: the buffer it was parsed from.
     ///   - clientAddress: the address Gatehouse forwards as the client's (`X-Forwarded-For`), recorded
     ///     as the session's last use.
-    func decide(_ head: HTTP1RequestHead, in bytes: ByteBuffer, clientAddress: String?) -> Decision {
+    ///   - digests: the connection's memo of its last token's SHA-256 (a client presents the same
+    ///     token on every request of a connection).
+    func decide(_ head: HTTP1RequestHead, in bytes: ByteBuffer, clientAddress: String?, digests: inout TokenDigestMemo) -> Decision {
         decide(
             reading: AccessToken.read(head, in: bytes), bodyCarrier: AccessToken.bodyCarrier(head, in: bytes),
-            address: { clientAddress })
+            address: { clientAddress }, digests: &digests)
+    }
+
+    /// ``decide(_:in:clientAddress:digests:)`` without a connection's memo.
+    func decide(_ head: HTTP1RequestHead, in bytes: ByteBuffer, clientAddress: String?) -> Decision {
+        var digests = TokenDigestMemo()
+        return decide(head, in: bytes, clientAddress: clientAddress, digests: &digests)
     }
 
     /// The decision for a request whose form-encoded body has arrived whole, after
@@ -75,10 +84,13 @@ struct EdgeTokenCheck: Sendable {
     ///   - headReading: what the head said.
     ///   - clientAddress: the address Gatehouse forwards as the client's.
     func decide(formBody: ByteBuffer, headReading: AccessToken.Reading, clientAddress: String?) -> Decision {
-        decide(AccessToken.read(headReading: headReading, formBody: formBody), address: { clientAddress })
+        var digests = TokenDigestMemo()
+        return decide(AccessToken.read(headReading: headReading, formBody: formBody), address: { clientAddress }, digests: &digests)
     }
 
-    private func decide(reading: AccessToken.Reading, bodyCarrier: AccessToken.BodyCarrier, address: () -> String?) -> Decision {
+    private func decide(
+        reading: AccessToken.Reading, bodyCarrier: AccessToken.BodyCarrier, address: () -> String?, digests: inout TokenDigestMemo
+    ) -> Decision {
         switch bodyCarrier {
         case .none: break
         case .unreadable: return .ambiguous(MatrixError(status: 401, code: .missingToken, message: AccessToken.Message.formBody))
@@ -86,22 +98,22 @@ struct EdgeTokenCheck: Sendable {
             if case .ambiguous(let message) = reading { return .ambiguous(MatrixError(status: 401, code: .missingToken, message: message)) }
             return .awaitFormBody(headReading: reading)
         }
-        return decide(reading, address: address)
+        return decide(reading, address: address, digests: &digests)
     }
 
-    private func decide(_ reading: AccessToken.Reading, address: () -> String?) -> Decision {
+    private func decide(_ reading: AccessToken.Reading, address: () -> String?, digests: inout TokenDigestMemo) -> Decision {
         switch reading {
         case .none, .foreign: return .forward(user: nil)
         case .ambiguous(let message): return .ambiguous(MatrixError(status: 401, code: .missingToken, message: message))
-        case .token(var token): return token.withUTF8 { decide(token: UnsafeRawBufferPointer($0), address: address) }
-        case .tokenBytes(let token): return token.withUnsafeReadableBytes { decide(token: $0, address: address) }
+        case .token(var token): return token.withUTF8 { decide(token: UnsafeRawBufferPointer($0), address: address, digests: &digests) }
+        case .tokenBytes(let token): return token.withUnsafeReadableBytes { decide(token: $0, address: address, digests: &digests) }
         }
     }
 
     /// The decision for the token `bytes`, read where it arrived.
-    private func decide(token bytes: UnsafeRawBufferPointer, address: () -> String?) -> Decision {
+    private func decide(token bytes: UnsafeRawBufferPointer, address: () -> String?, digests: inout TokenDigestMemo) -> Decision {
         guard TokenFormat.mayBeAccessToken(bytes) else { return .forward(user: nil) }
-        let hash = TokenHasher.digest(bytes)
+        let hash = digests.digest(of: bytes)
         // A token in memory is byte for byte one whose format was checked before it was looked up (its
         // SHA-256 matched), so only a token memory does not know has its format checked.
         if case .known(let entry) = validator.cached(hash: hash) { return decision(for: entry, address: address()) }
