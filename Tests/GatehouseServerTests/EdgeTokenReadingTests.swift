@@ -71,6 +71,45 @@ struct EdgeTokenReadingTests {
         try await origin.stop()
     }
 
+    /// One keep-alive connection carrying a live and a dead token in turn (a load balancer's
+    /// connection, several clients behind it): each request is judged by its own token, never by the
+    /// one before it on the connection, whose digest the connection keeps.
+    @Test(arguments: StoreBackend.allCases) func tokensTakingTurnsOnOneConnectionAreEachJudgedByTheirOwn(_ backend: StoreBackend) async throws {
+        let fixture = try await IntrospectionFixture(backend)
+        let (dead, live) = try await Self.deadAndLiveTokens(fixture)
+        #expect(dead.utf8.count == live.utf8.count, "tokens of one format: the comparison looks at every byte")
+
+        let origin = try await FakeOrigin(group: MultiThreadedEventLoopGroup.singleton)
+        try await withTestGateway(routes: "*  ^/  proxy origin", upstreams: ["origin": origin.port], identityStore: fixture.store) { port in
+            let order = [live, live, dead, dead, live, dead, live]
+            // A refusal may close the connection (it is answered before the request's end is read):
+            // the next request then opens another. Each connection is numbered by its first request.
+            let (statuses, connections) = try await blocking {
+                var client: RawHTTPClient?
+                var connection = -1
+                var statuses: [Int] = []
+                var connections: [Int] = []
+                for (index, token) in order.enumerated() {
+                    if client == nil {
+                        client = try RawHTTPClient(port: port)
+                        connection = index
+                    }
+                    try client!.send("GET /echo/\(index) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\n\r\n")
+                    let response = try client!.readResponse()
+                    statuses.append(response.status)
+                    connections.append(connection)
+                    if response.header("connection")?.lowercased() == "close" { client = nil }
+                }
+                return (statuses, connections)
+            }
+            #expect(statuses == order.map { $0 == live ? 200 : 401 })
+            #expect(connections[2] == connections[0], "the dead token came on the connection that had carried the live one")
+            #expect(origin.requests.map(\.uri) == ["/echo/0", "/echo/1", "/echo/4", "/echo/6"], "only the live token's requests go on")
+            #expect(Set(origin.requests.map { $0.header("authorization") }) == [["Bearer \(live)"]])
+        }
+        try await origin.stop()
+    }
+
     /// A form-encoded `POST` without an `Authorization` header is read whole before it goes: one
     /// without a token in its body (a mail client's one-click unsubscribe, RFC 8058, whose URL carries
     /// Synapse's own token in the query) reaches the upstream byte for byte, in one piece or chunked and
