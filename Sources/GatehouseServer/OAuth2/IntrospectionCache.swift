@@ -30,28 +30,54 @@ final class IntrospectionCache: Sendable {
             case oauth2(clientId: String, scope: String, tokenId: String)
         }
 
-        var isRefreshToken: Bool
+        /// What the store said of the token.
+        struct Fields: Sendable, Equatable {
+            var isRefreshToken: Bool
+            /// `nil` for OAuth 2.0 `client_credentials` sessions, which act for no user.
+            var userId: String?
+            var username: String?
+            var sessionId: String
+            var family: Family
+            var issuedAt: Date
+            var expiresAt: Date?
+        }
+
+        /// The fields and the answer made from them, in one object: the edge check copies an entry out
+        /// of the cache on every request with a Gatehouse token, and a copy of one reference is one
+        /// retain where the fields' and the answer's strings were one each.
+        private final class Storage: Sendable {
+            let fields: Fields
+            let json: IntrospectionJSON?
+
+            init(fields: Fields) {
+                self.fields = fields
+                self.json = IntrospectionJSON(fields)
+            }
+        }
+
+        private let storage: Storage
+
+        var isRefreshToken: Bool { storage.fields.isRefreshToken }
         /// `nil` for OAuth 2.0 `client_credentials` sessions, which act for no user.
-        var userId: String?
-        var username: String?
-        var sessionId: String
-        var family: Family
-        var issuedAt: Date
-        var expiresAt: Date?
+        var userId: String? { storage.fields.userId }
+        var username: String? { storage.fields.username }
+        var sessionId: String { storage.fields.sessionId }
+        var family: Family { storage.fields.family }
+        var issuedAt: Date { storage.fields.issuedAt }
+        var expiresAt: Date? { storage.fields.expiresAt }
         /// The introspection answer, prepared when the entry is made.
-        private(set) var json: IntrospectionJSON?
+        var json: IntrospectionJSON? { storage.json }
 
         init(
             isRefreshToken: Bool, userId: String?, username: String?, sessionId: String, family: Family, issuedAt: Date, expiresAt: Date?
         ) {
-            self.isRefreshToken = isRefreshToken
-            self.userId = userId
-            self.username = username
-            self.sessionId = sessionId
-            self.family = family
-            self.issuedAt = issuedAt
-            self.expiresAt = expiresAt
-            self.json = IntrospectionJSON(self)
+            storage = Storage(fields: Fields(
+                isRefreshToken: isRefreshToken, userId: userId, username: username, sessionId: sessionId, family: family, issuedAt: issuedAt,
+                expiresAt: expiresAt))
+        }
+
+        static func == (lhs: ActiveToken, rhs: ActiveToken) -> Bool {
+            lhs.storage === rhs.storage || lhs.storage.fields == rhs.storage.fields
         }
 
         /// Whether the token is an OAuth 2.0 (`mat_`/`mar_`) token.
@@ -65,6 +91,14 @@ final class IntrospectionCache: Sendable {
         var entries: [TokenDigest: Entry] = [:]
         var lastObservedCounter: Int?
         var generation: UInt64 = 0
+
+        mutating func observe(counter: Int) {
+            if let last = lastObservedCounter, last != counter {
+                entries.removeAll(keepingCapacity: true)
+                generation &+= 1
+            }
+            lastObservedCounter = counter
+        }
     }
 
     private let state = Mutex(State())
@@ -77,6 +111,15 @@ final class IntrospectionCache: Sendable {
 
     func entry(forHash hash: TokenDigest) -> Entry? {
         state.withLock { $0.entries[hash] }
+    }
+
+    /// ``observe(counter:)`` then ``entry(forHash:)``, under one lock (the edge check does both on
+    /// every request with a Gatehouse token).
+    func entry(forHash hash: TokenDigest, observing counter: Int) -> Entry? {
+        state.withLock { state in
+            state.observe(counter: counter)
+            return state.entries[hash]
+        }
     }
 
     /// Take this before reading the store, and hand it back to ``store(_:forHash:generation:)``.
@@ -101,13 +144,7 @@ final class IntrospectionCache: Sendable {
 
     /// Drops everything when the store's revocation counter moved (a change by another process).
     func observe(counter: Int) {
-        state.withLock { state in
-            if let last = state.lastObservedCounter, last != counter {
-                state.entries.removeAll(keepingCapacity: true)
-                state.generation &+= 1
-            }
-            state.lastObservedCounter = counter
-        }
+        state.withLock { $0.observe(counter: counter) }
     }
 
     var count: Int { state.withLock { $0.entries.count } }

@@ -24,7 +24,7 @@ struct IntrospectionJSON: Sendable, Equatable {
     private let tail: String
     private let expiresAt: Date?
 
-    init(_ token: IntrospectionCache.ActiveToken) {
+    init(_ token: IntrospectionCache.ActiveToken.Fields) {
         let issued = Int(token.issuedAt.timeIntervalSince1970)
         let tokenType = ",\"token_type\":\"\(token.isRefreshToken ? "refresh_token" : "access_token")\""
         var identity = ""

@@ -52,8 +52,7 @@ final class TokenValidator: Sendable {
     /// The cached entry for `hash`, valid as of now; never blocks beyond a shared-memory read.
     func cached(hash: TokenDigest) -> CachedAnswer {
         guard let revision = currentRevision() else { return .unknown }
-        cache.observe(counter: revision)
-        guard let entry = cache.entry(forHash: hash) else { return .unknown }
+        guard let entry = cache.entry(forHash: hash, observing: revision) else { return .unknown }
         cacheHits?.increment()
         return .known(entry)
     }
