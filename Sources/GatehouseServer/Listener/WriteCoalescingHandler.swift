@@ -3,9 +3,10 @@ import NIOCore
 /// Gathers the small writes made before a flush into one buffer, just above the TLS handler, so a
 /// small response leaves as one TLS record.
 ///
-/// NIOSSL seals every write it is given as a record of its own (one `SSL_write` each), and the HTTP
-/// encoders write a response in pieces: HTTP/1 its head and its body, HTTP/2 a HEADERS frame, a DATA
-/// frame header and the payload, for every stream answered in the tick. Copying a few KiB costs less
+/// NIOSSL seals every write it is given as a record of its own (one `SSL_write` each), and responses
+/// are written in pieces: on HTTP/1 a relayed head with a body too large for its buffer, or chunked
+/// pieces (a small relayed body is already in the head's buffer, `HeldResponseHead`), on HTTP/2 a
+/// HEADERS frame, a DATA frame header and the payload, for every stream answered in the tick. Copying a few KiB costs less
 /// than sealing and framing a record for each piece, so writes are appended here while they fit in
 /// `limit` bytes together and handed on as one write before the next flush. A write that does not fit
 /// goes on after what was gathered, unchanged (a download's large reads are never copied). Bytes keep
