@@ -3,7 +3,7 @@
 /// of a connection, and its SHA-256 (what the edge check's cache is keyed by) was the largest single
 /// cost of checking one of Gatehouse's tokens.
 ///
-/// The bytes are compared in constant time over their length: a connection can carry several
+/// The bytes are compared in constant time (``ConstantTime/equals(_:_:)``): a connection can carry several
 /// users' requests (a load balancer in front), and how long the comparison takes must not tell one
 /// user anything about the token another presented before. The token itself stays in memory for as
 /// long as the connection does, as its requests' buffers hold it while they are read.
@@ -19,31 +19,12 @@ public struct TokenDigestMemo {
     /// kept in its place.
     /// - Parameter bytes: a token's bytes where they arrived.
     public mutating func digest(of bytes: UnsafeRawBufferPointer) -> TokenDigest {
-        if let digest, Self.equalInConstantTime(token, bytes) { return digest }
+        if let digest, ConstantTime.equals(token, bytes) { return digest }
         let digest = TokenHasher.digest(bytes)
         computed += 1
         token.removeAll(keepingCapacity: true)
         token.append(contentsOf: bytes)
         self.digest = digest
         return digest
-    }
-
-    /// Whether `kept` and `presented` hold the same bytes, looking at every byte whatever the first
-    /// difference (only a difference in length returns early).
-    private static func equalInConstantTime(_ kept: [UInt8], _ presented: UnsafeRawBufferPointer) -> Bool {
-        guard kept.count == presented.count else { return false }
-        return kept.withUnsafeBytes { kept in
-            var difference: UInt64 = 0
-            var index = 0
-            while index + 8 <= kept.count {
-                difference |= kept.loadUnaligned(fromByteOffset: index, as: UInt64.self) ^ presented.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-                index += 8
-            }
-            while index < kept.count {
-                difference |= UInt64(kept[index] ^ presented[index])
-                index += 1
-            }
-            return difference == 0
-        }
     }
 }

@@ -45,4 +45,19 @@ struct TokenHasherTests {
         #expect(!ConstantTime.equals([UInt8](), [0]))
         #expect(ConstantTime.equals("same".utf8, Array("same".utf8)))
     }
+
+    /// Values of equal length are compared eight bytes at a time: a difference in any byte, in a
+    /// whole word or in the tail after the last one, is seen.
+    @Test func constantTimeEqualityOfEqualLengthsLooksAtEveryByte() {
+        for length in [8, 16, 21, 41] {
+            let value = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            #expect(ConstantTime.equals(value, value))
+            for index in value.indices {
+                var other = value
+                other[index] ^= 0x80
+                #expect(!ConstantTime.equals(value, other), "length \(length), byte \(index)")
+                #expect(!ConstantTime.equals(other, value), "length \(length), byte \(index)")
+            }
+        }
+    }
 }
