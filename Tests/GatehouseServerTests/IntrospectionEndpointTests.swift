@@ -246,7 +246,8 @@ struct EdgeTokenCheckTests {
         var head = HTTP1RequestHead()
         var parser = HTTP1RequestHeadParser(limits: HTTP1RequestHeadParser.Limits(maxHeadBytes: 4096, maxTargetBytes: 1024))
         guard case .complete = parser.parse(bytes, into: &head) else { return nil }
-        return check.decide(head, in: bytes, clientAddress: "192.0.2.1")
+        var digests = TokenDigestMemo()
+        return check.decide(head, in: bytes, clientAddress: "192.0.2.1", digests: &digests)
     }
 
     /// The proxy path decides on the head's bytes: a token that cannot be Gatehouse's is forwarded

@@ -721,6 +721,8 @@ final class GatewayHandler: ChannelDuplexHandler {
     /// Writes the end of the response (closing the channel after it when told), then finishes the
     /// exchange as the state machine says.
     private func writeEnd(closeAfter: Bool) {
+        // HTTP/1.1: a relayed head still held (a response without a body) goes first.
+        writeHeldResponseHead()
         let promise: EventLoopPromise<Void>? = closeAfter ? loop.eventLoop.makePromise() : nil
         if reader == nil {
             // END_STREAM on the last frame written, or an empty DATA frame when there is none.
@@ -739,13 +741,11 @@ final class GatewayHandler: ChannelDuplexHandler {
             writeDownstream(last, promise: promise)
             flushDownstream()
         } else if relayChunked {
-            writeHeldResponseHead()
             relayChunked = false
             context.writeAndFlush(NIOAny(Self.allocator.buffer(staticString: ChunkedBodyWriter.end)), promise: promise)
         } else if let promise {
-            context.writeAndFlush(NIOAny(heldResponseHead.take() ?? Self.allocator.buffer(capacity: 0)), promise: promise)
+            context.writeAndFlush(NIOAny(Self.allocator.buffer(capacity: 0)), promise: promise)
         } else {
-            writeHeldResponseHead()
             context.flush()
         }
         if let promise {
@@ -937,7 +937,7 @@ extension GatewayHandler: UpstreamExchange {
             }
             var output = Self.allocator.buffer(capacity: headCapacity + bodyRoom)
             ResponseHeadRewriter.write(responseHead, from: bytes, hsts: info.hsts, chunked: relayChunked, close: close, into: &output)
-            if let interim = heldResponseHead.hold(consume output) { context.write(NIOAny(interim), promise: nil) }
+            heldResponseHead.hold(consume output)
         } else {
             writeFrame(.headers(.init(headers: HTTP2StreamMessages.responseHeaders(responseHead, in: bytes, hsts: info.hsts, memo: stream?.connection.responseFieldMemo))))
         }

@@ -8,19 +8,15 @@ import NIOCore
 /// ``WriteCoalescingHandler/defaultLimit``); ``take(appendingIfRoom:)`` appends the body there
 /// without growing the buffer. Whatever else comes next (a body that does not fit, chunk framing, the
 /// end of the response or of the read, a failure) first writes the head out with ``take()``, so bytes
-/// never change order and nothing is held past the read that brought it.
+/// never change order and nothing is held past the read that brought it. A response has one head to
+/// hold: `UpstreamResponseReader` reports no `1xx` head (Gatehouse answers `Expect` itself).
 struct HeldResponseHead {
     private var head: ByteBuffer?
 
-    /// Whether a head is held.
-    var isHolding: Bool { head != nil }
-
-    /// Holds `head`, and returns the head held before it, if any, to be written first (an interim
-    /// `1xx` head followed by the final one in the same read).
-    mutating func hold(_ head: consuming ByteBuffer) -> ByteBuffer? {
-        let previous = self.head
+    /// Holds `head` until ``take(appendingIfRoom:)`` or ``take()``.
+    mutating func hold(_ head: consuming ByteBuffer) {
+        assert(self.head == nil, "a response's head is held while another one's is")
         self.head = head
-        return previous
     }
 
     /// The held head with `body` appended, when a head is held and `body` fits in its spare room; the

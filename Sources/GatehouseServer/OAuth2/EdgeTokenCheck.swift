@@ -71,12 +71,6 @@ struct EdgeTokenCheck: Sendable {
             address: { clientAddress }, digests: &digests)
     }
 
-    /// ``decide(_:in:clientAddress:digests:)`` without a connection's memo.
-    func decide(_ head: HTTP1RequestHead, in bytes: ByteBuffer, clientAddress: String?) -> Decision {
-        var digests = TokenDigestMemo()
-        return decide(head, in: bytes, clientAddress: clientAddress, digests: &digests)
-    }
-
     /// The decision for a request whose form-encoded body has arrived whole, after
     /// ``Decision/awaitFormBody(headReading:)``.
     /// - Parameters:

@@ -109,12 +109,8 @@ final class IntrospectionCache: Sendable {
         self.capacity = capacity
     }
 
-    func entry(forHash hash: TokenDigest) -> Entry? {
-        state.withLock { $0.entries[hash] }
-    }
-
-    /// ``observe(counter:)`` then ``entry(forHash:)``, under one lock (the edge check does both on
-    /// every request with a Gatehouse token).
+    /// The entry for `hash` once `counter` is observed (``observe(counter:)``), under one lock: the
+    /// edge check does both on every request with a Gatehouse token.
     func entry(forHash hash: TokenDigest, observing counter: Int) -> Entry? {
         state.withLock { state in
             state.observe(counter: counter)
