@@ -48,21 +48,17 @@ public final class SQLiteRevisionProbe: RevisionProbe {
     }
 
     public func currentRevision() -> Int? {
-        guard isWAL else { return readFromDatabase() }
-        if walIndex == nil, let connection {
-            guard let revision = readFromDatabase() else { return nil }  // opens the WAL
-            walIndex = WALIndexHeader.attach(to: connection)
-            guard walIndex != nil else { return revision }
+        guard let walIndex else {
+            let revision = readFromDatabase()
+            // The header is SQLite's mapping, made when a read first opens the WAL.
+            if isWAL, revision != nil, let connection { walIndex = WALIndexHeader.attach(to: connection) }
+            return revision
         }
-        guard let walIndex else { return readFromDatabase() }
         // Taken before the read: a commit after it changes the header again, so the next call reads.
         let header = walIndex.snapshot()
         if let lastRead, lastRead.header == header { return lastRead.revision }
-        guard let revision = readFromDatabase() else {
-            lastRead = nil
-            return nil
-        }
-        lastRead = (header, revision)
+        let revision = readFromDatabase()
+        lastRead = revision.map { (header, $0) }
         return revision
     }
 
