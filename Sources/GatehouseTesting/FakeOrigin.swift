@@ -13,6 +13,7 @@ import NIOPosix
 /// - `/drop`: closes the connection without answering;
 /// - `/stream/N`: N chunks of 1 KiB, one every 10 ms, chunked;
 /// - `/upload`: reads the whole body and answers with its length;
+/// - `/cut-body`: announces `Content-Length: 10`, sends 3 bytes of body and closes the connection;
 /// - `/held-body`: sends a head (`Content-Length: 5`) at once and its body, `later`, only when the
 ///   test calls ``releaseHeldBodies()``.
 public final class FakeOrigin: Sendable {
@@ -135,6 +136,14 @@ private final class OriginHandler: ChannelInboundHandler {
         if path.hasPrefix("/stream/"), let chunks = Int(path.dropFirst("/stream/".count)) {
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok))), promise: nil)
             stream(context: context, remaining: chunks)
+            return
+        }
+        if path == "/cut-body" {
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Length", value: "10")
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: "abc")))), promise: nil)
+            context.close(promise: nil)
             return
         }
         if path == "/held-body" {

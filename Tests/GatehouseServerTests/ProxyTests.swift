@@ -175,6 +175,27 @@ struct ProxyTests {
         try await origin.stop()
     }
 
+    /// An upstream that announces a length and closes before sending it (its head and first bytes
+    /// in one read, so Gatehouse holds the head and appends them): the client gets exactly what the
+    /// upstream sent and then the close, never an error response after a started one, and the next
+    /// request is answered.
+    @Test func aResponseCutShortUpstreamReachesTheClientCutShortAndClosed() async throws {
+        let origin = try await FakeOrigin(group: MultiThreadedEventLoopGroup.singleton)
+        try await withTestGateway(routes: Self.routes, upstreams: ["origin": origin.port]) { port in
+            let (head, rest) = try await blocking {
+                let client = try RawHTTPClient(port: port)
+                try client.send("GET /cut-body HTTP/1.1\r\nHost: x\r\n\r\n")
+                return (try client.readResponse(toHead: true), client.drain())
+            }
+            #expect(head.status == 200)
+            #expect(head.header("content-length") == "10")
+            #expect(rest.bytes == 3, "the three bytes the upstream sent, and nothing after them")
+            #expect(rest.closed, "a response cut short ends with the connection")
+            #expect(try await request(port: port, "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n").status == 200)
+        }
+        try await origin.stop()
+    }
+
     @Test func localDenyAndUnknownRoutesNeverReachTheUpstream() async throws {
         let origin = try await FakeOrigin(group: MultiThreadedEventLoopGroup.singleton)
         try await withTestGateway(routes: Self.routes.replacingOccurrences(of: "*     ^/                   proxy origin", with: ""), upstreams: ["origin": origin.port]) { port in
